@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11:
+#   make run   – the product on its embedded default at http://127.0.0.1:$(PORT)
+#   make test  – the whole suite against PostgreSQL, Redis and an S3 server on loopback
+SHELL := /bin/bash
+PORT ?= 8000
+PY := .venv/bin/python
+UV := .tools/bin/uv
+UV_VERSION := 0.13.9
+
+.PHONY: setup run test bench lint fmt migrate system-packages check
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install -q "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: .venv/.synced
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+system-packages:
+	bash scripts/ensure-system-packages.sh
+
+check: setup
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	.venv/bin/ruff check .
+	docker-compose --env-file .env.example -f docker-compose.yml config -q
+
+test: setup system-packages check
+	bash scripts/with-services.sh .venv/bin/pytest $(PYTEST_ARGS)
+
+bench: setup system-packages
+	bash scripts/with-services.sh bash -c 'for f in bench/*.py; do echo "== $$f"; $(PY) "$$f" || exit 1; done'
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt: setup
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+

@@ -1,0 +1,431 @@
+"""The assessment domain: units, cycles, criteria frameworks, cases and scores.
+
+Invariants:
+- One case per (cycle, unit); its `state` changes only through the workflow's transition
+  service (the field is protected; the transition methods here change fields only).
+- One score row per (case, leaf criterion); totals and area indexes are derived from them
+  (`cases.totals`), never stored twice.
+- Criteria are data, versioned per cycle and unit group: a framework belongs to one cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import UserObjectPermissionBase
+
+POINTS = {"max_digits": 7, "decimal_places": 2}
+
+
+def default_thresholds() -> list[dict[str, Any]]:
+    """The seeds' bands: A ≥ 90, B 70–<90, C 50–<70, D < 50."""
+    return [
+        {"group": "A", "min": 90},
+        {"group": "B", "min": 70},
+        {"group": "C", "min": 50},
+        {"group": "D", "min": 0},
+    ]
+
+
+class UnitGroup(models.Model):
+    """A block of units ranked together (khối sở, khối xã …)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("unit group")
+        verbose_name_plural = _("unit groups")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """An administrative unit assessed each year (a department, a commune …)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    group = models.ForeignKey(
+        UnitGroup, on_delete=models.PROTECT, related_name="units", verbose_name=_("group")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent unit"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["group__code", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}"
+
+
+class Membership(models.Model):
+    """A user's scoped role in a unit; the source of the unit's object permissions."""
+
+    class Role(models.TextChoices):
+        STAFF = "staff", _("Unit staff")
+        HEAD = "head", _("Unit head")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="uniq_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.unit.code} ({self.get_role_display()})"
+
+
+class Cycle(models.Model):
+    """One year's assessment run by an authority, with its deadlines and weights."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        RESULTS_SUBMITTED = "results_submitted", _("Results awaiting approval")
+        PUBLISHED = "published", _("Published")
+
+    year = models.PositiveIntegerField(_("year"))
+    title = models.CharField(_("title"), max_length=255)
+    authority = models.CharField(_("authority"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default=Status.DRAFT
+    )
+    self_assessment_due = models.DateField(_("self-assessment due"))
+    appraisal_due = models.DateField(_("appraisal due"))
+    publication_target = models.DateField(_("publication target"), null=True, blank=True)
+    explanation_window_days = models.PositiveSmallIntegerField(
+        _("explanation window (working days)"), default=5
+    )
+    self_weight = models.DecimalField(_("weight of the self-assessed part"), default=70, **POINTS)
+    survey_weight = models.DecimalField(_("weight of the survey part"), default=30, **POINTS)
+    group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cycle")
+        verbose_name_plural = _("cycles")
+        ordering = ["-year", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Framework(models.Model):
+    """The criteria set of one cycle for one unit group."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="frameworks")
+    unit_group = models.ForeignKey(UnitGroup, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(_("code"), max_length=64)
+    title = models.CharField(_("title"), max_length=255)
+    bonus_cap = models.DecimalField(_("bonus cap"), default=0, **POINTS)
+    penalty_cap = models.DecimalField(_("penalty cap"), default=0, **POINTS)
+
+    class Meta:
+        verbose_name = _("criteria framework")
+        verbose_name_plural = _("criteria frameworks")
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "unit_group"], name="uniq_framework")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Method(models.TextChoices):
+    MANUAL = "manual", _("Manual points")
+    YES_NO = "yes_no", _("Yes/no")
+    GRADED = "graded", _("Graded levels")
+    PERCENTAGE = "percentage_threshold", _("Percentage thresholds")
+    DEDUCTION = "deduction", _("Deduction per violation")
+    SURVEY = "survey", _("Survey")
+    BONUS = "bonus", _("Bonus points")
+    PENALTY = "penalty", _("Penalty points")
+
+
+class Criterion(models.Model):
+    """A node of the criteria tree: an area, a criterion or a sub-criterion.
+
+    Leaves carry the scoring method and its configuration; parents sum their children.
+    `config` holds the method's parameters: `thresholds` [{min, points}], `levels`
+    [{label, points}], `per_violation`, `points_each`.
+    """
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="criteria")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    area = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(_("code"), max_length=32)
+    title = models.CharField(_("title"), max_length=500)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    depth = models.PositiveSmallIntegerField(default=0)
+    max_points = models.DecimalField(_("max points"), default=0, **POINTS)
+    method = models.CharField(
+        _("scoring method"), max_length=32, choices=Method.choices, blank=True
+    )
+    config = models.JSONField(_("method settings"), default=dict, blank=True)
+    evidence_required = models.BooleanField(_("evidence required"), default=False)
+    not_applicable_allowed = models.BooleanField(_("may be not applicable"), default=False)
+    is_leaf = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        ordering = ["framework", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="uniq_criterion_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    @property
+    def is_survey(self) -> bool:
+        return self.method == Method.SURVEY
+
+    @property
+    def is_bonus_penalty(self) -> bool:
+        return self.method in (Method.BONUS, Method.PENALTY)
+
+
+def _may(codename: str) -> Callable[[Case, Any], bool]:
+    """django-fsm's `permission=` hook, answered by the one permission module."""
+
+    def check(instance: Case, user: Any) -> bool:
+        from cases import permissions
+
+        return permissions.has_case_perm(user, codename, instance)
+
+    return check
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    """One unit's assessment in one cycle, moving through the workflow's states."""
+
+    class State(models.TextChoices):
+        SELF_SCORING = "self_scoring", _("Self-scoring")
+        SUBMITTED = "submitted", _("Submitted")
+        APPRAISING = "appraising", _("Appraising")
+        EXPLANATION = "explanation", _("Explanation requested")
+        FINALISED = "finalised", _("Finalised")
+        PUBLISHED = "published", _("Published")
+
+    S = State
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="cases")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases")
+    state = FSMField(_("state"), default=State.SELF_SCORING, choices=State.choices, protected=True)
+    is_late = models.BooleanField(_("late / not submitted in time"), default=False)
+    appraisal_round = models.PositiveSmallIntegerField(_("appraisal round"), default=1)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["cycle", "unit__code"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "unit"], name="uniq_case")]
+        indexes = [models.Index(fields=["cycle", "state"])]
+        default_permissions = ("view",)
+        permissions = [
+            ("edit_self_score", _("Can enter self scores")),
+            ("appraise_case", _("Can appraise criteria")),
+            ("ask_clarification", _("Can ask clarification questions")),
+            ("answer_clarification", _("Can draft answers to clarification questions")),
+            ("submit_case", _("Can submit the self-assessment")),
+            ("recall_case", _("Can recall the self-assessment")),
+            ("lock_case", _("Can lock a case at the cutoff")),
+            ("start_appraisal", _("Can start appraisal")),
+            ("request_explanation", _("Can request an explanation")),
+            ("submit_explanation", _("Can send the explanation")),
+            ("expire_explanation", _("Can expire an explanation window")),
+            ("finalise_case", _("Can finalise a case")),
+            ("reopen_case", _("Can reopen a case")),
+            ("publish_case", _("Can publish results")),
+            ("view_audit", _("Can read the audit trail")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.year} – {self.unit.code}"
+
+    # The transitions change fields only; the workflow's service checks guards, audits and
+    # queues side effects around them.
+    @transition(state, source=S.SELF_SCORING, target=S.SUBMITTED, permission=_may("submit_case"))
+    def submit(self) -> None:
+        pass
+
+    @transition(state, source=S.SUBMITTED, target=S.SELF_SCORING, permission=_may("recall_case"))
+    def recall(self) -> None:
+        self.submitted_at = None
+
+    @transition(state, source=S.SELF_SCORING, target=S.SUBMITTED, permission=_may("lock_case"))
+    def lock_at_cutoff(self) -> None:
+        self.is_late = True
+
+    @transition(state, source=S.SUBMITTED, target=S.APPRAISING, permission=_may("start_appraisal"))
+    def start_appraisal(self) -> None:
+        pass
+
+    @transition(
+        state, source=S.APPRAISING, target=S.EXPLANATION, permission=_may("request_explanation")
+    )
+    def request_explanation(self) -> None:
+        pass
+
+    @transition(
+        state, source=S.EXPLANATION, target=S.APPRAISING, permission=_may("submit_explanation")
+    )
+    def submit_explanation(self) -> None:
+        self.appraisal_round += 1
+
+    @transition(
+        state, source=S.EXPLANATION, target=S.APPRAISING, permission=_may("expire_explanation")
+    )
+    def expire_explanation(self) -> None:
+        self.appraisal_round += 1
+
+    @transition(state, source=S.APPRAISING, target=S.FINALISED, permission=_may("finalise_case"))
+    def finalise(self) -> None:
+        pass
+
+    @transition(state, source=S.FINALISED, target=S.APPRAISING, permission=_may("reopen_case"))
+    def reopen(self) -> None:
+        self.finalised_at = None
+
+    @transition(state, source=S.FINALISED, target=S.PUBLISHED, permission=_may("publish_case"))
+    def publish(self) -> None:
+        pass
+
+
+class Score(models.Model):
+    """The self score and the appraised score of one leaf criterion of one case.
+
+    `value` is the figure the unit declared where the method computes the points from one
+    (a rate, a number of violations, a level); `version` detects concurrent edits.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
+    value = models.DecimalField(
+        _("declared figure"), null=True, blank=True, max_digits=12, decimal_places=2
+    )
+    self_score = models.DecimalField(_("self score"), null=True, blank=True, **POINTS)
+    note = models.TextField(_("note"), blank=True)
+    evidence_explanation = models.TextField(_("how the score was reached"), blank=True)
+    not_applicable = models.BooleanField(_("not applicable"), default=False)
+    not_applicable_reason = models.TextField(_("reason not applicable"), blank=True)
+    appraised_score = models.DecimalField(_("appraised score"), null=True, blank=True, **POINTS)
+    appraised_comment = models.TextField(_("appraisal comment"), blank=True)
+    appraised_round = models.PositiveSmallIntegerField(null=True, blank=True)
+    appraised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    appraised_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "criterion"], name="uniq_score"),
+            models.CheckConstraint(
+                condition=models.Q(self_score__isnull=True) | models.Q(self_score__gte=0),
+                name="self_score_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(appraised_score__isnull=True) | models.Q(appraised_score__gte=0),
+                name="appraised_score_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.criterion.code}"
+
+
+class Appraisal(models.Model):
+    """The appraised score of a leaf in one appraisal round (round 1, round 2 …).
+
+    `Score.appraised_*` mirrors the latest round for fast totals; this keeps every round.
+    """
+
+    score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="appraisals")
+    round = models.PositiveSmallIntegerField()
+    appraised_score = models.DecimalField(**POINTS)
+    comment = models.TextField(blank=True)
+    appraiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["score", "round"], name="uniq_appraisal_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score} round {self.round}"
+
+
+class AppraiserAssignment(models.Model):
+    """A council member appraises one area (by code) of every case of a cycle."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    area_code = models.CharField(_("area"), max_length=32)
+
+    class Meta:
+        verbose_name = _("appraiser assignment")
+        verbose_name_plural = _("appraiser assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "user", "area_code"], name="uniq_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.cycle.year} – {self.area_code}"
+
+
+ZERO = Decimal("0")
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """Direct-FK table for guardian's per-case permissions (faster than the generic one)."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass

@@ -1,0 +1,227 @@
+"""The one place that decides who may do what to a case.
+
+Global roles are Django groups with model permissions (secretariat, leader, auditor, and the
+named `system` user). Scoped roles are memberships (staff or head of a unit) and appraiser
+assignments (areas of a cycle); they are turned into django-guardian object permissions on
+each case by `sync_case_permissions`, which every service that changes a membership, an
+assignment or the set of cases calls. Nothing else calls guardian.
+
+`get_case_for_user` fails closed: 404 to someone who may not see the case (so a unit never
+learns that another unit's case exists), 403 to someone who may see it but not act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from cases.errors import NotAllowed, NotFound
+from cases.models import (
+    AppraiserAssignment,
+    Case,
+    CaseUserObjectPermission,
+    Criterion,
+    Membership,
+)
+
+STAFF_PERMS = ("view_case", "edit_self_score", "answer_clarification")
+HEAD_PERMS = (*STAFF_PERMS, "submit_case", "recall_case", "submit_explanation")
+APPRAISER_PERMS = ("view_case", "appraise_case", "ask_clarification", "request_explanation")
+
+SECRETARIAT, LEADER, AUDITOR, SYSTEM = "secretariat", "leader", "auditor", "system"
+ROLE_PERMS: dict[str, tuple[str, ...]] = {
+    SECRETARIAT: (
+        "view_case",
+        "appraise_case",
+        "ask_clarification",
+        "start_appraisal",
+        "request_explanation",
+        "finalise_case",
+        "reopen_case",
+        "view_audit",
+        "cases.change_cycle",
+        "cases.view_cycle",
+    ),
+    LEADER: ("view_case", "reopen_case", "publish_case", "view_audit", "cases.view_cycle"),
+    AUDITOR: ("view_case", "view_audit", "cases.view_cycle"),
+    SYSTEM: ("view_case", "lock_case", "expire_explanation", "start_appraisal"),
+}
+
+
+def _codename(perm: str) -> tuple[str, str]:
+    app, _sep, code = perm.rpartition(".")
+    return (app or "cases", code)
+
+
+def ensure_role_groups() -> None:
+    """Create the global role groups and the system user with their permissions."""
+    for role, perms in ROLE_PERMS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = [
+            Permission.objects.get(content_type__app_label=app, codename=code)
+            for app, code in map(_codename, perms)
+        ]
+        group.permissions.set(wanted)
+    user_model = get_user_model()
+    system, _created = user_model.objects.get_or_create(
+        username="system", defaults={"first_name": "Hệ thống", "is_active": True}
+    )
+    if system.has_usable_password():
+        system.set_unusable_password()
+        system.save(update_fields=["password"])
+    system.groups.add(Group.objects.get(name=SYSTEM))
+
+
+def system_user() -> Any:
+    return get_user_model().objects.get(username="system")
+
+
+def roles_of(user: Any) -> set[str]:
+    """The global roles of a user (cached on the instance for the request)."""
+    if not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_par_roles"):
+        user._par_roles = set(user.groups.values_list("name", flat=True))
+    return user._par_roles
+
+
+def case_perms(user: Any, case: Case) -> set[str]:
+    """Every case codename the user holds on this case: global ones plus object ones."""
+    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
+        return set()
+    cache: dict[tuple[int, int], set[str]] = case.__dict__.setdefault("_perm_cache", {})
+    key = (user.pk, case.pk)
+    if key not in cache:
+        global_perms = {
+            p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("cases.")
+        }
+        object_perms = set(
+            CaseUserObjectPermission.objects.filter(user=user, content_object=case).values_list(
+                "permission__codename", flat=True
+            )
+        )
+        cache[key] = global_perms | object_perms
+    return cache[key]
+
+
+def has_case_perm(user: Any, codename: str, case: Case) -> bool:
+    return codename in case_perms(user, case)
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    """Cases the user may see, as a queryset (no ids loaded into Python)."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    if user.has_perm("cases.view_case"):
+        return Case.objects.all()
+    return Case.objects.filter(
+        caseuserobjectpermission__user=user,
+        caseuserobjectpermission__permission__codename="view_case",
+    )
+
+
+def get_case_for_user(
+    user: Any, pk: Any, perm: str = "view_case", queryset: QuerySet[Case] | None = None
+) -> Case:
+    """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`)."""
+    base = queryset if queryset is not None else Case.objects.all()
+    try:
+        case = base.filter(pk__in=visible_cases(user).values("pk")).get(pk=pk)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("This assessment case does not exist or you may not see it.")) from None
+    if perm != "view_case":
+        require(user, perm, case)
+    return case
+
+
+def require(user: Any, perm: str, case: Case) -> None:
+    if not has_case_perm(user, perm, case):
+        raise NotAllowed(_("You are not allowed to do this on this case."))
+
+
+def may_appraise(user: Any, case: Case, criterion: Criterion) -> bool:
+    """Appraisers score and question only their assigned areas; the secretariat any."""
+    if user.has_perm("cases.appraise_case"):
+        return True
+    if not has_case_perm(user, "appraise_case", case):
+        return False
+    area_code = criterion.area.code if criterion.area_id else criterion.code
+    return AppraiserAssignment.objects.filter(
+        cycle_id=case.cycle_id, user=user, area_code=area_code
+    ).exists()
+
+
+def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
+    """Area codes the user may appraise on the case; None means every area."""
+    if user.has_perm("cases.appraise_case"):
+        return None
+    if not has_case_perm(user, "appraise_case", case):
+        return set()
+    return set(
+        AppraiserAssignment.objects.filter(cycle_id=case.cycle_id, user=user).values_list(
+            "area_code", flat=True
+        )
+    )
+
+
+def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
+    """Derive the object permissions of these cases from memberships and assignments.
+
+    Idempotent: the cases' rows are replaced by what the memberships say now. An appraiser
+    who is a member of a unit gets no appraisal permission on that unit's case.
+    """
+    case_list = list(
+        cases.only("pk", "unit_id", "cycle_id") if isinstance(cases, QuerySet) else cases
+    )
+    if not case_list:
+        return 0
+    case_ct = ContentType.objects.get_for_model(Case)
+    perm_ids = dict(Permission.objects.filter(content_type=case_ct).values_list("codename", "pk"))
+    unit_ids = {c.unit_id for c in case_list}
+    cycle_ids = {c.cycle_id for c in case_list}
+    members: dict[int, dict[int, set[str]]] = {}
+    for user_id, unit_id, role in Membership.objects.filter(unit_id__in=unit_ids).values_list(
+        "user_id", "unit_id", "role"
+    ):
+        perms = HEAD_PERMS if role == Membership.Role.HEAD else STAFF_PERMS
+        members.setdefault(unit_id, {}).setdefault(user_id, set()).update(perms)
+    appraisers: dict[int, set[int]] = {}
+    for cycle_id, user_id in (
+        AppraiserAssignment.objects.filter(cycle_id__in=cycle_ids)
+        .values_list("cycle_id", "user_id")
+        .distinct()
+    ):
+        appraisers.setdefault(cycle_id, set()).add(user_id)
+
+    rows = []
+    for case in case_list:
+        grants: dict[int, set[str]] = {
+            user_id: set(perms) for user_id, perms in members.get(case.unit_id, {}).items()
+        }
+        for user_id in appraisers.get(case.cycle_id, ()):
+            if user_id in grants:  # conflict of interest: their own unit
+                continue
+            grants[user_id] = set(APPRAISER_PERMS)
+        rows += [
+            CaseUserObjectPermission(
+                content_object_id=case.pk, user_id=user_id, permission_id=perm_ids[code]
+            )
+            for user_id, codes in grants.items()
+            for code in sorted(codes)
+        ]
+    CaseUserObjectPermission.objects.filter(content_object__in=[c.pk for c in case_list]).delete()
+    CaseUserObjectPermission.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]:
+    qs = Membership.objects.filter(unit_id=case.unit_id)
+    if roles is not None:
+        qs = qs.filter(role__in=list(roles))
+    return list(qs.values_list("user_id", flat=True).distinct())

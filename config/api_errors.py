@@ -1,0 +1,48 @@
+"""One JSON shape for every API error: {"detail": "…", "errors": […]}.
+
+Domain errors carry a user-facing message already translated into the request's language;
+DRF's own errors (validation, authentication) are reshaped to the same form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from cases.errors import DomainError
+
+
+def _flatten(data: Any, prefix: str = "") -> list[str]:
+    if isinstance(data, dict):
+        out: list[str] = []
+        for key, value in data.items():
+            name = "" if key == "non_field_errors" else str(key)
+            out += _flatten(value, f"{prefix}{name}: " if name else prefix)
+        return out
+    if isinstance(data, list):
+        return [msg for item in data for msg in _flatten(item, prefix)]
+    return [f"{prefix}{data}"]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(
+            {"detail": str(exc.message), "errors": [str(e) for e in exc.errors]},
+            status=exc.status_code,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        errors = _flatten(response.data)
+        from django.utils.translation import gettext as _
+
+        response.data = {"detail": _("The data sent is not valid."), "errors": errors}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"]), "errors": []}
+    return response

@@ -1,0 +1,47 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from workflow import api
+
+api_v1 = [
+    path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
+    path("cycles/<int:pk>/", api.CycleDetailView.as_view(), name="cycle-detail"),
+    path(
+        "cycles/<int:pk>/open/", api.CycleActionView.as_view(action_name="open"), name="cycle-open"
+    ),
+    path(
+        "cycles/<int:pk>/submit_results/",
+        api.CycleActionView.as_view(action_name="submit_results"),
+        name="cycle-submit-results",
+    ),
+    path(
+        "cycles/<int:pk>/publish/",
+        api.CycleActionView.as_view(action_name="publish"),
+        name="cycle-publish",
+    ),
+    path("cases/", api.CaseListView.as_view(), name="case-list"),
+    path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
+    path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),
+    path(
+        "cases/<int:pk>/transitions/<str:name>/",
+        api.TransitionView.as_view(),
+        name="case-transition",
+    ),
+    path(
+        "cases/<int:pk>/clarifications/",
+        api.ClarificationListView.as_view(),
+        name="case-clarifications",
+    ),
+    path("cases/<int:pk>/history/", api.HistoryView.as_view(), name="case-history"),
+    path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("web.urls")),
+]

@@ -1,0 +1,473 @@
+"""The JSON API under /api/v1/ (the contract of DESIGN.md). Views stay thin: find the object
+through `cases.permissions`, call one service, return its result; domain errors become JSON
+through `config.api_errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import permissions
+from cases.errors import NotAllowed, NotFound
+from cases.models import Case, Cycle, Score
+from cases.totals import totals_for
+from deadlines import policy
+from deadlines.calendar import end_of_day
+from workflow import cycle_services, services
+from workflow.models import AuditEntry, Clarification
+from workflow.transitions import USER_TRANSITIONS
+
+# --- serializers -------------------------------------------------------------------------
+
+
+class UnitRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    group = serializers.CharField(source="group.code")
+
+
+class CycleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cycle
+        fields = [
+            "id",
+            "year",
+            "title",
+            "authority",
+            "status",
+            "self_assessment_due",
+            "appraisal_due",
+            "publication_target",
+            "explanation_window_days",
+            "self_weight",
+            "survey_weight",
+            "group_thresholds",
+        ]
+
+
+class CyclePatchSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False)
+    self_assessment_due = serializers.CharField(required=False, help_text="dd/mm/yyyy or ISO")
+    appraisal_due = serializers.CharField(required=False)
+    publication_target = serializers.CharField(required=False, allow_null=True)
+    explanation_window_days = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class AreaTotalsSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    max_points = serializers.DecimalField(7, 2)
+    applicable_max = serializers.DecimalField(7, 2)
+    self_points = serializers.DecimalField(7, 2)
+    appraised_points = serializers.DecimalField(7, 2)
+    index = serializers.DecimalField(7, 2, allow_null=True)
+
+
+class TotalsBriefSerializer(serializers.Serializer):
+    self_total = serializers.DecimalField(7, 2)
+    appraised_total = serializers.DecimalField(7, 2)
+    survey_total = serializers.DecimalField(7, 2)
+    applicable_max = serializers.DecimalField(7, 2)
+    self_index = serializers.DecimalField(7, 2, allow_null=True)
+    index = serializers.DecimalField(7, 2, allow_null=True)
+    leaves = serializers.IntegerField()
+    self_scored = serializers.IntegerField()
+    appraised = serializers.IntegerField()
+
+
+class TotalsSerializer(TotalsBriefSerializer):
+    areas = AreaTotalsSerializer(many=True)
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    unit = UnitRefSerializer()
+    totals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "unit",
+            "cycle",
+            "state",
+            "is_late",
+            "appraisal_round",
+            "submitted_at",
+            "totals",
+        ]
+
+    @extend_schema_field(TotalsBriefSerializer)
+    def get_totals(self, case: Case) -> dict[str, Any]:
+        totals = self.context["totals"][case.pk].as_dict()
+        totals.pop("areas")
+        return TotalsBriefSerializer(totals).data
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    criterion = serializers.CharField(source="criterion.code")
+    title = serializers.CharField(source="criterion.title")
+    area = serializers.CharField(source="criterion.area.code")
+    max_points = serializers.DecimalField(7, 2, source="criterion.max_points")
+    method = serializers.CharField(source="criterion.method")
+    evidence_required = serializers.BooleanField(source="criterion.evidence_required")
+    not_applicable_allowed = serializers.BooleanField(source="criterion.not_applicable_allowed")
+
+    class Meta:
+        model = Score
+        fields = [
+            "criterion",
+            "title",
+            "area",
+            "max_points",
+            "method",
+            "evidence_required",
+            "not_applicable_allowed",
+            "value",
+            "self_score",
+            "note",
+            "evidence_explanation",
+            "not_applicable",
+            "not_applicable_reason",
+            "appraised_score",
+            "appraised_comment",
+            "appraised_round",
+            "version",
+        ]
+
+
+class ClarificationSerializer(serializers.ModelSerializer):
+    criterion = serializers.CharField(source="criterion.code")
+    asked_by = serializers.CharField(source="asked_by.username")
+    answered_by = serializers.CharField(source="answered_by.username", allow_null=True)
+
+    class Meta:
+        model = Clarification
+        fields = [
+            "id",
+            "case",
+            "criterion",
+            "round",
+            "question",
+            "asked_by",
+            "asked_at",
+            "status",
+            "due_at",
+            "answer",
+            "answered_by",
+            "answered_at",
+        ]
+
+
+class DeadlinesSerializer(serializers.Serializer):
+    self_assessment_due = serializers.DateField()
+    self_assessment_ends_at = serializers.DateTimeField()
+    seconds_left = serializers.IntegerField()
+    appraisal_due = serializers.DateField()
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    available_transitions = serializers.SerializerMethodField()
+    scores = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField()
+    clarifications = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields,
+            "available_transitions",
+            "deadlines",
+            "scores",
+            "clarifications",
+        ]
+
+    def get_available_transitions(self, case: Case) -> list[str]:
+        return services.available_transitions(case, self.context["request"].user)
+
+    @extend_schema_field(TotalsSerializer)
+    def get_totals(self, case: Case) -> dict[str, Any]:  # type: ignore[override]
+        return TotalsSerializer(self.context["totals"][case.pk].as_dict()).data
+
+    @extend_schema_field(ScoreSerializer(many=True))
+    def get_scores(self, case: Case) -> list[dict[str, Any]]:
+        rows = (
+            Score.objects.filter(case=case)
+            .select_related("criterion", "criterion__area")
+            .order_by("criterion__position")
+        )
+        return ScoreSerializer(rows, many=True).data
+
+    @extend_schema_field(ClarificationSerializer(many=True))
+    def get_clarifications(self, case: Case) -> list[dict[str, Any]]:
+        rows = Clarification.objects.filter(case=case).select_related(
+            "criterion", "asked_by", "answered_by"
+        )
+        return ClarificationSerializer(rows, many=True).data
+
+    @extend_schema_field(DeadlinesSerializer)
+    def get_deadlines(self, case: Case) -> dict[str, Any]:
+        due = policy.self_assessment_due(case)
+        ends = end_of_day(due)
+        left = int((ends - timezone.now()).total_seconds())
+        return DeadlinesSerializer(
+            {
+                "self_assessment_due": due,
+                "self_assessment_ends_at": ends,
+                "seconds_left": max(left, 0),
+                "appraisal_due": case.cycle.appraisal_due,
+            }
+        ).data
+
+
+class HistorySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username")
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "actor_name",
+            "action",
+            "source",
+            "target",
+            "comment",
+            "before",
+            "after",
+            "data",
+            "snapshot_sha256",
+        ]
+
+    def get_actor_name(self, entry: AuditEntry) -> str:
+        return entry.actor.get_full_name() or entry.actor.username
+
+
+ScoreInput = inline_serializer(
+    "ScoreInput",
+    {
+        "self_score": serializers.DecimalField(7, 2, required=False),
+        "value": serializers.DecimalField(12, 2, required=False),
+        "note": serializers.CharField(required=False, allow_blank=True),
+        "evidence_explanation": serializers.CharField(required=False, allow_blank=True),
+        "not_applicable": serializers.BooleanField(required=False),
+        "not_applicable_reason": serializers.CharField(required=False, allow_blank=True),
+        "appraised_score": serializers.DecimalField(7, 2, required=False),
+        "comment": serializers.CharField(required=False, allow_blank=True),
+        "version": serializers.IntegerField(required=False),
+    },
+)
+TransitionInput = inline_serializer(
+    "TransitionInput", {"comment": serializers.CharField(required=False, allow_blank=True)}
+)
+StateOutput = inline_serializer(
+    "StateOutput", {"id": serializers.IntegerField(), "state": serializers.CharField()}
+)
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _cases_for(user: Any) -> QuerySet[Case]:
+    return permissions.visible_cases(user).select_related("cycle", "unit", "unit__group")
+
+
+def _visible_cycles(user: Any) -> QuerySet[Cycle]:
+    if user.has_perm("cases.view_cycle"):
+        return Cycle.objects.all()
+    return Cycle.objects.filter(
+        pk__in=permissions.visible_cases(user).values("cycle_id")
+    ).distinct()
+
+
+def _body(request: Request) -> dict[str, Any]:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """POST {username, password} → {"token": "…"}; send it as `Authorization: Token …`."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class CycleListView(APIView):
+    @extend_schema(responses=CycleSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(CycleSerializer(_visible_cycles(request.user), many=True).data)
+
+
+class CycleDetailView(APIView):
+    def _cycle(self, request: Request, pk: int) -> Cycle:
+        cycle = _visible_cycles(request.user).filter(pk=pk).first()
+        if cycle is None:
+            raise NotFound(_("This cycle does not exist or you may not see it."))
+        return cycle
+
+    @extend_schema(responses=CycleSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CycleSerializer(self._cycle(request, pk)).data)
+
+    @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        self._cycle(request, pk)
+        data = dict(_body(request))
+        reason = str(data.pop("reason", "") or "")
+        cycle = cycle_services.update_cycle(pk, data, actor=request.user, reason=reason)
+        return Response(CycleSerializer(cycle).data)
+
+
+class CycleActionView(APIView):
+    action_name = ""
+
+    @extend_schema(
+        request=inline_serializer(
+            "CycleActionInput",
+            {
+                "decision_number": serializers.CharField(required=False),
+                "decision_date": serializers.CharField(required=False),
+                "signer": serializers.CharField(required=False),
+            },
+        ),
+        responses=CycleSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        if not _visible_cycles(request.user).filter(pk=pk).exists():
+            raise NotFound(_("This cycle does not exist or you may not see it."))
+        data = _body(request)
+        if self.action_name == "open":
+            cycle_services.open_cycle(pk, actor=request.user)
+        elif self.action_name == "submit_results":
+            cycle_services.submit_results(pk, actor=request.user)
+        else:
+            cycle_services.publish_cycle(
+                pk,
+                actor=request.user,
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+                signer=data.get("signer", ""),
+            )
+        return Response(CycleSerializer(Cycle.objects.get(pk=pk)).data)
+
+
+class CaseListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cycle", int),
+            OpenApiParameter("state", str),
+            OpenApiParameter("unit", str, description="unit code"),
+        ],
+        responses=CaseListSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        qs = _cases_for(request.user).order_by("cycle_id", "unit__code")
+        params = request.query_params
+        if params.get("cycle", "").isdigit():
+            qs = qs.filter(cycle_id=int(params["cycle"]))
+        if params.get("state"):
+            qs = qs.filter(state=params["state"])
+        if params.get("unit"):
+            qs = qs.filter(Q(unit__code__iexact=params["unit"]))
+        cases = list(qs[:1000])
+        context = {"request": request, "totals": totals_for(cases)}
+        return Response(CaseListSerializer(cases, many=True, context=context).data)
+
+
+class CaseDetailView(APIView):
+    @extend_schema(responses=CaseDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        case = permissions.get_case_for_user(request.user, pk, queryset=_cases_for(request.user))
+        context = {"request": request, "totals": totals_for([case])}
+        return Response(CaseDetailSerializer(case, context=context).data)
+
+
+class ScoreView(APIView):
+    @extend_schema(request=ScoreInput, responses=ScoreSerializer)
+    def put(self, request: Request, pk: int, code: str) -> Response:
+        data = _body(request)
+        appraiser_fields = {"appraised_score", "comment"} & set(data)
+        if appraiser_fields:
+            score = services.set_appraised_score(pk, code, actor=request.user, data=data)
+        else:
+            score = services.set_self_score(pk, code, actor=request.user, data=data)
+        score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
+        return Response(ScoreSerializer(score).data)
+
+
+class TransitionView(APIView):
+    @extend_schema(request=TransitionInput, responses=StateOutput)
+    def post(self, request: Request, pk: int, name: str) -> Response:
+        if name not in USER_TRANSITIONS:
+            permissions.get_case_for_user(request.user, pk)
+            raise NotAllowed(_("This step is done by the system or for the whole cycle."))
+        comment = str(_body(request).get("comment", "") or "")
+        case = services.run_transition(pk, name, actor=request.user, comment=comment)
+        return Response({"id": case.pk, "state": case.state})
+
+
+class ClarificationListView(APIView):
+    @extend_schema(responses=ClarificationSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        case = permissions.get_case_for_user(request.user, pk)
+        rows = Clarification.objects.filter(case=case).select_related(
+            "criterion", "asked_by", "answered_by"
+        )
+        return Response(ClarificationSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=inline_serializer(
+            "QuestionInput",
+            {"criterion": serializers.CharField(), "question": serializers.CharField()},
+        ),
+        responses={201: ClarificationSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = _body(request)
+        clarification = services.ask_clarification(
+            pk, str(data.get("criterion", "")), str(data.get("question", "")), actor=request.user
+        )
+        return Response(ClarificationSerializer(clarification).data, status=201)
+
+
+class AnswerView(APIView):
+    @extend_schema(
+        request=inline_serializer("AnswerInput", {"answer": serializers.CharField()}),
+        responses=ClarificationSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        clarification = services.answer_clarification(
+            pk, str(_body(request).get("answer", "")), actor=request.user
+        )
+        return Response(ClarificationSerializer(clarification).data)
+
+
+class HistoryView(APIView):
+    @extend_schema(responses=HistorySerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        case = permissions.get_case_for_user(request.user, pk)
+        return Response(HistorySerializer(services.history(case), many=True).data)

@@ -1,0 +1,296 @@
+"""Cycle-level actions of the secretariat and the leader: open a cycle, change its deadlines,
+manage who belongs where, and publish results. Each is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from cases import permissions
+from cases.errors import GuardFailed, InvalidInput, NotAllowed, WrongState
+from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Membership, Score, Unit
+from workflow import audit, events
+from workflow.services import apply_transition
+
+EDITABLE_CYCLE_FIELDS = (
+    "title",
+    "self_assessment_due",
+    "appraisal_due",
+    "publication_target",
+    "explanation_window_days",
+)
+DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
+
+
+def _require_global(actor: Any, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise NotAllowed(_("You are not allowed to do this."))
+
+
+def open_cycle(cycle_id: int, *, actor: Any, now: datetime | None = None) -> int:
+    """Create one case, with a score row per leaf, for every active unit that has a framework."""
+    _require_global(actor, "cases.change_cycle")
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        if cycle.status != Cycle.Status.DRAFT:
+            raise WrongState(_("This cycle is already open."))
+        frameworks = {f.unit_group_id: f for f in cycle.frameworks.all()}
+        units = list(Unit.objects.filter(is_active=True, group_id__in=frameworks))
+        cases = Case.objects.bulk_create([Case(cycle=cycle, unit=u) for u in units])
+        if any(c.pk is None for c in cases):  # backends that do not return ids
+            cases = list(Case.objects.filter(cycle=cycle))
+        leaves: dict[int, list[int]] = {}
+        for _framework_id, group_id, criterion_id in Criterion.objects.filter(
+            framework__cycle=cycle, is_leaf=True
+        ).values_list("framework_id", "framework__unit_group_id", "pk"):
+            leaves.setdefault(group_id, []).append(criterion_id)
+        unit_group = {u.pk: u.group_id for u in units}
+        Score.objects.bulk_create(
+            [
+                Score(case_id=c.pk, criterion_id=crit)
+                for c in cases
+                for crit in leaves.get(unit_group[c.unit_id], [])
+            ],
+            batch_size=5000,
+        )
+        permissions.sync_case_permissions(cases)
+        cycle.status = Cycle.Status.OPEN
+        cycle.opened_at = now
+        cycle.save(update_fields=["status", "opened_at"])
+        audit.record(
+            audit.CYCLE_OPENED, actor=actor, cycle=cycle, obj=cycle, data={"cases": len(cases)}
+        )
+    return len(cases)
+
+
+def _parse(field: str, raw: Any) -> Any:
+    if field in DATE_FIELDS:
+        if raw in (None, "") and field == "publication_target":
+            return None
+        if isinstance(raw, date):
+            return raw
+        parsed = None
+        if isinstance(raw, str):
+            text = raw.strip()
+            try:
+                parsed = parse_date(text)
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                try:
+                    parsed = datetime.strptime(text, "%d/%m/%Y").date()
+                except ValueError:
+                    parsed = None
+        if parsed is None:
+            raise InvalidInput(
+                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
+                % {"field": field, "raw": raw}
+            )
+        return parsed
+    if field == "explanation_window_days":
+        try:
+            days = int(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                _("The explanation window must be a whole number of working days.")
+            ) from None
+        if not 1 <= days <= 60:
+            raise InvalidInput(_("The explanation window must be between 1 and 60 working days."))
+        return days
+    text = str(raw or "").strip()
+    if not text:
+        raise InvalidInput(_("%(field)s cannot be empty.") % {"field": field})
+    return text
+
+
+def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: str = "") -> Cycle:
+    """The secretariat changes deadlines or settings of a cycle; audited with the reason."""
+    _require_global(actor, "cases.change_cycle")
+    unknown = sorted(set(changes) - set(EDITABLE_CYCLE_FIELDS) - {"reason"})
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(unknown)}
+        )
+    parsed = {k: _parse(k, v) for k, v in changes.items() if k in EDITABLE_CYCLE_FIELDS}
+    with transaction.atomic(durable=True):
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        before = {k: getattr(cycle, k) for k in parsed}
+        for key, value in parsed.items():
+            setattr(cycle, key, value)
+        if cycle.appraisal_due <= cycle.self_assessment_due:
+            raise InvalidInput(
+                _(
+                    "The appraisal deadline (%(appraisal)s) must come after the self-assessment deadline (%(self)s)."
+                )
+                % {
+                    "appraisal": date_format(cycle.appraisal_due, "d/m/Y"),
+                    "self": date_format(cycle.self_assessment_due, "d/m/Y"),
+                }
+            )
+        if cycle.publication_target and cycle.publication_target < cycle.appraisal_due:
+            raise InvalidInput(
+                _("The publication target cannot come before the appraisal deadline.")
+            )
+        if any(k in DATE_FIELDS for k in parsed) and not reason.strip():
+            raise InvalidInput(_("Give the reason for changing a deadline."))
+        cycle.save(update_fields=list(parsed))
+        audit.record(
+            audit.CYCLE_CHANGED,
+            actor=actor,
+            cycle=cycle,
+            obj=cycle,
+            before=before,
+            after={k: getattr(cycle, k) for k in parsed},
+            comment=reason.strip(),
+        )
+    return cycle
+
+
+def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membership:
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
+        if created:
+            permissions.sync_case_permissions(Case.objects.filter(unit=unit))
+            audit.record(
+                audit.MEMBERSHIP_ADDED,
+                actor=actor,
+                obj=membership,
+                data={"user": user.username, "unit": unit.code, "role": role},
+            )
+    return membership
+
+
+def remove_membership(membership: Membership, *, actor: Any) -> None:
+    with transaction.atomic():
+        data = {
+            "user": membership.user.username,
+            "unit": membership.unit.code,
+            "role": membership.role,
+        }
+        unit = membership.unit
+        membership.delete()
+        permissions.sync_case_permissions(Case.objects.filter(unit=unit))
+        audit.record(audit.MEMBERSHIP_REMOVED, actor=actor, data=data)
+
+
+def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> AppraiserAssignment:
+    with transaction.atomic():
+        assignment, created = AppraiserAssignment.objects.get_or_create(
+            cycle=cycle, user=user, area_code=area_code
+        )
+        if created:
+            permissions.sync_case_permissions(Case.objects.filter(cycle=cycle))
+            audit.record(
+                audit.ASSIGNMENT_ADDED,
+                actor=actor,
+                cycle=cycle,
+                obj=assignment,
+                data={"user": user.username, "area": area_code},
+            )
+    return assignment
+
+
+def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
+    with transaction.atomic():
+        cycle = assignment.cycle
+        data = {"user": assignment.user.username, "area": assignment.area_code}
+        assignment.delete()
+        permissions.sync_case_permissions(Case.objects.filter(cycle=cycle))
+        audit.record(audit.ASSIGNMENT_REMOVED, actor=actor, cycle=cycle, data=data)
+
+
+def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
+    """The secretariat sends the finalised results of the cycle to the leader."""
+    _require_global(actor, "cases.finalise_case")
+    with transaction.atomic(durable=True):
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        if cycle.status != Cycle.Status.OPEN:
+            raise WrongState(_("The results of this cycle were already sent or published."))
+        _all_finalised(cycle)
+        cycle.status = Cycle.Status.RESULTS_SUBMITTED
+        cycle.save(update_fields=["status"])
+        entry = audit.record(audit.CYCLE_RESULTS_SUBMITTED, actor=actor, cycle=cycle, obj=cycle)
+        events.publish(entry)
+    return cycle
+
+
+def _all_finalised(cycle: Cycle) -> None:
+    pending = list(
+        Case.objects.filter(cycle=cycle)
+        .exclude(state=Case.State.FINALISED)
+        .order_by("unit__code")
+        .values_list("unit__code", "unit__name", "state")
+    )
+    if pending:
+        raise GuardFailed(
+            _("Every case must be finalised first."),
+            [
+                _("%(code)s – %(name)s is “%(state)s”.")
+                % {"code": code, "name": name, "state": Case.State(state).label}
+                for code, name, state in pending
+            ],
+        )
+
+
+def publish_cycle(
+    cycle_id: int,
+    *,
+    actor: Any,
+    decision_number: str,
+    decision_date: Any,
+    signer: str = "",
+    now: datetime | None = None,
+) -> int:
+    """The leader approves and publishes every finalised case of the cycle, all or none."""
+    _require_global(actor, "cases.publish_case")
+    now = now or timezone.now()
+    number = (decision_number or "").strip()
+    decision_day = _parse("self_assessment_due", decision_date) if decision_date else None
+    errors = []
+    if not number:
+        errors.append(_("Give the number of the approval decision."))
+    if decision_day is None:
+        errors.append(_("Give the date of the approval decision."))
+    if errors:
+        raise InvalidInput(_("The approval decision is incomplete."), errors)
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        if cycle.status == Cycle.Status.PUBLISHED:
+            raise WrongState(_("This cycle's results are already published."))
+        if cycle.status != Cycle.Status.RESULTS_SUBMITTED:
+            raise WrongState(_("The secretariat has not sent the results for approval yet."))
+        _all_finalised(cycle)
+        decision = {
+            "number": number,
+            "date": decision_day,
+            "signer": signer or actor.get_full_name() or actor.username,
+        }
+        case_ids = list(Case.objects.filter(cycle=cycle).values_list("pk", flat=True))
+        for case_id in case_ids:
+            apply_transition(
+                case_id,
+                "publish",
+                actor=actor,
+                now=now,
+                comment=_("Decision %(number)s") % {"number": number},
+                params={"decision": decision},
+            )
+        cycle.status = Cycle.Status.PUBLISHED
+        cycle.save(update_fields=["status"])
+        entry = audit.record(
+            audit.CYCLE_PUBLISHED,
+            actor=actor,
+            cycle=cycle,
+            obj=cycle,
+            data={"decision": decision, "cases": len(case_ids)},
+        )
+        events.publish(entry)
+    return len(case_ids)

@@ -1,0 +1,444 @@
+"""The only writers of case state, scores and clarifications.
+
+Every function here follows one skeleton: a durable atomic block; the case re-read with
+`select_for_update()`; the permission checked (404 / 403 through `cases.permissions`); the
+state and guards checked; the change made; the audit entry written in the same transaction;
+side effects queued with `transaction.on_commit` through `workflow.events`. A refusal raises
+a `DomainError` with the reason and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+
+from cases import permissions
+from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.models import Appraisal, Case, Criterion, Score
+from cases.scoring import check_points, resolve_self_score, to_decimal
+from deadlines import policy
+from deadlines.calendar import end_of_day, is_past
+from workflow import audit, events
+from workflow.models import AuditEntry, Clarification
+from workflow.transitions import TRANSITIONS
+
+
+def _locked_case(case_id: Any, user: Any, perm: str) -> Case:
+    """Lock the case row for this transaction, after the permission check."""
+    case = permissions.get_case_for_user(
+        user,
+        case_id,
+        perm,
+        Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
+    )
+    return case
+
+
+def state_label(state: str) -> str:
+    return str(Case.State(state).label)
+
+
+def _wrong_state(case: Case, message: str | None = None) -> WrongState:
+    return WrongState(
+        message
+        or _("Not possible while the case is in the state “%(state)s”.")
+        % {"state": state_label(case.state)}
+    )
+
+
+def available_transitions(case: Case, user: Any) -> list[str]:
+    """Transitions this user could try on the case now (state and permission; not guards)."""
+    return [
+        name
+        for name, spec in TRANSITIONS.items()
+        if can_proceed(getattr(case, name)) and permissions.has_case_perm(user, spec.perm, case)
+    ]
+
+
+def run_transition(
+    case_id: Any,
+    name: str,
+    *,
+    actor: Any,
+    comment: str = "",
+    now: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> Case:
+    """Run one transition of the case's state machine, or refuse it changing nothing."""
+    try:
+        with transaction.atomic(durable=True):
+            return apply_transition(
+                case_id, name, actor=actor, comment=comment, now=now, params=params
+            )
+    except ConcurrentTransition:
+        raise Conflict(
+            _("Someone else changed this case at the same moment. Reload and try again.")
+        ) from None
+
+
+def apply_transition(
+    case_id: Any,
+    name: str,
+    *,
+    actor: Any,
+    comment: str = "",
+    now: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> Case:
+    """The transition skeleton, inside the caller's transaction (publish_cycle runs many)."""
+    spec = TRANSITIONS.get(name)
+    if spec is None:
+        raise NotFound(_("There is no step called “%(name)s”.") % {"name": name})
+    now = now or timezone.now()
+    params = {**(params or {}), "comment": comment}
+    case = _locked_case(case_id, actor, spec.perm)
+    if not can_proceed(getattr(case, name)):
+        raise _wrong_state(case)
+    reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
+    if reasons:
+        raise GuardFailed(_("This step cannot be done yet."), reasons)
+    source = case.state
+    getattr(case, name)()
+    _TIMESTAMPS.get(name, lambda c, n: None)(case, now)
+    case.save()
+    data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
+    data.update({k: v for k, v in params.items() if k not in ("comment",)})
+    entry = audit.case_transition(
+        case,
+        name=name,
+        actor=actor,
+        source=source,
+        comment=comment,
+        data=data,
+        snapshot=spec.snapshot,
+    )
+    events.publish(entry)
+    return case
+
+
+def _stamp(field: str) -> Any:
+    def set_time(case: Case, now: datetime) -> None:
+        setattr(case, field, now)
+
+    return set_time
+
+
+_TIMESTAMPS = {
+    "submit": _stamp("submitted_at"),
+    "lock_at_cutoff": _stamp("submitted_at"),
+    "finalise": _stamp("finalised_at"),
+    "publish": _stamp("published_at"),
+}
+
+
+def _send_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
+    """Fix the answer date of the questions sent with this request (N working days)."""
+    due_day = policy.explanation_due(case, now)
+    due_at = end_of_day(due_day)
+    sent = Clarification.objects.filter(
+        case=case, status=Clarification.Status.OPEN, due_at__isnull=True
+    ).update(due_at=due_at)
+    return {"questions": sent, "due_date": due_day.isoformat()}
+
+
+def _expire_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
+    expired = Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
+    ids = list(expired.values_list("pk", flat=True))
+    expired.update(status=Clarification.Status.EXPIRED)
+    return {"expired_questions": ids}
+
+
+_AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_questions}
+
+
+def _leaf(case: Case, code: str) -> Criterion:
+    try:
+        return Criterion.objects.select_related("area").get(
+            framework__cycle_id=case.cycle_id,
+            framework__unit_group_id=case.unit.group_id,
+            code=code,
+            is_leaf=True,
+        )
+    except Criterion.DoesNotExist:
+        raise InvalidInput(
+            _("Criterion %(code)s is not a scored criterion of this case's framework.")
+            % {"code": code}
+        ) from None
+
+
+def _locked_score(case: Case, criterion: Criterion, version: Any) -> Score:
+    score = Score.objects.select_for_update().get(case=case, criterion=criterion)
+    if version not in (None, "") and str(version) != str(score.version):
+        raise Conflict(
+            _("Criterion %(code)s was changed by someone else meanwhile. Reload and try again.")
+            % {"code": criterion.code}
+        )
+    score.case = case
+    score.criterion = criterion
+    return score
+
+
+def _text(data: dict[str, Any], key: str, current: str) -> str:
+    value = data.get(key, current)
+    return "" if value is None else str(value).strip()
+
+
+def set_self_score(
+    case_id: Any,
+    criterion_code: str,
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    now: datetime | None = None,
+) -> Score:
+    """The unit enters or changes a self score, a note, not-applicable or an explanation."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        case = _locked_case(case_id, actor, "edit_self_score")
+        if case.state != Case.State.SELF_SCORING:
+            raise _wrong_state(
+                case,
+                _("Self scores can no longer change: the case is “%(state)s”.")
+                % {"state": state_label(case.state)},
+            )
+        due = policy.self_assessment_due(case)
+        if is_past(due, now):
+            raise GuardFailed(
+                _("The self-assessment deadline passed on %(date)s.")
+                % {"date": date_format(due, "d/m/Y")}
+            )
+        criterion = _leaf(case, criterion_code)
+        score = _locked_score(case, criterion, data.get("version"))
+        before = audit.score_fields(score)
+        not_applicable = bool(data.get("not_applicable", score.not_applicable))
+        if not_applicable:
+            if not _not_applicable_allowed(criterion):
+                raise InvalidInput(
+                    _("Criterion %(code)s cannot be marked not applicable.")
+                    % {"code": criterion.code}
+                )
+            reason = _text(data, "not_applicable_reason", score.not_applicable_reason)
+            if not reason:
+                raise InvalidInput(
+                    _("Criterion %(code)s: give the reason it does not apply.")
+                    % {"code": criterion.code}
+                )
+            score.not_applicable, score.not_applicable_reason = True, reason
+            score.self_score = score.value = None
+        else:
+            points = data.get("self_score")
+            value = data.get("value")
+            if points is not None or value is not None:
+                score.self_score, score.value = resolve_self_score(
+                    criterion, points=points, value=value
+                )
+            elif (
+                score.self_score is None
+                and "note" not in data
+                and ("evidence_explanation" not in data)
+            ):
+                resolve_self_score(criterion)  # raises "enter a score"
+            score.not_applicable, score.not_applicable_reason = False, ""
+        score.note = _text(data, "note", score.note)
+        score.evidence_explanation = _text(data, "evidence_explanation", score.evidence_explanation)
+        score.version += 1
+        score.save()
+        audit.score_changed(score, actor=actor, before=before, appraised=False)
+    return score
+
+
+def _not_applicable_allowed(criterion: Criterion) -> bool:
+    return bool(criterion.not_applicable_allowed)
+
+
+def set_appraised_score(
+    case_id: Any,
+    criterion_code: str,
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    now: datetime | None = None,
+) -> Score:
+    """An appraiser scores a leaf of their area in the current round, with a comment."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        case = _locked_case(case_id, actor, "appraise_case")
+        criterion = _leaf(case, criterion_code)
+        if not permissions.may_appraise(actor, case, criterion):
+            raise NotAllowed(
+                _("Criterion %(code)s is not in an area assigned to you.")
+                % {"code": criterion.code}
+            )
+        if case.state != Case.State.APPRAISING:
+            raise _wrong_state(
+                case,
+                _(
+                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
+                )
+                % {"state": state_label(case.state)},
+            )
+        if criterion.is_survey:
+            raise InvalidInput(
+                _("Criterion %(code)s is scored by the survey import.") % {"code": criterion.code}
+            )
+        score = _locked_score(case, criterion, data.get("version"))
+        before = audit.score_fields(score)
+        comment = _text(data, "comment", "")
+        if data.get("not_applicable") is True:
+            if not _not_applicable_allowed(criterion):
+                raise InvalidInput(
+                    _("Criterion %(code)s cannot be marked not applicable.")
+                    % {"code": criterion.code}
+                )
+            if not (comment or score.not_applicable_reason):
+                raise InvalidInput(
+                    _("Criterion %(code)s: give the reason it does not apply.")
+                    % {"code": criterion.code}
+                )
+            score.not_applicable = True
+            score.not_applicable_reason = score.not_applicable_reason or comment
+            points = None
+        else:
+            points = check_points(
+                criterion, to_decimal(data.get("appraised_score"), criterion, _("the score"))
+            )
+            if points != score.self_score and not comment:
+                raise InvalidInput(
+                    _(
+                        "Criterion %(code)s: the appraised score differs from the self score; "
+                        "give the reason in the comment."
+                    )
+                    % {"code": criterion.code}
+                )
+            score.not_applicable = False
+        score.appraised_score = points
+        score.appraised_comment = comment
+        score.appraised_round = case.appraisal_round
+        score.appraised_by = actor
+        score.appraised_at = now
+        score.version += 1
+        score.save()
+        Appraisal.objects.update_or_create(
+            score=score,
+            round=case.appraisal_round,
+            defaults={
+                "appraised_score": points if points is not None else 0,
+                "comment": comment,
+                "appraiser": actor,
+                "at": now,
+            },
+        )
+        audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+    return score
+
+
+def ask_clarification(
+    case_id: Any,
+    criterion_code: str,
+    question: str,
+    *,
+    actor: Any,
+    now: datetime | None = None,
+) -> Clarification:
+    """An appraiser asks the unit to explain a criterion (sent with request_explanation)."""
+    now = now or timezone.now()
+    question = (question or "").strip()
+    with transaction.atomic(durable=True):
+        case = _locked_case(case_id, actor, "ask_clarification")
+        criterion = _leaf(case, criterion_code)
+        if not permissions.may_appraise(actor, case, criterion):
+            raise NotAllowed(
+                _("Criterion %(code)s is not in an area assigned to you.")
+                % {"code": criterion.code}
+            )
+        if case.state != Case.State.APPRAISING:
+            raise _wrong_state(
+                case,
+                _(
+                    "Questions can be asked only while the case is being appraised; it is “%(state)s”."
+                )
+                % {"state": state_label(case.state)},
+            )
+        if not question:
+            raise InvalidInput(_("Write the question."))
+        clarification = Clarification.objects.create(
+            case=case,
+            criterion=criterion,
+            round=case.appraisal_round,
+            question=question,
+            asked_by=actor,
+            asked_at=now,
+        )
+        entry = audit.record(
+            audit.CLARIFICATION_ASKED,
+            actor=actor,
+            case=case,
+            obj=clarification,
+            data={"criterion": criterion.code, "question": question},
+        )
+        events.publish(entry)
+    return clarification
+
+
+def answer_clarification(
+    clarification_id: Any, answer: str, *, actor: Any, now: datetime | None = None
+) -> Clarification:
+    """The unit writes (or rewrites) its answer; the head sends all with submit_explanation."""
+    now = now or timezone.now()
+    answer = (answer or "").strip()
+    with transaction.atomic(durable=True):
+        try:
+            case_id = Clarification.objects.values_list("case_id", flat=True).get(
+                pk=clarification_id
+            )
+        except (Clarification.DoesNotExist, ValueError):
+            raise NotFound(_("This question does not exist or you may not see it.")) from None
+        case = _locked_case(case_id, actor, "answer_clarification")
+        clarification = (
+            Clarification.objects.select_for_update()
+            .select_related("criterion")
+            .get(pk=clarification_id)
+        )
+        if case.state != Case.State.EXPLANATION or clarification.due_at is None:
+            raise _wrong_state(
+                case,
+                _(
+                    "Answers can be written only while an explanation is requested; the case is “%(state)s”."
+                )
+                % {"state": state_label(case.state)},
+            )
+        if clarification.status == Clarification.Status.EXPIRED:
+            raise _wrong_state(case, _("This question expired without an answer."))
+        if now >= clarification.due_at:
+            raise GuardFailed(
+                _("The answer window closed on %(date)s.")
+                % {"date": date_format(timezone.localtime(clarification.due_at), "d/m/Y H:i")}
+            )
+        if not answer:
+            raise InvalidInput(_("Write the answer."))
+        before = {"answer": clarification.answer, "status": clarification.status}
+        clarification.answer = answer
+        clarification.status = Clarification.Status.ANSWERED
+        clarification.answered_by = actor
+        clarification.answered_at = now
+        clarification.save()
+        audit.record(
+            audit.CLARIFICATION_ANSWERED,
+            actor=actor,
+            case=case,
+            obj=clarification,
+            before=before,
+            after={"answer": answer, "status": clarification.status},
+            data={"criterion": clarification.criterion.code},
+        )
+    return clarification
+
+
+def history(case: Case) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(case=case).select_related("actor").order_by("at", "pk"))

@@ -1,0 +1,172 @@
+"""The transition table: for each transition, who may run it and what must be true.
+
+Read with DESIGN.md's table. The state change itself is the django-fsm method on `Case`;
+the service in `workflow.services` runs every transition through the same skeleton.
+A guard returns the list of reasons it refuses (empty when satisfied), in the user's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from cases.models import Case, Method, Score
+from deadlines import policy
+from deadlines.calendar import is_past
+from workflow.models import Clarification
+
+Guard = Callable[[Case, datetime, dict[str, Any]], list[str]]
+
+
+def _date(day: Any) -> str:
+    return date_format(day, "d/m/Y")
+
+
+def before_self_deadline(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    due = policy.self_assessment_due(case)
+    if is_past(due, now):
+        return [_("The self-assessment deadline passed on %(date)s.") % {"date": _date(due)}]
+    return []
+
+
+def after_self_deadline(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    due = policy.self_assessment_due(case)
+    if not is_past(due, now):
+        return [
+            _("The self-assessment deadline (%(date)s) has not passed yet.") % {"date": _date(due)}
+        ]
+    return []
+
+
+def every_criterion_self_scored(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    missing = (
+        Score.objects.filter(case=case, self_score__isnull=True, not_applicable=False)
+        .exclude(criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY])
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    )
+    return [_("Criterion %(code)s has no self score.") % {"code": code} for code in missing]
+
+
+def not_applicable_has_reason(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    missing = (
+        Score.objects.filter(case=case, not_applicable=True, not_applicable_reason="")
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    )
+    return [
+        _("Criterion %(code)s is marked not applicable without a reason.") % {"code": code}
+        for code in missing
+    ]
+
+
+def has_unsent_question(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    if not Clarification.objects.filter(
+        case=case, round=case.appraisal_round, status=Clarification.Status.OPEN, due_at__isnull=True
+    ).exists():
+        return [_("Ask at least one clarification question before requesting an explanation.")]
+    return []
+
+
+def every_question_answered(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    reasons = []
+    for code, due_at in (
+        Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
+        .order_by("criterion__position")
+        .values_list("criterion__code", "due_at")
+    ):
+        reasons.append(_("The question on criterion %(code)s has no answer.") % {"code": code})
+        if due_at is not None and now >= due_at:
+            reasons.append(
+                _("The answer window closed on %(date)s.")
+                % {"date": date_format(due_at, "d/m/Y H:i")}
+            )
+    return list(dict.fromkeys(reasons))
+
+
+def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    open_due = Clarification.objects.filter(
+        case=case, status=Clarification.Status.OPEN, due_at__gt=now
+    )
+    if open_due.exists():
+        return [_("The answer window has not closed yet.")]
+    return []
+
+
+def every_criterion_appraised(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    missing = (
+        Score.objects.filter(case=case, appraised_round__isnull=True)
+        .exclude(criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY])
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    )
+    return [_("Criterion %(code)s has not been appraised.") % {"code": c} for c in missing]
+
+
+def no_open_question(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    codes = (
+        Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    )
+    return [_("The question on criterion %(code)s is still open.") % {"code": c} for c in codes]
+
+
+def needs_reason(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    if not str(params.get("comment", "")).strip():
+        return [_("Give a reason.")]
+    return []
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    perm: str
+    guards: tuple[Guard, ...] = ()
+    snapshot: bool = False
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TRANSITIONS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec(
+            "submit",
+            "submit_case",
+            (before_self_deadline, every_criterion_self_scored, not_applicable_has_reason),
+            snapshot=True,
+        ),
+        Spec("recall", "recall_case", (before_self_deadline,)),
+        Spec("lock_at_cutoff", "lock_case", (after_self_deadline,), snapshot=True),
+        Spec("start_appraisal", "start_appraisal"),
+        Spec("request_explanation", "request_explanation", (has_unsent_question,)),
+        Spec("submit_explanation", "submit_explanation", (every_question_answered,)),
+        Spec("expire_explanation", "expire_explanation", (explanation_window_passed,)),
+        Spec(
+            "finalise",
+            "finalise_case",
+            (every_criterion_appraised, no_open_question),
+            snapshot=True,
+        ),
+        Spec("reopen", "reopen_case", (needs_reason,)),
+        Spec("publish", "publish_case", snapshot=True),
+    )
+}
+
+# Transitions users may run from the API; the others belong to the sweep or the cycle-wide
+# publication, which call the service themselves.
+USER_TRANSITIONS = (
+    "submit",
+    "recall",
+    "start_appraisal",
+    "request_explanation",
+    "submit_explanation",
+    "finalise",
+    "reopen",
+)
