@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cases",
     "workflow",
     "deadlines",
+    "notifications",
     "web",
 ]
 

@@ -33,8 +33,9 @@ def _fast_passwords(settings: Any) -> None:
 
 
 def make_user(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, f"{username}@example.test", "pw-12345-xyz",
-                                    first_name=username.title())
+    user = User.objects.create_user(
+        username, f"{username}@example.test", "pw-12345-xyz", first_name=username.title()
+    )
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     return user
@@ -47,7 +48,9 @@ def build_world(*, framework: str = "khoi_so", deadline_days: int = 7) -> Simple
     unit_a = Unit.objects.create(code="STP", name="Sở Tư pháp", group=group)
     unit_b = Unit.objects.create(code="STC", name="Sở Tài chính", group=group)
     cycle = Cycle.objects.create(
-        year=today.year, title=f"Chỉ số CCHC {today.year}", authority="UBND tỉnh Thử nghiệm",
+        year=today.year,
+        title=f"Chỉ số CCHC {today.year}",
+        authority="UBND tỉnh Thử nghiệm",
         self_assessment_due=today + timedelta(days=deadline_days),
         appraisal_due=today + timedelta(days=60),
     )
@@ -63,8 +66,10 @@ def build_world(*, framework: str = "khoi_so", deadline_days: int = 7) -> Simple
     w.appraiser2 = make_user("appraiser2")
     actor = w.secretariat
     for user, unit, role in (
-        (w.staff_a, unit_a, "staff"), (w.head_a, unit_a, "head"),
-        (w.staff_b, unit_b, "staff"), (w.head_b, unit_b, "head"),
+        (w.staff_a, unit_a, "staff"),
+        (w.head_a, unit_a, "head"),
+        (w.staff_b, unit_b, "staff"),
+        (w.head_b, unit_b, "head"),
     ):
         cycle_services.add_membership(user, unit, role, actor=actor)
     for area in ("1", "2", "3", "4"):
@@ -103,8 +108,9 @@ def fill_self_scores(case: Case, points: int = 0) -> None:
 
 
 def appraise_all(case: Case, by: User) -> None:
-    self_scorable(case).update(appraised_score=0, appraised_round=1, appraised_by=by,
-                               appraised_at=timezone.now())
+    self_scorable(case).update(
+        appraised_score=0, appraised_round=1, appraised_by=by, appraised_at=timezone.now()
+    )
 
 
 def force_state(case: Case, state: str) -> Case:

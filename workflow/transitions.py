@@ -159,6 +159,18 @@ TRANSITIONS: dict[str, Spec] = {
     )
 }
 
+
+def register_guard(name: str, guard: Guard) -> None:
+    """Add a guard owned by an app above the workflow (evidence's submit rule, deadlines' extension
+    aware checks). Called once from that app's AppConfig.ready(); the table stays the one place
+    that is read to know what a transition demands."""
+    spec = TRANSITIONS[name]
+    if guard not in spec.guards:
+        TRANSITIONS[name] = Spec(
+            spec.name, spec.perm, (*spec.guards, guard), spec.snapshot, spec.label, spec.extra
+        )
+
+
 # Transitions users may run from the API; the others belong to the sweep or the cycle-wide
 # publication, which call the service themselves.
 USER_TRANSITIONS = (

@@ -9,19 +9,38 @@ from workflow.models import AuditEntry
 
 def test_seed_demo_builds_a_province_and_is_idempotent(db: Any) -> None:
     call_command("seed_demo")
-    counts = (Unit.objects.count(), Case.objects.count(), Score.objects.count(),
-              User.objects.count(), AuditEntry.objects.count(), Criterion.objects.count())
+    counts = (
+        Unit.objects.count(),
+        Case.objects.count(),
+        Score.objects.count(),
+        User.objects.count(),
+        AuditEntry.objects.count(),
+        Criterion.objects.count(),
+    )
     call_command("seed_demo")
-    assert (Unit.objects.count(), Case.objects.count(), Score.objects.count(),
-            User.objects.count(), AuditEntry.objects.count(),
-            Criterion.objects.count()) == counts
+    assert (
+        Unit.objects.count(),
+        Case.objects.count(),
+        Score.objects.count(),
+        User.objects.count(),
+        AuditEntry.objects.count(),
+        Criterion.objects.count(),
+    ) == counts
 
     assert Unit.objects.filter(group__code="khoi_so").count() >= 20
     assert Unit.objects.filter(group__code="khoi_xa").exists()
     cycle = Cycle.objects.get()
     assert cycle.status == Cycle.Status.OPEN
-    for name in ("secretariat", "leader", "auditor", "appraiser1", "appraiser2",
-                 "snv.staff", "snv.head", "xanlac.head"):
+    for name in (
+        "secretariat",
+        "leader",
+        "auditor",
+        "appraiser1",
+        "appraiser2",
+        "snv.staff",
+        "snv.head",
+        "xanlac.head",
+    ):
         assert User.objects.get(username=name).check_password("demo12345"), name
     assert Membership.objects.filter(unit__code="SNV", role="head").exists()
 
@@ -35,6 +54,12 @@ def test_demo_framework_has_eight_areas_seventy_plus_thirty_points(db: Any) -> N
     areas = Criterion.objects.filter(framework__unit_group__code="khoi_so", depth=0)
     assert areas.count() == 9  # eight areas and the capped bonus/penalty content
     assert {c.method for c in leaves} == {
-        "manual", "yes_no", "graded", "percentage_threshold", "deduction", "survey", "bonus",
+        "manual",
+        "yes_no",
+        "graded",
+        "percentage_threshold",
+        "deduction",
+        "survey",
+        "bonus",
         "penalty",
     }
