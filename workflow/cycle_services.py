@@ -38,7 +38,7 @@ def open_cycle(cycle_id: int, *, actor: Any, now: datetime | None = None) -> int
     """Create one case, with a score row per leaf, for every active unit that has a framework."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         if cycle.status != Cycle.Status.DRAFT:
             raise WrongState(_("This cycle is already open."))
@@ -120,7 +120,7 @@ def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: 
             _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(unknown)}
         )
     parsed = {k: _parse(k, v) for k, v in changes.items() if k in EDITABLE_CYCLE_FIELDS}
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         before = {k: getattr(cycle, k) for k in parsed}
         for key, value in parsed.items():
@@ -210,7 +210,7 @@ def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
 def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
     """The secretariat sends the finalised results of the cycle to the leader."""
     _require_global(actor, "cases.finalise_case")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         if cycle.status != Cycle.Status.OPEN:
             raise WrongState(_("The results of this cycle were already sent or published."))

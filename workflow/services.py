@@ -1,6 +1,6 @@
 """The only writers of case state, scores and clarifications.
 
-Every function here follows one skeleton: a durable atomic block; the case re-read with
+Every function here follows one skeleton: an atomic block; the case re-read with
 `select_for_update()`; the permission checked (404 / 403 through `cases.permissions`); the
 state and guards checked; the change made; the audit entry written in the same transaction;
 side effects queued with `transaction.on_commit` through `workflow.events`. A refusal raises
@@ -72,7 +72,7 @@ def run_transition(
 ) -> Case:
     """Run one transition of the case's state machine, or refuse it changing nothing."""
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             return apply_transition(
                 case_id, name, actor=actor, comment=comment, now=now, params=params
             )
@@ -199,7 +199,7 @@ def set_self_score(
 ) -> Score:
     """The unit enters or changes a self score, a note, not-applicable or an explanation."""
     now = now or timezone.now()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         case = _locked_case(case_id, actor, "edit_self_score")
         if case.state != Case.State.SELF_SCORING:
             raise _wrong_state(
@@ -267,7 +267,7 @@ def set_appraised_score(
 ) -> Score:
     """An appraiser scores a leaf of their area in the current round, with a comment."""
     now = now or timezone.now()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
         criterion = _leaf(case, criterion_code)
         if not permissions.may_appraise(actor, case, criterion):
@@ -349,7 +349,7 @@ def ask_clarification(
     """An appraiser asks the unit to explain a criterion (sent with request_explanation)."""
     now = now or timezone.now()
     question = (question or "").strip()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         case = _locked_case(case_id, actor, "ask_clarification")
         criterion = _leaf(case, criterion_code)
         if not permissions.may_appraise(actor, case, criterion):
@@ -392,7 +392,7 @@ def answer_clarification(
     """The unit writes (or rewrites) its answer; the head sends all with submit_explanation."""
     now = now or timezone.now()
     answer = (answer or "").strip()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             case_id = Clarification.objects.values_list("case_id", flat=True).get(
                 pk=clarification_id
