@@ -276,6 +276,17 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.cycle.year} – {self.unit.code}"
 
+    def score_rows(self) -> list[Score]:
+        """The score rows with their criteria, loaded once per instance: a transition's guards
+        and its snapshot share one query."""
+        if "_score_rows" not in self.__dict__:
+            self.__dict__["_score_rows"] = list(
+                Score.objects.filter(case=self)
+                .select_related("criterion", "criterion__area", "criterion__framework")
+                .order_by("criterion__position")
+            )
+        return self.__dict__["_score_rows"]
+
     # The transitions change fields only; the workflow's service checks guards, audits and
     # queues side effects around them.
     @transition(state, source=S.SELF_SCORING, target=S.SUBMITTED, permission=_may("submit_case"))

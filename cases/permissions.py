@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from cases.errors import NotAllowed, NotFound
@@ -91,27 +91,52 @@ def roles_of(user: Any) -> set[str]:
     return user._par_roles
 
 
+def global_case_perms(user: Any) -> frozenset[str]:
+    """The case codenames a user holds through global roles (cached on the user instance)."""
+    if not hasattr(user, "_par_global_case_perms"):
+        user._par_global_case_perms = frozenset(
+            p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("cases.")
+        )
+    return user._par_global_case_perms
+
+
+def _cache(case: Case) -> dict[tuple[int, str], bool]:
+    return case.__dict__.setdefault("_perm_cache", {})
+
+
 def case_perms(user: Any, case: Case) -> set[str]:
     """Every case codename the user holds on this case: global ones plus object ones."""
     if user is None or isinstance(user, AnonymousUser) or not user.is_active:
         return set()
-    cache: dict[tuple[int, int], set[str]] = case.__dict__.setdefault("_perm_cache", {})
-    key = (user.pk, case.pk)
+    key = (user.pk, "*")
+    cache = case.__dict__.setdefault("_perm_sets", {})
     if key not in cache:
-        global_perms = {
-            p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("cases.")
-        }
         object_perms = set(
             CaseUserObjectPermission.objects.filter(user=user, content_object=case).values_list(
                 "permission__codename", flat=True
             )
         )
-        cache[key] = global_perms | object_perms
+        cache[key] = set(global_case_perms(user)) | object_perms
     return cache[key]
 
 
 def has_case_perm(user: Any, codename: str, case: Case) -> bool:
+    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
+        return False
+    if codename in global_case_perms(user):
+        return True
+    known = _cache(case).get((user.pk, codename))
+    if known is not None:
+        return known
     return codename in case_perms(user, case)
+
+
+def _object_perm(user: Any, codename: str) -> Exists:
+    return Exists(
+        CaseUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"), user=user, permission__codename=codename
+        )
+    )
 
 
 def visible_cases(user: Any) -> QuerySet[Case]:
@@ -131,10 +156,20 @@ def get_case_for_user(
 ) -> Case:
     """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`)."""
     base = queryset if queryset is not None else Case.objects.all()
+    not_found = NotFound(_("This assessment case does not exist or you may not see it."))
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise not_found
+    # One query answers "which case" and "may this user see it / do perm to it".
+    wanted = {"view_case", perm} - global_case_perms(user)
+    annotations = {f"_may_{code}": _object_perm(user, code) for code in wanted}
     try:
-        case = base.filter(pk__in=visible_cases(user).values("pk")).get(pk=pk)
+        case = base.annotate(**annotations).get(pk=pk)
     except (Case.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("This assessment case does not exist or you may not see it.")) from None
+        raise not_found from None
+    for code in wanted:
+        _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}")
+    if not has_case_perm(user, "view_case", case):
+        raise not_found
     if perm != "view_case":
         require(user, perm, case)
     return case

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 
@@ -142,8 +143,54 @@ class CaseTotals:
         }
 
 
+_SUMS = ("n", "max_all", "max_applicable", "self_sum", "appraised_sum", "self_n", "appraised_n")
+
+
+def _accumulate(
+    totals: CaseTotals, bonus: list[Decimal], area_id: int | None, method: str, row: dict[str, Any]
+) -> None:
+    """Add one (case, area, method) group of sums to the case's totals."""
+    self_sum = row["self_sum"] or ZERO
+    appraised_sum = row["appraised_sum"] or ZERO
+    if method in (Method.BONUS, Method.PENALTY):
+        offset = 0 if method == Method.BONUS else 2
+        bonus[offset] += self_sum
+        bonus[offset + 1] += appraised_sum
+        return
+    totals.leaves += row["n"]
+    part = totals.survey_part if method == Method.SURVEY else totals.self_part
+    part.max_points += row["max_all"] or ZERO
+    part.applicable_max += row["max_applicable"] or ZERO
+    part.self_points += self_sum
+    part.appraised_points += appraised_sum
+    if method != Method.SURVEY:
+        totals.self_scored += row["self_n"]
+    totals.appraised += row["appraised_n"]
+    area = totals.areas.setdefault(area_id or 0, AreaTotals(code="", title=""))
+    area.max_points += row["max_all"] or ZERO
+    area.applicable_max += row["max_applicable"] or ZERO
+    area.self_points += self_sum
+    area.appraised_points += appraised_sum
+
+
+def _cap(totals: CaseTotals, bonus: list[Decimal], framework: Framework | None) -> None:
+    bonus_cap = framework.bonus_cap if framework else ZERO
+    penalty_cap = framework.penalty_cap if framework else ZERO
+    bs, ba, ps, pa = bonus
+    totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
+    totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
+
+
+def _name_areas(totals: CaseTotals, names: dict[int, tuple[str, str, int]]) -> None:
+    for area_id, area in totals.areas.items():
+        area.code, area.title, _pos = names.get(area_id, ("", "", 0))
+    totals.areas = dict(
+        sorted(totals.areas.items(), key=lambda item: names.get(item[0], ("", "", 0))[2])
+    )
+
+
 def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
-    """Totals of many cases in two queries, whatever their number of criteria."""
+    """Totals of many cases in three queries, whatever their number of criteria."""
     case_list = list(cases)
     if not case_list:
         return {}
@@ -164,61 +211,61 @@ def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
         )
         .order_by()
     )
-    frameworks = {c.pk: (c.cycle_id, c.unit.group_id) for c in case_list}
-    caps = {
+    result = {
+        c.pk: CaseTotals(self_weight=c.cycle.self_weight, survey_weight=c.cycle.survey_weight)
+        for c in case_list
+    }
+    bonus = {c.pk: [ZERO, ZERO, ZERO, ZERO] for c in case_list}
+    area_ids = set()
+    for row in rows:
+        area_ids.add(row["criterion__area_id"])
+        _accumulate(
+            result[row["case_id"]],
+            bonus[row["case_id"]],
+            row["criterion__area_id"],
+            row["criterion__method"],
+            row,
+        )
+    frameworks = {
         (f.cycle_id, f.unit_group_id): f
         for f in Framework.objects.filter(cycle_id__in={c.cycle_id for c in case_list})
     }
-    area_ids = set()
-    result: dict[int, CaseTotals] = {}
-    for case in case_list:
-        result[case.pk] = CaseTotals(
-            self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight
-        )
-    bonus: dict[int, list[Decimal]] = {}
-    for row in rows:
-        totals = result[row["case_id"]]
-        method = row["criterion__method"]
-        self_sum = row["self_sum"] or ZERO
-        appraised_sum = row["appraised_sum"] or ZERO
-        totals.leaves += row["n"]
-        if method in (Method.BONUS, Method.PENALTY):
-            acc = bonus.setdefault(row["case_id"], [ZERO, ZERO, ZERO, ZERO])
-            offset = 0 if method == Method.BONUS else 2
-            acc[offset] += self_sum
-            acc[offset + 1] += appraised_sum
-            totals.leaves -= row["n"]
-            continue
-        part = totals.survey_part if method == Method.SURVEY else totals.self_part
-        part.max_points += row["max_all"] or ZERO
-        part.applicable_max += row["max_applicable"] or ZERO
-        part.self_points += self_sum
-        part.appraised_points += appraised_sum
-        if method != Method.SURVEY:
-            totals.self_scored += row["self_n"]
-        totals.appraised += row["appraised_n"]
-        area_id = row["criterion__area_id"]
-        area_ids.add(area_id)
-        area = totals.areas.setdefault(area_id, AreaTotals(code="", title=""))
-        area.max_points += row["max_all"] or ZERO
-        area.applicable_max += row["max_applicable"] or ZERO
-        area.self_points += self_sum
-        area.appraised_points += appraised_sum
-    for case_id, (bs, ba, ps, pa) in bonus.items():
-        framework = caps.get(frameworks[case_id])
-        bonus_cap = framework.bonus_cap if framework else ZERO
-        penalty_cap = framework.penalty_cap if framework else ZERO
-        totals = result[case_id]
-        totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
-        totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
     names = {
         a.pk: (a.code, a.title, a.position)
         for a in Criterion.objects.filter(pk__in=area_ids).only("code", "title", "position")
     }
-    for totals in result.values():
-        for area_id, area in totals.areas.items():
-            area.code, area.title, _pos = names.get(area_id, ("", "", 0))
-        totals.areas = dict(
-            sorted(totals.areas.items(), key=lambda item: names.get(item[0], ("", "", 0))[2])
-        )
+    for case in case_list:
+        _cap(result[case.pk], bonus[case.pk], frameworks.get((case.cycle_id, case.unit.group_id)))
+        _name_areas(result[case.pk], names)
     return result
+
+
+def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
+    """The same totals from score rows already loaded (with criterion, its area and framework):
+    the transition service uses it to snapshot a case without querying again."""
+    groups: dict[tuple[int | None, str], dict[str, Any]] = {}
+    names: dict[int, tuple[str, str, int]] = {}
+    framework = None
+    for score in scores:
+        criterion = score.criterion
+        framework = criterion.framework
+        if criterion.area is not None:
+            area = criterion.area
+            names[area.pk] = (area.code, area.title, area.position)
+        g = groups.setdefault((criterion.area_id, criterion.method), dict.fromkeys(_SUMS, ZERO))
+        applicable = not score.not_applicable
+        g["n"] += 1
+        g["max_all"] += criterion.max_points
+        if applicable:
+            g["max_applicable"] += criterion.max_points
+            g["self_sum"] += score.self_score or ZERO
+            g["appraised_sum"] += score.appraised_score or ZERO
+        g["self_n"] += score.self_score is not None or score.not_applicable
+        g["appraised_n"] += score.appraised_score is not None or score.appraised_round is not None
+    totals = CaseTotals(self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight)
+    bonus = [ZERO, ZERO, ZERO, ZERO]
+    for (area_id, method), sums in groups.items():
+        _accumulate(totals, bonus, area_id, method, sums)
+    _cap(totals, bonus, framework)
+    _name_areas(totals, names)
+    return totals

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case, Cycle, Score
-from cases.totals import totals_for
+from cases.totals import totals_from_scores
 from workflow.models import AuditEntry
 
 SECRET_HINTS = ("password", "token", "secret", "key")
@@ -103,10 +103,8 @@ def record(
 
 def score_table_snapshot(case: Case) -> dict[str, Any]:
     """The case's score table as it stands, for the immutable snapshot of an audit entry."""
-    rows = (
-        Score.objects.filter(case=case).select_related("criterion").order_by("criterion__position")
-    )
-    totals = totals_for([case])[case.pk].as_dict()
+    rows = case.score_rows()
+    totals = totals_from_scores(case, rows).as_dict()
     return {
         "case": case.pk,
         "unit": case.unit.code,

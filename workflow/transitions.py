@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Method, Score
+from cases.models import Case, Method
 from deadlines import policy
 from deadlines.calendar import is_past
 from workflow.models import Clarification
@@ -43,25 +43,25 @@ def after_self_deadline(case: Case, now: datetime, params: dict[str, Any]) -> li
     return []
 
 
+NOT_SELF_SCORED = (Method.SURVEY, Method.BONUS, Method.PENALTY)
+
+
 def every_criterion_self_scored(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    missing = (
-        Score.objects.filter(case=case, self_score__isnull=True, not_applicable=False)
-        .exclude(criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY])
-        .order_by("criterion__position")
-        .values_list("criterion__code", flat=True)
-    )
-    return [_("Criterion %(code)s has no self score.") % {"code": code} for code in missing]
+    return [
+        _("Criterion %(code)s has no self score.") % {"code": s.criterion.code}
+        for s in case.score_rows()
+        if s.self_score is None
+        and not s.not_applicable
+        and s.criterion.method not in NOT_SELF_SCORED
+    ]
 
 
 def not_applicable_has_reason(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    missing = (
-        Score.objects.filter(case=case, not_applicable=True, not_applicable_reason="")
-        .order_by("criterion__position")
-        .values_list("criterion__code", flat=True)
-    )
     return [
-        _("Criterion %(code)s is marked not applicable without a reason.") % {"code": code}
-        for code in missing
+        _("Criterion %(code)s is marked not applicable without a reason.")
+        % {"code": s.criterion.code}
+        for s in case.score_rows()
+        if s.not_applicable and not s.not_applicable_reason.strip()
     ]
 
 
@@ -99,13 +99,11 @@ def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any])
 
 
 def every_criterion_appraised(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    missing = (
-        Score.objects.filter(case=case, appraised_round__isnull=True)
-        .exclude(criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY])
-        .order_by("criterion__position")
-        .values_list("criterion__code", flat=True)
-    )
-    return [_("Criterion %(code)s has not been appraised.") % {"code": c} for c in missing]
+    return [
+        _("Criterion %(code)s has not been appraised.") % {"code": s.criterion.code}
+        for s in case.score_rows()
+        if s.appraised_round is None and s.criterion.method not in NOT_SELF_SCORED
+    ]
 
 
 def no_open_question(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:

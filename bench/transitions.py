@@ -1,0 +1,87 @@
+"""Throughput of the transition service on PostgreSQL for 1,000 cases (submit, then
+start_appraisal) against plain ORM updates of the same rows in the same run.
+
+Target: the full transition (row lock, permission, guards, audit entry with the submit
+snapshot, events queued) at no less than 1/4 of the plain-update rate.
+"""
+
+from __future__ import annotations
+
+from common import bench_database, setup_django, timed
+
+N_CASES = int(__import__("os").environ.get("BENCH_CASES", "1000"))
+
+
+def main() -> None:
+    setup_django()
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+
+    from cases import frameworks
+    from cases.models import Case, Cycle, Membership, Method, Score, Unit, UnitGroup
+    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from workflow import cycle_services, services
+
+    with bench_database():
+        ensure_role_groups()
+        secretariat = User.objects.create_user("secretariat")
+        secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
+        group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
+        units = Unit.objects.bulk_create(
+            [Unit(code=f"X{i:04}", name=f"Xã {i}", group=group) for i in range(N_CASES)]
+        )
+        password = make_password("x")
+        heads = User.objects.bulk_create(
+            [User(username=f"x{i:04}.head", password=password) for i in range(N_CASES)]
+        )
+        Membership.objects.bulk_create(
+            [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)]
+        )
+        today = timezone.localdate()
+        cycle = Cycle.objects.create(
+            year=today.year,
+            title="Bench",
+            authority="UBND",
+            self_assessment_due=today.replace(year=today.year + 1),
+            appraisal_due=today.replace(year=today.year + 2),
+        )
+        frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
+        cycle_services.open_cycle(cycle.pk, actor=secretariat)
+        sync_case_permissions(Case.objects.filter(cycle=cycle))
+        Score.objects.exclude(
+            criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
+        ).update(self_score=0)
+        cases = list(Case.objects.filter(cycle=cycle).select_related("unit").order_by("pk"))
+        head_of = {u.pk: h for h, u in zip(heads, units, strict=True)}
+        leaves = Score.objects.filter(case=cases[0]).count()
+
+        def plain() -> None:
+            for case in cases:
+                Case.objects.filter(pk=case.pk).update(state="submitted")
+                Case.objects.filter(pk=case.pk).update(state="appraising")
+
+        def reset() -> None:
+            Case.objects.filter(cycle=cycle).update(state="self_scoring", submitted_at=None)
+
+        def service() -> None:
+            for case in cases:
+                services.run_transition(case.pk, "submit", actor=head_of[case.unit_id])
+                services.run_transition(case.pk, "start_appraisal", actor=secretariat)
+
+        plain()  # warm-up of connections and caches, then measure
+        reset()
+        baseline = timed(plain)
+        reset()
+        full = timed(service)
+        assert Case.objects.filter(cycle=cycle, state="appraising").count() == N_CASES
+        n = 2 * N_CASES
+        ratio = (n / full) / (n / baseline)
+        print(f"cases: {N_CASES}, leaves per case: {leaves}, transitions: {n}")
+        print(f"plain ORM updates: {n / baseline:,.0f}/s ({baseline:.2f} s)")
+        print(f"transition service: {n / full:,.0f}/s ({full:.2f} s)")
+        print(f"ratio service/plain: {ratio:.2f} (target >= 0.25)")
+
+
+if __name__ == "__main__":
+    main()
