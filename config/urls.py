@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from web.urls import auth_urlpatterns
 from workflow import api
 
 api_v1 = [
@@ -43,5 +44,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("i18n/", include("django.conf.urls.i18n")),
+    *auth_urlpatterns,
     path("", include("web.urls")),
 ]

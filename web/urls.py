@@ -1,10 +1,35 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views
+from web.views import appraisal, cases, cycles, home, inbox
+
+app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("", home.home, name="home"),
+    path("cases/<int:pk>/", cases.sheet, name="case"),
+    path("cases/<int:pk>/scores/<str:code>/", cases.save_self_score, name="self-score"),
+    path("cases/<int:pk>/steps/<str:name>/", cases.transition, name="transition"),
+    path("cases/<int:pk>/history/", cases.history, name="history"),
+    path("cases/<int:pk>/appraisal/", appraisal.side_by_side, name="appraisal"),
+    path("cases/<int:pk>/appraisal/<str:code>/", appraisal.save_appraisal, name="appraise"),
+    path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),
+    path("questions/<int:pk>/answer/", appraisal.answer, name="answer"),
+    path("cycles/", cycles.cycle_list, name="cycles"),
+    path("cycles/<int:pk>/", cycles.overview, name="cycle"),
+    path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
+    path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
+    path("notifications/", inbox.inbox, name="inbox"),
+]
+
+# Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.
+auth_urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,0 +1,27 @@
+"""Fixtures of the page tests: a signed-in browser-less client per persona."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+
+@pytest.fixture
+def signed_in() -> Callable[[User], Client]:
+    """A test client signed in as the given user (pages in Vietnamese, the default)."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def htmx(client: Client, url: str, data: dict[str, Any]) -> Any:
+    """POST as HTMX does from a page (the autosave)."""
+    return client.post(url, data, HTTP_HX_REQUEST="true")

@@ -1,0 +1,169 @@
+"""Forms of the pages: they read what was typed and put each error next to its field.
+
+The rules stay in the services and in `cases.scoring`: a form only asks the same pure
+functions the service will ask, so that a wrong figure is shown beside the field it came
+from; the service call that follows remains the authority and may still refuse.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases.errors import InvalidInput
+from cases.models import Criterion
+from cases.scoring import check_points, resolve_self_score, to_decimal
+from web.pages import entry_kind
+
+
+def field_errors(form: forms.Form) -> dict[str, list[str]]:
+    """Errors by field name; those of the whole row under "row" (templates cannot read
+    Django's "__all__")."""
+    return {
+        ("row" if name == forms.forms.NON_FIELD_ERRORS else name): [str(e) for e in errors]
+        for name, errors in form.errors.items()
+    }
+
+
+class SelfScoreForm(forms.Form):
+    """One leaf of the score sheet: the score (or the figure it is computed from) and notes."""
+
+    entry = forms.CharField(required=False, max_length=32)
+    note = forms.CharField(required=False, widget=forms.Textarea)
+    evidence_explanation = forms.CharField(required=False, widget=forms.Textarea)
+    not_applicable = forms.BooleanField(required=False)
+    not_applicable_reason = forms.CharField(required=False, widget=forms.Textarea)
+    version = forms.IntegerField(required=False)
+
+    def __init__(self, *args: Any, criterion: Criterion, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.criterion = criterion
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        code = self.criterion.code
+        if data.get("not_applicable"):
+            if not self.criterion.not_applicable_allowed:
+                self.add_error(
+                    "not_applicable",
+                    _("Criterion %(code)s cannot be marked not applicable.") % {"code": code},
+                )
+            elif not (data.get("not_applicable_reason") or "").strip():
+                self.add_error(
+                    "not_applicable_reason",
+                    _("Criterion %(code)s: give the reason it does not apply.") % {"code": code},
+                )
+        elif (data.get("entry") or "").strip():
+            try:
+                resolve_self_score(self.criterion, **self._entry_argument(data["entry"]))
+            except InvalidInput as error:
+                self.add_error("entry", str(error.message))
+        return data
+
+    def _entry_argument(self, raw: str) -> dict[str, Any]:
+        if entry_kind(self.criterion) == "points":
+            return {"points": raw.strip()}
+        return {"value": raw.strip()}
+
+    def service_data(self) -> dict[str, Any]:
+        """The dict `workflow.services.set_self_score` takes."""
+        data = self.cleaned_data
+        out: dict[str, Any] = {
+            "note": data.get("note", ""),
+            "not_applicable": bool(data.get("not_applicable")),
+            "version": data.get("version"),
+        }
+        if self.criterion.evidence_required:
+            out["evidence_explanation"] = data.get("evidence_explanation", "")
+        if data.get("not_applicable"):
+            out["not_applicable_reason"] = data.get("not_applicable_reason", "")
+        elif (data.get("entry") or "").strip():
+            out.update(self._entry_argument(data["entry"]))
+            if "points" in out:
+                out["self_score"] = out.pop("points")
+        return out
+
+    def field_errors(self) -> dict[str, list[str]]:
+        return field_errors(self)
+
+
+class AppraisalForm(forms.Form):
+    """An appraiser's score of one leaf in the current round, with the reason for a change."""
+
+    appraised_score = forms.CharField(required=False, max_length=32)
+    comment = forms.CharField(required=False, widget=forms.Textarea)
+    version = forms.IntegerField(required=False)
+
+    def __init__(
+        self, *args: Any, criterion: Criterion, self_score: Decimal | None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.criterion = criterion
+        self.self_score = self_score
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            points = check_points(
+                self.criterion,
+                to_decimal(data.get("appraised_score"), self.criterion, _("the score")),
+            )
+        except InvalidInput as error:
+            self.add_error("appraised_score", str(error.message))
+            return data
+        if points != self.self_score and not (data.get("comment") or "").strip():
+            self.add_error(
+                "comment",
+                _(
+                    "Criterion %(code)s: the appraised score differs from the self score; "
+                    "give the reason in the comment."
+                )
+                % {"code": self.criterion.code},
+            )
+        return data
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "appraised_score": data.get("appraised_score"),
+            "comment": data.get("comment", ""),
+            "version": data.get("version"),
+        }
+
+    def field_errors(self) -> dict[str, list[str]]:
+        return field_errors(self)
+
+
+class QuestionForm(forms.Form):
+    criterion = forms.CharField(max_length=32)
+    question = forms.CharField(
+        widget=forms.Textarea,
+        error_messages={"required": gettext_lazy("Write the question.")},
+    )
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        widget=forms.Textarea,
+        error_messages={"required": gettext_lazy("Write the answer.")},
+    )
+
+
+class PublishForm(forms.Form):
+    decision_number = forms.CharField(
+        label=gettext_lazy("Decision number"),
+        max_length=64,
+        error_messages={"required": gettext_lazy("Give the number of the approval decision.")},
+    )
+    decision_date = forms.DateField(
+        label=gettext_lazy("Decision date (dd/mm/yyyy)"),
+        error_messages={
+            "required": gettext_lazy("Give the date of the approval decision."),
+            "invalid": gettext_lazy("Write the date as dd/mm/yyyy."),
+        },
+    )
+    signer = forms.CharField(label=gettext_lazy("Signed by"), max_length=200, required=False)

@@ -1,0 +1,101 @@
+"""Words the pages use for workflow codes: states, steps (buttons) and timeline events.
+
+Action codes are the audit trail's (`workflow.audit`, and those the apps above it add);
+an unknown one is shown as it is rather than hidden, so the timeline never loses a step.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case
+
+TRANSITIONS: dict[str, Promise] = {
+    "submit": _("Submit the self-assessment"),
+    "recall": _("Recall the self-assessment"),
+    "lock_at_cutoff": _("Lock at the deadline"),
+    "start_appraisal": _("Start the appraisal"),
+    "request_explanation": _("Send the questions to the unit"),
+    "submit_explanation": _("Send the explanation"),
+    "expire_explanation": _("Close the answer window"),
+    "finalise": _("Finalise the scores"),
+    "reopen": _("Reopen the appraisal"),
+    "publish": _("Publish"),
+}
+
+DONE: dict[str, Promise] = {
+    "submit": _("The self-assessment was submitted."),
+    "recall": _("The self-assessment was recalled; it can be changed again."),
+    "start_appraisal": _("The appraisal has started."),
+    "request_explanation": _("The questions were sent to the unit."),
+    "submit_explanation": _("The explanation was sent to the appraisal council."),
+    "finalise": _("The scores of this case are finalised."),
+    "reopen": _("The appraisal was reopened."),
+}
+
+ACTIONS: dict[str, Promise] = {
+    "workflow.case.submit": _("Self-assessment submitted"),
+    "workflow.case.recall": _("Self-assessment recalled"),
+    "workflow.case.lock_at_cutoff": _("Locked at the deadline"),
+    "workflow.case.start_appraisal": _("Appraisal started"),
+    "workflow.case.request_explanation": _("Questions sent to the unit"),
+    "workflow.case.submit_explanation": _("Explanation sent"),
+    "workflow.case.expire_explanation": _("Answer window closed"),
+    "workflow.case.finalise": _("Scores finalised"),
+    "workflow.case.reopen": _("Appraisal reopened"),
+    "workflow.case.publish": _("Results published"),
+    "cases.score.self_changed": _("Self score changed"),
+    "cases.score.appraised": _("Criterion appraised"),
+    "workflow.clarification.asked": _("Question asked"),
+    "workflow.clarification.answered": _("Question answered"),
+    "workflow.clarification.expired": _("Question expired"),
+    "cases.cycle.opened": _("Cycle opened"),
+    "cases.cycle.changed": _("Cycle changed"),
+    "cases.cycle.results_submitted": _("Results sent for approval"),
+    "cases.cycle.published": _("Results published"),
+}
+
+
+def transition_label(name: str) -> str:
+    return str(TRANSITIONS.get(name, name))
+
+
+def action_label(action: str) -> str:
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def state_label(state: str) -> str:
+    try:
+        return str(Case.State(state).label)
+    except ValueError:
+        return state
+
+
+def done_message(name: str) -> str:
+    return str(DONE.get(name, _("Done.")))
+
+
+def saved_message(code: str) -> str:
+    return str(_("Criterion %(code)s saved.") % {"code": code})
+
+
+FIELDS: dict[str, Promise] = {
+    "value": _("declared figure"),
+    "self_score": _("self score"),
+    "note": _("note"),
+    "not_applicable": _("not applicable"),
+    "not_applicable_reason": _("reason not applicable"),
+    "evidence_explanation": _("how the score was reached"),
+    "appraised_score": _("appraised score"),
+    "appraised_comment": _("appraisal comment"),
+    "appraised_round": _("appraisal round"),
+    "answer": _("answer"),
+    "status": _("status"),
+}
+
+
+def field_label(name: str) -> str:
+    label = FIELDS.get(name)
+    return str(label) if label is not None else name

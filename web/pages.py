@@ -1,0 +1,735 @@
+"""Read models of the pages: what each page shows, built in a constant number of queries.
+
+Views stay thin by asking here for their context; nothing here writes. Permissions come
+from `cases.permissions`, deadlines from `deadlines.policy`, totals from `cases.totals`, the
+rules a transition checks from `workflow.transitions` (the submit checklist runs the very
+guards the submit runs, so the page and the refusal can never disagree).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from cases import permissions
+from cases.models import (
+    Appraisal,
+    AppraiserAssignment,
+    Case,
+    Criterion,
+    Cycle,
+    Membership,
+    Method,
+    Score,
+)
+from cases.totals import CaseTotals, totals_for, totals_from_scores
+from deadlines import policy
+from deadlines.calendar import end_of_day, is_past
+from web import charts
+from web.timing import TimeLeft, time_left
+from workflow import services
+from workflow.models import AuditEntry, Clarification
+from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
+
+APPRAISAL_STATES = (Case.State.APPRAISING, Case.State.EXPLANATION)
+
+
+class Viewer:
+    """Who is looking: global roles and scoped ones, each asked once per request."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def roles(self) -> set[str]:
+        return permissions.roles_of(self.user)
+
+    @property
+    def is_secretariat(self) -> bool:
+        return permissions.SECRETARIAT in self.roles
+
+    @property
+    def is_leader(self) -> bool:
+        return permissions.LEADER in self.roles
+
+    @property
+    def is_auditor(self) -> bool:
+        return permissions.AUDITOR in self.roles
+
+    @property
+    def sees_cycles(self) -> bool:
+        """Secretariat, leader and auditor see whole cycles."""
+        return bool(self.roles & {permissions.SECRETARIAT, permissions.LEADER, permissions.AUDITOR})
+
+    @cached_property
+    def unit_ids(self) -> list[int]:
+        if not self.user.is_authenticated:
+            return []
+        return list(
+            Membership.objects.filter(user=self.user).values_list("unit_id", flat=True).distinct()
+        )
+
+    @cached_property
+    def is_appraiser(self) -> bool:
+        return (
+            self.user.is_authenticated
+            and AppraiserAssignment.objects.filter(user=self.user).exists()
+        )
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due: date
+    left: TimeLeft
+
+    @property
+    def passed(self) -> bool:
+        return self.left.passed
+
+
+def self_deadline(case: Case, now: datetime) -> Deadline:
+    due = policy.self_assessment_due(case)
+    return Deadline(due, time_left(end_of_day(due), now))
+
+
+# --- the unit's home ---------------------------------------------------------------------
+
+
+@dataclass
+class UnitCard:
+    case: Case
+    deadline: Deadline
+    totals: CaseTotals
+    open_questions: int
+    may_submit: bool
+    next_step: str
+
+
+def next_step(case: Case, *, may_submit: bool, deadline: Deadline, open_questions: int) -> str:
+    """What the unit should do now, in one sentence."""
+    state = case.state
+    if state == Case.State.SELF_SCORING:
+        if deadline.passed:
+            return _(
+                "The self-assessment deadline has passed: the case will be locked with what was entered."
+            )
+        if may_submit:
+            return _("Enter the self scores with their evidence, then submit before the deadline.")
+        return _("Enter the self scores with their evidence; the head of the unit submits them.")
+    if state == Case.State.SUBMITTED:
+        return _("Submitted. The appraisal council will start the appraisal.")
+    if state == Case.State.APPRAISING:
+        return _("The appraisal council is appraising your self-assessment.")
+    if state == Case.State.EXPLANATION:
+        if open_questions and may_submit:
+            return _("Answer the council's questions, then send the explanation.")
+        if open_questions:
+            return _("Answer the council's questions; the head of the unit sends the explanation.")
+        return _("Every question is answered: the head of the unit sends the explanation.")
+    if state == Case.State.FINALISED:
+        return _("The results are finalised and wait for approval.")
+    return _("The results are published.")
+
+
+def _open_questions(case_ids: list[int]) -> dict[int, int]:
+    return dict(
+        Clarification.objects.filter(case_id__in=case_ids, status=Clarification.Status.OPEN)
+        .values("case_id")
+        .annotate(n=Count("pk"))
+        .values_list("case_id", "n")
+    )
+
+
+def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
+    cases = list(
+        permissions.visible_cases(viewer.user)
+        .filter(unit_id__in=viewer.unit_ids)
+        .select_related("cycle", "unit", "unit__group")
+        .order_by("-cycle__year", "unit__code")[:20]
+    )
+    totals = totals_for(cases)
+    questions = _open_questions([c.pk for c in cases])
+    cards = []
+    for case in cases:
+        deadline = self_deadline(case, now)
+        may_submit = permissions.has_case_perm(viewer.user, "submit_case", case)
+        cards.append(
+            UnitCard(
+                case=case,
+                deadline=deadline,
+                totals=totals[case.pk],
+                open_questions=questions.get(case.pk, 0),
+                may_submit=may_submit,
+                next_step=next_step(
+                    case,
+                    may_submit=may_submit,
+                    deadline=deadline,
+                    open_questions=questions.get(case.pk, 0),
+                ),
+            )
+        )
+    return cards
+
+
+# --- the appraiser's work list -----------------------------------------------------------
+
+
+@dataclass
+class AreaWork:
+    code: str
+    title: str
+    total: int = 0
+    done: int = 0
+    open_questions: int = 0
+
+
+@dataclass
+class WorkItem:
+    case: Case
+    areas: list[AreaWork] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(a.total for a in self.areas)
+
+    @property
+    def done(self) -> int:
+        return sum(a.done for a in self.areas)
+
+
+def appraisable(viewer: Viewer) -> QuerySet[Case]:
+    """Cases where the viewer holds the appraisal permission (never their own unit's)."""
+    return permissions.visible_cases(viewer.user).exclude(unit_id__in=viewer.unit_ids)
+
+
+def work_list(viewer: Viewer) -> list[WorkItem]:
+    """Cases being appraised, by case and by the viewer's areas: how much is left."""
+    assigned: dict[int, set[str]] = defaultdict(set)
+    for cycle_id, code in AppraiserAssignment.objects.filter(user=viewer.user).values_list(
+        "cycle_id", "area_code"
+    ):
+        assigned[cycle_id].add(code)
+    cases = list(
+        appraisable(viewer)
+        .filter(cycle_id__in=list(assigned), state__in=APPRAISAL_STATES)
+        .select_related("cycle", "unit", "unit__group")
+        .order_by("cycle_id", "unit__group__code", "unit__code")
+    )
+    items = {c.pk: WorkItem(case=c) for c in cases}
+    areas: dict[tuple[int, str], AreaWork] = {}
+    codes = {code for codes in assigned.values() for code in codes}
+    rows = (
+        Score.objects.filter(case_id__in=list(items), criterion__area__code__in=codes)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
+        .values("case_id", "criterion__area__code", "criterion__area__title")
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(appraised_round__isnull=False)))
+        .order_by("case_id", "criterion__area__position")
+    )
+    for row in rows:
+        case = items[row["case_id"]].case
+        if row["criterion__area__code"] not in assigned[case.cycle_id]:
+            continue
+        work = AreaWork(
+            row["criterion__area__code"], row["criterion__area__title"], row["total"], row["done"]
+        )
+        areas[(case.pk, work.code)] = work
+        items[case.pk].areas.append(work)
+    for case_id, code, n in (
+        Clarification.objects.filter(case_id__in=list(items), status=Clarification.Status.OPEN)
+        .values("case_id", "criterion__area__code")
+        .annotate(n=Count("pk"))
+        .values_list("case_id", "criterion__area__code", "n")
+    ):
+        if (case_id, code) in areas:
+            areas[(case_id, code)].open_questions = n
+    return [item for item in items.values() if item.areas]
+
+
+# --- the secretariat's cycle -------------------------------------------------------------
+
+
+@dataclass
+class StateCount:
+    state: str
+    label: str
+    count: int
+
+
+@dataclass
+class CycleProgress:
+    cycle: Cycle
+    total: int
+    states: list[StateCount]
+    late: list[Case]
+    late_count: int
+    self_deadline_passed: bool
+    chart: charts.BarChart
+    explanation_overdue: int = 0
+
+
+def late_cases(cycle: Cycle, now: datetime) -> QuerySet[Case]:
+    """Cases late now: locked at the cutoff, or still self-scoring after their deadline, or
+    with questions left unanswered past their window."""
+    late = Q(is_late=True)
+    if is_past(cycle.self_assessment_due, now):
+        late |= Q(state=Case.State.SELF_SCORING)
+    overdue_answers = Clarification.objects.filter(
+        status=Clarification.Status.OPEN, due_at__lte=now
+    ).values("case_id")
+    late |= Q(state=Case.State.EXPLANATION, pk__in=overdue_answers)
+    return Case.objects.filter(cycle=cycle).filter(late)
+
+
+def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> CycleProgress:
+    counts = dict(
+        Case.objects.filter(cycle=cycle)
+        .values("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    states = [StateCount(s.value, str(s.label), counts.get(s.value, 0)) for s in Case.State]
+    late_qs = late_cases(cycle, now)
+    late = list(late_qs.select_related("unit").order_by("unit__code")[:late_limit])
+    late_count = len(late) if len(late) < late_limit else late_qs.count()
+    chart = charts.bar_chart(
+        [(s.label, Decimal(s.count)) for s in states],
+        title=_("Cases by state"),
+        unit=_("cases"),
+        classes=[f"state-{s.state}" for s in states],
+    )
+    return CycleProgress(
+        cycle=cycle,
+        total=sum(counts.values()),
+        states=states,
+        late=late,
+        late_count=late_count,
+        self_deadline_passed=is_past(cycle.self_assessment_due, now),
+        chart=chart,
+    )
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    case_id: int
+    unit_code: str
+    unit_name: str
+    group: str
+    state: str
+    state_label: str
+    is_late: bool
+    scored: int
+    total: int
+    appraised: int
+    submitted_at: datetime | None
+
+
+OVERVIEW_FILTERS = ("state", "group", "late", "q")
+
+
+def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[OverviewRow]:
+    """Every case of the cycle with its progress: two queries whatever the number of cases."""
+    cases = Case.objects.filter(cycle=cycle)
+    if filters.get("state") in Case.State.values:
+        cases = cases.filter(state=filters["state"])
+    if filters.get("group"):
+        cases = cases.filter(unit__group__code=filters["group"])
+    if filters.get("late"):
+        cases = cases.filter(pk__in=late_cases(cycle, now).values("pk"))
+    if filters.get("q"):
+        q = filters["q"].strip()
+        cases = cases.filter(Q(unit__code__icontains=q) | Q(unit__name__icontains=q))
+    rows = cases.order_by("unit__group__code", "unit__code").values_list(
+        "pk",
+        "unit__code",
+        "unit__name",
+        "unit__group__name",
+        "state",
+        "is_late",
+        "submitted_at",
+    )
+    progress = {
+        case_id: (total, scored, appraised)
+        for case_id, total, scored, appraised in Score.objects.filter(case__in=cases)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
+        .values("case_id")
+        .annotate(
+            total=Count("pk"),
+            scored=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
+            appraised=Count("pk", filter=Q(appraised_round__isnull=False)),
+        )
+        .values_list("case_id", "total", "scored", "appraised")
+        .order_by()
+    }
+    labels = {s.value: str(s.label) for s in Case.State}
+    out = []
+    for pk, code, name, group, state, is_late, submitted_at in rows:
+        total, scored, appraised = progress.get(pk, (0, 0, 0))
+        out.append(
+            OverviewRow(
+                pk,
+                code,
+                name,
+                group,
+                state,
+                labels[state],
+                is_late,
+                scored,
+                total,
+                appraised,
+                submitted_at,
+            )
+        )
+    return out
+
+
+# --- the score sheet ---------------------------------------------------------------------
+
+KINDS = {
+    Method.MANUAL: "points",
+    Method.YES_NO: "yes_no",
+    Method.GRADED: "level",
+    Method.PERCENTAGE: "rate",
+    Method.DEDUCTION: "count",
+    Method.BONUS: "count",
+    Method.PENALTY: "count",
+    Method.SURVEY: "survey",
+}
+"""How a unit enters a leaf: typed points, or the figure the method scores."""
+
+
+def entry_kind(criterion: Criterion) -> str:
+    return KINDS.get(criterion.method, "points")
+
+
+def entry_value(score: Score) -> Any:
+    """What the entry field shows: the declared figure where the method scores one."""
+    if entry_kind(score.criterion) == "points":
+        return score.self_score
+    return score.value
+
+
+def anchor(code: str) -> str:
+    """The HTML id of a criterion's row (1.2.3 → c-1-2-3: dots would read as CSS classes)."""
+    return "c-" + code.replace(".", "-")
+
+
+def area_anchor(criterion: Criterion) -> str:
+    area = criterion.area if criterion.area_id else criterion
+    return "a-" + area.code.replace(".", "-")
+
+
+@dataclass
+class Row:
+    """One line of the criteria tree; leaves carry their score."""
+
+    criterion: Criterion
+    score: Score | None = None
+    questions: list[Clarification] = field(default_factory=list)
+    evidence: list[Any] = field(default_factory=list)
+    posted: dict[str, Any] | None = None
+    errors: dict[str, list[str]] | None = None
+    rounds: list[Appraisal] = field(default_factory=list)
+    may_appraise: bool = False
+    may_ask: bool = False
+
+    @property
+    def differs(self) -> bool:
+        s = self.score
+        return (
+            s is not None
+            and s.appraised_score is not None
+            and s.self_score is not None
+            and s.appraised_score != s.self_score
+        )
+
+    @property
+    def kind(self) -> str:
+        return entry_kind(self.criterion)
+
+    @property
+    def anchor(self) -> str:
+        return anchor(self.criterion.code)
+
+    @property
+    def self_scored(self) -> bool:
+        return self.criterion.method not in NOT_SELF_SCORED
+
+    @property
+    def missing(self) -> bool:
+        s = self.score
+        return s is not None and self.self_scored and s.self_score is None and not s.not_applicable
+
+    @property
+    def entry(self) -> Any:
+        if self.posted is not None:
+            return self.posted.get("entry", "")
+        return entry_value(self.score) if self.score is not None else None
+
+    def value_of(self, name: str) -> Any:
+        if self.posted is not None:
+            return self.posted.get(name, "")
+        return getattr(self.score, name, "")
+
+
+@dataclass
+class AreaBlock:
+    area: Criterion
+    rows: list[Row]
+    scored: int = 0
+    total: int = 0
+    self_points: Decimal = Decimal(0)
+    appraised_points: Decimal = Decimal(0)
+    index: Decimal | None = None
+
+    @property
+    def anchor(self) -> str:
+        return "a-" + self.area.code.replace(".", "-")
+
+    @property
+    def progress_id(self) -> str:
+        return "progress-" + self.anchor
+
+    @property
+    def complete(self) -> bool:
+        return self.scored >= self.total
+
+
+@dataclass
+class Sheet:
+    case: Case
+    areas: list[AreaBlock]
+    totals: CaseTotals
+    deadline: Deadline
+    can_edit: bool
+    transitions: list[str]
+    missing: list[str]
+    questions_open: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def case_scores(case: Case) -> list[Score]:
+    return list(
+        Score.objects.filter(case=case)
+        .select_related("criterion", "criterion__area", "criterion__framework")
+        .order_by("criterion__position")
+    )
+
+
+def _blocks(
+    case: Case,
+    scores: list[Score],
+    questions: dict[int, list[Clarification]],
+    totals: CaseTotals,
+) -> list[AreaBlock]:
+    framework_id = scores[0].criterion.framework_id if scores else None
+    nodes = list(
+        Criterion.objects.filter(framework_id=framework_id, is_leaf=False).order_by("position")
+    )
+    rows = [Row(criterion=n) for n in nodes] + [
+        Row(criterion=s.criterion, score=s, questions=questions.get(s.criterion_id, []))
+        for s in scores
+    ]
+    rows.sort(key=lambda r: r.criterion.position)
+    blocks: dict[int, AreaBlock] = {}
+    area_totals = {a.code: a for a in totals.areas.values()}
+    for row in rows:
+        criterion = row.criterion
+        if criterion.parent_id is None:
+            block = blocks[criterion.pk] = AreaBlock(area=criterion, rows=[])
+            figures = area_totals.get(criterion.code)
+            if figures is not None:
+                block.self_points = figures.self_points
+                block.appraised_points = figures.appraised_points
+                block.index = figures.index
+            continue
+        block = blocks[criterion.area_id or criterion.parent_id]
+        block.rows.append(row)
+        if row.score is not None and row.self_scored:
+            block.total += 1
+            block.scored += not row.missing
+    return list(blocks.values())
+
+
+def submit_checklist(case: Case, now: datetime) -> list[str]:
+    """What still stops the submission: the submit transition's own guards, run dry."""
+    params: dict[str, Any] = {"comment": ""}
+    return [reason for guard in TRANSITIONS["submit"].guards for reason in guard(case, now, params)]
+
+
+def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
+    scores = case_scores(case)
+    questions: dict[int, list[Clarification]] = defaultdict(list)
+    for q in Clarification.objects.filter(case=case).order_by("asked_at", "pk"):
+        questions[q.criterion_id].append(q)
+    totals = totals_from_scores(case, scores)
+    deadline = self_deadline(case, now)
+    transitions = services.available_transitions(case, user)
+    can_edit = (
+        case.state == Case.State.SELF_SCORING
+        and permissions.has_case_perm(user, "edit_self_score", case)
+        and not deadline.passed
+    )
+    case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
+    missing = submit_checklist(case, now) if "submit" in transitions else []
+    return Sheet(
+        case=case,
+        areas=_blocks(case, scores, questions, totals),
+        totals=totals,
+        deadline=deadline,
+        can_edit=can_edit,
+        transitions=transitions,
+        missing=missing,
+        questions_open=sum(
+            1 for qs in questions.values() for q in qs if q.status == Clarification.Status.OPEN
+        ),
+    )
+
+
+def attach_posted(
+    sheet: Sheet, code: str, posted: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    """Show what was typed into one row, with its errors, when a save without JavaScript
+    was refused (the page is drawn again instead of redirecting)."""
+    for block in sheet.areas:
+        for row in block.rows:
+            if row.criterion.code == code:
+                row.posted, row.errors = posted, errors
+
+
+def leaf(case: Case, code: str) -> Criterion | None:
+    return (
+        Criterion.objects.filter(
+            framework__cycle_id=case.cycle_id,
+            framework__unit_group_id=case.unit.group_id,
+            code=code,
+            is_leaf=True,
+        )
+        .select_related("area")
+        .first()
+    )
+
+
+def area_progress(case: Case, area_id: int | None) -> tuple[int, int]:
+    """(scored, total) self-scorable leaves of one area, after an autosave."""
+    counts = (
+        Score.objects.filter(case=case, criterion__area_id=area_id)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
+        .aggregate(
+            total=Count("pk"),
+            scored=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
+        )
+    )
+    return counts["scored"], counts["total"]
+
+
+# --- appraisal, side by side -----------------------------------------------------------
+
+
+@dataclass
+class AppraisalSheet:
+    case: Case
+    areas: list[AreaBlock]
+    totals: CaseTotals
+    transitions: list[str]
+    may_answer: bool
+    unsent_questions: int
+    open_questions: int
+    area_filter: str = ""
+    area_choices: list[tuple[str, str]] = field(default_factory=list)
+    answer_errors: dict[int, list[str]] = field(default_factory=dict)
+    answer_posted: dict[int, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def appraisal_sheet(case: Case, user: Any, area: str = "") -> AppraisalSheet:
+    """Self against appraised for every leaf, its rounds, its questions and answers; the
+    forms a viewer may use are flagged per row (their areas only, in the right state)."""
+    scores = case_scores(case)
+    questions: dict[int, list[Clarification]] = defaultdict(list)
+    for q in (
+        Clarification.objects.filter(case=case)
+        .select_related("asked_by", "answered_by")
+        .order_by("asked_at", "pk")
+    ):
+        questions[q.criterion_id].append(q)
+    rounds: dict[int, list[Appraisal]] = defaultdict(list)
+    for a in (
+        Appraisal.objects.filter(score__case=case).select_related("appraiser").order_by("round")
+    ):
+        rounds[a.score_id].append(a)
+    totals = totals_from_scores(case, scores)
+    blocks = _blocks(case, scores, questions, totals)
+    allowed = permissions.assigned_area_codes(user, case)
+    appraising = case.state == Case.State.APPRAISING
+    for block in blocks:
+        in_area = allowed is None or block.area.code in allowed
+        for row in block.rows:
+            if row.score is None:
+                continue
+            row.rounds = rounds.get(row.score.pk, [])
+            row.may_ask = appraising and in_area and not row.criterion.is_survey
+            row.may_appraise = row.may_ask and row.self_scored
+    choices = [(b.area.code, b.area.title) for b in blocks]
+    if area:
+        blocks = [b for b in blocks if b.area.code == area]
+    all_questions = [q for qs in questions.values() for q in qs]
+    return AppraisalSheet(
+        case=case,
+        areas=blocks,
+        totals=totals,
+        transitions=services.available_transitions(case, user),
+        may_answer=case.state == Case.State.EXPLANATION
+        and permissions.has_case_perm(user, "answer_clarification", case),
+        unsent_questions=sum(
+            1 for q in all_questions if q.status == Clarification.Status.OPEN and q.due_at is None
+        ),
+        open_questions=sum(1 for q in all_questions if q.status == Clarification.Status.OPEN),
+        area_filter=area,
+        area_choices=choices,
+    )
+
+
+def attach_appraisal_posted(
+    sheet: AppraisalSheet, code: str, posted: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    for block in sheet.areas:
+        for row in block.rows:
+            if row.criterion.code == code:
+                row.posted, row.errors = posted, errors
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def history(case: Case) -> list[AuditEntry]:
+    return services.history(case)
+
+
+# --- home --------------------------------------------------------------------------------
+
+
+def home(viewer: Viewer, now: datetime) -> dict[str, Any]:
+    """One home per role; a user with several roles sees each part."""
+    context: dict[str, Any] = {"viewer": viewer}
+    if viewer.unit_ids:
+        context["unit_cards"] = unit_cards(viewer, now)
+    if viewer.is_appraiser:
+        context["work"] = work_list(viewer)
+    if viewer.sees_cycles:
+        open_cycles = Cycle.objects.exclude(status=Cycle.Status.DRAFT).order_by("-year", "pk")
+        context["progress"] = [cycle_progress(c, now) for c in open_cycles[:3]]
+    if viewer.is_leader:
+        context["awaiting"] = list(
+            Cycle.objects.filter(status=Cycle.Status.RESULTS_SUBMITTED).order_by("-year")
+        )
+    return context

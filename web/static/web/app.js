@@ -1,0 +1,119 @@
+/* PAR Index assessment — the pages work without this file (forms post and reload); it only
+   adds comfort: confirmations, field errors announced to screen readers, upload progress,
+   and the live notification count. No inline scripts anywhere: behaviour hangs on data-
+   attributes, so a Content-Security-Policy without 'unsafe-inline' can be applied. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  /* A form with data-confirm asks before it is sent (submitting, finalising …). */
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      var question = form.getAttribute && form.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        event.stopPropagation();
+      }
+    },
+    true
+  );
+
+  /* After a partial update, mark the fields whose error text is not empty. */
+  function markInvalid(root) {
+    var errors = (root || document).querySelectorAll("[data-error-for]");
+    errors.forEach(function (node) {
+      var field = document.getElementById(node.getAttribute("data-error-for"));
+      if (!field) return;
+      if (node.textContent.trim()) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
+  }
+
+  /* When an autosave cannot reach the server, say so where "Saved" would appear. */
+  function notSaved(event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || !form.getAttribute) return;
+    var target = document.getElementById(form.getAttribute("data-status") || "");
+    var text = form.getAttribute("data-failed");
+    if (target && text) {
+      target.textContent = "";
+      var span = document.createElement("span");
+      span.className = "not-saved";
+      span.textContent = text;
+      target.appendChild(span);
+    }
+  }
+
+  /* Upload progress: a form with data-upload shows the bytes sent in its <progress>. */
+  function uploadProgress(event) {
+    var form = event.target.closest && event.target.closest("form[data-upload]");
+    if (!form || !event.detail || !event.detail.lengthComputable) return;
+    var bar = form.querySelector("progress");
+    if (!bar) return;
+    bar.hidden = false;
+    bar.max = event.detail.total;
+    bar.value = event.detail.loaded;
+  }
+
+  /* The bell: the unread count, kept live over the WebSocket; the link works regardless. */
+  function startBell() {
+    var bell = document.querySelector("[data-bell][data-bell-ws]");
+    if (!bell || !window.WebSocket) return;
+    var counter = bell.querySelector("[data-bell-count]");
+    var unreadWord = counter ? counter.getAttribute("data-bell-unread-label") || "" : "";
+    var delay = 1000;
+    var socket;
+
+    function show(n) {
+      if (!counter || typeof n !== "number") return;
+      counter.textContent = String(n);
+      counter.setAttribute("aria-label", n + " " + unreadWord);
+      counter.classList.toggle("is-zero", n === 0);
+    }
+
+    function connect() {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + window.location.host + bell.getAttribute("data-bell-ws"));
+      socket.addEventListener("open", function () {
+        delay = 1000;
+        bell.classList.add("is-live");
+      });
+      socket.addEventListener("message", function (event) {
+        var data;
+        try {
+          data = JSON.parse(event.data);
+        } catch (e) {
+          return;
+        }
+        if (data && (data.type === "hello" || data.type === "notification" || data.type === "unread")) {
+          show(data.unread);
+        }
+        if (data && data.type === "notification" && typeof data.id === "number") {
+          socket.send(JSON.stringify({ type: "ack", id: data.id }));
+          document.dispatchEvent(new CustomEvent("par:notification", { detail: data }));
+        }
+      });
+      socket.addEventListener("close", function (event) {
+        bell.classList.remove("is-live");
+        if (event.code === 1008) return; /* signed out: do not insist */
+        window.setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 60000);
+      });
+    }
+    connect();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markInvalid(document);
+    startBell();
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      markInvalid(document);
+    });
+    document.body.addEventListener("htmx:sendError", notSaved);
+    document.body.addEventListener("htmx:responseError", notSaved);
+    document.body.addEventListener("htmx:xhr:progress", uploadProgress);
+  });
+})();

@@ -1,0 +1,110 @@
+"""Template filters of the pages: points and counts as a Vietnamese reader writes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from web import labels
+
+register = template.Library()
+
+
+@register.filter
+def pts(value: Any) -> str:
+    """Points with the decimal comma and no useless zeros: 2,5 – 10 – 0,25; "—" when none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if number == number.to_integral_value():
+        return number_format(int(number))
+    return number_format(number.normalize())
+
+
+@register.filter
+def entry(value: Any) -> str:
+    """A number as it goes back into an input field (decimal comma, empty when none)."""
+    if value is None or value == "":
+        return ""
+    return pts(value)
+
+
+@register.filter
+def num(value: Any) -> str:
+    """A count with thousands grouped: 3.500 in Vietnamese, 3,500 in English."""
+    if value is None:
+        return ""
+    return number_format(value, force_grouping=True)
+
+
+@register.filter
+def anchor(code: str) -> str:
+    """An HTML id for a criterion code (1.2.3 → c-1-2-3): dots would read as CSS classes."""
+    return "c-" + str(code).replace(".", "-")
+
+
+@register.filter
+def action_label(action: str) -> str:
+    return labels.action_label(action)
+
+
+@register.filter
+def state_label(state: str) -> str:
+    return labels.state_label(state)
+
+
+@register.filter
+def transition_label(name: str) -> str:
+    return labels.transition_label(name)
+
+
+@register.filter
+def percent(part: Any, whole: Any) -> int:
+    """Whole percent of part in whole, for progress bars (0 when whole is 0)."""
+    try:
+        return int(Decimal(part) * 100 / Decimal(whole)) if whole else 0
+    except (InvalidOperation, TypeError, ValueError):
+        return 0
+
+
+@register.filter
+def get(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def field_value(row: Any, name: str) -> Any:
+    """What a form field of a score row shows: what was typed (after a refusal) or stored."""
+    value = row.value_of(name)
+    return "" if value is None else value
+
+
+@register.filter
+def field_label(name: str) -> str:
+    return labels.field_label(name)
+
+
+@register.filter
+def change_value(value: Any) -> str:
+    """A value of an audit entry's before/after, readable: numbers with the decimal comma."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, int | float | Decimal):
+        return pts(value)
+    text = str(value)
+    try:
+        return pts(Decimal(text)) if text.replace(".", "", 1).isdigit() else text
+    except InvalidOperation:
+        return text

@@ -1,0 +1,110 @@
+"""Appraisal and explanation: the side-by-side view, the appraiser's scores and questions,
+the unit's answers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases.errors import DomainError
+from cases.models import Case, Score
+from web import pages
+from web.forms import AnswerForm, AppraisalForm, QuestionForm
+from web.shortcuts import back_to, case_for
+from workflow import services
+from workflow.models import Clarification
+
+CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
+
+
+@login_required
+def side_by_side(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for(request, pk, queryset=CASE_PAGE)
+    sheet = pages.appraisal_sheet(case, request.user, request.GET.get("area", ""))
+    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet})
+
+
+@login_required
+@require_POST
+def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    case = case_for(request, pk, "appraise_case", queryset=CASE_PAGE)
+    current = Score.objects.filter(case=case, criterion__code=code).select_related(
+        "criterion", "criterion__area"
+    )
+    score = current.first()
+    if score is None or not score.criterion.is_leaf:
+        raise Http404
+    form = AppraisalForm(request.POST, criterion=score.criterion, self_score=score.self_score)
+    saved = None
+    if form.is_valid():
+        try:
+            saved = services.set_appraised_score(
+                case.pk, code, actor=request.user, data=form.service_data()
+            )
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    if request.htmx:
+        context = {
+            "score": saved or score,
+            "saved": saved is not None,
+            "errors": form.field_errors(),
+            "anchor": pages.anchor(code),
+            "now": timezone.now(),
+        }
+        status = 200 if saved else 400
+        return render(request, "web/partials/appraisal_saved.html", context, status=status)
+    if saved is not None:
+        messages.success(request, _("Criterion %(code)s appraised.") % {"code": code})
+        return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
+    sheet = pages.appraisal_sheet(case, request.user)
+    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), form.field_errors())
+    context = {"case": case, "sheet": sheet}
+    return render(request, "web/case_appraisal.html", context, status=400)
+
+
+@login_required
+@require_POST
+def ask(request: HttpRequest, pk: int) -> HttpResponse:
+    """An appraiser's question on a criterion; sent to the unit with the next request."""
+    case = case_for(request, pk, "ask_clarification", queryset=CASE_PAGE)
+    form = QuestionForm(request.POST)
+    code = request.POST.get("criterion", "")
+    if form.is_valid():
+        try:
+            services.ask_clarification(
+                case.pk, code, form.cleaned_data["question"], actor=request.user
+            )
+        except DomainError as error:
+            form.add_error("question", str(error.message))
+    if not form.errors:
+        messages.success(request, _("The question on %(code)s was saved.") % {"code": code})
+        return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
+    sheet = pages.appraisal_sheet(case, request.user)
+    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), form.field_errors())
+    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)
+
+
+@login_required
+@require_POST
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """The unit's answer to one question (the head then sends the explanation)."""
+    question = get_object_or_404(Clarification.objects.select_related("criterion"), pk=pk)
+    case = case_for(request, question.case_id, "answer_clarification", queryset=CASE_PAGE)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            services.answer_clarification(pk, form.cleaned_data["answer"], actor=request.user)
+        except DomainError as error:
+            form.add_error("answer", str(error.message))
+    if not form.errors:
+        messages.success(request, _("Your answer was saved."))
+        return back_to("web:appraisal", case.pk, anchor=pages.anchor(question.criterion.code))
+    sheet = pages.appraisal_sheet(case, request.user)
+    sheet.answer_errors = {question.pk: form.field_errors().get("answer", [])}
+    sheet.answer_posted = {question.pk: request.POST.get("answer", "")}
+    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)

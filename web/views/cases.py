@@ -1,0 +1,121 @@
+"""The case pages of a unit: the score sheet with autosave, its steps, and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cases.errors import DomainError, GuardFailed
+from cases.models import Case, Score
+from cases.totals import totals_for
+from web import labels, pages
+from web.forms import SelfScoreForm
+from web.shortcuts import back_to, case_for, refuse
+from workflow import services
+from workflow.transitions import USER_TRANSITIONS
+
+CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
+
+
+@login_required
+def sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for(request, pk, queryset=CASE_PAGE)
+    context = {
+        "case": case,
+        "sheet": pages.score_sheet(case, request.user, timezone.now()),
+        "show_checklist": request.GET.get("check") == "submit",
+    }
+    return render(request, "web/case_sheet.html", context)
+
+
+@login_required
+@require_POST
+def save_self_score(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    """Autosave of one leaf (HTMX), or the same form posted without JavaScript."""
+    case = case_for(request, pk, "edit_self_score", queryset=CASE_PAGE)
+    criterion = pages.leaf(case, code)
+    if criterion is None:
+        raise Http404
+    form = SelfScoreForm(request.POST, criterion=criterion)
+    score = None
+    if form.is_valid():
+        try:
+            score = services.set_self_score(
+                case.pk, code, actor=request.user, data=form.service_data()
+            )
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    if request.htmx:
+        return _saved_fragment(request, case, criterion.code, form, score)
+    if score is not None:
+        messages.success(request, labels.saved_message(criterion.code))
+        return back_to("web:case", case.pk, anchor=pages.anchor(criterion.code))
+    sheet = pages.score_sheet(case, request.user, timezone.now())
+    pages.attach_posted(sheet, criterion.code, request.POST.dict(), form.field_errors())
+    context = {"case": case, "sheet": sheet, "show_checklist": False}
+    return render(request, "web/case_sheet.html", context, status=400)
+
+
+def _saved_fragment(
+    request: HttpRequest, case: Case, code: str, form: SelfScoreForm, score: Score | None
+) -> HttpResponse:
+    """The row's status, errors, version and the area's progress, swapped in place so that
+    the field being typed in keeps its focus."""
+    current = score or Score.objects.select_related("criterion").get(
+        case=case, criterion__code=code, criterion__framework__cycle_id=case.cycle_id
+    )
+    scored, total = pages.area_progress(case, current.criterion.area_id)
+    context: dict[str, Any] = {
+        "case": case,
+        "score": current,
+        "saved": score is not None,
+        "errors": form.field_errors(),
+        "anchor": pages.anchor(code),
+        "area_anchor": pages.area_anchor(current.criterion),
+        "scored": scored,
+        "total": total,
+        "totals": totals_for([case])[case.pk],
+        "now": timezone.now(),
+    }
+    return render(request, "web/partials/score_saved.html", context, status=200 if score else 400)
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """Run one step of the case; a refusal comes back with every reason, nothing changed."""
+    if name not in USER_TRANSITIONS:
+        raise Http404
+    case = case_for(request, pk)
+    try:
+        services.run_transition(
+            case.pk, name, actor=request.user, comment=request.POST.get("comment", "")
+        )
+    except GuardFailed as error:
+        refuse(request, error)
+        if name == "submit":
+            return back_to("web:case", case.pk, query="check=submit", anchor="checklist")
+        return back_to(_page(request), case.pk)
+    except DomainError as error:
+        refuse(request, error)
+        return back_to(_page(request), case.pk)
+    messages.success(request, labels.done_message(name))
+    return back_to(_page(request), case.pk)
+
+
+def _page(request: HttpRequest) -> str:
+    """Which page of the case the step was taken from (only these two)."""
+    return "web:appraisal" if request.POST.get("back") == "appraisal" else "web:case"
+
+
+@login_required
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for(request, pk, queryset=CASE_PAGE)
+    context = {"case": case, "entries": pages.history(case)}
+    return render(request, "web/case_history.html", context)

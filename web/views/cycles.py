@@ -1,0 +1,80 @@
+"""Whole cycles: the secretariat's overview, sending results, the leader's publication."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases.errors import DomainError
+from cases.models import Case, Cycle, UnitGroup
+from web import pages
+from web.forms import PublishForm
+from web.shortcuts import back_to, cycle_for, refuse
+from workflow import cycle_services
+
+
+@login_required
+def cycle_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("cases.view_cycle"):
+        raise PermissionDenied
+    cycles = Cycle.objects.order_by("-year", "title")
+    return render(request, "web/cycle_list.html", {"cycles": cycles})
+
+
+@login_required
+def overview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every case of the cycle: counts per state, who is late, progress of each unit."""
+    cycle = cycle_for(request, pk)
+    now = timezone.now()
+    filters = {k: request.GET.get(k, "") for k in pages.OVERVIEW_FILTERS}
+    context = {
+        "cycle": cycle,
+        "progress": pages.cycle_progress(cycle, now),
+        "rows": pages.overview_rows(cycle, now, filters),
+        "filters": filters,
+        "groups": UnitGroup.objects.order_by("code"),
+        "states": Case.State.choices,
+    }
+    return render(request, "web/cycle_overview.html", context)
+
+
+@login_required
+@require_POST
+def submit_results(request: HttpRequest, pk: int) -> HttpResponse:
+    cycle = cycle_for(request, pk)
+    try:
+        cycle_services.submit_results(cycle.pk, actor=request.user)
+    except DomainError as error:
+        refuse(request, error)
+    else:
+        messages.success(request, _("The results were sent to the leader for approval."))
+    return back_to("web:cycle", cycle.pk)
+
+
+@login_required
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """The leader approves and publishes every case of the cycle, with the decision."""
+    cycle = cycle_for(request, pk, "cases.publish_case")
+    form = PublishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = cycle_services.publish_cycle(cycle.pk, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+            for reason in error.errors:
+                form.add_error(None, str(reason))
+        else:
+            messages.success(
+                request, _("The results of %(count)s units were published.") % {"count": count}
+            )
+            return back_to("web:cycle", cycle.pk)
+    progress = pages.cycle_progress(cycle, timezone.now())
+    status = 400 if form.errors else 200
+    context = {"cycle": cycle, "form": form, "progress": progress}
+    return render(request, "web/cycle_publish.html", context, status=status)

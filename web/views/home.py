@@ -1,0 +1,16 @@
+"""The home page: what this user has to do now, whatever their role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from web import pages
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    context = pages.home(pages.Viewer(request.user), timezone.now())
+    return render(request, "web/home.html", context)
