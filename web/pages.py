@@ -29,7 +29,7 @@ from cases.models import (
     Method,
     Score,
 )
-from cases.totals import CaseTotals, totals_for, totals_from_scores
+from cases.totals import CaseTotals, totals_from_scores
 from deadlines import policy
 from deadlines.calendar import end_of_day, is_past
 from web import charts
@@ -105,11 +105,29 @@ def self_deadline(case: Case, now: datetime) -> Deadline:
 # --- the unit's home ---------------------------------------------------------------------
 
 
+def self_progress(cases: QuerySet[Case] | list[int]) -> dict[int, tuple[int, int, int]]:
+    """(self-scorable leaves, self-scored, appraised) per case, in one aggregate query."""
+    return {
+        case_id: (total, scored, appraised)
+        for case_id, total, scored, appraised in Score.objects.filter(case__in=cases)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
+        .values("case_id")
+        .annotate(
+            total=Count("pk"),
+            scored=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
+            appraised=Count("pk", filter=Q(appraised_round__isnull=False)),
+        )
+        .values_list("case_id", "total", "scored", "appraised")
+        .order_by()
+    }
+
+
 @dataclass
 class UnitCard:
     case: Case
     deadline: Deadline
-    totals: CaseTotals
+    scored: int
+    total: int
     open_questions: int
     may_submit: bool
     next_step: str
@@ -157,7 +175,7 @@ def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
         .select_related("cycle", "unit", "unit__group")
         .order_by("-cycle__year", "unit__code")[:20]
     )
-    totals = totals_for(cases)
+    progress = self_progress([c.pk for c in cases])
     questions = _open_questions([c.pk for c in cases])
     cards = []
     for case in cases:
@@ -167,7 +185,8 @@ def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
             UnitCard(
                 case=case,
                 deadline=deadline,
-                totals=totals[case.pk],
+                total=progress.get(case.pk, (0, 0, 0))[0],
+                scored=progress.get(case.pk, (0, 0, 0))[1],
                 open_questions=questions.get(case.pk, 0),
                 may_submit=may_submit,
                 next_step=next_step(
@@ -293,6 +312,7 @@ def late_cases(cycle: Cycle, now: datetime) -> QuerySet[Case]:
 def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> CycleProgress:
     counts = dict(
         Case.objects.filter(cycle=cycle)
+        .order_by()
         .values("state")
         .annotate(n=Count("pk"))
         .values_list("state", "n")
@@ -357,19 +377,7 @@ def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[
         "is_late",
         "submitted_at",
     )
-    progress = {
-        case_id: (total, scored, appraised)
-        for case_id, total, scored, appraised in Score.objects.filter(case__in=cases)
-        .exclude(criterion__method__in=NOT_SELF_SCORED)
-        .values("case_id")
-        .annotate(
-            total=Count("pk"),
-            scored=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
-            appraised=Count("pk", filter=Q(appraised_round__isnull=False)),
-        )
-        .values_list("case_id", "total", "scored", "appraised")
-        .order_by()
-    }
+    progress = self_progress(cases)
     labels = {s.value: str(s.label) for s in Case.State}
     out = []
     for pk, code, name, group, state, is_late, submitted_at in rows:
@@ -515,6 +523,14 @@ class Sheet:
     missing: list[str]
     questions_open: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> int:
+        return sum(b.scored for b in self.areas)
+
+    @property
+    def to_score(self) -> int:
+        return sum(b.total for b in self.areas)
 
 
 def case_scores(case: Case) -> list[Score]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from cases.errors import DomainError
 from cases.models import Case, Score
 from web import pages
-from web.forms import AnswerForm, AppraisalForm, QuestionForm
+from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
 from web.shortcuts import back_to, case_for
 from workflow import services
 from workflow.models import Clarification
@@ -52,7 +52,7 @@ def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         context = {
             "score": saved or score,
             "saved": saved is not None,
-            "errors": form.field_errors(),
+            "errors": field_errors(form),
             "anchor": pages.anchor(code),
             "now": timezone.now(),
         }
@@ -62,7 +62,7 @@ def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         messages.success(request, _("Criterion %(code)s appraised.") % {"code": code})
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
     sheet = pages.appraisal_sheet(case, request.user)
-    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), form.field_errors())
+    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
     context = {"case": case, "sheet": sheet}
     return render(request, "web/case_appraisal.html", context, status=400)
 
@@ -85,7 +85,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The question on %(code)s was saved.") % {"code": code})
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
     sheet = pages.appraisal_sheet(case, request.user)
-    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), form.field_errors())
+    pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
     return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)
 
 
@@ -105,6 +105,6 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Your answer was saved."))
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(question.criterion.code))
     sheet = pages.appraisal_sheet(case, request.user)
-    sheet.answer_errors = {question.pk: form.field_errors().get("answer", [])}
+    sheet.answer_errors = {question.pk: field_errors(form).get("answer", [])}
     sheet.answer_posted = {question.pk: request.POST.get("answer", "")}
     return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)

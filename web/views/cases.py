@@ -71,6 +71,7 @@ def _saved_fragment(
         case=case, criterion__code=code, criterion__framework__cycle_id=case.cycle_id
     )
     scored, total = pages.area_progress(case, current.criterion.area_id)
+    case_total, case_scored, _appraised = pages.self_progress([case.pk]).get(case.pk, (0, 0, 0))
     context: dict[str, Any] = {
         "case": case,
         "score": current,
@@ -81,6 +82,8 @@ def _saved_fragment(
         "scored": scored,
         "total": total,
         "totals": totals_for([case])[case.pk],
+        "case_scored": case_scored,
+        "case_total": case_total,
         "now": timezone.now(),
     }
     return render(request, "web/partials/score_saved.html", context, status=200 if score else 400)

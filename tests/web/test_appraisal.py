@@ -1,0 +1,116 @@
+"""Appraisal and explanation on the pages: the side-by-side view, an appraiser's score and
+question on their own areas only, the unit's answer, and the thread it leaves."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+
+from cases.models import Case, Score
+from tests.conftest import fill_self_scores, force_state
+from tests.web.conftest import htmx
+from tests.web.html import Page
+from workflow import services
+from workflow.models import Clarification
+
+
+def _appraising(world: Any) -> Case:
+    fill_self_scores(world.case_a, 0)
+    return force_state(world.case_a, Case.State.APPRAISING)
+
+
+def test_the_appraiser_sees_self_and_appraised_side_by_side_with_forms_on_their_areas_only(
+    world: Any, signed_in: Any
+) -> None:
+    case = _appraising(world)
+    page = Page(signed_in(world.appraiser).get(reverse("web:appraisal", args=[case.pk])))
+    assert "Thẩm định và giải trình" in page.text
+    assert page.id("c-1-5-appraised") is not None  # area 1 is theirs
+    assert page.id("c-1-5-question") is not None
+    assert page.id("c-5-5-appraised") is None  # area 5 belongs to appraiser2
+    assert page.id("c-5-5-question") is None
+
+
+def test_an_appraised_score_that_differs_needs_a_comment_beside_the_comment_field(
+    world: Any, signed_in: Any
+) -> None:
+    case = _appraising(world)
+    client = signed_in(world.appraiser)
+    url = reverse("web:appraise", args=[case.pk, "1.5"])
+    refused = htmx(client, url, {"appraised_score": "1", "comment": "", "version": 1})
+    assert refused.status_code == 400
+    assert "lý do" in Page(refused).id("c-1-5-comment-error").text
+    saved = htmx(client, url, {"appraised_score": "1", "comment": "Có quyết định công nhận"})
+    assert saved.status_code == 200
+    score = Score.objects.get(case=case, criterion__code="1.5")
+    assert score.appraised_score == Decimal("1.00") and score.appraised_round == 1
+
+
+def test_an_appraiser_cannot_score_another_members_area(world: Any, signed_in: Any) -> None:
+    case = _appraising(world)
+    url = reverse("web:appraise", args=[case.pk, "5.5"])
+    response = htmx(signed_in(world.appraiser), url, {"appraised_score": "0"})
+    assert response.status_code == 400
+    assert "không thuộc lĩnh vực" in Page(response).id("c-5-5-aerrors").text
+    assert Score.objects.get(case=case, criterion__code="5.5").appraised_round is None
+
+
+def test_the_appraiser_asks_and_the_unit_answers_in_one_thread(world: Any, signed_in: Any) -> None:
+    case = _appraising(world)
+    appraiser = signed_in(world.appraiser)
+    asked = appraiser.post(
+        reverse("web:ask", args=[case.pk]),
+        {"criterion": "1.1.1", "question": "Đề nghị bổ sung kế hoạch CCHC năm đã ký."},
+    )
+    assert asked.status_code == 302 and asked["Location"].endswith("#c-1-1-1")
+    services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    question = Clarification.objects.get(case=case)
+
+    unit = signed_in(world.staff_a)
+    page = Page(unit.get(reverse("web:appraisal", args=[case.pk])))
+    assert "Đề nghị bổ sung kế hoạch CCHC năm đã ký." in page.text
+    assert page.id(f"answer-{question.pk}") is not None
+    answered = unit.post(
+        reverse("web:answer", args=[question.pk]),
+        {"answer": "Đã bổ sung Kế hoạch số 15/KH-STP ngày 10/01."},
+    )
+    assert answered.status_code == 302
+    thread = Page(unit.get(answered["Location"])).id(f"q-{question.pk}").text
+    assert "Đề nghị bổ sung kế hoạch CCHC năm đã ký." in thread
+    assert "Đã bổ sung Kế hoạch số 15/KH-STP ngày 10/01." in thread
+
+
+def test_an_empty_question_is_refused_beside_the_question_field(world: Any, signed_in: Any) -> None:
+    case = _appraising(world)
+    response = signed_in(world.appraiser).post(
+        reverse("web:ask", args=[case.pk]), {"criterion": "1.5", "question": "  "}
+    )
+    assert response.status_code == 400
+    assert "câu hỏi" in Page(response).id("c-1-5-question-error").text
+    assert not Clarification.objects.filter(case=case).exists()
+
+
+def test_an_empty_answer_is_refused_beside_the_answer_field(world: Any, signed_in: Any) -> None:
+    case = _appraising(world)
+    services.ask_clarification(case.pk, "1.5", "Vì sao?", actor=world.appraiser)
+    services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    question = Clarification.objects.get(case=case)
+    response = signed_in(world.staff_a).post(
+        reverse("web:answer", args=[question.pk]), {"answer": ""}
+    )
+    assert response.status_code == 400
+    assert "trả lời" in Page(response).id(f"answer-{question.pk}-error").text
+
+
+def test_another_unit_cannot_answer(world: Any, signed_in: Any) -> None:
+    case = _appraising(world)
+    services.ask_clarification(case.pk, "1.5", "Vì sao?", actor=world.appraiser)
+    services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    question = Clarification.objects.get(case=case)
+    response = signed_in(world.staff_b).post(
+        reverse("web:answer", args=[question.pk]), {"answer": "Không phải việc của tôi"}
+    )
+    assert response.status_code == 404
+    assert Clarification.objects.get(pk=question.pk).answer == ""

@@ -1,0 +1,76 @@
+"""The secretariat's cycle overview, sending results, and the leader's publication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from cases.models import Case, Cycle
+from tests.conftest import appraise_all, fill_self_scores, force_state
+from tests.web.html import Page
+
+
+def _finalise_all(world: Any) -> None:
+    for case in (world.case_a, world.case_b):
+        fill_self_scores(case)
+        appraise_all(case, world.appraiser)
+        force_state(case, Case.State.FINALISED)
+
+
+def test_the_overview_lists_every_case_with_its_progress(world: Any, signed_in: Any) -> None:
+    fill_self_scores(world.case_b)
+    page = Page(signed_in(world.secretariat).get(reverse("web:cycle", args=[world.cycle.pk])))
+    rows = [r.text for r in page.all("tr")]
+    stc = next(r for r in rows if "STC – Sở Tài chính" in r)
+    stp = next(r for r in rows if "STP – Sở Tư pháp" in r)
+    assert "48/48" in stc and "0/48" in stp
+
+
+def test_the_overview_filters_by_state(world: Any, signed_in: Any) -> None:
+    force_state(world.case_b, Case.State.SUBMITTED)
+    url = reverse("web:cycle", args=[world.cycle.pk]) + "?state=submitted"
+    page = Page(signed_in(world.secretariat).get(url))
+    body = page.first("table", **{"class": "overview"}).text
+    assert "STC" in body and "STP" not in body
+
+
+def test_units_cannot_open_the_cycle_overview(world: Any, signed_in: Any) -> None:
+    url = reverse("web:cycle", args=[world.cycle.pk])
+    assert signed_in(world.head_a).get(url).status_code == 403
+
+
+def test_sending_results_before_every_case_is_finalised_lists_who_is_not(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    response = client.post(reverse("web:submit-results", args=[world.cycle.pk]), follow=True)
+    text = Page(response).text
+    assert "Tất cả hồ sơ phải được chốt điểm trước." in text
+    assert "STP – Sở Tư pháp" in text
+    assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.OPEN
+
+
+def test_the_leader_publishes_with_the_decision_and_errors_stay_beside_their_fields(
+    world: Any, signed_in: Any
+) -> None:
+    _finalise_all(world)
+    secretariat = signed_in(world.secretariat)
+    secretariat.post(reverse("web:submit-results", args=[world.cycle.pk]))
+    assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.RESULTS_SUBMITTED
+    leader = signed_in(world.leader)
+    url = reverse("web:publish", args=[world.cycle.pk])
+    refused = leader.post(url, {"decision_number": "", "decision_date": "31/02/2026"})
+    assert refused.status_code == 400
+    page = Page(refused)
+    assert "số" in page.id("id_decision_number-error").text.lower()
+    assert "dd/mm/yyyy" in page.id("id_decision_date-error").text
+    published = leader.post(url, {"decision_number": "123/QĐ-UBND", "decision_date": "15/04/2026"})
+    assert published.status_code == 302
+    assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.PUBLISHED
+    assert set(Case.objects.values_list("state", flat=True)) == {Case.State.PUBLISHED}
+
+
+def test_only_the_leader_may_publish(world: Any, signed_in: Any) -> None:
+    url = reverse("web:publish", args=[world.cycle.pk])
+    assert signed_in(world.secretariat).get(url).status_code == 403

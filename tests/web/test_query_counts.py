@@ -1,0 +1,86 @@
+"""The pages that list things cost a fixed number of queries, whatever their size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases.models import Case, Unit, UnitGroup
+from tests.web.province import province
+
+SHEET_QUERIES = 14
+OVERVIEW_QUERIES = 12
+HOME_QUERIES = 12
+
+
+def _count(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_score_sheet_costs_the_same_for_8_or_100_criteria(
+    db: Any, django_assert_max_num_queries: Any
+) -> None:
+    w = province(small=(2, 8), big=(2, 100))
+    small = _count(_client(w.small_head), reverse("web:case", args=[w.small_case.pk]))
+    client = _client(w.big_head)
+    url = reverse("web:case", args=[w.big_case.pk])
+    with django_assert_max_num_queries(SHEET_QUERIES):
+        response = client.get(url)
+    assert response.content.decode().count('class="score-form"') == 100
+    assert _count(client, url) == small
+
+
+def test_the_appraisal_view_costs_the_same_for_8_or_100_criteria(
+    db: Any, django_assert_max_num_queries: Any
+) -> None:
+    w = province(small=(2, 8), big=(2, 100))
+    Case.objects.update(state=Case.State.APPRAISING)
+    client = _client(w.secretariat)
+    small = _count(client, reverse("web:appraisal", args=[w.small_case.pk]))
+    url = reverse("web:appraisal", args=[w.big_case.pk])
+    with django_assert_max_num_queries(SHEET_QUERIES):
+        response = client.get(url)
+    assert response.content.decode().count('class="appraise-form"') == 100
+    assert _count(client, url) == small
+
+
+def test_the_cycle_overview_costs_the_same_for_3_or_300_cases(
+    db: Any, django_assert_max_num_queries: Any
+) -> None:
+    w = province(small=(3, 8))
+    client = _client(w.secretariat)
+    url = reverse("web:cycle", args=[w.cycle.pk])
+    small = _count(client, url)
+    group = UnitGroup.objects.get(code="small")
+    Unit.objects.bulk_create(
+        [Unit(code=f"more{i:04}", name=f"Xã {i}", group=group) for i in range(297)]
+    )
+    Case.objects.bulk_create(
+        [Case(cycle=w.cycle, unit=u) for u in Unit.objects.filter(code__startswith="more")]
+    )
+    with django_assert_max_num_queries(OVERVIEW_QUERIES):
+        response = client.get(url)
+    assert response.content.decode().count("<tr>") == 300 + 1
+    assert _count(client, url) == small
+
+
+def test_the_secretariat_home_with_300_cases_costs_a_fixed_number_of_queries(
+    db: Any, django_assert_max_num_queries: Any
+) -> None:
+    w = province(small=(300, 4))
+    client = _client(w.secretariat)
+    with django_assert_max_num_queries(HOME_QUERIES):
+        response = client.get(reverse("web:home"))
+    assert response.status_code == 200
