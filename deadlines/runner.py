@@ -20,7 +20,8 @@ from deadlines.sweep import sweep
 
 log = logging.getLogger("deadlines.sweep")
 
-_started = False
+_thread: threading.Thread | None = None
+_stop = threading.Event()
 _start_lock = threading.Lock()
 
 
@@ -47,19 +48,26 @@ def run_forever(interval: float, stop: threading.Event) -> None:
 
 def start_in_process_if_enabled() -> threading.Thread | None:
     """Start the embedded default's sweep thread once per process, if the settings ask."""
-    global _started
+    global _thread
     if not settings.SWEEP_IN_PROCESS:
         return None
     with _start_lock:
-        if _started:
+        if _thread is not None and _thread.is_alive():
             return None
-        _started = True
-    thread = threading.Thread(
-        target=run_forever,
-        args=(settings.SWEEP_INTERVAL, threading.Event()),
-        name="deadline-sweep",
-        daemon=True,
-    )
-    thread.start()
+        _stop.clear()
+        _thread = threading.Thread(
+            target=run_forever,
+            args=(settings.SWEEP_INTERVAL, _stop),
+            name="deadline-sweep",
+            daemon=True,
+        )
+        _thread.start()
     log.info("Deadline sweep runs in this process every %s s.", settings.SWEEP_INTERVAL)
-    return thread
+    return _thread
+
+
+def stop_in_process(timeout: float = 30) -> None:
+    """Ask the in-process sweep to stop after its current pass, and wait for it."""
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout)

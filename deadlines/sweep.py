@@ -23,9 +23,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import Group
@@ -88,12 +89,12 @@ class Report:
 
 @dataclass
 class Reminder:
-    """One occasion for a few recipients, with both texts already rendered."""
+    """One occasion for a few recipients; `texts` renders (vi, en) once it is claimed."""
 
     key: str
     kind: str
     recipients: list[int]
-    texts: tuple[str, str]
+    texts: Callable[[], tuple[str, str]]
     case_id: int | None = None
     cycle_id: int | None = None
     link: str = ""
@@ -113,14 +114,15 @@ def sweep(now: datetime | None = None) -> Report:
     _run_each(_cases_to_lock(now), "lock_at_cutoff", system, now, report, "locked")
     _run_each(_explanations_to_expire(now), "expire_explanation", system, now, report, "expired")
     _run_each(_appraisals_to_start(now), "start_appraisal", system, now, report, "started")
+    late = _late_cases(now)
     for build in (
-        _self_assessment_reminders,
-        _overdue_reminders,
-        _explanation_reminders,
-        _appraisal_reminders,
-        _late_summaries,
+        lambda: _self_assessment_reminders(now),
+        lambda: _overdue_reminders(late),
+        lambda: _explanation_reminders(now),
+        lambda: _appraisal_reminders(now),
+        lambda: _late_summaries(late),
     ):
-        reminders = build(now)
+        reminders = build()
         if reminders:
             sent = _deliver(reminders, now, run)
             if sent:
@@ -237,7 +239,7 @@ def _self_assessment_reminders(now: datetime) -> list[Reminder]:
             key=f"self:{case_id}:{due.isoformat()}:T-{offset}",
             kind=KIND_SELF,
             recipients=members[unit_id],
-            texts=texts.self_assessment_reminder(unit_name, due, (due - day).days),
+            texts=partial(texts.self_assessment_reminder, unit_name, due, (due - day).days),
             case_id=case_id,
             link=_case_link(case_id),
         )
@@ -246,15 +248,19 @@ def _self_assessment_reminders(now: datetime) -> list[Reminder]:
     ]
 
 
-def _late_cases(now: datetime) -> list[tuple[int, int, str, str, int, str, date, bool]]:
+# (case, unit, unit code, unit name, cycle, cycle title, missed date, tell the unit?)
+LateRow = tuple[int, int, str, str, int, str, date, bool]
+
+
+def _late_cases(now: datetime) -> list[LateRow]:
     """Cases past their (extended) deadline without an in-time submission, in open cycles.
 
-    Locked-late cases and cases still self-scoring both count, so two sweeps that lock
-    different cases at the same moment agree on who is late.
+    Cases locked late (whatever happened to them since) and cases still self-scoring both
+    count, so two sweeps that lock different cases at the same moment agree on who is late.
     """
     return list(
         _open_cases()
-        .filter(Q(state=Case.State.SELF_SCORING) | Q(state=Case.State.SUBMITTED, is_late=True))
+        .filter(Q(state=Case.State.SELF_SCORING) | Q(is_late=True))
         .annotate(due=policy.effective_self_due())
         .filter(due__lt=local_date(now))
         .order_by("cycle_id", "unit__code")
@@ -271,16 +277,16 @@ def _late_cases(now: datetime) -> list[tuple[int, int, str, str, int, str, date,
     )
 
 
-def _overdue_reminders(now: datetime) -> list[Reminder]:
+def _overdue_reminders(late: list[LateRow]) -> list[Reminder]:
     """Once, to the staff and head of a unit whose deadline passed without a submission."""
-    rows = [row for row in _late_cases(now) if row[7]]
+    rows = [row for row in late if row[7]]
     members = _unit_members(r[1] for r in rows)
     return [
         Reminder(
             key=f"overdue:{case_id}:{due.isoformat()}",
             kind=KIND_OVERDUE,
             recipients=members[unit_id],
-            texts=texts.overdue_reminder(unit_name, due),
+            texts=partial(texts.overdue_reminder, unit_name, due),
             case_id=case_id,
             link=_case_link(case_id),
         )
@@ -289,11 +295,11 @@ def _overdue_reminders(now: datetime) -> list[Reminder]:
     ]
 
 
-def _late_summaries(now: datetime) -> list[Reminder]:
+def _late_summaries(late_rows: list[LateRow]) -> list[Reminder]:
     """One summary per cycle and missed date to the secretariat: which units are late."""
     late: dict[tuple[int, date], list[str]] = defaultdict(list)
     titles: dict[int, str] = {}
-    for _case, _unit, code, _name, cycle_id, title, due, _unit_told in _late_cases(now):
+    for _case, _unit, code, _name, cycle_id, title, due, _unit_told in late_rows:
         late[(cycle_id, due)].append(code)
         titles[cycle_id] = title
     if not late:
@@ -311,7 +317,7 @@ def _late_summaries(now: datetime) -> list[Reminder]:
             key=f"late:{cycle_id}:{due.isoformat()}",
             kind=KIND_LATE_SUMMARY,
             recipients=secretariat,
-            texts=texts.late_summary(titles[cycle_id], due, codes),
+            texts=partial(texts.late_summary, titles[cycle_id], due, codes),
             cycle_id=cycle_id,
             link=f"{reverse('case-list')}?cycle={cycle_id}",
         )
@@ -345,8 +351,12 @@ def _explanation_reminders(now: datetime) -> list[Reminder]:
             key=f"explain:{row['case_id']}:{due.isoformat()}:T-{offset}",
             kind=KIND_EXPLANATION,
             recipients=members[row["case__unit_id"]],
-            texts=texts.explanation_reminder(
-                row["case__unit__name"], due, row["questions"], (due - day).days
+            texts=partial(
+                texts.explanation_reminder,
+                row["case__unit__name"],
+                due,
+                row["questions"],
+                (due - day).days,
             ),
             case_id=row["case_id"],
             link=_case_link(row["case_id"]),
@@ -387,7 +397,8 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
                         key=key,
                         kind=KIND_APPRAISAL,
                         recipients=[user_id],
-                        texts=texts.appraisal_reminder(
+                        texts=partial(
+                            texts.appraisal_reminder,
                             cycle.title,
                             cycle.appraisal_due,
                             criteria,
@@ -485,12 +496,12 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
             )
         )
         case_ids = {r.case_id for r in batch if r.case_id is not None}
-        cases = Case.objects.only("pk", "cycle_id", "unit_id").in_bulk(case_ids)
+        cases = Case.objects.in_bulk(case_ids)
         for reminder in batch:
             mine = [u for u in reminder.recipients if (reminder.key, u) in claimed]
             if not mine:
                 continue
-            text_vi, text_en = reminder.texts
+            text_vi, text_en = reminder.texts()
             notify(
                 reminder.kind,
                 mine,

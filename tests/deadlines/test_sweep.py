@@ -147,6 +147,7 @@ def test_submitted_cases_start_appraisal_when_appraisal_opens_if_the_cycle_says_
     assert report.started == 2  # A submitted in time; B locked late by this same sweep
     assert fresh(dated.case_a).state == Case.State.APPRAISING
     assert fresh(dated.case_b).state == Case.State.APPRAISING
+    assert recipients(KIND_OVERDUE) == UNIT_B  # late, even though appraisal started at once
     assert sweep(at(2026, 4, 1, 9)).started == 0
 
 
