@@ -40,7 +40,7 @@ from cases import permissions
 from cases.errors import Conflict, GuardFailed, WrongState
 from cases.models import AppraiserAssignment, Case, Cycle, Membership, Method, Score
 from deadlines import policy, texts
-from deadlines.calendar import is_past, last_day, local_date, reminder_day
+from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
 from notifications.services import notify
 from workflow.models import Clarification
@@ -228,18 +228,20 @@ def _self_assessment_reminders(now: datetime) -> list[Reminder]:
     offsets_of: dict[str, list[int]] = {}
     wanted = []
     for case_id, unit_id, unit_name, due, raw_offsets in rows:
-        offsets = offsets_of.setdefault(repr(raw_offsets), policy.clean_offsets(raw_offsets))
+        cache_key = repr(raw_offsets)
+        if cache_key not in offsets_of:
+            offsets_of[cache_key] = policy.clean_offsets(raw_offsets)
+        offsets = offsets_of[cache_key]
         offset = policy.current_offset(due, now, offsets)
         if offset is not None:
             wanted.append((case_id, unit_id, unit_name, due, offset))
     members = _unit_members(w[1] for w in wanted)
-    day = reminder_day(now)
     return [
         Reminder(
             key=f"self:{case_id}:{due.isoformat()}:T-{offset}",
             kind=KIND_SELF,
             recipients=members[unit_id],
-            texts=partial(texts.self_assessment_reminder, unit_name, due, (due - day).days),
+            texts=partial(texts.self_assessment_reminder, unit_name, due, (due - today).days),
             case_id=case_id,
             link=_case_link(case_id),
         )
@@ -345,7 +347,7 @@ def _explanation_reminders(now: datetime) -> list[Reminder]:
         if offset is not None:
             wanted.append((row, due, offset))
     members = _unit_members(row["case__unit_id"] for row, _due, _offset in wanted)
-    day = reminder_day(now)
+    day = local_date(now)  # the days left the text states
     return [
         Reminder(
             key=f"explain:{row['case_id']}:{due.isoformat()}:T-{offset}",
@@ -388,7 +390,7 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
         if not areas:
             continue  # nobody left to tell: skip counting the scores
         pending = _unappraised_by_area(cycle, areas)
-        day = reminder_day(now)
+        day = local_date(now)  # the days left the text states
         for user_id in sorted(areas):
             criteria, cases = pending(user_id)
             if criteria:
