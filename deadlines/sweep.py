@@ -70,6 +70,7 @@ class Report:
     expired: int = 0
     started: int = 0
     skipped: int = 0
+    failed: int = 0
     notifications: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -82,7 +83,9 @@ class Report:
         )
         return (
             f"locked {self.locked}, explanations expired {self.expired}, "
-            f"appraisals started {self.started}, skipped {self.skipped}; "
+            f"appraisals started {self.started}, skipped {self.skipped}"
+            + (f", FAILED {self.failed}" if self.failed else "")
+            + "; "
             f"notifications {self.sent}" + (f" ({sent})" if sent else "")
         )
 
@@ -142,6 +145,12 @@ def _run_each(
             run_transition(case_id, name, actor=system, now=now, comment=_("Automatic (deadline)"))
         except (WrongState, GuardFailed, Conflict):
             report.skipped += 1  # another sweep or a person moved the case first
+            continue
+        except Exception:
+            # One broken case must not stop the cutoffs and reminders of all the others;
+            # its transaction rolled back and the next pass tries it again.
+            log.exception("Deadline sweep: %s of case %s failed.", name, case_id)
+            report.failed += 1
             continue
         setattr(report, counter, getattr(report, counter) + 1)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from django.core.management import call_command
 
 from cases.models import Case, Score
+from deadlines import sweep as sweep_module
 from deadlines.models import Extension, ReminderLog
 from deadlines.sweep import (
     KIND_APPRAISAL,
@@ -256,3 +258,24 @@ def test_the_management_command_reports_what_it_did(dated: SimpleNamespace, caps
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "locked 2" in out
     assert Case.objects.filter(is_late=True).count() == 2
+
+
+def test_one_failing_case_does_not_stop_the_others(
+    dated: SimpleNamespace, monkeypatch: Any, caplog: Any
+) -> None:
+    real = sweep_module.run_transition
+
+    def broken_for_a(case_id: int, name: str, **kwargs: Any) -> Case:
+        if case_id == dated.case_a.pk:
+            raise RuntimeError("disk full")
+        return real(case_id, name, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "run_transition", broken_for_a)
+    report = sweep(at(2026, 4, 1, 9))
+
+    assert (report.locked, report.failed) == (1, 1)
+    assert fresh(dated.case_b).is_late and not fresh(dated.case_a).is_late
+    assert "lock_at_cutoff of case" in caplog.text
+    assert recipients(KIND_OVERDUE) == sorted(UNIT_A + UNIT_B)  # both are late all the same
+    monkeypatch.undo()
+    assert sweep(at(2026, 4, 1, 9, 1)).locked == 1  # the next pass locks it
