@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cases import permissions
+from deadlines import policy
 
 
 @login_required
@@ -14,6 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
     cases = (
         permissions.visible_cases(request.user)
         .select_related("cycle", "unit")
+        .annotate(self_due=policy.effective_self_due())
         .order_by("-cycle__year", "unit__code")[:200]
     )
     return render(request, "web/home.html", {"cases": cases})
