@@ -7,7 +7,7 @@ PY := .venv/bin/python
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup run test bench lint fmt migrate system-packages check
+.PHONY: setup run worker test bench lint fmt migrate system-packages check
 
 $(UV):
 	python3 -m venv .tools
@@ -22,9 +22,14 @@ setup: .venv/.synced
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
+# The embedded default sweeps deadlines in a thread of the web process (deadlines/runner.py).
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The deadline sweep on its own (production-style worker; several may run at once).
+worker: migrate
+	$(PY) manage.py sweep_deadlines --loop
 
 system-packages:
 	bash scripts/ensure-system-packages.sh

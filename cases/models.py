@@ -33,6 +33,11 @@ def default_thresholds() -> list[dict[str, Any]]:
     ]
 
 
+def default_reminder_offsets() -> list[int]:
+    """Days before a deadline when the unit is reminded: T-7, T-3, T-1 and the day itself."""
+    return [7, 3, 1, 0]
+
+
 class UnitGroup(models.Model):
     """A block of units ranked together (khối sở, khối xã …)."""
 
@@ -124,6 +129,14 @@ class Cycle(models.Model):
     survey_weight = models.DecimalField(_("weight of the survey part"), default=30, **POINTS)
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    # Deadline settings read by the deadlines app's sweep (see deadlines/sweep.py).
+    reminder_offsets = models.JSONField(
+        _("reminder days before a deadline"), default=default_reminder_offsets, blank=True
+    )
+    overdue_reminder = models.BooleanField(_("remind once overdue"), default=True)
+    auto_start_appraisal = models.BooleanField(
+        _("start appraisal of submitted cases when appraisal opens"), default=False
+    )
 
     class Meta:
         verbose_name = _("cycle")
@@ -291,7 +304,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # queues side effects around them.
     @transition(state, source=S.SELF_SCORING, target=S.SUBMITTED, permission=_may("submit_case"))
     def submit(self) -> None:
-        pass
+        # A head submits only before the (possibly extended) deadline: in time, whatever an
+        # earlier lock at the cutoff said.
+        self.is_late = False
 
     @transition(state, source=S.SUBMITTED, target=S.SELF_SCORING, permission=_may("recall_case"))
     def recall(self) -> None:

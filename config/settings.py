@@ -167,7 +167,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExtensionKindEnum": "deadlines.models.Extension.Kind",
+        "CalendarDayKindEnum": "deadlines.models.CalendarOverride.Kind",
+    },
 }
+
+# The deadline sweep: its own worker in production (`sweep_deadlines --loop`); in the embedded
+# default (SQLite) a thread of the web process, as no worker runs there.
+SWEEP_IN_PROCESS = env_bool(
+    "SWEEP_IN_PROCESS", DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+)
+SWEEP_INTERVAL = env_int("SWEEP_INTERVAL", 60)
 
 # The named actor of automatic transitions, so that the audit trail never has a blank actor.
 SYSTEM_USERNAME = "system"

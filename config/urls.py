@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from deadlines import api as deadlines_api
 from web.urls import auth_urlpatterns
 from workflow import api
 
@@ -37,6 +38,13 @@ api_v1 = [
     ),
     path("cases/<int:pk>/history/", api.HistoryView.as_view(), name="case-history"),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path(
+        "cases/<int:pk>/extensions/",
+        deadlines_api.CaseExtensionsView.as_view(),
+        name="case-extensions",
+    ),
+    path("calendar/", deadlines_api.CalendarView.as_view(), name="calendar"),
+    path("calendar/<str:day>/", deadlines_api.CalendarDayView.as_view(), name="calendar-day"),
 ]
 
 urlpatterns = [

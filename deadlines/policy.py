@@ -1,17 +1,171 @@
-"""Which deadline applies to a case now. The one place the guards and the sweep ask."""
+"""Which deadline applies to a case now. The one place the guards, the API and the sweep ask.
+
+- The self-assessment deadline of a case is the later of the cycle's date and the latest
+  extension granted to the case (`effective_self_due` says the same thing in SQL, for the
+  sweep's set-based queries; both must change together).
+- The answer date of a clarification request is N working days after the day it is sent,
+  counted on the calendar with the secretariat's overrides, computed once and stored on
+  the questions (`Clarification.due_at`, the end of that day); an explanation extension
+  moves that stored instant.
+- Reminders go out on the latest configured offset whose day has come (`current_offset`),
+  so a sweep that ran late sends one reminder, not every one it missed.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from cases.models import Case
-from deadlines.calendar import add_working_days, local_date
+from django.db.models import DateField, F, Max, OuterRef, Subquery
+from django.db.models.expressions import Expression
+from django.db.models.functions import Coalesce, Greatest
+
+from cases.models import Case, Cycle
+from deadlines.calendar import (
+    add_working_days,
+    end_of_day,
+    is_past,
+    last_day,
+    local_date,
+    reminder_day,
+)
+from deadlines.models import CalendarOverride, Extension
+from workflow.models import Clarification
+
+MAX_OFFSET_DAYS = 60
+
+
+def self_assessment_extension(case: Case) -> Extension | None:
+    """The latest self-assessment extension of the case, if it moves the cycle's date."""
+    extension = (
+        Extension.objects.filter(case_id=case.pk, kind=Extension.Kind.SELF_ASSESSMENT)
+        .order_by("-due_date")
+        .first()
+    )
+    if extension is None or extension.due_date <= case.cycle.self_assessment_due:
+        return None
+    return extension
 
 
 def self_assessment_due(case: Case) -> date:
-    return case.cycle.self_assessment_due
+    extension = self_assessment_extension(case)
+    return extension.due_date if extension else case.cycle.self_assessment_due
+
+
+def effective_self_due() -> Expression:
+    """`self_assessment_due` as a query expression over Case rows (for the sweep)."""
+    latest = Subquery(
+        Extension.objects.filter(case_id=OuterRef("pk"), kind=Extension.Kind.SELF_ASSESSMENT)
+        .order_by("-due_date")
+        .values("due_date")[:1],
+        output_field=DateField(),
+    )
+    cycle_due = F("cycle__self_assessment_due")
+    return Greatest(cycle_due, Coalesce(latest, cycle_due), output_field=DateField())
+
+
+def latest_self_extension(cycle: Cycle) -> date | None:
+    """The latest extended self-assessment date in the cycle (a later phase must follow it)."""
+    return Extension.objects.filter(
+        case__cycle=cycle, kind=Extension.Kind.SELF_ASSESSMENT
+    ).aggregate(latest=Max("due_date"))["latest"]
+
+
+def calendar_overrides(start: date, end: date) -> tuple[frozenset[date], frozenset[date]]:
+    """The secretariat's (days off, make-up working days) between two dates."""
+    days_off: set[date] = set()
+    make_up: set[date] = set()
+    for day, kind in CalendarOverride.objects.filter(day__gte=start, day__lte=end).values_list(
+        "day", "kind"
+    ):
+        (make_up if kind == CalendarOverride.Kind.WORKING_DAY else days_off).add(day)
+    return frozenset(days_off), frozenset(make_up)
+
+
+def working_days_after(start: date, n: int) -> date:
+    # N working days never span more than ~3N calendar days plus Tết; 4N + 30 is ample.
+    days_off, make_up = calendar_overrides(start, start + timedelta(days=4 * n + 30))
+    return add_working_days(start, n, days_off, make_up)
 
 
 def explanation_due(case: Case, now: datetime) -> date:
     """The answer date of a clarification request made now: N working days from today."""
-    return add_working_days(local_date(now), case.cycle.explanation_window_days)
+    return working_days_after(local_date(now), case.cycle.explanation_window_days)
+
+
+def explanation_due_at(case: Case) -> datetime | None:
+    """When the open questions of the case's current round must be answered (None: none)."""
+    return (
+        case.clarifications.filter(round=case.appraisal_round, due_at__isnull=False)
+        .exclude(status=Clarification.Status.EXPIRED)
+        .aggregate(due=Max("due_at"))["due"]
+    )
+
+
+def explanation_extension(case: Case, due: date) -> Extension | None:
+    return (
+        Extension.objects.filter(case_id=case.pk, kind=Extension.Kind.EXPLANATION, due_date=due)
+        .order_by("-granted_at")
+        .first()
+    )
+
+
+def clean_offsets(raw: Any) -> list[int]:
+    """The cycle's reminder offsets as distinct whole days, largest first (bad items dropped)."""
+    values = raw if isinstance(raw, list | tuple) else []
+    days = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+    return sorted((d for d in days if 0 <= d <= MAX_OFFSET_DAYS), reverse=True)
+
+
+def current_offset(due: date, now: datetime, offsets: Iterable[int]) -> int | None:
+    """The latest offset (days before `due`) whose reminder moment has come, if any.
+
+    None before the first one and once the deadline passed (overdue is its own occasion).
+    """
+    if is_past(due, now):
+        return None
+    days_left = (due - reminder_day(now)).days
+    reached = [n for n in offsets if n >= days_left]
+    return min(reached) if reached else None
+
+
+def _left(ends_at: datetime, now: datetime) -> int:
+    return max(int((ends_at - now).total_seconds()), 0)
+
+
+def case_deadlines(case: Case, now: datetime) -> dict[str, Any]:
+    """Every deadline of the case, the time left and whether an extension applies."""
+    cycle = case.cycle
+    extension = self_assessment_extension(case)
+    self_due = extension.due_date if extension else cycle.self_assessment_due
+    self_ends = end_of_day(self_due)
+    appraisal_ends = end_of_day(cycle.appraisal_due)
+    data: dict[str, Any] = {
+        "self_assessment_due": self_due,
+        "self_assessment_ends_at": self_ends,
+        "seconds_left": _left(self_ends, now),
+        "self_assessment_passed": is_past(self_due, now),
+        "self_assessment_extended": extension is not None,
+        "self_assessment_cycle_due": cycle.self_assessment_due,
+        "self_assessment_extension_reason": extension.reason if extension else "",
+        "appraisal_due": cycle.appraisal_due,
+        "appraisal_ends_at": appraisal_ends,
+        "appraisal_seconds_left": _left(appraisal_ends, now),
+        "publication_target": cycle.publication_target,
+        "explanation_due": None,
+        "explanation_ends_at": None,
+        "explanation_seconds_left": None,
+        "explanation_extended": False,
+    }
+    if case.state == Case.State.EXPLANATION:
+        due_at = explanation_due_at(case)
+        if due_at is not None:
+            due = last_day(due_at)
+            data.update(
+                explanation_due=due,
+                explanation_ends_at=due_at,
+                explanation_seconds_left=_left(due_at, now),
+                explanation_extended=explanation_extension(case, due) is not None,
+            )
+    return data

@@ -27,7 +27,7 @@ from cases.errors import NotAllowed, NotFound
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
 from deadlines import policy
-from deadlines.calendar import end_of_day
+from deadlines.calendar import last_day
 from workflow import cycle_services, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import USER_TRANSITIONS
@@ -54,6 +54,9 @@ class CycleSerializer(serializers.ModelSerializer):
             "appraisal_due",
             "publication_target",
             "explanation_window_days",
+            "reminder_offsets",
+            "overdue_reminder",
+            "auto_start_appraisal",
             "self_weight",
             "survey_weight",
             "group_thresholds",
@@ -66,6 +69,11 @@ class CyclePatchSerializer(serializers.Serializer):
     appraisal_due = serializers.CharField(required=False)
     publication_target = serializers.CharField(required=False, allow_null=True)
     explanation_window_days = serializers.IntegerField(required=False)
+    reminder_offsets = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="days before, e.g. [7, 3, 1, 0]"
+    )
+    overdue_reminder = serializers.BooleanField(required=False)
+    auto_start_appraisal = serializers.BooleanField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -155,6 +163,7 @@ class ClarificationSerializer(serializers.ModelSerializer):
     criterion = serializers.CharField(source="criterion.code")
     asked_by = serializers.CharField(source="asked_by.username")
     answered_by = serializers.CharField(source="answered_by.username", allow_null=True)
+    due_date = serializers.SerializerMethodField(help_text="the last day to answer (Vietnam)")
 
     class Meta:
         model = Clarification
@@ -168,17 +177,38 @@ class ClarificationSerializer(serializers.ModelSerializer):
             "asked_at",
             "status",
             "due_at",
+            "due_date",
             "answer",
             "answered_by",
             "answered_at",
         ]
 
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_due_date(self, clarification: Clarification) -> str | None:
+        if clarification.due_at is None:
+            return None
+        return serializers.DateField().to_representation(last_day(clarification.due_at))
+
 
 class DeadlinesSerializer(serializers.Serializer):
+    """Each deadline of the case (a date: the end of that day in Vietnam), the seconds left
+    (0 once passed) and whether an extension applies."""
+
     self_assessment_due = serializers.DateField()
     self_assessment_ends_at = serializers.DateTimeField()
     seconds_left = serializers.IntegerField()
+    self_assessment_passed = serializers.BooleanField()
+    self_assessment_extended = serializers.BooleanField()
+    self_assessment_cycle_due = serializers.DateField()
+    self_assessment_extension_reason = serializers.CharField()
     appraisal_due = serializers.DateField()
+    appraisal_ends_at = serializers.DateTimeField()
+    appraisal_seconds_left = serializers.IntegerField()
+    publication_target = serializers.DateField(allow_null=True)
+    explanation_due = serializers.DateField(allow_null=True)
+    explanation_ends_at = serializers.DateTimeField(allow_null=True)
+    explanation_seconds_left = serializers.IntegerField(allow_null=True)
+    explanation_extended = serializers.BooleanField()
 
 
 class CaseDetailSerializer(CaseListSerializer):
@@ -222,17 +252,7 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(DeadlinesSerializer)
     def get_deadlines(self, case: Case) -> dict[str, Any]:
-        due = policy.self_assessment_due(case)
-        ends = end_of_day(due)
-        left = int((ends - timezone.now()).total_seconds())
-        return DeadlinesSerializer(
-            {
-                "self_assessment_due": due,
-                "self_assessment_ends_at": ends,
-                "seconds_left": max(left, 0),
-                "appraisal_due": case.cycle.appraisal_due,
-            }
-        ).data
+        return DeadlinesSerializer(policy.case_deadlines(case, timezone.now())).data
 
 
 class HistorySerializer(serializers.ModelSerializer):

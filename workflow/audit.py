@@ -37,6 +37,9 @@ MEMBERSHIP_ADDED = "cases.membership.added"
 MEMBERSHIP_REMOVED = "cases.membership.removed"
 ASSIGNMENT_ADDED = "cases.assignment.added"
 ASSIGNMENT_REMOVED = "cases.assignment.removed"
+EXTENSION_GRANTED = "deadlines.extension.granted"
+CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
+CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
 
 
 def _mask(data: Any) -> Any:
@@ -185,3 +188,32 @@ def score_changed(
 
 def decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def extension_granted(
+    extension: Any, *, actor: Any, case: Case, data: dict[str, Any] | None = None
+) -> AuditEntry:
+    """A unit got a later self-assessment or explanation deadline (gia hạn), with the reason."""
+    return record(
+        EXTENSION_GRANTED,
+        actor=actor,
+        case=case,
+        obj=extension,
+        before={"due_date": extension.previous_due},
+        after={"due_date": extension.due_date},
+        comment=extension.reason,
+        data={"kind": extension.kind, **(data or {})},
+    )
+
+
+def calendar_day_changed(override: Any, *, actor: Any, added: bool, reason: str) -> AuditEntry:
+    """The secretariat added or removed a day off or a make-up working day."""
+    state = {"day": override.day, "kind": override.kind}
+    return record(
+        CALENDAR_DAY_ADDED if added else CALENDAR_DAY_REMOVED,
+        actor=actor,
+        obj=override,
+        before=None if added else state,
+        after=state if added else None,
+        comment=reason,
+    )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import GuardFailed, InvalidInput, NotAllowed, WrongState
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Membership, Score, Unit
+from deadlines import policy
 from workflow import audit, events
 from workflow.services import apply_transition
 
@@ -25,7 +26,11 @@ EDITABLE_CYCLE_FIELDS = (
     "appraisal_due",
     "publication_target",
     "explanation_window_days",
+    "reminder_offsets",
+    "overdue_reminder",
+    "auto_start_appraisal",
 )
+BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal")
 DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
@@ -105,10 +110,46 @@ def _parse(field: str, raw: Any) -> Any:
         if not 1 <= days <= 60:
             raise InvalidInput(_("The explanation window must be between 1 and 60 working days."))
         return days
+    if field == "reminder_offsets":
+        return _parse_offsets(raw)
+    if field in BOOLEAN_FIELDS:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        raise InvalidInput(_("%(field)s must be true or false.") % {"field": field})
     text = str(raw or "").strip()
     if not text:
         raise InvalidInput(_("%(field)s cannot be empty.") % {"field": field})
     return text
+
+
+def _parse_offsets(raw: Any) -> list[int]:
+    """Reminder days before a deadline: a list like [7, 3, 1, 0] or the text "7, 3, 1, 0"."""
+    error = InvalidInput(
+        _(
+            "Reminder days must be whole numbers of days before the deadline, from 0 (the day itself) to %(max)s, such as 7, 3, 1, 0."
+        )
+        % {"max": policy.MAX_OFFSET_DAYS}
+    )
+    if isinstance(raw, str):
+        items: list[Any] = [part for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:
+        raise error
+    days: set[int] = set()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise error
+        try:
+            day = int(item)
+        except ValueError:
+            raise error from None
+        if not 0 <= day <= policy.MAX_OFFSET_DAYS:
+            raise error
+        days.add(day)
+    return sorted(days, reverse=True)
 
 
 def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: str = "") -> Cycle:
@@ -138,6 +179,17 @@ def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: 
         if cycle.publication_target and cycle.publication_target < cycle.appraisal_due:
             raise InvalidInput(
                 _("The publication target cannot come before the appraisal deadline.")
+            )
+        extended = policy.latest_self_extension(cycle)
+        if extended is not None and cycle.appraisal_due <= extended:
+            raise InvalidInput(
+                _(
+                    "The appraisal deadline (%(appraisal)s) must come after every self-assessment extension; the latest runs to %(extended)s."
+                )
+                % {
+                    "appraisal": date_format(cycle.appraisal_due, "d/m/Y"),
+                    "extended": date_format(extended, "d/m/Y"),
+                }
             )
         if any(k in DATE_FIELDS for k in parsed) and not reason.strip():
             raise InvalidInput(_("Give the reason for changing a deadline."))

@@ -23,7 +23,7 @@ from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFou
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
 from deadlines import policy
-from deadlines.calendar import end_of_day, is_past
+from deadlines.calendar import end_of_day, is_past, last_day
 from workflow import audit, events
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import TRANSITIONS
@@ -418,7 +418,7 @@ def answer_clarification(
         if now >= clarification.due_at:
             raise GuardFailed(
                 _("The answer window closed on %(date)s.")
-                % {"date": date_format(timezone.localtime(clarification.due_at), "d/m/Y H:i")}
+                % {"date": date_format(last_day(clarification.due_at), "d/m/Y")}
             )
         if not answer:
             raise InvalidInput(_("Write the answer."))

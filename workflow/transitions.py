@@ -74,19 +74,13 @@ def has_unsent_question(case: Case, now: datetime, params: dict[str, Any]) -> li
 
 
 def every_question_answered(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    reasons = []
-    for code, due_at in (
+    """Answers only; the answer date is checked by the deadlines app's registered guard."""
+    codes = (
         Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
         .order_by("criterion__position")
-        .values_list("criterion__code", "due_at")
-    ):
-        reasons.append(_("The question on criterion %(code)s has no answer.") % {"code": code})
-        if due_at is not None and now >= due_at:
-            reasons.append(
-                _("The answer window closed on %(date)s.")
-                % {"date": date_format(due_at, "d/m/Y H:i")}
-            )
-    return list(dict.fromkeys(reasons))
+        .values_list("criterion__code", flat=True)
+    )
+    return [_("The question on criterion %(code)s has no answer.") % {"code": c} for c in codes]
 
 
 def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:

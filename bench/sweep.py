@@ -1,0 +1,423 @@
+"""Benchmark: one deadline sweep over 10,000 cases in mixed states, then a second one.
+
+Run by `make bench` (PostgreSQL from DATABASE_URL). Creates its own database beside the one
+DATABASE_URL names, migrates it, bulk-loads a national-scale year and drops it at the end.
+
+The data: 80 assessment cycles of 125 units each (one case per unit, 10,000 cases), 56 leaf
+criteria per case (560,000 score rows), a staff member and a head per unit, two appraisers
+per cycle: two past years of a national installation (46 cycles, finished) and the 34
+provinces of the current year, each at its own point of the year when the sweep runs:
+
+    40 + 6 cycles   past years: published, or finalised in a still-open cycle
+    12 provinces    self-assessment due in 20 days: self-scoring, nothing due yet
+    2 provinces     due in 3 days (T-3): 80 % still self-scoring are reminded
+    1 province      due today (the morning reminder): 60 % still self-scoring
+    1 province      cutoff passed last night: 5 % never submitted (locked now, overdue
+                    reminders, a summary to the secretariat); appraisal opens
+                    automatically, so every case starts appraisal now
+    1 province      the same with a manual appraisal start: 5 % locked now
+    8 provinces     submitted, waiting for the secretariat to start appraisal
+    6 provinces     appraising, appraisal due in 3 days (T-3 to appraisers); 4 cases each
+                    whose answer window closed (expired now), 6 answering by tomorrow (T-1)
+    3 provinces     finalised
+
+The baseline is the plain read of those 10,000 cases (`list(Case.objects.all())`) in the
+same run. Targets: first sweep ≤ 10× the baseline, the second (which must send nothing)
+≤ 2×. The baseline is the best of three reads before and three after the sweeps; each
+sweep is timed once, with the process warmed up as a worker is (URLconf loaded).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+TRIALS = 3
+CYCLES = 80
+UNITS = 125
+AREAS = 8
+LEAVES_PER_AREA = 7
+
+
+def _admin_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench/sweep.py needs PostgreSQL: run it with `make bench`.")
+    return url
+
+
+def _admin(admin_url: str, sql: str) -> None:
+    """Run a statement on the database DATABASE_URL names (not on the one benchmarked)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _use_database(name: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = name
+
+
+def main() -> None:
+    """Load once into a database of our own; time each trial on a fresh copy of it."""
+    admin_url = _admin_url()
+    base = f"bench_sweep_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    copies: list[str] = []
+    _admin(admin_url, f'CREATE DATABASE "{base}"')
+    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(admin_url)._replace(path=f"/{base}"))
+    try:
+        import django
+        from django.core.management import call_command
+
+        from deadlines.calendar import VN
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        now = datetime.combine(datetime.now(VN).date(), dtime(9, 0), tzinfo=VN)
+        started = time.perf_counter()
+        load(now)
+        print(f"data loaded in {time.perf_counter() - started:.1f} s")
+        trials = []
+        for n in range(TRIALS):
+            copies.append(f"{base}_t{n}")
+            _use_database(base)  # no session may stay on a template while it is copied
+            _use_database(copies[-1])
+            _admin(
+                admin_url, f'CREATE DATABASE "{copies[-1]}" TEMPLATE "{base}" STRATEGY FILE_COPY'
+            )
+            trials.append(trial(now))
+        report(trials)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        for name in [*copies, base]:
+            _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load(now: datetime) -> None:
+    from django.contrib.auth.models import Group, User
+    from django.db import connection, transaction
+
+    from cases.models import (
+        AppraiserAssignment,
+        Case,
+        Criterion,
+        Cycle,
+        Framework,
+        Membership,
+        Method,
+        Unit,
+        UnitGroup,
+    )
+    from cases.permissions import SECRETARIAT
+    from deadlines.calendar import end_of_day
+    from workflow.models import Clarification
+
+    today = now.date()
+    S = Case.State
+    plan = (
+        ["published"] * 40
+        + ["finalised"] * 6
+        + ["far"] * 12
+        + ["soon"] * 2
+        + ["today"]
+        + ["cutoff_auto", "cutoff_manual"]
+        + ["waiting"] * 8
+        + ["appraising"] * 6
+        + ["finalised"] * 3
+    )
+    assert len(plan) == CYCLES
+    with transaction.atomic():
+        group = UnitGroup.objects.create(code="khoi_so", name="Khối sở")
+        secretariat = User.objects.create(username="secretariat.bench", password="!")
+        secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
+        users = User.objects.bulk_create(
+            [
+                User(username=f"p{p:02d}u{u:03d}.{role}", password="!")
+                for p in range(CYCLES)
+                for u in range(UNITS)
+                for role in ("staff", "head")
+            ]
+            + [
+                User(username=f"p{p:02d}.appraiser{k}", password="!")
+                for p in range(CYCLES)
+                for k in (1, 2)
+            ],
+            batch_size=5000,
+        )
+        by_name = {u.username: u.pk for u in users}
+        units = Unit.objects.bulk_create(
+            [
+                Unit(code=f"P{p:02d}U{u:03d}", name=f"Đơn vị {u} tỉnh {p}", group=group)
+                for p in range(CYCLES)
+                for u in range(UNITS)
+            ],
+            batch_size=5000,
+        )
+        Membership.objects.bulk_create(
+            [
+                Membership(user_id=by_name[f"{unit.code.lower()}.{role}"], unit=unit, role=role)
+                for unit in units
+                for role in ("staff", "head")
+            ],
+            batch_size=5000,
+        )
+        cycles = []
+        for p, kind in enumerate(plan):
+            self_due = {
+                "far": today + timedelta(days=20),
+                "soon": today + timedelta(days=3),
+                "today": today,
+                "cutoff_auto": today - timedelta(days=1),
+                "cutoff_manual": today - timedelta(days=1),
+                "waiting": today - timedelta(days=10),
+                "appraising": today - timedelta(days=40),
+            }.get(kind, today - timedelta(days=120 if p < 46 else 60))
+            if p < 46:
+                self_due -= timedelta(days=365 * (1 + p % 2))
+            appraisal_due = (
+                today + timedelta(days=3) if kind == "appraising" else self_due + timedelta(days=60)
+            )
+            cycles.append(
+                Cycle(
+                    year=self_due.year,
+                    title=f"Chỉ số CCHC {self_due.year} – {p}",
+                    authority=f"UBND tỉnh {p}",
+                    status=Cycle.Status.PUBLISHED if kind == "published" else Cycle.Status.OPEN,
+                    self_assessment_due=self_due,
+                    appraisal_due=appraisal_due,
+                    auto_start_appraisal=kind == "cutoff_auto",
+                    opened_at=now - timedelta(days=150),
+                )
+            )
+        cycles = Cycle.objects.bulk_create(cycles)
+        frameworks = Framework.objects.bulk_create(
+            [Framework(cycle=c, unit_group=group, code=f"f{c.pk}", title=c.title) for c in cycles]
+        )
+        areas = Criterion.objects.bulk_create(
+            [
+                Criterion(
+                    framework=f, code=str(a), title=f"Lĩnh vực {a}", position=a * 100, max_points=7
+                )
+                for f in frameworks
+                for a in range(1, AREAS + 1)
+            ]
+        )
+        methods = [
+            Method.MANUAL,
+            Method.YES_NO,
+            Method.MANUAL,
+            Method.DEDUCTION,
+            Method.MANUAL,
+            Method.MANUAL,
+            Method.SURVEY,
+        ]
+        Criterion.objects.bulk_create(
+            [
+                Criterion(
+                    framework_id=area.framework_id,
+                    parent=area,
+                    area=area,
+                    code=f"{area.code}.{i}",
+                    title=f"Tiêu chí {area.code}.{i}",
+                    position=area.position + i,
+                    depth=1,
+                    max_points=1,
+                    method=methods[i - 1],
+                    is_leaf=True,
+                )
+                for area in areas
+                for i in range(1, LEAVES_PER_AREA + 1)
+            ],
+            batch_size=5000,
+        )
+        appraisers = []
+        for p, cycle in enumerate(cycles):
+            for k, codes in ((1, range(1, 5)), (2, range(5, AREAS + 1))):
+                appraisers += [
+                    AppraiserAssignment(
+                        cycle=cycle, user_id=by_name[f"p{p:02d}.appraiser{k}"], area_code=str(a)
+                    )
+                    for a in codes
+                ]
+        AppraiserAssignment.objects.bulk_create(appraisers)
+
+        cases = []
+        for p, kind in enumerate(plan):
+            cycle = cycles[p]
+            for u in range(UNITS):
+                if kind in ("far", "soon", "today"):
+                    scoring = {"far": True, "soon": u % 5 != 0, "today": u % 5 < 3}[kind]
+                    state = S.SELF_SCORING if scoring else S.SUBMITTED
+                elif kind.startswith("cutoff"):
+                    state = S.SELF_SCORING if u % 20 == 0 else S.SUBMITTED
+                elif kind == "waiting":
+                    state = S.SUBMITTED
+                elif kind == "appraising":
+                    state = S.EXPLANATION if u < 10 else S.APPRAISING
+                else:
+                    state = S.PUBLISHED if kind == "published" else S.FINALISED
+                cases.append(
+                    Case(
+                        cycle=cycle,
+                        unit=units[p * UNITS + u],
+                        state=state,
+                        submitted_at=None if state == S.SELF_SCORING else now - timedelta(days=2),
+                    )
+                )
+        cases = Case.objects.bulk_create(cases, batch_size=5000)
+        with connection.cursor() as cursor:
+            # Every case gets its score rows; self scores where the unit has scored, and
+            # appraised scores for half the criteria of cases under appraisal.
+            cursor.execute(
+                """
+                INSERT INTO cases_score (case_id, criterion_id, value, self_score, note,
+                    evidence_explanation, not_applicable, not_applicable_reason, appraised_score,
+                    appraised_comment, appraised_round, version, updated_at)
+                SELECT c.id, cr.id, NULL,
+                    CASE WHEN cr.method <> 'survey' THEN 0.5 END, '', '', false, '',
+                    CASE WHEN c.state IN ('finalised', 'published')
+                           OR (c.state IN ('appraising', 'explanation') AND mod(cr.position, 2) = 0)
+                         THEN 0.5 END,
+                    '',
+                    CASE WHEN c.state IN ('finalised', 'published')
+                           OR (c.state IN ('appraising', 'explanation') AND mod(cr.position, 2) = 0)
+                         THEN 1 END,
+                    0, now()
+                FROM cases_case c
+                JOIN cases_framework f ON f.cycle_id = c.cycle_id
+                JOIN cases_criterion cr ON cr.framework_id = f.id AND cr.is_leaf
+                """
+            )
+        questions = []
+        for p, kind in enumerate(plan):
+            if kind != "appraising":
+                continue
+            appraiser = by_name[f"p{p:02d}.appraiser1"]
+            leaf = Criterion.objects.get(framework=frameworks[p], code="1.1")
+            for u in range(10):
+                case = cases[p * UNITS + u]
+                # Four windows closed last night, six close at the end of tomorrow.
+                due = (
+                    end_of_day(today - timedelta(days=1))
+                    if u < 4
+                    else end_of_day(today + timedelta(days=1))
+                )
+                questions.append(
+                    Clarification(
+                        case=case,
+                        criterion=leaf,
+                        round=1,
+                        question="Đề nghị giải trình.",
+                        asked_by_id=appraiser,
+                        asked_at=now - timedelta(days=7),
+                        due_at=due,
+                    )
+                )
+        Clarification.objects.bulk_create(questions)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _best(runs: int, work: object) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@dataclass
+class Trial:
+    baseline: float
+    first: float
+    second: float
+    first_queries: int
+    second_queries: int
+    first_report: str
+    second_report: str
+    notifications: int
+
+
+def trial(now: datetime) -> Trial:
+    """Baseline reads around a first and a second sweep, on a fresh copy of the data."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from cases.models import Case
+    from deadlines.sweep import sweep
+    from notifications.models import Notification
+
+    # A worker has its URLconf loaded (the links in notifications) after its first pass; load
+    # it here so that the import of the API modules is not timed as sweep work.
+    reverse("case-list")
+    assert Case.objects.count() == CYCLES * UNITS
+    before = _best(3, lambda: list(Case.objects.all()))
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as first_queries:
+        first = sweep(now)
+    first_time = time.perf_counter() - started
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as second_queries:
+        second = sweep(now)
+    second_time = time.perf_counter() - started
+    after = _best(3, lambda: list(Case.objects.all()))
+    if second.sent or second.locked or second.expired or second.started:
+        sys.exit(f"FAIL: the second sweep did something: {second}")
+    return Trial(
+        baseline=min(before, after),
+        first=first_time,
+        second=second_time,
+        first_queries=len(first_queries),
+        second_queries=len(second_queries),
+        first_report=str(first),
+        second_report=str(second),
+        notifications=Notification.objects.count(),
+    )
+
+
+def report(trials: list[Trial]) -> None:
+    base = min(t.baseline for t in trials)
+    first = min(t.first for t in trials)
+    second = min(t.second for t in trials)
+    last = trials[-1]
+    print(f"{CYCLES * UNITS} cases; best of {len(trials)} trials, each on a fresh copy of the data")
+    print(f"baseline read of the cases: {base * 1000:8.1f} ms")
+    print(
+        f"first sweep:                {first * 1000:8.1f} ms  ratio {first / base:5.1f}x "
+        f"(target <= 10x), {last.first_queries} queries"
+    )
+    print(f"  did: {last.first_report}")
+    print(
+        f"second sweep:               {second * 1000:8.1f} ms  ratio {second / base:5.1f}x "
+        f"(target <= 2x), {last.second_queries} queries"
+    )
+    print(f"  did: {last.second_report}")
+    print(
+        "per trial (baseline / first / second ms): "
+        + "; ".join(
+            f"{t.baseline * 1000:.0f} / {t.first * 1000:.0f} / {t.second * 1000:.0f}"
+            for t in trials
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Deadline endpoints under /api/v1/: extensions of a case and the working-day calendar.
+
+Thin views: `cases.permissions` finds the case (404 / 403), one service call in
+`deadlines.services` does the rest; domain errors become JSON in `config.api_errors`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import permissions
+from cases.errors import InvalidInput, NotAllowed
+from deadlines import services
+from deadlines.calendar import local_date, public_holidays, weekend_workdays
+from deadlines.models import CalendarOverride, Extension
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    granted_by = serializers.CharField(source="granted_by.username")
+
+    class Meta:
+        model = Extension
+        fields = [
+            "id",
+            "case",
+            "kind",
+            "previous_due",
+            "due_date",
+            "reason",
+            "granted_by",
+            "granted_at",
+        ]
+
+
+class CalendarOverrideSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username")
+
+    class Meta:
+        model = CalendarOverride
+        fields = ["day", "kind", "reason", "created_by", "created_at"]
+
+
+ExtensionInput = inline_serializer(
+    "ExtensionInput",
+    {
+        "kind": serializers.ChoiceField(choices=Extension.Kind.choices),
+        "due_date": serializers.CharField(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "reason": serializers.CharField(),
+    },
+)
+CalendarDayInput = inline_serializer(
+    "CalendarDayInput",
+    {
+        "day": serializers.CharField(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "kind": serializers.ChoiceField(choices=CalendarOverride.Kind.choices),
+        "reason": serializers.CharField(),
+    },
+)
+CalendarOutput = inline_serializer(
+    "CalendarOutput",
+    {
+        "year": serializers.IntegerField(),
+        "public_holidays": serializers.ListField(child=serializers.DateField()),
+        "weekend_workdays": serializers.ListField(child=serializers.DateField()),
+        "overrides": CalendarOverrideSerializer(many=True),
+    },
+)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+class CaseExtensionsView(APIView):
+    @extend_schema(responses=ExtensionSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        case = permissions.get_case_for_user(request.user, pk)
+        rows = Extension.objects.filter(case=case).select_related("granted_by")
+        return Response(ExtensionSerializer(rows, many=True).data)
+
+    @extend_schema(request=ExtensionInput, responses={201: ExtensionSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _body(request)
+        extension = services.grant_extension(
+            pk,
+            kind=data.get("kind"),
+            due_date=data.get("due_date"),
+            reason=data.get("reason"),
+            actor=request.user,
+        )
+        return Response(ExtensionSerializer(extension).data, status=201)
+
+
+class CalendarView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("year", int)], responses=CalendarOutput)
+    def get(self, request: Request) -> Response:
+        if not request.user.has_perm("cases.view_cycle"):
+            raise NotAllowed(_("You are not allowed to do this."))
+        raw = request.query_params.get("year", "")
+        if raw and not (raw.isdigit() and 2000 <= int(raw) <= 2100):
+            raise InvalidInput(_("The year must be a number such as 2026."))
+        year = int(raw) if raw else local_date(timezone.now()).year
+        start, end = date(year, 1, 1), date(year, 12, 31)
+        overrides = CalendarOverride.objects.filter(day__range=(start, end)).select_related(
+            "created_by"
+        )
+        return Response(
+            {
+                "year": year,
+                "public_holidays": sorted(public_holidays(year)),
+                "weekend_workdays": sorted(weekend_workdays(year)),
+                "overrides": CalendarOverrideSerializer(overrides, many=True).data,
+            }
+        )
+
+    @extend_schema(request=CalendarDayInput, responses={201: CalendarOverrideSerializer})
+    def post(self, request: Request) -> Response:
+        data = _body(request)
+        override = services.add_calendar_day(
+            data.get("day"), data.get("kind"), data.get("reason"), actor=request.user
+        )
+        return Response(CalendarOverrideSerializer(override).data, status=201)
+
+
+class CalendarDayView(APIView):
+    @extend_schema(
+        request=inline_serializer("CalendarRemoveInput", {"reason": serializers.CharField()}),
+        responses={204: None},
+    )
+    def delete(self, request: Request, day: str) -> Response:
+        services.remove_calendar_day(day, _body(request).get("reason"), actor=request.user)
+        return Response(status=204)

@@ -1,0 +1,525 @@
+"""The deadline sweep: automatic transitions and reminders, safe anywhere and any time.
+
+Run by `manage.py sweep_deadlines` (once, or `--loop` in the worker) and, in the embedded
+default, by a thread inside the web process (`deadlines.runner`).
+
+Invariants:
+- Every automatic transition goes through `workflow.services.run_transition` as the named
+  system user, one case per transaction with its own audit entry. The service locks the case
+  and re-checks state and guards, so when another sweep (or a person) got there first it
+  answers WrongState / GuardFailed / Conflict: "someone else did it", skipped quietly.
+- A reminder goes to a recipient at most once per occasion. The ReminderLog row (unique on
+  key and recipient) is inserted with ON CONFLICT DO NOTHING in the transaction that writes
+  the notification; the rows carrying this run's token are the ones this run claimed and
+  notifies. Rows are inserted in key order, so two sweeps at once wait, never deadlock.
+- Only the latest occasion that has come is sent (`policy.current_offset`): a sweep days late
+  sends one reminder, and once the deadline passed only the overdue one.
+- Work is found set-based: a few queries per kind of work, not per case. What stays per
+  case is what must: each transition, and each `notify` (one per case reminded).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Count, DateTimeField, Max, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import permissions
+from cases.errors import Conflict, GuardFailed, WrongState
+from cases.models import AppraiserAssignment, Case, Cycle, Membership, Method, Score
+from deadlines import policy, texts
+from deadlines.calendar import is_past, last_day, local_date
+from deadlines.models import ReminderLog
+from notifications.services import notify
+from workflow.models import Clarification
+from workflow.services import run_transition
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BATCH = 500
+KEY_CHUNK = 5000
+# Answer windows are a few working days: remind the day before and the morning of the day.
+EXPLANATION_OFFSETS = (1, 0)
+NOT_APPRAISED_METHODS = (Method.SURVEY, Method.BONUS, Method.PENALTY)
+
+KIND_SELF = "deadlines.reminder.self_assessment"
+KIND_OVERDUE = "deadlines.reminder.overdue"
+KIND_EXPLANATION = "deadlines.reminder.explanation"
+KIND_APPRAISAL = "deadlines.reminder.appraisal"
+KIND_LATE_SUMMARY = "deadlines.summary.late"
+
+
+@dataclass
+class Report:
+    """What one sweep did; the counts of the second of two sweeps in a row are all zero."""
+
+    locked: int = 0
+    expired: int = 0
+    started: int = 0
+    skipped: int = 0
+    failed: int = 0
+    notifications: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.notifications.values())
+
+    def __str__(self) -> str:
+        sent = ", ".join(
+            f"{k.rsplit('.', 1)[-1]} {v}" for k, v in sorted(self.notifications.items())
+        )
+        return (
+            f"locked {self.locked}, explanations expired {self.expired}, "
+            f"appraisals started {self.started}, skipped {self.skipped}"
+            + (f", FAILED {self.failed}" if self.failed else "")
+            + "; "
+            f"notifications {self.sent}" + (f" ({sent})" if sent else "")
+        )
+
+
+@dataclass
+class Reminder:
+    """One occasion for a few recipients; `texts` renders (vi, en) once it is claimed."""
+
+    key: str
+    kind: str
+    recipients: list[int]
+    texts: Callable[[], tuple[str, str]]
+    case_id: int | None = None
+    cycle_id: int | None = None
+    link: str = ""
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def sweep(now: datetime | None = None) -> Report:
+    """One pass: enforce the cutoffs, then send every reminder whose moment has come."""
+    now = now or timezone.now()
+    report = Report()
+    system = permissions.system_user()
+    run = uuid.uuid4()
+    _run_each(_cases_to_lock(now), "lock_at_cutoff", system, now, report, "locked")
+    _run_each(_explanations_to_expire(now), "expire_explanation", system, now, report, "expired")
+    _run_each(_appraisals_to_start(now), "start_appraisal", system, now, report, "started")
+    late = _late_cases(now)
+    for build in (
+        lambda: _self_assessment_reminders(now),
+        lambda: _overdue_reminders(late),
+        lambda: _explanation_reminders(now),
+        lambda: _appraisal_reminders(now),
+        lambda: _late_summaries(late),
+    ):
+        reminders = build()
+        if reminders:
+            sent = _deliver(reminders, now, run)
+            if sent:
+                kind = reminders[0].kind
+                report.notifications[kind] = report.notifications.get(kind, 0) + sent
+    return report
+
+
+# --- automatic transitions -----------------------------------------------------------------
+
+
+def _run_each(
+    case_ids: Iterable[int], name: str, system: Any, now: datetime, report: Report, counter: str
+) -> None:
+    for case_id in case_ids:
+        try:
+            run_transition(case_id, name, actor=system, now=now, comment=_("Automatic (deadline)"))
+        except (WrongState, GuardFailed, Conflict):
+            report.skipped += 1  # another sweep or a person moved the case first
+            continue
+        except Exception:
+            # One broken case must not stop the cutoffs and reminders of all the others;
+            # its transaction rolled back and the next pass tries it again.
+            log.exception("Deadline sweep: %s of case %s failed.", name, case_id)
+            report.failed += 1
+            continue
+        setattr(report, counter, getattr(report, counter) + 1)
+
+
+def _open_cases() -> Any:
+    return Case.objects.filter(cycle__status=Cycle.Status.OPEN)
+
+
+def _cases_to_lock(now: datetime) -> list[int]:
+    return list(
+        _open_cases()
+        .filter(state=Case.State.SELF_SCORING)
+        .annotate(due=policy.effective_self_due())
+        .filter(due__lt=local_date(now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _explanations_to_expire(now: datetime) -> list[int]:
+    window = Subquery(
+        Clarification.objects.filter(
+            case_id=OuterRef("pk"), round=OuterRef("appraisal_round"), due_at__isnull=False
+        )
+        .exclude(status=Clarification.Status.EXPIRED)
+        .values("case_id")
+        .annotate(last=Max("due_at"))
+        .values("last"),
+        output_field=DateTimeField(),
+    )
+    return list(
+        _open_cases()
+        .filter(state=Case.State.EXPLANATION)
+        .annotate(window=window)
+        .filter(window__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _appraisals_to_start(now: datetime) -> list[int]:
+    """Submitted cases whose (extended) self-assessment deadline passed: appraisal is open."""
+    return list(
+        _open_cases()
+        .filter(state=Case.State.SUBMITTED, cycle__auto_start_appraisal=True)
+        .annotate(due=policy.effective_self_due())
+        .filter(due__lt=local_date(now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+def _case_link(case_id: int) -> str:
+    return reverse("case-detail", args=[case_id])
+
+
+def _unit_members(unit_ids: Iterable[int]) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = defaultdict(list)
+    ids = sorted(set(unit_ids))
+    for chunk in _chunks(ids, KEY_CHUNK):
+        for unit_id, user_id in (
+            Membership.objects.filter(unit_id__in=chunk, user__is_active=True)
+            .order_by("unit_id", "user_id")
+            .values_list("unit_id", "user_id")
+            .distinct()
+        ):
+            members[unit_id].append(user_id)
+    return members
+
+
+def _self_assessment_reminders(now: datetime) -> list[Reminder]:
+    """T-n reminders to the staff and head of units still self-scoring."""
+    today = local_date(now)
+    rows = list(
+        _open_cases()
+        .filter(state=Case.State.SELF_SCORING)
+        .annotate(due=policy.effective_self_due())
+        .filter(due__gte=today)
+        .values_list("pk", "unit_id", "unit__name", "due", "cycle__reminder_offsets")
+    )
+    offsets_of: dict[str, list[int]] = {}
+    wanted = []
+    for case_id, unit_id, unit_name, due, raw_offsets in rows:
+        cache_key = repr(raw_offsets)
+        if cache_key not in offsets_of:
+            offsets_of[cache_key] = policy.clean_offsets(raw_offsets)
+        offsets = offsets_of[cache_key]
+        offset = policy.current_offset(due, now, offsets)
+        if offset is not None:
+            wanted.append((case_id, unit_id, unit_name, due, offset))
+    members = _unit_members(w[1] for w in wanted)
+    return [
+        Reminder(
+            key=f"self:{case_id}:{due.isoformat()}:T-{offset}",
+            kind=KIND_SELF,
+            recipients=members[unit_id],
+            texts=partial(texts.self_assessment_reminder, unit_name, due, (due - today).days),
+            case_id=case_id,
+            link=_case_link(case_id),
+        )
+        for case_id, unit_id, unit_name, due, offset in wanted
+        if members.get(unit_id)
+    ]
+
+
+# (case, unit, unit code, unit name, cycle, cycle title, missed date, tell the unit?)
+LateRow = tuple[int, int, str, str, int, str, date, bool]
+
+
+def _late_cases(now: datetime) -> list[LateRow]:
+    """Cases past their (extended) deadline without an in-time submission, in open cycles.
+
+    Cases locked late (whatever happened to them since) and cases still self-scoring both
+    count, so two sweeps that lock different cases at the same moment agree on who is late.
+    """
+    return list(
+        _open_cases()
+        .filter(Q(state=Case.State.SELF_SCORING) | Q(is_late=True))
+        .annotate(due=policy.effective_self_due())
+        .filter(due__lt=local_date(now))
+        .order_by("cycle_id", "unit__code")
+        .values_list(
+            "pk",
+            "unit_id",
+            "unit__code",
+            "unit__name",
+            "cycle_id",
+            "cycle__title",
+            "due",
+            "cycle__overdue_reminder",
+        )
+    )
+
+
+def _overdue_reminders(late: list[LateRow]) -> list[Reminder]:
+    """Once, to the staff and head of a unit whose deadline passed without a submission."""
+    rows = [row for row in late if row[7]]
+    members = _unit_members(r[1] for r in rows)
+    return [
+        Reminder(
+            key=f"overdue:{case_id}:{due.isoformat()}",
+            kind=KIND_OVERDUE,
+            recipients=members[unit_id],
+            texts=partial(texts.overdue_reminder, unit_name, due),
+            case_id=case_id,
+            link=_case_link(case_id),
+        )
+        for case_id, unit_id, _code, unit_name, _cycle, _title, due, _wanted in rows
+        if members.get(unit_id)
+    ]
+
+
+def _late_summaries(late_rows: list[LateRow]) -> list[Reminder]:
+    """One summary per cycle and missed date to the secretariat: which units are late."""
+    late: dict[tuple[int, date], list[str]] = defaultdict(list)
+    titles: dict[int, str] = {}
+    for _case, _unit, code, _name, cycle_id, title, due, _unit_told in late_rows:
+        late[(cycle_id, due)].append(code)
+        titles[cycle_id] = title
+    if not late:
+        return []
+    secretariat = list(
+        Group.objects.get(name=permissions.SECRETARIAT)
+        .user_set.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not secretariat:
+        return []
+    return [
+        Reminder(
+            key=f"late:{cycle_id}:{due.isoformat()}",
+            kind=KIND_LATE_SUMMARY,
+            recipients=secretariat,
+            texts=partial(texts.late_summary, titles[cycle_id], due, codes),
+            cycle_id=cycle_id,
+            link=f"{reverse('case-list')}?cycle={cycle_id}",
+        )
+        for (cycle_id, due), codes in sorted(late.items())
+    ]
+
+
+def _explanation_reminders(now: datetime) -> list[Reminder]:
+    """To units with open questions, the day before and the morning of their answer date."""
+    rows = (
+        Clarification.objects.filter(
+            status=Clarification.Status.OPEN,
+            due_at__gt=now,
+            case__state=Case.State.EXPLANATION,
+            case__cycle__status=Cycle.Status.OPEN,
+        )
+        .values("case_id", "case__unit_id", "case__unit__name", "due_at")
+        .annotate(questions=Count("pk"))
+        .order_by("case_id", "due_at")
+    )
+    wanted = []
+    for row in rows:
+        due = last_day(row["due_at"])
+        offset = policy.current_offset(due, now, EXPLANATION_OFFSETS)
+        if offset is not None:
+            wanted.append((row, due, offset))
+    members = _unit_members(row["case__unit_id"] for row, _due, _offset in wanted)
+    day = local_date(now)  # the days left the text states
+    return [
+        Reminder(
+            key=f"explain:{row['case_id']}:{due.isoformat()}:T-{offset}",
+            kind=KIND_EXPLANATION,
+            recipients=members[row["case__unit_id"]],
+            texts=partial(
+                texts.explanation_reminder,
+                row["case__unit__name"],
+                due,
+                row["questions"],
+                (due - day).days,
+            ),
+            case_id=row["case_id"],
+            link=_case_link(row["case_id"]),
+        )
+        for row, due, offset in wanted
+        if members.get(row["case__unit_id"])
+    ]
+
+
+def _appraisal_reminders(now: datetime) -> list[Reminder]:
+    """To each appraiser with unappraised criteria of their areas, before the appraisal due."""
+    reminders = []
+    for cycle in Cycle.objects.filter(status=Cycle.Status.OPEN).order_by("pk"):
+        if is_past(cycle.appraisal_due, now):
+            continue
+        offset = policy.current_offset(
+            cycle.appraisal_due, now, policy.clean_offsets(cycle.reminder_offsets)
+        )
+        if offset is None:
+            continue
+        key = f"appraise:{cycle.pk}:{cycle.appraisal_due.isoformat()}:T-{offset}"
+        areas: dict[int, set[str]] = defaultdict(set)
+        for user_id, area in (
+            AppraiserAssignment.objects.filter(cycle=cycle, user__is_active=True)
+            .exclude(user_id__in=ReminderLog.objects.filter(key=key).values("recipient_id"))
+            .values_list("user_id", "area_code")
+        ):
+            areas[user_id].add(area)
+        if not areas:
+            continue  # nobody left to tell: skip counting the scores
+        pending = _unappraised_by_area(cycle, areas)
+        day = local_date(now)  # the days left the text states
+        for user_id in sorted(areas):
+            criteria, cases = pending(user_id)
+            if criteria:
+                reminders.append(
+                    Reminder(
+                        key=key,
+                        kind=KIND_APPRAISAL,
+                        recipients=[user_id],
+                        texts=partial(
+                            texts.appraisal_reminder,
+                            cycle.title,
+                            cycle.appraisal_due,
+                            criteria,
+                            cases,
+                            (cycle.appraisal_due - day).days,
+                        ),
+                        cycle_id=cycle.pk,
+                        link=f"{reverse('case-list')}?cycle={cycle.pk}&state=appraising",
+                    )
+                )
+    return reminders
+
+
+def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
+    """Count, per appraiser, the criteria of their areas not appraised yet and the cases they
+    are in, leaving out the cases of their own units (they may not appraise those)."""
+    by_area: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for area, case_id, unit_id, n in (
+        Score.objects.filter(
+            case__cycle=cycle, case__state=Case.State.APPRAISING, appraised_round__isnull=True
+        )
+        .exclude(criterion__method__in=NOT_APPRAISED_METHODS)
+        .values("criterion__area__code", "case_id", "case__unit_id")
+        .annotate(n=Count("pk"))
+        .values_list("criterion__area__code", "case_id", "case__unit_id", "n")
+    ):
+        by_area[area].append((case_id, unit_id, n))
+    own_units: dict[int, set[int]] = defaultdict(set)
+    for user_id, unit_id in Membership.objects.filter(user_id__in=list(areas)).values_list(
+        "user_id", "unit_id"
+    ):
+        own_units[user_id].add(unit_id)
+
+    def pending(user_id: int) -> tuple[int, int]:
+        criteria, cases = 0, set()
+        own = own_units.get(user_id, set())
+        for area in areas[user_id]:
+            for case_id, unit_id, n in by_area.get(area, ()):
+                if unit_id not in own:
+                    criteria += n
+                    cases.add(case_id)
+        return criteria, len(cases)
+
+    return pending
+
+
+# --- claiming and sending ------------------------------------------------------------------
+
+
+def _deliver(reminders: list[Reminder], now: datetime, run: uuid.UUID) -> int:
+    """Claim each (key, recipient) once and notify those this run claimed. Returns rows sent."""
+    keys = sorted({r.key for r in reminders})
+    sent_before: set[tuple[str, int]] = set()
+    for chunk in _chunks(keys, KEY_CHUNK):
+        sent_before.update(
+            ReminderLog.objects.filter(key__in=chunk).values_list("key", "recipient_id")
+        )
+    todo = []
+    for reminder in reminders:
+        left = [u for u in reminder.recipients if (reminder.key, u) not in sent_before]
+        if left:
+            reminder.recipients = sorted(left)
+            todo.append(reminder)
+    todo.sort(key=lambda r: r.key)
+    sent = 0
+    for batch in _chunks(todo, BATCH):
+        sent += _claim_and_notify(batch, now, run)
+    return sent
+
+
+def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) -> int:
+    rows = sorted(
+        (
+            ReminderLog(
+                key=r.key,
+                recipient_id=user_id,
+                kind=r.kind,
+                case_id=r.case_id,
+                cycle_id=r.cycle_id,
+                run=run,
+                sent_at=now,
+            )
+            for r in batch
+            for user_id in r.recipients
+        ),
+        key=lambda row: (row.key, row.recipient_id),
+    )
+    sent = 0
+    with transaction.atomic(durable=True):
+        # Key order everywhere: concurrent sweeps wait on each other's rows, never deadlock.
+        ReminderLog.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        claimed = set(
+            ReminderLog.objects.filter(run=run, key__in={r.key for r in batch}).values_list(
+                "key", "recipient_id"
+            )
+        )
+        case_ids = {r.case_id for r in batch if r.case_id is not None}
+        cases = Case.objects.in_bulk(case_ids)
+        for reminder in batch:
+            mine = [u for u in reminder.recipients if (reminder.key, u) in claimed]
+            if not mine:
+                continue
+            text_vi, text_en = reminder.texts()
+            notify(
+                reminder.kind,
+                mine,
+                text_vi=text_vi,
+                text_en=text_en,
+                case=cases.get(reminder.case_id) if reminder.case_id else None,
+                link=reminder.link,
+            )
+            sent += len(mine)
+    return sent

@@ -1,0 +1,121 @@
+"""What the deadline notifications say, in Vietnamese and English.
+
+Notifications store both texts (`notify(text_vi=, text_en=)`), so each message is rendered
+twice through gettext with the language switched; the msgids are English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+Texts = tuple[str, str]
+
+
+def bilingual(render: Callable[[], str]) -> Texts:
+    with translation.override("vi"):
+        vi = str(render())
+    with translation.override("en"):
+        en = str(render())
+    return vi, en
+
+
+def day(value: date) -> str:
+    return date_format(value, "d/m/Y")
+
+
+def _days_left(days: int) -> str:
+    if days <= 0:
+        return _("today is the last day")
+    return ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
+
+
+def self_assessment_reminder(unit: str, due: date, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "Reminder: the self-assessment of %(unit)s must be submitted by the end of %(date)s (%(left)s)."
+            )
+            % {"unit": unit, "date": day(due), "left": _days_left(days_left)}
+        )
+    )
+
+
+def overdue_reminder(unit: str, due: date) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "The self-assessment of %(unit)s was not submitted by the deadline %(date)s. "
+                "It is recorded as late with the scores entered so far; ask the secretariat if an extension is needed."
+            )
+            % {"unit": unit, "date": day(due)}
+        )
+    )
+
+
+def explanation_reminder(unit: str, due: date, questions: int, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            ngettext(
+                "Reminder: %(unit)s has %(n)d clarification question to answer by the end of %(date)s (%(left)s).",
+                "Reminder: %(unit)s has %(n)d clarification questions to answer by the end of %(date)s (%(left)s).",
+                questions,
+            )
+            % {"unit": unit, "n": questions, "date": day(due), "left": _days_left(days_left)}
+        )
+    )
+
+
+def appraisal_reminder(cycle: str, due: date, criteria: int, cases: int, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "Reminder: in %(cycle)s, %(criteria)s in your areas are not appraised yet "
+                "(%(cases)s); the appraisal deadline is %(date)s (%(left)s)."
+            )
+            % {
+                "cycle": cycle,
+                "criteria": ngettext("%(n)d criterion", "%(n)d criteria", criteria)
+                % {"n": criteria},
+                "cases": ngettext("%(n)d case", "%(n)d cases", cases) % {"n": cases},
+                "date": day(due),
+                "left": _days_left(days_left),
+            }
+        )
+    )
+
+
+def late_summary(cycle: str, due: date, units: Sequence[str]) -> Texts:
+    shown = ", ".join(units[:30])
+
+    def render() -> str:
+        text = ngettext(
+            "%(cycle)s: %(n)d unit did not submit its self-assessment by %(date)s: %(units)s",
+            "%(cycle)s: %(n)d units did not submit their self-assessment by %(date)s: %(units)s",
+            len(units),
+        ) % {"cycle": cycle, "n": len(units), "date": day(due), "units": shown}
+        if len(units) > 30:
+            text += " " + _("and %(n)d more.") % {"n": len(units) - 30}
+        return text
+
+    return bilingual(render)
+
+
+def extension_granted(unit: str, explanation: bool, due: date, reason: str) -> Texts:
+    def render() -> str:
+        if explanation:
+            message = _(
+                "%(unit)s: the deadline for answering the clarification questions is extended to %(date)s. Reason: %(reason)s"
+            )
+        else:
+            message = _(
+                "%(unit)s: the self-assessment deadline is extended to %(date)s. Reason: %(reason)s"
+            )
+        return message % {"unit": unit, "date": day(due), "reason": reason}
+
+    return bilingual(render)
