@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from cases.errors import InvalidInput
 from cases.models import Criterion
 from cases.scoring import check_points, resolve_self_score, to_decimal
+from deadlines.models import Extension
 from web.pages import entry_kind
 
 
@@ -167,3 +168,23 @@ class PublishForm(forms.Form):
         },
     )
     signer = forms.CharField(label=gettext_lazy("Signed by"), max_length=200, required=False)
+
+
+class ExtensionForm(forms.Form):
+    """The secretariat gives one unit a later deadline (gia hạn)."""
+
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Deadline to extend"), choices=Extension.Kind.choices
+    )
+    due_date = forms.DateField(
+        label=gettext_lazy("New deadline (dd/mm/yyyy)"),
+        error_messages={
+            "required": gettext_lazy("Give the new deadline."),
+            "invalid": gettext_lazy("Write the date as dd/mm/yyyy."),
+        },
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea,
+        error_messages={"required": gettext_lazy("Give the reason for the extension.")},
+    )

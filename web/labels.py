@@ -54,6 +54,9 @@ ACTIONS: dict[str, Promise] = {
     "cases.cycle.changed": _("Cycle changed"),
     "cases.cycle.results_submitted": _("Results sent for approval"),
     "cases.cycle.published": _("Results published"),
+    "deadlines.extension.granted": _("Deadline extended"),
+    "deadlines.calendar.day_added": _("Calendar day added"),
+    "deadlines.calendar.day_removed": _("Calendar day removed"),
 }
 
 
@@ -92,6 +95,7 @@ FIELDS: dict[str, Promise] = {
     "appraised_comment": _("appraisal comment"),
     "appraised_round": _("appraisal round"),
     "answer": _("answer"),
+    "due_date": _("deadline"),
     "status": _("status"),
 }
 

@@ -31,7 +31,8 @@ from cases.models import (
 )
 from cases.totals import CaseTotals, totals_from_scores
 from deadlines import policy
-from deadlines.calendar import end_of_day, is_past
+from deadlines.calendar import end_of_day, last_day, local_date
+from deadlines.models import Extension
 from web import charts
 from web.timing import TimeLeft, time_left
 from workflow import services
@@ -102,6 +103,43 @@ def self_deadline(case: Case, now: datetime) -> Deadline:
     return Deadline(due, time_left(end_of_day(due), now))
 
 
+@dataclass
+class CaseDeadlines:
+    """Every deadline of a case as the page shows it, extensions included."""
+
+    self_assessment: Deadline
+    self_extended: bool
+    self_cycle_due: date
+    self_reason: str
+    appraisal_due: date
+    explanation: Deadline | None
+    explanation_extended: bool
+    extensions: list[Extension]
+
+
+def case_deadlines(case: Case, now: datetime) -> CaseDeadlines:
+    figures = policy.case_deadlines(case, now)
+    explanation = None
+    if figures["explanation_ends_at"] is not None:
+        explanation = Deadline(
+            figures["explanation_due"], time_left(figures["explanation_ends_at"], now)
+        )
+    return CaseDeadlines(
+        self_assessment=Deadline(
+            figures["self_assessment_due"], time_left(figures["self_assessment_ends_at"], now)
+        ),
+        self_extended=figures["self_assessment_extended"],
+        self_cycle_due=figures["self_assessment_cycle_due"],
+        self_reason=figures["self_assessment_extension_reason"],
+        appraisal_due=figures["appraisal_due"],
+        explanation=explanation,
+        explanation_extended=figures["explanation_extended"],
+        extensions=list(
+            Extension.objects.filter(case=case).select_related("granted_by").order_by("granted_at")
+        ),
+    )
+
+
 # --- the unit's home ---------------------------------------------------------------------
 
 
@@ -131,6 +169,7 @@ class UnitCard:
     open_questions: int
     may_submit: bool
     next_step: str
+    answers_due: Deadline | None = None
 
 
 def next_step(case: Case, *, may_submit: bool, deadline: Deadline, open_questions: int) -> str:
@@ -181,6 +220,11 @@ def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
     for case in cases:
         deadline = self_deadline(case, now)
         may_submit = permissions.has_case_perm(viewer.user, "submit_case", case)
+        answers_due = None
+        if case.state == Case.State.EXPLANATION:
+            due_at = policy.explanation_due_at(case)
+            if due_at is not None:
+                answers_due = Deadline(last_day(due_at), time_left(due_at, now))
         cards.append(
             UnitCard(
                 case=case,
@@ -195,6 +239,7 @@ def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
                     deadline=deadline,
                     open_questions=questions.get(case.pk, 0),
                 ),
+                answers_due=answers_due,
             )
         )
     return cards
@@ -291,7 +336,6 @@ class CycleProgress:
     states: list[StateCount]
     late: list[Case]
     late_count: int
-    self_deadline_passed: bool
     chart: charts.BarChart
     explanation_overdue: int = 0
 
@@ -300,13 +344,15 @@ def late_cases(cycle: Cycle, now: datetime) -> QuerySet[Case]:
     """Cases late now: locked at the cutoff, or still self-scoring after their deadline, or
     with questions left unanswered past their window."""
     late = Q(is_late=True)
-    if is_past(cycle.self_assessment_due, now):
-        late |= Q(state=Case.State.SELF_SCORING)
+    # A deadline date is past once its day has ended in Vietnam (extensions included).
+    late |= Q(state=Case.State.SELF_SCORING, self_due__lt=local_date(now))
     overdue_answers = Clarification.objects.filter(
         status=Clarification.Status.OPEN, due_at__lte=now
     ).values("case_id")
     late |= Q(state=Case.State.EXPLANATION, pk__in=overdue_answers)
-    return Case.objects.filter(cycle=cycle).filter(late)
+    return (
+        Case.objects.filter(cycle=cycle).annotate(self_due=policy.effective_self_due()).filter(late)
+    )
 
 
 def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> CycleProgress:
@@ -333,7 +379,6 @@ def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> Cycl
         states=states,
         late=late,
         late_count=late_count,
-        self_deadline_passed=is_past(cycle.self_assessment_due, now),
         chart=chart,
     )
 
@@ -351,6 +396,8 @@ class OverviewRow:
     total: int
     appraised: int
     submitted_at: datetime | None
+    self_due: date
+    extended: bool
 
 
 OVERVIEW_FILTERS = ("state", "group", "late", "q")
@@ -368,19 +415,24 @@ def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[
     if filters.get("q"):
         q = filters["q"].strip()
         cases = cases.filter(Q(unit__code__icontains=q) | Q(unit__name__icontains=q))
-    rows = cases.order_by("unit__group__code", "unit__code").values_list(
-        "pk",
-        "unit__code",
-        "unit__name",
-        "unit__group__name",
-        "state",
-        "is_late",
-        "submitted_at",
+    rows = (
+        cases.annotate(self_due=policy.effective_self_due())
+        .order_by("unit__group__code", "unit__code")
+        .values_list(
+            "pk",
+            "unit__code",
+            "unit__name",
+            "unit__group__name",
+            "state",
+            "is_late",
+            "submitted_at",
+            "self_due",
+        )
     )
     progress = self_progress(cases)
     labels = {s.value: str(s.label) for s in Case.State}
     out = []
-    for pk, code, name, group, state, is_late, submitted_at in rows:
+    for pk, code, name, group, state, is_late, submitted_at, self_due in rows:
         total, scored, appraised = progress.get(pk, (0, 0, 0))
         out.append(
             OverviewRow(
@@ -395,6 +447,8 @@ def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[
                 total,
                 appraised,
                 submitted_at,
+                self_due,
+                self_due != cycle.self_assessment_due,
             )
         )
     return out
@@ -517,12 +571,17 @@ class Sheet:
     case: Case
     areas: list[AreaBlock]
     totals: CaseTotals
-    deadline: Deadline
+    deadlines: CaseDeadlines
     can_edit: bool
     transitions: list[str]
     missing: list[str]
     questions_open: int
+    may_extend: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def deadline(self) -> Deadline:
+        return self.deadlines.self_assessment
 
     @property
     def scored(self) -> int:
@@ -576,6 +635,18 @@ def _blocks(
     return list(blocks.values())
 
 
+EXTENDABLE = {
+    Case.State.SELF_SCORING: "self_assessment",
+    Case.State.SUBMITTED: "self_assessment",
+    Case.State.EXPLANATION: "explanation",
+}
+
+
+def may_extend(user: Any, case: Case) -> bool:
+    """The secretariat may grant this case a later deadline in its current state."""
+    return case.state in EXTENDABLE and user.has_perm("cases.change_cycle")
+
+
 def submit_checklist(case: Case, now: datetime) -> list[str]:
     """What still stops the submission: the submit transition's own guards, run dry."""
     params: dict[str, Any] = {"comment": ""}
@@ -588,12 +659,12 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
     for q in Clarification.objects.filter(case=case).order_by("asked_at", "pk"):
         questions[q.criterion_id].append(q)
     totals = totals_from_scores(case, scores)
-    deadline = self_deadline(case, now)
+    deadlines = case_deadlines(case, now)
     transitions = services.available_transitions(case, user)
     can_edit = (
         case.state == Case.State.SELF_SCORING
         and permissions.has_case_perm(user, "edit_self_score", case)
-        and not deadline.passed
+        and not deadlines.self_assessment.passed
     )
     case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
     missing = submit_checklist(case, now) if "submit" in transitions else []
@@ -601,8 +672,9 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
         case=case,
         areas=_blocks(case, scores, questions, totals),
         totals=totals,
-        deadline=deadline,
+        deadlines=deadlines,
         can_edit=can_edit,
+        may_extend=may_extend(user, case),
         transitions=transitions,
         missing=missing,
         questions_open=sum(
@@ -657,6 +729,7 @@ class AppraisalSheet:
     areas: list[AreaBlock]
     totals: CaseTotals
     transitions: list[str]
+    deadlines: CaseDeadlines
     may_answer: bool
     unsent_questions: int
     open_questions: int
@@ -667,7 +740,7 @@ class AppraisalSheet:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def appraisal_sheet(case: Case, user: Any, area: str = "") -> AppraisalSheet:
+def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> AppraisalSheet:
     """Self against appraised for every leaf, its rounds, its questions and answers; the
     forms a viewer may use are flagged per row (their areas only, in the right state)."""
     scores = case_scores(case)
@@ -704,6 +777,7 @@ def appraisal_sheet(case: Case, user: Any, area: str = "") -> AppraisalSheet:
         areas=blocks,
         totals=totals,
         transitions=services.available_transitions(case, user),
+        deadlines=case_deadlines(case, now),
         may_answer=case.state == Case.State.EXPLANATION
         and permissions.has_case_perm(user, "answer_clarification", case),
         unsent_questions=sum(

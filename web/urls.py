@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<int:pk>/scores/<str:code>/", cases.save_self_score, name="self-score"),
     path("cases/<int:pk>/steps/<str:name>/", cases.transition, name="transition"),
     path("cases/<int:pk>/history/", cases.history, name="history"),
+    path("cases/<int:pk>/extensions/", cases.extend, name="extend"),
     path("cases/<int:pk>/appraisal/", appraisal.side_by_side, name="appraisal"),
     path("cases/<int:pk>/appraisal/<str:code>/", appraisal.save_appraisal, name="appraise"),
     path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),

@@ -25,7 +25,7 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 @login_required
 def side_by_side(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
-    sheet = pages.appraisal_sheet(case, request.user, request.GET.get("area", ""))
+    sheet = pages.appraisal_sheet(case, request.user, timezone.now(), request.GET.get("area", ""))
     return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet})
 
 
@@ -61,7 +61,7 @@ def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     if saved is not None:
         messages.success(request, _("Criterion %(code)s appraised.") % {"code": code})
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
-    sheet = pages.appraisal_sheet(case, request.user)
+    sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
     context = {"case": case, "sheet": sheet}
     return render(request, "web/case_appraisal.html", context, status=400)
@@ -84,7 +84,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.errors:
         messages.success(request, _("The question on %(code)s was saved.") % {"code": code})
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
-    sheet = pages.appraisal_sheet(case, request.user)
+    sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
     return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)
 
@@ -104,7 +104,7 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.errors:
         messages.success(request, _("Your answer was saved."))
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(question.criterion.code))
-    sheet = pages.appraisal_sheet(case, request.user)
+    sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     sheet.answer_errors = {question.pk: field_errors(form).get("answer", [])}
     sheet.answer_posted = {question.pk: request.POST.get("answer", "")}
     return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)

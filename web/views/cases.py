@@ -6,16 +6,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases.errors import DomainError, GuardFailed
+from cases.errors import DomainError, GuardFailed, NotAllowed
 from cases.models import Case, Score
 from cases.totals import totals_for
+from deadlines import services as deadline_services
 from web import labels, pages
-from web.forms import SelfScoreForm
+from web.forms import ExtensionForm, SelfScoreForm
 from web.shortcuts import back_to, case_for, refuse
 from workflow import services
 from workflow.transitions import USER_TRANSITIONS
@@ -26,12 +30,31 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 @login_required
 def sheet(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
+    return _render_sheet(request, case, show_checklist=request.GET.get("check") == "submit")
+
+
+def _render_sheet(
+    request: HttpRequest,
+    case: Case,
+    *,
+    show_checklist: bool = False,
+    posted: tuple[str, dict[str, Any], dict[str, list[str]]] | None = None,
+    extension_form: ExtensionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The score sheet; after a refused form, with what was typed and the errors."""
+    sheet = pages.score_sheet(case, request.user, timezone.now())
+    if posted is not None:
+        pages.attach_posted(sheet, *posted)
+    if extension_form is None and sheet.may_extend:
+        extension_form = ExtensionForm(initial={"kind": pages.EXTENDABLE[case.state]})
     context = {
         "case": case,
-        "sheet": pages.score_sheet(case, request.user, timezone.now()),
-        "show_checklist": request.GET.get("check") == "submit",
+        "sheet": sheet,
+        "show_checklist": show_checklist,
+        "extension_form": extension_form,
     }
-    return render(request, "web/case_sheet.html", context)
+    return render(request, "web/case_sheet.html", context, status=status)
 
 
 @login_required
@@ -56,10 +79,8 @@ def save_self_score(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     if score is not None:
         messages.success(request, labels.saved_message(criterion.code))
         return back_to("web:case", case.pk, anchor=pages.anchor(criterion.code))
-    sheet = pages.score_sheet(case, request.user, timezone.now())
-    pages.attach_posted(sheet, criterion.code, request.POST.dict(), form.field_errors())
-    context = {"case": case, "sheet": sheet, "show_checklist": False}
-    return render(request, "web/case_sheet.html", context, status=400)
+    posted = (criterion.code, request.POST.dict(), form.field_errors())
+    return _render_sheet(request, case, posted=posted, status=400)
 
 
 def _saved_fragment(
@@ -115,6 +136,28 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 def _page(request: HttpRequest) -> str:
     """Which page of the case the step was taken from (only these two)."""
     return "web:appraisal" if request.POST.get("back") == "appraisal" else "web:case"
+
+
+@login_required
+@require_POST
+def extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """The secretariat grants the unit a later deadline, with the reason."""
+    case = case_for(request, pk, queryset=CASE_PAGE)
+    form = ExtensionForm(request.POST)
+    if form.is_valid():
+        try:
+            extension = deadline_services.grant_extension(
+                case.pk, actor=request.user, **form.cleaned_data
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(str(error.message)) from None
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    if form.errors:
+        return _render_sheet(request, case, extension_form=form, status=400)
+    when = date_format(extension.due_date, "SHORT_DATE_FORMAT")
+    messages.success(request, _("The deadline was extended to %(date)s.") % {"date": when})
+    return back_to("web:case", case.pk, anchor="deadlines")
 
 
 @login_required
