@@ -12,7 +12,7 @@ from django.urls import reverse
 from cases.models import Case, Unit, UnitGroup
 from tests.web.province import province
 
-SHEET_QUERIES = 14
+SHEET_QUERIES = 12
 OVERVIEW_QUERIES = 12
 HOME_QUERIES = 12
 

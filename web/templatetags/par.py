@@ -108,3 +108,26 @@ def change_value(value: Any) -> str:
         return pts(Decimal(text)) if text.replace(".", "", 1).isdigit() else text
     except InvalidOperation:
         return text
+
+
+@register.simple_tag(takes_context=True)
+def score_rows(context: Any, rows: Any) -> str:
+    """The leaves of one area of the score sheet (see web/rows.py for why in Python)."""
+    from web import rows as row_html
+
+    sheet = context["sheet"]
+    # One page context for all the areas of this rendering (words translated once).
+    page = context.render_context.get("score_rows_page")
+    if page is None:
+        page = row_html.SheetContext.for_page(context["request"], context["case"])
+        context.render_context["score_rows_page"] = page
+    return row_html.score_rows(
+        rows, page=page, can_edit=sheet.can_edit, extras=sheet.extra.get("row_html")
+    )
+
+
+@register.simple_tag
+def overview_rows(rows: Any) -> str:
+    from web import rows as row_html
+
+    return row_html.overview_rows(rows)
