@@ -8,4 +8,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from notifications.websocket import websocket_application  # noqa: E402  (needs apps loaded)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

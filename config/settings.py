@@ -121,7 +121,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A bounded connect so that a Redis outage fails fast (the push is retried later).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 3}]},
         }
     }
 else:
@@ -135,6 +136,14 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Chỉ số CCHC <no-reply@localhost>")
+
+# Notifications: links in e-mails, the immediate attempt after commit, retries with backoff.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+NOTIFY_PUSH_TIMEOUT = env_int("NOTIFY_PUSH_TIMEOUT", 3)
+NOTIFY_EMAIL_TIMEOUT = env_int("NOTIFY_EMAIL_TIMEOUT", 5)
+NOTIFY_EMAIL_INLINE_MAX = env_int("NOTIFY_EMAIL_INLINE_MAX", 20)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 30)
+NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 3600)
 
 # Evidence storage: MinIO/S3 when MINIO_ENDPOINT is set, a local folder otherwise.
 MINIO_ENDPOINT = env_str("MINIO_ENDPOINT", "")

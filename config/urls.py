@@ -36,6 +36,7 @@ api_v1 = [
     ),
     path("cases/<int:pk>/history/", api.HistoryView.as_view(), name="case-history"),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [
