@@ -55,9 +55,19 @@ def user_group(user_id: int) -> str:
 class _Batch:
     """The notifications of one transaction, delivered together right after it commits."""
 
-    def __init__(self) -> None:
+    def __init__(self, savepoints: list[str]) -> None:
         self.ids: list[int] = []
         self.done = False
+        self.savepoints = savepoints
+
+    def takes_more(self, connection: Any) -> bool:
+        """Still waiting for this very transaction's commit, at this savepoint or deeper."""
+        current = list(connection.savepoint_ids)
+        return (
+            not self.done
+            and current[: len(self.savepoints)] == self.savepoints
+            and any(callback is self for _sids, callback, _robust in connection.run_on_commit)
+        )
 
     def __call__(self) -> None:
         self.done = True
@@ -74,12 +84,8 @@ def deliver_after_commit(notification_ids: Sequence[int]) -> None:
         return
     connection = transaction.get_connection()
     batch: _Batch | None = getattr(connection, "_notification_batch", None)
-    if (
-        batch is None
-        or batch.done
-        or not any(callback is batch for _sids, callback, _robust in connection.run_on_commit)
-    ):
-        batch = _Batch()
+    if batch is None or not batch.takes_more(connection):
+        batch = _Batch(list(connection.savepoint_ids))
         connection._notification_batch = batch  # type: ignore[attr-defined]
         transaction.on_commit(batch, robust=True)
     batch.ids.extend(notification_ids)

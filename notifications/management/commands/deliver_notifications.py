@@ -44,7 +44,8 @@ class Command(BaseCommand):
         rounds = 0
         while True:
             rounds += 1
-            close_old_connections()
+            if loop:  # a long-running worker must not keep a broken or stale connection
+                close_old_connections()
             counts = delivery.deliver_due(limit=batch, channels=channels)
             for key, value in counts.items():
                 total[key] = total.get(key, 0) + value
