@@ -1,9 +1,9 @@
 """Delivering notifications: live push over the channel layer and e-mail, with retries.
 
 Invariants:
-- Nothing here runs inside the event's transaction. `deliver_after_commit` asks for one
-  immediate attempt per transaction, after commit; the worker (`deliver_notifications`)
-  retries what is still due, with exponential backoff, forever for transient faults.
+- Nothing is sent inside the event's transaction. A `Batch` makes one immediate attempt per
+  transaction, after commit; the worker (`deliver_notifications`) retries what is still
+  due, with exponential backoff, forever for transient faults.
 - A delivery is sent by whoever claims it: a conditional UPDATE of due rows (selected with
   FOR UPDATE SKIP LOCKED on PostgreSQL) stamps them with a claim token and a lease, so
   several workers and the web processes never send the same row at the same time. A sender
@@ -52,60 +52,78 @@ def user_group(user_id: int) -> str:
 # --- after commit ---------------------------------------------------------------------------
 
 
-class _Batch:
-    """The notifications of one transaction, delivered together right after it commits."""
+class Batch:
+    """The deliveries written by one transaction (at one savepoint level), attempted together
+    right after it commits: publishing a cycle notifies every unit in one round of sends.
+
+    Its push deliveries are written already claimed by it (`claim=token`, a lease in
+    `next_attempt_at`): after commit they are pushed from memory at once, without a claim
+    query in the way. The callback is registered at the savepoint level where the rows were
+    written, so a rolled-back savepoint drops it together with its rows; a sender that dies
+    leaves the rows to the worker when the lease ends.
+    """
 
     def __init__(self, savepoints: list[str]) -> None:
-        self.ids: list[int] = []
+        self.token = uuid.uuid4()
+        self.pushes: list[Delivery] = []
+        self.notification_ids: list[int] = []
         self.done = False
         self.savepoints = savepoints
 
-    def takes_more(self, connection: Any) -> bool:
-        """Still waiting for this very transaction's commit, at this savepoint or deeper."""
-        current = list(connection.savepoint_ids)
+    def still_open(self, connection: Any) -> bool:
+        """Waiting for this transaction's commit, and written at the current savepoint level."""
         return (
             not self.done
-            and current[: len(self.savepoints)] == self.savepoints
+            and list(connection.savepoint_ids) == self.savepoints
             and any(callback is self for _sids, callback, _robust in connection.run_on_commit)
         )
 
+    def add(self, rows: Sequence[Notification], now: datetime) -> None:
+        """Write each notification's deliveries: push claimed by this batch, e-mail pending."""
+        deliveries = []
+        for row in rows:
+            deliveries.append(
+                Delivery(
+                    notification=row,
+                    channel=PUSH,
+                    status=Delivery.Status.SENDING,
+                    claim=self.token,
+                    attempts=1,
+                    next_attempt_at=now + LEASE,
+                    created_at=now,
+                )
+            )
+            deliveries.append(
+                Delivery(notification=row, channel=EMAIL, next_attempt_at=now, created_at=now)
+            )
+        Delivery.objects.bulk_create(deliveries)
+        self.pushes += [d for d in deliveries if d.channel == PUSH]
+        self.notification_ids += [row.pk for row in rows]
+
     def __call__(self) -> None:
         self.done = True
-        deliver_now(self.ids)
+        try:
+            deliver(self.pushes)
+            deliver(
+                claim(
+                    notification_ids=self.notification_ids,
+                    channels=(EMAIL,),
+                    limit=settings.NOTIFY_EMAIL_INLINE_MAX,
+                )
+            )
+        except Exception:  # the event committed; the worker will retry what is left
+            log.exception("immediate delivery of notifications %s failed", self.notification_ids)
 
 
-def deliver_after_commit(notification_ids: Sequence[int]) -> None:
-    """Queue an immediate attempt for these notifications when the transaction commits.
-
-    One callback per transaction however many times `notify` is called in it (publishing a
-    cycle notifies every unit), so the fan-out is one claim and one round of sends.
-    """
-    if not notification_ids:
-        return
+def batch_for_this_transaction() -> Batch:
+    """The open batch of the current transaction and savepoint level, or a new one."""
     connection = transaction.get_connection()
-    batch: _Batch | None = getattr(connection, "_notification_batch", None)
-    if batch is None or not batch.takes_more(connection):
-        batch = _Batch(list(connection.savepoint_ids))
+    batch: Batch | None = getattr(connection, "_notification_batch", None)
+    if batch is None or not batch.still_open(connection):
+        batch = Batch(list(connection.savepoint_ids))
         connection._notification_batch = batch  # type: ignore[attr-defined]
         transaction.on_commit(batch, robust=True)
-    batch.ids.extend(notification_ids)
-
-
-def deliver_now(notification_ids: Sequence[int]) -> None:
-    """The immediate attempt: every push, and the first few e-mails (the worker sends the rest
-    so that a request notifying a whole province does not wait for hundreds of e-mails)."""
-    try:
-        now = timezone.now()
-        claimed = claim(now=now, notification_ids=notification_ids, channels=(PUSH,))
-        claimed += claim(
-            now=now,
-            notification_ids=notification_ids,
-            channels=(EMAIL,),
-            limit=settings.NOTIFY_EMAIL_INLINE_MAX,
-        )
-        deliver(claimed)
-    except Exception:  # the event committed; the worker will retry what is left
-        log.exception("immediate delivery of notifications %s failed", list(notification_ids))
+    return batch
 
 
 # --- claiming -------------------------------------------------------------------------------

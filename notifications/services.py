@@ -50,7 +50,7 @@ def notify(
     if left_out:
         log.info("notification %s: users %s may not hear it, left out", kind, left_out)
     now = timezone.now()
-    rows = Notification.objects.bulk_create(
+    rows: list[Notification] = Notification.objects.bulk_create(
         [
             Notification(
                 recipient_id=user_id,
@@ -66,14 +66,8 @@ def notify(
             if user_id in allowed
         ]
     )
-    Delivery.objects.bulk_create(
-        [
-            Delivery(notification=row, channel=channel, next_attempt_at=now, created_at=now)
-            for row in rows
-            for channel in Delivery.Channel.values
-        ]
-    )
-    delivery.deliver_after_commit([row.pk for row in rows])
+    if rows:
+        delivery.batch_for_this_transaction().add(rows, now)
     return rows
 
 

@@ -36,7 +36,7 @@ from notifications.delivery import user_group
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
+TRY_AGAIN_LATER = 4013  # 1013 "try again later", in the range an application may send
 TOKEN_SUBPROTOCOL = "token"
 
 
@@ -46,8 +46,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            # Accept first so that the page sees the policy-violation code, not a bare 403.
-            await self.accept()
+            # Refused before the handshake completes, with the policy-violation code. (Daphne
+            # answers such a refusal with HTTP 403: it may send only 1000 or 3000–4999 once
+            # the socket is open, so accepting first to close with 1008 would fail there.)
             await self.close(code=POLICY_VIOLATION)
             return
         try:

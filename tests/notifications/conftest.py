@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
 from cases.models import Case
+from config.settings import redis_channel_layers
 from tests.conftest import fill_self_scores
 from workflow import services as wf
 
@@ -156,15 +157,10 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 def redis_layer(url: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": url, "socket_connect_timeout": 1}],
-                "prefix": f"test-{uuid.uuid4().hex[:8]}",
-            },
-        }
-    }
+    """Production's Redis layer, with a prefix of the test's own."""
+    layers = redis_channel_layers(url)
+    layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
+    return layers
 
 
 MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.db import transaction
 
-from cases.models import Case
+from cases.models import Case, Membership
+from cases.permissions import sync_case_permissions
 from deadlines.calendar import local_date
 from notifications.models import Delivery, Notification
 from notifications.services import notify
@@ -170,3 +173,32 @@ def test_the_immediate_attempt_delivers_push_and_email_after_commit(
         "stp.head@example.test",
         "stp.staff@example.test",
     ]
+
+
+def test_a_notification_in_a_rolled_back_savepoint_is_neither_kept_nor_pushed(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        (kept,) = notify("reminder_t1", [world.head_a], text_vi="a", text_en="a", case=world.case_a)
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            notify("reminder_t1", [world.staff_a], text_vi="b", text_en="b", case=world.case_a)
+            raise RuntimeError("this part is undone")
+    assert [n.recipient for n in Notification.objects.filter(kind="reminder_t1")] == [world.head_a]
+    (batch,) = callbacks  # the rolled-back savepoint's batch went with it
+    assert [d.notification_id for d in batch.pushes] == [kept.pk]
+    assert Delivery.objects.get(notification=kept, channel="push").status == "delivered"
+
+
+def test_a_large_unit_gets_every_push_at_once_not_a_worker_batch(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    people = User.objects.bulk_create([User(username=f"stp.member{i}") for i in range(250)])
+    Membership.objects.bulk_create(
+        [Membership(user=u, unit=world.unit_a, role="staff") for u in people]
+    )
+    sync_case_permissions([world.case_a])
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    pushes = Delivery.objects.filter(notification__kind="appraisal_started", channel="push")
+    assert pushes.count() == 252
+    assert set(pushes.values_list("status", flat=True)) == {"delivered"}
