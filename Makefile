@@ -7,7 +7,7 @@ PY := .venv/bin/python
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup run test bench lint fmt migrate system-packages check
+.PHONY: setup run test bench lint fmt migrate system-packages check notifier
 
 $(UV):
 	python3 -m venv .tools
@@ -25,6 +25,11 @@ migrate: setup
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The notification delivery worker (retries pushes and e-mails); next to `make run` it sends
+# e-mail only, since the in-memory channel layer reaches only the web process's pages.
+notifier: migrate
+	$(PY) manage.py deliver_notifications --loop
 
 system-packages:
 	bash scripts/ensure-system-packages.sh
