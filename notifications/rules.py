@@ -10,7 +10,7 @@
 | results_awaiting_approval  | cases.cycle.results_submitted        | the leaders                     | publish_case (global) |
 | results_published          | cases.cycle.published                | staff and head of every unit    | view_case      |
 | extension_granted          | (deadlines calls notify directly)    | the unit, as the caller says    | view_case      |
-| any other kind (reminders) | (deadlines calls notify directly)    | as the caller says              | view_case      |
+| any other kind (reminders) | (deadlines calls notify directly)    | as the caller says              | view_case (none without a case) |
 
 "needs" is the case permission (`cases.permissions`) every recipient must hold on the
 notification's case — or globally when the notification has no case. `notify` drops

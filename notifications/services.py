@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -45,7 +46,7 @@ def notify(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
     wanted = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
-    allowed = permissions.holders_of(rules.kind_for(kind).perm, case, wanted)
+    allowed = _may_hear(kind, case, wanted)
     left_out = [u for u in wanted if u not in allowed]
     if left_out:
         log.info("notification %s: users %s may not hear it, left out", kind, left_out)
@@ -69,6 +70,21 @@ def notify(
     if rows:
         delivery.batch_for_this_transaction().add(rows, now)
     return rows
+
+
+def _may_hear(kind: str, case: Case | None, user_ids: list[int]) -> set[int]:
+    """Active recipients holding the kind's permission (on the case, or globally without one).
+
+    A kind no app registered carries no case data when it has no case: the caller's
+    recipients stand (a reminder to a unit's staff about their own deadline).
+    """
+    if case is None and kind not in rules.KINDS:
+        return set(
+            get_user_model()
+            .objects.filter(pk__in=user_ids, is_active=True)
+            .values_list("pk", flat=True)
+        )
+    return permissions.holders_of(rules.kind_for(kind).perm, case, user_ids)
 
 
 def on_event(entry: AuditEntry) -> None:

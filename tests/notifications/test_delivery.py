@@ -171,3 +171,20 @@ def test_two_workers_at_once_send_each_email_exactly_once(world: Any, smtp: Any)
     assert len(ids) == 40
     assert len(set(ids)) == 40
     assert Delivery.objects.filter(channel="email", status="delivered").count() == 40
+
+
+def test_an_email_for_another_apps_kind_takes_its_subject_from_the_text(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        notify(
+            "reminder_t3",
+            [world.head_a],
+            text_vi="Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026).",
+            text_en="3 working days left before the self-assessment deadline (31/03/2026).",
+            case=world.case_a,
+        )
+    (message,) = smtp.mailbox.to("stp.head@example.test")
+    assert message["Subject"].strip() == (
+        "[Chỉ số CCHC] Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026)."
+    )

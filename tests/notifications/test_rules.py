@@ -131,8 +131,18 @@ def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
             text_en="3 days left.",
             case=world.case_a,
         )
+        summary = notify(
+            "late_units_summary", [world.secretariat, world.staff_a], text_vi="…", text_en="…"
+        )
+        approval = notify(
+            "results_awaiting_approval", [world.leader, world.staff_a], text_vi="…", text_en="…"
+        )
     assert [r.recipient for r in rows] == [world.head_a]
     assert [r.recipient for r in reminder] == [world.staff_a]
+    # Without a case, another app's kind reaches whom it names; a kind of the table still
+    # needs its global permission.
+    assert [r.recipient for r in summary] == [world.secretariat, world.staff_a]
+    assert [r.recipient for r in approval] == [world.leader]
     assert Delivery.objects.filter(notification__in=rows + reminder).count() == 4
 
 
