@@ -5,7 +5,7 @@ connected to a daphne server on loopback running the product's ASGI application,
 channel layer between daphne and this process. Each round either
 
 - runs a transition here (start_appraisal of a unit with 500 members): inbox rows and
-  deliveries written in its transaction, then after commit the claim, the payloads and one
+  deliveries written in its transaction, then after commit the payloads and one
   group_send per recipient's group; or
 - the baseline: a raw `group_send` of a message of the same size to the same 500 per-user
   groups (no database), from this process, in the same run.
@@ -212,7 +212,7 @@ def transition_round(case: Any, secretariat: Any) -> tuple[float, float]:
         # Registered before the transition's own callbacks, so it runs first after COMMIT.
         transaction.on_commit(lambda: committed.append(clock()))
         apply_transition(case.pk, "start_appraisal", actor=secretariat)
-    SENT["transition"].append(clock() - committed[0])  # after-commit work: claim, push, record
+    SENT["transition"].append(clock() - committed[0])  # the after-commit attempt
     return committed[0], committed[0] - began
 
 
@@ -364,7 +364,7 @@ def main() -> int:
 
     print(
         f"Live push to {CLIENTS} WebSocket clients (real sockets to daphne on loopback, "
-        f"Redis channel layer), {ROUNDS} rounds each after a warm-up; ms from commit/send"
+        f"Redis Pub/Sub channel layer), {ROUNDS} rounds each after a warm-up; ms from commit/send"
     )
     print(f"{'':<34}{'p50':>9}{'p95':>9}{'max':>9}{'samples':>9}")
     print(row("baseline: raw group_send", latencies["baseline"]))
@@ -382,7 +382,8 @@ def main() -> int:
         f"(baseline {statistics.median(last['baseline']):.0f} ms)"
     )
     print(
-        "sender busy (baseline: the sends; transition: claim, payloads, sends, recording): "
+        "sender busy after commit (baseline: the sends; transition: payloads, sends, recording "
+        "the outcomes, the e-mail claim): "
         f"median {statistics.median(SENT['baseline'][1:]) * 1000:.0f} ms / "
         f"{statistics.median(SENT['transition'][1:]) * 1000:.0f} ms"
     )

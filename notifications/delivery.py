@@ -102,8 +102,12 @@ class Batch:
 
     def __call__(self) -> None:
         self.done = True
+        # The event committed: whatever fails here is left to the worker, never raised.
         try:
             deliver(self.pushes)
+        except Exception:
+            log.exception("immediate push of notifications %s failed", self.notification_ids)
+        try:
             deliver(
                 claim(
                     notification_ids=self.notification_ids,
@@ -111,8 +115,8 @@ class Batch:
                     limit=settings.NOTIFY_EMAIL_INLINE_MAX,
                 )
             )
-        except Exception:  # the event committed; the worker will retry what is left
-            log.exception("immediate delivery of notifications %s failed", self.notification_ids)
+        except Exception:
+            log.exception("immediate e-mail of notifications %s failed", self.notification_ids)
 
 
 def batch_for_this_transaction() -> Batch:
