@@ -309,7 +309,10 @@ def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outc
         )
         for d in rows
     ]
-    errors = async_to_sync(_send_all)(messages, float(settings.NOTIFY_PUSH_TIMEOUT))
+    try:
+        errors = async_to_sync(_send_all)(messages, float(settings.NOTIFY_PUSH_TIMEOUT))
+    except Exception as exc:  # no layer to send through at all: every push waits for a retry
+        errors = [f"channel layer: {exc!r}"] * len(messages)
     return {
         d.pk: DELIVERED if error is None else Outcome("retry", error)
         for d, error in zip(rows, errors, strict=True)

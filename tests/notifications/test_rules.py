@@ -212,3 +212,17 @@ def test_a_large_unit_gets_every_push_at_once_not_a_worker_batch(
     pushes = Delivery.objects.filter(notification__kind="appraisal_started", channel="push")
     assert pushes.count() == 252
     assert set(pushes.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_a_broken_channel_layer_does_not_fail_the_transition(
+    world: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "no.such.ChannelLayer"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        case = start_appraisal(world)
+    assert case.state == "appraising"
+    push = Delivery.objects.get(
+        notification__recipient=world.head_a, notification__kind="appraisal_started", channel="push"
+    )
+    assert (push.status, push.attempts) == ("pending", 1)
+    assert "channel layer" in push.last_error
