@@ -44,6 +44,7 @@ api_v1 = [
     ),
     path("calendar/", deadlines_api.CalendarView.as_view(), name="calendar"),
     path("calendar/<str:day>/", deadlines_api.CalendarDayView.as_view(), name="calendar-day"),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [
