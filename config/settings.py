@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "workflow",
     "deadlines",
     "notifications",
+    "evidence",
     "web",
 ]
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from evidence import api as evidence_api
 from workflow import api
 
 api_v1 = [
@@ -36,6 +37,26 @@ api_v1 = [
     ),
     path("cases/<int:pk>/history/", api.HistoryView.as_view(), name="case-history"),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path(
+        "cases/<int:pk>/evidence/",
+        evidence_api.CaseEvidenceView.as_view(),
+        name="case-evidence",
+    ),
+    path(
+        "cases/<int:pk>/evidence/links/",
+        evidence_api.CaseEvidenceLinkView.as_view(),
+        name="case-evidence-links",
+    ),
+    path(
+        "evidence/links/<int:pk>/withdraw/",
+        evidence_api.WithdrawView.as_view(),
+        name="evidence-withdraw",
+    ),
+    path(
+        "evidence/<int:pk>/download/",
+        evidence_api.DownloadView.as_view(),
+        name="evidence-download",
+    ),
 ]
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,21 @@ MEMBERSHIP_ADDED = "cases.membership.added"
 MEMBERSHIP_REMOVED = "cases.membership.removed"
 ASSIGNMENT_ADDED = "cases.assignment.added"
 ASSIGNMENT_REMOVED = "cases.assignment.removed"
+EVIDENCE_ADDED = "evidence.file.added"
+EVIDENCE_LINKED = "evidence.link.added"
+EVIDENCE_WITHDRAWN = "evidence.link.withdrawn"
+EVIDENCE_DOWNLOADED = "evidence.file.downloaded"
+EVIDENCE_RETAINED = "evidence.file.retained"
+EVIDENCE_INTEGRITY = "evidence.file.integrity_changed"
+
+# Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
+SnapshotPart = Callable[[Case], Any]
+_snapshot_parts: dict[str, SnapshotPart] = {}
+
+
+def register_snapshot_part(name: str, part: SnapshotPart) -> None:
+    """Called once from an app's AppConfig.ready(): `part(case)` joins every snapshot."""
+    _snapshot_parts[name] = part
 
 
 def _mask(data: Any) -> Any:
@@ -107,7 +123,7 @@ def score_table_snapshot(case: Case) -> dict[str, Any]:
         Score.objects.filter(case=case).select_related("criterion").order_by("criterion__position")
     )
     totals = totals_for([case])[case.pk].as_dict()
-    return {
+    snapshot = {
         "case": case.pk,
         "unit": case.unit.code,
         "cycle": case.cycle_id,
@@ -130,6 +146,9 @@ def score_table_snapshot(case: Case) -> dict[str, Any]:
         ],
         "totals": totals,
     }
+    for name, part in _snapshot_parts.items():
+        snapshot[name] = part(case)
+    return snapshot
 
 
 def case_transition(
@@ -187,3 +206,77 @@ def score_changed(
 
 def decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+# --- evidence (evidence/services.py calls these; `document`/`link` are its models) -----------
+
+
+def _document_data(document: Any) -> dict[str, Any]:
+    return {
+        "document": document.pk,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "size": document.size,
+        "content_type": document.content_type,
+    }
+
+
+def _link_data(link: Any) -> dict[str, Any]:
+    return {"criterion": link.criterion.code, "version": link.version, "note": link.note}
+
+
+def evidence_added(document: Any, link: Any, *, actor: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_ADDED,
+        actor=actor,
+        case=link.case,
+        obj=document,
+        data={**_document_data(document), **_link_data(link)},
+    )
+
+
+def evidence_linked(link: Any, *, actor: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_LINKED,
+        actor=actor,
+        case=link.case,
+        obj=link,
+        data={**_document_data(link.document), **_link_data(link)},
+    )
+
+
+def evidence_withdrawn(link: Any, *, actor: Any, reason: str) -> AuditEntry:
+    return record(
+        EVIDENCE_WITHDRAWN,
+        actor=actor,
+        case=link.case,
+        obj=link,
+        before={"withdrawn": False},
+        after={"withdrawn": True},
+        comment=reason,
+        data={**_document_data(link.document), **_link_data(link)},
+    )
+
+
+def evidence_downloaded(document: Any, *, actor: Any, case: Case) -> AuditEntry:
+    return record(
+        EVIDENCE_DOWNLOADED, actor=actor, case=case, obj=document, data=_document_data(document)
+    )
+
+
+def evidence_retained(case: Case, *, actor: Any, documents: list[int], until: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_RETAINED, actor=actor, case=case, data={"documents": documents, "until": until}
+    )
+
+
+def evidence_integrity(document: Any, *, actor: Any, case: Case, before: str) -> AuditEntry:
+    return record(
+        EVIDENCE_INTEGRITY,
+        actor=actor,
+        case=case,
+        obj=document,
+        before={"integrity": before},
+        after={"integrity": document.integrity},
+        data=_document_data(document),
+    )
