@@ -113,10 +113,20 @@ class LinkInput(serializers.Serializer):
 class CaseEvidenceView(APIView):
     parser_classes = [MultiPartParser]
 
+    upload_handler: EvidenceUploadHandler | None = None
+
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         if request.method == "POST":
-            request.upload_handlers = [EvidenceUploadHandler(request)]
+            self.upload_handler = EvidenceUploadHandler(request, case_id=kwargs.get("pk"))
+            request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        if self.upload_handler is not None:
+            self.upload_handler.close()  # no object left behind by a refused request
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         parameters=[OpenApiParameter("current", bool, description="only versions not withdrawn")],
@@ -130,7 +140,9 @@ class CaseEvidenceView(APIView):
 
     @extend_schema(request=UploadInput, responses={201: UploadedSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        services.check_may_add(pk, request.user)
+        case = services.check_may_add(pk, request.user)
+        assert self.upload_handler is not None
+        self.upload_handler.allow(case)  # the file may now go to the store as it arrives
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(_("Attach the file."))

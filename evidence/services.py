@@ -240,26 +240,27 @@ def add_evidence(
     note: Any = "",
     now: datetime | None = None,
 ) -> EvidenceLink:
-    """Store one file as a new version of a criterion's evidence; returns the link."""
-    now = now or timezone.now()
-    name = clean_filename(filename)
-    note = _clean_note(note)
-    case = _case(case_id, actor)
-    _require_change(case, actor, now)
-    criterion = _criterion(case, criterion_code)
-    kind = check_file(upload, name, size)
+    """Store one file as a new version of a criterion's evidence; returns the link.
 
-    store = get_storage()
+    `upload` is a spooled file, or one the upload handler already streamed to the store
+    while it arrived (it has `stored`); from here on this function answers for that object.
+    """
+    now = now or timezone.now()
+    stored: Stored | None = getattr(upload, "stored", None)
+    store: Storage = getattr(upload, "store", None) or get_storage()
+    if stored is not None:
+        upload.claimed = True  # type: ignore[attr-defined]
     try:
-        stored = store.put(new_key(case.pk), upload, size, kind.mime)
-    except StorageError as exc:
-        logger.warning("Evidence upload to the store failed: %s", exc)
-        raise StoreUnavailable(
-            _(
-                "The evidence store cannot be reached right now. Nothing was saved; try again in a few minutes."
-            )
-        ) from exc
-    try:
+        name = clean_filename(filename)
+        note = _clean_note(note)
+        case = _case(case_id, actor)
+        _require_change(case, actor, now)
+        criterion = _criterion(case, criterion_code)
+        if stored is None:
+            kind = check_file(upload, name, size)
+            stored = _put(store, case, upload, size, kind)
+        else:
+            kind = upload.kind  # type: ignore[attr-defined]
         with transaction.atomic(durable=True):
             case = _case(case_id, actor, lock=True)
             _require_change(case, actor, now)
@@ -279,9 +280,23 @@ def add_evidence(
             link = _add_link(case, document, criterion, note, actor, now)
             events.publish(audit.evidence_added(document, link, actor=actor))
     except BaseException:
-        _discard(store, stored)
+        if stored is not None:
+            _discard(store, stored)
         raise
     return link
+
+
+def _put(store: Storage, case: Case, upload: BinaryIO, size: int, kind: sniff.FileKind) -> Stored:
+    """Stream a checked file to the store, outside any transaction."""
+    try:
+        return store.put(new_key(case.pk), upload, size, kind.mime)
+    except StorageError as exc:
+        logger.warning("Evidence upload to the store failed: %s", exc)
+        raise StoreUnavailable(
+            _(
+                "The evidence store cannot be reached right now. Nothing was saved; try again in a few minutes."
+            )
+        ) from exc
 
 
 def _discard(store: Storage, stored: Stored) -> None:

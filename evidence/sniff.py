@@ -189,10 +189,18 @@ def identify(stream: BinaryIO) -> FileKind:
         stream.seek(0)
 
 
-def _from_bytes(stream: BinaryIO, head: bytes) -> str:
-    if head.startswith(_OLE_MAGIC):
+def identify_head(head: bytes) -> FileKind | None:
+    """The kind when the first bytes alone decide it (not a container, not too short to tell);
+    None when the whole file is needed. Agrees with `identify` on the whole file."""
+    if len(head) < HEAD_BYTES or head.startswith(_OLE_MAGIC) or head.startswith(_ZIP_MAGICS):
+        return None
+    return KINDS[_from_bytes(None, head[:HEAD_BYTES])]
+
+
+def _from_bytes(stream: BinaryIO | None, head: bytes) -> str:
+    if stream is not None and head.startswith(_OLE_MAGIC):
         return _ole_kind(stream)
-    if head.startswith(_ZIP_MAGICS):
+    if stream is not None and head.startswith(_ZIP_MAGICS):
         return _zip_kind(stream)
     for offset, signature, code in _MAGIC:
         if head.startswith(signature, offset):

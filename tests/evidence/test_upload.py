@@ -257,3 +257,83 @@ def test_during_the_explanation_evidence_answers_the_questioned_criteria_only(
     assert unasked.status_code == 400
     assert "clarification question" in unasked.json()["detail"]
     assert Document.objects.count() == 1 and len(stored_keys(store)) == 1
+
+
+def test_a_large_scan_is_stored_while_it_arrives_with_its_checksum(
+    world: SimpleNamespace, store: Storage
+) -> None:
+    content = samples.pdf(12 * 1024 * 1024)  # decided by its first bytes: streamed
+    response = upload(world.staff_a, world.case_a, "1.1.1", content, "Bản scan.pdf")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    document = Document.objects.get()
+    assert store.sha256(document.storage_key, document.version_id) == document.sha256
+    assert stored_keys(store) == [document.storage_key]
+
+
+@pytest.mark.parametrize("criterion", ["99.9", "1.6"])
+def test_a_file_stored_while_arriving_is_removed_when_the_criterion_is_refused(
+    world: SimpleNamespace, store: Storage, criterion: str
+) -> None:
+    response = upload(world.staff_a, world.case_a, criterion, samples.pdf(3 * 1024 * 1024))
+
+    assert response.status_code == 400
+    assert nothing_stored(store)
+
+
+def test_a_second_file_in_the_request_is_refused_and_nothing_kept(
+    world: SimpleNamespace, store: Storage
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client_for(world.staff_a).post(
+        reverse("case-evidence", args=[world.case_a.pk]),
+        {
+            "criterion": "1.1.1",
+            "file": [
+                SimpleUploadedFile("a.pdf", samples.pdf(3 * 1024 * 1024)),
+                SimpleUploadedFile("b.pdf", samples.pdf(10_000)),
+            ],
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Send one file per request, in the field “file”."
+    assert nothing_stored(store)
+
+
+def session_client(user: Any) -> Any:
+    """A browser-like client: session login and CSRF enforced (the body is parsed by the
+    CSRF check, before the view runs)."""
+    from django.middleware.csrf import _get_new_csrf_string
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    client.defaults["HTTP_X_CSRFTOKEN"] = token
+    return client
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("staff_a", 201), ("staff_b", 404), ("appraiser", 403)]
+)
+def test_a_browser_session_upload_is_checked_before_anything_is_stored(
+    world: SimpleNamespace, store: Storage, who: str, status: int
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = session_client(getattr(world, who)).post(
+        reverse("case-evidence", args=[world.case_a.pk]),
+        {
+            "criterion": "1.1.1",
+            "file": SimpleUploadedFile("scan.pdf", samples.pdf(3 * 1024 * 1024)),
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == status, response.content
+    assert len(stored_keys(store)) == (1 if status == 201 else 0)
