@@ -9,7 +9,7 @@ handler:
   reading as soon as the file passes the limit (413);
 - looks at the first bytes of the file. When they alone decide its type (PDF, JPEG, PNG: the
   large scans) and the type is allowed and the case takes evidence from this user, it streams
-  the file to the store while it arrives: through a small bounded queue to a thread running
+  the file to the store while it arrives: through a small bounded queue (3 MiB) to a thread running
   the store's `put`, which computes the SHA-256 on the way. Receiving and storing overlap;
   memory stays at a few parts. Otherwise (Office and OpenDocument containers, whose type is
   known only from their directory at the end; refused types) it spools to a temporary file,
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 MULTIPART_SLACK = 256 * 1024
 # Types decided by their first bytes, worth storing while they arrive.
 STREAMABLE = frozenset({"pdf", "jpeg", "png"})
-QUEUE_CHUNKS = 4  # 4 × 1 MiB between the request and the store
+QUEUE_CHUNKS = 3  # 3 × 1 MiB between the request and the store
 STALL_SECONDS = 300  # a sender silent this long is gone: the store's upload is aborted
 
 
@@ -102,12 +102,20 @@ class _Pipe:
                 break
             self._parts.append(item)
             self._have += len(item)
-        data = b"".join(self._parts)
-        if size < 0 or len(data) <= size:
-            self._parts, self._have = [], 0
+        if size < 0 or self._have <= size:
+            data, self._parts, self._have = b"".join(self._parts), [], 0
             return data
-        self._parts, self._have = [data[size:]], len(data) - size
-        return data[:size]
+        # Copy each byte once: whole chunks, then the head of the chunk that straddles `size`.
+        taken, count = 0, 0
+        while taken + len(self._parts[count]) <= size:
+            taken += len(self._parts[count])
+            count += 1
+        split = self._parts[count]
+        cut = size - taken
+        data = b"".join([*self._parts[:count], split[:cut]])
+        self._parts = [split[cut:], *self._parts[count + 1 :]]
+        self._have -= size
+        return data
 
 
 class _StreamingPut(threading.Thread):
