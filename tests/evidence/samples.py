@@ -48,7 +48,8 @@ def _content_types(main: str) -> bytes:
     ).encode()
 
 
-def docx(*, macros: bool = False) -> bytes:
+def docx(*, macros: bool = False, filler: int = 0) -> bytes:
+    """A .docx; `filler` bytes of incompressible media make it as large as wanted."""
     main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
     entries = {
         "[Content_Types].xml": _content_types(main),
@@ -57,6 +58,8 @@ def docx(*, macros: bool = False) -> bytes:
     }
     if macros:
         entries["word/vbaProject.bin"] = b"\xd0\xcf\x11\xe0" + b"\x00" * 60
+    if filler:
+        entries["word/media/image1.png"] = os.urandom(filler)
     return _zip(entries)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -53,12 +54,12 @@ def test_a_file_is_taken_for_what_its_bytes_say(content: bytes, code: str) -> No
     assert stream.tell() == 0  # left ready to be stored
 
 
-def test_a_zip_with_too_many_entries_is_an_archive_whatever_its_name(tmp_path) -> None:
+def test_a_zip_with_too_many_entries_is_an_archive_whatever_its_name(tmp_path: Path) -> None:
     import zipfile
 
     path = tmp_path / "bomb.docx"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("[Content_Types].xml", samples.docx()[:0] + b"<Types/>")
+        archive.writestr("[Content_Types].xml", b"<Types/>")
         for i in range(5001):
             archive.writestr(f"x/{i}", b"")
     with open(path, "rb") as stream:

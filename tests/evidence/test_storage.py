@@ -99,7 +99,7 @@ def test_the_store_is_built_once_per_configuration(settings: Any, tmp_path: Any)
     assert get_storage() is not first
 
 
-def test_an_unreachable_store_fails_in_seconds_with_one_error(settings: Any) -> None:
+def test_an_unreachable_store_fails_with_one_error(settings: Any) -> None:
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on

@@ -58,18 +58,29 @@ def test_an_unreachable_store_answers_503_and_saves_nothing(
     assert objects_in(s3_direct, s3_store.bucket) == [Document.objects.get().storage_key]
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        # a scan, sent on to the store while it arrives
+        ("lớn.pdf", samples.pdf(16 * 1024 * 1024)),
+        # an Office file, checked whole first, then sent
+        ("lớn.docx", samples.docx(filler=16 * 1024 * 1024)),
+    ],
+)
 def test_the_store_going_down_mid_upload_leaves_no_row_and_no_object(
     world: SimpleNamespace,
     s3_store: S3Storage,
     s3_direct: Minio,
     link_to_s3: CuttableLink,
+    name: str,
+    content: bytes,
 ) -> None:
     kept = upload(world.staff_a, world.case_a, "1.1.1", samples.pdf(), "đã nộp.pdf")
     assert kept.status_code == 201
     kept_key = Document.objects.get().storage_key
     state_before = Case.objects.values_list("state", "updated_at").get(pk=world.case_a.pk)
 
-    response = upload(world.staff_a, world.case_a, "1.2", samples.pdf(16 * 1024 * 1024), "lớn.pdf")
+    response = upload(world.staff_a, world.case_a, "1.2", content, name)
 
     assert link_to_s3.cut.is_set()  # the cable was really cut during this upload
     assert response.status_code == 503
