@@ -1,14 +1,17 @@
 """The only writers of evidence: upload, link, withdraw, download, freeze.
 
 Consistency between the database and the store:
-1. Everything that can be refused is checked before a byte is stored (permission, state,
-   criterion, size, type from the bytes).
-2. The file is streamed to the store OUTSIDE any transaction (a transaction must not wait on
-   the network), its SHA-256 computed on the way.
-3. A short durable transaction locks the case row, checks everything again (the case may have
-   been submitted meanwhile), inserts the rows and the audit entry.
-4. If step 3 fails for any reason the object is deleted at once; if even that fails (the store
-   went down), `manage.py evidence_check` reports it as an orphan and `--repair` removes it.
+1. Permission and state are checked before the request body is read. A file whose first bytes
+   decide its type (a PDF or image scan) then goes on to the store while it arrives
+   (`evidence.uploads`); any other file is checked whole (size, type from the bytes) before a
+   byte is stored. Either way the store is written OUTSIDE any transaction (a transaction
+   must not wait on the network), the SHA-256 computed on the way.
+2. A short durable transaction locks the case row, checks everything again (the criterion,
+   and the state: the case may have been submitted meanwhile), inserts the rows and the
+   audit entry.
+3. If anything after the store was written fails or refuses, the object is deleted at once;
+   if even that fails (the store went down), `manage.py evidence_check` reports it as an
+   orphan and `--repair` removes it.
 
 Frozen evidence: uploads and links are possible in self_scoring and, for questioned criteria,
 in explanation; withdrawal only in self_scoring. After a freezing transition commits, the
