@@ -337,3 +337,26 @@ def test_a_browser_session_upload_is_checked_before_anything_is_stored(
 
     assert response.status_code == status, response.content
     assert len(stored_keys(store)) == (1 if status == 201 else 0)
+
+
+def test_an_upload_cut_short_by_the_client_leaves_nothing(
+    world: SimpleNamespace, store: Storage
+) -> None:
+    boundary = "b0undary"
+    content = samples.pdf(8 * 1024 * 1024)  # decided by its first bytes: streamed
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="criterion"\r\n\r\n1.1.1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + content[: len(content) // 2]  # the connection dropped half-way
+
+    response = client_for(world.staff_a).generic(
+        "POST",
+        reverse("case-evidence", args=[world.case_a.pk]),
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Attach the file."
+    assert nothing_stored(store)
