@@ -262,3 +262,27 @@ def test_on_the_local_store_submit_freezes_evidence_in_the_application_only(
     assert upload(world.staff_a, world.case_a, "1.2", samples.pdf()).status_code == 409
     assert link(world.staff_a, world.case_a, Document.objects.get().pk, "1.2").status_code == 409
     assert withdraw(world.head_a, link_id).status_code == 409
+
+
+def test_evidence_sent_with_the_explanation_is_locked_when_the_explanation_is_sent(
+    world: SimpleNamespace, s3_store: S3Storage, django_capture_on_commit_callbacks: Any
+) -> None:
+    from workflow import services as workflow
+
+    force_state(world.case_a, "appraising")
+    question = workflow.ask_clarification(
+        world.case_a.pk, "1.1.1", "Đề nghị bổ sung quyết định.", actor=world.appraiser
+    )
+    workflow.run_transition(world.case_a.pk, "request_explanation", actor=world.appraiser)
+    world.case_a.refresh_from_db()
+    assert (
+        upload(world.staff_a, world.case_a, "1.1.1", samples.pdf(), "QĐ 45.pdf").status_code == 201
+    )
+    workflow.answer_clarification(question.pk, "Đã bổ sung Quyết định 45.", actor=world.staff_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.run_transition(world.case_a.pk, "submit_explanation", actor=world.head_a)
+
+    document = Document.objects.get()
+    assert s3_store.retention(document.storage_key, document.version_id)[0] == "GOVERNANCE"
+    assert upload(world.staff_a, world.case_a, "1.1.1", samples.pdf()).status_code == 409
