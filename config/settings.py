@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "workflow",
     "deadlines",
     "notifications",
+    "evidence",
     "web",
 ]
 
@@ -167,6 +168,24 @@ MINIO_SECRET_KEY = env_secret("MINIO_SECRET_KEY", "")
 MINIO_BUCKET = env_str("MINIO_BUCKET", "evidence")
 MINIO_SECURE = env_bool("MINIO_SECURE", False)
 EVIDENCE_LOCAL_DIR = Path(env_str("EVIDENCE_LOCAL_DIR", str(VAR_DIR / "evidence")))
+MINIO_REGION = env_str("MINIO_REGION", "us-east-1")
+# The host users' browsers reach for download links (a proxy in front of MinIO); empty: the
+# endpoint above.
+MINIO_PUBLIC_ENDPOINT = env_str("MINIO_PUBLIC_ENDPOINT", "")
+MINIO_PUBLIC_SECURE = env_bool("MINIO_PUBLIC_SECURE", MINIO_SECURE)
+# When the store is down a user waits seconds, not minutes.
+MINIO_CONNECT_TIMEOUT = env_int("MINIO_CONNECT_TIMEOUT", 3)
+MINIO_READ_TIMEOUT = env_int("MINIO_READ_TIMEOUT", 20)
+MINIO_RETRIES = env_int("MINIO_RETRIES", 2)
+EVIDENCE_MAX_UPLOAD_MB = env_int("EVIDENCE_MAX_UPLOAD_MB", 50)
+# Types judged from the bytes (codes of evidence.sniff.KINDS).
+EVIDENCE_ALLOWED_TYPES = env_list(
+    "EVIDENCE_ALLOWED_TYPES",
+    ["pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "jpeg", "png"],
+)
+# Governance-mode retention given to a case's objects when it is submitted (S3 with lock).
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 3650)
+EVIDENCE_DOWNLOAD_URL_SECONDS = env_int("EVIDENCE_DOWNLOAD_URL_SECONDS", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
