@@ -7,7 +7,7 @@ PY := .venv/bin/python
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup run worker test bench lint fmt migrate system-packages check
+.PHONY: setup run worker notifier test bench lint fmt migrate system-packages check
 
 $(UV):
 	python3 -m venv .tools
@@ -30,6 +30,10 @@ run: migrate
 # The deadline sweep on its own (production-style worker; several may run at once).
 worker: migrate
 	$(PY) manage.py sweep_deadlines --loop
+# The notification delivery worker (retries pushes and e-mails); next to `make run` it sends
+# e-mail only, since the in-memory channel layer reaches only the web process's pages.
+notifier: migrate
+	$(PY) manage.py deliver_notifications --loop
 
 system-packages:
 	bash scripts/ensure-system-packages.sh

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from cases.errors import NotAllowed, NotFound
@@ -260,3 +260,45 @@ def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]
     if roles is not None:
         qs = qs.filter(role__in=list(roles))
     return list(qs.values_list("user_id", flat=True).distinct())
+
+
+def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users hold `codename` on the case (globally or on this case object).
+
+    The batch form of `has_case_perm`, for fan-out (notifications) where asking per user
+    would cost two queries each. With `case=None` only global permissions count.
+    """
+    wanted = set(user_ids)
+    if not wanted:
+        return set()
+    user_model = get_user_model()
+    perm = Q(content_type__app_label="cases", codename=codename)
+    perm_ids = list(Permission.objects.filter(perm).values_list("pk", flat=True))
+    active = user_model.objects.filter(pk__in=wanted, is_active=True)
+    holders = set(
+        active.filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__in=perm_ids)
+            | Q(user_permissions__in=perm_ids)
+        ).values_list("pk", flat=True)
+    )
+    if case is not None and wanted - holders:
+        holders |= set(
+            CaseUserObjectPermission.objects.filter(
+                content_object=case,
+                permission_id__in=perm_ids,
+                user_id__in=wanted - holders,
+                user__is_active=True,
+            ).values_list("user_id", flat=True)
+        )
+    return holders
+
+
+def role_member_ids(role: str) -> list[int]:
+    """Active users holding a global role (secretariat, leader, auditor)."""
+    return list(
+        get_user_model()
+        .objects.filter(groups__name=role, is_active=True)
+        .values_list("pk", flat=True)
+        .distinct()
+    )

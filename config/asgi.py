@@ -8,9 +8,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
-
 # The embedded default has no worker: sweep deadlines in this process (see deadlines.runner).
 from deadlines.runner import start_in_process_if_enabled  # noqa: E402
 
 start_in_process_if_enabled()
+
+from notifications.websocket import websocket_application  # noqa: E402  (needs apps loaded)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from deadlines import api as deadlines_api
+from evidence import api as evidence_api
 from web.urls import auth_urlpatterns
 from workflow import api
 
@@ -45,6 +46,27 @@ api_v1 = [
     ),
     path("calendar/", deadlines_api.CalendarView.as_view(), name="calendar"),
     path("calendar/<str:day>/", deadlines_api.CalendarDayView.as_view(), name="calendar-day"),
+    path("", include("notifications.urls")),
+    path(
+        "cases/<int:pk>/evidence/",
+        evidence_api.CaseEvidenceView.as_view(),
+        name="case-evidence",
+    ),
+    path(
+        "cases/<int:pk>/evidence/links/",
+        evidence_api.CaseEvidenceLinkView.as_view(),
+        name="case-evidence-links",
+    ),
+    path(
+        "evidence/links/<int:pk>/withdraw/",
+        evidence_api.WithdrawView.as_view(),
+        name="evidence-withdraw",
+    ),
+    path(
+        "evidence/<int:pk>/download/",
+        evidence_api.DownloadView.as_view(),
+        name="evidence-download",
+    ),
 ]
 
 urlpatterns = [

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from notifications import services
+        from workflow import events
+
+        # In the event's transaction: the audit entry becomes inbox rows (and their
+        # deliveries, sent after commit by notify()).
+        events.subscribe(in_transaction=services.on_event)

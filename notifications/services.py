@@ -1,15 +1,31 @@
-"""Writing notifications. `notify` is the one entry point for every app that tells users
-something; it must be called inside the transaction of the event it reports."""
+"""Writing and reading notifications.
+
+`notify` is the one entry point for every app that tells users something; it must be called
+inside the transaction of the event it reports. It writes the inbox rows and one pending
+delivery per channel, and asks for an immediate delivery attempt after commit: a rolled-back
+event leaves no row and sends nothing; a failed delivery stays pending for the worker.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cases import permissions
+from cases.errors import InvalidInput, NotFound
 from cases.models import Case
-from notifications.models import Notification
+from notifications import delivery, rules
+from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
+from workflow.models import AuditEntry
+
+log = logging.getLogger(__name__)
 
 
 def notify(
@@ -20,25 +36,190 @@ def notify(
     text_en: str,
     case: Case | None = None,
     link: str = "",
+    event: AuditEntry | None = None,
 ) -> list[Notification]:
-    """Write one inbox row per distinct recipient, in the caller's transaction."""
+    """Write one inbox row per distinct recipient allowed to hear it, in the caller's transaction.
+
+    Recipients may be users or user ids. Those without the kind's permission on the case
+    (see `notifications.rules`) are left out.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
-    seen: set[int] = set()
-    rows = []
-    for user in recipients:
-        user_id = user if isinstance(user, int) else user.pk
-        if user_id in seen:
-            continue
-        seen.add(user_id)
-        rows.append(
+    wanted = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
+    allowed = _may_hear(kind, case, wanted)
+    left_out = [u for u in wanted if u not in allowed]
+    if left_out:
+        log.info("notification %s: users %s may not hear it, left out", kind, left_out)
+    now = timezone.now()
+    rows: list[Notification] = Notification.objects.bulk_create(
+        [
             Notification(
                 recipient_id=user_id,
                 kind=kind,
                 case=case,
+                event=event,
                 text_vi=text_vi,
                 text_en=text_en,
                 link=link,
+                created_at=now,
             )
+            for user_id in wanted
+            if user_id in allowed
+        ]
+    )
+    if rows:
+        delivery.batch_for_this_transaction().add(rows, now)
+    return rows
+
+
+def _may_hear(kind: str, case: Case | None, user_ids: list[int]) -> set[int]:
+    """Active recipients holding the kind's permission (on the case, or globally without one).
+
+    A kind no app registered carries no case data when it has no case: the caller's
+    recipients stand (a reminder to a unit's staff about their own deadline).
+    """
+    if case is None and kind not in rules.KINDS:
+        return set(
+            get_user_model()
+            .objects.filter(pk__in=user_ids, is_active=True)
+            .values_list("pk", flat=True)
         )
-    return Notification.objects.bulk_create(rows)
+    return permissions.holders_of(rules.kind_for(kind).perm, case, user_ids)
+
+
+def on_event(entry: AuditEntry) -> None:
+    """workflow.events in-transaction subscriber: the audit entry becomes inbox rows."""
+    kind = rules.BY_ACTION.get(entry.action)
+    if kind is None or kind.audiences is None:
+        return
+    for audience in kind.audiences(entry):
+        if not audience.user_ids:
+            continue
+        notify(
+            kind.code,
+            audience.user_ids,
+            text_vi=kind.text_vi.format(**audience.context),
+            text_en=kind.text_en.format(**audience.context),
+            case=audience.case,
+            link=rules.link_for(audience.case, audience.context),
+            event=entry,
+        )
+
+
+# --- the inbox ------------------------------------------------------------------------------
+
+
+def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+    return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def unread_count(user: Any) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def mark_read(user: Any, notification_id: Any) -> Notification:
+    """Mark one of the user's notifications read (the first time counts: proof of notice)."""
+    try:
+        row = Notification.objects.get(pk=int(notification_id), recipient=user)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("This notification does not exist or is not yours.")) from None
+    if row.read_at is None:
+        now = timezone.now()
+        # Conditional: two tabs marking at once keep the first time.
+        Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(read_at=now)
+        row.refresh_from_db(fields=["read_at"])
+    return row
+
+
+def mark_all_read(user: Any) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def confirm_push(user: Any, notification_id: Any) -> bool:
+    """An open page confirmed it received the push (stronger proof than 'handed over')."""
+    try:
+        pk = int(notification_id)
+    except (TypeError, ValueError):
+        return False
+    return bool(
+        Delivery.objects.filter(
+            notification_id=pk,
+            notification__recipient=user,
+            channel=Delivery.Channel.PUSH,
+            confirmed_at__isnull=True,
+        ).update(confirmed_at=timezone.now())
+    )
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def settings_of(user: Any) -> dict[str, Any]:
+    """The user's language and, per kind they can receive, whether e-mail is on."""
+    language = (
+        NotificationSettings.objects.filter(user=user).values_list("language", flat=True).first()
+        or NotificationSettings.Language.VI
+    )
+    off = set(EmailOptOut.objects.filter(user=user).values_list("kind", flat=True))
+    seen = set(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
+    codes = list(rules.KINDS) + sorted((seen | off) - set(rules.KINDS))
+    return {
+        "language": language,
+        "email": [
+            {
+                "kind": code,
+                "label": rules.kind_for(code).label(language),
+                "enabled": code not in off,
+            }
+            for code in codes
+        ],
+    }
+
+
+def update_settings(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Change the language and/or turn e-mail on or off per kind; all or nothing."""
+    errors = []
+    language = data.get("language")
+    if language is not None and language not in NotificationSettings.Language.values:
+        errors.append(
+            _("Unknown language “%(value)s”: use vi or en.") % {"value": language},
+        )
+    email = data.get("email", {})
+    if not isinstance(email, dict):
+        errors.append(_("“email” must map each kind to true or false."))
+        email = {}
+    seen = set(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
+    for code, enabled in email.items():
+        if code not in rules.KINDS and code not in seen:
+            errors.append(_("There is no notification kind “%(kind)s”.") % {"kind": code})
+        if not isinstance(enabled, bool):
+            errors.append(_("E-mail for “%(kind)s” must be true or false.") % {"kind": code})
+    if errors:
+        raise InvalidInput(_("The notification settings were not changed."), errors)
+    with transaction.atomic():
+        if language is not None:
+            NotificationSettings.objects.update_or_create(
+                user=user, defaults={"language": language}
+            )
+        for code, enabled in email.items():
+            if enabled:
+                EmailOptOut.objects.filter(user=user, kind=code).delete()
+            else:
+                EmailOptOut.objects.get_or_create(user=user, kind=code)
+    return settings_of(user)
+
+
+# --- proof of notice --------------------------------------------------------------------------
+
+
+def notices_of_case(case: Case) -> QuerySet[Notification]:
+    """Every notification about the case with its deliveries, for the secretariat."""
+    return (
+        Notification.objects.filter(case=case)
+        .select_related("recipient")
+        .prefetch_related("deliveries")
+        .order_by("-created_at", "-pk")
+    )

@@ -102,9 +102,17 @@ def self_scorable(case: Case) -> Any:
     )
 
 
-def fill_self_scores(case: Case, points: int = 0) -> None:
-    """Test set-up shortcut: every self-scorable leaf gets a valid score (0 fits every method)."""
+def fill_self_scores(case: Case, points: int = 0, *, explain_evidence: bool = True) -> None:
+    """Test set-up shortcut: every self-scorable leaf gets a valid score (0 fits every method).
+
+    Leaves that require evidence also get a written explanation of how the score was reached,
+    which the submit guard accepts instead of a file (pass explain_evidence=False to test it).
+    """
     self_scorable(case).update(self_score=points)
+    if explain_evidence:
+        self_scorable(case).filter(criterion__evidence_required=True).update(
+            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
+        )
 
 
 def appraise_all(case: Case, by: User) -> None:

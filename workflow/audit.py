@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,22 @@ ASSIGNMENT_REMOVED = "cases.assignment.removed"
 EXTENSION_GRANTED = "deadlines.extension.granted"
 CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
 CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
+
+EVIDENCE_ADDED = "evidence.file.added"
+EVIDENCE_LINKED = "evidence.link.added"
+EVIDENCE_WITHDRAWN = "evidence.link.withdrawn"
+EVIDENCE_DOWNLOADED = "evidence.file.downloaded"
+EVIDENCE_RETAINED = "evidence.file.retained"
+EVIDENCE_INTEGRITY = "evidence.file.integrity_changed"
+
+# Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
+SnapshotPart = Callable[[Case], Any]
+_snapshot_parts: dict[str, SnapshotPart] = {}
+
+
+def register_snapshot_part(name: str, part: SnapshotPart) -> None:
+    """Called once from an app's AppConfig.ready(): `part(case)` joins every snapshot."""
+    _snapshot_parts[name] = part
 
 
 def _mask(data: Any) -> Any:
@@ -108,7 +125,7 @@ def score_table_snapshot(case: Case) -> dict[str, Any]:
     """The case's score table as it stands, for the immutable snapshot of an audit entry."""
     rows = case.score_rows()
     totals = totals_from_scores(case, rows).as_dict()
-    return {
+    snapshot = {
         "case": case.pk,
         "unit": case.unit.code,
         "cycle": case.cycle_id,
@@ -131,6 +148,9 @@ def score_table_snapshot(case: Case) -> dict[str, Any]:
         ],
         "totals": totals,
     }
+    for name, part in _snapshot_parts.items():
+        snapshot[name] = part(case)
+    return snapshot
 
 
 def case_transition(
@@ -216,4 +236,78 @@ def calendar_day_changed(override: Any, *, actor: Any, added: bool, reason: str)
         before=None if added else state,
         after=state if added else None,
         comment=reason,
+    )
+
+
+# --- evidence (evidence/services.py calls these; `document`/`link` are its models) -----------
+
+
+def _document_data(document: Any) -> dict[str, Any]:
+    return {
+        "document": document.pk,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "size": document.size,
+        "content_type": document.content_type,
+    }
+
+
+def _link_data(link: Any) -> dict[str, Any]:
+    return {"criterion": link.criterion.code, "version": link.version, "note": link.note}
+
+
+def evidence_added(document: Any, link: Any, *, actor: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_ADDED,
+        actor=actor,
+        case=link.case,
+        obj=document,
+        data={**_document_data(document), **_link_data(link)},
+    )
+
+
+def evidence_linked(link: Any, *, actor: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_LINKED,
+        actor=actor,
+        case=link.case,
+        obj=link,
+        data={**_document_data(link.document), **_link_data(link)},
+    )
+
+
+def evidence_withdrawn(link: Any, *, actor: Any, reason: str) -> AuditEntry:
+    return record(
+        EVIDENCE_WITHDRAWN,
+        actor=actor,
+        case=link.case,
+        obj=link,
+        before={"withdrawn": False},
+        after={"withdrawn": True},
+        comment=reason,
+        data={**_document_data(link.document), **_link_data(link)},
+    )
+
+
+def evidence_downloaded(document: Any, *, actor: Any, case: Case) -> AuditEntry:
+    return record(
+        EVIDENCE_DOWNLOADED, actor=actor, case=case, obj=document, data=_document_data(document)
+    )
+
+
+def evidence_retained(case: Case, *, actor: Any, documents: list[int], until: Any) -> AuditEntry:
+    return record(
+        EVIDENCE_RETAINED, actor=actor, case=case, data={"documents": documents, "until": until}
+    )
+
+
+def evidence_integrity(document: Any, *, actor: Any, case: Case, before: str) -> AuditEntry:
+    return record(
+        EVIDENCE_INTEGRITY,
+        actor=actor,
+        case=case,
+        obj=document,
+        before={"integrity": before},
+        after={"integrity": document.integrity},
+        data=_document_data(document),
     )

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from cases.models import Case, Membership, Unit
+from cases.permissions import sync_case_permissions
 from deadlines import sweep as sweep_module
 from deadlines.sweep import KIND_LATE_SUMMARY, KIND_OVERDUE, KIND_SELF, Report, sweep
 from notifications.models import Notification
@@ -35,6 +36,8 @@ def crowded(world: SimpleNamespace) -> SimpleNamespace:
             user = User.objects.create(username=f"u{i:02d}.{role}")
             Membership.objects.create(user=user, unit=unit, role=role)
         Case.objects.create(cycle=world.cycle, unit=unit)
+    # Memberships made directly here, so derive their case permissions as the services do.
+    sync_case_permissions(Case.objects.filter(cycle=world.cycle))
     world.cases = Case.objects.count()
     return world
 

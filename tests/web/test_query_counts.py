@@ -12,7 +12,7 @@ from django.urls import reverse
 from cases.models import Case, Unit, UnitGroup
 from tests.web.province import province
 
-SHEET_QUERIES = 12
+SHEET_QUERIES = 13
 OVERVIEW_QUERIES = 12
 HOME_QUERIES = 12
 

@@ -28,7 +28,9 @@ def test_a_case_goes_from_self_scoring_to_published_and_its_history_names_every_
     # The unit scores itself: staff enter every self score (0 is valid for every method).
     for code, _area in _leaf_codes(case):
         response = staff.put(
-            f"/api/v1/cases/{case.pk}/scores/{code}/", {"self_score": 0}, format="json"
+            f"/api/v1/cases/{case.pk}/scores/{code}/",
+            {"self_score": 0, "evidence_explanation": "Chưa thực hiện trong năm."},
+            format="json",
         )
         assert response.status_code == 200, (code, response.json())
     assert staff.post(f"/api/v1/cases/{case.pk}/transitions/submit/").status_code == 403

@@ -1,0 +1,551 @@
+"""The only writers of evidence: upload, link, withdraw, download, freeze.
+
+Consistency between the database and the store:
+1. Permission and state are checked before the request body is read. A file whose first bytes
+   decide its type (a PDF or image scan) then goes on to the store while it arrives
+   (`evidence.uploads`); any other file is checked whole (size, type from the bytes) before a
+   byte is stored. Either way the store is written OUTSIDE any transaction (a transaction
+   must not wait on the network), the SHA-256 computed on the way.
+2. A short durable transaction locks the case row, checks everything again (the criterion,
+   and the state: the case may have been submitted meanwhile), inserts the rows and the
+   audit entry.
+3. If anything after the store was written fails or refuses, the object is deleted at once;
+   if even that fails (the store went down), `manage.py evidence_check` reports it as an
+   orphan and `--repair` removes it.
+
+Frozen evidence: uploads and links are possible in self_scoring and, for questioned criteria,
+in explanation; withdrawal only in self_scoring. After a freezing transition commits, the
+case's objects get a governance-mode retention where the store supports it
+(`on_workflow_event`), so that a delete is refused by the server itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import permissions
+from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.models import Case, Criterion, Method, Score
+from evidence import sniff
+from evidence.errors import Gone, StoreUnavailable, TooLarge
+from evidence.models import Document, EvidenceLink
+from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
+from workflow import audit, events
+from workflow.models import AuditEntry, Clarification
+from workflow.transitions import before_self_deadline
+
+logger = logging.getLogger(__name__)
+
+S = Case.State
+ADD_STATES = (S.SELF_SCORING, S.EXPLANATION)
+# Transitions after which the case's evidence is locked in the store.
+FREEZING = ("submit", "lock_at_cutoff", "submit_explanation", "expire_explanation")
+FREEZING_ACTIONS = frozenset(audit.CASE_TRANSITION.format(name=name) for name in FREEZING)
+# States in which every object of the case should carry a retention.
+FROZEN_STATES = (S.SUBMITTED, S.APPRAISING, S.FINALISED, S.PUBLISHED)
+NOTE_MAX = 500
+FILENAME_MAX = 255
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def limit_bytes() -> int:
+    return int(settings.EVIDENCE_MAX_UPLOAD_MB) * 1024 * 1024
+
+
+def too_large(filename: str | None = None) -> TooLarge:
+    limit = settings.EVIDENCE_MAX_UPLOAD_MB
+    if filename:
+        return TooLarge(
+            _("“%(name)s” is larger than the limit of %(limit)s MB.")
+            % {"name": clean_filename(filename), "limit": limit}
+        )
+    return TooLarge(_("The file is larger than the limit of %(limit)s MB.") % {"limit": limit})
+
+
+def clean_filename(name: str | None) -> str:
+    """The user's file name as shown back to people: NFC (Vietnamese diacritics composed),
+    no folders, no control or bidi-override characters, at most 255 characters."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = " ".join(text.split())  # tabs and newlines become spaces
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    if text in ("", ".", ".."):
+        return "evidence"
+    if len(text) > FILENAME_MAX:
+        stem, dot, ext = text.rpartition(".")
+        ext = ext[:16] if dot and stem else ""
+        text = text[: FILENAME_MAX - len(ext) - 1] + "." + ext if ext else text[:FILENAME_MAX]
+    return text
+
+
+def _clean_note(note: Any) -> str:
+    text = " ".join(str(note or "").split())
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(
+            _("The note on the section or page is too long (at most %(max)s characters).")
+            % {"max": NOTE_MAX}
+        )
+    return text
+
+
+def _allowed_labels() -> str:
+    return ", ".join(str(sniff.KINDS[code].label) for code in settings.EVIDENCE_ALLOWED_TYPES)
+
+
+def check_file(upload: BinaryIO, filename: str, size: int) -> sniff.FileKind:
+    """Refuse an empty, oversized or not allowed file, judged from its bytes."""
+    if size == 0:
+        raise InvalidInput(_("“%(name)s” is empty.") % {"name": filename})
+    if size > limit_bytes():
+        raise too_large(filename)
+    kind = sniff.identify(upload)
+    if kind.code == "empty":
+        raise InvalidInput(_("“%(name)s” is empty.") % {"name": filename})
+    if kind.code not in settings.EVIDENCE_ALLOWED_TYPES:
+        raise InvalidInput(
+            _("“%(name)s” cannot be accepted: it is %(what)s.") % {"name": filename, "what": kind},
+            [_("Accepted types: %(types)s.") % {"types": _allowed_labels()}],
+        )
+    return kind
+
+
+# --- who may change what, when --------------------------------------------------------------
+
+
+def _case(case_id: Any, actor: Any, *, lock: bool = False) -> Case:
+    qs = Case.objects.select_related("cycle", "unit")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return permissions.get_case_for_user(actor, case_id, queryset=qs)
+
+
+def _state_label(case: Case) -> str:
+    return str(Case.State(case.state).label)
+
+
+def _require_change(case: Case, actor: Any, now: datetime, *, withdraw: bool = False) -> None:
+    """The unit's staff or head, while the case takes evidence (404/403/409/400 otherwise)."""
+    if not (
+        permissions.has_case_perm(actor, "edit_self_score", case)
+        or permissions.has_case_perm(actor, "answer_clarification", case)
+    ):
+        raise NotAllowed(_("Only the unit's staff can add or withdraw its evidence."))
+    if withdraw and case.state != S.SELF_SCORING:
+        raise WrongState(
+            _("Evidence can be withdrawn only during self-scoring; the case is “%(state)s”.")
+            % {"state": _state_label(case)}
+        )
+    if case.state not in ADD_STATES:
+        raise WrongState(
+            _("The evidence of this case is frozen: the case is “%(state)s”.")
+            % {"state": _state_label(case)}
+        )
+    perm = "edit_self_score" if case.state == S.SELF_SCORING else "answer_clarification"
+    permissions.require(actor, perm, case)
+    if case.state == S.SELF_SCORING:
+        reasons = before_self_deadline(case, now, {})
+        if reasons:
+            raise GuardFailed(reasons[0])
+
+
+def _criterion(case: Case, code: Any) -> Criterion:
+    code = str(code or "").strip()
+    if not code:
+        raise InvalidInput(_("Say which criterion the evidence is for."))
+    criterion = Criterion.objects.filter(
+        framework__cycle_id=case.cycle_id,
+        framework__unit_group_id=case.unit.group_id,
+        code=code,
+        is_leaf=True,
+    ).first()
+    if criterion is None:
+        raise InvalidInput(
+            _("Criterion %(code)s is not a scored criterion of this case's framework.")
+            % {"code": code}
+        )
+    if criterion.is_survey:
+        raise InvalidInput(
+            _("Criterion %(code)s is scored by the survey import and takes no evidence.")
+            % {"code": code}
+        )
+    if (
+        case.state == S.EXPLANATION
+        and not Clarification.objects.filter(
+            case=case, criterion=criterion, round=case.appraisal_round
+        ).exists()
+    ):
+        raise InvalidInput(
+            _(
+                "During the explanation, evidence can be added only to criteria with a "
+                "clarification question; %(code)s has none."
+            )
+            % {"code": code}
+        )
+    return criterion
+
+
+def check_may_add(case_id: Any, actor: Any, *, now: datetime | None = None) -> Case:
+    """Refuse an upload before its body is read, when the user or the state cannot."""
+    case = _case(case_id, actor)
+    _require_change(case, actor, now or timezone.now())
+    return case
+
+
+# --- upload, link, withdraw -----------------------------------------------------------------
+
+
+def _next_version(case: Case, criterion: Criterion) -> int:
+    last = (
+        EvidenceLink.objects.filter(case=case, criterion=criterion)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
+
+
+def _add_link(
+    case: Case, document: Document, criterion: Criterion, note: str, actor: Any, now: datetime
+) -> EvidenceLink:
+    link = EvidenceLink.objects.create(
+        case=case,
+        document=document,
+        criterion=criterion,
+        version=_next_version(case, criterion),
+        note=note,
+        created_by=actor,
+        created_at=now,
+    )
+    link.case, link.document, link.criterion = case, document, criterion
+    return link
+
+
+def add_evidence(
+    case_id: Any,
+    criterion_code: Any,
+    upload: BinaryIO,
+    *,
+    actor: Any,
+    filename: str,
+    size: int,
+    note: Any = "",
+    now: datetime | None = None,
+) -> EvidenceLink:
+    """Store one file as a new version of a criterion's evidence; returns the link.
+
+    `upload` is a spooled file, or one the upload handler already streamed to the store
+    while it arrived (it has `stored`); from here on this function answers for that object.
+    """
+    now = now or timezone.now()
+    stored: Stored | None = getattr(upload, "stored", None)
+    store: Storage = getattr(upload, "store", None) or get_storage()
+    if stored is not None:
+        upload.claimed = True  # type: ignore[attr-defined]
+    try:
+        name = clean_filename(filename)
+        note = _clean_note(note)
+        case = _case(case_id, actor)
+        _require_change(case, actor, now)
+        criterion = _criterion(case, criterion_code)
+        if stored is None:
+            kind = check_file(upload, name, size)
+            stored = _put(store, case, upload, size, kind)
+        else:
+            kind = upload.kind  # type: ignore[attr-defined]
+        with transaction.atomic(durable=True):
+            case = _case(case_id, actor, lock=True)
+            _require_change(case, actor, now)
+            criterion = _criterion(case, criterion_code)
+            document = Document.objects.create(
+                case=case,
+                storage_key=stored.key,
+                version_id=stored.version_id,
+                sha256=stored.sha256,
+                size=stored.size,
+                content_type=kind.mime,
+                kind=kind.code,
+                filename=name,
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
+            link = _add_link(case, document, criterion, note, actor, now)
+            events.publish(audit.evidence_added(document, link, actor=actor))
+    except BaseException:
+        if stored is not None:
+            _discard(store, stored)
+        raise
+    return link
+
+
+def _put(store: Storage, case: Case, upload: BinaryIO, size: int, kind: sniff.FileKind) -> Stored:
+    """Stream a checked file to the store, outside any transaction."""
+    try:
+        return store.put(new_key(case.pk), upload, size, kind.mime)
+    except StorageError as exc:
+        logger.warning("Evidence upload to the store failed: %s", exc)
+        raise StoreUnavailable(
+            _(
+                "The evidence store cannot be reached right now. Nothing was saved; try again in a few minutes."
+            )
+        ) from exc
+
+
+def _discard(store: Storage, stored: Stored) -> None:
+    """Remove an object whose row could not be written (no object without its row)."""
+    try:
+        store.delete(stored.key, stored.version_id)
+    except StorageError:
+        logger.error(
+            "Evidence object %s has no row and could not be deleted; evidence_check --repair "
+            "will remove it.",
+            stored.key,
+        )
+
+
+def link_document(
+    case_id: Any,
+    document_id: Any,
+    criterion_code: Any,
+    *,
+    actor: Any,
+    note: Any = "",
+    now: datetime | None = None,
+) -> EvidenceLink:
+    """Attach a document already uploaded to this case to another criterion (no re-upload)."""
+    now = now or timezone.now()
+    note = _clean_note(note)
+    with transaction.atomic(durable=True):
+        case = _case(case_id, actor, lock=True)
+        _require_change(case, actor, now)
+        criterion = _criterion(case, criterion_code)
+        try:
+            document = Document.objects.get(case=case, pk=int(document_id))
+        except (Document.DoesNotExist, TypeError, ValueError):
+            raise InvalidInput(
+                _("Document %(id)s is not evidence of this case.") % {"id": document_id}
+            ) from None
+        if document.integrity != Document.Integrity.OK:
+            raise InvalidInput(
+                _("“%(name)s” is missing or altered in the store; upload it again.")
+                % {"name": document.filename}
+            )
+        if EvidenceLink.objects.filter(
+            document=document, criterion=criterion, withdrawn_at__isnull=True
+        ).exists():
+            raise Conflict(
+                _("“%(name)s” is already evidence of criterion %(code)s.")
+                % {"name": document.filename, "code": criterion.code}
+            )
+        link = _add_link(case, document, criterion, note, actor, now)
+        events.publish(audit.evidence_linked(link, actor=actor))
+    return link
+
+
+def withdraw_link(
+    link_id: Any, *, actor: Any, reason: Any = "", now: datetime | None = None
+) -> EvidenceLink:
+    """Withdraw one version of a criterion's evidence (self-scoring only; the file stays)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        case_id = EvidenceLink.objects.filter(pk=_int_or_none(link_id)).values_list(
+            "case_id", flat=True
+        )
+        if not case_id:
+            raise NotFound(_("This evidence does not exist or you may not see it."))
+        try:
+            case = _case(case_id[0], actor, lock=True)
+        except NotFound:
+            raise NotFound(_("This evidence does not exist or you may not see it.")) from None
+        _require_change(case, actor, now, withdraw=True)
+        link = (
+            EvidenceLink.objects.select_for_update(of=("self",))
+            .select_related("document", "criterion")
+            .get(pk=link_id)
+        )
+        if link.withdrawn_at is not None:
+            raise Conflict(_("This evidence was already withdrawn."))
+        link.withdrawn_at, link.withdrawn_by = now, actor
+        link.withdraw_reason = " ".join(str(reason or "").split())
+        link.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
+        link.case = case
+        events.publish(audit.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
+    return link
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def case_evidence(case: Case, *, current_only: bool = False) -> QuerySet[EvidenceLink]:
+    """Every version of every criterion's evidence of the case, in one query."""
+    qs = EvidenceLink.objects.filter(case=case).select_related(
+        "document", "document__uploaded_by", "criterion", "created_by", "withdrawn_by"
+    )
+    if current_only:
+        qs = qs.filter(withdrawn_at__isnull=True)
+    return qs.order_by("criterion__position", "-version")
+
+
+@dataclass(frozen=True)
+class Download:
+    document: Document
+    url: str | None
+    stream: BinaryIO | None
+
+
+def open_download(document_id: Any, *, actor: Any) -> Download:
+    """A short-lived URL (S3) or an open stream (local) of the file, after the permission
+    check; the read is audited."""
+    not_found = NotFound(_("This evidence does not exist or you may not see it."))
+    document = Document.objects.filter(pk=_int_or_none(document_id)).first()
+    if document is None:
+        raise not_found
+    try:
+        case = _case(document.case_id, actor)
+    except NotFound:
+        raise not_found from None
+    if document.integrity != Document.Integrity.OK:
+        raise Gone(
+            _("The file “%(name)s” is missing or altered in the store.")
+            % {"name": document.filename}
+        )
+    store = get_storage()
+    url = store.download_url(
+        document.storage_key,
+        document.version_id,
+        filename=document.filename,
+        content_type=document.content_type,
+    )
+    stream = None
+    if url is None:
+        try:
+            stream = store.open(document.storage_key, document.version_id)
+        except StorageError as exc:
+            logger.warning("Evidence %s cannot be read: %s", document.pk, exc)
+            raise StoreUnavailable(
+                _("The evidence store cannot be reached right now. Try again in a few minutes.")
+            ) from exc
+    with transaction.atomic():
+        audit.evidence_downloaded(document, actor=actor, case=case)
+    return Download(document, url, stream)
+
+
+# --- the submit guard and the snapshot ------------------------------------------------------
+
+
+def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    """The Ministry's rule: a criterion that requires evidence has a current version of it,
+    or a written explanation of how the score was reached. Bonus/penalty claims need it only
+    when points are claimed; survey criteria never."""
+    current = EvidenceLink.objects.filter(
+        case_id=case.pk,
+        criterion_id=OuterRef("criterion_id"),
+        withdrawn_at__isnull=True,
+        document__integrity=Document.Integrity.OK,
+    )
+    codes = (
+        Score.objects.filter(
+            case_id=case.pk,
+            criterion__evidence_required=True,
+            not_applicable=False,
+            evidence_explanation="",
+        )
+        .exclude(criterion__method=Method.SURVEY)
+        .filter(~Q(criterion__method__in=[Method.BONUS, Method.PENALTY]) | Q(self_score__gt=0))
+        .exclude(Exists(current))
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    )
+    return [
+        _(
+            "Criterion %(code)s requires evidence: attach a document or explain how the score was reached."
+        )
+        % {"code": code}
+        for code in codes
+    ]
+
+
+def snapshot_part(case: Case) -> list[dict[str, Any]]:
+    """The evidence versions a snapshot's scores rely on (joins the submit/finalise snapshot)."""
+    return [
+        {
+            "criterion": link.criterion.code,
+            "version": link.version,
+            "note": link.note,
+            "document": link.document_id,
+            "filename": link.document.filename,
+            "sha256": link.document.sha256,
+            "size": link.document.size,
+        }
+        for link in case_evidence(case, current_only=True)
+    ]
+
+
+# --- freezing in the store ------------------------------------------------------------------
+
+
+def on_workflow_event(entry_id: int) -> None:
+    """After-commit subscriber: lock the case's objects once a freezing transition commits.
+
+    Never raises (the transition has committed; the user must not see an error for it). A
+    failure is logged, and `evidence_check --repair` applies the retention later.
+    """
+    try:
+        entry = AuditEntry.objects.filter(pk=entry_id).values("action", "case_id").first()
+        if entry is None or entry["action"] not in FREEZING_ACTIONS or entry["case_id"] is None:
+            return
+        retain_case_evidence(entry["case_id"])
+    except Exception:
+        logger.exception(
+            "Could not lock the evidence of a frozen case in the store (audit entry %s); "
+            "evidence_check --repair will apply the retention.",
+            entry_id,
+        )
+
+
+def retention_until(now: datetime | None = None) -> datetime:
+    moment = (now or timezone.now()).replace(microsecond=0)
+    return moment + timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
+
+
+def retain_case_evidence(case_id: int, *, now: datetime | None = None) -> int:
+    """Give every not-yet-locked object of the case a governance retention; returns how many."""
+    store = get_storage()
+    if not store.retention_supported():
+        return 0
+    until = retention_until(now)
+    pending = Document.objects.filter(
+        case_id=case_id, retained_until__isnull=True, integrity=Document.Integrity.OK
+    ).order_by("pk")
+    done: list[int] = []
+    try:
+        for document in pending:
+            store.retain(document.storage_key, document.version_id, until)
+            Document.objects.filter(pk=document.pk).update(retained_until=until)
+            done.append(document.pk)
+    finally:
+        if done:
+            with transaction.atomic():
+                case = Case.objects.select_related("cycle").get(pk=case_id)
+                audit.evidence_retained(
+                    case, actor=permissions.system_user(), documents=done, until=until
+                )
+    return len(done)

@@ -1,0 +1,288 @@
+"""The upload handler of evidence requests: bounded memory, size limit while receiving, and
+the file sent on to the store while it is still arriving.
+
+Django's default handlers keep files under 2.5 MB in memory, accept any size, and hand the
+view a complete file, so the store would receive nothing until the last byte arrived. This
+handler:
+
+- refuses a request whose declared length is over the limit before reading it, and stops
+  reading as soon as the file passes the limit (413);
+- looks at the first bytes of the file. When they alone decide its type (PDF, JPEG, PNG: the
+  large scans) and the type is allowed and the case takes evidence from this user, it streams
+  the file to the store while it arrives: through a small bounded queue (3 MiB) to a thread running
+  the store's `put`, which computes the SHA-256 on the way. Receiving and storing overlap;
+  memory stays at a few parts. Otherwise (Office and OpenDocument containers, whose type is
+  known only from their directory at the end; refused types) it spools to a temporary file,
+  and the service checks it before a byte is stored;
+- never leaves a partial object: a refusal or an error aborts the store's multipart upload
+  (the reader raises instead of ending the stream), and an object stored but not claimed by
+  the service when the request ends is deleted (`close`, called by the view).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.utils.translation import gettext as _
+
+from cases.errors import InvalidInput
+from cases.models import Case
+from evidence import sniff
+from evidence.errors import StoreUnavailable
+from evidence.services import check_may_add, limit_bytes, too_large
+from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
+
+logger = logging.getLogger(__name__)
+
+# Room for the multipart boundaries, headers and the small text fields next to the file.
+MULTIPART_SLACK = 256 * 1024
+# Types decided by their first bytes, worth storing while they arrive.
+STREAMABLE = frozenset({"pdf", "jpeg", "png"})
+QUEUE_CHUNKS = 3  # 3 × 1 MiB between the request and the store
+STALL_SECONDS = 300  # a sender silent this long is gone: the store's upload is aborted
+
+
+class UploadAborted(Exception):
+    """Raised to the store's reader so that it aborts instead of storing a truncated file."""
+
+
+_END, _ABORT = object(), object()
+
+
+class _Pipe:
+    """Bytes from the request thread to the store's thread; bounded, abortable."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_CHUNKS)
+        self._parts: list[bytes] = []
+        self._have = 0
+        self._ended = False
+        self.reader_gone = threading.Event()
+
+    # the request thread
+    def write(self, data: Any) -> None:
+        while True:
+            if self.reader_gone.is_set():
+                raise UploadAborted("the store stopped reading")
+            try:
+                self._queue.put(data, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def end(self) -> None:
+        self.write(_END)
+
+    def abort(self) -> None:
+        while True:  # make room, then wake the reader
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_ABORT)
+
+    # the store's thread
+    def read(self, size: int = -1) -> bytes:
+        while not self._ended and (size < 0 or self._have < size):
+            try:
+                item = self._queue.get(timeout=STALL_SECONDS)
+            except queue.Empty:
+                raise UploadAborted("the sender stalled") from None
+            if item is _ABORT:
+                raise UploadAborted("the upload was refused or interrupted")
+            if item is _END:
+                self._ended = True
+                break
+            self._parts.append(item)
+            self._have += len(item)
+        if size < 0 or self._have <= size:
+            data, self._parts, self._have = b"".join(self._parts), [], 0
+            return data
+        # Copy each byte once: whole chunks, then the head of the chunk that straddles `size`.
+        taken, count = 0, 0
+        while taken + len(self._parts[count]) <= size:
+            taken += len(self._parts[count])
+            count += 1
+        split = self._parts[count]
+        cut = size - taken
+        data = b"".join([*self._parts[:count], split[:cut]])
+        self._parts = [split[cut:], *self._parts[count + 1 :]]
+        self._have -= size
+        return data
+
+
+class _StreamingPut(threading.Thread):
+    def __init__(self, store: Storage, key: str, content_type: str) -> None:
+        super().__init__(name=f"evidence-put-{key}", daemon=True)
+        self.store, self.key, self.content_type = store, key, content_type
+        self.pipe = _Pipe()
+        self.result: Stored | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.store.put(self.key, self.pipe, -1, self.content_type)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the request thread
+            self.error = exc
+        finally:
+            self.pipe.reader_gone.set()
+
+
+class StreamedUpload:
+    """What the view gets for a file already in the store (instead of a spooled file)."""
+
+    def __init__(
+        self, name: str, size: int, kind: sniff.FileKind, stored: Stored, store: Storage
+    ) -> None:
+        self.name, self.size, self.kind, self.stored, self.store = name, size, kind, stored, store
+        self.claimed = False  # set by the service once it answers for the object
+
+    def close(self) -> None:
+        pass
+
+
+def _unavailable() -> StoreUnavailable:
+    return StoreUnavailable(
+        _(
+            "The evidence store cannot be reached right now. Nothing was saved; try again in a few minutes."
+        )
+    )
+
+
+class EvidenceUploadHandler(TemporaryFileUploadHandler):
+    chunk_size = 1024 * 1024
+
+    def __init__(self, request: Any = None, *, case_id: Any = None) -> None:
+        super().__init__(request)
+        self.limit = limit_bytes()
+        self.case_id = case_id
+        self.case: Case | None = None  # set once the user may add evidence to it
+        self.seen_file = False
+        self.mode = ""
+        self.head = bytearray()
+        self.put: _StreamingPut | None = None
+        self.upload: StreamedUpload | None = None
+
+    def allow(self, case: Case) -> None:
+        self.case = case
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        if content_length and content_length > self.limit + MULTIPART_SLACK:
+            raise too_large()
+        # A session-authenticated POST is parsed by the CSRF check before the view runs:
+        # check the user here, before any byte is stored.
+        user = getattr(self.request, "user", None)
+        if self.case is None and self.case_id is not None and user and user.is_authenticated:
+            self.case = check_may_add(self.case_id, user)
+
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        if field_name != "file" or self.seen_file:
+            raise InvalidInput(_("Send one file per request, in the field “file”."))
+        self.seen_file = True
+        self.field_name, self.file_name = field_name, file_name
+        self._new_file_args = (field_name, file_name, *args)
+        self._new_file_kwargs = kwargs
+        self.mode = "deciding"
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            self.close()
+            self.upload_interrupted()
+            raise too_large(self.file_name)
+        if self.mode == "deciding":
+            self.head += raw_data
+            if len(self.head) >= sniff.HEAD_BYTES:
+                self._decide(sniff.identify_head(bytes(self.head)))
+            return None
+        self._emit(raw_data)
+        return None
+
+    def _decide(self, kind: sniff.FileKind | None) -> None:
+        data, self.head = bytes(self.head), bytearray()
+        if (
+            kind is not None
+            and self.case is not None
+            and kind.code in STREAMABLE
+            and kind.code in settings.EVIDENCE_ALLOWED_TYPES
+        ):
+            self.mode, self.kind = "stream", kind
+            self.put = _StreamingPut(get_storage(), new_key(self.case.pk), kind.mime)
+            self.put.start()
+        else:
+            self.mode = "spool"
+            super().new_file(*self._new_file_args, **self._new_file_kwargs)
+        self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.mode == "spool":
+            self.file.write(data)
+            return
+        assert self.put is not None
+        try:
+            self.put.pipe.write(data)
+        except UploadAborted:
+            self.put.join()
+            self._raise_store_error()
+
+    def _raise_store_error(self) -> None:
+        assert self.put is not None
+        error = self.put.error
+        if error is None or isinstance(error, StorageError):
+            logger.warning("Evidence upload to the store failed: %s", error)
+            raise _unavailable() from error
+        raise error
+
+    def file_complete(self, file_size: int) -> Any:
+        if self.mode == "deciding":
+            self._decide(None)  # shorter than the sample: judged whole by the service
+        if self.mode == "spool":
+            return super().file_complete(file_size)
+        assert self.put is not None
+        with contextlib.suppress(UploadAborted):
+            self.put.pipe.end()
+        self.put.join()
+        if self.put.error is not None or self.put.result is None:
+            self._raise_store_error()
+        stored = self.put.result
+        assert stored is not None
+        if stored.size != file_size:
+            logger.error("Evidence stream stored %s bytes of %s", stored.size, file_size)
+            self.close()
+            raise _unavailable()
+        self.upload = StreamedUpload(self.file_name, file_size, self.kind, stored, self.put.store)
+        return self.upload
+
+    def close(self) -> None:
+        """At the end of the request: abort an unfinished upload, delete an unclaimed object."""
+        put, self.put = self.put, None
+        if put is None:
+            return
+        if put.is_alive():
+            put.pipe.abort()
+            put.join()
+        upload = self.upload
+        if put.result is not None and (upload is None or not upload.claimed):
+            try:
+                put.store.delete(put.result.key, put.result.version_id)
+            except StorageError:
+                logger.error(
+                    "Evidence object %s has no row and could not be deleted; "
+                    "evidence_check --repair will remove it.",
+                    put.result.key,
+                )

@@ -1,0 +1,171 @@
+"""The inbox API, the user's notification settings, and the proof of notice on a case.
+Thin views: the caller's own rows or `cases.permissions`, one service call, a serializer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import permissions
+from notifications import services
+from notifications.models import Delivery, Notification
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "case",
+            "text",
+            "text_vi",
+            "text_en",
+            "link",
+            "created_at",
+            "read_at",
+        ]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = [
+            "channel",
+            "status",
+            "attempts",
+            "delivered_at",
+            "confirmed_at",
+            "next_attempt_at",
+            "last_error",
+        ]
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    """One notification about a case with what became of it: proof of notice."""
+
+    recipient = serializers.CharField(source="recipient.username")
+    recipient_name = serializers.SerializerMethodField()
+    deliveries = DeliverySerializer(many=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "recipient",
+            "recipient_name",
+            "text_vi",
+            "text_en",
+            "created_at",
+            "read_at",
+            "event",
+            "deliveries",
+        ]
+
+    def get_recipient_name(self, n: Notification) -> str:
+        return n.recipient.get_full_name() or n.recipient.username
+
+
+SettingsSerializer = inline_serializer(
+    "NotificationSettings",
+    {
+        "language": serializers.ChoiceField(choices=["vi", "en"]),
+        "email": inline_serializer(
+            "EmailSetting",
+            {
+                "kind": serializers.CharField(),
+                "label": serializers.CharField(),
+                "enabled": serializers.BooleanField(),
+            },
+            many=True,
+        ),
+    },
+)
+SettingsInput = inline_serializer(
+    "NotificationSettingsInput",
+    {
+        "language": serializers.ChoiceField(choices=["vi", "en"], required=False),
+        "email": serializers.DictField(
+            child=serializers.BooleanField(), required=False, help_text="kind → e-mail on/off"
+        ),
+    },
+)
+
+
+class InboxPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["unread"] = self.unread
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        result = super().get_paginated_response_schema(schema)
+        result["properties"]["unread"] = {"type": "integer"}
+        return result
+
+
+class InboxView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="only unread ones")],
+        responses=NotificationSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """The caller's notifications, newest first, with the unread count."""
+        unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        paginator = InboxPagination()
+        paginator.unread = services.unread_count(request.user)
+        page = paginator.paginate_queryset(
+            services.inbox(request.user, unread_only=unread_only), request, view=self
+        )
+        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+
+
+class ReadView(APIView):
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(NotificationSerializer(services.mark_read(request.user, pk)).data)
+
+
+ReadAllOutput = inline_serializer(
+    "ReadAllOutput", {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()}
+)
+
+
+class ReadAllView(APIView):
+    @extend_schema(request=None, responses=ReadAllOutput)
+    def post(self, request: Request) -> Response:
+        marked = services.mark_all_read(request.user)
+        return Response({"marked": marked, "unread": services.unread_count(request.user)})
+
+
+class SettingsView(APIView):
+    @extend_schema(responses=SettingsSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(services.settings_of(request.user))
+
+    @extend_schema(request=SettingsInput, responses=SettingsSerializer)
+    def put(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        return Response(services.update_settings(request.user, data))
+
+    patch = put
+
+
+class CaseNoticesView(APIView):
+    @extend_schema(responses=NoticeSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        """Who was told what about the case, when it reached them and when they read it."""
+        case = permissions.get_case_for_user(request.user, pk, "view_audit")
+        return Response(NoticeSerializer(services.notices_of_case(case), many=True).data)

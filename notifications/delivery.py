@@ -1,0 +1,438 @@
+"""Delivering notifications: live push over the channel layer and e-mail, with retries.
+
+Invariants:
+- Nothing is sent inside the event's transaction. A `Batch` makes one immediate attempt per
+  transaction, after commit; the worker (`deliver_notifications`) retries what is still
+  due, with exponential backoff, forever for transient faults.
+- A delivery is sent by whoever claims it: a conditional UPDATE of due rows (selected with
+  FOR UPDATE SKIP LOCKED on PostgreSQL) stamps them with a claim token and a lease, so
+  several workers and the web processes never send the same row at the same time. A sender
+  that dies leaves its rows to be taken over when the lease ends.
+- Delivery is at least once: a push or e-mail whose outcome is unknown (a timeout) is tried
+  again. Pages drop a push whose `id` they already have; e-mails carry a stable Message-ID.
+- Failures are recorded on the row (`attempts`, `last_error`) and never raised to the
+  caller: the event that caused the notification has already committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from notifications import rules
+from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
+
+log = logging.getLogger(__name__)
+
+PUSH, EMAIL = Delivery.Channel.PUSH, Delivery.Channel.EMAIL
+LEASE = timedelta(minutes=10)
+PUSH_CONCURRENCY = 64
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group every open page of one user joins."""
+    return f"notifications.user.{user_id}"
+
+
+# --- after commit ---------------------------------------------------------------------------
+
+
+class Batch:
+    """The deliveries written by one transaction (at one savepoint level), attempted together
+    right after it commits: publishing a cycle notifies every unit in one round of sends.
+
+    Its push deliveries are written already claimed by it (`claim=token`, a lease in
+    `next_attempt_at`): after commit they are pushed from memory at once, without a claim
+    query in the way. The callback is registered at the savepoint level where the rows were
+    written, so a rolled-back savepoint drops it together with its rows; a sender that dies
+    leaves the rows to the worker when the lease ends.
+    """
+
+    def __init__(self, savepoints: list[str]) -> None:
+        self.token = uuid.uuid4()
+        self.pushes: list[Delivery] = []
+        self.notification_ids: list[int] = []
+        self.done = False
+        self.savepoints = savepoints
+
+    def still_open(self, connection: Any) -> bool:
+        """Waiting for this transaction's commit, and written at the current savepoint level."""
+        return (
+            not self.done
+            and list(connection.savepoint_ids) == self.savepoints
+            and any(callback is self for _sids, callback, _robust in connection.run_on_commit)
+        )
+
+    def add(self, rows: Sequence[Notification], now: datetime) -> None:
+        """Write each notification's deliveries: push claimed by this batch, e-mail pending."""
+        deliveries = []
+        for row in rows:
+            deliveries.append(
+                Delivery(
+                    notification=row,
+                    channel=PUSH,
+                    status=Delivery.Status.SENDING,
+                    claim=self.token,
+                    attempts=1,
+                    next_attempt_at=now + LEASE,
+                    created_at=now,
+                )
+            )
+            deliveries.append(
+                Delivery(notification=row, channel=EMAIL, next_attempt_at=now, created_at=now)
+            )
+        Delivery.objects.bulk_create(deliveries)
+        self.pushes += [d for d in deliveries if d.channel == PUSH]
+        self.notification_ids += [row.pk for row in rows]
+
+    def __call__(self) -> None:
+        self.done = True
+        # The event committed: whatever fails here is left to the worker, never raised.
+        try:
+            deliver(self.pushes)
+        except Exception:
+            log.exception("immediate push of notifications %s failed", self.notification_ids)
+        try:
+            deliver(
+                claim(
+                    notification_ids=self.notification_ids,
+                    channels=(EMAIL,),
+                    limit=settings.NOTIFY_EMAIL_INLINE_MAX,
+                )
+            )
+        except Exception:
+            log.exception("immediate e-mail of notifications %s failed", self.notification_ids)
+
+
+def batch_for_this_transaction() -> Batch:
+    """The open batch of the current transaction and savepoint level, or a new one."""
+    connection = transaction.get_connection()
+    batch: Batch | None = getattr(connection, "_notification_batch", None)
+    if batch is None or not batch.still_open(connection):
+        batch = Batch(list(connection.savepoint_ids))
+        connection._notification_batch = batch  # type: ignore[attr-defined]
+        transaction.on_commit(batch, robust=True)
+    return batch
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def claim(
+    *,
+    now: datetime | None = None,
+    limit: int | None = 200,
+    notification_ids: Sequence[int] | None = None,
+    channels: Iterable[str] = (PUSH, EMAIL),
+) -> list[Delivery]:
+    """Take due deliveries for this sender; nobody else takes them until the lease ends."""
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    due = Delivery.objects.filter(
+        status__in=Delivery.OPEN, next_attempt_at__lte=now, channel__in=list(channels)
+    )
+    if notification_ids is not None:
+        due = due.filter(notification_id__in=list(notification_ids))
+    with transaction.atomic():
+        pks = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
+        pks = pks.values_list("pk", flat=True)
+        picked = list(pks[:limit] if limit is not None else pks)
+        if not picked:
+            return []
+        # The same condition again: where SKIP LOCKED is not available (SQLite) the UPDATE
+        # itself decides who wins, and the token says what we won.
+        due.filter(pk__in=picked).update(
+            status=Delivery.Status.SENDING,
+            claim=token,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + LEASE,
+        )
+    return list(
+        Delivery.objects.filter(claim=token)
+        .select_related("notification", "notification__recipient")
+        .order_by("pk")
+    )
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # delivered, retry, failed, skipped
+    error: str = ""
+
+
+DELIVERED = Outcome("delivered")
+
+
+def deliver(claimed: Sequence[Delivery]) -> dict[str, int]:
+    """Send claimed deliveries and record each outcome (at the real time: it is the proof of
+    notice); returns counts per outcome."""
+    if not claimed:
+        return {}
+    outcomes: dict[int, Outcome] = {}
+    pushes = [d for d in claimed if d.channel == PUSH]
+    emails = [d for d in claimed if d.channel == EMAIL]
+    languages = _languages({d.notification.recipient_id for d in claimed})
+    if pushes:
+        outcomes.update(_push(pushes, languages))
+    if emails:
+        outcomes.update(_email(emails, languages))
+    return _record(claimed, outcomes, timezone.now())
+
+
+def deliver_due(
+    *, now: datetime | None = None, limit: int = 200, channels: Iterable[str] | None = None
+) -> dict[str, int]:
+    """One round of the worker: claim what is due (at `now`) and send it."""
+    if channels is None:
+        channels = channels_this_process_can_send()
+    return deliver(claim(now=now, limit=limit, channels=channels))
+
+
+def channels_this_process_can_send() -> tuple[str, ...]:
+    """The in-memory channel layer reaches only pages connected to this very process: a
+    separate worker process cannot push through it, so it leaves pushes alone."""
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        return (EMAIL,)
+    return (PUSH, EMAIL)
+
+
+def backoff(attempts: int) -> timedelta:
+    base, cap = settings.NOTIFY_RETRY_BASE_SECONDS, settings.NOTIFY_RETRY_MAX_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), cap))
+
+
+def _record(
+    claimed: Sequence[Delivery], outcomes: dict[int, Outcome], now: datetime
+) -> dict[str, int]:
+    """Write the outcomes: one UPDATE per distinct outcome, only on rows still ours."""
+    counts: dict[str, int] = {}
+    groups: dict[tuple[Any, Outcome, int], list[int]] = {}
+    for d in claimed:
+        outcome = outcomes.get(d.pk, Outcome("retry", "no outcome"))
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        attempts = d.attempts if outcome.status == "retry" else 0
+        groups.setdefault((d.claim, outcome, attempts), []).append(d.pk)
+        if outcome.status == "retry":
+            log.warning(
+                "%s of notification %s failed (attempt %s): %s",
+                d.channel,
+                d.notification_id,
+                d.attempts,
+                outcome.error,
+            )
+    for (token, outcome, attempts), pks in groups.items():
+        mine = Delivery.objects.filter(pk__in=pks, claim=token, status=Delivery.Status.SENDING)
+        if outcome.status == "delivered":
+            mine.update(
+                status=Delivery.Status.DELIVERED,
+                delivered_at=now,
+                claim=None,
+                next_attempt_at=None,
+                last_error="",
+            )
+        elif outcome.status == "retry":
+            mine.update(
+                status=Delivery.Status.PENDING,
+                claim=None,
+                next_attempt_at=now + backoff(attempts),
+                last_error=outcome.error[:2000],
+            )
+        else:
+            mine.update(
+                status=outcome.status,
+                claim=None,
+                next_attempt_at=None,
+                last_error=outcome.error[:2000],
+            )
+    return counts
+
+
+def _languages(user_ids: set[int]) -> dict[int, str]:
+    return dict(
+        NotificationSettings.objects.filter(user_id__in=user_ids).values_list("user_id", "language")
+    )
+
+
+def payload(n: Notification, language: str, unread: int) -> dict[str, Any]:
+    """What an open page receives: the row as the inbox API shows it, plus the unread count."""
+    return {
+        "type": "notification",
+        "id": n.pk,
+        "kind": n.kind,
+        "case": n.case_id,
+        "text": n.text_in(language),
+        "text_vi": n.text_vi,
+        "text_en": n.text_en,
+        "link": n.link,
+        "created_at": n.created_at.isoformat(),
+        "unread": unread,
+    }
+
+
+def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outcome]:
+    recipients = {d.notification.recipient_id for d in rows}
+    unread = dict(
+        Notification.objects.filter(recipient_id__in=recipients, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(n=Count("pk"))
+        .values_list("recipient_id", "n")
+    )
+    messages = [
+        (
+            user_group(d.notification.recipient_id),
+            {
+                "type": "notification.message",
+                "payload": payload(
+                    d.notification,
+                    languages.get(d.notification.recipient_id, "vi"),
+                    unread.get(d.notification.recipient_id, 0),
+                ),
+            },
+        )
+        for d in rows
+    ]
+    try:
+        errors = async_to_sync(_send_all)(messages, float(settings.NOTIFY_PUSH_TIMEOUT))
+    except Exception as exc:  # no layer to send through at all: every push waits for a retry
+        errors = [f"channel layer: {exc!r}"] * len(messages)
+    return {
+        d.pk: DELIVERED if error is None else Outcome("retry", error)
+        for d, error in zip(rows, errors, strict=True)
+    }
+
+
+async def _send_all(messages: list[tuple[str, dict[str, Any]]], timeout: float) -> list[str | None]:
+    """group_send each message; None where it was handed to the layer, else the error."""
+    layer = get_channel_layer()
+    if layer is None:
+        return ["no channel layer configured"] * len(messages)
+    gate = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+    async def send(group: str, message: dict[str, Any]) -> None:
+        async with gate:
+            await layer.group_send(group, message)
+
+    tasks = [asyncio.ensure_future(send(group, message)) for group, message in messages]
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    results: list[str | None] = []
+    for task in tasks:
+        if task in pending:
+            results.append(f"the channel layer did not answer within {timeout:g} s")
+        elif task.exception() is not None:
+            results.append(repr(task.exception()))
+        else:
+            results.append(None)
+    return results
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+FOOTER = {
+    "vi": (
+        "Thư này được gửi tự động từ hệ thống theo dõi Chỉ số cải cách hành chính. "
+        "Bạn có thể tắt thư cho từng loại thông báo trong phần cài đặt thông báo."
+    ),
+    "en": (
+        "This message was sent automatically by the PAR Index case tracker. "
+        "You can turn e-mail off for each kind of notification in your notification settings."
+    ),
+}
+PREFIX = {"vi": "[Chỉ số CCHC]", "en": "[PAR Index]"}
+SEE = {"vi": "Xem chi tiết", "en": "Details"}
+
+
+def build_email(n: Notification, language: str) -> EmailMessage:
+    """The e-mail for one notification in the recipient's language (Vietnamese by default)."""
+    lang = "en" if language.startswith("en") else "vi"
+    text = n.text_in(lang)
+    if n.kind in rules.KINDS:
+        title = rules.KINDS[n.kind].label(lang)
+    else:
+        title = text.splitlines()[0][:90] if text else n.kind
+    body = [text, ""]
+    if n.link:
+        body += [f"{SEE[lang]}: {settings.SITE_URL}{n.link}", ""]
+    body += ["-- ", FOOTER[lang]]
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return EmailMessage(
+        subject=f"{PREFIX[lang]} {title}",
+        body="\n".join(body),
+        to=[n.recipient.email],
+        headers={
+            "Message-ID": f"<notification-{n.pk}@{domain}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+
+
+def _email(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    off = set(
+        EmailOptOut.objects.filter(
+            user_id__in={d.notification.recipient_id for d in rows},
+            kind__in={d.notification.kind for d in rows},
+        ).values_list("user_id", "kind")
+    )
+    to_send: list[tuple[Delivery, EmailMessage]] = []
+    for d in rows:
+        n = d.notification
+        if (n.recipient_id, n.kind) in off:
+            outcomes[d.pk] = Outcome("skipped", "e-mail turned off by the recipient for this kind")
+        elif not n.recipient.email or not n.recipient.is_active:
+            outcomes[d.pk] = Outcome("skipped", "the recipient has no e-mail address")
+        else:
+            to_send.append((d, build_email(n, languages.get(n.recipient_id, "vi"))))
+    if not to_send:
+        return outcomes
+    connection = get_connection(timeout=settings.NOTIFY_EMAIL_TIMEOUT)
+    try:
+        connection.open()
+    except Exception as exc:
+        outcomes.update({d.pk: Outcome("retry", f"e-mail server: {exc!r}") for d, _m in to_send})
+        return outcomes
+    broken = ""
+    try:
+        for d, message in to_send:
+            if broken:
+                outcomes[d.pk] = Outcome("retry", broken)
+                continue
+            try:
+                sent = connection.send_messages([message])
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _msg in exc.recipients.values()]
+                permanent = bool(codes) and all(code >= 500 for code in codes)
+                outcomes[d.pk] = Outcome("failed" if permanent else "retry", f"refused: {exc!r}")
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                broken = f"e-mail server: {exc!r}"
+                outcomes[d.pk] = Outcome("retry", broken)
+            except smtplib.SMTPException as exc:
+                outcomes[d.pk] = Outcome("retry", f"e-mail server: {exc!r}")
+            else:
+                outcomes[d.pk] = DELIVERED if sent else Outcome("retry", "not accepted")
+    finally:
+        try:
+            connection.close()
+        except Exception:  # the messages were accepted or recorded as failed already
+            log.debug("closing the e-mail connection failed", exc_info=True)
+    return outcomes

@@ -1,0 +1,161 @@
+"""The inbox API, the e-mail settings, and the proof of notice on a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from notifications.models import Notification
+from notifications.services import notify
+from tests.conftest import api
+
+
+def tell(user: Any, n: int = 1, *, case: Any = None, kind: str = "extension_granted") -> list[int]:
+    ids = []
+    with transaction.atomic():
+        for i in range(n):
+            ids += [
+                r.pk
+                for r in notify(
+                    kind, [user], text_vi=f"Thông báo {i}", text_en=f"Notice {i}", case=case
+                )
+            ]
+    return ids
+
+
+def test_the_inbox_lists_my_notifications_newest_first_with_the_unread_count(
+    world: Any, django_assert_max_num_queries: Any
+) -> None:
+    mine = tell(world.head_a, 5, case=world.case_a)
+    tell(world.head_b, 2, case=world.case_b)
+    with django_assert_max_num_queries(6):
+        body = api(world.head_a).get("/api/v1/notifications/?limit=3").json()
+    assert body["count"] == 5
+    assert body["unread"] == 5
+    assert [r["id"] for r in body["results"]] == sorted(mine, reverse=True)[:3]
+    assert body["next"] is not None
+    first = body["results"][0]
+    assert first["text"] == "Thông báo 4"  # Vietnamese by default
+    assert first["read_at"] is None and first["case"] == world.case_a.pk
+
+
+def test_the_inbox_speaks_english_when_asked(world: Any) -> None:
+    tell(world.head_a, 1, case=world.case_a)
+    body = api(world.head_a).get("/api/v1/notifications/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body["results"][0]["text"] == "Notice 0"
+
+
+def test_marking_one_read_keeps_the_first_time_and_lowers_the_count(world: Any) -> None:
+    first, second = tell(world.head_a, 2, case=world.case_a)
+    client = api(world.head_a)
+    read = client.post(f"/api/v1/notifications/{first}/read/")
+    assert read.status_code == 200
+    at = read.json()["read_at"]
+    assert at is not None
+    assert client.post(f"/api/v1/notifications/{first}/read/").json()["read_at"] == at
+    body = client.get("/api/v1/notifications/?unread=true").json()
+    assert body["unread"] == 1
+    assert [r["id"] for r in body["results"]] == [second]
+
+
+def test_marking_another_users_notification_read_is_not_found(world: Any) -> None:
+    (theirs,) = tell(world.head_b, 1, case=world.case_b)
+    response = api(world.head_a).post(f"/api/v1/notifications/{theirs}/read/")
+    assert response.status_code == 404
+    assert response.json()["errors"] == []
+    assert Notification.objects.get(pk=theirs).read_at is None
+    assert api(world.head_a).post("/api/v1/notifications/999999/read/").status_code == 404
+
+
+def test_mark_all_read_touches_only_mine(world: Any) -> None:
+    tell(world.head_a, 3, case=world.case_a)
+    tell(world.head_b, 1, case=world.case_b)
+    body = api(world.head_a).post("/api/v1/notifications/read_all/").json()
+    assert body == {"marked": 3, "unread": 0}
+    assert Notification.objects.filter(recipient=world.head_b, read_at__isnull=True).count() == 1
+
+
+def test_the_inbox_needs_a_signed_in_user(world: Any) -> None:
+    assert api(None).get("/api/v1/notifications/").status_code in (401, 403)
+
+
+def test_a_user_turns_email_off_for_one_kind_and_chooses_english(world: Any) -> None:
+    client = api(world.head_a)
+    settings = client.get("/api/v1/notifications/settings/").json()
+    assert settings["language"] == "vi"
+    assert {"kind": "appraisal_started", "label": "Bắt đầu thẩm định", "enabled": True} in (
+        settings["email"]
+    )
+    changed = client.put(
+        "/api/v1/notifications/settings/",
+        {"language": "en", "email": {"appraisal_started": False}},
+        format="json",
+    ).json()
+    assert changed["language"] == "en"
+    assert {"kind": "appraisal_started", "label": "Appraisal started", "enabled": False} in (
+        changed["email"]
+    )
+    again = client.patch(
+        "/api/v1/notifications/settings/", {"email": {"appraisal_started": True}}, format="json"
+    ).json()
+    assert again["language"] == "en"
+    assert {"kind": "appraisal_started", "label": "Appraisal started", "enabled": True} in (
+        again["email"]
+    )
+
+
+def test_bad_settings_are_refused_with_the_reasons_and_change_nothing(world: Any) -> None:
+    client = api(world.head_a)
+    response = client.put(
+        "/api/v1/notifications/settings/",
+        {"language": "fr", "email": {"no_such_kind": False, "submitted": "maybe"}},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "The notification settings were not changed."
+    assert len(body["errors"]) == 3
+    assert any("no_such_kind" in e for e in body["errors"])
+    assert client.get("/api/v1/notifications/settings/").json()["language"] == "vi"
+
+
+def test_a_kind_from_another_app_can_be_turned_off_once_received(world: Any) -> None:
+    tell(world.head_a, 1, case=world.case_a, kind="reminder_t3")
+    response = api(world.head_a).put(
+        "/api/v1/notifications/settings/", {"email": {"reminder_t3": False}}, format="json"
+    )
+    assert response.status_code == 200
+    assert {"kind": "reminder_t3", "label": "reminder_t3", "enabled": False} in (
+        response.json()["email"]
+    )
+
+
+def test_the_secretariat_sees_who_was_told_what_about_a_case_and_when(
+    world: Any, django_capture_on_commit_callbacks: Any, django_assert_max_num_queries: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        (told,) = tell(world.head_a, 1, case=world.case_a)
+    api(world.head_a).post(f"/api/v1/notifications/{told}/read/")
+    tell(world.head_b, 1, case=world.case_b)
+    for reader in (world.secretariat, world.leader, world.auditor):
+        with django_assert_max_num_queries(8):
+            response = api(reader).get(f"/api/v1/cases/{world.case_a.pk}/notifications/")
+        assert response.status_code == 200, reader
+        (notice,) = response.json()
+        assert notice["recipient"] == "stp.head"
+        assert notice["read_at"] is not None
+        channels = {d["channel"]: d for d in notice["deliveries"]}
+        assert channels["push"]["status"] == "delivered"
+        assert channels["push"]["delivered_at"] is not None
+        assert channels["email"]["status"] == "delivered"
+
+
+def test_units_may_not_read_the_proof_of_notice(world: Any) -> None:
+    tell(world.head_a, 1, case=world.case_a)
+    url = f"/api/v1/cases/{world.case_a.pk}/notifications/"
+    assert api(world.head_a).get(url).status_code == 403
+    assert api(world.staff_a).get(url).status_code == 403
+    assert api(world.head_b).get(url).status_code == 404
+    assert api(world.outsider).get(url).status_code == 404

@@ -1,0 +1,190 @@
+"""E-mail through a real SMTP server on loopback, retries, and claims between workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications import delivery
+from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
+from notifications.services import notify
+from tests.conftest import make_user
+from tests.notifications.conftest import start_appraisal, submit
+from workflow import services as wf
+
+
+def email_of(notification: Notification) -> Delivery:
+    return Delivery.objects.get(notification=notification, channel="email")
+
+
+def test_the_unit_gets_a_vietnamese_email_through_smtp(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    (message,) = smtp.mailbox.to("stp.head@example.test")
+    assert message["Subject"].strip() == "[Chỉ số CCHC] Bắt đầu thẩm định"
+    body = message.get_content()
+    assert "Sở Tư pháp" in body and "đã được đưa vào thẩm định" in body
+    assert f"/cases/{world.case_a.pk}/" in body
+    row = Notification.objects.get(recipient=world.head_a, kind="appraisal_started")
+    assert message["Message-ID"] == f"<notification-{row.pk}@127.0.0.1>"
+    sent = email_of(row)
+    assert (sent.status, sent.attempts) == ("delivered", 1)
+    assert sent.delivered_at is not None
+
+
+def test_a_user_who_prefers_english_gets_english(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    NotificationSettings.objects.create(user=world.staff_a, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    (message,) = smtp.mailbox.to("stp.staff@example.test")
+    assert message["Subject"].strip() == "[PAR Index] Appraisal started"
+    assert "Appraisal of Sở Tư pháp's" in message.get_content()
+
+
+def test_email_turned_off_for_a_kind_is_not_sent_but_the_inbox_has_it(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    EmailOptOut.objects.create(user=world.staff_a, kind="appraisal_started")
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    assert smtp.mailbox.to("stp.staff@example.test") == []
+    row = Notification.objects.get(recipient=world.staff_a, kind="appraisal_started")
+    assert (email_of(row).status, email_of(row).last_error) == (
+        "skipped",
+        "e-mail turned off by the recipient for this kind",
+    )
+    assert len(smtp.mailbox.to("stp.head@example.test")) == 1
+
+
+def test_with_smtp_down_the_transition_succeeds_and_the_worker_sends_after_it_returns(
+    world: Any, smtp: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.NOTIFY_RETRY_BASE_SECONDS = 0  # due again at once, so the worker takes it now
+    submit(world)
+    smtp.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+    assert case.state == "appraising"
+    row = Notification.objects.get(recipient=world.head_a, kind="appraisal_started")
+    failed = email_of(row)
+    assert (failed.status, failed.attempts, failed.delivered_at) == ("pending", 1, None)
+    assert "e-mail server" in failed.last_error
+
+    call_command("deliver_notifications")  # still down: tried again, kept
+    assert (email_of(row).status, email_of(row).attempts) == ("pending", 2)
+
+    smtp.start()
+    call_command("deliver_notifications")
+    sent = email_of(row)
+    assert (sent.status, sent.attempts, sent.last_error) == ("delivered", 3, "")
+    assert len(smtp.mailbox.to("stp.head@example.test")) == 1
+
+
+def test_a_mailbox_the_server_refuses_is_recorded_and_not_retried(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    world.staff_a.email = "bounce@example.test"
+    world.staff_a.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    refused = email_of(Notification.objects.get(recipient=world.staff_a, kind="appraisal_started"))
+    assert refused.status == "failed"
+    assert "550" in refused.last_error
+    assert refused.next_attempt_at is None
+
+
+def test_no_email_address_means_nothing_to_send(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    world.staff_a.email = ""
+    world.staff_a.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    row = Notification.objects.get(recipient=world.staff_a, kind="appraisal_started")
+    assert email_of(row).status == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (30, 3600)]
+)
+def test_retries_back_off_exponentially_up_to_an_hour(attempts: int, seconds: int) -> None:
+    assert delivery.backoff(attempts) == timedelta(seconds=seconds)
+
+
+def test_a_delivery_whose_sender_died_is_taken_over_when_its_lease_ends(world: Any) -> None:
+    with transaction.atomic():
+        (row,) = notify("reminder_t1", [world.head_a], text_vi="x", text_en="x", case=world.case_a)
+    now = timezone.now()
+    first = delivery.claim(now=now, channels=("email",))
+    assert [d.notification_id for d in first] == [row.pk]
+    # The first sender vanishes without recording anything.
+    assert delivery.claim(now=now + timedelta(minutes=5), channels=("email",)) == []
+    second = delivery.claim(now=now + timedelta(minutes=11), channels=("email",))
+    assert [(d.pk, d.attempts) for d in second] == [(first[0].pk, 2)]
+    assert second[0].claim != first[0].claim
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_send_each_email_exactly_once(world: Any, smtp: Any) -> None:
+    people = [make_user(f"stp.staff{i}") for i in range(40)]
+    for person in people:
+        person.memberships.create(unit=world.unit_a, role="staff")
+    from cases.permissions import sync_case_permissions
+
+    sync_case_permissions([world.case_a])
+    with transaction.atomic():
+        notify(
+            "reminder_t7", people, text_vi="Còn 7 ngày.", text_en="7 days left.", case=world.case_a
+        )
+    # The immediate attempt above sent up to NOTIFY_EMAIL_INLINE_MAX; put every e-mail back
+    # to pending so that the two workers have all 40 to share.
+    smtp.mailbox.messages.clear()
+    Delivery.objects.filter(channel="email").update(
+        status="pending", next_attempt_at=timezone.now(), delivered_at=None, claim=None
+    )
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            start.wait()
+            while delivery.deliver_due(limit=5, channels=("email",)):
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ids = sorted(m["Message-ID"] for m in smtp.mailbox.messages)
+    assert len(ids) == 40
+    assert len(set(ids)) == 40
+    assert Delivery.objects.filter(channel="email", status="delivered").count() == 40
+
+
+def test_an_email_for_another_apps_kind_takes_its_subject_from_the_text(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        notify(
+            "reminder_t3",
+            [world.head_a],
+            text_vi="Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026).",
+            text_en="3 working days left before the self-assessment deadline (31/03/2026).",
+            case=world.case_a,
+        )
+    (message,) = smtp.mailbox.to("stp.head@example.test")
+    assert message["Subject"].strip() == (
+        "[Chỉ số CCHC] Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026)."
+    )

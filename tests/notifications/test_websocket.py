@@ -1,0 +1,230 @@
+"""The live push over /ws/notifications/, with the in-memory layer and with a real Redis.
+
+These tests commit for real (transaction=True): pushes go out after commit only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+
+from config.asgi import application
+from notifications.delivery import user_group
+from notifications.models import Delivery, Notification
+from tests.notifications.conftest import redis_layer, submit, token_for
+from workflow import services as wf
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://testserver")
+
+
+async def tab(
+    user: User | None, *, how: str = "query", origin: bool = True
+) -> WebsocketCommunicator:
+    """An open page of the user, connected and past the hello frame."""
+    key = await database_sync_to_async(token_for)(user) if user is not None else ""
+    path, protocols, headers = "/ws/notifications/", None, [ORIGIN] if origin else []
+    if how == "query" and key:
+        path += f"?token={key}"
+    elif how == "subprotocol":
+        protocols = ["token", key]
+    comm = WebsocketCommunicator(application, path, headers=headers, subprotocols=protocols)
+    connected, _protocol = await comm.connect(timeout=5)
+    assert connected
+    if user is not None:
+        hello = await comm.receive_json_from(timeout=5)
+        assert hello["type"] == "hello"
+    return comm
+
+
+async def resubscribed(comm: WebsocketCommunicator, user_id: int) -> None:
+    """Wait until the page's subscription works again after a Redis restart (redis-py
+    resubscribes when the layer's receiver next polls): probes are sent until one arrives."""
+    layer = get_channel_layer()
+    probe = {"type": "notification.message", "payload": {"type": "probe"}}
+    for _ in range(50):
+        with contextlib.suppress(Exception):
+            await layer.group_send(user_group(user_id), probe)
+        # receive_nothing, not a receive with a timeout: that would cancel the application.
+        if not await comm.receive_nothing(timeout=0.2):
+            assert (await comm.receive_json_from())["type"] == "probe"
+            while not await comm.receive_nothing(timeout=0.3):  # late duplicate probes
+                await comm.receive_output()
+            return
+    raise AssertionError("the page did not get its subscription back")
+
+
+async def start_appraisal(w: Any) -> None:
+    await database_sync_to_async(wf.run_transition)(
+        w.case_a.pk, "start_appraisal", actor=w.secretariat
+    )
+
+
+async def test_an_unauthenticated_socket_is_closed_as_a_policy_violation(world: Any) -> None:
+    for path in ("/ws/notifications/", "/ws/notifications/?token=wrong"):
+        comm = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        assert await comm.connect(timeout=5) == (False, 1008)
+
+
+async def test_a_page_from_another_site_is_refused(world: Any) -> None:
+    key = await database_sync_to_async(token_for)(world.head_a)
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/notifications/?token={key}",
+        headers=[(b"origin", b"https://evil.example")],
+    )
+    connected, _ = await comm.connect(timeout=5)
+    assert not connected
+
+
+async def test_the_token_may_come_as_a_subprotocol(world: Any) -> None:
+    key = await database_sync_to_async(token_for)(world.head_a)
+    comm = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=[ORIGIN], subprotocols=["token", key]
+    )
+    connected, protocol = await comm.connect(timeout=5)
+    assert (connected, protocol) == (True, "token")
+    assert await comm.receive_json_from(timeout=5) == {"type": "hello", "unread": 0}
+    await comm.disconnect()
+
+
+async def test_a_signed_in_browser_connects_with_its_session(world: Any) -> None:
+    def session_cookie() -> str:
+        client = Client()
+        client.force_login(world.head_a)
+        return f"sessionid={client.cookies['sessionid'].value}"
+
+    cookie = await database_sync_to_async(session_cookie)()
+    comm = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=[ORIGIN, (b"cookie", cookie.encode())]
+    )
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+    await comm.disconnect()
+
+
+async def test_malformed_messages_get_an_error_frame_and_the_connection_stays(
+    world: Any, layer: str
+) -> None:
+    comm = await tab(world.head_a)
+    for bad in ("not json", "[1, 2]", json.dumps({"type": "dance"})):
+        await comm.send_to(text_data=bad)
+        assert (await comm.receive_json_from(timeout=5))["type"] == "error"
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert (await comm.receive_json_from(timeout=5))["type"] == "error"
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from(timeout=5) == {"type": "pong"}
+    await comm.disconnect()
+
+
+async def test_a_transition_reaches_every_tab_of_the_unit_and_nobody_else(
+    world: Any, layer: str
+) -> None:
+    await database_sync_to_async(submit)(world)
+    head_tab1, head_tab2 = await tab(world.head_a), await tab(world.head_a, how="subprotocol")
+    staff = await tab(world.staff_a)
+    others = [
+        await tab(u) for u in (world.head_b, world.staff_b, world.secretariat, world.outsider)
+    ]
+
+    await start_appraisal(world)
+
+    received = {}
+    for name, comm in (("head1", head_tab1), ("head2", head_tab2), ("staff", staff)):
+        received[name] = await comm.receive_json_from(timeout=5)
+        assert received[name]["kind"] == "appraisal_started"
+        assert received[name]["case"] == world.case_a.pk
+        assert "Sở Tư pháp" in received[name]["text"]
+        assert received[name]["unread"] == 1
+    assert received["head1"]["id"] == received["head2"]["id"] != received["staff"]["id"]
+    for comm in others:
+        assert await comm.receive_nothing(timeout=0.3)
+    for comm in (head_tab1, head_tab2, staff, *others):
+        await comm.disconnect()
+
+
+async def test_nothing_is_pushed_for_a_rolled_back_transition(world: Any, layer: str) -> None:
+    await database_sync_to_async(submit)(world)
+    head = await tab(world.head_a)
+
+    def fails_after_the_transition() -> None:
+        with transaction.atomic():
+            wf.apply_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+            raise RuntimeError("a later step of the same transaction failed")
+
+    with pytest.raises(RuntimeError):
+        await database_sync_to_async(fails_after_the_transition)()
+    assert await head.receive_nothing(timeout=0.5)
+    assert not await database_sync_to_async(
+        Notification.objects.filter(kind="appraisal_started").exists
+    )()
+    await head.disconnect()
+
+
+async def test_a_page_confirms_what_it_received(world: Any, layer: str) -> None:
+    await database_sync_to_async(submit)(world)
+    head, other = await tab(world.head_a), await tab(world.staff_a)
+    await start_appraisal(world)
+    pushed = await head.receive_json_from(timeout=5)
+    await head.send_json_to({"type": "ack", "id": pushed["id"]})
+    assert await head.receive_json_from(timeout=5) == {
+        "type": "acked",
+        "id": pushed["id"],
+        "recorded": True,
+    }
+    push = await database_sync_to_async(Delivery.objects.get)(
+        notification_id=pushed["id"], channel="push"
+    )
+    assert push.status == "delivered" and push.confirmed_at is not None
+    # Someone else's notification cannot be confirmed from this page.
+    theirs = await other.receive_json_from(timeout=5)
+    await head.send_json_to({"type": "ack", "id": theirs["id"]})
+    assert (await head.receive_json_from(timeout=5))["recorded"] is False
+    await head.disconnect()
+    await other.disconnect()
+
+
+async def test_with_redis_down_the_transition_succeeds_and_the_push_arrives_after_it_returns(
+    world: Any, own_redis: Any, settings: Any
+) -> None:
+    settings.CHANNEL_LAYERS = redis_layer(own_redis.url)
+    settings.NOTIFY_PUSH_TIMEOUT = 2
+    settings.NOTIFY_RETRY_BASE_SECONDS = 0  # due again at once, so the worker takes it now
+    await database_sync_to_async(submit)(world)
+    page = await tab(world.head_a)
+
+    own_redis.stop()
+    await start_appraisal(world)  # does not raise
+
+    case_state = await database_sync_to_async(
+        lambda: type(world.case_a).objects.get(pk=world.case_a.pk).state
+    )()
+    assert case_state == "appraising"
+    row = await database_sync_to_async(Notification.objects.get)(
+        recipient=world.head_a, kind="appraisal_started"
+    )
+    push = await database_sync_to_async(Delivery.objects.get)(notification=row, channel="push")
+    assert (push.status, push.attempts, push.delivered_at) == ("pending", 1, None)
+    assert push.last_error
+
+    own_redis.start()
+    await resubscribed(page, world.head_a.pk)  # the page that stayed open is back on Redis
+    reopened = await tab(world.head_a)  # and a page opened after Redis returned
+    await database_sync_to_async(call_command)("deliver_notifications")
+    for comm in (page, reopened):
+        pushed = await comm.receive_json_from(timeout=5)
+        assert pushed["id"] == row.pk
+        await comm.disconnect()
+    push = await database_sync_to_async(Delivery.objects.get)(pk=push.pk)
+    assert (push.status, push.attempts) == ("delivered", 2)
