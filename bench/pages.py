@@ -1,7 +1,7 @@
 """Server time of two heavy pages against a bare Django view returning the same rows.
 
-- the score sheet of a case with 100 criteria (and its evidence files, where the evidence
-  app is installed: 300 of them), as the unit's head sees it;
+- the score sheet of a case with 100 criteria and 300 evidence files, as the unit's head
+  sees it;
 - the secretariat's cycle overview of 3,500 cases.
 
 Each page is requested through the whole stack (middleware, session, permissions,
@@ -17,8 +17,10 @@ The number of queries is printed for a small and a large size: it must not grow.
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import types
 from typing import Any
@@ -34,6 +36,10 @@ TARGET = 3.0
 # Production settings for the timing: no debug bookkeeping in templates or queries.
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else")
+# The evidence files of this run go to a folder of its own, removed at the end.
+WORK = tempfile.mkdtemp(prefix="bench-pages-")
+os.environ["EVIDENCE_LOCAL_DIR"] = WORK
+os.environ["MINIO_ENDPOINT"] = ""
 
 
 def _framework(leaves: int) -> dict[str, Any]:
@@ -63,7 +69,6 @@ def _framework(leaves: int) -> dict[str, Any]:
 
 def main() -> None:
     setup_django()
-    from django.apps import apps
     from django.contrib.auth.decorators import login_required
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group, User
@@ -79,9 +84,8 @@ def main() -> None:
     from cases import frameworks
     from cases.models import Case, Criterion, Cycle, Membership, Score, Unit, UnitGroup
     from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from evidence.models import EvidenceLink
     from workflow import cycle_services
-
-    has_evidence = apps.is_installed("evidence")
 
     # --- the bare views: the same rows, plain queries, JSON --------------------------------
 
@@ -108,15 +112,18 @@ def main() -> None:
                 "version",
             )
         )
-        files: list[dict[str, Any]] = []
-        if has_evidence:
-            from evidence.models import EvidenceFile  # type: ignore[import-not-found]
-
-            files = list(
-                EvidenceFile.objects.filter(case=case).values(
-                    "pk", "criterion_id", "filename", "size", "sha256", "version"
-                )
+        files = list(
+            EvidenceLink.objects.filter(case=case).values(
+                "pk",
+                "criterion_id",
+                "version",
+                "note",
+                "document_id",
+                "document__filename",
+                "document__size",
+                "document__uploaded_at",
             )
+        )
         return JsonResponse(
             {"unit": case.unit.name, "headings": headings, "rows": rows, "files": files},
             safe=False,
@@ -195,15 +202,11 @@ def main() -> None:
         Score.objects.filter(case__cycle=cycle).update(self_score=1, note="Quyết định số 01/QĐ")
         small_case = Case.objects.get(unit__code="S00")
         big_case = Case.objects.get(unit__code="X00000")
-        files = 0
-        if has_evidence:
-            files = _add_evidence(big_case, heads["X00000"], N_FILES)
+        files = _add_evidence(big_case, heads["X00000"], N_FILES)
         print(
             f"set-up: {N_CASES:,} cases, {N_LEAVES} criteria on the big sheet, "
             f"{files} evidence files ({time.perf_counter() - started:.1f} s)"
         )
-        if not has_evidence:
-            print("note: the evidence app is not installed; the sheet is measured without files")
 
         def client(user: Any) -> Client:
             c = Client()
@@ -214,11 +217,11 @@ def main() -> None:
         small_cycle = _small_cycle(secretariat, groups["small"], cycle)
 
         print()
-        print(f"{'page':<28}{'median ms':>10}{'baseline ms':>13}{'ratio':>8}{'queries':>9}")
+        print(f"{'page':<38}{'median ms':>10}{'baseline ms':>13}{'ratio':>8}{'queries':>9}")
         results = []
         for label, page_client, page_url, bare_url in (
             (
-                f"score sheet ({N_LEAVES} criteria)",
+                f"score sheet ({N_LEAVES} crit., {files} files)",
                 head,
                 f"/cases/{big_case.pk}/",
                 f"/bare/sheet/{big_case.pk}/",
@@ -234,7 +237,7 @@ def main() -> None:
             queries = _queries(page_client, page_url, CaptureQueriesContext, connection)
             ratio = page_ms / bare_ms
             results.append(ratio)
-            print(f"{label:<28}{page_ms:>10.1f}{bare_ms:>13.1f}{ratio:>8.2f}{queries:>9}")
+            print(f"{label:<38}{page_ms:>10.1f}{bare_ms:>13.1f}{ratio:>8.2f}{queries:>9}")
         small_sheet = _queries(
             head_small, f"/cases/{small_case.pk}/", CaptureQueriesContext, connection
         )
@@ -267,13 +270,13 @@ def _small_cycle(secretariat: Any, group: Any, big: Any) -> Any:
     return cycle
 
 
-def _add_evidence(case: Any, user: Any, n: int) -> int:  # pragma: no cover - needs evidence
-    """Attach n small files to the case's criteria through the evidence service."""
+def _add_evidence(case: Any, user: Any, n: int) -> int:
+    """Attach n small PDFs to the case's criteria through the evidence service (stored in
+    the local evidence folder of this run: the pages read the rows, not the files)."""
     import io
 
-    from evidence import services as evidence_services  # type: ignore[import-not-found]
-
     from cases.models import Score
+    from evidence import services as evidence_services
 
     codes = list(
         Score.objects.filter(case=case)
@@ -281,13 +284,15 @@ def _add_evidence(case: Any, user: Any, n: int) -> int:  # pragma: no cover - ne
         .values_list("criterion__code", flat=True)
     )
     for i in range(n):
-        body = b"%PDF-1.4\n% bench\n" + str(i).encode() * 64
-        evidence_services.upload(
+        body = b"%PDF-1.4\n% bench\n" + str(i).encode() * 64 + b"\n%%EOF\n"
+        evidence_services.add_evidence(
             case.pk,
             codes[i % len(codes)],
             io.BytesIO(body),
-            filename=f"Tài liệu kiểm chứng {i}.pdf",
             actor=user,
+            filename=f"Tài liệu kiểm chứng {i}.pdf",
+            size=len(body),
+            note="Mục 2, trang 3",
         )
     return n
 
@@ -314,4 +319,7 @@ def _queries(client: Any, url: str, capture: Any, connection: Any) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)

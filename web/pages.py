@@ -19,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from cases import permissions
+from cases.errors import DomainError
 from cases.models import (
     Appraisal,
     AppraiserAssignment,
@@ -33,6 +34,7 @@ from cases.models import (
 from cases.totals import CaseTotals, totals_from_scores
 from deadlines import policy
 from deadlines.calendar import end_of_day, last_day, local_date
+from evidence.models import Document, EvidenceLink
 from web import charts
 from web.timing import TimeLeft, time_left
 from workflow import services
@@ -487,6 +489,80 @@ def area_anchor(criterion: Criterion) -> str:
     return "a-" + area.code.replace(".", "-")
 
 
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One version of a criterion's evidence, as the sheet lists it."""
+
+    link_id: int
+    document_id: int
+    version: int
+    filename: str
+    size: int
+    uploaded_at: datetime
+    uploader: str
+    note: str
+    withdrawn: bool
+    withdraw_reason: str
+    intact: bool
+
+
+def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
+    """Every version of every criterion's evidence, newest first, in one light query."""
+    found: dict[int, list[EvidenceItem]] = defaultdict(list)
+    rows = (
+        EvidenceLink.objects.filter(case=case)
+        .order_by("criterion_id", "-version")
+        .values_list(
+            "pk",
+            "criterion_id",
+            "document_id",
+            "version",
+            "document__filename",
+            "document__size",
+            "document__uploaded_at",
+            "document__uploaded_by__first_name",
+            "document__uploaded_by__last_name",
+            "document__uploaded_by__username",
+            "note",
+            "withdrawn_at",
+            "withdraw_reason",
+            "document__integrity",
+        )
+    )
+    for (
+        pk,
+        criterion_id,
+        document_id,
+        version,
+        filename,
+        size,
+        uploaded_at,
+        first,
+        last,
+        username,
+        note,
+        withdrawn_at,
+        reason,
+        integrity,
+    ) in rows:
+        found[criterion_id].append(
+            EvidenceItem(
+                pk,
+                document_id,
+                version,
+                filename,
+                size,
+                uploaded_at,
+                f"{first} {last}".strip() or username,
+                note,
+                withdrawn_at is not None,
+                reason,
+                integrity == Document.Integrity.OK,
+            )
+        )
+    return found
+
+
 @dataclass
 class Row:
     """One line of the criteria tree; leaves carry their score."""
@@ -500,6 +576,8 @@ class Row:
     rounds: list[Appraisal] = field(default_factory=list)
     may_appraise: bool = False
     may_ask: bool = False
+    may_add_evidence: bool = False
+    upload_error: str = ""
 
     @property
     def differs(self) -> bool:
@@ -641,6 +719,7 @@ def _blocks(
     scores: list[Score],
     questions: dict[int, list[Clarification]],
     totals: CaseTotals,
+    evidence: dict[int, list[EvidenceItem]] | None = None,
 ) -> list[AreaBlock]:
     # Every heading (area, criterion) is the parent or the area of some leaf: the rows
     # loaded with their leaves carry them, no query of their own.
@@ -650,7 +729,12 @@ def _blocks(
             if node is not None:
                 nodes[node.pk] = node
     rows = [Row(criterion=n) for n in nodes.values()] + [
-        Row(criterion=s.criterion, score=s, questions=questions.get(s.criterion_id, []))
+        Row(
+            criterion=s.criterion,
+            score=s,
+            questions=questions.get(s.criterion_id, []),
+            evidence=(evidence or {}).get(s.criterion_id, []),
+        )
         for s in scores
     ]
     rows.sort(key=lambda r: r.criterion.position)
@@ -705,9 +789,15 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
     )
     case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
     missing = submit_checklist(case, now) if "submit" in transitions else []
+    blocks = _blocks(case, scores, questions, totals, case_evidence(case))
+    for block in blocks:
+        for row in block.rows:
+            row.may_add_evidence = (
+                can_edit and row.score is not None and not row.criterion.is_survey
+            )
     return Sheet(
         case=case,
-        areas=_blocks(case, scores, questions, totals),
+        areas=blocks,
         totals=totals,
         deadlines=deadlines,
         can_edit=can_edit,
@@ -788,9 +878,12 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
     ):
         rounds[a.score_id].append(a)
     totals = totals_from_scores(case, scores)
-    blocks = _blocks(case, scores, questions, totals)
+    blocks = _blocks(case, scores, questions, totals, case_evidence(case))
     allowed = permissions.assigned_area_codes(user, case)
     appraising = case.state == Case.State.APPRAISING
+    may_answer = case.state == Case.State.EXPLANATION and permissions.has_case_perm(
+        user, "answer_clarification", case
+    )
     for block in blocks:
         in_area = allowed is None or block.area.code in allowed
         for row in block.rows:
@@ -799,6 +892,10 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
             row.rounds = rounds.get(row.score.pk, [])
             row.may_ask = appraising and in_area and not row.criterion.is_survey
             row.may_appraise = row.may_ask and row.self_scored
+            # During the explanation the unit adds evidence to the questioned criteria.
+            row.may_add_evidence = may_answer and any(
+                q.round == case.appraisal_round for q in row.questions
+            )
     choices = [(b.area.code, b.area.title) for b in blocks]
     if area:
         blocks = [b for b in blocks if b.area.code == area]
@@ -809,8 +906,7 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
         totals=totals,
         transitions=services.available_transitions(case, user),
         deadlines=case_deadlines(case, now),
-        may_answer=case.state == Case.State.EXPLANATION
-        and permissions.has_case_perm(user, "answer_clarification", case),
+        may_answer=may_answer,
         unsent_questions=sum(
             1 for q in all_questions if q.status == Clarification.Status.OPEN and q.due_at is None
         ),
@@ -818,6 +914,14 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
         area_filter=area,
         area_choices=choices,
     )
+
+
+def attach_upload_error(sheet: Sheet | AppraisalSheet, code: str, message: str) -> None:
+    """Put a refused upload's reason under the file field of its criterion."""
+    for block in sheet.areas:
+        for row in block.rows:
+            if row.criterion.code == code:
+                row.upload_error = message
 
 
 def attach_appraisal_posted(
@@ -854,3 +958,33 @@ def home(viewer: Viewer, now: datetime) -> dict[str, Any]:
             Cycle.objects.filter(status=Cycle.Status.RESULTS_SUBMITTED).order_by("-year")
         )
     return context
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def evidence_row(case: Case, code: str, user: Any, now: datetime) -> Row | None:
+    """One criterion's evidence block after an upload: its versions and whether this user
+    may add another now (the evidence service answers, as it will on the next upload)."""
+    from evidence import services as evidence_services
+
+    score = (
+        Score.objects.filter(case=case, criterion__code=code, criterion__is_leaf=True)
+        .select_related("criterion")
+        .first()
+    )
+    if score is None:
+        return None
+    row = Row(criterion=score.criterion, score=score)
+    row.evidence = case_evidence(case).get(score.criterion_id, [])
+    try:
+        evidence_services.check_may_add(case.pk, user, now=now)
+    except DomainError:
+        return row
+    row.may_add_evidence = not score.criterion.is_survey and (
+        case.state == Case.State.SELF_SCORING
+        or Clarification.objects.filter(
+            case=case, criterion=score.criterion, round=case.appraisal_round
+        ).exists()
+    )
+    return row

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -30,6 +31,11 @@ def _e(value: Any) -> str:
     """Escaped for HTML text and attribute values (the standard library's escape: Django's
     lazy-aware wrapper costs more than the escaping itself at thousands of calls a page)."""
     return "" if value is None else html.escape(str(value))
+
+
+def escape_text(value: Any) -> str:
+    """Escape a text for these rows (for callers outside this module)."""
+    return _e(value)
 
 
 def format_points(value: Any, separator: str) -> str:
@@ -74,6 +80,16 @@ class SheetWords:
     appraised_score: str
     note_value: str
     how_reached: str
+    evidence: str
+    no_evidence: str
+    version: str
+    withdrawn: str
+    broken: str
+    upload_label: str
+    section_page: str
+    upload: str
+    upload_failed: str
+    uploading: str
     separator: str
 
     def pts(self, value: Any) -> str:
@@ -124,6 +140,16 @@ class SheetWords:
             appraised_score=_("Appraised score"),
             note_value=_("Note"),
             how_reached=_("How the score was reached"),
+            evidence=_("Evidence"),
+            no_evidence=_("No evidence yet."),
+            version=_("version"),
+            withdrawn=_("withdrawn"),
+            broken=_("missing or altered in the store"),
+            upload_label=_("Add a document (PDF, Word, Excel, image)"),
+            section_page=_("Section and page that apply"),
+            upload=_("Upload"),
+            upload_failed=_("Not uploaded: the server could not be reached. Try again."),
+            uploading=_("Uploading…"),
         )
 
 
@@ -295,24 +321,95 @@ class SheetContext:
     csrf: str
     save_base: str
     appraisal_url: str
+    upload_url: str
+    download_pattern: str
+    back: str = "sheet"
 
     @classmethod
-    def for_page(cls, request: Any, case: Any) -> SheetContext:
+    def for_page(cls, request: Any, case: Any, back: str = "sheet") -> SheetContext:
         return cls(
             words=SheetWords.now(),
             csrf=get_token(request),
             save_base=reverse("web:self-score", args=[case.pk, "0"])[:-2],
             appraisal_url=reverse("web:appraisal", args=[case.pk]),
+            upload_url=reverse("web:upload", args=[case.pk]),
+            download_pattern=reverse("evidence-download", args=[DOC_PLACEHOLDER]),
+            back=back,
         )
 
+    def download_url(self, document_id: int) -> str:
+        return self.download_pattern.replace(str(DOC_PLACEHOLDER), str(document_id), 1)
 
-def score_rows(
-    rows: Iterable[Any],
-    *,
-    page: SheetContext,
-    can_edit: bool,
-    extras: dict[str, Any] | None = None,
-) -> SafeString:
+
+DOC_PLACEHOLDER = 987654321
+
+
+def file_size(size: int, separator: str) -> str:
+    """1,2 MB · 340 KB · 12 B (decimal comma in Vietnamese)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", separator)
+
+
+def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
+    """The versions of a criterion's evidence, with download links, and the upload form
+    where this user may add one now."""
+    w, a = page.words, row.anchor
+    items = []
+    for item in row.evidence:
+        when = timezone.localtime(item.uploaded_at).strftime("%d/%m/%Y %H:%M")
+        details = (
+            f"{w.version} {item.version} · {file_size(item.size, w.separator)} · {when} · "
+            f"{_e(item.uploader)}"
+        )
+        if item.note:
+            details += f" · {_e(item.note)}"
+        if item.withdrawn:
+            items.append(
+                f'<li class="withdrawn"><s>{_e(item.filename)}</s> <span class="versions">'
+                f"{details} · {w.withdrawn}: {_e(item.withdraw_reason)}</span></li>"
+            )
+        elif not item.intact:
+            items.append(
+                f'<li class="broken">{_e(item.filename)} <span class="versions">{details} · '
+                f"{w.broken}</span></li>"
+            )
+        else:
+            items.append(
+                f'<li><a href="{page.download_url(item.document_id)}">{_e(item.filename)}</a> '
+                f'<span class="versions">{details}</span></li>'
+            )
+    listing = f"<ul>{''.join(items)}</ul>" if items else f'<p class="muted">{w.no_evidence}</p>'
+    form = ""
+    if row.may_add_evidence:
+        error = _e(row.upload_error)
+        invalid = ' aria-invalid="true"' if row.upload_error else ""
+        url = f"{page.upload_url}?criterion={quote(row.criterion.code)}&amp;back={page.back}"
+        form = (
+            f'<form class="upload" method="post" enctype="multipart/form-data" action="{url}" '
+            f'hx-post="{url}" hx-encoding="multipart/form-data" hx-target="#{a}-evidence" '
+            f'hx-swap="outerHTML" data-upload data-status="{a}-upload-status" '
+            f'data-failed="{w.upload_failed}" data-sending="{w.uploading}">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{page.csrf}">'
+            f'<label for="{a}-file">{w.upload_label}</label>'
+            f'<input type="file" name="file" id="{a}-file" aria-describedby="{a}-file-error"{invalid}>'
+            f'<label for="{a}-file-note" class="visually-hidden">{w.section_page}</label>'
+            f'<input type="text" name="note" id="{a}-file-note" placeholder="{w.section_page}">'
+            f'<button type="submit" class="small-button">{w.upload}</button>'
+            f'<progress hidden value="0" max="100" aria-label="{w.uploading}"></progress>'
+            f'<span class="save-status" id="{a}-upload-status" role="status">{status}</span>'
+            f'<p class="field-error" id="{a}-file-error" data-error-for="{a}-file">{error}</p>'
+            f"</form>"
+        )
+    return (
+        f'<div class="evidence" id="{a}-evidence"><p class="evidence-title">{w.evidence}</p>'
+        f"{listing}{form}</div>"
+    )
+
+
+def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> SafeString:
     """The leaves of one area of the score sheet (non-leaf rows are drawn as headings)."""
     w, csrf, save_base, appraisal_url = page.words, page.csrf, page.save_base, page.appraisal_url
     out = []
@@ -336,7 +433,7 @@ def score_rows(
             if can_edit and row.self_scored
             else _readonly(row, w)
         )
-        extra = "".join(str(render(row)) for render in (extras or {}).values())
+        extra = evidence_block(row, page) if row.evidence or row.may_add_evidence else ""
         questions = ""
         if row.questions:
             n = len(row.questions)

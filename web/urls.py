@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, home, inbox
+from web.views import appraisal, cases, cycles, evidence, home, inbox
 
 app_name = "web"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<int:pk>/steps/<str:name>/", cases.transition, name="transition"),
     path("cases/<int:pk>/history/", cases.history, name="history"),
     path("cases/<int:pk>/extensions/", cases.extend, name="extend"),
+    path("cases/<int:pk>/evidence/", evidence.upload, name="upload"),
     path("cases/<int:pk>/appraisal/", appraisal.side_by_side, name="appraisal"),
     path("cases/<int:pk>/appraisal/<str:code>/", appraisal.save_appraisal, name="appraise"),
     path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),

@@ -25,3 +25,13 @@ def signed_in() -> Callable[[User], Client]:
 def htmx(client: Client, url: str, data: dict[str, Any]) -> Any:
     """POST as HTMX does from a page (the autosave)."""
     return client.post(url, data, HTTP_HX_REQUEST="true")
+
+
+@pytest.fixture
+def s3_evidence(settings: Any) -> None:
+    """Evidence stored on the S3 server `make test` started (a fresh bucket per test)."""
+    from evidence.storage import get_storage
+    from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
+
+    use_s3(settings, s3_endpoint(), new_bucket())
+    get_storage().ensure_bucket()

@@ -9,10 +9,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases.models import Case, Unit, UnitGroup
+from cases.models import Case, Score, Unit, UnitGroup
+from evidence.models import Document, EvidenceLink
 from tests.web.province import province
 
-SHEET_QUERIES = 13
+SHEET_QUERIES = 14
 OVERVIEW_QUERIES = 12
 HOME_QUERIES = 12
 
@@ -29,16 +30,48 @@ def _client(user: Any) -> Client:
     return client
 
 
-def test_the_score_sheet_costs_the_same_for_8_or_100_criteria(
+def _attach_files(case: Case, user: Any, n: int) -> None:
+    """Test set-up shortcut: n evidence rows spread over the case's criteria (the page reads
+    rows only; the store is not asked)."""
+    criteria = list(Score.objects.filter(case=case).values_list("criterion_id", flat=True))
+    documents = Document.objects.bulk_create(
+        Document(
+            case=case,
+            storage_key=f"case-{case.pk}/{i}",
+            sha256="0" * 64,
+            size=1000 + i,
+            content_type="application/pdf",
+            kind="pdf",
+            filename=f"Tài liệu {i}.pdf",
+            uploaded_by=user,
+        )
+        for i in range(n)
+    )
+    EvidenceLink.objects.bulk_create(
+        EvidenceLink(
+            case=case,
+            document=document,
+            criterion_id=criteria[i % len(criteria)],
+            version=i // len(criteria) + 1,
+            created_by=user,
+        )
+        for i, document in enumerate(documents)
+    )
+
+
+def test_the_score_sheet_costs_the_same_for_8_or_100_criteria_and_300_files(
     db: Any, django_assert_max_num_queries: Any
 ) -> None:
     w = province(small=(2, 8), big=(2, 100))
     small = _count(_client(w.small_head), reverse("web:case", args=[w.small_case.pk]))
+    _attach_files(w.big_case, w.big_head, 300)
     client = _client(w.big_head)
     url = reverse("web:case", args=[w.big_case.pk])
     with django_assert_max_num_queries(SHEET_QUERIES):
         response = client.get(url)
-    assert response.content.decode().count('class="score-form"') == 100
+    html = response.content.decode()
+    assert html.count('class="score-form"') == 100
+    assert html.count("/download/") == 300
     assert _count(client, url) == small
 
 

@@ -121,9 +121,20 @@ def score_rows(context: Any, rows: Any) -> str:
     if page is None:
         page = row_html.SheetContext.for_page(context["request"], context["case"])
         context.render_context["score_rows_page"] = page
-    return row_html.score_rows(
-        rows, page=page, can_edit=sheet.can_edit, extras=sheet.extra.get("row_html")
-    )
+    return row_html.score_rows(rows, page=page, can_edit=sheet.can_edit)
+
+
+@register.simple_tag(takes_context=True)
+def evidence_block(context: Any, row: Any) -> str:
+    """A criterion's evidence on the appraisal page (the same block as on the sheet)."""
+    from django.utils.safestring import mark_safe
+
+    from web import rows as row_html
+
+    page = context.get("row_page")  # built once by the view for the whole page
+    if page is None:
+        page = row_html.SheetContext.for_page(context["request"], context["case"], "appraisal")
+    return mark_safe(row_html.evidence_block(row, page))
 
 
 @register.simple_tag

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from cases.errors import DomainError
 from cases.models import Case, Score
-from web import pages
+from web import pages, rows
 from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
 from web.shortcuts import back_to, case_for
 from workflow import services
@@ -26,7 +26,18 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 def side_by_side(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
     sheet = pages.appraisal_sheet(case, request.user, timezone.now(), request.GET.get("area", ""))
-    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet})
+    return render_appraisal(request, case, sheet)
+
+
+def render_appraisal(
+    request: HttpRequest, case: Case, sheet: pages.AppraisalSheet, status: int = 200
+) -> HttpResponse:
+    context = {
+        "case": case,
+        "sheet": sheet,
+        "row_page": rows.SheetContext.for_page(request, case, "appraisal"),
+    }
+    return render(request, "web/case_appraisal.html", context, status=status)
 
 
 @login_required
@@ -63,8 +74,7 @@ def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
     sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
-    context = {"case": case, "sheet": sheet}
-    return render(request, "web/case_appraisal.html", context, status=400)
+    return render_appraisal(request, case, sheet, status=400)
 
 
 @login_required
@@ -86,7 +96,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
     sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
-    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)
+    return render_appraisal(request, case, sheet, status=400)
 
 
 @login_required
@@ -107,4 +117,4 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     sheet.answer_errors = {question.pk: field_errors(form).get("answer", [])}
     sheet.answer_posted = {question.pk: request.POST.get("answer", "")}
-    return render(request, "web/case_appraisal.html", {"case": case, "sheet": sheet}, status=400)
+    return render_appraisal(request, case, sheet, status=400)

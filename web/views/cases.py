@@ -30,22 +30,25 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 @login_required
 def sheet(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
-    return _render_sheet(request, case, show_checklist=request.GET.get("check") == "submit")
+    return render_sheet(request, case, show_checklist=request.GET.get("check") == "submit")
 
 
-def _render_sheet(
+def render_sheet(
     request: HttpRequest,
     case: Case,
     *,
     show_checklist: bool = False,
     posted: tuple[str, dict[str, Any], dict[str, list[str]]] | None = None,
     extension_form: ExtensionForm | None = None,
+    upload_error: tuple[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The score sheet; after a refused form, with what was typed and the errors."""
     sheet = pages.score_sheet(case, request.user, timezone.now())
     if posted is not None:
         pages.attach_posted(sheet, *posted)
+    if upload_error is not None:
+        pages.attach_upload_error(sheet, *upload_error)
     if extension_form is None and sheet.may_extend:
         extension_form = ExtensionForm(initial={"kind": pages.EXTENDABLE[case.state]})
     context = {
@@ -80,7 +83,7 @@ def save_self_score(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         messages.success(request, labels.saved_message(criterion.code))
         return back_to("web:case", case.pk, anchor=pages.anchor(criterion.code))
     posted = (criterion.code, request.POST.dict(), form.field_errors())
-    return _render_sheet(request, case, posted=posted, status=400)
+    return render_sheet(request, case, posted=posted, status=400)
 
 
 def _saved_fragment(
@@ -154,7 +157,7 @@ def extend(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, str(error.message))
     if form.errors:
-        return _render_sheet(request, case, extension_form=form, status=400)
+        return render_sheet(request, case, extension_form=form, status=400)
     when = date_format(extension.due_date, "SHORT_DATE_FORMAT")
     messages.success(request, _("The deadline was extended to %(date)s.") % {"date": when})
     return back_to("web:case", case.pk, anchor="deadlines")

@@ -38,6 +38,8 @@
     if (!form || !form.getAttribute) return;
     var target = document.getElementById(form.getAttribute("data-status") || "");
     var text = form.getAttribute("data-failed");
+    var button = form.querySelector && form.querySelector("button[type=submit]");
+    if (button) button.disabled = false;
     if (target && text) {
       target.textContent = "";
       var span = document.createElement("span");
@@ -45,6 +47,16 @@
       span.textContent = text;
       target.appendChild(span);
     }
+  }
+
+  /* An upload says it is on its way as soon as it leaves. */
+  function uploadStarts(event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-upload")) return;
+    var target = document.getElementById(form.getAttribute("data-status") || "");
+    if (target) target.textContent = form.getAttribute("data-sending") || "";
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
   }
 
   /* Upload progress: a form with data-upload shows the bytes sent in its <progress>. */
@@ -115,5 +127,6 @@
     document.body.addEventListener("htmx:sendError", notSaved);
     document.body.addEventListener("htmx:responseError", notSaved);
     document.body.addEventListener("htmx:xhr:progress", uploadProgress);
+    document.body.addEventListener("htmx:beforeRequest", uploadStarts);
   });
 })();

@@ -1,0 +1,109 @@
+"""Evidence on the pages: one file uploaded to one criterion (progress shown by app.js).
+
+The criterion and the page to come back to travel in the query string, not the body: when
+the body is refused while it arrives (too large, a type not allowed, the store down), the
+refusal can still be shown under the right file field.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from cases.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from cases.models import Case
+from evidence import services as evidence_services
+from evidence.uploads import EvidenceUploadHandler
+from web import pages, rows
+from web.shortcuts import back_to, case_for
+from web.views.appraisal import render_appraisal
+from web.views.cases import render_sheet
+
+CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
+
+
+@csrf_exempt  # the token is checked by `_receive`, once the upload handler is in place
+@login_required
+@require_POST
+def upload(request: HttpRequest, pk: int) -> HttpResponse:
+    handler = EvidenceUploadHandler(request, case_id=pk)
+    request.upload_handlers = [handler]
+    try:
+        return _receive(request, pk, handler)
+    except (NotFound, NotAllowed) as error:
+        raise (Http404 if isinstance(error, NotFound) else PermissionDenied)(
+            str(error.message)
+        ) from None
+    except DomainError as error:
+        return _refused(request, pk, str(error.message))
+    finally:
+        handler.close()  # no object left in the store by a refused request
+
+
+@csrf_protect
+def _receive(request: HttpRequest, pk: int, handler: EvidenceUploadHandler) -> HttpResponse:
+    case = evidence_services.check_may_add(pk, request.user)
+    handler.allow(case)  # the file may now go on to the store as it arrives
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput(_("Choose the file to upload."))
+    code = request.GET.get("criterion", "")
+    link = evidence_services.add_evidence(
+        pk,
+        code,
+        upload,
+        actor=request.user,
+        filename=upload.name or "",
+        size=upload.size,
+        note=request.POST.get("note", ""),
+    )
+    done = _("“%(name)s” was uploaded as version %(version)s.") % {
+        "name": link.document.filename,
+        "version": link.version,
+    }
+    if request.htmx:
+        return _block(request, case, code, status_text=done)
+    messages.success(request, done)
+    return back_to(_page(request), pk, anchor=pages.anchor(code))
+
+
+def _refused(request: HttpRequest, pk: int, message: str) -> HttpResponse:
+    case = case_for(request, pk, queryset=CASE_PAGE)
+    code = request.GET.get("criterion", "")
+    if request.htmx:
+        return _block(request, case, code, error=message, status=400)
+    if _page(request) == "web:appraisal":
+        sheet = pages.appraisal_sheet(case, request.user, timezone.now())
+        pages.attach_upload_error(sheet, code, message)
+        return render_appraisal(request, case, sheet, status=400)
+    return render_sheet(request, case, upload_error=(code, message), status=400)
+
+
+def _block(
+    request: HttpRequest,
+    case: Case,
+    code: str,
+    *,
+    status_text: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The criterion's evidence block alone, swapped in place by HTMX."""
+    row = pages.evidence_row(case, code, request.user, timezone.now())
+    if row is None:
+        raise Http404
+    row.upload_error = error
+    back = "appraisal" if _page(request) == "web:appraisal" else "sheet"
+    page = rows.SheetContext.for_page(request, case, back)
+    html = rows.evidence_block(row, page, status=rows.escape_text(status_text))
+    return HttpResponse(html, status=status)
+
+
+def _page(request: HttpRequest) -> str:
+    return "web:appraisal" if request.GET.get("back") == "appraisal" else "web:case"
