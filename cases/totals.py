@@ -10,6 +10,11 @@ kv = cycle survey weight / framework survey maximum. With the seeds' 70 + 30 fra
 weights this is simply achieved / applicable max × 100; criteria not applicable leave both
 sums; with no survey part the appraised part is rescaled to 100. Bonus and penalty points
 are capped by the framework. Area component index = area achieved / area applicable max.
+
+Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
+a self and an appraised score (survey, bonus and penalty leaves are not self-assessed in
+that sense), how many points the self scores exceeded the appraised ones (leaves scored
+lower by the unit do not offset others) and on how many leaves.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from cases.models import Case, Criterion, Framework, Method, Score
 
@@ -74,6 +79,16 @@ class CaseTotals:
     areas: dict[int, AreaTotals] = field(default_factory=dict)
     self_weight: Decimal = Decimal(70)
     survey_weight: Decimal = Decimal(30)
+    compared: int = 0
+    overclaimed: int = 0
+    overclaimed_points: Decimal = ZERO
+
+    @property
+    def overclaimed_share(self) -> Decimal | None:
+        """Share (0 … 1) of compared leaves whose self score exceeded the appraised one."""
+        if not self.compared:
+            return None
+        return (Decimal(self.overclaimed) / Decimal(self.compared)).quantize(Decimal("0.0001"))
 
     def _index(self, self_points: Decimal, bonus: Decimal, penalty: Decimal) -> Decimal | None:
         ks = self.self_weight / self.self_part.max_points if self.self_part.max_points else ZERO
@@ -148,6 +163,8 @@ def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
     if not case_list:
         return {}
     applicable = Q(not_applicable=False)
+    compared = applicable & Q(self_score__isnull=False, appraised_score__isnull=False)
+    over = applicable & Q(self_score__gt=F("appraised_score"))
     rows = (
         Score.objects.filter(case_id__in=[c.pk for c in case_list])
         .values("case_id", "criterion__area_id", "criterion__method")
@@ -161,6 +178,9 @@ def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
             appraised_n=Count(
                 "pk", filter=Q(appraised_score__isnull=False) | Q(appraised_round__isnull=False)
             ),
+            compared_n=Count("pk", filter=compared),
+            over_n=Count("pk", filter=over),
+            over_sum=Sum(F("self_score") - F("appraised_score"), filter=over),
         )
         .order_by()
     )
@@ -196,6 +216,9 @@ def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
         part.appraised_points += appraised_sum
         if method != Method.SURVEY:
             totals.self_scored += row["self_n"]
+            totals.compared += row["compared_n"]
+            totals.overclaimed += row["over_n"]
+            totals.overclaimed_points += row["over_sum"] or ZERO
         totals.appraised += row["appraised_n"]
         area_id = row["criterion__area_id"]
         area_ids.add(area_id)
