@@ -56,8 +56,8 @@ COLUMNS: dict[str, tuple[Any, bool]] = {
 ALIASES: dict[str, tuple[str, ...]] = {
     "unit_code": ("ma don vi", "unit code", "unit_code", "unit", "don vi"),
     "unit_name": ("ten don vi", "unit name", "unit_name"),
-    "criterion_code": ("ma tieu chi", "criterion code", "criterion_code", "criterion"),
-    "criterion_title": ("tieu chi", "ten tieu chi", "criterion title", "criterion_title"),
+    "criterion_code": ("ma tieu chi", "criterion code", "criterion_code"),
+    "criterion_title": ("tieu chi", "ten tieu chi", "criterion", "criterion title"),
     "max_points": ("diem toi da", "max points", "max_points", "max"),
     "score": ("diem", "diem xhh", "diem dieu tra", "score", "survey score"),
 }
@@ -293,7 +293,8 @@ def parse(cycle: Cycle, filename: str, content: bytes) -> list[SurveyRow]:
     if columns is None:
         problems.refuse_if_any()
         return []
-    labels = {key: str(COLUMNS[key][0]) for key in columns}
+    # Messages name the columns as the file does, so the reader finds them.
+    labels = {key: str(table.rows[0][1][column - 1]).strip() for key, column in columns.items()}
     merged_rows = {
         row for first_row, _col, cells in table.merged for row in _rows_of(cells, first_row)
     }

@@ -34,9 +34,14 @@ api_v1 = [
     path("cycles/<int:pk>/worklist/", api_appraisal.WorklistView.as_view(), name="worklist"),
     path("cycles/<int:pk>/survey/", api_results.SurveyImportView.as_view(), name="survey"),
     path(
-        "cycles/<int:pk>/survey/template/",
-        api_results.SurveyTemplateView.as_view(),
-        name="survey-template",
+        "cycles/<int:pk>/survey/template.xlsx",
+        api_results.SurveyTemplateView.as_view(file_type="xlsx"),
+        name="survey-template-xlsx",
+    ),
+    path(
+        "cycles/<int:pk>/survey/template.csv",
+        api_results.SurveyTemplateView.as_view(file_type="csv"),
+        name="survey-template-csv",
     ),
     path("cycles/<int:pk>/results/", api_results.ResultsView.as_view(), name="results"),
     path(

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -118,13 +118,14 @@ class SurveyImportView(APIView):
 class SurveyTemplateView(APIView):
     """The file to fill: every unit and survey criterion of the cycle, current scores in."""
 
+    file_type = "xlsx"
+
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"])],
-        responses={(200, XLSX): OpenApiTypes.BINARY},
+        responses={(200, XLSX): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY}
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         cycle = _secretariat_cycle(request, pk)
-        if request.query_params.get("format") == "csv":
+        if self.file_type == "csv":
             return _download(survey.template_csv(cycle), f"dieu-tra-xhh-{cycle.year}.csv", CSV)
         return _download(survey.template_xlsx(cycle), f"dieu-tra-xhh-{cycle.year}.xlsx", XLSX)
 
