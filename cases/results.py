@@ -41,10 +41,10 @@ from cases.models import (
     Cycle,
     PublishedResult,
     RankingExclusion,
-    Unit,
+    UnitGroup,
     UnitLineage,
 )
-from cases.totals import CaseTotals, totals_for
+from cases.totals import AreaTotals, CaseTotals, totals_for_cycle
 
 
 @dataclass
@@ -54,14 +54,9 @@ class AreaColumn:
     max_points: Decimal
 
 
-@dataclass
-class AreaResult:
-    code: str
-    title: str
-    max_points: Decimal
-    applicable_max: Decimal
-    points: Decimal
-    index: Decimal | None
+# An area's figures in a unit's results: code, title, max_points, applicable_max, points
+# (appraised) and index, computed when read.
+AreaResult = AreaTotals
 
 
 @dataclass
@@ -165,9 +160,12 @@ def previous_cycle_of(cycle: Cycle) -> Cycle | None:
 
 
 def _previous_ranks(
-    cycle: Cycle, previous: Cycle | None, units: dict[int, Unit]
+    cycle: Cycle, previous: Cycle | None, units: dict[int, str]
 ) -> dict[int, tuple[int | None, list[str]]]:
-    """unit id → (previous rank, codes of the units it was taken from), by the lineage rule."""
+    """unit id → (previous rank, codes of the units it was taken from), by the lineage rule.
+
+    `units` maps the units assessed in this cycle to their group code.
+    """
     if cycle.status == Cycle.Status.PUBLISHED:
         frozen = PublishedResult.objects.filter(cycle=cycle).values_list(
             "unit_id", "previous_rank", "previous_units"
@@ -203,39 +201,30 @@ def _previous_ranks(
         return found
 
     out: dict[int, tuple[int | None, list[str]]] = {}
-    for unit_id, unit in units.items():
-        same_group = [ranked[s] for s in sources(unit_id) if ranked[s][1] == unit.group.code]
+    for unit_id, group_code in units.items():
+        same_group = [ranked[s] for s in sources(unit_id) if ranked[s][1] == group_code]
         if same_group:
             best = min(rank for rank, _group, _code in same_group)
             out[unit_id] = (best, sorted(code for _rank, _group, code in same_group))
     return out
 
 
-def _unit_result(case: Case, totals: CaseTotals) -> UnitResult:
+def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
+    case_id, unit_id, unit_code, unit_name, _group_id, state = case
     index = totals.index
     self_index = totals.self_index
     return UnitResult(
-        case_id=case.pk,
-        unit_id=case.unit_id,
-        unit_code=case.unit.code,
-        unit_name=case.unit.name,
-        state=case.state,
+        case_id=case_id,
+        unit_id=unit_id,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        state=state,
         index=index,
         points=totals.appraised_total,
         applicable_max=totals.self_part.applicable_max + totals.survey_part.applicable_max,
         bonus=totals.bonus_appraised,
         penalty=totals.penalty_appraised,
-        areas=[
-            AreaResult(
-                code=a.code,
-                title=a.title,
-                max_points=a.max_points,
-                applicable_max=a.applicable_max,
-                points=a.appraised_points,
-                index=a.index,
-            )
-            for a in totals.areas.values()
-        ],
+        areas=list(totals.areas.values()),
         honesty=Honesty(
             compared=totals.compared,
             overclaimed=totals.overclaimed,
@@ -253,13 +242,14 @@ def compute_results(cycle: Cycle) -> CycleResults:
     """The results of every unit group of the cycle, as they stand now."""
     cases = list(
         Case.objects.filter(cycle=cycle)
-        .select_related("cycle", "unit", "unit__group")
         .order_by("unit__code")
+        .values_list("pk", "unit_id", "unit__code", "unit__name", "unit__group_id", "state")
     )
-    totals = totals_for(cases)
+    totals = totals_for_cycle(cycle)
     exclusions = dict(
         RankingExclusion.objects.filter(case__cycle=cycle).values_list("case_id", "reason")
     )
+    groups = {g.pk: g for g in UnitGroup.objects.filter(pk__in={c[4] for c in cases})}
     columns: dict[int, list[AreaColumn]] = {}
     for group_id, code, title, max_points in (
         Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True, max_points__gt=0)
@@ -268,17 +258,15 @@ def compute_results(cycle: Cycle) -> CycleResults:
     ):
         columns.setdefault(group_id, []).append(AreaColumn(code, title, max_points))
     previous = previous_cycle_of(cycle)
-    previous_ranks = _previous_ranks(cycle, previous, {c.unit_id: c.unit for c in cases})
+    previous_ranks = _previous_ranks(cycle, previous, {c[1]: groups[c[4]].code for c in cases})
 
     by_group: dict[int, list[UnitResult]] = {}
-    groups = {}
     for case in cases:
-        row = _unit_result(case, totals[case.pk])
-        if case.pk in exclusions:
-            row.excluded, row.exclusion_reason = True, exclusions[case.pk]
-        row.previous_rank, row.previous_units = previous_ranks.get(case.unit_id, (None, []))
-        by_group.setdefault(case.unit.group_id, []).append(row)
-        groups[case.unit.group_id] = case.unit.group
+        row = _unit_result(case, totals[case[0]])
+        if case[0] in exclusions:
+            row.excluded, row.exclusion_reason = True, exclusions[case[0]]
+        row.previous_rank, row.previous_units = previous_ranks.get(row.unit_id, (None, []))
+        by_group.setdefault(case[4], []).append(row)
 
     result = []
     for group_id, rows in sorted(by_group.items(), key=lambda item: groups[item[0]].code):

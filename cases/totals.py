@@ -22,10 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db import connections
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Round
 
-from cases.models import Case, Criterion, Framework, Method, Score
+from cases.models import Case, Criterion, Cycle, Framework, Method, Score
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -43,6 +46,11 @@ class AreaTotals:
     applicable_max: Decimal = ZERO
     self_points: Decimal = ZERO
     appraised_points: Decimal = ZERO
+
+    @property
+    def points(self) -> Decimal:
+        """The appraised points: what the results publish for the area."""
+        return self.appraised_points
 
     @property
     def index(self) -> Decimal | None:
@@ -157,86 +165,188 @@ class CaseTotals:
         }
 
 
-def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
-    """Totals of many cases in two queries, whatever their number of criteria."""
-    case_list = list(cases)
-    if not case_list:
-        return {}
+# How the aggregation runs (one statement, whatever the number of cases):
+#  1. the ORM groups the score rows by (case, area, scoring method) with plain sums and
+#     counts (`_leaf_groups`);
+#  2. a portable outer statement sorts the groups into parts — 0 self-assessed, 1 survey,
+#     2 bonus, 3 penalty — and folds them into one row per case (the parts, bonus,
+#     penalty, counts) and one row per (case, area) (`_FOLD`).
+# Points travel as whole hundredths (integers): exact on every backend, cheap to read back,
+# and turned into the same two-decimal Decimals the columns hold.
+SELF, SURVEY, BONUS, PENALTY = 0, 1, 2, 3
+CENTS = ("max_all", "max_app", "self_sum", "appr_sum", "over_sum")
+
+
+def _cents(expression: Any) -> Cast:
+    return Cast(Round(expression * Value(100)), BigIntegerField())
+
+
+def _leaf_groups(scores: QuerySet[Score]) -> QuerySet[Score]:
     applicable = Q(not_applicable=False)
-    compared = applicable & Q(self_score__isnull=False, appraised_score__isnull=False)
     over = applicable & Q(self_score__gt=F("appraised_score"))
-    rows = (
-        Score.objects.filter(case_id__in=[c.pk for c in case_list])
-        .values("case_id", "criterion__area_id", "criterion__method")
+    return (
+        scores.values_list("case_id", "criterion__area_id", "criterion__method")
         .annotate(
             n=Count("pk"),
-            max_all=Sum("criterion__max_points"),
-            max_applicable=Sum("criterion__max_points", filter=applicable),
-            self_sum=Sum("self_score", filter=applicable),
-            appraised_sum=Sum("appraised_score", filter=applicable),
+            max_all=_cents(Sum("criterion__max_points")),
+            max_app=_cents(Sum("criterion__max_points", filter=applicable)),
+            self_sum=_cents(Sum("self_score", filter=applicable)),
+            appr_sum=_cents(Sum("appraised_score", filter=applicable)),
             self_n=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
-            appraised_n=Count(
+            appr_n=Count(
                 "pk", filter=Q(appraised_score__isnull=False) | Q(appraised_round__isnull=False)
             ),
-            compared_n=Count("pk", filter=compared),
+            compared_n=Count(
+                "pk", filter=applicable & Q(self_score__isnull=False, appraised_score__isnull=False)
+            ),
             over_n=Count("pk", filter=over),
-            over_sum=Sum(F("self_score") - F("appraised_score"), filter=over),
+            over_sum=_cents(Sum(F("self_score") - F("appraised_score"), filter=over)),
         )
         .order_by()
     )
-    frameworks = {c.pk: (c.cycle_id, c.unit.group_id) for c in case_list}
+
+
+def _sum(expression: str) -> str:
+    """A sum of whole numbers that stays a whole number (PostgreSQL widens it to numeric)."""
+    return f"CAST(SUM({expression}) AS BIGINT)"
+
+
+def _when(part: int, column: str) -> str:
+    return _sum(f"CASE WHEN part = {part} THEN {column} END")
+
+
+# Case rows (kind 0): the self-assessed part with its counts, the survey part, bonus and
+# penalty. Area rows (kind 1): the scored leaves of one area, padded to the same width.
+_CASE_COLUMNS = [
+    *(_when(SELF, c) for c in ("n", "max_all", "max_app", "self_sum", "appr_sum")),
+    *(_when(SELF, c) for c in ("self_n", "appr_n", "compared_n", "over_n", "over_sum")),
+    *(_when(SURVEY, c) for c in ("n", "max_all", "max_app", "self_sum", "appr_sum", "appr_n")),
+    _sum(f"CASE WHEN part IN ({BONUS}, {PENALTY}) THEN n END"),
+    *(_when(BONUS, c) for c in ("self_sum", "appr_sum")),
+    *(_when(PENALTY, c) for c in ("self_sum", "appr_sum")),
+]
+_AREA_COLUMNS = [_sum(c) for c in CENTS[:4]]
+_PART = (
+    f"CASE method WHEN '{Method.SURVEY}' THEN {SURVEY} WHEN '{Method.BONUS}' THEN {BONUS} "
+    f"WHEN '{Method.PENALTY}' THEN {PENALTY} ELSE {SELF} END"
+)
+_FOLD = f"""
+WITH g (case_id, area_id, method, n, {", ".join(CENTS[:4])}, self_n, appr_n, compared_n,
+        over_n, over_sum) AS ({{groups}}),
+p AS (SELECT g.*, {_PART} AS part FROM g)
+SELECT 0, case_id, NULL, {", ".join(_CASE_COLUMNS)}
+FROM p GROUP BY case_id
+UNION ALL
+SELECT 1, case_id, area_id, {", ".join(_AREA_COLUMNS)},
+       {", ".join(["NULL"] * (len(_CASE_COLUMNS) - len(_AREA_COLUMNS)))}
+FROM p WHERE part IN ({SELF}, {SURVEY}) GROUP BY case_id, area_id
+"""
+
+
+def _rows(scores: QuerySet[Score]) -> list[tuple[Any, ...]]:
+    groups = _leaf_groups(scores)
+    sql, params = groups.query.sql_with_params()
+    with connections[groups.db].cursor() as cursor:
+        cursor.execute(_FOLD.format(groups=sql), params)
+        return cursor.fetchall()
+
+
+class _Points(dict[int | None, Decimal]):
+    """Hundredths → the two-decimal Decimal a SUM of the columns gives; nothing or zero is
+    ZERO, as it always was here. Memoised: the same few values recur in every case."""
+
+    def __missing__(self, cents: int | None) -> Decimal:
+        value = self[cents] = Decimal(cents).scaleb(-2) if cents else ZERO
+        return value
+
+
+def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
+    """Totals of many cases in three queries, whatever their number of criteria."""
+    case_list = list(cases)
+    if not case_list:
+        return {}
+    setup = {
+        c.pk: (c.cycle.self_weight, c.cycle.survey_weight, (c.cycle_id, c.unit.group_id))
+        for c in case_list
+    }
+    scores = Score.objects.filter(case_id__in=list(setup))
+    return _build(setup, scores, {c.cycle_id for c in case_list})
+
+
+def totals_for_cycle(cycle: Cycle) -> dict[int, CaseTotals]:
+    """Totals of every case of a cycle, without loading the cases (results of a whole cycle).
+
+    The same figures as `totals_for(cycle.cases.all())`.
+    """
+    key = (cycle.self_weight, cycle.survey_weight)
+    setup = {
+        case_id: (*key, (cycle.pk, group_id))
+        for case_id, group_id in Case.objects.filter(cycle=cycle).values_list(
+            "pk", "unit__group_id"
+        )
+    }
+    if not setup:
+        return {}
+    return _build(setup, Score.objects.filter(case__cycle=cycle), {cycle.pk})
+
+
+def _build(
+    setup: dict[int, tuple[Decimal, Decimal, tuple[int, int]]],
+    scores: QuerySet[Score],
+    cycle_ids: set[int],
+) -> dict[int, CaseTotals]:
+    """Sum the aggregate rows into each case's parts, areas and counts."""
     caps = {
-        (f.cycle_id, f.unit_group_id): f
-        for f in Framework.objects.filter(cycle_id__in={c.cycle_id for c in case_list})
+        (f.cycle_id, f.unit_group_id): (f.bonus_cap, f.penalty_cap)
+        for f in Framework.objects.filter(cycle_id__in=cycle_ids)
+    }
+    result = {
+        case_id: CaseTotals(self_weight=self_weight, survey_weight=survey_weight)
+        for case_id, (self_weight, survey_weight, _key) in setup.items()
     }
     area_ids = set()
-    result: dict[int, CaseTotals] = {}
-    for case in case_list:
-        result[case.pk] = CaseTotals(
-            self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight
-        )
     bonus: dict[int, list[Decimal]] = {}
-    for row in rows:
-        totals = result[row["case_id"]]
-        method = row["criterion__method"]
-        self_sum = row["self_sum"] or ZERO
-        appraised_sum = row["appraised_sum"] or ZERO
-        totals.leaves += row["n"]
-        if method in (Method.BONUS, Method.PENALTY):
-            acc = bonus.setdefault(row["case_id"], [ZERO, ZERO, ZERO, ZERO])
-            offset = 0 if method == Method.BONUS else 2
-            acc[offset] += self_sum
-            acc[offset + 1] += appraised_sum
-            totals.leaves -= row["n"]
+    points = _Points()
+    for kind, case_id, area_id, *v in _rows(scores):
+        totals = result[case_id]
+        if kind == 1:
+            area_ids.add(area_id)
+            totals.areas[area_id] = AreaTotals(
+                "", "", points[v[0]], points[v[1]], points[v[2]], points[v[3]]
+            )
             continue
-        part = totals.survey_part if method == Method.SURVEY else totals.self_part
-        part.max_points += row["max_all"] or ZERO
-        part.applicable_max += row["max_applicable"] or ZERO
-        part.self_points += self_sum
-        part.appraised_points += appraised_sum
-        if method != Method.SURVEY:
-            totals.self_scored += row["self_n"]
-            totals.compared += row["compared_n"]
-            totals.overclaimed += row["over_n"]
-            totals.overclaimed_points += row["over_sum"] or ZERO
-        totals.appraised += row["appraised_n"]
-        area_id = row["criterion__area_id"]
-        area_ids.add(area_id)
-        area = totals.areas.setdefault(area_id, AreaTotals(code="", title=""))
-        area.max_points += row["max_all"] or ZERO
-        area.applicable_max += row["max_applicable"] or ZERO
-        area.self_points += self_sum
-        area.appraised_points += appraised_sum
+        if v[0]:  # self-assessed leaves
+            part = totals.self_part
+            part.max_points += points[v[1]]
+            part.applicable_max += points[v[2]]
+            part.self_points += points[v[3]]
+            part.appraised_points += points[v[4]]
+            totals.leaves += v[0]
+            totals.self_scored += v[5]
+            totals.appraised += v[6]
+            totals.compared += v[7]
+            totals.overclaimed += v[8]
+            totals.overclaimed_points += points[v[9]]
+        if v[10]:  # survey leaves
+            part = totals.survey_part
+            part.max_points += points[v[11]]
+            part.applicable_max += points[v[12]]
+            part.self_points += points[v[13]]
+            part.appraised_points += points[v[14]]
+            totals.leaves += v[10]
+            totals.appraised += v[15]
+        if v[16]:  # bonus and penalty leaves
+            bonus[case_id] = [points[v[17]], points[v[18]], points[v[19]], points[v[20]]]
     for case_id, (bs, ba, ps, pa) in bonus.items():
-        framework = caps.get(frameworks[case_id])
-        bonus_cap = framework.bonus_cap if framework else ZERO
-        penalty_cap = framework.penalty_cap if framework else ZERO
+        bonus_cap, penalty_cap = caps.get(setup[case_id][2], (ZERO, ZERO))
         totals = result[case_id]
         totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
         totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
     names = {
-        a.pk: (a.code, a.title, a.position)
-        for a in Criterion.objects.filter(pk__in=area_ids).only("code", "title", "position")
+        pk: (code, title, position)
+        for pk, code, title, position in Criterion.objects.filter(pk__in=area_ids).values_list(
+            "pk", "code", "title", "position"
+        )
     }
     for totals in result.values():
         for area_id, area in totals.areas.items():
