@@ -111,6 +111,9 @@ class Problems:
 
     def refuse_if_any(self) -> None:
         if self.items:
+            self.items.sort(  # in reading order: the file's own problems first
+                key=lambda p: (p["row"] or 0, len(p["column"] or ""), p["column"] or "")
+            )
             raise ImportRefused(
                 _("The file was not imported: correct these problems and import it again."),
                 self.items,
@@ -224,6 +227,7 @@ def _number(value: Any) -> Decimal | None:
 
 def _header(table: Table, problems: Problems) -> dict[str, int] | None:
     """Column key → column number, from row 1; None when the columns are wrong."""
+    before = len(problems.items)
     if not table.rows or all(_blank(v) for v in table.rows[0][1]):
         problems.add(_("The first row must hold the column names of the template."), row=1)
         return None
@@ -253,7 +257,7 @@ def _header(table: Table, problems: Problems) -> dict[str, int] | None:
     for key, (label, required) in COLUMNS.items():
         if required and key not in found:
             problems.add(_("The column “%(name)s” is missing.") % {"name": label}, row=1)
-    return None if problems else found
+    return None if len(problems.items) > before else found
 
 
 class _Context:
@@ -281,15 +285,17 @@ def parse(cycle: Cycle, filename: str, content: bytes) -> list[SurveyRow]:
     if table is None:
         problems.refuse_if_any()
         return []
+    columns = _header(table, problems)
+    header_row = table.rows[0][1] if table.rows else []
     for first_row, first_column, cells in table.merged:
+        name = header_row[first_column - 1] if first_column <= len(header_row) else None
         problems.add(
             _("the cells %(range)s are merged; unmerge them and fill every row.")
             % {"range": cells},
             row=first_row,
             column=first_column,
-            header=cells,
+            header=str(name).strip() if not _blank(name) else cells,
         )
-    columns = _header(table, problems)
     if columns is None:
         problems.refuse_if_any()
         return []

@@ -180,11 +180,15 @@ def test_every_problem_of_a_file_is_listed_by_row_and_column(province: SimpleNam
 def test_wrong_columns_are_refused_before_any_row_is_read(province: SimpleNamespace) -> None:
     body = _refused(province, xlsx([["Mã đơn vị", "Tiêu chí số", "Điểm số"], ["S1", "1.3", 9]]))
 
-    messages = [(p["row"], p["column"], p["message"]) for p in body["problems"]]
-    assert (1, "B", messages[0][2]) == messages[0] and "Tiêu chí số" in messages[0][2]
-    assert "Điểm số" in messages[1][2]
-    assert any("Criterion code" in m for _r, _c, m in messages)  # the missing required column
-    assert all(row == 1 for row, _c, _m in messages)
+    problems = [(p["row"], p["column"], p["message"]) for p in body["problems"]]
+    assert [(row, column) for row, column, _m in problems] == [
+        (1, None),  # the two required columns missing …
+        (1, None),
+        (1, "B"),  # … because these two are not the template's
+        (1, "C"),
+    ]
+    assert "Criterion code" in problems[0][2] and "Score" in problems[1][2]
+    assert "Tiêu chí số" in problems[2][2] and "Điểm số" in problems[3][2]
 
 
 def test_a_file_that_is_not_an_excel_workbook_is_refused(province: SimpleNamespace) -> None:
@@ -216,6 +220,14 @@ def test_merged_cells_are_refused_with_their_place(province: SimpleNamespace) ->
     (problem,) = body["problems"]
     assert (problem["row"], problem["column"]) == (2, "A")
     assert "A2:A3" in problem["message"]
+    assert body["errors"][0].startswith("Row 2, column A (Mã đơn vị): ")
+
+
+def test_merged_cells_do_not_hide_the_other_problems(province: SimpleNamespace) -> None:
+    rows = [HEADER, ["S9", "1.3", 9], ["S1", "2.3", 18], ["S2", "1.3", 8], ["S2", "2.3", "mười"]]
+    body = _refused(province, xlsx(rows, merge="C3:C4"))
+
+    assert [(p["row"], p["column"]) for p in body["problems"]] == [(2, "A"), (3, "C"), (5, "C")]
 
 
 def test_an_empty_file_and_a_file_without_rows_are_refused(province: SimpleNamespace) -> None:
