@@ -82,6 +82,8 @@ def test_leader_approves_and_publishes_every_case_with_the_decision(
     response = _publish(p, signer="Nguyễn Văn A")
 
     assert response.status_code == 200, response.json()
+    assert response.json()["decision_number"] == "123/QĐ-UBND"
+    assert response.json()["decision_date"] == "2026-04-15"
     cycle = Cycle.objects.get(pk=p.cycle.pk)
     assert cycle.status == Cycle.Status.PUBLISHED
     assert (cycle.decision_number, cycle.decision_date, cycle.decision_signer) == (
