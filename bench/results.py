@@ -396,7 +396,7 @@ def main() -> int:
             f"  of which totals_for_cycle: {medians['cycle_totals'] * 1000:.0f} ms",
             f"totals_for over the cases loaded as objects (the case list's path): "
             f"{medians['case_totals'] * 1000:.0f} ms",
-            f"single SQL aggregation baseline (same totals, ranks, over-claiming): "
+            f"single SQL aggregation baseline (same totals and counts, ranks, over-claiming): "
             f"{sql_s * 1000:.0f} ms (median of {RUNS})",
             f"ratio: {ratio:.2f}× the SQL baseline (target ≤ 2×: "
             f"{'met' if ratio <= 2 else 'MISSED'})",
