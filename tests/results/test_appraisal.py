@@ -10,7 +10,7 @@ from typing import Any
 from cases.models import AppraiserAssignment, Case, Score
 from tests.conftest import api, make_user
 from tests.results.conftest import put_scores
-from workflow import cycle_services
+from workflow import appraisal, cycle_services
 from workflow.appraisal import register_criterion_column
 from workflow.models import AuditEntry
 
@@ -177,7 +177,7 @@ def test_side_by_side_shows_self_and_appraised_scores_and_flags_the_difference(
     # this appraiser holds area 1 only; survey leaves are imported, never appraised
     assert rows["1.1"]["may_appraise"] and not rows["2.1"]["may_appraise"]
     assert not rows["1.3"]["may_appraise"] and not rows["1.3"]["to_appraise"]
-    assert rows["1.1"]["evidence"] == []  # filled by the evidence app when it registers
+    assert rows["1.1"]["evidence"] == []  # no file uploaded (tests/evidence shows them listed)
     assert body["summary"] == {"criteria": 7, "unappraised": 2, "differing": 1}
 
 
@@ -187,6 +187,7 @@ def test_apps_above_the_workflow_add_their_own_column(province: SimpleNamespace)
             s.pk: [{"name": f"{s.criterion.code}.pdf"}] for s in scores if s.criterion.code == "1.1"
         }
 
+    previous = appraisal._columns["evidence"]
     register_criterion_column("evidence", files, list)
     try:
         body = (
@@ -195,7 +196,7 @@ def test_apps_above_the_workflow_add_their_own_column(province: SimpleNamespace)
             .json()
         )
     finally:
-        register_criterion_column("evidence", lambda case, scores: {}, list)
+        register_criterion_column("evidence", *previous)
 
     rows = {c["criterion"]: c for area in body["areas"] for c in area["criteria"]}
     assert rows["1.1"]["evidence"] == [{"name": "1.1.pdf"}]
