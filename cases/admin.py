@@ -21,8 +21,12 @@ from cases.models import (
     Cycle,
     Framework,
     Membership,
+    PublishedResult,
+    RankingExclusion,
+    SurveyImport,
     Unit,
     UnitGroup,
+    UnitLineage,
 )
 
 
@@ -202,3 +206,46 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{exc.message} {detail}".strip(), messages.ERROR)
             return False
         return True
+
+
+@admin.register(UnitLineage)
+class UnitLineageAdmin(admin.ModelAdmin):
+    """Mergers, splits and renamings: how results find a unit's rank of the previous cycle."""
+
+    list_display = ["predecessor", "successor", "kind", "effective_date", "note"]
+    list_filter = ["kind"]
+    search_fields = ["predecessor__code", "predecessor__name", "successor__code", "successor__name"]
+    autocomplete_fields = ["predecessor", "successor"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by the workflow's services (audited); the admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RankingExclusion)
+class RankingExclusionAdmin(ReadOnlyAdmin):
+    list_display = ["case", "reason", "decided_by", "decided_at"]
+    list_filter = ["case__cycle"]
+
+
+@admin.register(SurveyImport)
+class SurveyImportAdmin(ReadOnlyAdmin):
+    list_display = ["cycle", "filename", "row_count", "imported_by", "imported_at", "sha256"]
+    list_filter = ["cycle"]
+    exclude = ["rows"]
+
+
+@admin.register(PublishedResult)
+class PublishedResultAdmin(ReadOnlyAdmin):
+    list_display = ["cycle", "group_code", "rank", "unit", "index", "classification", "excluded"]
+    list_filter = ["cycle", "group_code", "excluded"]
+    search_fields = ["unit__code", "unit__name"]

@@ -50,3 +50,15 @@ class Conflict(DomainError):
     """Someone else changed the same thing first."""
 
     status_code = 409
+
+
+class ImportRefused(InvalidInput):
+    """A file was refused as a whole; `problems` locates each reason (row, column, message)."""
+
+    def __init__(
+        self,
+        message: str | Promise,
+        problems: Iterable[dict[str, object]],
+    ) -> None:
+        self.problems = list(problems)
+        super().__init__(message, [str(p["text"]) for p in self.problems])

@@ -137,6 +137,11 @@ class Cycle(models.Model):
     auto_start_appraisal = models.BooleanField(
         _("start appraisal of submitted cases when appraisal opens"), default=False
     )
+    # The leader's approval decision (quyết định phê duyệt), set when the results are published.
+    decision_number = models.CharField(_("decision number"), max_length=64, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    decision_signer = models.CharField(_("decision signed by"), max_length=255, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("cycle")
@@ -443,6 +448,124 @@ class AppraiserAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.cycle.year} – {self.area_code}"
+
+
+class UnitLineage(models.Model):
+    """An old unit continued by a new one: a merger, a split or a renaming.
+
+    Results follow these edges backwards to find a unit's rank in the previous cycle
+    (`cases.results`). A merger is several rows with the same successor; a split, several
+    rows with the same predecessor; a renaming, one row.
+    """
+
+    class Kind(models.TextChoices):
+        MERGER = "merger", _("Merger")
+        SPLIT = "split", _("Split")
+        RENAMING = "renaming", _("Renaming")
+
+    predecessor = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="successor_links", verbose_name=_("old unit")
+    )
+    successor = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="predecessor_links",
+        verbose_name=_("new unit"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MERGER)
+    effective_date = models.DateField(_("effective date"), null=True, blank=True)
+    note = models.CharField(_("legal basis / note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("unit lineage")
+        verbose_name_plural = _("unit lineage")
+        constraints = [
+            models.UniqueConstraint(fields=["predecessor", "successor"], name="uniq_lineage"),
+            models.CheckConstraint(
+                condition=~models.Q(predecessor=models.F("successor")), name="lineage_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.predecessor.code} → {self.successor.code}"
+
+
+class RankingExclusion(models.Model):
+    """The leader's decision not to rank a unit this cycle (false evidence, seed 002 §1c).
+
+    The case keeps its scores and is still published; it is listed apart with the reason.
+    Reinstating deletes the row; the audit trail keeps both decisions.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="exclusion")
+    reason = models.TextField(_("reason"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        verbose_name = _("exclusion from ranking")
+        verbose_name_plural = _("exclusions from ranking")
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.reason[:40]}"
+
+
+class SurveyImport(models.Model):
+    """One accepted import of survey (điều tra xã hội học) scores; the latest one is in force.
+
+    `rows` keeps what was imported ([unit code, criterion code, score]) so the scores in force
+    can always be traced to a file, whose SHA-256 is kept here and in the audit entry.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="survey_imports")
+    filename = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    row_count = models.PositiveIntegerField(_("rows"))
+    rows = models.JSONField(default=list)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("imported at"))
+
+    class Meta:
+        verbose_name = _("survey import")
+        verbose_name_plural = _("survey imports")
+        ordering = ["cycle", "-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.filename}"
+
+
+class PublishedResult(models.Model):
+    """One line of the published ranking, frozen when the leader publishes the cycle.
+
+    What was announced stays as announced (the next cycle's change of rank is taken from
+    here), whatever later happens to units, lineage or frameworks.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="published_results")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="published_results")
+    group_code = models.CharField(_("unit group"), max_length=32)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    index = models.DecimalField(_("index"), null=True, blank=True, **POINTS)
+    classification = models.CharField(_("classification"), max_length=16, blank=True)
+    excluded = models.BooleanField(_("excluded from ranking"), default=False)
+    exclusion_reason = models.TextField(_("reason for exclusion"), blank=True)
+    areas = models.JSONField(default=list)
+    previous_rank = models.PositiveIntegerField(_("previous rank"), null=True, blank=True)
+    previous_units = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("published result")
+        verbose_name_plural = _("published results")
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "unit"], name="uniq_published_result")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.unit.code} #{self.rank}"
 
 
 ZERO = Decimal("0")

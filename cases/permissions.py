@@ -205,6 +205,38 @@ def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
     )
 
 
+def may_manage_cycle(user: Any) -> bool:
+    """The secretariat: assignments, survey import, the cycle's settings."""
+    return bool(user.is_authenticated and user.has_perm("cases.change_cycle"))
+
+
+def may_decide_results(user: Any) -> bool:
+    """The leader: approve and publish, exclude a unit from the ranking."""
+    return bool(user.is_authenticated and user.has_perm("cases.publish_case"))
+
+
+def may_view_provisional_results(user: Any) -> bool:
+    """Results before publication: secretariat, leader and auditor (who see every case)."""
+    return bool(user.is_authenticated and user.has_perm("cases.view_cycle"))
+
+
+def may_view_honesty(user: Any) -> bool:
+    """How far self scores exceeded appraised ones: never in the public view."""
+    return bool(user.is_authenticated and user.has_perm("cases.view_audit"))
+
+
+def appraisable_cases(user: Any) -> QuerySet[Case]:
+    """Cases the user may appraise (the secretariat: all; an appraiser: not their own unit)."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    if user.has_perm("cases.appraise_case"):
+        return Case.objects.all()
+    return Case.objects.filter(
+        caseuserobjectpermission__user=user,
+        caseuserobjectpermission__permission__codename="appraise_case",
+    )
+
+
 def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
     """Derive the object permissions of these cases from memberships and assignments.
 

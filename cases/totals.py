@@ -10,6 +10,11 @@ kv = cycle survey weight / framework survey maximum. With the seeds' 70 + 30 fra
 weights this is simply achieved / applicable max × 100; criteria not applicable leave both
 sums; with no survey part the appraised part is rescaled to 100. Bonus and penalty points
 are capped by the framework. Area component index = area achieved / area applicable max.
+
+Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
+a self and an appraised score (survey, bonus and penalty leaves are not self-assessed in
+that sense), how many points the self scores exceeded the appraised ones (leaves scored
+lower by the unit do not offset others) and on how many leaves.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db import connections
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Round
 
-from cases.models import Case, Criterion, Framework, Method, Score
+from cases.models import Case, Criterion, Cycle, Framework, Method, Score
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -39,6 +46,11 @@ class AreaTotals:
     applicable_max: Decimal = ZERO
     self_points: Decimal = ZERO
     appraised_points: Decimal = ZERO
+
+    @property
+    def points(self) -> Decimal:
+        """The appraised points: what the results publish for the area."""
+        return self.appraised_points
 
     @property
     def index(self) -> Decimal | None:
@@ -75,6 +87,16 @@ class CaseTotals:
     areas: dict[int, AreaTotals] = field(default_factory=dict)
     self_weight: Decimal = Decimal(70)
     survey_weight: Decimal = Decimal(30)
+    compared: int = 0
+    overclaimed: int = 0
+    overclaimed_points: Decimal = ZERO
+
+    @property
+    def overclaimed_share(self) -> Decimal | None:
+        """Share (0 … 1) of compared leaves whose self score exceeded the appraised one."""
+        if not self.compared:
+            return None
+        return (Decimal(self.overclaimed) / Decimal(self.compared)).quantize(Decimal("0.0001"))
 
     def _index(self, self_points: Decimal, bonus: Decimal, penalty: Decimal) -> Decimal | None:
         ks = self.self_weight / self.self_part.max_points if self.self_part.max_points else ZERO
@@ -143,50 +165,99 @@ class CaseTotals:
         }
 
 
-_SUMS = ("n", "max_all", "max_applicable", "self_sum", "appraised_sum", "self_n", "appraised_n")
+# How the aggregation runs (one statement, whatever the number of cases):
+#  1. the ORM groups the score rows by (case, area, scoring method) with plain sums and
+#     counts (`_leaf_groups`);
+#  2. a portable outer statement sorts the groups into parts — 0 self-assessed, 1 survey,
+#     2 bonus, 3 penalty — and folds them into one row per case (the parts, bonus,
+#     penalty, counts) and one row per (case, area) (`_FOLD`).
+# Points travel as whole hundredths (integers): exact on every backend, cheap to read back,
+# and turned into the same two-decimal Decimals the columns hold.
+SELF, SURVEY, BONUS, PENALTY = 0, 1, 2, 3
+CENTS = ("max_all", "max_app", "self_sum", "appr_sum", "over_sum")
 
 
-def _accumulate(
-    totals: CaseTotals, bonus: list[Decimal], area_id: int | None, method: str, row: dict[str, Any]
-) -> None:
-    """Add one (case, area, method) group of sums to the case's totals."""
-    self_sum = row["self_sum"] or ZERO
-    appraised_sum = row["appraised_sum"] or ZERO
-    if method in (Method.BONUS, Method.PENALTY):
-        offset = 0 if method == Method.BONUS else 2
-        bonus[offset] += self_sum
-        bonus[offset + 1] += appraised_sum
-        return
-    totals.leaves += row["n"]
-    part = totals.survey_part if method == Method.SURVEY else totals.self_part
-    part.max_points += row["max_all"] or ZERO
-    part.applicable_max += row["max_applicable"] or ZERO
-    part.self_points += self_sum
-    part.appraised_points += appraised_sum
-    if method != Method.SURVEY:
-        totals.self_scored += row["self_n"]
-    totals.appraised += row["appraised_n"]
-    area = totals.areas.setdefault(area_id or 0, AreaTotals(code="", title=""))
-    area.max_points += row["max_all"] or ZERO
-    area.applicable_max += row["max_applicable"] or ZERO
-    area.self_points += self_sum
-    area.appraised_points += appraised_sum
+def _cents(expression: Any) -> Cast:
+    return Cast(Round(expression * Value(100)), BigIntegerField())
 
 
-def _cap(totals: CaseTotals, bonus: list[Decimal], framework: Framework | None) -> None:
-    bonus_cap = framework.bonus_cap if framework else ZERO
-    penalty_cap = framework.penalty_cap if framework else ZERO
-    bs, ba, ps, pa = bonus
-    totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
-    totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
-
-
-def _name_areas(totals: CaseTotals, names: dict[int, tuple[str, str, int]]) -> None:
-    for area_id, area in totals.areas.items():
-        area.code, area.title, _pos = names.get(area_id, ("", "", 0))
-    totals.areas = dict(
-        sorted(totals.areas.items(), key=lambda item: names.get(item[0], ("", "", 0))[2])
+def _leaf_groups(scores: QuerySet[Score]) -> QuerySet[Score]:
+    applicable = Q(not_applicable=False)
+    over = applicable & Q(self_score__gt=F("appraised_score"))
+    return (
+        scores.values_list("case_id", "criterion__area_id", "criterion__method")
+        .annotate(
+            n=Count("pk"),
+            max_all=_cents(Sum("criterion__max_points")),
+            max_app=_cents(Sum("criterion__max_points", filter=applicable)),
+            self_sum=_cents(Sum("self_score", filter=applicable)),
+            appr_sum=_cents(Sum("appraised_score", filter=applicable)),
+            self_n=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
+            appr_n=Count(
+                "pk", filter=Q(appraised_score__isnull=False) | Q(appraised_round__isnull=False)
+            ),
+            compared_n=Count(
+                "pk", filter=applicable & Q(self_score__isnull=False, appraised_score__isnull=False)
+            ),
+            over_n=Count("pk", filter=over),
+            over_sum=_cents(Sum(F("self_score") - F("appraised_score"), filter=over)),
+        )
+        .order_by()
     )
+
+
+def _sum(expression: str) -> str:
+    """A sum of whole numbers that stays a whole number (PostgreSQL widens it to numeric)."""
+    return f"CAST(SUM({expression}) AS BIGINT)"
+
+
+def _when(part: int, column: str) -> str:
+    return _sum(f"CASE WHEN part = {part} THEN {column} END")
+
+
+# Case rows (kind 0): the self-assessed part with its counts, the survey part, bonus and
+# penalty. Area rows (kind 1): the scored leaves of one area, padded to the same width.
+_CASE_COLUMNS = [
+    *(_when(SELF, c) for c in ("n", "max_all", "max_app", "self_sum", "appr_sum")),
+    *(_when(SELF, c) for c in ("self_n", "appr_n", "compared_n", "over_n", "over_sum")),
+    *(_when(SURVEY, c) for c in ("n", "max_all", "max_app", "self_sum", "appr_sum", "appr_n")),
+    _sum(f"CASE WHEN part IN ({BONUS}, {PENALTY}) THEN n END"),
+    *(_when(BONUS, c) for c in ("self_sum", "appr_sum")),
+    *(_when(PENALTY, c) for c in ("self_sum", "appr_sum")),
+]
+_AREA_COLUMNS = [_sum(c) for c in CENTS[:4]]
+_PART = (
+    f"CASE method WHEN '{Method.SURVEY}' THEN {SURVEY} WHEN '{Method.BONUS}' THEN {BONUS} "
+    f"WHEN '{Method.PENALTY}' THEN {PENALTY} ELSE {SELF} END"
+)
+_FOLD = f"""
+WITH g (case_id, area_id, method, n, {", ".join(CENTS[:4])}, self_n, appr_n, compared_n,
+        over_n, over_sum) AS ({{groups}}),
+p AS (SELECT g.*, {_PART} AS part FROM g)
+SELECT 0, case_id, NULL, {", ".join(_CASE_COLUMNS)}
+FROM p GROUP BY case_id
+UNION ALL
+SELECT 1, case_id, area_id, {", ".join(_AREA_COLUMNS)},
+       {", ".join(["NULL"] * (len(_CASE_COLUMNS) - len(_AREA_COLUMNS)))}
+FROM p WHERE part IN ({SELF}, {SURVEY}) GROUP BY case_id, area_id
+"""
+
+
+def _rows(scores: QuerySet[Score]) -> list[tuple[Any, ...]]:
+    groups = _leaf_groups(scores)
+    sql, params = groups.query.sql_with_params()
+    with connections[groups.db].cursor() as cursor:
+        cursor.execute(_FOLD.format(groups=sql), params)
+        return cursor.fetchall()
+
+
+class _Points(dict[int | None, Decimal]):
+    """Hundredths → the two-decimal Decimal a SUM of the columns gives; nothing or zero is
+    ZERO, as it always was here. Memoised: the same few values recur in every case."""
+
+    def __missing__(self, cents: int | None) -> Decimal:
+        value = self[cents] = Decimal(cents).scaleb(-2) if cents else ZERO
+        return value
 
 
 def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
@@ -194,78 +265,140 @@ def totals_for(cases: Iterable[Case]) -> dict[int, CaseTotals]:
     case_list = list(cases)
     if not case_list:
         return {}
-    applicable = Q(not_applicable=False)
-    rows = (
-        Score.objects.filter(case_id__in=[c.pk for c in case_list])
-        .values("case_id", "criterion__area_id", "criterion__method")
-        .annotate(
-            n=Count("pk"),
-            max_all=Sum("criterion__max_points"),
-            max_applicable=Sum("criterion__max_points", filter=applicable),
-            self_sum=Sum("self_score", filter=applicable),
-            appraised_sum=Sum("appraised_score", filter=applicable),
-            self_n=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
-            appraised_n=Count(
-                "pk", filter=Q(appraised_score__isnull=False) | Q(appraised_round__isnull=False)
-            ),
-        )
-        .order_by()
-    )
-    result = {
-        c.pk: CaseTotals(self_weight=c.cycle.self_weight, survey_weight=c.cycle.survey_weight)
+    setup = {
+        c.pk: (c.cycle.self_weight, c.cycle.survey_weight, (c.cycle_id, c.unit.group_id))
         for c in case_list
     }
-    bonus = {c.pk: [ZERO, ZERO, ZERO, ZERO] for c in case_list}
-    area_ids = set()
-    for row in rows:
-        area_ids.add(row["criterion__area_id"])
-        _accumulate(
-            result[row["case_id"]],
-            bonus[row["case_id"]],
-            row["criterion__area_id"],
-            row["criterion__method"],
-            row,
+    scores = Score.objects.filter(case_id__in=list(setup))
+    return _build(setup, scores, {c.cycle_id for c in case_list})
+
+
+def totals_for_cycle(cycle: Cycle) -> dict[int, CaseTotals]:
+    """Totals of every case of a cycle, without loading the cases (results of a whole cycle).
+
+    The same figures as `totals_for(cycle.cases.all())`.
+    """
+    key = (cycle.self_weight, cycle.survey_weight)
+    setup = {
+        case_id: (*key, (cycle.pk, group_id))
+        for case_id, group_id in Case.objects.filter(cycle=cycle).values_list(
+            "pk", "unit__group_id"
         )
-    frameworks = {
-        (f.cycle_id, f.unit_group_id): f
-        for f in Framework.objects.filter(cycle_id__in={c.cycle_id for c in case_list})
     }
+    if not setup:
+        return {}
+    return _build(setup, Score.objects.filter(case__cycle=cycle), {cycle.pk})
+
+
+def _build(
+    setup: dict[int, tuple[Decimal, Decimal, tuple[int, int]]],
+    scores: QuerySet[Score],
+    cycle_ids: set[int],
+) -> dict[int, CaseTotals]:
+    """Sum the aggregate rows into each case's parts, areas and counts."""
+    caps = {
+        (f.cycle_id, f.unit_group_id): (f.bonus_cap, f.penalty_cap)
+        for f in Framework.objects.filter(cycle_id__in=cycle_ids)
+    }
+    result = {
+        case_id: CaseTotals(self_weight=self_weight, survey_weight=survey_weight)
+        for case_id, (self_weight, survey_weight, _key) in setup.items()
+    }
+    area_ids = set()
+    bonus: dict[int, list[Decimal]] = {}
+    points = _Points()
+    for kind, case_id, area_id, *v in _rows(scores):
+        totals = result[case_id]
+        if kind == 1:
+            area_ids.add(area_id)
+            totals.areas[area_id] = AreaTotals(
+                "", "", points[v[0]], points[v[1]], points[v[2]], points[v[3]]
+            )
+            continue
+        if v[0]:  # self-assessed leaves
+            part = totals.self_part
+            part.max_points += points[v[1]]
+            part.applicable_max += points[v[2]]
+            part.self_points += points[v[3]]
+            part.appraised_points += points[v[4]]
+            totals.leaves += v[0]
+            totals.self_scored += v[5]
+            totals.appraised += v[6]
+            totals.compared += v[7]
+            totals.overclaimed += v[8]
+            totals.overclaimed_points += points[v[9]]
+        if v[10]:  # survey leaves
+            part = totals.survey_part
+            part.max_points += points[v[11]]
+            part.applicable_max += points[v[12]]
+            part.self_points += points[v[13]]
+            part.appraised_points += points[v[14]]
+            totals.leaves += v[10]
+            totals.appraised += v[15]
+        if v[16]:  # bonus and penalty leaves
+            bonus[case_id] = [points[v[17]], points[v[18]], points[v[19]], points[v[20]]]
+    for case_id, (bs, ba, ps, pa) in bonus.items():
+        bonus_cap, penalty_cap = caps.get(setup[case_id][2], (ZERO, ZERO))
+        totals = result[case_id]
+        totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
+        totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
     names = {
-        a.pk: (a.code, a.title, a.position)
-        for a in Criterion.objects.filter(pk__in=area_ids).only("code", "title", "position")
+        pk: (code, title, position)
+        for pk, code, title, position in Criterion.objects.filter(pk__in=area_ids).values_list(
+            "pk", "code", "title", "position"
+        )
     }
-    for case in case_list:
-        _cap(result[case.pk], bonus[case.pk], frameworks.get((case.cycle_id, case.unit.group_id)))
-        _name_areas(result[case.pk], names)
+    for totals in result.values():
+        for area_id, area in totals.areas.items():
+            area.code, area.title, _pos = names.get(area_id, ("", "", 0))
+        totals.areas = dict(
+            sorted(totals.areas.items(), key=lambda item: names.get(item[0], ("", "", 0))[2])
+        )
     return result
 
 
 def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
-    """The same totals from score rows already loaded (with criterion, its area and framework):
-    the transition service uses it to snapshot a case without querying again."""
-    groups: dict[tuple[int | None, str], dict[str, Any]] = {}
-    names: dict[int, tuple[str, str, int]] = {}
+    """The same totals from score rows already loaded with their criterion, its area and its
+    framework: the transition service snapshots a case without aggregating again."""
+    totals = CaseTotals(self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight)
+    bonus = [ZERO, ZERO, ZERO, ZERO]
     framework = None
+    areas: dict[int, tuple[str, str, int]] = {}
     for score in scores:
         criterion = score.criterion
         framework = criterion.framework
-        if criterion.area is not None:
-            area = criterion.area
-            names[area.pk] = (area.code, area.title, area.position)
-        g = groups.setdefault((criterion.area_id, criterion.method), dict.fromkeys(_SUMS, ZERO))
         applicable = not score.not_applicable
-        g["n"] += 1
-        g["max_all"] += criterion.max_points
-        if applicable:
-            g["max_applicable"] += criterion.max_points
-            g["self_sum"] += score.self_score or ZERO
-            g["appraised_sum"] += score.appraised_score or ZERO
-        g["self_n"] += score.self_score is not None or score.not_applicable
-        g["appraised_n"] += score.appraised_score is not None or score.appraised_round is not None
-    totals = CaseTotals(self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight)
-    bonus = [ZERO, ZERO, ZERO, ZERO]
-    for (area_id, method), sums in groups.items():
-        _accumulate(totals, bonus, area_id, method, sums)
-    _cap(totals, bonus, framework)
-    _name_areas(totals, names)
+        self_points = (score.self_score or ZERO) if applicable else ZERO
+        appraised = (score.appraised_score or ZERO) if applicable else ZERO
+        if criterion.method in (Method.BONUS, Method.PENALTY):
+            offset = 0 if criterion.method == Method.BONUS else 2
+            bonus[offset] += self_points
+            bonus[offset + 1] += appraised
+            continue
+        survey = criterion.method == Method.SURVEY
+        part = totals.survey_part if survey else totals.self_part
+        area = totals.areas.setdefault(criterion.area_id, AreaTotals("", ""))
+        for target in (part, area):
+            target.max_points += criterion.max_points
+            target.applicable_max += criterion.max_points if applicable else ZERO
+            target.self_points += self_points
+            target.appraised_points += appraised
+        totals.leaves += 1
+        totals.appraised += score.appraised_score is not None or score.appraised_round is not None
+        if not survey:
+            totals.self_scored += score.self_score is not None or score.not_applicable
+        if criterion.area is not None:
+            areas[criterion.area_id] = (
+                criterion.area.code,
+                criterion.area.title,
+                criterion.area.position,
+            )
+    bonus_cap = framework.bonus_cap if framework else ZERO
+    penalty_cap = framework.penalty_cap if framework else ZERO
+    totals.bonus_self, totals.bonus_appraised = min(bonus[0], bonus_cap), min(bonus[1], bonus_cap)
+    totals.penalty_self = min(bonus[2], penalty_cap)
+    totals.penalty_appraised = min(bonus[3], penalty_cap)
+    for area_id, area in totals.areas.items():
+        area.code, area.title, _pos = areas.get(area_id, ("", "", 0))
+    totals.areas = dict(sorted(totals.areas.items(), key=lambda i: areas.get(i[0], ("", "", 0))[2]))
     return totals

@@ -30,10 +30,14 @@ def _flatten(data: Any, prefix: str = "") -> list[str]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(
-            {"detail": str(exc.message), "errors": [str(e) for e in exc.errors]},
-            status=exc.status_code,
-        )
+        body: dict[str, Any] = {"detail": str(exc.message), "errors": [str(e) for e in exc.errors]}
+        problems = getattr(exc, "problems", None)
+        if problems is not None:  # a refused file: where each problem is, for the UI
+            body["problems"] = [
+                {"row": p["row"], "column": p["column"], "message": str(p["message"])}
+                for p in problems
+            ]
+        return Response(body, status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -10,9 +10,10 @@ class EvidenceConfig(AppConfig):
         # The evidence app sits above the workflow: it joins the submit guards, the snapshot
         # and the after-commit events here instead of the workflow importing it.
         from evidence import checks, services  # noqa: F401  (checks registers itself)
-        from workflow import audit, events
+        from workflow import appraisal, audit, events
         from workflow.transitions import register_guard
 
         register_guard("submit", services.evidence_or_explanation)
         events.subscribe(after_commit=services.on_workflow_event)
         audit.register_snapshot_part("evidence", services.snapshot_part)
+        appraisal.register_criterion_column("evidence", services.appraisal_column, list)

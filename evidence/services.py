@@ -499,6 +499,27 @@ def snapshot_part(case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def appraisal_column(case: Case, scores: list[Any]) -> dict[int, list[dict[str, Any]]]:
+    """The current evidence of each criterion, for the appraiser's side-by-side view: one query
+    for the whole case, keyed by score id as `workflow.appraisal` expects."""
+    score_of = {score.criterion_id: score.pk for score in scores}
+    column: dict[int, list[dict[str, Any]]] = {}
+    for link in case_evidence(case, current_only=True):
+        if link.criterion_id in score_of:
+            column.setdefault(score_of[link.criterion_id], []).append(
+                {
+                    "id": link.document_id,
+                    "version": link.version,
+                    "filename": link.document.filename,
+                    "size": link.document.size,
+                    "sha256": link.document.sha256,
+                    "note": link.note,
+                    "download": f"/api/v1/evidence/{link.document_id}/download/",
+                }
+            )
+    return column
+
+
 # --- freezing in the store ------------------------------------------------------------------
 
 

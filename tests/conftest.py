@@ -115,6 +115,13 @@ def fill_self_scores(case: Case, points: int = 0, *, explain_evidence: bool = Tr
         )
 
 
+def import_survey_scores(cycle: Cycle, points: int = 0) -> None:
+    """Test set-up shortcut: the survey part as if imported (tests/results tests the import)."""
+    Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY).update(
+        appraised_score=points
+    )
+
+
 def appraise_all(case: Case, by: User) -> None:
     self_scorable(case).update(
         appraised_score=0, appraised_round=1, appraised_by=by, appraised_at=timezone.now()

@@ -60,6 +60,10 @@ class CycleSerializer(serializers.ModelSerializer):
             "self_weight",
             "survey_weight",
             "group_thresholds",
+            "decision_number",
+            "decision_date",
+            "decision_signer",
+            "published_at",
         ]
 
 

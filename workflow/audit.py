@@ -38,6 +38,10 @@ MEMBERSHIP_ADDED = "cases.membership.added"
 MEMBERSHIP_REMOVED = "cases.membership.removed"
 ASSIGNMENT_ADDED = "cases.assignment.added"
 ASSIGNMENT_REMOVED = "cases.assignment.removed"
+SURVEY_IMPORTED = "cases.survey.imported"
+SCORE_SURVEY = "cases.score.survey_imported"
+RANKING_EXCLUDED = "cases.ranking.excluded"
+RANKING_REINSTATED = "cases.ranking.reinstated"
 EXTENSION_GRANTED = "deadlines.extension.granted"
 CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
 CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
@@ -310,4 +314,76 @@ def evidence_integrity(document: Any, *, actor: Any, case: Case, before: str) ->
         before={"integrity": before},
         after={"integrity": document.integrity},
         data=_document_data(document),
+    )
+
+
+def survey_imported(
+    cycle: Cycle,
+    *,
+    actor: Any,
+    survey_import: Any,
+    before_count: int,
+    after_count: int,
+    changed: int,
+    cases_changed: int,
+) -> AuditEntry:
+    """The cycle-level entry of an accepted survey import (the file is known by its hash)."""
+    return record(
+        SURVEY_IMPORTED,
+        actor=actor,
+        cycle=cycle,
+        obj=survey_import,
+        before={"scores": before_count},
+        after={"scores": after_count},
+        data={
+            "filename": survey_import.filename,
+            "sha256": survey_import.sha256,
+            "rows": survey_import.row_count,
+            "changed": changed,
+            "cases_changed": cases_changed,
+        },
+    )
+
+
+def survey_scores_changed(
+    case: Case,
+    *,
+    actor: Any,
+    survey_import: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEntry:
+    """One entry per case whose survey scores an import changed: criterion → score."""
+    return record(
+        SCORE_SURVEY,
+        actor=actor,
+        case=case,
+        obj=survey_import,
+        before=before,
+        after=after,
+        data={"sha256": survey_import.sha256},
+    )
+
+
+def ranking_excluded(case: Case, *, actor: Any, reason: str) -> AuditEntry:
+    return record(
+        RANKING_EXCLUDED,
+        actor=actor,
+        case=case,
+        obj=case,
+        before={"excluded": False},
+        after={"excluded": True},
+        comment=reason,
+    )
+
+
+def ranking_reinstated(case: Case, *, actor: Any, reason: str, previous_reason: str) -> AuditEntry:
+    return record(
+        RANKING_REINSTATED,
+        actor=actor,
+        case=case,
+        obj=case,
+        before={"excluded": True, "reason": previous_reason},
+        after={"excluded": False},
+        comment=reason,
     )

@@ -7,15 +7,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from cases import permissions
-from cases.errors import GuardFailed, InvalidInput, NotAllowed, WrongState
-from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Membership, Score, Unit
+from cases import permissions, results
+from cases.errors import GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.models import (
+    AppraiserAssignment,
+    Case,
+    Criterion,
+    Cycle,
+    Membership,
+    Method,
+    PublishedResult,
+    Score,
+    Unit,
+)
 from deadlines import policy
 from workflow import audit, events
 from workflow.services import apply_transition
@@ -259,6 +271,67 @@ def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
         audit.record(audit.ASSIGNMENT_REMOVED, actor=actor, cycle=cycle, data=data)
 
 
+def _assignable_cycle(cycle_id: int, actor: Any) -> Cycle:
+    if not permissions.may_manage_cycle(actor):
+        raise NotAllowed(_("Only the secretariat assigns appraisers."))
+    cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+    if cycle.status == Cycle.Status.PUBLISHED:
+        raise WrongState(_("The results of this cycle are published: assignments are closed."))
+    return cycle
+
+
+def create_assignment(
+    cycle_id: int, user_ref: Any, area_code: str, *, actor: Any
+) -> tuple[AppraiserAssignment, bool]:
+    """The secretariat assigns a council member to an area; (assignment, created)."""
+    area_code = str(area_code or "").strip()
+    with transaction.atomic():
+        cycle = _assignable_cycle(cycle_id, actor)
+        user_model = get_user_model()
+        lookup = {"pk": user_ref} if str(user_ref).isdigit() else {"username": user_ref}
+        user = user_model.objects.filter(is_active=True, **lookup).first() if user_ref else None
+        errors = []
+        if user is None:
+            errors.append(_("There is no active user “%(user)s”.") % {"user": user_ref or ""})
+        areas = set(
+            Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True).values_list(
+                "code", flat=True
+            )
+        )
+        if area_code not in areas:
+            errors.append(
+                _("“%(area)s” is not an area of this cycle's criteria (areas: %(areas)s).")
+                % {"area": area_code, "areas": ", ".join(sorted(areas, key=_natural))}
+            )
+        if errors:
+            raise InvalidInput(_("The assignment cannot be made."), errors)
+        existing = AppraiserAssignment.objects.filter(
+            cycle=cycle, user=user, area_code=area_code
+        ).first()
+        if existing is not None:
+            return existing, False
+        return assign_appraiser(cycle, user, area_code, actor=actor), True
+
+
+def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: Any) -> None:
+    with transaction.atomic():
+        cycle = _assignable_cycle(cycle_id, actor)
+        assignment = (
+            AppraiserAssignment.objects.filter(cycle=cycle, pk=assignment_id)
+            .select_related("user", "cycle")
+            .first()
+            if str(assignment_id).isdigit()
+            else None
+        )
+        if assignment is None:
+            raise NotFound(_("This assignment does not exist."))
+        unassign_appraiser(assignment, actor=actor)
+
+
+def _natural(code: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in code.split(".")]
+
+
 def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
     """The secretariat sends the finalised results of the cycle to the leader."""
     _require_global(actor, "cases.finalise_case")
@@ -267,6 +340,7 @@ def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
         if cycle.status != Cycle.Status.OPEN:
             raise WrongState(_("The results of this cycle were already sent or published."))
         _all_finalised(cycle)
+        _survey_complete(cycle)
         cycle.status = Cycle.Status.RESULTS_SUBMITTED
         cycle.save(update_fields=["status"])
         entry = audit.record(audit.CYCLE_RESULTS_SUBMITTED, actor=actor, cycle=cycle, obj=cycle)
@@ -288,6 +362,30 @@ def _all_finalised(cycle: Cycle) -> None:
                 _("%(code)s – %(name)s is “%(state)s”.")
                 % {"code": code, "name": name, "state": Case.State(state).label}
                 for code, name, state in pending
+            ],
+        )
+
+
+def _survey_complete(cycle: Cycle) -> None:
+    """Every applicable survey criterion has an imported score: else the index is wrong."""
+    missing = list(
+        Score.objects.filter(
+            case__cycle=cycle,
+            criterion__method=Method.SURVEY,
+            not_applicable=False,
+            appraised_score__isnull=True,
+        )
+        .values_list("case__unit__code", "case__unit__name")
+        .annotate(n=Count("pk"))
+        .order_by("case__unit__code")
+    )
+    if missing:
+        raise GuardFailed(
+            _("Import the survey scores first."),
+            [
+                _("%(code)s – %(name)s has no survey score for %(count)s criteria.")
+                % {"code": code, "name": name, "count": count}
+                for code, name, count in missing
             ],
         )
 
@@ -335,14 +433,43 @@ def publish_cycle(
                 comment=_("Decision %(number)s") % {"number": number},
                 params={"decision": decision},
             )
+        # Frozen in the same transaction: what is announced, and next year's comparison.
+        announced = results.compute_results(cycle)
+        frozen = PublishedResult.objects.bulk_create(results.snapshot_rows(announced))
         cycle.status = Cycle.Status.PUBLISHED
-        cycle.save(update_fields=["status"])
+        cycle.decision_number = number
+        cycle.decision_date = decision_day
+        cycle.decision_signer = decision["signer"]
+        cycle.published_at = now
+        cycle.save(
+            update_fields=[
+                "status",
+                "decision_number",
+                "decision_date",
+                "decision_signer",
+                "published_at",
+            ]
+        )
         entry = audit.record(
             audit.CYCLE_PUBLISHED,
             actor=actor,
             cycle=cycle,
             obj=cycle,
             data={"decision": decision, "cases": len(case_ids)},
+            snapshot=[
+                {
+                    "unit": row.unit_id,
+                    "group": row.group_code,
+                    "rank": row.rank,
+                    "index": row.index,
+                    "classification": row.classification,
+                    "excluded": row.excluded,
+                    "reason": row.exclusion_reason,
+                    "areas": row.areas,
+                    "previous_rank": row.previous_rank,
+                }
+                for row in frozen
+            ],
         )
         events.publish(entry)
     return len(case_ids)

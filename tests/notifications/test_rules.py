@@ -16,7 +16,7 @@ from cases.permissions import sync_case_permissions
 from deadlines.calendar import local_date
 from notifications.models import Delivery, Notification
 from notifications.services import notify
-from tests.conftest import appraise_all, force_state
+from tests.conftest import appraise_all, force_state, import_survey_scores
 from tests.notifications.conftest import request_explanation, start_appraisal, submit
 from workflow import cycle_services
 from workflow import services as wf
@@ -89,6 +89,7 @@ def test_results_sent_for_approval_tell_the_leader_and_published_results_every_u
 ) -> None:
     for case in (world.case_a, world.case_b):
         force_state(case, Case.State.FINALISED)
+    import_survey_scores(world.cycle)
     with django_capture_on_commit_callbacks(execute=True):
         cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
     assert recipients("results_awaiting_approval") == {"leader"}

@@ -6,15 +6,17 @@ from typing import Any
 
 from django.urls import reverse
 
-from cases.models import Case, Cycle
+from cases.models import Case, Cycle, Method, Score
 from tests.conftest import appraise_all, fill_self_scores, force_state
 from tests.web.html import Page
 
 
 def _finalise_all(world: Any) -> None:
+    """Test set-up shortcut: both cases appraised, their survey scores imported, finalised."""
     for case in (world.case_a, world.case_b):
         fill_self_scores(case)
         appraise_all(case, world.appraiser)
+        Score.objects.filter(case=case, criterion__method=Method.SURVEY).update(appraised_score=1)
         force_state(case, Case.State.FINALISED)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from cases.models import Case, Method, Score
 from tests.conftest import api
 from workflow.models import AuditEntry
@@ -46,6 +48,18 @@ def test_a_case_goes_from_self_scoring_to_published_and_its_history_names_every_
     secretariat = api(world.secretariat)
     response = secretariat.post(f"/api/v1/cases/{case.pk}/transitions/start_appraisal/")
     assert response.json()["state"] == "appraising"
+
+    # The survey part comes from the survey software, imported by the secretariat.
+    rows = ["Mã đơn vị,Mã tiêu chí,Điểm"] + [
+        f"{unit},{code},1"
+        for unit in ("STP", "STC")
+        for code in Score.objects.filter(case=case, criterion__method=Method.SURVEY)
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    ]
+    survey = SimpleUploadedFile("xhh.csv", "\n".join(rows).encode(), "text/csv")
+    response = secretariat.post(f"/api/v1/cycles/{world.cycle.pk}/survey/", {"file": survey})
+    assert response.status_code in (200, 201), response.json()
 
     # An appraiser appraises their areas and asks a question on one criterion.
     appraisers = {
@@ -118,7 +132,7 @@ def test_a_case_goes_from_self_scoring_to_published_and_its_history_names_every_
     assert all(h["at"] for h in history)
     detail = staff.get(f"/api/v1/cases/{case.pk}/").json()
     assert detail["state"] == "published"
-    assert detail["totals"]["appraised_total"] == "1.00"
+    assert detail["totals"]["appraised_total"] == "11.00"  # 1.1.1 and ten survey leaves
     snapshots = AuditEntry.objects.filter(case=case).exclude(snapshot_sha256="")
     assert [e.action for e in snapshots] == [
         "workflow.case.submit",

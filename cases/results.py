@@ -1,0 +1,319 @@
+"""The results a province announces: per unit group, index, rank, classification, areas.
+
+Rules (DESIGN.md "Results", seed 003 and 004):
+
+- The index of a case is `cases.totals` (appraised part weighted plus survey part, criteria
+  not applicable leave the maximum). It is ranked as published: rounded to two decimals.
+- Ranks are per unit group, highest index first; equal indexes share a rank and the next
+  rank skips (1, 1, 3). Units excluded from ranking by the leader, and units with no
+  applicable criterion at all, get no rank and are listed apart with the reason.
+- Classification (A/B/C/D or the cycle's own labels) is the band of `Cycle.group_thresholds`
+  with the highest `min` the index reaches; excluded units are not classified.
+- Change of rank is taken against the previous published cycle of the same authority
+  (the latest earlier year), from the ranks frozen at its publication
+  (`PublishedResult`), positive when the unit moved up.
+- Unit lineage: a unit's sources in the previous cycle are the unit itself if it was
+  ranked there, plus its predecessors (`UnitLineage`, followed back through several steps
+  until a unit ranked in the previous cycle is met). A predecessor still assessed in this
+  cycle speaks for itself and is not followed. Only sources ranked in the same unit group
+  count. **A merged unit's previous rank is the best (smallest) rank among its sources**:
+  it keeps whole ranks, and the change shown is the least flattering one a merger allows —
+  a unit cannot claim to have climbed thirty places because one of the communes it
+  absorbed was last. A split unit's parts each inherit the old unit's rank.
+- Once a cycle is published its previous ranks are read from its own frozen rows, so later
+  lineage edits never change what was announced.
+
+Everything here is computed in a constant number of queries, whatever the number of cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from cases.models import (
+    Case,
+    Criterion,
+    Cycle,
+    PublishedResult,
+    RankingExclusion,
+    UnitGroup,
+    UnitLineage,
+)
+from cases.totals import AreaTotals, CaseTotals, totals_for_cycle
+
+
+@dataclass
+class AreaColumn:
+    code: str
+    title: str
+    max_points: Decimal
+
+
+# An area's figures in a unit's results: code, title, max_points, applicable_max, points
+# (appraised) and index, computed when read.
+AreaResult = AreaTotals
+
+
+@dataclass
+class Honesty:
+    """How far the unit's self scores exceeded the appraised ones (secretariat and leader)."""
+
+    compared: int
+    overclaimed: int
+    overclaimed_points: Decimal
+    overclaimed_share: Decimal | None
+    self_index: Decimal | None
+    index_gap: Decimal | None
+
+
+@dataclass
+class UnitResult:
+    case_id: int
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    state: str
+    index: Decimal | None
+    points: Decimal
+    applicable_max: Decimal
+    bonus: Decimal
+    penalty: Decimal
+    areas: list[AreaResult]
+    honesty: Honesty
+    rank: int | None = None
+    classification: str = ""
+    classification_label: str = ""
+    excluded: bool = False
+    exclusion_reason: str = ""
+    previous_rank: int | None = None
+    previous_units: list[str] = field(default_factory=list)
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places gained since the previous cycle (negative: places lost)."""
+        if self.rank is None or self.previous_rank is None:
+            return None
+        return self.previous_rank - self.rank
+
+
+@dataclass
+class GroupResults:
+    code: str
+    name: str
+    areas: list[AreaColumn]
+    ranked: list[UnitResult]
+    excluded: list[UnitResult]
+
+    @property
+    def rows(self) -> list[UnitResult]:
+        return [*self.ranked, *self.excluded]
+
+
+@dataclass
+class CycleResults:
+    cycle: Cycle
+    previous_cycle: Cycle | None
+    groups: list[GroupResults]
+
+    def rows(self) -> Iterable[tuple[GroupResults, UnitResult]]:
+        for group in self.groups:
+            for row in group.rows:
+                yield group, row
+
+
+def classify(index: Decimal | None, thresholds: list[dict[str, Any]]) -> tuple[str, str]:
+    """The (code, label) of the band the index reaches: the highest `min` not above it."""
+    if index is None:
+        return "", ""
+    for band in sorted(thresholds, key=lambda b: Decimal(str(b["min"])), reverse=True):
+        if index >= Decimal(str(band["min"])):
+            return str(band["group"]), str(band.get("label", ""))
+    return "", ""
+
+
+def assign_ranks(rows: list[UnitResult]) -> list[UnitResult]:
+    """Sort by index (highest first, then unit code) and rank with shared ties: 1, 1, 3."""
+    ordered = sorted(rows, key=lambda r: (-(r.index or 0), r.unit_code))
+    previous_index: Decimal | None = None
+    rank = 0
+    for position, row in enumerate(ordered, start=1):
+        if row.index != previous_index:
+            rank, previous_index = position, row.index
+        row.rank = rank
+    return ordered
+
+
+def previous_cycle_of(cycle: Cycle) -> Cycle | None:
+    """The latest earlier published cycle of the same authority."""
+    return (
+        Cycle.objects.filter(
+            authority=cycle.authority, year__lt=cycle.year, status=Cycle.Status.PUBLISHED
+        )
+        .order_by("-year", "-pk")
+        .first()
+    )
+
+
+def _previous_ranks(
+    cycle: Cycle, previous: Cycle | None, units: dict[int, str]
+) -> dict[int, tuple[int | None, list[str]]]:
+    """unit id → (previous rank, codes of the units it was taken from), by the lineage rule.
+
+    `units` maps the units assessed in this cycle to their group code.
+    """
+    if cycle.status == Cycle.Status.PUBLISHED:
+        frozen = PublishedResult.objects.filter(cycle=cycle).values_list(
+            "unit_id", "previous_rank", "previous_units"
+        )
+        if frozen:
+            return {unit_id: (rank, codes) for unit_id, rank, codes in frozen}
+    if previous is None:
+        return {}
+    ranked: dict[int, tuple[int, str, str]] = {
+        unit_id: (rank, group_code, code)
+        for unit_id, rank, group_code, code in PublishedResult.objects.filter(
+            cycle=previous, rank__isnull=False
+        ).values_list("unit_id", "rank", "group_code", "unit__code")
+    }
+    predecessors: dict[int, list[int]] = {}
+    for successor_id, predecessor_id in UnitLineage.objects.values_list(
+        "successor_id", "predecessor_id"
+    ):
+        predecessors.setdefault(successor_id, []).append(predecessor_id)
+
+    def sources(unit_id: int) -> set[int]:
+        found = {unit_id} if unit_id in ranked else set()
+        stack, seen = list(predecessors.get(unit_id, ())), {unit_id}
+        while stack:
+            current = stack.pop()
+            if current in seen or current in units:  # assessed now: speaks for itself
+                continue
+            seen.add(current)
+            if current in ranked:
+                found.add(current)
+            else:
+                stack.extend(predecessors.get(current, ()))
+        return found
+
+    out: dict[int, tuple[int | None, list[str]]] = {}
+    for unit_id, group_code in units.items():
+        same_group = [ranked[s] for s in sources(unit_id) if ranked[s][1] == group_code]
+        if same_group:
+            best = min(rank for rank, _group, _code in same_group)
+            out[unit_id] = (best, sorted(code for _rank, _group, code in same_group))
+    return out
+
+
+def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
+    case_id, unit_id, unit_code, unit_name, _group_id, state = case
+    index = totals.index
+    self_index = totals.self_index
+    return UnitResult(
+        case_id=case_id,
+        unit_id=unit_id,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        state=state,
+        index=index,
+        points=totals.appraised_total,
+        applicable_max=totals.self_part.applicable_max + totals.survey_part.applicable_max,
+        bonus=totals.bonus_appraised,
+        penalty=totals.penalty_appraised,
+        areas=list(totals.areas.values()),
+        honesty=Honesty(
+            compared=totals.compared,
+            overclaimed=totals.overclaimed,
+            overclaimed_points=totals.overclaimed_points,
+            overclaimed_share=totals.overclaimed_share,
+            self_index=self_index,
+            index_gap=(self_index - index)
+            if self_index is not None and index is not None
+            else None,
+        ),
+    )
+
+
+def compute_results(cycle: Cycle) -> CycleResults:
+    """The results of every unit group of the cycle, as they stand now."""
+    cases = list(
+        Case.objects.filter(cycle=cycle)
+        .order_by("unit__code")
+        .values_list("pk", "unit_id", "unit__code", "unit__name", "unit__group_id", "state")
+    )
+    totals = totals_for_cycle(cycle)
+    exclusions = dict(
+        RankingExclusion.objects.filter(case__cycle=cycle).values_list("case_id", "reason")
+    )
+    groups = {g.pk: g for g in UnitGroup.objects.filter(pk__in={c[4] for c in cases})}
+    columns: dict[int, list[AreaColumn]] = {}
+    for group_id, code, title, max_points in (
+        Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True, max_points__gt=0)
+        .order_by("position")
+        .values_list("framework__unit_group_id", "code", "title", "max_points")
+    ):
+        columns.setdefault(group_id, []).append(AreaColumn(code, title, max_points))
+    previous = previous_cycle_of(cycle)
+    previous_ranks = _previous_ranks(cycle, previous, {c[1]: groups[c[4]].code for c in cases})
+
+    by_group: dict[int, list[UnitResult]] = {}
+    for case in cases:
+        row = _unit_result(case, totals[case[0]])
+        if case[0] in exclusions:
+            row.excluded, row.exclusion_reason = True, exclusions[case[0]]
+        row.previous_rank, row.previous_units = previous_ranks.get(row.unit_id, (None, []))
+        by_group.setdefault(case[4], []).append(row)
+
+    result = []
+    for group_id, rows in sorted(by_group.items(), key=lambda item: groups[item[0]].code):
+        for row in rows:
+            if row.index is None and not row.excluded:
+                row.excluded = True
+                row.exclusion_reason = _("No criterion applies to this unit: it cannot be ranked.")
+        ranked = assign_ranks([r for r in rows if not r.excluded])
+        for row in ranked:
+            row.classification, row.classification_label = classify(
+                row.index, cycle.group_thresholds
+            )
+        apart = sorted((r for r in rows if r.excluded), key=lambda r: r.unit_code)
+        group = groups[group_id]
+        result.append(
+            GroupResults(
+                code=group.code,
+                name=group.name,
+                areas=columns.get(group_id, []),
+                ranked=ranked,
+                excluded=apart,
+            )
+        )
+    return CycleResults(cycle=cycle, previous_cycle=previous, groups=result)
+
+
+def snapshot_rows(results: CycleResults) -> list[PublishedResult]:
+    """The rows frozen at publication (not saved: the caller does it in its transaction)."""
+    return [
+        PublishedResult(
+            cycle=results.cycle,
+            unit_id=row.unit_id,
+            group_code=group.code,
+            rank=row.rank,
+            index=row.index,
+            classification=row.classification,
+            excluded=row.excluded,
+            exclusion_reason=row.exclusion_reason,
+            areas=[
+                {"code": a.code, "points": str(a.points), "index": _str(a.index)} for a in row.areas
+            ],
+            previous_rank=row.previous_rank,
+            previous_units=row.previous_units,
+        )
+        for group, row in results.rows()
+    ]
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,180 @@
+"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view,
+and the leader's exclusion of a unit from the ranking. Thin views over the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import permissions
+from cases.errors import NotAllowed, NotFound
+from cases.models import AppraiserAssignment, Case, Criterion, Cycle
+from workflow import appraisal, cycle_services, results_services
+from workflow.api import _body, _visible_cycles
+
+
+def visible_cycle(user: Any, pk: int) -> Cycle:
+    cycle = _visible_cycles(user).filter(pk=pk).first()
+    if cycle is None:
+        raise NotFound(_("This cycle does not exist or you may not see it."))
+    return cycle
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    user_name = serializers.SerializerMethodField()
+    area_title = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AppraiserAssignment
+        fields = ["id", "cycle", "user", "user_name", "area_code", "area_title"]
+
+    def get_user_name(self, assignment: AppraiserAssignment) -> str:
+        return assignment.user.get_full_name() or assignment.user.username
+
+    def get_area_title(self, assignment: AppraiserAssignment) -> str:
+        return self.context.get("area_titles", {}).get(assignment.area_code, "")
+
+
+def _area_titles(cycle: Cycle) -> dict[str, str]:
+    """Area code → title (the first framework's wording where groups share a code)."""
+    titles: dict[str, str] = {}
+    for code, title in (
+        Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True)
+        .order_by("framework__unit_group__code", "position")
+        .values_list("code", "title")
+    ):
+        titles.setdefault(code, title)
+    return titles
+
+
+class AssignmentListView(APIView):
+    """GET: who appraises which area of the cycle. POST {user, area_code}: assign (secretariat)."""
+
+    @extend_schema(responses=AssignmentSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        cycle = visible_cycle(request.user, pk)
+        if not permissions.may_view_provisional_results(request.user):
+            raise NotAllowed(_("You are not allowed to see the appraisers' assignments."))
+        rows = (
+            AppraiserAssignment.objects.filter(cycle=cycle)
+            .select_related("user")
+            .order_by("area_code", "user__username")
+        )
+        context = {"area_titles": _area_titles(cycle)}
+        return Response(AssignmentSerializer(rows, many=True, context=context).data)
+
+    @extend_schema(
+        request=inline_serializer(
+            "AssignmentInput",
+            {
+                "user": serializers.CharField(help_text="username or user id"),
+                "area_code": serializers.CharField(),
+            },
+        ),
+        responses={201: AssignmentSerializer, 200: AssignmentSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cycle = visible_cycle(request.user, pk)
+        data = _body(request)
+        assignment, created = cycle_services.create_assignment(
+            cycle.pk, data.get("user"), data.get("area_code", ""), actor=request.user
+        )
+        context = {"area_titles": _area_titles(cycle)}
+        return Response(
+            AssignmentSerializer(assignment, context=context).data, status=201 if created else 200
+        )
+
+
+class AssignmentDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int, assignment_id: int) -> Response:
+        cycle = visible_cycle(request.user, pk)
+        cycle_services.delete_assignment(cycle.pk, assignment_id, actor=request.user)
+        return Response(status=204)
+
+
+WorkItem = inline_serializer(
+    "WorkItem",
+    {
+        "id": serializers.IntegerField(),
+        "unit": inline_serializer(
+            "WorkItemUnit", {"code": serializers.CharField(), "name": serializers.CharField()}
+        ),
+        "state": serializers.CharField(),
+        "appraisal_round": serializers.IntegerField(),
+        "assigned": serializers.IntegerField(),
+        "unappraised": serializers.IntegerField(),
+    },
+    many=True,
+)
+
+
+class WorklistView(APIView):
+    """The appraiser's cases of the cycle, with how many of their criteria are unappraised."""
+
+    @extend_schema(parameters=[OpenApiParameter("state", str)], responses=WorkItem)
+    def get(self, request: Request, pk: int) -> Response:
+        cycle = visible_cycle(request.user, pk)
+        cases = appraisal.worklist(request.user, cycle, request.query_params.get("state", ""))
+        return Response(
+            [
+                {
+                    "id": case.pk,
+                    "unit": {"code": case.unit.code, "name": case.unit.name},
+                    "group": case.unit.group.code,
+                    "state": case.state,
+                    "appraisal_round": case.appraisal_round,
+                    "assigned": case.assigned,
+                    "unappraised": case.unappraised,
+                }
+                for case in cases
+            ]
+        )
+
+
+class AppraisalView(APIView):
+    """Side by side for each criterion: self score, evidence, appraised score, the difference."""
+
+    @extend_schema(responses=inline_serializer("SideBySide", {"areas": serializers.ListField()}))
+    def get(self, request: Request, pk: int) -> Response:
+        case = permissions.get_case_for_user(
+            request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
+        )
+        return Response(appraisal.side_by_side(case, request.user))
+
+
+ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
+
+
+class ExclusionView(APIView):
+    """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
+
+    @extend_schema(request=ReasonInput, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        exclusion = results_services.exclude_from_ranking(
+            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+        )
+        return Response(
+            {
+                "case": exclusion.case_id,
+                "excluded": True,
+                "reason": exclusion.reason,
+                "decided_by": request.user.username,
+                "decided_at": exclusion.decided_at,
+            },
+            status=201,
+        )
+
+    @extend_schema(request=ReasonInput, responses={200: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        case = results_services.reinstate_in_ranking(
+            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+        )
+        return Response({"case": case.pk, "excluded": False})

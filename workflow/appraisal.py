@@ -1,0 +1,195 @@
+"""What an appraiser reads: the work list of a cycle and the side-by-side view of a case.
+
+Read models only (the writes are `workflow.services.set_appraised_score` and
+`ask_clarification`). Both are built in a constant number of queries.
+
+The side-by-side view (đối chiếu) has one row per leaf criterion: the unit's self score and
+notes, the appraised score of the current round and of every earlier round, the questions
+asked on it, and the difference flagged. Apps above the workflow add their own per-criterion
+data through `register_criterion_column` (the evidence app adds the files a score relies on)
+without this module importing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q
+
+from cases import permissions
+from cases.models import Appraisal, AppraiserAssignment, Case, Criterion, Cycle, Method, Score
+from workflow.models import Clarification
+
+# Leaves an appraiser scores (the survey is imported; bonus and penalty are optional).
+APPRAISED_METHODS = [
+    m for m in Method.values if m not in (Method.SURVEY, Method.BONUS, Method.PENALTY)
+]
+
+Provider = Callable[[Case, list[Score]], dict[int, Any]]
+_columns: dict[str, tuple[Provider, Callable[[], Any]]] = {}
+
+
+def register_criterion_column(name: str, provider: Provider, default: Callable[[], Any]) -> None:
+    """Add a per-criterion key to the side-by-side view: provider(case, scores) returns
+    {score id: value} in one query; leaves it does not mention get `default()`."""
+    _columns[name] = (provider, default)
+
+
+def _no_evidence_yet(case: Case, scores: list[Score]) -> dict[int, Any]:
+    return {}
+
+
+# Until the evidence app registers its provider, every row says it has no evidence listed.
+register_criterion_column("evidence", _no_evidence_yet, list)
+
+
+def worklist(user: Any, cycle: Cycle, state: str = "") -> list[Case]:
+    """Cases of the cycle the user may appraise, each annotated with `assigned` (leaves of the
+    user's areas to appraise) and `unappraised` (those without an appraisal yet)."""
+    areas = None if user.has_perm("cases.appraise_case") else _assigned_areas(user, cycle)
+    scope = Q(scores__criterion__method__in=APPRAISED_METHODS)
+    if areas is not None:
+        scope &= Q(scores__criterion__area__code__in=areas)
+    cases = (
+        Case.objects.filter(cycle=cycle, pk__in=permissions.appraisable_cases(user).values("pk"))
+        .select_related("unit", "unit__group")
+        .annotate(
+            assigned=Count("scores", filter=scope),
+            unappraised=Count("scores", filter=scope & Q(scores__appraised_round__isnull=True)),
+        )
+        .order_by("unit__group__code", "unit__code")
+    )
+    if state:
+        cases = cases.filter(state=state)
+    return list(cases)
+
+
+def _assigned_areas(user: Any, cycle: Cycle) -> list[str]:
+    return list(
+        AppraiserAssignment.objects.filter(cycle=cycle, user=user).values_list(
+            "area_code", flat=True
+        )
+    )
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def side_by_side(case: Case, user: Any) -> dict[str, Any]:
+    """Every leaf of the case: self score, appraised score (all rounds), questions, the gap."""
+    areas_allowed = permissions.assigned_area_codes(user, case)
+    scores = list(
+        Score.objects.filter(case=case)
+        .select_related("criterion", "criterion__area", "appraised_by")
+        .order_by("criterion__position")
+    )
+    rounds: dict[int, list[dict[str, Any]]] = {}
+    for appraisal in (
+        Appraisal.objects.filter(score__case=case).select_related("appraiser").order_by("round")
+    ):
+        rounds.setdefault(appraisal.score_id, []).append(
+            {
+                "round": appraisal.round,
+                "score": _dec(appraisal.appraised_score),
+                "comment": appraisal.comment,
+                "appraiser": appraisal.appraiser.username,
+                "at": appraisal.at,
+            }
+        )
+    questions: dict[int, list[dict[str, Any]]] = {}
+    for q in Clarification.objects.filter(case=case).order_by("asked_at", "pk"):
+        questions.setdefault(q.criterion_id, []).append(
+            {
+                "id": q.pk,
+                "round": q.round,
+                "status": q.status,
+                "question": q.question,
+                "answer": q.answer,
+                "due_at": q.due_at,
+            }
+        )
+    extra = {
+        name: (provider(case, scores), default) for name, (provider, default) in _columns.items()
+    }
+    area_rows: dict[int, dict[str, Any]] = {}
+    area_list = (
+        Criterion.objects.filter(
+            framework__cycle_id=case.cycle_id,
+            framework__unit_group_id=case.unit.group_id,
+            parent__isnull=True,
+        )
+        .order_by("position")
+        .values("pk", "code", "title", "max_points")
+    )
+    for area in area_list:
+        area_rows[area["pk"]] = {
+            "code": area["code"],
+            "title": area["title"],
+            "max_points": _dec(area["max_points"]),
+            "criteria": [],
+        }
+    differing = unappraised = 0
+    for score in scores:
+        criterion = score.criterion
+        row = _criterion_row(score, areas_allowed, case)
+        row["rounds"] = rounds.get(score.pk, [])
+        row["questions"] = questions.get(criterion.pk, [])
+        for name, (values, default) in extra.items():
+            row[name] = values.get(score.pk, default())
+        differing += row["differs"]
+        unappraised += row["to_appraise"]
+        area_rows[criterion.area_id or criterion.pk]["criteria"].append(row)
+    return {
+        "case": case.pk,
+        "unit": {"code": case.unit.code, "name": case.unit.name},
+        "state": case.state,
+        "appraisal_round": case.appraisal_round,
+        "summary": {"criteria": len(scores), "unappraised": unappraised, "differing": differing},
+        "areas": [a for a in area_rows.values() if a["criteria"]],
+    }
+
+
+def _criterion_row(score: Score, areas_allowed: set[str] | None, case: Case) -> dict[str, Any]:
+    criterion = score.criterion
+    area_code = criterion.area.code if criterion.area_id else criterion.code
+    appraised = criterion.method in APPRAISED_METHODS
+    difference = None
+    if score.self_score is not None and score.appraised_score is not None:
+        difference = score.appraised_score - score.self_score
+    # The unit's own "not applicable" clears its self score: a self score on a leaf now not
+    # applicable means the appraiser found it not applicable.
+    differs = bool(difference) or (score.not_applicable and score.self_score is not None)
+    return {
+        "criterion": criterion.code,
+        "title": criterion.title,
+        "area": area_code,
+        "max_points": _dec(criterion.max_points),
+        "method": criterion.method,
+        "evidence_required": criterion.evidence_required,
+        "not_applicable_allowed": criterion.not_applicable_allowed,
+        "self": {
+            "score": _dec(score.self_score),
+            "value": _dec(score.value),
+            "note": score.note,
+            "evidence_explanation": score.evidence_explanation,
+            "not_applicable": score.not_applicable,
+            "not_applicable_reason": score.not_applicable_reason,
+        },
+        "appraised": {
+            "score": _dec(score.appraised_score),
+            "comment": score.appraised_comment,
+            "round": score.appraised_round,
+            "by": score.appraised_by.username if score.appraised_by_id else None,
+            "at": score.appraised_at,
+        },
+        "difference": _dec(difference),
+        "differs": differs,
+        "to_appraise": appraised and score.appraised_round is None,
+        "may_appraise": appraised
+        and case.state == Case.State.APPRAISING
+        and (areas_allowed is None or area_code in areas_allowed),
+        "version": score.version,
+    }

@@ -1,0 +1,72 @@
+"""The leader's decisions on the ranking: exclude a unit (with the reason) or reinstate it.
+
+Seed 002 §1c: units found to have provided untruthful evidence or figures are not ranked.
+The case keeps its scores and state and is still published; the results list it apart with
+the reason. Decided until the results are published, each decision audited on the case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import permissions
+from cases.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from cases.models import Case, Cycle, RankingExclusion
+from workflow import audit, events
+
+
+def _decidable_case(case_id: Any, actor: Any) -> Case:
+    case = permissions.get_case_for_user(
+        actor,
+        case_id,
+        queryset=Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
+    )
+    if not permissions.may_decide_results(actor):
+        raise NotAllowed(_("Only the leader decides which units are ranked."))
+    if case.cycle.status in (Cycle.Status.DRAFT, Cycle.Status.PUBLISHED):
+        raise WrongState(
+            _("The ranking of this cycle cannot change: it is “%(status)s”.")
+            % {"status": case.cycle.get_status_display()}
+        )
+    return case
+
+
+def exclude_from_ranking(
+    case_id: Any, reason: str, *, actor: Any, now: datetime | None = None
+) -> RankingExclusion:
+    """The leader takes a unit out of the ranking of its cycle, with the reason."""
+    reason = (reason or "").strip()
+    with transaction.atomic(durable=True):
+        case = _decidable_case(case_id, actor)
+        if not reason:
+            raise InvalidInput(_("Give the reason the unit is not ranked."))
+        if RankingExclusion.objects.filter(case=case).exists():
+            raise Conflict(_("This unit is already excluded from the ranking."))
+        exclusion = RankingExclusion.objects.create(
+            case=case, reason=reason, decided_by=actor, decided_at=now or timezone.now()
+        )
+        events.publish(audit.ranking_excluded(case, actor=actor, reason=reason))
+    return exclusion
+
+
+def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
+    """The leader puts an excluded unit back into the ranking, saying why."""
+    reason = (reason or "").strip()
+    with transaction.atomic(durable=True):
+        case = _decidable_case(case_id, actor)
+        exclusion = RankingExclusion.objects.filter(case=case).first()
+        if exclusion is None:
+            raise Conflict(_("This unit is not excluded from the ranking."))
+        if not reason:
+            raise InvalidInput(_("Give the reason the unit is ranked again."))
+        previous = exclusion.reason
+        exclusion.delete()
+        events.publish(
+            audit.ranking_reinstated(case, actor=actor, reason=reason, previous_reason=previous)
+        )
+    return case
