@@ -7,12 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from notifications.models import Notification
+from notifications.services import unread_count
 from web.pages import Viewer
-
-
-def _unread(user: Any) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -22,5 +18,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     # Lazy: a page that never shows the menu (an HTMX fragment) asks nothing.
     return {
         "viewer": SimpleLazyObject(lambda: Viewer(user)),
-        "unread_count": SimpleLazyObject(lambda: _unread(user)),
+        "unread_count": SimpleLazyObject(lambda: unread_count(user)),
     }

@@ -22,6 +22,8 @@ urlpatterns = [
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
     path("notifications/", inbox.inbox, name="inbox"),
+    path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
+    path("notifications/read-all/", inbox.read_all, name="read-all"),
 ]
 
 # Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.

@@ -70,6 +70,18 @@
     bar.value = event.detail.loaded;
   }
 
+  /* A new notification is said once, politely, in a corner (and to screen readers). */
+  function announce(data) {
+    var box = document.getElementById("live-notice");
+    if (!box || typeof data.text !== "string") return;
+    box.textContent = data.text;
+    box.hidden = false;
+    window.clearTimeout(announce.timer);
+    announce.timer = window.setTimeout(function () {
+      box.hidden = true;
+    }, 10000);
+  }
+
   /* The bell: the unread count, kept live over the WebSocket; the link works regardless. */
   function startBell() {
     var bell = document.querySelector("[data-bell][data-bell-ws]");
@@ -105,7 +117,7 @@
         }
         if (data && data.type === "notification" && typeof data.id === "number") {
           socket.send(JSON.stringify({ type: "ack", id: data.id }));
-          document.dispatchEvent(new CustomEvent("par:notification", { detail: data }));
+          announce(data);
         }
       });
       socket.addEventListener("close", function (event) {
