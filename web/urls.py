@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, home, inbox
+from web.views import appraisal, cases, cycles, evidence, home, inbox, results
 
 app_name = "web"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     path("cycles/<int:pk>/", cycles.overview, name="cycle"),
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
+    path("cycles/<int:pk>/results/", results.ranking, name="results"),
+    path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
+    path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),

@@ -73,7 +73,7 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, _("The results of %(count)s units were published.") % {"count": count}
             )
-            return back_to("web:cycle", cycle.pk)
+            return back_to("web:results", cycle.pk)
     progress = pages.cycle_progress(cycle, timezone.now())
     status = 400 if form.errors else 200
     context = {"cycle": cycle, "form": form, "progress": progress}

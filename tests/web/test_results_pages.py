@@ -1,0 +1,96 @@
+"""Results on the pages: the ranking with groups and chart, each unit's areas, the export,
+public once published, and the leader's exclusion."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from cases.models import Case, Cycle, Method, Score
+from tests.conftest import appraise_all, fill_self_scores, force_state
+from tests.web.html import Page
+from workflow import cycle_services
+
+
+def _finalised(world: Any) -> None:
+    """Test set-up shortcut: STP appraised and surveyed at full points, STC at zero."""
+    for case, full in ((world.case_a, True), (world.case_b, False)):
+        fill_self_scores(case)
+        appraise_all(case, world.appraiser)
+        rows = Score.objects.filter(case=case).exclude(
+            criterion__method__in=[Method.BONUS, Method.PENALTY]
+        )
+        for row in rows.select_related("criterion"):
+            points = row.criterion.max_points if full else 0
+            Score.objects.filter(pk=row.pk).update(appraised_score=points)
+        force_state(case, Case.State.FINALISED)
+
+
+def _published(world: Any) -> None:
+    _finalised(world)
+    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    cycle_services.publish_cycle(
+        world.cycle.pk,
+        actor=world.leader,
+        decision_number="99/QĐ-UBND",
+        decision_date=date(2026, 4, 15),
+    )
+
+
+def test_published_results_are_public_with_ranks_groups_and_a_chart(world: Any) -> None:
+    _published(world)
+    page = Page(Client().get(reverse("web:results", args=[world.cycle.pk])))
+    rows = [r.text for r in page.all("tr")]
+    first = next(r for r in rows if "Sở Tư pháp" in r)
+    second = next(r for r in rows if "Sở Tài chính" in r)
+    assert first.startswith("1 Sở Tư pháp") and " A " in f" {first} "
+    assert second.startswith("2 Sở Tài chính") and " D " in f" {second} "
+    assert page.first("svg", role="img") is not None
+    assert page.first("a", href=reverse("results-xlsx", args=[world.cycle.pk])) is not None
+
+
+def test_a_units_page_shows_its_index_per_area(world: Any) -> None:
+    _published(world)
+    url = reverse("web:result-unit", args=[world.cycle.pk, "STP"])
+    page = Page(Client().get(url))
+    assert "Chỉ số thành phần theo lĩnh vực" in page.text
+    assert "1. Công tác chỉ đạo, điều hành CCHC" in page.text
+    assert page.id("exclusion-reason") is None  # decided and published: no form
+
+
+def test_results_are_not_shown_before_publication_except_to_those_who_decide(
+    world: Any, signed_in: Any
+) -> None:
+    _finalised(world)
+    url = reverse("web:results", args=[world.cycle.pk])
+    assert Client().get(url).status_code == 404
+    assert signed_in(world.head_a).get(url).status_code == 403
+    page = Page(signed_in(world.secretariat).get(url))
+    assert "Dự kiến: chưa công bố" in page.text
+
+
+def test_the_leader_excludes_a_unit_which_is_then_listed_apart_with_the_reason(
+    world: Any, signed_in: Any
+) -> None:
+    _finalised(world)
+    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    leader = signed_in(world.leader)
+    url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
+    response = leader.post(url, {"reason": "Cung cấp số liệu không trung thực"})
+    assert response.status_code == 302
+    page = Page(leader.get(reverse("web:results", args=[world.cycle.pk])))
+    apart = page.text.split("Không xếp hạng", 1)[1]
+    assert "Sở Tư pháp: Cung cấp số liệu không trung thực" in apart
+    row = next(r.text for r in page.all("tr") if "Sở Tài chính" in r.text)
+    assert row.startswith("1 Sở Tài chính")
+    assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.RESULTS_SUBMITTED
+
+
+def test_only_the_leader_excludes(world: Any, signed_in: Any) -> None:
+    _finalised(world)
+    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
+    assert signed_in(world.secretariat).post(url, {"reason": "x"}).status_code == 403
