@@ -1,0 +1,337 @@
+"""Journeys in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Most journeys use pytest-django's live server (WSGI, in this process). The live bell needs
+WebSockets, so its test starts the ASGI server (daphne, through `manage.py runserver`) on a
+free port against the same test database, with the Redis channel layer `make test` started.
+Each page visited is saved as a screenshot in test-artifacts/screenshots/ for review.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from cases.models import Case, Cycle, Method, Score
+from deadlines.calendar import local_date
+from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
+from tests.evidence.samples import PDF
+from workflow import cycle_services, services
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "pw-12345-xyz"  # tests.conftest.make_user
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One Chromium per module (a session-wide sync Playwright upsets later async tests)."""
+    run = tmp_path_factory.mktemp("chromium")
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "TMPDIR")}
+    saved["DJANGO_ALLOW_ASYNC_UNSAFE"] = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ.update(
+        XDG_CONFIG_HOME=str(run / "config"),
+        XDG_CACHE_HOME=str(run / "cache"),
+        TMPDIR=str(run),
+        # Playwright's sync API runs an event loop in this thread; the ORM calls of the
+        # test set-up are plain synchronous calls all the same.
+        DJANGO_ALLOW_ASYNC_UNSAFE="true",
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def s3(settings: Any) -> None:
+    from evidence.storage import get_storage
+    from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
+
+    use_s3(settings, s3_endpoint(), new_bucket())
+    get_storage().ensure_bucket()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser: Browser, base: str, username: str, **context: Any) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, **context).new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def with_session(browser: Browser, base: str, user: Any) -> Page:
+    """A page already signed in through a session made here: the ASGI server runs in
+    another process, whose password hashers do not read this test run's fast ones."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
+    page = context.new_page()
+    page.goto(f"{base}/")
+    return page
+
+
+def _ready_to_submit_but(case: Case, *, score_left: str, evidence_left: str) -> None:
+    """Test set-up shortcut: every criterion self-scored and explained, except one score
+    and one piece of evidence, which the browser will give."""
+    fill_self_scores(case)
+    self_scorable(case).update(evidence_explanation="Theo báo cáo năm")
+    Score.objects.filter(case=case, criterion__code=score_left).update(self_score=None)
+    Score.objects.filter(case=case, criterion__code=evidence_left).update(evidence_explanation="")
+
+
+def test_the_unit_head_goes_from_sign_in_to_submit_with_an_evidence_upload(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
+) -> None:
+    _ready_to_submit_but(world.case_a, score_left="1.5", evidence_left="1.1.1")
+    base = live_server.url
+    page = sign_in(browser, base, "stp.head")
+    shot(page, "01-unit-home")
+    assert "Hồ sơ đánh giá của đơn vị" in page.inner_text("main")
+    page.click("text=Mở bảng tự chấm điểm")
+    page.wait_for_url(f"{base}/cases/{world.case_a.pk}/")
+    assert "Trước khi gửi: còn thiếu 2 mục" in page.inner_text("#checklist summary")
+
+    page.fill("#c-1-5-entry", "1,5")
+    page.press("#c-1-5-entry", "Tab")  # leaving the field saves it, no reload
+    page.wait_for_selector("#c-1-5-status .saved")
+    assert "Đã lưu lúc" in page.inner_text("#c-1-5-status")
+
+    document = tmp_path / "Kế hoạch CCHC năm 2026.pdf"
+    document.write_bytes(PDF)
+    page.set_input_files("#c-1-1-1-file", str(document))
+    page.fill("#c-1-1-1-file-note", "Mục I, trang 2")
+    page.click("#c-1-1-1-evidence button[type=submit]")
+    page.wait_for_selector("#c-1-1-1-evidence >> text=phiên bản 1")
+    assert "Đã tải lên “Kế hoạch CCHC năm 2026.pdf”" in page.inner_text("#c-1-1-1-evidence")
+    shot(page, "02-score-sheet-before-submit")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-step=submit]")
+    page.wait_for_selector(".message-success")
+    assert "Đã gửi kết quả tự đánh giá." in page.inner_text(".messages")
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SUBMITTED
+    shot(page, "03-score-sheet-submitted")
+    page.click("text=Lịch sử")
+    assert "Đã gửi kết quả tự đánh giá" in page.inner_text(".timeline")
+    shot(page, "04-case-history")
+
+
+def test_a_late_submission_is_refused_with_its_message(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    fill_self_scores(world.case_a)
+    self_scorable(world.case_a).update(evidence_explanation="Theo báo cáo năm")
+    due = local_date(timezone.now()) - timedelta(days=3)
+    Cycle.objects.filter(pk=world.cycle.pk).update(self_assessment_due=due)
+    page = sign_in(browser, live_server.url, "stp.head")
+    page.goto(f"{live_server.url}/cases/{world.case_a.pk}/")
+    assert "quá hạn" in page.inner_text("#deadlines")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-step=submit]")
+    page.wait_for_selector(".message-error")
+    text = page.inner_text(".messages")
+    assert "Chưa thể thực hiện bước này." in text
+    assert f"Đã quá hạn tự đánh giá ngày {due:%d/%m/%Y}." in text
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SELF_SCORING
+    shot(page, "05-late-submission-refused")
+
+
+def test_the_appraiser_asks_a_question_and_the_unit_answers(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    fill_self_scores(world.case_a)
+    force_state(world.case_a, Case.State.APPRAISING)
+    base = live_server.url
+    appraiser = sign_in(browser, base, "appraiser1")
+    shot(appraiser, "06-appraiser-work-list")
+    appraiser.click(f"a[href='/cases/{world.case_a.pk}/appraisal/?area=1']")
+    appraiser.fill("#c-1-5-question", "Đề nghị cung cấp quyết định công nhận sáng kiến.")
+    appraiser.click("#c-1-5 .ask-form button")
+    appraiser.wait_for_selector(".message-success")
+    appraiser.fill("#c-1-5-appraised", "1")
+    appraiser.fill("#c-1-5-comment", "Chưa đủ tài liệu kiểm chứng")
+    appraiser.click("#c-1-5 .appraise-form button")
+    appraiser.wait_for_selector("#c-1-5-astatus .saved")
+    shot(appraiser, "07-appraisal-side-by-side")
+    appraiser.click("[data-step=request_explanation]")
+    appraiser.wait_for_selector(".message-success")
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.EXPLANATION
+
+    unit = sign_in(browser, base, "stp.staff")
+    assert "1 câu hỏi chưa trả lời" in unit.inner_text("main")
+    unit.click("text=Thẩm định và giải trình")
+    question = unit.locator(".question", has_text="Đề nghị cung cấp quyết định")
+    question.locator("textarea").fill("Đã bổ sung Quyết định số 45/QĐ-UBND ngày 12/3.")
+    question.locator("button").click()
+    unit.wait_for_selector(".message-success")
+    thread = unit.inner_text("#c-1-5 .thread")
+    assert "Đề nghị cung cấp quyết định công nhận sáng kiến." in thread
+    assert "Đã bổ sung Quyết định số 45/QĐ-UBND ngày 12/3." in thread
+    shot(unit, "08-unit-answer-thread")
+
+
+def test_the_leader_publishes_the_results(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    for case in (world.case_a, world.case_b):
+        fill_self_scores(case, 0)
+        appraise_all(case, world.appraiser)
+        Score.objects.filter(case=case, criterion__method=Method.SURVEY).update(appraised_score=1)
+        force_state(case, Case.State.FINALISED)
+    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    page = sign_in(browser, live_server.url, "leader")
+    assert "Chờ bạn phê duyệt" in page.inner_text("main")
+    shot(page, "09-leader-home")
+    page.click("text=Xem và công bố")
+    page.fill("#id_decision_number", "125/QĐ-UBND")
+    page.fill("#id_decision_date", "15/04/2026")
+    shot(page, "10-publish-form")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".message-success")
+    assert "Đã công bố kết quả của 2 đơn vị." in page.inner_text(".messages")
+    assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.PUBLISHED
+    assert page.locator("table.results tbody tr").count() == 2
+    shot(page, "11-results-published")
+    page.click("table.results >> text=Sở Tư pháp")
+    assert "Chỉ số thành phần theo lĩnh vực" in page.inner_text("main")
+    shot(page, "12-results-unit-areas")
+
+
+def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    secretariat = sign_in(browser, live_server.url, "secretariat")
+    shot(secretariat, "13-secretariat-home")
+    secretariat.click("text=Xem tổng quan đợt đánh giá")
+    assert secretariat.locator("table.overview tbody tr").count() == 2
+    shot(secretariat, "14-cycle-overview")
+
+    plain = sign_in(browser, live_server.url, "stp.staff", java_script_enabled=False)
+    plain.goto(f"{live_server.url}/cases/{world.case_a.pk}/")
+    plain.fill("#c-1-5-entry", "9")
+    plain.click("#c-1-5 .save-line button")  # a full post and a page drawn again
+    assert "tối đa" in plain.inner_text("#c-1-5-entry-error")
+    assert plain.get_attribute("#c-1-5-entry", "value") == "9"
+    shot(plain, "15-no-javascript-error-beside-field")
+    plain.fill("#c-1-5-entry", "1")
+    plain.click("#c-1-5 .save-line button")
+    assert "Đã lưu tiêu chí 1.5." in plain.inner_text(".messages")
+    assert Score.objects.get(case=world.case_a, criterion__code="1.5").self_score == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
+    """The ASGI server (HTTP and WebSocket) on the test database, with the Redis layer."""
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    if not redis_url:
+        pytest.fail("TEST_REDIS_URL is not set: run the tests with `make test`.")
+    url = urlsplit(os.environ["DATABASE_URL"])
+    database = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "SWEEP_IN_PROCESS": "false",
+        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+        "VAR_DIR": str(tmp_path / "var"),
+    }
+    log = (tmp_path / "asgi.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail((tmp_path / "asgi.log").read_text())
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+        print((tmp_path / "asgi.log").read_text()[-3000:])  # shown when the test fails
+
+
+def test_the_bell_counts_a_new_notification_without_a_reload(
+    world: Any, asgi_server: str, browser: Browser
+) -> None:
+    fill_self_scores(world.case_a)
+    force_state(world.case_a, Case.State.APPRAISING)
+    services.ask_clarification(world.case_a.pk, "1.5", "Vì sao tự chấm 0?", actor=world.appraiser)
+    unit = with_session(browser, asgi_server, world.staff_a)
+    unit.wait_for_selector(".bell.is-live")  # the WebSocket is open
+    assert unit.inner_text("[data-bell-count]") == "0"
+
+    appraiser = with_session(browser, asgi_server, world.appraiser)
+    appraiser.goto(f"{asgi_server}/cases/{world.case_a.pk}/appraisal/")
+    appraiser.click("[data-step=request_explanation]")
+    appraiser.wait_for_selector(".message-success")
+
+    unit.wait_for_function(
+        "document.querySelector('[data-bell-count]').textContent.trim() === '1'", timeout=15000
+    )
+    assert unit.is_visible("#live-notice")
+    assert "Sở Tư pháp" in unit.inner_text("#live-notice")
+    shot(unit, "16-bell-live")
+    unit.click(".bell")
+    assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
+    shot(unit, "17-inbox")
