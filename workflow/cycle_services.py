@@ -4,14 +4,13 @@ manage who belongs where, and publish results. Each is audited in its own transa
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -29,6 +28,7 @@ from cases.models import (
     Unit,
 )
 from deadlines import policy
+from deadlines.calendar import parse_day
 from workflow import audit, events
 from workflow.services import apply_transition
 
@@ -92,20 +92,7 @@ def _parse(field: str, raw: Any) -> Any:
     if field in DATE_FIELDS:
         if raw in (None, "") and field == "publication_target":
             return None
-        if isinstance(raw, date):
-            return raw
-        parsed = None
-        if isinstance(raw, str):
-            text = raw.strip()
-            try:
-                parsed = parse_date(text)
-            except ValueError:
-                parsed = None
-            if parsed is None:
-                try:
-                    parsed = datetime.strptime(text, "%d/%m/%Y").date()
-                except ValueError:
-                    parsed = None
+        parsed = parse_day(raw)
         if parsed is None:
             raise InvalidInput(
                 _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
