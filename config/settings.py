@@ -48,9 +48,12 @@ INSTALLED_APPS = [
     "notifications",
     "evidence",
     "web",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Probes answer before host validation and the HTTPS redirect (they come from inside).
+    "ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

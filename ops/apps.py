@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running the product: health, readiness, deploy checks, request logs, first accounts."""
+
+    name = "ops"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from ops import checks  # noqa: F401  (registers the system checks)
