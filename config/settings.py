@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str, is_weak_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -180,6 +180,11 @@ MINIO_PUBLIC_SECURE = env_bool("MINIO_PUBLIC_SECURE", MINIO_SECURE)
 MINIO_CONNECT_TIMEOUT = env_int("MINIO_CONNECT_TIMEOUT", 3)
 MINIO_READ_TIMEOUT = env_int("MINIO_READ_TIMEOUT", 20)
 MINIO_RETRIES = env_int("MINIO_RETRIES", 2)
+if MINIO_ENDPOINT and not DEBUG and is_weak_secret(MINIO_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "MINIO_SECRET_KEY is a default or example password (or shorter than 12 characters): "
+        "generate one, e.g. `openssl rand -base64 30`, for MinIO and the application."
+    )
 EVIDENCE_MAX_UPLOAD_MB = env_int("EVIDENCE_MAX_UPLOAD_MB", 50)
 # Types judged from the bytes (codes of evidence.sniff.KINDS).
 EVIDENCE_ALLOWED_TYPES = env_list(
@@ -223,6 +228,23 @@ SWEEP_INTERVAL = env_int("SWEEP_INTERVAL", 60)
 # The named actor of automatic transitions, so that the audit trail never has a blank actor.
 SYSTEM_USERNAME = "system"
 DEMO_PASSWORD = env_secret("DEMO_PASSWORD", "demo12345")
+
+# HTTPS behind the data centre's TLS proxy (which sets X-Forwarded-Proto). Off with DEBUG,
+# so that `make run` serves plain http on loopback.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The header only; listing the domain in browsers' preload list is a separate, manual step.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)  # a working day
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,

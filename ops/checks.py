@@ -1,7 +1,8 @@
 """System checks for the parts evidence.checks does not cover: Redis, e-mail and weak
 secrets. They run in `manage.py check` (and at every start), without network, and say
 what to change. The object store's shape (endpoint, keys, bucket) is checked by
-evidence.checks."""
+evidence.checks; a weak object-store password stops the settings from loading at all
+(config/settings.py)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
-
-# Passwords shipped in examples and images; a production store must not accept them.
-WEAK_SECRETS = {
-    "minioadmin",
-    "minio123",
-    "change-me",
-    "change-me-too",
-    "changeme",
-    "password",
-    "secret",
-    "admin",
-    "12345678",
-}
-
-
-def is_weak_secret(value: str) -> bool:
-    return value.strip().lower() in WEAK_SECRETS or len(value) < 8
 
 
 @register()
@@ -88,17 +72,3 @@ def email_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     return problems
-
-
-@register(deploy=True)
-def object_store_secret(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    if settings.MINIO_ENDPOINT and is_weak_secret(settings.MINIO_SECRET_KEY):
-        return [
-            Error(
-                "MINIO_SECRET_KEY is a default or example password.",
-                hint="Generate one, e.g. `openssl rand -base64 30`, and set it for MinIO "
-                "and the application.",
-                id="ops.E007",
-            )
-        ]
-    return []
