@@ -9,3 +9,7 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from ops import checks  # noqa: F401  (registers the system checks)
+        from ops.logs import log_transition
+        from workflow import events
+
+        events.subscribe(in_transaction=log_transition)
