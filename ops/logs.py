@@ -73,29 +73,30 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        tokens = [request_id_var.set(rid), user_id_var.set(None), case_id_var.set(None)]
+        # Set, not reset at the end: Django logs 4xx/5xx responses ("django.request") after
+        # the middleware has returned, and those lines should carry the ids too. Each request
+        # sets all three first, so nothing leaks from one request into the next.
+        request_id_var.set(rid)
+        user_id_var.set(None)
+        case_id_var.set(None)
         started = time.monotonic()
-        try:
-            response = self.get_response(request)
-            self._identify(request)
-            response["X-Request-ID"] = rid
-            request_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "event": "request",
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                },
-            )
-            return response
-        finally:
-            for var, token in zip((request_id_var, user_id_var, case_id_var), tokens, strict=True):
-                var.reset(token)
+        response = self.get_response(request)
+        self._identify(request)
+        response["X-Request-ID"] = rid
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "event": "request",
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        return response
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: dict[str, Any]

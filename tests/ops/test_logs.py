@@ -100,5 +100,9 @@ def test_a_forged_request_id_is_replaced(world: SimpleNamespace, log_lines: Stri
     assert response.status_code == 401
     rid = response["X-Request-ID"]
     assert len(rid) == 32 and rid.isalnum()
-    (line,) = [ln for ln in parsed(log_lines) if ln.get("event") == "request"]
+    lines = parsed(log_lines)
+    (line,) = [ln for ln in lines if ln.get("event") == "request"]
     assert line["request_id"] == rid and line["status"] == 401
+    # Django's own line about the refused request carries the id too
+    (django_line,) = [ln for ln in lines if ln["logger"] == "django.request"]
+    assert django_line["request_id"] == rid
