@@ -102,7 +102,7 @@ def main() -> None:
             MINIO_ENDPOINT="",
             REDIS_URL="",
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-            DB_CONN_MAX_AGE="60",
+            DB_CONN_MAX_AGE="0",  # as in production: see .env.example
         )
         server = subprocess.Popen(
             [
