@@ -100,6 +100,20 @@ SERVERS = (
         ],
         {20: 1, 200: 1},  # slow and memory-hungry: once is enough to show it
     ),
+    (
+        "uvicorn, the production ASGI server since (it streams the body to the app)",
+        [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--port",
+        ],
+        {20: 1, 200: 1},
+    ),
 )
 
 

@@ -51,7 +51,11 @@ def main() -> None:
         sync_case_permissions(Case.objects.filter(cycle=cycle))
         Score.objects.exclude(
             criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
-        ).update(self_score=0, evidence_explanation="Theo báo cáo năm.")
+        ).update(self_score=0)
+        # Leaves that require evidence: a written explanation, which the submit guard accepts.
+        Score.objects.filter(criterion__evidence_required=True).update(
+            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
+        )
         cases = list(Case.objects.filter(cycle=cycle).select_related("unit").order_by("pk"))
         head_of = {u.pk: h for h, u in zip(heads, units, strict=True)}
         leaves = Score.objects.filter(case=cases[0]).count()

@@ -54,3 +54,24 @@ def env_secret(name: str, default: str = "") -> str:
     if file_name:
         return Path(file_name).read_text(encoding="utf-8").strip()
     return os.environ.get(name, default)
+
+
+# Passwords shipped in examples and images: production must not run with them.
+WEAK_SECRETS = frozenset(
+    {
+        "minioadmin",
+        "minio123",
+        "change-me",
+        "change-me-too",
+        "changeme",
+        "password",
+        "secret",
+        "admin",
+        "12345678",
+    }
+)
+
+
+def is_weak_secret(value: str) -> bool:
+    """A known default or example password, or one too short to resist guessing."""
+    return value.strip().lower() in WEAK_SECRETS or len(value.strip()) < 12

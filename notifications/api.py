@@ -116,10 +116,27 @@ class InboxPagination(LimitOffsetPagination):
         return result
 
 
+InboxPage = inline_serializer(
+    "InboxPage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": NotificationSerializer(many=True),
+        "unread": serializers.IntegerField(),
+    },
+)
+
+
 class InboxView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="only unread ones")],
-        responses=NotificationSerializer(many=True),
+        parameters=[
+            OpenApiParameter("unread", bool, description="only unread ones"),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        # The paginated page with the unread count, as InboxPagination writes it.
+        responses=InboxPage,
     )
     def get(self, request: Request) -> Response:
         """The caller's notifications, newest first, with the unread count."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Cycle, Score
@@ -104,7 +104,7 @@ def record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Audit entries are written inside the change's transaction.")
     snap = _jsonable(snapshot) if snapshot is not None else None
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         at=at or timezone.now(),
         actor=actor,
         action=action,
@@ -123,6 +123,89 @@ def record(
         if snap is not None
         else "",
     )
+    _append(entry)
+    return entry
+
+
+# --- the hash chain -----------------------------------------------------------------------
+#
+# Each entry's hash covers its fields and the previous entry's hash, so altering, deleting or
+# inserting an entry breaks the chain at that point. Appends are serialised: on PostgreSQL a
+# transaction-scoped advisory lock, taken right before reading the last hash and held until
+# the transaction ends (releasing it earlier would let a second writer read a last hash whose
+# successor is not yet committed, and fork the chain). The cost: transactions that write
+# audit entries commit one at a time from their first entry on, so services write the entry
+# at the end of their work. SQLite serialises every write anyway.
+
+GENESIS_HASH = "0" * 64
+_CHAIN_LOCK = 0x50415241  # "PARA": the advisory lock key of the audit chain
+
+
+def entry_fields(entry: AuditEntry) -> dict[str, Any]:
+    """What the hash covers: every recorded field (the snapshot through its own hash)."""
+    from datetime import UTC
+
+    return {
+        "at": entry.at.astimezone(UTC).isoformat(),
+        "actor": entry.actor_id,
+        "action": entry.action,
+        "case": entry.case_id,
+        "cycle": entry.cycle_id,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "source": entry.source,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
+        "comment": entry.comment,
+        "data": entry.data,
+        "snapshot_sha256": entry.snapshot_sha256,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(canonical_json(entry_fields(entry)).encode()).hexdigest()
+
+
+def _append(entry: AuditEntry) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+    last = AuditEntry.objects.order_by("-pk").values_list("hash", flat=True).first()
+    entry.prev_hash = last or GENESIS_HASH
+    entry.hash = entry_hash(entry)
+    entry.save(force_insert=True)
+
+
+def verify_chain() -> tuple[int, str]:
+    """Walk the chain in pk order: (entries checked, "" or the first break in words)."""
+    checked = 0
+    previous: AuditEntry | None = None
+    before_previous_hash = ""
+    for entry in AuditEntry.objects.order_by("pk").iterator(chunk_size=2000):
+        label = f"audit entry #{entry.pk} ({entry.at:%Y-%m-%d %H:%M:%S} {entry.action})"
+        if (
+            entry.snapshot is not None
+            and entry.snapshot_sha256
+            != hashlib.sha256(canonical_json(entry.snapshot).encode()).hexdigest()
+        ):
+            return checked, f"{label} was altered: its snapshot does not match its hash"
+        if entry_hash(entry) != entry.hash:
+            return checked, f"{label} was altered: its content does not match its hash"
+        expected = previous.hash if previous is not None else GENESIS_HASH
+        if entry.prev_hash != expected:
+            if previous is not None and entry.prev_hash == before_previous_hash:
+                return checked, (
+                    f"audit entry #{previous.pk} ({previous.at:%Y-%m-%d %H:%M:%S} "
+                    f"{previous.action}) was inserted: {label} follows the entry before it"
+                )
+            after = f"after audit entry #{previous.pk}" if previous else "at the start"
+            return checked, f"an audit entry was deleted {after}: {label} does not follow it"
+        before_previous_hash = previous.hash if previous is not None else GENESIS_HASH
+        previous = entry
+        checked += 1
+    return checked, ""
 
 
 def score_table_snapshot(case: Case) -> dict[str, Any]:

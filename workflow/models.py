@@ -47,6 +47,10 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict, blank=True)
     snapshot = models.JSONField(null=True, blank=True)
     snapshot_sha256 = models.CharField(max_length=64, blank=True)
+    # The hash chain (workflow.audit.entry_hash): altering, deleting or inserting an entry
+    # breaks it at that point, which `manage.py verify_audit` reports.
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("audit entry")

@@ -1,0 +1,189 @@
+"""Deadline-day crunch: 1,000 units submit within a minute against a live server.
+
+uvicorn (the production server, two workers) serves the product on PostgreSQL; 1,000 unit
+heads each send their submit twice at once (a double click), from 50 concurrent clients.
+Printed: throughput, p50/p95/max latency, statuses, whether it all fitted in one minute,
+and the invariants: every case submitted exactly once (one audit entry each, no 5xx, the
+duplicate refused with 409) and the audit chain intact. Figures, not asserted times.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from common import ROOT, bench_database, setup_django
+
+N_UNITS = int(os.environ.get("BENCH_UNITS", "1000"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    setup_django()
+    import requests
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from cases import frameworks
+    from cases.models import Case, Cycle, Membership, Method, Score, Unit, UnitGroup
+    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from workflow import cycle_services
+    from workflow.audit import verify_chain
+    from workflow.models import AuditEntry
+
+    with bench_database():
+        ensure_role_groups()
+        secretariat = User.objects.create_user("secretariat")
+        secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
+        group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
+        units = Unit.objects.bulk_create(
+            [Unit(code=f"X{i:04}", name=f"Xã {i}", group=group) for i in range(N_UNITS)]
+        )
+        password = make_password("x")
+        heads = User.objects.bulk_create(
+            [User(username=f"x{i:04}.head", password=password) for i in range(N_UNITS)]
+        )
+        Membership.objects.bulk_create(
+            [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)]
+        )
+        today = timezone.localdate()
+        cycle = Cycle.objects.create(
+            year=today.year,
+            title="Crunch",
+            authority="UBND",
+            self_assessment_due=today.replace(year=today.year + 1),
+            appraisal_due=today.replace(year=today.year + 2),
+        )
+        frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
+        cycle_services.open_cycle(cycle.pk, actor=secretariat)
+        sync_case_permissions(Case.objects.filter(cycle=cycle))
+        Score.objects.exclude(
+            criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
+        ).update(self_score=0)
+        Score.objects.filter(criterion__evidence_required=True).update(
+            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
+        )
+        Token.objects.bulk_create([Token(user=h, key=secrets.token_hex(20)) for h in heads])
+        token_of = dict(Token.objects.values_list("user_id", "key"))
+        head_of = {u.pk: h.pk for h, u in zip(heads, units, strict=True)}
+        jobs = [
+            (case_id, token_of[head_of[unit_id]])
+            for case_id, unit_id in Case.objects.filter(cycle=cycle).values_list("pk", "unit_id")
+        ]
+        audit_before = AuditEntry.objects.count()
+
+        db = connection.settings_dict
+        port = free_port()
+        env = dict(
+            os.environ,
+            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            DEBUG="false",
+            SECRET_KEY=secrets.token_urlsafe(50),
+            ALLOWED_HOSTS="127.0.0.1",
+            SECURE_SSL_REDIRECT="false",
+            LOG_LEVEL="WARNING",
+            SWEEP_IN_PROCESS="false",
+            MINIO_ENDPOINT="",
+            REDIS_URL="",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            DB_CONN_MAX_AGE="0",  # as in production: see .env.example
+        )
+        server = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/uvicorn"),
+                "config.asgi:application",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--workers=2",
+                "--log-level=warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            else:
+                raise SystemExit("the server did not start")
+            local = __import__("threading").local()
+
+            def submit(job: tuple[int, str]) -> tuple[int, float]:
+                case_id, token = job
+                session = getattr(local, "session", None)
+                if session is None:
+                    session = local.session = requests.Session()
+                started = time.perf_counter()
+                response = session.post(
+                    f"{base}/api/v1/cases/{case_id}/transitions/submit/",
+                    headers={"Authorization": f"Token {token}", "Accept-Language": "en"},
+                    timeout=120,
+                )
+                return response.status_code, time.perf_counter() - started
+
+            requests_sent = [job for job in jobs for _twice in range(2)]  # the double click
+            started = time.perf_counter()
+            with ThreadPoolExecutor(CLIENTS) as pool:
+                results = list(pool.map(submit, requests_sent))
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+        latencies = sorted(seconds for _status, seconds in results)
+        statuses = Counter(status for status, _seconds in results)
+        submitted = Case.objects.filter(cycle=cycle, state="submitted").count()
+        entries = Counter(
+            AuditEntry.objects.filter(action="workflow.case.submit").values_list(
+                "case_id", flat=True
+            )
+        )
+        checked, problem = verify_chain()
+        print(f"units: {N_UNITS}, requests: {len(results)} (each submit twice), clients: {CLIENTS}")
+        print(f"elapsed: {elapsed:.1f} s ({'within' if elapsed <= 60 else 'OVER'} one minute)")
+        print(
+            f"throughput: {len(results) / elapsed:,.0f} requests/s, "
+            f"{submitted / elapsed:,.0f} submits/s"
+        )
+        print(
+            f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms"
+        )
+        print(f"statuses: {dict(sorted(statuses.items()))}")
+        lost = N_UNITS - submitted
+        doubled = sum(1 for n in entries.values() if n > 1)
+        print(
+            f"cases submitted: {submitted}/{N_UNITS}; lost: {lost}; doubled: {doubled}; "
+            f"5xx: {sum(n for s, n in statuses.items() if s >= 500)}; "
+            f"audit entries written: {AuditEntry.objects.count() - audit_before}"
+        )
+        print(f"audit chain: {problem or 'intact'} ({checked} entries)")
+        if lost or doubled or any(s >= 500 for s in statuses) or problem:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

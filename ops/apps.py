@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running the product: health, readiness, deploy checks, request logs, first accounts."""
+
+    name = "ops"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from ops import checks  # noqa: F401  (registers the system checks)
+        from ops.logs import log_transition
+        from workflow import events
+
+        events.subscribe(in_transaction=log_transition)

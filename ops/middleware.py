@@ -1,0 +1,26 @@
+"""Middleware of the running product."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from ops import health
+
+
+class HealthCheckMiddleware:
+    """Serves /healthz and /readyz first: health checks call the container by its own
+    address (not in ALLOWED_HOSTS) over plain HTTP (no HTTPS redirect), and need no
+    session, user or language."""
+
+    routes = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = self.routes.get(request.path_info.rstrip("/"))
+        if view is not None:
+            return view(request)
+        return self.get_response(request)

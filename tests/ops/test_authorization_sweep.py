@@ -1,0 +1,288 @@
+"""Every API endpoint and page × every role × own/other unit, generated from the URL
+configuration: a new endpoint fails here until it has a row in EXPECTED, so none escapes.
+
+For each URL the table says which roles read it (GET 200) for their own unit's objects; any
+other role gets 401/403/404/405 and never data; another unit's case ids give 404 to unit
+staff; anonymous users never get data; nothing answers 5xx, whatever the method. Writes
+with an empty body are tried too, after every read (they may change a case's state).
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from evidence.models import EvidenceLink
+from notifications.services import notify
+from tests.evidence.helpers import upload
+from tests.evidence.samples import PDF
+from workflow.models import Clarification
+
+pytestmark = pytest.mark.django_db
+
+ROLES = (
+    "secretariat",
+    "leader",
+    "auditor",
+    "appraiser",
+    "staff_a",
+    "head_a",
+    "outsider",
+    "anonymous",
+)
+GLOBAL = {"secretariat", "leader", "auditor"}
+EVERYONE_SIGNED_IN = set(ROLES) - {"anonymous"}
+UNIT_A = {"staff_a", "head_a"}
+# Who reads each URL (GET 200) when the object belongs to their own unit, before the cycle
+# is published. None: the URL takes no GET (405) or is not an API read (pages, actions).
+EXPECTED: dict[str, set[str] | None] = {
+    "token": None,
+    "cycle-list": EVERYONE_SIGNED_IN,
+    "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
+    "cycle-open": None,
+    "cycle-submit-results": None,
+    "cycle-publish": None,
+    "cycle-assignments": GLOBAL,
+    "cycle-assignment": None,
+    "worklist": EVERYONE_SIGNED_IN - {"outsider"},  # each their own list
+    "survey": None,
+    "survey-template-xlsx": {"secretariat"},
+    "survey-template-csv": {"secretariat"},
+    "results": GLOBAL,
+    "results-xlsx": GLOBAL,
+    "results-csv": GLOBAL,
+    "results-json": GLOBAL,
+    "case-list": EVERYONE_SIGNED_IN,
+    "case-detail": GLOBAL | UNIT_A | {"appraiser"},
+    "case-score": None,
+    "case-transition": None,
+    "case-clarifications": GLOBAL | UNIT_A | {"appraiser"},
+    "case-history": GLOBAL | UNIT_A | {"appraiser"},
+    "case-appraisal": GLOBAL | UNIT_A | {"appraiser"},  # what each may see of it
+    "case-exclusion": None,
+    "clarification-answer": None,
+    "case-extensions": GLOBAL | UNIT_A | {"appraiser"},
+    "calendar": GLOBAL,
+    "calendar-day": None,
+    "notification-list": EVERYONE_SIGNED_IN,
+    "notification-read-all": None,
+    "notification-settings": EVERYONE_SIGNED_IN,
+    "notification-read": None,
+    "case-notices": GLOBAL,
+    "case-evidence": GLOBAL | UNIT_A | {"appraiser"},
+    "case-evidence-links": None,
+    "evidence-withdraw": None,
+    "evidence-download": GLOBAL | UNIT_A | {"appraiser"},
+    "schema": set(ROLES),  # the API's description, no data
+    "set_language": None,
+    "login": None,
+    "logout": None,
+    # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
+    # another unit's case hidden.
+    **dict.fromkeys(
+        (
+            "web:home",
+            "web:case",
+            "web:self-score",
+            "web:transition",
+            "web:history",
+            "web:extend",
+            "web:upload",
+            "web:appraisal",
+            "web:appraise",
+            "web:ask",
+            "web:answer",
+            "web:cycles",
+            "web:cycle",
+            "web:submit-results",
+            "web:publish",
+            "web:results",
+            "web:result-unit",
+            "web:exclusion",
+            "web:inbox",
+            "web:open-notification",
+            "web:read-all",
+        ),
+        None,
+    ),
+}
+# URLs whose ids belong to a unit: another unit's id must give its staff 404.
+PAGE_CASE_SCOPED = {
+    "web:case",
+    "web:self-score",
+    "web:transition",
+    "web:history",
+    "web:extend",
+    "web:upload",
+    "web:appraisal",
+    "web:appraise",
+    "web:ask",
+    "web:answer",
+}
+CASE_SCOPED = {
+    name
+    for name in EXPECTED
+    if name.startswith(("case-", "evidence-", "clarification-")) and name != "case-list"
+} | PAGE_CASE_SCOPED
+WRITE_METHODS = ("post", "patch", "put", "delete")
+
+
+def iter_patterns(
+    resolver: URLResolver | None = None, prefix: str = "", namespace: str = ""
+) -> list[tuple[str, str]]:
+    """(route, name) of every URL; names carry their namespace (web:case)."""
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route.startswith("admin/"):
+                continue  # Django's admin: staff only, its own permission system
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += iter_patterns(entry, route, inner)
+        elif isinstance(entry, URLPattern):
+            found.append((route, f"{namespace}{entry.name}" if entry.name else None))
+    return found
+
+
+def samples(world: SimpleNamespace, settings: Any, tmp_path: Any) -> dict[str, dict[str, Any]]:
+    """A value for every URL argument, for objects of unit A ("own") and unit B ("other")."""
+    settings.MINIO_ENDPOINT = ""
+    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
+    crit = (
+        world.case_a.scores.select_related("criterion")
+        .filter(criterion__evidence_required=True)
+        .first()
+        .criterion
+    )
+    assignment = world.cycle.assignments.first()
+    found: dict[str, dict[str, Any]] = {}
+    for key, case, staff in (
+        ("own", world.case_a, world.staff_a),
+        ("other", world.case_b, world.staff_b),
+    ):
+        response = upload(staff, case, crit.code, PDF)
+        assert response.status_code == 201, response.content
+        link = EvidenceLink.objects.filter(case=case).latest("pk")
+        doc = link.document
+        clar = Clarification.objects.create(
+            case=case, criterion=crit, round=1, question="Vì sao?", asked_by=world.appraiser
+        )
+        with transaction.atomic():
+            (note,) = notify("case_changed", [staff], text_vi="Thử", text_en="Test", case=case) or [
+                None
+            ]
+        found[key] = {
+            "cycle": world.cycle.pk,
+            "case": case.pk,
+            "clarification": clar.pk,
+            "document": doc.pk,
+            "link": link.pk,
+            "notification": note.pk if note is not None else None,
+            "assignment_id": assignment.pk if assignment is not None else None,
+            "code": crit.code,
+            "name": "submit",
+            "day": timezone.localdate().isoformat(),
+        }
+    return found
+
+
+def pk_kind(name: str) -> str:
+    """What the <int:pk> of a URL names."""
+    if name.startswith("case-") or name in PAGE_CASE_SCOPED - {"web:answer"}:
+        return "case"
+    if name in {"clarification-answer", "web:answer"}:
+        return "clarification"
+    if name == "web:open-notification":
+        return "notification"
+    if name == "evidence-download":
+        return "document"
+    if name == "evidence-withdraw":
+        return "link"
+    if name == "notification-read":
+        return "notification"
+    return "cycle"
+
+
+def url_for(route: str, name: str, values: dict[str, Any]) -> str:
+    url = "/" + route
+    for arg in re.findall(r"<(?:\w+:)?(\w+)>", url):
+        key = pk_kind(name) if arg == "pk" else arg
+        value = values.get(key)
+        assert value is not None, f"{name}: no sample for <{arg}>: add one to samples()"
+        url = re.sub(rf"<(?:\w+:)?{arg}>", str(value), url)
+    return url
+
+
+def client_for(user: Any, api: bool) -> Client:
+    if api:
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def request(client: Client, method: str, url: str) -> int:
+    return getattr(client, method)(url).status_code
+
+
+def test_every_url_is_in_the_table() -> None:
+    names = {name for _route, name in iter_patterns()}
+    assert None not in names, "every URL needs a name for the sweep"
+    assert names - set(EXPECTED) == set(), "new URLs: add them to EXPECTED"
+    assert set(EXPECTED) - names == set(), "EXPECTED lists URLs that are gone"
+
+
+def test_every_role_gets_what_the_table_says_and_nothing_else(
+    world: SimpleNamespace, settings: Any, tmp_path: Any
+) -> None:
+    values = samples(world, settings, tmp_path)
+    users = {role: getattr(world, role, None) for role in ROLES}
+    users["anonymous"] = None
+    problems: list[str] = []
+    requests = 0
+    for methods in (("get",), WRITE_METHODS):
+        for route, name in iter_patterns():
+            api = route.startswith("api/")
+            readers = EXPECTED[name]
+            for role in ROLES:
+                client = client_for(users[role], api)
+                for unit in ("own", "other") if name in CASE_SCOPED else ("own",):
+                    url = url_for(route, name, values[unit])
+                    for method in methods:
+                        status = request(client, method, url)
+                        requests += 1
+                        where = f"{method.upper()} {url} ({name}) as {role}/{unit}: {status}"
+                        if status >= 500:
+                            problems.append(f"server error: {where}")
+                            continue
+                        public = name in {"token", "schema"}
+                        if (
+                            role == "anonymous"
+                            and api
+                            and not public
+                            and status not in (401, 403, 404, 405)
+                        ):
+                            problems.append(f"anonymous not refused: {where}")
+                        hidden = status in (404, 405)  # 405: refused before any lookup
+                        if unit == "other" and role in UNIT_A | {"outsider"} and not hidden:
+                            problems.append(f"another unit's object not hidden: {where}")
+                        if method == "get" and api and readers is not None:
+                            allowed = role in readers and not (unit == "other" and role in UNIT_A)
+                            if allowed and status != 200:
+                                problems.append(f"reader refused: {where}")
+                            if not allowed and status == 200:
+                                problems.append(f"data to a non-reader: {where}")
+    assert requests > 1000
+    assert problems == [], "\n".join(problems)

@@ -1,0 +1,96 @@
+"""Production settings: `check --deploy` is clean, and the app refuses to start unsafely.
+
+The settings are read at import, so each case runs manage.py in a subprocess with the
+environment a data centre would give it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.checks import Error
+
+from ops.checks import email_settings, redis_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="cchc.example.gov.vn",
+        CSRF_TRUSTED_ORIGINS="https://cchc.example.gov.vn",
+        REDIS_URL=os.environ["TEST_REDIS_URL"],
+        MINIO_ENDPOINT=os.environ["TEST_S3_ENDPOINT"],
+        MINIO_ACCESS_KEY="par-app",
+        MINIO_SECRET_KEY=secrets.token_urlsafe(30),
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="smtp.example.gov.vn",
+        DEFAULT_FROM_EMAIL="Chỉ số CCHC <no-reply@example.gov.vn>",
+    )
+    env.update(overrides)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_debug_left_on() -> None:
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env(DEBUG="true")
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr  # DEBUG on in deployment
+
+
+def test_the_app_refuses_to_start_without_a_secret_key() -> None:
+    result = manage("check", env=production_env(SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("password", ["minioadmin", "change-me-too", "short"])
+def test_the_app_refuses_to_start_with_a_default_object_store_password(password: str) -> None:
+    result = manage("check", env=production_env(MINIO_SECRET_KEY=password))
+    assert result.returncode != 0
+    assert "MINIO_SECRET_KEY is a default or example password" in result.stderr
+
+
+def test_a_misconfigured_redis_url_says_what_to_write(settings: Any) -> None:
+    settings.REDIS_URL = "redis-server:6379"
+    (error,) = redis_settings()
+    assert isinstance(error, Error) and error.id == "ops.E001"
+    assert "redis://redis:6379/0" in error.hint
+    settings.REDIS_URL = "redis://redis:6379/0"
+    assert redis_settings() == []
+
+
+def test_misconfigured_email_says_what_to_fix(settings: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
+    settings.EMAIL_HOST = ""
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "relay", ""
+    settings.DEFAULT_FROM_EMAIL = "Chỉ số CCHC"
+    ids = {problem.id for problem in email_settings()}
+    assert ids == {"ops.E003", "ops.E004", "ops.E005", "ops.E006"}
