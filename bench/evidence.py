@@ -268,7 +268,8 @@ def main() -> None:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "MINIO_ENDPOINT": endpoint,
             "MINIO_ACCESS_KEY": "bench",
-            "MINIO_SECRET_KEY": "bench-secret",
+            "MINIO_SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
+            "SECURE_SSL_REDIRECT": "false",  # plain http on loopback
             "MINIO_BUCKET": bucket,
             "MINIO_SECURE": "false",
             "EVIDENCE_MAX_UPLOAD_MB": str(max(SIZES) + 10),
