@@ -44,3 +44,53 @@ def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def commune_province(n_units: int, title: str) -> tuple[Any, Any, list[Any], list[Any]]:
+    """An open cycle of `n_units` communes, each with a head, every case ready to submit
+    (self scores entered, written explanations where evidence is required).
+
+    Returns (secretariat, cycle, units, heads), heads[i] being the head of units[i].
+    """
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+
+    from cases import frameworks
+    from cases.models import Case, Cycle, Membership, Method, Score, Unit, UnitGroup
+    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from workflow import cycle_services
+
+    ensure_role_groups()
+    secretariat = User.objects.create_user("secretariat")
+    secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
+    group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
+    units = Unit.objects.bulk_create(
+        [Unit(code=f"X{i:04}", name=f"Xã {i}", group=group) for i in range(n_units)]
+    )
+    password = make_password("x")
+    heads = User.objects.bulk_create(
+        [User(username=f"x{i:04}.head", password=password) for i in range(n_units)]
+    )
+    Membership.objects.bulk_create(
+        [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)]
+    )
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        year=today.year,
+        title=title,
+        authority="UBND",
+        self_assessment_due=today.replace(year=today.year + 1),
+        appraisal_due=today.replace(year=today.year + 2),
+    )
+    frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
+    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    sync_case_permissions(Case.objects.filter(cycle=cycle))
+    Score.objects.exclude(
+        criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
+    ).update(self_score=0)
+    # Leaves that require evidence: a written explanation, which the submit guard accepts.
+    Score.objects.filter(criterion__evidence_required=True).update(
+        evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
+    )
+    return secretariat, cycle, units, heads

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from common import ROOT, bench_database, setup_django
+from common import ROOT, bench_database, commune_province, setup_django
 
 N_UNITS = int(os.environ.get("BENCH_UNITS", "1000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
@@ -34,51 +34,15 @@ def free_port() -> int:
 def main() -> None:
     setup_django()
     import requests
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, User
     from django.db import connection
-    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from cases import frameworks
-    from cases.models import Case, Cycle, Membership, Method, Score, Unit, UnitGroup
-    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
-    from workflow import cycle_services
+    from cases.models import Case
     from workflow.audit import verify_chain
     from workflow.models import AuditEntry
 
     with bench_database():
-        ensure_role_groups()
-        secretariat = User.objects.create_user("secretariat")
-        secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
-        group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
-        units = Unit.objects.bulk_create(
-            [Unit(code=f"X{i:04}", name=f"Xã {i}", group=group) for i in range(N_UNITS)]
-        )
-        password = make_password("x")
-        heads = User.objects.bulk_create(
-            [User(username=f"x{i:04}.head", password=password) for i in range(N_UNITS)]
-        )
-        Membership.objects.bulk_create(
-            [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)]
-        )
-        today = timezone.localdate()
-        cycle = Cycle.objects.create(
-            year=today.year,
-            title="Crunch",
-            authority="UBND",
-            self_assessment_due=today.replace(year=today.year + 1),
-            appraisal_due=today.replace(year=today.year + 2),
-        )
-        frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
-        cycle_services.open_cycle(cycle.pk, actor=secretariat)
-        sync_case_permissions(Case.objects.filter(cycle=cycle))
-        Score.objects.exclude(
-            criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
-        ).update(self_score=0)
-        Score.objects.filter(criterion__evidence_required=True).update(
-            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
-        )
+        _secretariat, cycle, units, heads = commune_province(N_UNITS, "Crunch")
         Token.objects.bulk_create([Token(user=h, key=secrets.token_hex(20)) for h in heads])
         token_of = dict(Token.objects.values_list("user_id", "key"))
         head_of = {u.pk: h.pk for h, u in zip(heads, units, strict=True)}

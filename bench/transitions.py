@@ -7,55 +7,19 @@ snapshot, events queued) at no less than 1/4 of the plain-update rate.
 
 from __future__ import annotations
 
-from common import bench_database, setup_django, timed
+from common import bench_database, commune_province, setup_django, timed
 
 N_CASES = int(__import__("os").environ.get("BENCH_CASES", "1000"))
 
 
 def main() -> None:
     setup_django()
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, User
-    from django.utils import timezone
 
-    from cases import frameworks
-    from cases.models import Case, Cycle, Membership, Method, Score, Unit, UnitGroup
-    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
-    from workflow import cycle_services, events, services
+    from cases.models import Case, Score
+    from workflow import events, services
 
     with bench_database():
-        ensure_role_groups()
-        secretariat = User.objects.create_user("secretariat")
-        secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
-        group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
-        units = Unit.objects.bulk_create(
-            [Unit(code=f"X{i:04}", name=f"Xã {i}", group=group) for i in range(N_CASES)]
-        )
-        password = make_password("x")
-        heads = User.objects.bulk_create(
-            [User(username=f"x{i:04}.head", password=password) for i in range(N_CASES)]
-        )
-        Membership.objects.bulk_create(
-            [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)]
-        )
-        today = timezone.localdate()
-        cycle = Cycle.objects.create(
-            year=today.year,
-            title="Bench",
-            authority="UBND",
-            self_assessment_due=today.replace(year=today.year + 1),
-            appraisal_due=today.replace(year=today.year + 2),
-        )
-        frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
-        cycle_services.open_cycle(cycle.pk, actor=secretariat)
-        sync_case_permissions(Case.objects.filter(cycle=cycle))
-        Score.objects.exclude(
-            criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
-        ).update(self_score=0)
-        # Leaves that require evidence: a written explanation, which the submit guard accepts.
-        Score.objects.filter(criterion__evidence_required=True).update(
-            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
-        )
+        secretariat, cycle, units, heads = commune_province(N_CASES, "Bench")
         cases = list(Case.objects.filter(cycle=cycle).select_related("unit").order_by("pk"))
         head_of = {u.pk: h for h, u in zip(heads, units, strict=True)}
         leaves = Score.objects.filter(case=cases[0]).count()
