@@ -11,35 +11,11 @@ from cases import frameworks
 from cases.models import Cycle, Unit, UnitGroup
 from cases.permissions import SECRETARIAT, ensure_role_groups
 from tests.conftest import api
+from tests.web.province import framework
 from workflow import cycle_services
 
 MAX_LIST_QUERIES = 5
 MAX_DETAIL_QUERIES = 8
-
-
-def _framework(leaves: int) -> dict[str, Any]:
-    per_area = leaves // 4
-    return {
-        "id": "big",
-        "areas": [
-            {
-                "code": str(a),
-                "title": f"Lĩnh vực {a}",
-                "max_points": per_area,
-                "criteria": [
-                    {
-                        "code": f"{a}.{i}",
-                        "title": f"Tiêu chí {a}.{i}",
-                        "max_points": 1,
-                        "method": "manual",
-                        "evidence_required": True,
-                    }
-                    for i in range(1, per_area + 1)
-                ],
-            }
-            for a in range(1, 5)
-        ],
-    }
 
 
 def _province(units: int, leaves: int) -> tuple[User, Cycle]:
@@ -58,7 +34,7 @@ def _province(units: int, leaves: int) -> tuple[User, Cycle]:
         self_assessment_due=today,
         appraisal_due=today.replace(year=2027),
     )
-    frameworks.load(_framework(leaves), cycle=cycle, unit_group=group)
+    frameworks.load(framework(leaves), cycle=cycle, unit_group=group)
     cycle_services.open_cycle(cycle.pk, actor=secretariat)
     return secretariat, cycle
 
