@@ -67,6 +67,8 @@ def main() -> None:
             REDIS_URL="",
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             DB_CONN_MAX_AGE="0",  # as in production: see .env.example
+            DB_POOL_MAX_SIZE="10",
+            NOTIFY_EMAIL_INLINE_MAX="0",  # the notifier service sends e-mail in production
         )
         server = subprocess.Popen(
             [

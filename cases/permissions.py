@@ -94,9 +94,14 @@ def roles_of(user: Any) -> set[str]:
 def global_case_perms(user: Any) -> frozenset[str]:
     """The case codenames a user holds through global roles (cached on the user instance)."""
     if not hasattr(user, "_par_global_case_perms"):
-        user._par_global_case_perms = frozenset(
-            p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("cases.")
-        )
+        perms = Permission.objects.filter(content_type__app_label="cases")
+        if not (user.is_active and user.is_superuser):
+            # One query for the user's own and their groups' permissions (Django's backend
+            # asks twice); every transition and page starts here.
+            perms = (
+                perms.filter(Q(user=user) | Q(group__user=user)) if user.is_active else perms.none()
+            )
+        user._par_global_case_perms = frozenset(perms.values_list("codename", flat=True).distinct())
     return user._par_global_case_perms
 
 
@@ -304,8 +309,8 @@ def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set
     if not wanted:
         return set()
     user_model = get_user_model()
-    perm = Q(content_type__app_label="cases", codename=codename)
-    perm_ids = list(Permission.objects.filter(perm).values_list("pk", flat=True))
+    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename)
+    perm_ids = perm_ids.values("pk")  # a subquery, not a round trip
     active = user_model.objects.filter(pk__in=wanted, is_active=True)
     holders = set(
         active.filter(

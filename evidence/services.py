@@ -523,22 +523,21 @@ def appraisal_column(case: Case, scores: list[Any]) -> dict[int, list[dict[str, 
 # --- freezing in the store ------------------------------------------------------------------
 
 
-def on_workflow_event(entry_id: int) -> None:
+def on_workflow_event(entry: AuditEntry) -> None:
     """After-commit subscriber: lock the case's objects once a freezing transition commits.
 
     Never raises (the transition has committed; the user must not see an error for it). A
     failure is logged, and `evidence_check --repair` applies the retention later.
     """
     try:
-        entry = AuditEntry.objects.filter(pk=entry_id).values("action", "case_id").first()
-        if entry is None or entry["action"] not in FREEZING_ACTIONS or entry["case_id"] is None:
+        if entry.action not in FREEZING_ACTIONS or entry.case_id is None:
             return
-        retain_case_evidence(entry["case_id"])
+        retain_case_evidence(entry.case_id)
     except Exception:
         logger.exception(
             "Could not lock the evidence of a frozen case in the store (audit entry %s); "
             "evidence_check --repair will apply the retention.",
-            entry_id,
+            entry.pk,
         )
 
 

@@ -107,6 +107,8 @@ class Batch:
             deliver(self.pushes)
         except Exception:
             log.exception("immediate push of notifications %s failed", self.notification_ids)
+        if settings.NOTIFY_EMAIL_INLINE_MAX <= 0:
+            return  # production: the notifier sends every e-mail, the request waits for none
         try:
             deliver(
                 claim(

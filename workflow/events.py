@@ -3,8 +3,10 @@
 The workflow cannot import those apps (dependencies go one way), so they subscribe here once,
 in their AppConfig.ready(). `publish` is called explicitly by the services that write an
 audit entry: in-transaction subscribers write rows that must commit with the event (inbox
-rows); after-commit subscribers do I/O (push, e-mail) and receive only the entry's id, so a
-rolled-back event never leaves the building.
+rows); after-commit subscribers do I/O (push, e-mail, the store) and run only once the
+entry has committed, so a rolled-back event never leaves the building. They receive the
+entry itself: it is append-only, so what they read from it is what was committed, without a
+second query.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.db import transaction
 from workflow.models import AuditEntry
 
 InTransaction = Callable[[AuditEntry], None]
-AfterCommit = Callable[[int], None]
+AfterCommit = Callable[[AuditEntry], None]
 
 _in_transaction: list[InTransaction] = []
 _after_commit: list[AfterCommit] = []
@@ -35,5 +37,4 @@ def publish(entry: AuditEntry) -> None:
     for handler in _in_transaction:
         handler(entry)
     if _after_commit:
-        entry_id = entry.pk
-        transaction.on_commit(lambda: [handler(entry_id) for handler in _after_commit])
+        transaction.on_commit(lambda: [handler(entry) for handler in _after_commit])

@@ -90,6 +90,24 @@ def test_with_smtp_down_the_transition_succeeds_and_the_worker_sends_after_it_re
     assert len(smtp.mailbox.to("stp.head@example.test")) == 1
 
 
+def test_in_production_the_request_sends_no_email_and_the_notifier_sends_it(
+    world: Any, smtp: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """NOTIFY_EMAIL_INLINE_MAX=0 (docker-compose): a deadline-day submit never waits for the
+    mail server; the push still goes at once."""
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    row = Notification.objects.get(recipient=world.head_a, kind="appraisal_started")
+    assert smtp.mailbox.to("stp.head@example.test") == []
+    assert (email_of(row).status, email_of(row).attempts) == ("pending", 0)
+    assert Delivery.objects.get(notification=row, channel="push").status == "delivered"
+
+    call_command("deliver_notifications")
+    assert len(smtp.mailbox.to("stp.head@example.test")) == 1
+    assert (email_of(row).status, email_of(row).attempts) == ("delivered", 1)
+
+
 def test_a_mailbox_the_server_refuses_is_recorded_and_not_retried(
     world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

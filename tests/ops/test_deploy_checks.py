@@ -94,3 +94,24 @@ def test_misconfigured_email_says_what_to_fix(settings: Any) -> None:
     settings.DEFAULT_FROM_EMAIL = "Chỉ số CCHC"
     ids = {problem.id for problem in email_settings()}
     assert ids == {"ops.E003", "ops.E004", "ops.E005", "ops.E006"}
+
+
+def test_production_borrows_database_connections_from_a_pool_that_outlives_requests() -> None:
+    """Under uvicorn (ASGI) persistent connections pile up per thread; the pool keeps at most
+    DB_POOL_MAX_SIZE per process and hands the same connection to the next request."""
+    script = (
+        "from django.db import connection\n"
+        "from django.core.signals import request_finished, request_started\n"
+        "pids = set()\n"
+        "for _ in range(3):\n"
+        "    request_started.send(sender=None)\n"
+        "    with connection.cursor() as c:\n"
+        "        c.execute('select pg_backend_pid()')\n"
+        "        pids.add(c.fetchone()[0])\n"
+        "    request_finished.send(sender=None)\n"
+        "print(connection.pool.max_size, len(pids), connection.connection is None)\n"
+    )
+    result = manage("shell", "-c", script, env=production_env(DB_POOL_MAX_SIZE="4"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # One backend served all three requests, and it went back to the pool between them.
+    assert result.stdout.splitlines()[-1].split() == ["4", "1", "True"]
