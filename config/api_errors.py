@@ -1,9 +1,10 @@
 """One JSON shape for every API error: {"detail": "…", "errors": […]}.
 
 Domain errors carry a user-facing message already translated into the request's language;
-DRF's own errors (validation, authentication) are reshaped to the same form. A value the
-database refuses to store (a NUL character in a text, which PostgreSQL does not accept) is
-bad input, 400, and changed nothing.
+DRF's own errors (validation, authentication) are reshaped to the same form. A database
+that cannot be reached answers 503 "try again" (ops.unavailable); a value the database
+refuses to store (a NUL character in a text, which PostgreSQL does not accept) is bad input,
+400, and changed nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cases.errors import DomainError
+from ops import unavailable
 
 
 def _flatten(data: Any, prefix: str = "") -> list[str]:
@@ -42,6 +44,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 for p in problems
             ]
         return Response(body, status=exc.status_code)
+    if unavailable.database_unavailable(exc):
+        body, headers = unavailable.api_response()
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
     if isinstance(exc, DataError):
         return Response(
             {
