@@ -109,3 +109,6 @@ urlpatterns = [
     *auth_urlpatterns,
     path("", include("web.urls")),
 ]
+
+# A lost database answers 503 "try again" instead of a 500 (ops/unavailable.py).
+handler500 = "ops.unavailable.server_error"

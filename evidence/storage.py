@@ -166,6 +166,13 @@ def _translate(exc: BaseException) -> StorageError:
     return StorageError(f"{type(exc).__name__}: {exc}")
 
 
+def _no_answer(exc: BaseException) -> bool:
+    """The store took no request or gave no answer within the timeouts (hung or unreachable)."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    return isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
+
+
 def _sdk_errors() -> tuple[type[BaseException], ...]:
     from minio.error import MinioException
 
@@ -208,8 +215,13 @@ class S3Storage(Storage):
             maxsize=10,
             cert_reqs="CERT_REQUIRED",
             ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            # Retried: a refused connection and an error status. Never a request the store
+            # received but did not answer (read=0): a hung store would make the user wait
+            # that many times the read timeout, and each PUT it finished later would leave
+            # one more object without a row.
             retries=urllib3.Retry(
                 total=retries,
+                read=0,
                 backoff_factor=0.2,
                 status_forcelist=[500, 502, 503, 504],
             ),
@@ -304,7 +316,13 @@ class S3Storage(Storage):
                 part_size=PART_SIZE if length < 0 else 0,  # 0: the SDK's own (5 MiB here)
             )
         except _sdk_errors() as exc:
-            self._forget_partial(key)
+            if _no_answer(exc):
+                # Asking a store that does not answer to delete would only make the user wait
+                # as long again; if it finishes the upload later, evidence_check --repair
+                # finds the object without a row and removes it.
+                logger.warning("The store did not answer the upload of %s in time", key)
+            else:
+                self._forget_partial(key)
             raise _translate(exc) from exc
         if length >= 0 and reader.size != length:
             self._forget_partial(key, result.version_id or "")

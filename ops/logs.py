@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
@@ -106,7 +106,11 @@ class RequestLogMiddleware:
     @staticmethod
     def _identify(request: HttpRequest) -> None:
         user = getattr(request, "user", None)
-        if user is not None and getattr(user, "is_authenticated", False):
+        try:
+            authenticated = user is not None and getattr(user, "is_authenticated", False)
+        except DatabaseError:  # the session cannot be read while the database is gone
+            authenticated = False
+        if authenticated:
             user_id_var.set(user.pk)
         case_id = _case_id(request)
         if case_id is not None:
