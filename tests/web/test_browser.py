@@ -78,6 +78,15 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
                 os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
+    """Close every page before the database is flushed: an open page's bell keeps reconnecting
+    to /ws/notifications/, and the request it makes would race the flush into a deadlock."""
+    yield
+    for context in list(browser.contexts):
+        context.close()
+
+
 @pytest.fixture
 def s3(settings: Any) -> None:
     from evidence.storage import get_storage
