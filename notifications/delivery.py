@@ -10,6 +10,10 @@ Invariants:
   that dies leaves its rows to be taken over when the lease ends.
 - Delivery is at least once: a push or e-mail whose outcome is unknown (a timeout) is tried
   again. Pages drop a push whose `id` they already have; e-mails carry a stable Message-ID.
+- A push the channel layer took is not yet a push a page received: right after Redis comes
+  back, open pages may not have re-subscribed, and Pub/Sub drops what nobody listens to. A
+  push no page confirmed within PUSH_CONFIRM_WAIT is sent again, up to PUSH_MAX_ATTEMPTS in
+  all, so `delivered_at` is the last hand-over and `confirmed_at` the proof a page had it.
 - Failures are recorded on the row (`attempts`, `last_error`) and never raised to the
   caller: the event that caused the notification has already committed.
 """
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 PUSH, EMAIL = Delivery.Channel.PUSH, Delivery.Channel.EMAIL
 LEASE = timedelta(minutes=10)
 PUSH_CONCURRENCY = 64
+PUSH_CONFIRM_WAIT = timedelta(seconds=30)
+PUSH_MAX_ATTEMPTS = 3
 
 
 def user_group(user_id: int) -> str:
@@ -205,7 +211,24 @@ def deliver_due(
     """One round of the worker: claim what is due (at `now`) and send it."""
     if channels is None:
         channels = channels_this_process_can_send()
+    if PUSH in channels:
+        requeue_unconfirmed_pushes(now or timezone.now())
     return deliver(claim(now=now, limit=limit, channels=channels))
+
+
+def requeue_unconfirmed_pushes(now: datetime) -> int:
+    """Pushes handed over recently that no open page confirmed go back in the queue (see the
+    module's invariants); older ones are left alone, so a restarted worker never replays
+    yesterday's notices to today's pages."""
+    waited = now - PUSH_CONFIRM_WAIT
+    return Delivery.objects.filter(
+        channel=PUSH,
+        status=Delivery.Status.DELIVERED,
+        confirmed_at__isnull=True,
+        delivered_at__lte=waited,
+        delivered_at__gt=waited - PUSH_CONFIRM_WAIT * PUSH_MAX_ATTEMPTS,
+        attempts__lt=PUSH_MAX_ATTEMPTS,
+    ).update(status=Delivery.Status.PENDING, next_attempt_at=now)
 
 
 def channels_this_process_can_send() -> tuple[str, ...]:

@@ -107,6 +107,11 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["claim"], name="delivery_claim_idx"),
+            models.Index(
+                fields=["delivered_at"],
+                name="delivery_unconfirmed_push_idx",
+                condition=models.Q(channel="push", status="delivered", confirmed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

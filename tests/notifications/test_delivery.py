@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import delivery
+from notifications import services as notification_services
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from notifications.services import notify
 from tests.conftest import make_user
@@ -206,3 +207,46 @@ def test_an_email_for_another_apps_kind_takes_its_subject_from_the_text(
     assert message["Subject"].strip() == (
         "[Chỉ số CCHC] Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026)."
     )
+
+
+def test_a_push_no_open_page_confirmed_is_sent_again_a_few_times_then_left(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Right after Redis returns, pages may not have re-subscribed yet: the layer takes the
+    push and nobody hears it. The worker sends an unconfirmed push again after 30 s, three
+    attempts in all, and never one that a page confirmed or one from long ago."""
+    import time_machine
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(world)
+    row = Notification.objects.get(recipient=world.secretariat, kind="submitted")
+    push = Delivery.objects.get(notification=row, channel="push")
+    assert (push.status, push.attempts, push.confirmed_at) == ("delivered", 1, None)
+    first = push.delivered_at
+
+    def worker_round(after: timedelta) -> Delivery:
+        with time_machine.travel(first + after, tick=False):
+            delivery.deliver_due(channels=(delivery.PUSH,))
+        return Delivery.objects.get(pk=push.pk)
+
+    assert worker_round(timedelta(seconds=20)).attempts == 1  # a page may still confirm
+    again = worker_round(timedelta(seconds=31))
+    assert (again.status, again.attempts) == ("delivered", 2)
+    assert again.delivered_at == first + timedelta(seconds=31)  # the last hand-over
+    assert worker_round(timedelta(seconds=45)).attempts == 2  # 30 s after the last one
+    assert worker_round(timedelta(seconds=62)).attempts == 3
+    assert worker_round(timedelta(seconds=95)).attempts == 3  # three in all
+
+    # A page that confirms stops the repeats; a push from long ago is never replayed.
+    with django_capture_on_commit_callbacks(execute=True):
+        wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+    heard = Notification.objects.get(recipient=world.head_a, kind="appraisal_started")
+    stale = Notification.objects.get(recipient=world.staff_a, kind="appraisal_started")
+    assert notification_services.confirm_push(world.head_a, heard.pk)
+    Delivery.objects.filter(notification=stale, channel="push").update(
+        delivered_at=timezone.now() - timedelta(hours=1)
+    )
+    with time_machine.travel(timezone.now() + timedelta(seconds=40), tick=False):
+        delivery.deliver_due(channels=(delivery.PUSH,))
+    assert Delivery.objects.get(notification=heard, channel="push").attempts == 1
+    assert Delivery.objects.get(notification=stale, channel="push").attempts == 1

@@ -90,6 +90,7 @@
     var unreadWord = counter ? counter.getAttribute("data-bell-unread-label") || "" : "";
     var delay = 1000;
     var socket;
+    var seen = {};
 
     function show(n) {
       if (!counter || typeof n !== "number") return;
@@ -117,7 +118,8 @@
         }
         if (data && data.type === "notification" && typeof data.id === "number") {
           socket.send(JSON.stringify({ type: "ack", id: data.id }));
-          announce(data);
+          if (!seen[data.id]) announce(data); /* pushes come at least once */
+          seen[data.id] = true;
         }
       });
       socket.addEventListener("close", function (event) {
