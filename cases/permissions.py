@@ -210,24 +210,30 @@ def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
     )
 
 
+def _global(user: Any, codename: str) -> bool:
+    """A global role's permission of the cases app, from the one query `global_case_perms`
+    makes per request (Django's `has_perm` would ask twice more on every page)."""
+    return bool(user.is_authenticated and codename in global_case_perms(user))
+
+
 def may_manage_cycle(user: Any) -> bool:
     """The secretariat: assignments, survey import, the cycle's settings."""
-    return bool(user.is_authenticated and user.has_perm("cases.change_cycle"))
+    return _global(user, "change_cycle")
 
 
 def may_decide_results(user: Any) -> bool:
     """The leader: approve and publish, exclude a unit from the ranking."""
-    return bool(user.is_authenticated and user.has_perm("cases.publish_case"))
+    return _global(user, "publish_case")
 
 
 def may_view_provisional_results(user: Any) -> bool:
     """Results before publication: secretariat, leader and auditor (who see every case)."""
-    return bool(user.is_authenticated and user.has_perm("cases.view_cycle"))
+    return _global(user, "view_cycle")
 
 
 def may_view_honesty(user: Any) -> bool:
     """How far self scores exceeded appraised ones: never in the public view."""
-    return bool(user.is_authenticated and user.has_perm("cases.view_audit"))
+    return _global(user, "view_audit")
 
 
 def appraisable_cases(user: Any) -> QuerySet[Case]:

@@ -345,7 +345,7 @@ EXTENDABLE = {
 
 def may_extend(user: Any, case: Case) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
-    return case.state in EXTENDABLE and user.has_perm("cases.change_cycle")
+    return case.state in EXTENDABLE and permissions.may_manage_cycle(user)
 
 
 def submit_checklist(case: Case, now: datetime) -> list[str]:
