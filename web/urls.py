@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, home, inbox, results
+from web.views import appraisal, cases, cycles, evidence, home, inbox, results, secretariat
 
 app_name = "web"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("cycles/<int:pk>/", cycles.overview, name="cycle"),
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
+    path("cycles/<int:pk>/survey/", secretariat.survey_import, name="survey"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),

@@ -263,6 +263,45 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
     assert Score.objects.get(case=world.case_a, criterion__code="1.5").self_score == 1
 
 
+def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser, tmp_path: Path
+) -> None:
+    base = live_server.url
+    page = sign_in(browser, base, "secretariat")
+    page.goto(f"{base}/cycles/{world.cycle.pk}/")
+    page.click("text=Nhập điểm điều tra xã hội học")
+    page.wait_for_url(f"{base}/cycles/{world.cycle.pk}/survey/")
+    shot(page, "18-survey-import")
+
+    wrong = tmp_path / "Điều tra XHH (sai).csv"
+    wrong.write_text("Mã đơn vị;Mã tiêu chí;Điểm\nSTP;1.6;1,5\nSTC;1.6;7\nXYZ;2.5;1\n", "utf-8")
+    page.set_input_files("#survey-file", str(wrong))
+    page.once("dialog", lambda dialog: dialog.accept())  # "replaces the previous import?"
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector("#problems")
+    problems = page.inner_text("#problems")
+    assert "Tệp chưa được nhập" in problems and "2 lỗi" in problems
+    assert page.locator("#problems tr[data-row='3'][data-column='C']").count() == 1
+    assert page.locator("#problems tr[data-row='4'][data-column='A']").count() == 1
+    assert not Score.objects.filter(
+        case__cycle=world.cycle, criterion__method=Method.SURVEY, appraised_score__isnull=False
+    ).exists()
+    shot(page, "19-survey-import-refused")
+
+    right = tmp_path / "Điều tra XHH.csv"
+    right.write_text("Mã đơn vị;Mã tiêu chí;Điểm\nSTP;1.6;1,5\nSTC;1.6;2\n", "utf-8")
+    page.set_input_files("#survey-file", str(right))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector(".message-success")
+    assert "Đã nhập “Điều tra XHH.csv”: 2 điểm, 2 đơn vị, 1 tiêu chí." in page.inner_text(
+        ".messages"
+    )
+    assert page.locator("#problems").count() == 0
+    assert "2/" in page.inner_text("#survey-filled")
+    shot(page, "20-survey-imported")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
