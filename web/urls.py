@@ -22,6 +22,12 @@ urlpatterns = [
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
     path("cycles/<int:pk>/survey/", secretariat.survey_import, name="survey"),
+    path("cycles/<int:pk>/appraisers/", secretariat.appraisers, name="appraisers"),
+    path(
+        "cycles/<int:pk>/appraisers/<int:assignment_id>/remove/",
+        secretariat.unassign,
+        name="unassign",
+    ),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),

@@ -115,6 +115,8 @@ EXPECTED: dict[str, set[str] | None] = {
         None,
     ),
     "web:survey": {"secretariat"},
+    "web:appraisers": {"secretariat"},
+    "web:unassign": None,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {

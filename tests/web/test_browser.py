@@ -301,6 +301,11 @@ def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
     assert "2/" in page.inner_text("#survey-filled")
     shot(page, "20-survey-imported")
 
+    # The secretariat's other tools, for the screenshots.
+    page.goto(f"{base}/cycles/{world.cycle.pk}/appraisers/")
+    assert page.locator("table.assignments tbody tr").count() == 2
+    shot(page, "21-appraisers")
+
 
 def _free_port() -> int:
     with socket.socket() as s:

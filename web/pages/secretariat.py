@@ -10,9 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q
 
-from cases.models import Cycle, Method, Score, SurveyImport
+from cases.models import (
+    AppraiserAssignment,
+    Criterion,
+    Cycle,
+    Membership,
+    Method,
+    Score,
+    SurveyImport,
+)
 
 # A refused file may hold a problem on every one of 100,000 rows: the page lists the first
 # ones (in reading order, as the service sorts them) and says how many more there are.
@@ -125,3 +134,118 @@ def refusal(message: str, problems: list[dict[str, Any]]) -> Refusal:
         problems=problems[:PROBLEMS_SHOWN],
         total=len(problems),
     )
+
+
+# --- appraisers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    title: str
+
+
+@dataclass
+class Cell:
+    area: Area
+    assignment_id: int | None
+
+    @property
+    def assigned(self) -> bool:
+        return self.assignment_id is not None
+
+
+@dataclass
+class AppraiserRow:
+    """One council member: their areas in this cycle and the units they belong to (whose
+    cases they never appraise: `cases.permissions.sync_case_permissions`)."""
+
+    user: Any
+    cells: list[Cell]
+    units: list[tuple[str, str]]
+    error: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"ap-{self.user.pk}"
+
+    @property
+    def name(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    @property
+    def assigned(self) -> int:
+        return sum(1 for cell in self.cells if cell.assigned)
+
+
+@dataclass
+class AssignmentTable:
+    cycle: Cycle
+    areas: list[Area]
+    rows: list[AppraiserRow]
+    add_errors: list[str] = field(default_factory=list)
+    add_posted: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.cycle.status == Cycle.Status.PUBLISHED
+
+    @property
+    def per_area(self) -> list[tuple[Area, int]]:
+        return [
+            (area, sum(1 for row in self.rows if row.cells[i].assigned))
+            for i, area in enumerate(self.areas)
+        ]
+
+    def attach_error(self, user_id: int, errors: list[str]) -> bool:
+        """Put a refusal beside its appraiser's row; False when the row is not shown."""
+        for row in self.rows:
+            if row.user.pk == user_id:
+                row.error = errors
+                return True
+        return False
+
+
+def _natural(code: str) -> list[Any]:
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in code.split(".")]
+
+
+def assignment_table(cycle: Cycle) -> AssignmentTable:
+    """Every council member (whoever appraised in this or an earlier cycle) × the cycle's
+    areas, in four queries whatever their number."""
+    areas: dict[str, Area] = {}
+    for code, title in (
+        Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True)
+        .order_by("framework__unit_group__code", "position")
+        .values_list("code", "title")
+    ):
+        areas.setdefault(code, Area(code, title))
+    ordered = sorted(areas.values(), key=lambda a: _natural(a.code))
+    current: dict[tuple[int, str], int] = {
+        (user_id, area): pk
+        for pk, user_id, area in AppraiserAssignment.objects.filter(cycle=cycle).values_list(
+            "pk", "user_id", "area_code"
+        )
+    }
+    users = list(
+        get_user_model()
+        .objects.filter(Exists(AppraiserAssignment.objects.filter(user=OuterRef("pk"))))
+        .order_by("last_name", "first_name", "username")
+    )
+    units: dict[int, list[tuple[str, str]]] = {}
+    for user_id, code, name in (
+        Membership.objects.filter(user__in=[u.pk for u in users])
+        .order_by("unit__code")
+        .values_list("user_id", "unit__code", "unit__name")
+        .distinct()
+    ):
+        units.setdefault(user_id, []).append((code, name))
+    rows = [
+        AppraiserRow(
+            user=user,
+            cells=[Cell(area, current.get((user.pk, area.code))) for area in ordered],
+            units=units.get(user.pk, []),
+        )
+        for user in users
+    ]
+    return AssignmentTable(cycle=cycle, areas=ordered, rows=rows)

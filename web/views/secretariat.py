@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from cases import survey
-from cases.errors import DomainError, ImportRefused, InvalidInput
+from cases.errors import DomainError, ImportRefused, InvalidInput, NotAllowed
+from cases.models import AppraiserAssignment, Cycle
 from web.pages import secretariat as pages
 from web.shortcuts import back_to, managed_cycle
+from workflow import cycle_services
 from workflow import survey as survey_services
 
 
@@ -89,3 +93,78 @@ def _say_imported(request: HttpRequest, summary: pages.ImportSummary) -> None:
                 "file": summary.replaced.filename,
             },
         )
+
+
+@login_required
+def appraisers(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: council members × areas. POST: assign one member to one area, from a cell of
+    their row (`row` = their id) or from the form that adds a member by user name."""
+    cycle = managed_cycle(request, pk)
+    if request.method != "POST":
+        return _render_table(request, pages.assignment_table(cycle))
+    user_ref = request.POST.get("user", "").strip()
+    area = request.POST.get("area", "").strip()
+    try:
+        assignment, created = cycle_services.create_assignment(
+            cycle.pk, user_ref, area, actor=request.user
+        )
+    except DomainError as error:
+        return _refused(request, cycle, error, request.POST.get("row", ""))
+    name = assignment.user.get_full_name() or assignment.user.username
+    if created:
+        messages.success(
+            request,
+            _("%(name)s now appraises area %(area)s.") % {"name": name, "area": area},
+        )
+    else:
+        messages.info(
+            request,
+            _("%(name)s already appraises area %(area)s.") % {"name": name, "area": area},
+        )
+    return back_to("web:appraisers", cycle.pk, anchor=f"ap-{assignment.user_id}")
+
+
+@login_required
+@require_POST
+def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
+    cycle = managed_cycle(request, pk)
+    assignment = (
+        AppraiserAssignment.objects.filter(cycle=cycle, pk=assignment_id)
+        .select_related("user")
+        .first()
+    )
+    row = request.POST.get("row", "")
+    try:
+        cycle_services.delete_assignment(cycle.pk, assignment_id, actor=request.user)
+    except DomainError as error:
+        return _refused(request, cycle, error, row)
+    assert assignment is not None  # the service found it
+    messages.success(
+        request,
+        _("%(name)s no longer appraises area %(area)s.")
+        % {
+            "name": assignment.user.get_full_name() or assignment.user.username,
+            "area": assignment.area_code,
+        },
+    )
+    return back_to("web:appraisers", cycle.pk, anchor=f"ap-{assignment.user_id}")
+
+
+def _refused(request: HttpRequest, cycle: Cycle, error: DomainError, row: str) -> HttpResponse:
+    """The table again, the service's refusal beside the row it came from (or beside the
+    form that adds a member)."""
+    if isinstance(error, NotAllowed):
+        raise PermissionDenied(str(error.message))
+    table = pages.assignment_table(cycle)
+    reasons = [str(error.message), *(str(e) for e in error.errors)]
+    if not (row.isdigit() and table.attach_error(int(row), reasons)):
+        table.add_errors = reasons
+        table.add_posted = {k: request.POST.get(k, "") for k in ("user", "area")}
+    return _render_table(request, table, status=error.status_code)
+
+
+def _render_table(
+    request: HttpRequest, table: pages.AssignmentTable, status: int = 200
+) -> HttpResponse:
+    context = {"cycle": table.cycle, "table": table}
+    return render(request, "web/cycle_appraisers.html", context, status=status)
