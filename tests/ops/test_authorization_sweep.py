@@ -117,6 +117,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:survey": {"secretariat"},
     "web:appraisers": {"secretariat"},
     "web:unassign": None,
+    "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
+    "web:relink": UNIT_A,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {
@@ -130,7 +132,10 @@ PAGE_CASE_SCOPED = {
     "web:appraise",
     "web:ask",
     "web:answer",
+    "web:withdraw",
+    "web:relink",
 }
+EVIDENCE_LINK_PAGES = {"web:withdraw", "web:relink"}
 CASE_SCOPED = {
     name
     for name in EXPECTED
@@ -200,6 +205,8 @@ def samples(world: SimpleNamespace, settings: Any, tmp_path: Any) -> dict[str, d
 
 def pk_kind(name: str) -> str:
     """What the <int:pk> of a URL names."""
+    if name in EVIDENCE_LINK_PAGES:
+        return "link"
     if name.startswith("case-") or name in PAGE_CASE_SCOPED - {"web:answer"}:
         return "case"
     if name in {"clarification-answer", "web:answer"}:
