@@ -36,6 +36,7 @@ urlpatterns = [
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),
+    path("notifications/settings/", inbox.notification_settings, name="notification-settings"),
 ]
 
 # Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.

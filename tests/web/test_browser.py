@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from cases.models import Case, Cycle, Method, Score
 from deadlines.calendar import local_date
 from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
+from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from workflow import cycle_services, services
 
@@ -264,7 +265,7 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
 
 
 def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
-    transactional_db: Any, world: Any, live_server: Any, browser: Browser, tmp_path: Path
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
 ) -> None:
     base = live_server.url
     page = sign_in(browser, base, "secretariat")
@@ -305,6 +306,19 @@ def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
     page.goto(f"{base}/cycles/{world.cycle.pk}/appraisers/")
     assert page.locator("table.assignments tbody tr").count() == 2
     shot(page, "21-appraisers")
+
+    # The unit's new pages and everyone's settings, for the screenshots.
+    link_id = upload(world.staff_a, world.case_a, "1.1.1", PDF, note="Mục I").json()["link"]["id"]
+    unit = sign_in(browser, base, "stp.staff")
+    unit.goto(f"{base}/cases/{world.case_a.pk}/#c-1-1-1")
+    unit.click(f"a[href='/evidence/{link_id}/withdraw/']")
+    assert "Rút phiên bản 1" in unit.inner_text("main")
+    shot(unit, "22-evidence-withdraw-confirmation")
+    unit.goto(f"{base}/evidence/{link_id}/link/")
+    shot(unit, "23-evidence-link-to-another-criterion")
+    unit.goto(f"{base}/notifications/")
+    unit.click("text=Cài đặt thông báo")
+    shot(unit, "24-notification-settings")
 
 
 def _free_port() -> int:
