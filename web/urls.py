@@ -30,6 +30,8 @@ urlpatterns = [
         secretariat.unassign,
         name="unassign",
     ),
+    path("calendar/", secretariat.calendar, name="calendar"),
+    path("calendar/<str:day>/remove/", secretariat.calendar_remove, name="calendar-remove"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),

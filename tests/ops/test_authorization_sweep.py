@@ -120,6 +120,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
     "web:relink": UNIT_A,
     "web:notification-settings": EVERYONE_SIGNED_IN,
+    "web:calendar": {"secretariat"},
+    "web:calendar-remove": None,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {

@@ -306,6 +306,13 @@ def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
     page.goto(f"{base}/cycles/{world.cycle.pk}/appraisers/")
     assert page.locator("table.assignments tbody tr").count() == 2
     shot(page, "21-appraisers")
+    page.goto(f"{base}/cycles/{world.cycle.pk}/")
+    page.click("text=Ngày nghỉ, ngày làm bù")
+    page.fill("#add-day-date", "30/12/2026")
+    page.fill("#add-day-reason", "Nghỉ bù theo quyết định của UBND tỉnh")
+    page.click("#add-day button[type=submit]")
+    page.wait_for_selector(".message-success")
+    shot(page, "22-working-day-calendar")
 
     # The unit's new pages and everyone's settings, for the screenshots.
     link_id = upload(world.staff_a, world.case_a, "1.1.1", PDF, note="Mục I").json()["link"]["id"]
@@ -313,12 +320,12 @@ def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
     unit.goto(f"{base}/cases/{world.case_a.pk}/#c-1-1-1")
     unit.click(f"a[href='/evidence/{link_id}/withdraw/']")
     assert "Rút phiên bản 1" in unit.inner_text("main")
-    shot(unit, "22-evidence-withdraw-confirmation")
+    shot(unit, "23-evidence-withdraw-confirmation")
     unit.goto(f"{base}/evidence/{link_id}/link/")
-    shot(unit, "23-evidence-link-to-another-criterion")
+    shot(unit, "24-evidence-link-to-another-criterion")
     unit.goto(f"{base}/notifications/")
     unit.click("text=Cài đặt thông báo")
-    shot(unit, "24-notification-settings")
+    shot(unit, "25-notification-settings")
 
 
 def _free_port() -> int:

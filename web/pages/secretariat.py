@@ -1,13 +1,16 @@
-"""The secretariat's tools for one cycle: the survey import and the appraisers' assignments.
+"""The secretariat's tools: a cycle's survey import and appraisers' assignments, and the
+working-day calendar.
 
-Read models only: the writes are `workflow.survey.import_survey` and
-`workflow.cycle_services.create_assignment` / `delete_assignment`, which check the
-permission, audit and (for assignments) sync the case permissions.
+Read models only: the writes are `workflow.survey.import_survey`,
+`workflow.cycle_services.create_assignment` / `delete_assignment` and
+`deadlines.services.add_calendar_day` / `remove_calendar_day`, which check the permission,
+audit and (for assignments) sync the case permissions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,6 +25,8 @@ from cases.models import (
     Score,
     SurveyImport,
 )
+from deadlines.calendar import public_holidays, weekend_workdays
+from deadlines.models import CalendarOverride
 
 # A refused file may hold a problem on every one of 100,000 rows: the page lists the first
 # ones (in reading order, as the service sorts them) and says how many more there are.
@@ -249,3 +254,48 @@ def assignment_table(cycle: Cycle) -> AssignmentTable:
         for user in users
     ]
     return AssignmentTable(cycle=cycle, areas=ordered, rows=rows)
+
+
+# --- the working-day calendar ----------------------------------------------------------------
+
+
+@dataclass
+class CalendarPage:
+    """One year of the secretariat's calendar changes, beside the days the law sets."""
+
+    year: int
+    overrides: list[CalendarOverride]
+    public_holidays: list[date]
+    weekend_workdays: list[date]
+    add_errors: list[str] = field(default_factory=list)
+    add_posted: dict[str, str] = field(default_factory=dict)
+    row_errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def years(self) -> tuple[int, int]:
+        return self.year - 1, self.year + 1
+
+    @property
+    def kinds(self) -> list[tuple[str, str]]:
+        return list(CalendarOverride.Kind.choices)
+
+    def rows(self) -> list[tuple[CalendarOverride, list[str]]]:
+        return [(o, self.row_errors.get(o.day.isoformat(), [])) for o in self.overrides]
+
+
+def calendar_year(raw: str, today: date) -> int:
+    """The year asked for in the address, or this year (Vietnam's) when it is not one."""
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today.year
+
+
+def calendar_page(year: int) -> CalendarPage:
+    """The year's days off and make-up working days: one query (the holidays are computed)."""
+    overrides = list(
+        CalendarOverride.objects.filter(day__year=year).select_related("created_by").order_by("day")
+    )
+    return CalendarPage(
+        year=year,
+        overrides=overrides,
+        public_holidays=sorted(public_holidays(year)),
+        weekend_workdays=sorted(weekend_workdays(year)),
+    )

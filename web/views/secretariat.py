@@ -1,4 +1,5 @@
-"""The secretariat's tools for a cycle: importing the survey scores, assigning appraisers.
+"""The secretariat's tools: importing a cycle's survey scores, assigning its appraisers, and
+the working-day calendar (days off, make-up working days).
 
 Each write is one service call (`workflow.survey`, `workflow.cycle_services`), which checks
 the permission again, audits, and refuses with a message that the page shows where the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,9 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from cases import survey
+from cases import permissions, survey
 from cases.errors import DomainError, ImportRefused, InvalidInput, NotAllowed
 from cases.models import AppraiserAssignment, Cycle
+from deadlines import services as deadline_services
+from deadlines import texts
+from deadlines.calendar import local_date, parse_day
 from web.pages import secretariat as pages
 from web.shortcuts import back_to, managed_cycle
 from workflow import cycle_services
@@ -168,3 +172,71 @@ def _render_table(
 ) -> HttpResponse:
     context = {"cycle": table.cycle, "table": table}
     return render(request, "web/cycle_appraisers.html", context, status=status)
+
+
+# --- the working-day calendar ----------------------------------------------------------------
+
+
+def _secretariat(request: HttpRequest) -> None:
+    if not permissions.may_manage_cycle(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def calendar(request: HttpRequest) -> HttpResponse:
+    """GET: the year's days off and make-up working days. POST: add one, with its reason."""
+    _secretariat(request)
+    today = local_date(timezone.now())
+    year = pages.calendar_year(request.GET.get("year", ""), today)
+    if request.method != "POST":
+        return _render_calendar(request, pages.calendar_page(year))
+    posted = {k: request.POST.get(k, "").strip() for k in ("day", "kind", "reason")}
+    try:
+        override = deadline_services.add_calendar_day(
+            posted["day"], posted["kind"], posted["reason"], actor=request.user
+        )
+    except DomainError as error:
+        page = pages.calendar_page(year)
+        page.add_errors, page.add_posted = [str(error.message)], posted
+        return _render_calendar(request, page, status=error.status_code)
+    messages.success(
+        request,
+        _("%(date)s is now: %(kind)s.")
+        % {"date": texts.day(override.day), "kind": override.get_kind_display()},
+    )
+    return back_to(
+        "web:calendar",
+        query=f"year={override.day.year}",
+        anchor=f"day-{override.day.isoformat()}",
+    )
+
+
+@login_required
+@require_POST
+def calendar_remove(request: HttpRequest, day: str) -> HttpResponse:
+    """Take back one change of the calendar, with the reason."""
+    _secretariat(request)
+    the_day = parse_day(day)
+    if the_day is None:
+        raise Http404
+    try:
+        deadline_services.remove_calendar_day(
+            the_day, request.POST.get("reason", ""), actor=request.user
+        )
+    except DomainError as error:
+        page = pages.calendar_page(the_day.year)
+        if any(o.day == the_day for o in page.overrides):
+            page.row_errors[the_day.isoformat()] = [str(error.message)]
+        else:
+            page.add_errors = [str(error.message)]
+        return _render_calendar(request, page, status=error.status_code)
+    messages.success(
+        request, _("The calendar change of %(date)s was removed.") % {"date": texts.day(the_day)}
+    )
+    return back_to("web:calendar", query=f"year={the_day.year}", anchor="calendar-changes")
+
+
+def _render_calendar(
+    request: HttpRequest, page: pages.CalendarPage, status: int = 200
+) -> HttpResponse:
+    return render(request, "web/calendar.html", {"page": page}, status=status)
