@@ -1,10 +1,11 @@
 """The secretariat's tools: importing a cycle's survey scores, assigning its appraisers, and
 the working-day calendar (days off, make-up working days).
 
-Each write is one service call (`workflow.survey`, `workflow.cycle_services`), which checks
-the permission again, audits, and refuses with a message that the page shows where the
-problem is: a refused file's every problem by row and column, an assignment's refusal
-beside its appraiser's row.
+Each write is one service call (`workflow.survey`, `workflow.cycle_services`,
+`deadlines.services`), which checks the permission again, audits, and refuses with a message
+that the page shows where the problem is: a refused file's every problem by row and column,
+an assignment's refusal beside its appraiser's row, a calendar change's beside its form or
+row.
 """
 
 from __future__ import annotations
