@@ -148,7 +148,7 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     """Cases the user may see, as a queryset (no ids loaded into Python)."""
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
-    if user.has_perm("cases.view_case"):
+    if _global(user, "view_case"):
         return Case.objects.all()
     return Case.objects.filter(
         caseuserobjectpermission__user=user,
@@ -187,7 +187,7 @@ def require(user: Any, perm: str, case: Case) -> None:
 
 def may_appraise(user: Any, case: Case, criterion: Criterion) -> bool:
     """Appraisers score and question only their assigned areas; the secretariat any."""
-    if user.has_perm("cases.appraise_case"):
+    if _global(user, "appraise_case"):
         return True
     if not has_case_perm(user, "appraise_case", case):
         return False
@@ -199,7 +199,7 @@ def may_appraise(user: Any, case: Case, criterion: Criterion) -> bool:
 
 def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
     """Area codes the user may appraise on the case; None means every area."""
-    if user.has_perm("cases.appraise_case"):
+    if _global(user, "appraise_case"):
         return None
     if not has_case_perm(user, "appraise_case", case):
         return set()
@@ -210,31 +210,37 @@ def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
     )
 
 
+def _global(user: Any, codename: str) -> bool:
+    """A global role's permission of the cases app, from the one query `global_case_perms`
+    makes per request (Django's `has_perm` would ask twice more on every page)."""
+    return bool(user.is_authenticated and codename in global_case_perms(user))
+
+
 def may_manage_cycle(user: Any) -> bool:
     """The secretariat: assignments, survey import, the cycle's settings."""
-    return bool(user.is_authenticated and user.has_perm("cases.change_cycle"))
+    return _global(user, "change_cycle")
 
 
 def may_decide_results(user: Any) -> bool:
     """The leader: approve and publish, exclude a unit from the ranking."""
-    return bool(user.is_authenticated and user.has_perm("cases.publish_case"))
+    return _global(user, "publish_case")
 
 
 def may_view_provisional_results(user: Any) -> bool:
     """Results before publication: secretariat, leader and auditor (who see every case)."""
-    return bool(user.is_authenticated and user.has_perm("cases.view_cycle"))
+    return _global(user, "view_cycle")
 
 
 def may_view_honesty(user: Any) -> bool:
     """How far self scores exceeded appraised ones: never in the public view."""
-    return bool(user.is_authenticated and user.has_perm("cases.view_audit"))
+    return _global(user, "view_audit")
 
 
 def appraisable_cases(user: Any) -> QuerySet[Case]:
     """Cases the user may appraise (the secretariat: all; an appraiser: not their own unit)."""
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
-    if user.has_perm("cases.appraise_case"):
+    if _global(user, "appraise_case"):
         return Case.objects.all()
     return Case.objects.filter(
         caseuserobjectpermission__user=user,

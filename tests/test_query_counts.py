@@ -15,7 +15,11 @@ from tests.web.province import framework
 from workflow import cycle_services
 
 MAX_LIST_QUERIES = 5
-MAX_DETAIL_QUERIES = 8
+# Measured with the user loaded afresh, as a request loads it: the global permissions (one
+# query), then the case, its framework, totals, areas, object permissions, extensions,
+# scores and questions. (8 was measured on the set-up's user, whose cached permissions
+# hid the query.)
+MAX_DETAIL_QUERIES = 9
 
 
 def _province(units: int, leaves: int) -> tuple[User, Cycle]:
@@ -57,6 +61,8 @@ def test_the_case_detail_with_100_criteria_costs_a_fixed_number_of_queries(
 ) -> None:
     secretariat, cycle = _province(2, 100)
     case = cycle.cases.first()
+    # A request's user is loaded afresh: the set-up's user carries permissions it cached.
+    secretariat = User.objects.get(pk=secretariat.pk)
     with django_assert_max_num_queries(MAX_DETAIL_QUERIES):
         response = api(secretariat).get(f"/api/v1/cases/{case.pk}/")
     assert len(response.json()["scores"]) == 100

@@ -90,6 +90,10 @@ class SheetWords:
     upload: str
     upload_failed: str
     uploading: str
+    withdraw: str
+    withdraw_label: str
+    relink: str
+    relink_label: str
     separator: str
 
     def pts(self, value: Any) -> str:
@@ -150,6 +154,10 @@ class SheetWords:
             upload=_("Upload"),
             upload_failed=_("Not uploaded: the server could not be reached. Try again."),
             uploading=_("Uploading…"),
+            withdraw=_("Withdraw…"),
+            withdraw_label=_("Withdraw version %(version)s of this evidence"),
+            relink=_("Use for another criterion…"),
+            relink_label=_("Use version %(version)s of this evidence for another criterion"),
         )
 
 
@@ -323,6 +331,8 @@ class SheetContext:
     appraisal_url: str
     upload_url: str
     download_pattern: str
+    withdraw_pattern: str = ""
+    relink_pattern: str = ""
     back: str = "sheet"
 
     @classmethod
@@ -334,11 +344,19 @@ class SheetContext:
             appraisal_url=reverse("web:appraisal", args=[case.pk]),
             upload_url=reverse("web:upload", args=[case.pk]),
             download_pattern=reverse("evidence-download", args=[DOC_PLACEHOLDER]),
+            withdraw_pattern=reverse("web:withdraw", args=[DOC_PLACEHOLDER]),
+            relink_pattern=reverse("web:relink", args=[DOC_PLACEHOLDER]),
             back=back,
         )
 
     def download_url(self, document_id: int) -> str:
         return self.download_pattern.replace(str(DOC_PLACEHOLDER), str(document_id), 1)
+
+    def withdraw_url(self, link_id: int) -> str:
+        return self.withdraw_pattern.replace(str(DOC_PLACEHOLDER), str(link_id), 1)
+
+    def relink_url(self, link_id: int) -> str:
+        return self.relink_pattern.replace(str(DOC_PLACEHOLDER), str(link_id), 1)
 
 
 DOC_PLACEHOLDER = 987654321
@@ -351,6 +369,25 @@ def file_size(size: int, separator: str) -> str:
     if size < 1024 * 1024:
         return f"{round(size / 1024)} KB"
     return f"{size / (1024 * 1024):.1f} MB".replace(".", separator)
+
+
+def _version_actions(item: Any, page: SheetContext, row: Any) -> str:
+    """Withdraw a current version, or link its document to another criterion: each a page
+    of its own (the confirmation step works without JavaScript)."""
+    if not getattr(row, "may_withdraw", False) or not page.withdraw_pattern:
+        return ""
+    w, version = page.words, {"version": int(item.version)}  # the words are escaped already
+    relink = ""
+    if item.intact:  # a file missing from the store cannot become evidence again
+        relink = (
+            f' <a class="small-link" href="{page.relink_url(item.link_id)}" '
+            f'aria-label="{w.relink_label % version}">{w.relink}</a>'
+        )
+    return (
+        f'<span class="version-actions"> <a class="small-link" '
+        f'href="{page.withdraw_url(item.link_id)}" '
+        f'aria-label="{w.withdraw_label % version}">{w.withdraw}</a>{relink}</span>'
+    )
 
 
 def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
@@ -374,12 +411,12 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
         elif not item.intact:
             items.append(
                 f'<li class="broken">{_e(item.filename)} <span class="versions">{details} · '
-                f"{w.broken}</span></li>"
+                f"{w.broken}</span>{_version_actions(item, page, row)}</li>"
             )
         else:
             items.append(
                 f'<li><a href="{page.download_url(item.document_id)}">{_e(item.filename)}</a> '
-                f'<span class="versions">{details}</span></li>'
+                f'<span class="versions">{details}</span>{_version_actions(item, page, row)}</li>'
             )
     listing = f"<ul>{''.join(items)}</ul>" if items else f'<p class="muted">{w.no_evidence}</p>'
     form = ""

@@ -51,3 +51,14 @@ def cycle_for(request: HttpRequest, pk: Any, perm: str = "cases.view_cycle") -> 
     if cycle is None:
         raise Http404
     return cycle
+
+
+def managed_cycle(request: HttpRequest, pk: Any) -> Cycle:
+    """A cycle the secretariat runs (survey import, appraisers, calendar): 403 for anyone
+    else, 404 for a cycle that does not exist."""
+    if not permissions.may_manage_cycle(request.user):
+        raise PermissionDenied
+    cycle = Cycle.objects.filter(pk=pk).first()
+    if cycle is None:
+        raise Http404
+    return cycle

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, home, inbox, results
+from web.views import appraisal, cases, cycles, evidence, home, inbox, results, secretariat
 
 app_name = "web"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("cases/<int:pk>/history/", cases.history, name="history"),
     path("cases/<int:pk>/extensions/", cases.extend, name="extend"),
     path("cases/<int:pk>/evidence/", evidence.upload, name="upload"),
+    path("evidence/<int:pk>/withdraw/", evidence.withdraw, name="withdraw"),
+    path("evidence/<int:pk>/link/", evidence.relink, name="relink"),
     path("cases/<int:pk>/appraisal/", appraisal.side_by_side, name="appraisal"),
     path("cases/<int:pk>/appraisal/<str:code>/", appraisal.save_appraisal, name="appraise"),
     path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),
@@ -21,12 +23,22 @@ urlpatterns = [
     path("cycles/<int:pk>/", cycles.overview, name="cycle"),
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
+    path("cycles/<int:pk>/survey/", secretariat.survey_import, name="survey"),
+    path("cycles/<int:pk>/appraisers/", secretariat.appraisers, name="appraisers"),
+    path(
+        "cycles/<int:pk>/appraisers/<int:assignment_id>/remove/",
+        secretariat.unassign,
+        name="unassign",
+    ),
+    path("calendar/", secretariat.calendar, name="calendar"),
+    path("calendar/<str:day>/remove/", secretariat.calendar_remove, name="calendar-remove"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),
+    path("notifications/settings/", inbox.notification_settings, name="notification-settings"),
 ]
 
 # Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.

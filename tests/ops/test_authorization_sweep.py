@@ -43,6 +43,7 @@ EVERYONE_SIGNED_IN = set(ROLES) - {"anonymous"}
 UNIT_A = {"staff_a", "head_a"}
 # Who reads each URL (GET 200) when the object belongs to their own unit, before the cycle
 # is published. None: the URL takes no GET (405) or is not an API read (pages, actions).
+# A page given a set is checked the same way: 200 for those roles, never for the others.
 EXPECTED: dict[str, set[str] | None] = {
     "token": None,
     "cycle-list": EVERYONE_SIGNED_IN,
@@ -113,6 +114,14 @@ EXPECTED: dict[str, set[str] | None] = {
         ),
         None,
     ),
+    "web:survey": {"secretariat"},
+    "web:appraisers": {"secretariat"},
+    "web:unassign": None,
+    "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
+    "web:relink": UNIT_A,
+    "web:notification-settings": EVERYONE_SIGNED_IN,
+    "web:calendar": {"secretariat"},
+    "web:calendar-remove": None,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {
@@ -126,7 +135,10 @@ PAGE_CASE_SCOPED = {
     "web:appraise",
     "web:ask",
     "web:answer",
+    "web:withdraw",
+    "web:relink",
 }
+EVIDENCE_LINK_PAGES = {"web:withdraw", "web:relink"}
 CASE_SCOPED = {
     name
     for name in EXPECTED
@@ -196,6 +208,8 @@ def samples(world: SimpleNamespace, settings: Any, tmp_path: Any) -> dict[str, d
 
 def pk_kind(name: str) -> str:
     """What the <int:pk> of a URL names."""
+    if name in EVIDENCE_LINK_PAGES:
+        return "link"
     if name.startswith("case-") or name in PAGE_CASE_SCOPED - {"web:answer"}:
         return "case"
     if name in {"clarification-answer", "web:answer"}:
@@ -278,7 +292,7 @@ def test_every_role_gets_what_the_table_says_and_nothing_else(
                         hidden = status in (404, 405)  # 405: refused before any lookup
                         if unit == "other" and role in UNIT_A | {"outsider"} and not hidden:
                             problems.append(f"another unit's object not hidden: {where}")
-                        if method == "get" and api and readers is not None:
+                        if method == "get" and readers is not None:
                             allowed = role in readers and not (unit == "other" and role in UNIT_A)
                             if allowed and status != 200:
                                 problems.append(f"reader refused: {where}")

@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from cases.models import Case, Cycle, Method, Score
 from deadlines.calendar import local_date
 from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
+from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from workflow import cycle_services, services
 
@@ -270,6 +271,70 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
     plain.click("#c-1-5 .save-line button")
     assert "Đã lưu tiêu chí 1.5." in plain.inner_text(".messages")
     assert Score.objects.get(case=world.case_a, criterion__code="1.5").self_score == 1
+
+
+def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
+) -> None:
+    base = live_server.url
+    page = sign_in(browser, base, "secretariat")
+    page.goto(f"{base}/cycles/{world.cycle.pk}/")
+    page.click("text=Nhập điểm điều tra xã hội học")
+    page.wait_for_url(f"{base}/cycles/{world.cycle.pk}/survey/")
+    shot(page, "18-survey-import")
+
+    wrong = tmp_path / "Điều tra XHH (sai).csv"
+    wrong.write_text("Mã đơn vị;Mã tiêu chí;Điểm\nSTP;1.6;1,5\nSTC;1.6;7\nXYZ;2.5;1\n", "utf-8")
+    page.set_input_files("#survey-file", str(wrong))
+    page.once("dialog", lambda dialog: dialog.accept())  # "replaces the previous import?"
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector("#problems")
+    problems = page.inner_text("#problems")
+    assert "Tệp chưa được nhập" in problems and "2 lỗi" in problems
+    assert page.locator("#problems tr[data-row='3'][data-column='C']").count() == 1
+    assert page.locator("#problems tr[data-row='4'][data-column='A']").count() == 1
+    assert not Score.objects.filter(
+        case__cycle=world.cycle, criterion__method=Method.SURVEY, appraised_score__isnull=False
+    ).exists()
+    shot(page, "19-survey-import-refused")
+
+    right = tmp_path / "Điều tra XHH.csv"
+    right.write_text("Mã đơn vị;Mã tiêu chí;Điểm\nSTP;1.6;1,5\nSTC;1.6;2\n", "utf-8")
+    page.set_input_files("#survey-file", str(right))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector(".message-success")
+    assert "Đã nhập “Điều tra XHH.csv”: 2 điểm, 2 đơn vị, 1 tiêu chí." in page.inner_text(
+        ".messages"
+    )
+    assert page.locator("#problems").count() == 0
+    assert "2/" in page.inner_text("#survey-filled")
+    shot(page, "20-survey-imported")
+
+    # The secretariat's other tools, for the screenshots.
+    page.goto(f"{base}/cycles/{world.cycle.pk}/appraisers/")
+    assert page.locator("table.assignments tbody tr").count() == 2
+    shot(page, "21-appraisers")
+    page.goto(f"{base}/cycles/{world.cycle.pk}/")
+    page.click("text=Ngày nghỉ, ngày làm bù")
+    page.fill("#add-day-date", "30/12/2026")
+    page.fill("#add-day-reason", "Nghỉ bù theo quyết định của UBND tỉnh")
+    page.click("#add-day button[type=submit]")
+    page.wait_for_selector(".message-success")
+    shot(page, "22-working-day-calendar")
+
+    # The unit's new pages and everyone's settings, for the screenshots.
+    link_id = upload(world.staff_a, world.case_a, "1.1.1", PDF, note="Mục I").json()["link"]["id"]
+    unit = sign_in(browser, base, "stp.staff")
+    unit.goto(f"{base}/cases/{world.case_a.pk}/#c-1-1-1")
+    unit.click(f"a[href='/evidence/{link_id}/withdraw/']")
+    assert "Rút phiên bản 1" in unit.inner_text("main")
+    shot(unit, "23-evidence-withdraw-confirmation")
+    unit.goto(f"{base}/evidence/{link_id}/link/")
+    shot(unit, "24-evidence-link-to-another-criterion")
+    unit.goto(f"{base}/notifications/")
+    unit.click("text=Cài đặt thông báo")
+    shot(unit, "25-notification-settings")
 
 
 def _free_port() -> int:

@@ -50,7 +50,7 @@ class Viewer:
     def sees_cycles(self) -> bool:
         """Secretariat, leader and auditor see whole cycles (the permission, already loaded
         with the user's other global permissions, answers without a query of its own)."""
-        return bool(self.user.is_authenticated and self.user.has_perm("cases.view_cycle"))
+        return permissions.may_view_provisional_results(self.user)
 
     @cached_property
     def unit_ids(self) -> list[int]:

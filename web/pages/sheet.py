@@ -155,6 +155,7 @@ class Row:
     may_appraise: bool = False
     may_ask: bool = False
     may_add_evidence: bool = False
+    may_withdraw: bool = False  # withdraw a version, link its file elsewhere (self-scoring)
     upload_error: str = ""
 
     @property
@@ -345,7 +346,7 @@ EXTENDABLE = {
 
 def may_extend(user: Any, case: Case) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
-    return case.state in EXTENDABLE and user.has_perm("cases.change_cycle")
+    return case.state in EXTENDABLE and permissions.may_manage_cycle(user)
 
 
 def submit_checklist(case: Case, now: datetime) -> list[str]:
@@ -373,6 +374,7 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
             row.may_add_evidence = (
                 can_edit and row.score is not None and not row.criterion.is_survey
             )
+            row.may_withdraw = row.may_add_evidence
     return Sheet(
         case=case,
         areas=blocks,
@@ -545,4 +547,33 @@ def evidence_row(case: Case, code: str, user: Any, now: datetime) -> Row | None:
             case=case, criterion=score.criterion, round=case.appraisal_round
         ).exists()
     )
+    row.may_withdraw = row.may_add_evidence and case.state == Case.State.SELF_SCORING
     return row
+
+
+@dataclass(frozen=True)
+class RelinkChoice:
+    code: str
+    title: str
+    linked: bool  # the document is already current evidence of this criterion
+
+
+def relink_choices(case: Case, document_id: int) -> list[RelinkChoice]:
+    """The criteria a document of the case could also be evidence for (the case's scored
+    criteria that take evidence), each saying whether the document is there already."""
+    linked = set(
+        EvidenceLink.objects.filter(document_id=document_id, withdrawn_at__isnull=True).values_list(
+            "criterion_id", flat=True
+        )
+    )
+    criteria = (
+        Criterion.objects.filter(
+            framework__cycle_id=case.cycle_id,
+            framework__unit_group_id=case.unit.group_id,
+            is_leaf=True,
+        )
+        .exclude(method=Method.SURVEY)
+        .order_by("position")
+        .values_list("pk", "code", "title")
+    )
+    return [RelinkChoice(code, title, pk in linked) for pk, code, title in criteria]

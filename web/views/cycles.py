@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases import permissions
 from cases.errors import DomainError
 from cases.models import Case, Cycle, UnitGroup
 from web import pages
@@ -40,6 +41,7 @@ def overview(request: HttpRequest, pk: int) -> HttpResponse:
         "filters": filters,
         "groups": UnitGroup.objects.order_by("code"),
         "states": Case.State.choices,
+        "may_manage": permissions.may_manage_cycle(request.user),
     }
     return render(request, "web/cycle_overview.html", context)
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 from cases.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from cases.models import Case
 from evidence import services as evidence_services
+from evidence.models import EvidenceLink
 from evidence.uploads import EvidenceUploadHandler
 from web import pages, rows
 from web.shortcuts import back_to, case_for
@@ -107,3 +109,101 @@ def _block(
 
 def _page(request: HttpRequest) -> str:
     return "web:appraisal" if request.GET.get("back") == "appraisal" else "web:case"
+
+
+# --- one version: withdraw it, or link its document to another criterion -----------------
+
+LINK_PAGE = EvidenceLink.objects.select_related(
+    "document", "document__uploaded_by", "criterion", "withdrawn_by"
+)
+
+
+def _version(request: HttpRequest, pk: int) -> tuple[EvidenceLink, Case]:
+    """The version and its case: 404 to whoever may not see the case (as for a version that
+    does not exist), 403 to whoever may see it but not change the unit's evidence."""
+    link = LINK_PAGE.filter(pk=pk).first()
+    if link is None:
+        raise Http404
+    return link, case_for(request, link.case_id, "edit_self_score", queryset=CASE_PAGE)
+
+
+def _page_error(error: DomainError) -> tuple[str, int]:
+    if isinstance(error, NotFound):
+        raise Http404(str(error.message))
+    if isinstance(error, NotAllowed):
+        raise PermissionDenied(str(error.message))
+    return str(error.message), error.status_code
+
+
+@login_required
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation step (a page, so that it works without JavaScript). POST:
+    withdraw the version; the file stays in the store and in the history."""
+    link, case = _version(request, pk)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            evidence_services.withdraw_link(
+                link.pk, actor=request.user, reason=request.POST.get("reason", "")
+            )
+        except DomainError as refused:
+            error, status = _page_error(refused)
+        else:
+            messages.success(
+                request,
+                _("Version %(version)s of the evidence of %(code)s (“%(name)s”) was withdrawn.")
+                % {
+                    "version": link.version,
+                    "code": link.criterion.code,
+                    "name": link.document.filename,
+                },
+            )
+            return back_to("web:case", case.pk, anchor=pages.anchor(link.criterion.code))
+    context = {
+        "case": case,
+        "link": link,
+        "error": error,
+        "reason": request.POST.get("reason", ""),
+        "back": pages.anchor(link.criterion.code),
+    }
+    return render(request, "web/evidence_withdraw.html", context, status=status)
+
+
+@login_required
+def relink(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: choose another criterion for a document already uploaded, with the section or
+    page that applies there. POST: link it (a new version of that criterion's evidence)."""
+    link, case = _version(request, pk)
+    posted = {k: request.POST.get(k, "") for k in ("criterion", "note")}
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            added = evidence_services.link_document(
+                case.pk,
+                link.document_id,
+                posted["criterion"],
+                actor=request.user,
+                note=posted["note"],
+            )
+        except DomainError as refused:
+            error, status = _page_error(refused)
+        else:
+            messages.success(
+                request,
+                _("“%(name)s” is now also evidence of criterion %(code)s (version %(version)s).")
+                % {
+                    "name": link.document.filename,
+                    "code": added.criterion.code,
+                    "version": added.version,
+                },
+            )
+            return back_to("web:case", case.pk, anchor=pages.anchor(added.criterion.code))
+    context = {
+        "case": case,
+        "link": link,
+        "choices": pages.relink_choices(case, link.document_id),
+        "posted": posted,
+        "error": error,
+        "back": pages.anchor(link.criterion.code),
+    }
+    return render(request, "web/evidence_relink.html", context, status=status)

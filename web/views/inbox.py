@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases.errors import NotFound
-from notifications import services
+from cases.errors import DomainError, NotFound
+from notifications import rules, services
+from notifications.models import NotificationSettings
 from web.shortcuts import back_to
 
 PAGE = 100
@@ -40,3 +44,42 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 def read_all(request: HttpRequest) -> HttpResponse:
     services.mark_all_read(request.user)
     return back_to("web:inbox")
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Which kinds of notification also come by e-mail, and in which language (the inbox
+    always gets every one). One call to `notifications.services.update_settings`, all or
+    nothing; its refusal is shown above the form."""
+    current = services.settings_of(request.user)
+    errors: list[str] = []
+    if request.method == "POST":
+        wanted = set(request.POST.getlist("email"))
+        data = {
+            "language": request.POST.get("language"),
+            "email": {row["kind"]: row["kind"] in wanted for row in current["email"]},
+        }
+        try:
+            services.update_settings(request.user, data)
+        except DomainError as error:
+            errors = [str(error.message), *(str(e) for e in error.errors)]
+            current = {
+                "language": data["language"],
+                "email": [
+                    {**row, "enabled": data["email"][row["kind"]]} for row in current["email"]
+                ],
+            }
+        else:
+            messages.success(request, _("Your notification settings were saved."))
+            return back_to("web:notification-settings")
+    language = get_language() or "vi"
+    kinds = [
+        {**row, "label": rules.kind_for(row["kind"]).label(language)} for row in current["email"]
+    ]
+    context = {
+        "language": current["language"],
+        "languages": NotificationSettings.Language.choices,
+        "kinds": kinds,
+        "errors": errors,
+    }
+    return render(request, "web/notification_settings.html", context, status=400 if errors else 200)
