@@ -37,6 +37,16 @@ def test_the_overview_filters_by_state(world: Any, signed_in: Any) -> None:
     assert "STC" in body and "STP" not in body
 
 
+def test_a_search_holding_a_nul_character_finds_nothing_instead_of_failing(
+    world: Any, signed_in: Any
+) -> None:
+    url = reverse("web:cycle", args=[world.cycle.pk]) + "?q=S%00T"
+    response = signed_in(world.secretariat).get(url)
+    assert response.status_code == 200
+    body = Page(response).first("table", **{"class": "overview"}).text
+    assert "STC" not in body and "STP" not in body
+
+
 def test_units_cannot_open_the_cycle_overview(world: Any, signed_in: Any) -> None:
     url = reverse("web:cycle", args=[world.cycle.pk])
     assert signed_in(world.head_a).get(url).status_code == 403
