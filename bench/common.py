@@ -94,3 +94,27 @@ def commune_province(n_units: int, title: str) -> tuple[Any, Any, list[Any], lis
         evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
     )
     return secretariat, cycle, units, heads
+
+
+def server_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a production-like process of the app (uvicorn, a worker) on the
+    given database: no Redis, no object store, e-mail kept in memory, quiet logs."""
+    import secrets
+
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        LOG_LEVEL="WARNING",
+        SWEEP_IN_PROCESS="false",
+        MINIO_ENDPOINT="",
+        REDIS_URL="",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        DB_CONN_MAX_AGE="0",  # as in production: see .env.example
+    )
+    env.update(overrides)
+    return env

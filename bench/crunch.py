@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from common import ROOT, bench_database, commune_province, setup_django
+from common import ROOT, bench_database, commune_province, server_env, setup_django
 
 N_UNITS = int(os.environ.get("BENCH_UNITS", "1000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
@@ -54,19 +54,8 @@ def main() -> None:
 
         db = connection.settings_dict
         port = free_port()
-        env = dict(
-            os.environ,
-            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            DEBUG="false",
-            SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="127.0.0.1",
-            SECURE_SSL_REDIRECT="false",
-            LOG_LEVEL="WARNING",
-            SWEEP_IN_PROCESS="false",
-            MINIO_ENDPOINT="",
-            REDIS_URL="",
-            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-            DB_CONN_MAX_AGE="0",  # as in production: see .env.example
+        env = server_env(
+            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             DB_POOL_MAX_SIZE="10",
             NOTIFY_EMAIL_INLINE_MAX="0",  # the notifier service sends e-mail in production
         )

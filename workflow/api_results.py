@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import exports, permissions, results, survey
-from cases.errors import InvalidInput, NotAllowed, NotFound
+from cases.errors import NotAllowed, NotFound
 from cases.models import Cycle, SurveyImport
 from workflow import survey as survey_services
 from workflow.api import _visible_cycles
@@ -101,16 +101,11 @@ class SurveyImportView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         cycle = _secretariat_cycle(request, pk)
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput(_("Attach the survey file (.xlsx or .csv) in the field “file”."))
-        if upload.size and upload.size > survey.MAX_BYTES:
-            raise InvalidInput(
-                _("The file is larger than %(size)s MB.")
-                % {"size": survey.MAX_BYTES // (1024 * 1024)}
-            )
-        record = survey_services.import_survey(
-            cycle.pk, upload.name or "", upload.read(), actor=request.user
+        record = survey_services.import_upload(
+            cycle.pk,
+            request.FILES.get("file"),
+            actor=request.user,
+            missing=_("Attach the survey file (.xlsx or .csv) in the field “file”."),
         )
         return Response(_import_json(record), status=201)
 

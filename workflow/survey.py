@@ -20,11 +20,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions, survey
-from cases.errors import NotAllowed, WrongState
+from cases.errors import InvalidInput, NotAllowed, WrongState
 from cases.models import Case, Cycle, Method, Score, SurveyImport
 from workflow import audit, events
 
 DECIDED = (Case.State.FINALISED, Case.State.PUBLISHED)
+
+
+def import_upload(cycle_id: int, upload: Any, *, actor: Any, missing: str) -> SurveyImport:
+    """`import_survey` for an uploaded file (page or API): `missing` says where to attach it;
+    a file over the limit is refused before it is read."""
+    if upload is None:
+        raise InvalidInput(missing)
+    if upload.size and upload.size > survey.MAX_BYTES:
+        raise InvalidInput(
+            _("The file is larger than %(size)s MB.") % {"size": survey.MAX_BYTES // (1024 * 1024)}
+        )
+    return import_survey(cycle_id, upload.name or "", upload.read(), actor=actor)
 
 
 def import_survey(

@@ -8,7 +8,6 @@ Everything a drill starts it stops by its own process id, in a `finally`.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection, connections
+
+from bench.common import server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -51,25 +52,9 @@ def database_url_for_tests() -> str:
 
 def production_env(**overrides: str) -> dict[str, str]:
     """Environment of a production-like process of the app on the test database."""
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url_for_tests(),
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        LOG_LEVEL="WARNING",
-        LOG_FORMAT="json",
-        SWEEP_IN_PROCESS="false",
-        MINIO_ENDPOINT="",
-        REDIS_URL="",
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        DB_CONN_MAX_AGE="0",
-        PYTHONUNBUFFERED="1",
+    return server_env(
+        database_url_for_tests(), LOG_FORMAT="json", PYTHONUNBUFFERED="1", **overrides
     )
-    env.update(overrides)
-    return env
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,21 +33,14 @@ from cases.models import Case
 from config.asgi import application
 from notifications.delivery import user_group
 from notifications.models import Delivery, Notification
-from tests.notifications.conftest import RedisServer, redis_layer
+from tests.notifications.conftest import RedisServer, own_redis, redis_layer
 from workflow import services as wf
 from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
+__all__ = ["own_redis"]  # a fixture: a private redis-server, as the notification tests use
 
 UNITS = 30
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -102,9 +94,9 @@ async def take_pushes(page: WebsocketCommunicator) -> list[int]:
 
 
 async def test_redis_stopped_during_a_burst_every_push_arrives_once_after_it_returns(
-    province: SimpleNamespace, redis: RedisServer, settings: Any
+    province: SimpleNamespace, own_redis: RedisServer, settings: Any
 ) -> None:
-    settings.CHANNEL_LAYERS = redis_layer(redis.url)
+    settings.CHANNEL_LAYERS = redis_layer(own_redis.url)
     settings.NOTIFY_PUSH_TIMEOUT = 2
     settings.NOTIFY_RETRY_BASE_SECONDS = 0  # due again at once: the worker's round takes it
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -116,9 +108,9 @@ async def test_redis_stopped_during_a_burst_every_push_arrives_once_after_it_ret
     for i, (case_id, head) in enumerate(province.jobs):
         if i == stop_at:
             pushed += await take_pushes(page)
-            redis.stop()
+            own_redis.stop()
         if i == start_at:
-            redis.start()
+            own_redis.start()
             back_after = await back_on_redis(page, province.secretariat.pk)
         await database_sync_to_async(wf.run_transition)(case_id, "submit", actor=head)
     burst_seconds = time.monotonic() - started

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from cases import permissions, survey
-from cases.errors import DomainError, ImportRefused, InvalidInput, NotAllowed
+from cases import permissions
+from cases.errors import DomainError, ImportRefused, NotAllowed
 from cases.models import AppraiserAssignment, Cycle
 from deadlines import services as deadline_services
 from deadlines import texts
@@ -42,17 +42,12 @@ def survey_import(request: HttpRequest, pk: int) -> HttpResponse:
     refused: pages.Refusal | None = None
     status = 200
     if request.method == "POST":
-        upload = request.FILES.get("file")
         try:
-            if upload is None:
-                raise InvalidInput(_("Choose the survey file (.xlsx or .csv) to import."))
-            if upload.size and upload.size > survey.MAX_BYTES:
-                raise InvalidInput(
-                    _("The file is larger than %(size)s MB.")
-                    % {"size": survey.MAX_BYTES // (1024 * 1024)}
-                )
-            record = survey_services.import_survey(
-                cycle.pk, upload.name or "", upload.read(), actor=request.user
+            record = survey_services.import_upload(
+                cycle.pk,
+                request.FILES.get("file"),
+                actor=request.user,
+                missing=_("Choose the survey file (.xlsx or .csv) to import."),
             )
         except ImportRefused as error:
             refused = pages.refusal(str(error.message), error.problems)
