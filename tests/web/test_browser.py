@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,11 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from cases.models import Case, Cycle, Method, Score
+from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
 from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
 from tests.evidence.helpers import upload
@@ -406,6 +408,50 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
     assert unit.is_visible("#live-notice")
     assert "Sở Tư pháp" in unit.inner_text("#live-notice")
     shot(unit, "16-bell-live")
+    _a_push_sent_again_is_not_announced_again(unit, world.staff_a)
     unit.click(".bell")
     assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
     shot(unit, "17-inbox")
+
+
+def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
+    """Pushes come at least once: the notifier sends again one whose confirmation it did not
+    see, and the open page acknowledges it again without a second announcement."""
+    from notifications import delivery
+    from notifications.models import Delivery
+
+    push = Delivery.objects.filter(notification__recipient=user, channel="push").latest("pk")
+    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    page.evaluate(
+        """() => {
+          const box = document.getElementById("live-notice");
+          window.noticesSeen = [];
+          new MutationObserver(() => window.noticesSeen.push(box.textContent)).observe(
+            box, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    Delivery.objects.filter(pk=push.pk).update(
+        confirmed_at=None, delivered_at=timezone.now() - timedelta(seconds=40)
+    )
+
+    def notifier_round() -> None:  # Playwright's loop owns this thread: send from another
+        try:
+            delivery.deliver_due(channels=(delivery.PUSH,))
+        finally:
+            connection.close()
+
+    with override_settings(CHANNEL_LAYERS=redis_channel_layers(os.environ["TEST_REDIS_URL"])):
+        sender = threading.Thread(target=notifier_round)
+        sender.start()
+        sender.join(30)
+    assert Delivery.objects.get(pk=push.pk).attempts == 2  # it was sent again
+    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    assert page.evaluate("window.noticesSeen") == []
+
+
+def _wait_until(condition: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
