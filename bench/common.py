@@ -118,3 +118,30 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+def manual_framework(leaves: int) -> dict[str, Any]:
+    """A framework of `leaves` manual 1-point criteria in four areas, each requiring
+    evidence, with titles as long as real ones (the page benchmarks and query-count tests)."""
+    per_area = leaves // 4
+    return {
+        "id": f"f{leaves}",
+        "areas": [
+            {
+                "code": str(a),
+                "title": f"Lĩnh vực {a}",
+                "max_points": per_area,
+                "criteria": [
+                    {
+                        "code": f"{a}.{i}",
+                        "title": f"Tiêu chí {a}.{i}: nội dung đánh giá của tiêu chí thành phần",
+                        "max_points": 1,
+                        "method": "manual",
+                        "evidence_required": True,
+                    }
+                    for i in range(1, per_area + 1)
+                ],
+            }
+            for a in range(1, 5)
+        ],
+    }

@@ -25,7 +25,7 @@ import time
 import types
 from typing import Any
 
-from common import bench_database, setup_django
+from common import bench_database, manual_framework, setup_django
 
 N_CASES = int(os.environ.get("BENCH_CASES", "3500"))
 N_LEAVES = 100
@@ -40,31 +40,6 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-els
 WORK = tempfile.mkdtemp(prefix="bench-pages-")
 os.environ["EVIDENCE_LOCAL_DIR"] = WORK
 os.environ["MINIO_ENDPOINT"] = ""
-
-
-def _framework(leaves: int) -> dict[str, Any]:
-    per_area = leaves // 4
-    return {
-        "id": f"bench{leaves}",
-        "areas": [
-            {
-                "code": str(a),
-                "title": f"Lĩnh vực {a}",
-                "max_points": per_area,
-                "criteria": [
-                    {
-                        "code": f"{a}.{i}",
-                        "title": f"Tiêu chí {a}.{i}: nội dung đánh giá của tiêu chí thành phần",
-                        "max_points": 1,
-                        "method": "manual",
-                        "evidence_required": True,
-                    }
-                    for i in range(1, per_area + 1)
-                ],
-            }
-            for a in range(1, 5)
-        ],
-    }
 
 
 def main() -> None:
@@ -182,7 +157,7 @@ def main() -> None:
         groups = {}
         for code, leaves in (("small", 8), ("big", N_LEAVES)):
             groups[code] = UnitGroup.objects.create(code=code, name=f"Khối {code}")
-            frameworks.load(_framework(leaves), cycle=cycle, unit_group=groups[code])
+            frameworks.load(manual_framework(leaves), cycle=cycle, unit_group=groups[code])
         Unit.objects.bulk_create(
             [Unit(code=f"S{i:02}", name=f"Đơn vị nhỏ {i}", group=groups["small"]) for i in range(3)]
             + [

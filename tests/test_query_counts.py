@@ -7,11 +7,11 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from bench.common import manual_framework
 from cases import frameworks
 from cases.models import Cycle, Unit, UnitGroup
 from cases.permissions import SECRETARIAT, ensure_role_groups
 from tests.conftest import api
-from tests.web.province import framework
 from workflow import cycle_services
 
 MAX_LIST_QUERIES = 5
@@ -38,7 +38,7 @@ def _province(units: int, leaves: int) -> tuple[User, Cycle]:
         self_assessment_due=today,
         appraisal_due=today.replace(year=2027),
     )
-    frameworks.load(framework(leaves), cycle=cycle, unit_group=group)
+    frameworks.load(manual_framework(leaves), cycle=cycle, unit_group=group)
     cycle_services.open_cycle(cycle.pk, actor=secretariat)
     return secretariat, cycle
 

@@ -4,40 +4,15 @@ framework of L manual leaves in four areas, with a head for its first unit."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from bench.common import manual_framework
 from cases import frameworks
 from cases.models import Case, Cycle, Unit, UnitGroup
 from cases.permissions import SECRETARIAT, ensure_role_groups
 from workflow import cycle_services
-
-
-def framework(leaves: int) -> dict[str, Any]:
-    per_area = leaves // 4
-    return {
-        "id": f"f{leaves}",
-        "areas": [
-            {
-                "code": str(a),
-                "title": f"Lĩnh vực {a}",
-                "max_points": per_area,
-                "criteria": [
-                    {
-                        "code": f"{a}.{i}",
-                        "title": f"Tiêu chí {a}.{i}",
-                        "max_points": 1,
-                        "method": "manual",
-                        "evidence_required": True,
-                    }
-                    for i in range(1, per_area + 1)
-                ],
-            }
-            for a in range(1, 5)
-        ],
-    }
 
 
 def province(**blocks: tuple[int, int]) -> SimpleNamespace:
@@ -61,7 +36,7 @@ def province(**blocks: tuple[int, int]) -> SimpleNamespace:
         created = Unit.objects.bulk_create(
             [Unit(code=f"{name}{i:04}", name=f"Đơn vị {i}", group=group) for i in range(units)]
         )
-        frameworks.load(framework(leaves), cycle=w.cycle, unit_group=group)
+        frameworks.load(manual_framework(leaves), cycle=w.cycle, unit_group=group)
         head = User.objects.create_user(f"{name}.head")
         cycle_services.add_membership(head, created[0], "head", actor=w.secretariat)
         setattr(w, f"{name}_head", head)
