@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "deadlines",
     "notifications",
     "evidence",
+    "results",
     "web",
     "ops",
     "csp",

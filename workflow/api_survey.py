@@ -1,9 +1,4 @@
-"""API of the survey import and of the results: the ranking, its Excel table, open data.
-
-Who sees results (cases.permissions): anyone, signed in or not, once the cycle is published;
-before, the secretariat, the leader and the auditor (a unit that can see the cycle gets 403,
-anyone else 404). The honesty signal goes only to those `may_view_honesty` admits.
-"""
+"""API of the survey import: the secretariat's upload and the template to fill."""
 
 from __future__ import annotations
 
@@ -15,16 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases import exports, permissions, results, survey
-from cases.errors import NotAllowed, NotFound
+from cases import permissions, survey
+from cases.errors import NotAllowed
 from cases.models import Cycle, SurveyImport
 from workflow import survey as survey_services
-from workflow.api import _visible_cycles
+from workflow.api import CSV, XLSX, attachment
 from workflow.api_appraisal import visible_cycle
 
 SurveyImportOutput = inline_serializer(
@@ -70,16 +64,6 @@ def _secretariat_cycle(request: Request, pk: int) -> Cycle:
     return cycle
 
 
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
-
-
 class SurveyImportView(APIView):
     """POST multipart `file` (.xlsx or .csv): all rows or none. GET: the imports so far."""
 
@@ -121,67 +105,5 @@ class SurveyTemplateView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         cycle = _secretariat_cycle(request, pk)
         if self.file_type == "csv":
-            return _download(survey.template_csv(cycle), f"dieu-tra-xhh-{cycle.year}.csv", CSV)
-        return _download(survey.template_xlsx(cycle), f"dieu-tra-xhh-{cycle.year}.xlsx", XLSX)
-
-
-def results_cycle(user: Any, pk: int) -> Cycle:
-    """The cycle whose results this user may read now; 404 / 403 as the module says."""
-    cycle = Cycle.objects.filter(pk=pk).first()
-    if cycle is None:
-        raise NotFound(_("This cycle does not exist or you may not see it."))
-    if cycle.status == Cycle.Status.PUBLISHED or permissions.may_view_provisional_results(user):
-        return cycle
-    if user.is_authenticated and _visible_cycles(user).filter(pk=pk).exists():
-        raise NotAllowed(_("The results of this cycle are not published yet."))
-    raise NotFound(_("This cycle does not exist or you may not see it."))
-
-
-class _ResultsBase(APIView):
-    permission_classes = [AllowAny]
-
-    def _results(self, request: Request, pk: int) -> results.CycleResults:
-        return results.compute_results(results_cycle(request.user, pk))
-
-
-class ResultsView(_ResultsBase):
-    """Ranking per unit group: rank, unit, score (the index), group (A/B/C/D), excluded."""
-
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        computed = self._results(request, pk)
-        return Response(
-            exports.as_payload(
-                computed,
-                private=permissions.may_view_provisional_results(request.user),
-                honesty=permissions.may_view_honesty(request.user),
-            )
-        )
-
-
-def _name(cycle: Cycle, ext: str) -> str:
-    return f"ket-qua-chi-so-cchc-{cycle.year}-{cycle.pk}.{ext}"
-
-
-class ResultsXlsxView(_ResultsBase):
-    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
-        computed = self._results(request, pk)
-        content = exports.to_xlsx(computed, honesty=permissions.may_view_honesty(request.user))
-        return _download(content, _name(computed.cycle, "xlsx"), XLSX)
-
-
-class ResultsCsvView(_ResultsBase):
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
-        computed = self._results(request, pk)
-        return _download(exports.to_csv(computed), _name(computed.cycle, "csv"), CSV)
-
-
-class ResultsJsonView(_ResultsBase):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> HttpResponse:
-        computed = self._results(request, pk)
-        response = HttpResponse(exports.to_json(computed), content_type="application/json")
-        response["Content-Disposition"] = f'inline; filename="{_name(computed.cycle, "json")}"'
-        return response
+            return attachment(survey.template_csv(cycle), f"dieu-tra-xhh-{cycle.year}.csv", CSV)
+        return attachment(survey.template_xlsx(cycle), f"dieu-tra-xhh-{cycle.year}.xlsx", XLSX)
