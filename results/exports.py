@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from cases.cells import csv_value, keep_texts
-from cases.results import CycleResults, GroupResults, UnitResult
+from results.ranking import CycleResults, GroupResults, UnitResult
 
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
