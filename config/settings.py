@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "deadlines",
     "notifications",
     "evidence",
+    "results",
     "web",
     "ops",
     "csp",

@@ -1,5 +1,5 @@
-"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view,
-and the leader's exclusion of a unit from the ranking. Thin views over the services."""
+"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view.
+Thin views over the services."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle
-from workflow import appraisal, cycle_services, results_services
+from workflow import appraisal, cycle_services
 from workflow.api import _body, _visible_cycles
 
 
@@ -148,33 +148,3 @@ class AppraisalView(APIView):
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
         return Response(appraisal.side_by_side(case, request.user))
-
-
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
-
-
-class ExclusionView(APIView):
-    """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
-
-    @extend_schema(request=ReasonInput, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
-        exclusion = results_services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
-        )
-        return Response(
-            {
-                "case": exclusion.case_id,
-                "excluded": True,
-                "reason": exclusion.reason,
-                "decided_by": request.user.username,
-                "decided_at": exclusion.decided_at,
-            },
-            status=201,
-        )
-
-    @extend_schema(request=ReasonInput, responses={200: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        case = results_services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
-        )
-        return Response({"case": case.pk, "excluded": False})
