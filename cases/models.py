@@ -465,7 +465,7 @@ class UnitLineage(models.Model):
     """An old unit continued by a new one: a merger, a split or a renaming.
 
     Results follow these edges backwards to find a unit's rank in the previous cycle
-    (`cases.results`). A merger is several rows with the same successor; a split, several
+    (`results.ranking`). A merger is several rows with the same successor; a split, several
     rows with the same predecessor; a renaming, one row.
     """
 

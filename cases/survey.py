@@ -35,6 +35,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from cases.cells import csv_value, keep_texts
 from cases.errors import ImportRefused
 from cases.models import Case, Criterion, Cycle, Method, Score
 from cases.scoring import fmt
@@ -457,6 +458,7 @@ def template_xlsx(cycle: Cycle) -> bytes:
         notes.append([line])
     notes.column_dimensions["A"].width = 100
     notes["A1"].alignment = Alignment(wrap_text=True)
+    keep_texts(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -467,5 +469,5 @@ def template_csv(cycle: Cycle) -> bytes:
     writer = csv.writer(out)
     writer.writerow(template_headers())
     for row in template_rows(cycle):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else csv_value(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "deadlines",
     "notifications",
     "evidence",
+    "results",
     "web",
     "ops",
     "csp",
@@ -114,8 +115,17 @@ if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.po
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # Several requests and the in-process sweep share one file: wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several requests and the in-process sweep share one file. Write-ahead logging lets
+    # pages read while a unit saves. A transaction takes the write lock when it begins
+    # (IMMEDIATE): with SQLite's default (DEFERRED), two transactions that read and then write
+    # deadlock on the upgrade and one fails at once, without waiting the busy timeout. With
+    # it, writers queue for up to `timeout` seconds, which also serialises the audit chain's
+    # appends (PostgreSQL takes an advisory lock for that; see workflow/audit.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=env_int("SQLITE_BUSY_TIMEOUT", 20),
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

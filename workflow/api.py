@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -322,6 +323,18 @@ def _visible_cycles(user: Any) -> QuerySet[Cycle]:
     return Cycle.objects.filter(
         pk__in=permissions.visible_cases(user).values("cycle_id")
     ).distinct()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CSV = "text/csv; charset=utf-8"
+
+
+def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    """A file to save, under the name given (ASCII: the product's file names are)."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view,
-and the leader's exclusion of a unit from the ranking. Thin views over the services."""
+"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view.
+Thin views over the services."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed, NotFound
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
-from workflow import appraisal, cycle_services, results_services, services
+from workflow import appraisal, cycle_services, services
 from workflow.api import ScoreSerializer, _body, _visible_cycles
 
 
@@ -187,31 +187,3 @@ class NotApplicableView(APIView):
         return Response(ScoreSerializer(score).data)
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
-
-
-class ExclusionView(APIView):
-    """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
-
-    @extend_schema(request=ReasonInput, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
-        exclusion = results_services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
-        )
-        return Response(
-            {
-                "case": exclusion.case_id,
-                "excluded": True,
-                "reason": exclusion.reason,
-                "decided_by": request.user.username,
-                "decided_at": exclusion.decided_at,
-            },
-            status=201,
-        )
-
-    @extend_schema(request=ReasonInput, responses={200: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        case = results_services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
-        )
-        return Response({"case": case.pk, "excluded": False})

@@ -21,7 +21,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from cases.results import CycleResults, GroupResults, UnitResult
+from cases.cells import csv_value, keep_texts
+from results.ranking import CycleResults, GroupResults, UnitResult
 
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -192,7 +193,7 @@ def to_csv(results: CycleResults) -> bytes:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for record in open_records(results):
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow({k: "" if v is None else csv_value(v) for k, v in record.items()})
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -229,6 +230,7 @@ def to_xlsx(results: CycleResults, *, honesty: bool = False) -> bytes:
         _group_sheet(workbook.create_sheet(_sheet_title(group.name, used)), results, group, honesty)
     if not results.groups:
         workbook.create_sheet(_("Results"))
+    keep_texts(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
