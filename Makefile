@@ -42,6 +42,7 @@ check: setup
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache
 	docker-compose --env-file .env.example -f docker-compose.yml config -q
 
 test: setup system-packages check

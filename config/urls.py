@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from config import auth_api
 from deadlines import api as deadlines_api
 from evidence import api as evidence_api
 from results import api as results_api
@@ -9,7 +10,7 @@ from web.urls import auth_urlpatterns
 from workflow import api, api_appraisal, api_survey
 
 api_v1 = [
-    path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("auth/token/", auth_api.TokenView.as_view(), name="token"),
     path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
     path("cycles/<int:pk>/", api.CycleDetailView.as_view(), name="cycle-detail"),
     path(

@@ -18,9 +18,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,10 +26,8 @@ from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
-from config.auth import fresh_token
-from deadlines import policy
 from deadlines.calendar import last_day
-from workflow import cycle_services, services
+from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import USER_TRANSITIONS
 
@@ -261,7 +256,7 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(DeadlinesSerializer)
     def get_deadlines(self, case: Case) -> dict[str, Any]:
-        return DeadlinesSerializer(policy.case_deadlines(case, timezone.now())).data
+        return DeadlinesSerializer(schedule.case_deadlines(case, timezone.now())).data
 
 
 class HistorySerializer(serializers.ModelSerializer):
@@ -342,38 +337,6 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 # --- views -------------------------------------------------------------------------------
-
-
-class TokenView(ObtainAuthToken):
-    """POST {username, password} → {"token": "…"}; send it as `Authorization: Token …`.
-
-    Tokens expire after API_TOKEN_TTL_DAYS (a new sign-in issues a fresh one); DELETE revokes
-    the caller's token. Failed sign-ins count towards the lock-out of the login page.
-    """
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method == "DELETE":
-            return [IsAuthenticated()]
-        return [AllowAny()]
-
-    @extend_schema(
-        request=inline_serializer(
-            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The Django request goes to authenticate(), so that the sign-in lock-out middleware
-        # sees a locked-out attempt (it cannot see flags set on DRF's wrapper).
-        serializer = self.serializer_class(data=request.data, context={"request": request._request})
-        serializer.is_valid(raise_exception=True)
-        token = fresh_token(serializer.validated_data["user"])
-        return Response({"token": token.key})
-
-    @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        Token.objects.filter(user=request.user).delete()
-        return Response(status=204)
 
 
 class CycleListView(APIView):
