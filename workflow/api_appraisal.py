@@ -185,5 +185,3 @@ class NotApplicableView(APIView):
         )
         score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
         return Response(ScoreSerializer(score).data)
-
-
