@@ -191,9 +191,8 @@ def may_appraise(user: Any, case: Case, criterion: Criterion) -> bool:
         return True
     if not has_case_perm(user, "appraise_case", case):
         return False
-    area_code = criterion.area.code if criterion.area_id else criterion.code
     return AppraiserAssignment.objects.filter(
-        cycle_id=case.cycle_id, user=user, area_code=area_code
+        cycle_id=case.cycle_id, user=user, area_code=criterion.area_code
     ).exists()
 
 
@@ -315,8 +314,9 @@ def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set
     if not wanted:
         return set()
     user_model = get_user_model()
-    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename)
-    perm_ids = perm_ids.values("pk")  # a subquery, not a round trip
+    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
+        "pk"
+    )  # a subquery, not a round trip
     active = user_model.objects.filter(pk__in=wanted, is_active=True)
     holders = set(
         active.filter(
