@@ -155,6 +155,7 @@ class ScoreSerializer(serializers.ModelSerializer):
             "evidence_explanation",
             "not_applicable",
             "not_applicable_reason",
+            "not_applicable_decision",
             "appraised_score",
             "appraised_comment",
             "appraised_round",
