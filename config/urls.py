@@ -60,6 +60,11 @@ api_v1 = [
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),
     path(
+        "cases/<int:pk>/scores/<str:code>/not-applicable/",
+        api_appraisal.NotApplicableView.as_view(),
+        name="case-score-not-applicable",
+    ),
+    path(
         "cases/<int:pk>/transitions/<str:name>/",
         api.TransitionView.as_view(),
         name="case-transition",
