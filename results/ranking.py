@@ -80,6 +80,8 @@ class UnitResult:
     state: str
     index: Decimal | None
     points: Decimal
+    self_points: Decimal
+    survey_points: Decimal
     applicable_max: Decimal
     bonus: Decimal
     penalty: Decimal
@@ -221,6 +223,8 @@ def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
         state=state,
         index=index,
         points=totals.appraised_total,
+        self_points=totals.self_part.self_points,
+        survey_points=totals.survey_part.appraised_points,
         applicable_max=totals.self_part.applicable_max + totals.survey_part.applicable_max,
         bonus=totals.bonus_appraised,
         penalty=totals.penalty_appraised,
