@@ -80,8 +80,6 @@ class UnitResult:
     state: str
     index: Decimal | None
     points: Decimal
-    self_points: Decimal
-    survey_points: Decimal
     applicable_max: Decimal
     bonus: Decimal
     penalty: Decimal
@@ -94,6 +92,8 @@ class UnitResult:
     exclusion_reason: str = ""
     previous_rank: int | None = None
     previous_units: list[str] = field(default_factory=list)
+    self_points: Decimal = Decimal(0)  # the self-assessed part, as the unit scored it
+    survey_points: Decimal = Decimal(0)  # the survey part
 
     @property
     def rank_change(self) -> int | None:
