@@ -56,6 +56,28 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def generated_secret(path: Path) -> str:
+    """A random secret kept in a file beside the data (created on first use, owner-only), for
+    installations that set none: every process of the installation then reads the same one."""
+    import secrets
+
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}")
+    fresh.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+    fresh.chmod(0o600)
+    try:
+        os.link(fresh, path)  # fails if another process created it first: keep theirs
+    except FileExistsError:
+        pass
+    finally:
+        fresh.unlink()
+    return path.read_text(encoding="utf-8").strip()
+
+
 # Passwords shipped in examples and images: production must not run with them.
 WEAK_SECRETS = frozenset(
     {

@@ -14,7 +14,14 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, is_weak_secret
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    is_weak_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -25,6 +32,18 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
     SECRET_KEY = "embedded-default-insecure-key-for-local-use-only"
+
+# The audit trail's HMAC key (workflow.audit), kept outside the database: from AUDIT_KEY or
+# AUDIT_KEY_FILE; when neither is set, generated on first use into AUDIT_KEY_PATH. Rotating:
+# set the new key and move the old one to AUDIT_RETIRED_KEYS (space or comma separated), so
+# older entries still verify.
+AUDIT_KEY = env_secret("AUDIT_KEY")
+if not DEBUG and AUDIT_KEY and (is_weak_secret(AUDIT_KEY) or AUDIT_KEY.startswith("change-me")):
+    raise ImproperlyConfigured(
+        "AUDIT_KEY is an example or too short: generate one with `openssl rand -base64 48`."
+    )
+AUDIT_KEY_PATH = VAR_DIR / "audit.key"
+AUDIT_RETIRED_KEYS = env_secret("AUDIT_RETIRED_KEYS").replace(",", " ").split()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
