@@ -56,28 +56,6 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-def generated_secret(path: Path) -> str:
-    """A random secret kept in a file beside the data (created on first use, owner-only), for
-    installations that set none: every process of the installation then reads the same one."""
-    import secrets
-
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = path.with_name(f".{path.name}.{os.getpid()}")
-    fresh.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
-    fresh.chmod(0o600)
-    try:
-        os.link(fresh, path)  # fails if another process created it first: keep theirs
-    except FileExistsError:
-        pass
-    finally:
-        fresh.unlink()
-    return path.read_text(encoding="utf-8").strip()
-
-
 # Passwords shipped in examples and images: production must not run with them.
 WEAK_SECRETS = frozenset(
     {
@@ -97,3 +75,20 @@ WEAK_SECRETS = frozenset(
 def is_weak_secret(value: str) -> bool:
     """A known default or example password, or one too short to resist guessing."""
     return value.strip().lower() in WEAK_SECRETS or len(value.strip()) < 12
+
+
+def embedded_secret_key(path: Path) -> str:
+    """The installation's secret key: read from `path`, or made there on the first run
+    (readable by its owner only)."""
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of the first start made it just now
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(50))
+    return path.read_text(encoding="utf-8").strip()

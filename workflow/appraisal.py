@@ -94,6 +94,7 @@ def side_by_side(case: Case, user: Any) -> dict[str, Any]:
             {
                 "round": appraisal.round,
                 "score": _dec(appraisal.appraised_score),
+                "not_applicable": appraisal.not_applicable,
                 "comment": appraisal.comment,
                 "appraiser": appraisal.appraiser.username,
                 "at": appraisal.at,
@@ -178,6 +179,7 @@ def _criterion_row(score: Score, areas_allowed: set[str] | None, case: Case) -> 
             "not_applicable": score.not_applicable,
             "not_applicable_reason": score.not_applicable_reason,
         },
+        "not_applicable_decision": score.not_applicable_decision,
         "appraised": {
             "score": _dec(score.appraised_score),
             "comment": score.appraised_comment,

@@ -26,7 +26,7 @@ from django.utils import timezone
 from cases import permissions
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_from_scores
-from config.env import generated_secret
+from config.env import embedded_secret_key
 from workflow.models import AuditEntry
 
 SECRET_HINTS = ("password", "token", "secret", "key")
@@ -185,7 +185,7 @@ def key_id(key: str) -> str:
 
 
 def current_key() -> str:
-    return settings.AUDIT_KEY or generated_secret(Path(settings.AUDIT_KEY_PATH))
+    return settings.AUDIT_KEY or embedded_secret_key(Path(settings.AUDIT_KEY_PATH))
 
 
 def audit_keys() -> dict[str, bytes]:
@@ -524,6 +524,7 @@ def score_fields(score: Score) -> dict[str, Any]:
         "note": score.note,
         "not_applicable": score.not_applicable,
         "not_applicable_reason": score.not_applicable_reason,
+        "not_applicable_decision": score.not_applicable_decision,
         "evidence_explanation": score.evidence_explanation,
         "appraised_score": score.appraised_score,
         "appraised_comment": score.appraised_comment,

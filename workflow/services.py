@@ -219,6 +219,14 @@ def set_self_score(
         before = audit.score_fields(score)
         not_applicable = bool(data.get("not_applicable", score.not_applicable))
         if not_applicable:
+            if criterion.is_survey:
+                raise InvalidInput(
+                    _(
+                        "Criterion %(code)s is scored by the survey: the unit cannot mark it "
+                        "not applicable."
+                    )
+                    % {"code": criterion.code}
+                )
             if not _not_applicable_allowed(criterion):
                 raise InvalidInput(
                     _("Criterion %(code)s cannot be marked not applicable.")
@@ -291,6 +299,9 @@ def set_appraised_score(
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         comment = _text(data, "comment", "")
+        if _unchanged(score, data, comment):
+            return score
+        claimed = score.not_applicable or score.not_applicable_decision == "rejected"
         if data.get("not_applicable") is True:
             if not _not_applicable_allowed(criterion):
                 raise InvalidInput(
@@ -304,6 +315,7 @@ def set_appraised_score(
                 )
             score.not_applicable = True
             score.not_applicable_reason = score.not_applicable_reason or comment
+            score.not_applicable_decision = "confirmed" if claimed else ""
             points = None
         else:
             points = check_points(
@@ -317,27 +329,122 @@ def set_appraised_score(
                     )
                     % {"code": criterion.code}
                 )
+            if claimed:
+                # Scoring a leaf the unit declared not applicable rejects that claim.
+                score.not_applicable_decision = "rejected"
             score.not_applicable = False
-        score.appraised_score = points
-        score.appraised_comment = comment
-        score.appraised_round = case.appraisal_round
-        score.appraised_by = actor
-        score.appraised_at = now
-        score.version += 1
-        score.save()
-        Appraisal.objects.update_or_create(
-            score=score,
-            round=case.appraisal_round,
-            defaults={
-                "appraised_score": points if points is not None else 0,
-                "comment": comment,
-                "appraiser": actor,
-                "at": now,
-            },
-        )
-        audit.score_changed(
-            score, actor=actor, before=before, appraised=True, comment=comment, case_locked=True
-        )
+        _record_appraisal(case, score, points, comment, actor=actor, now=now, before=before)
+    return score
+
+
+def _unchanged(score: Score, data: dict[str, Any], comment: str) -> bool:
+    """A save of an already appraised leaf that changes nothing (an untouched box sent
+    again) records nothing: it must not count as a new appraisal or a change."""
+    if score.appraised_round is None or comment != score.appraised_comment:
+        return False
+    if data.get("not_applicable") is True:
+        return score.not_applicable
+    try:
+        points = to_decimal(data.get("appraised_score"), score.criterion, _("the score"))
+    except InvalidInput:
+        return False
+    return not score.not_applicable and points == score.appraised_score
+
+
+def _record_appraisal(
+    case: Case,
+    score: Score,
+    points: Any,
+    comment: str,
+    *,
+    actor: Any,
+    now: datetime,
+    before: dict[str, Any],
+) -> None:
+    """Write the appraised fields, the round's Appraisal row and the audit entry."""
+    score.appraised_score = points
+    score.appraised_comment = comment
+    score.appraised_round = case.appraisal_round
+    score.appraised_by = actor
+    score.appraised_at = now
+    score.version += 1
+    score.save()
+    Appraisal.objects.update_or_create(
+        score=score,
+        round=case.appraisal_round,
+        defaults={
+            "appraised_score": points,
+            "not_applicable": points is None,
+            "comment": comment,
+            "appraiser": actor,
+            "at": now,
+        },
+    )
+    audit.score_changed(
+        score, actor=actor, before=before, appraised=True, comment=comment, case_locked=True
+    )
+
+
+def decide_not_applicable(
+    case_id: Any,
+    criterion_code: str,
+    *,
+    actor: Any,
+    confirm: bool,
+    reason: str = "",
+    appraised_score: Any = None,
+    version: Any = None,
+    now: datetime | None = None,
+) -> Score:
+    """The appraiser confirms the unit's "not applicable" on a leaf, or rejects it with the
+    reason and the points the leaf gets instead (it then counts in the maximum again)."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        case = _locked_case(case_id, actor, "appraise_case")
+        criterion = _leaf(case, criterion_code)
+        if not permissions.may_appraise(actor, case, criterion):
+            raise NotAllowed(
+                _("Criterion %(code)s is not in an area assigned to you.")
+                % {"code": criterion.code}
+            )
+        if case.state != Case.State.APPRAISING:
+            raise _wrong_state(
+                case,
+                _(
+                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
+                )
+                % {"state": state_label(case.state)},
+            )
+        score = _locked_score(case, criterion, version)
+        if not (score.not_applicable or score.not_applicable_decision):
+            raise InvalidInput(
+                _("The unit did not declare criterion %(code)s not applicable.")
+                % {"code": criterion.code}
+            )
+        before = audit.score_fields(score)
+        if confirm:
+            score.not_applicable = True
+            score.not_applicable_decision = "confirmed"
+            points = None
+        else:
+            if not reason:
+                raise InvalidInput(
+                    _(
+                        "Criterion %(code)s: give the reason the unit's “not applicable” "
+                        "is rejected."
+                    )
+                    % {"code": criterion.code}
+                )
+            if appraised_score in (None, ""):
+                raise InvalidInput(
+                    _("Criterion %(code)s: enter the appraised score it gets instead.")
+                    % {"code": criterion.code}
+                )
+            points = check_points(criterion, to_decimal(appraised_score, criterion, _("the score")))
+            score.not_applicable = False
+            score.not_applicable_decision = "rejected"
+        _record_appraisal(case, score, points, reason, actor=actor, now=now, before=before)
     return score
 
 

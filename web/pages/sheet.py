@@ -166,7 +166,21 @@ class Row:
             and s.appraised_score is not None
             and s.self_score is not None
             and s.appraised_score != s.self_score
-        )
+        ) or (s is not None and s.not_applicable_decision == "rejected")
+
+    @property
+    def na_claimed(self) -> bool:
+        """The unit declared the leaf not applicable (the appraiser confirms or rejects it)."""
+        s = self.score
+        return s is not None and (s.not_applicable or bool(s.not_applicable_decision))
+
+    @property
+    def na_choice(self) -> str:
+        """The appraiser's choice on that claim as the form shows it: typed, or decided."""
+        if self.posted is not None:
+            return str(self.posted.get("na_decision", ""))
+        decision = self.score.not_applicable_decision if self.score is not None else ""
+        return {"confirmed": "confirm", "rejected": "reject"}.get(decision, "")
 
     @property
     def kind(self) -> str:
