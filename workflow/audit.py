@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +25,6 @@ from django.utils import timezone
 from cases import permissions
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_from_scores
-from config.env import embedded_secret_key
 from workflow.models import AuditEntry
 
 SECRET_HINTS = ("password", "token", "secret", "key")
@@ -185,7 +183,7 @@ def key_id(key: str) -> str:
 
 
 def current_key() -> str:
-    return settings.AUDIT_KEY or embedded_secret_key(Path(settings.AUDIT_KEY_PATH))
+    return str(settings.AUDIT_KEY)
 
 
 def audit_keys() -> dict[str, bytes]:

@@ -427,4 +427,4 @@ def test_production_reads_the_audit_key_from_a_secret_file_and_refuses_the_examp
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == audit.key_id("k3y-from-a-docker-secret-0123456789abcdef")
-    assert not (tmp_path / "var" / "audit.key").exists()  # nothing generated beside it
+    assert not (tmp_path / "var" / "audit.key").exists()  # nothing made beside it

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 from datetime import UTC
-from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -25,12 +24,10 @@ def _canonical(data):
 def relink(apps, schema_editor):
     # A frozen copy of workflow.audit's chain_of/entry_fields/entry_hash: migrations must not
     # import code that changes later.
-    from config.env import embedded_secret_key
-
     AuditEntry = apps.get_model("workflow", "AuditEntry")
     if not AuditEntry.objects.exists():
         return
-    key = settings.AUDIT_KEY or embedded_secret_key(Path(settings.AUDIT_KEY_PATH))
+    key = settings.AUDIT_KEY
     key_id = hashlib.sha256(b"par-audit-key-id:" + key.encode()).hexdigest()[:16]
     heads: dict[str, tuple[int, str]] = {}
     for entry in AuditEntry.objects.order_by("pk").iterator(chunk_size=2000):
