@@ -59,7 +59,7 @@ class Command(BaseCommand):
         if expected is not None:
             self._check_recorded(expected)
         self.stdout.write(
-            f"Audit chains intact: {result.checked} entries in {result.chains} chains."
+            f"Audit chain intact: {result.checked} entries in {result.chains} chains."
         )
         if result.unanchored:
             self.stdout.write(f"Chains with entries no anchor records yet: {result.unanchored}.")
