@@ -10,10 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django_htmx.middleware import HtmxDetails
 
 from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Case, Cycle
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (`request.htmx`), for the type checker."""
+
+    htmx: HtmxDetails
 
 
 def case_for(
@@ -45,7 +52,7 @@ def back_to(to: str, *args: Any, anchor: str = "", query: str = "") -> HttpRespo
 
 def cycle_for(request: HttpRequest, pk: Any, perm: str = "cases.view_cycle") -> Cycle:
     """A whole cycle, for the roles that see whole cycles (secretariat, leader, auditor)."""
-    if not request.user.has_perm(perm):
+    if not permissions.has_global(request.user, perm):
         raise PermissionDenied
     cycle = Cycle.objects.filter(pk=pk).first()
     if cycle is None:

@@ -48,7 +48,7 @@ DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
 def _require_global(actor: Any, perm: str) -> None:
-    if not actor.has_perm(perm):
+    if not permissions.has_global(actor, perm):
         raise NotAllowed(_("You are not allowed to do this."))
 
 
@@ -423,7 +423,7 @@ def publish_cycle(
         if cycle.status != Cycle.Status.RESULTS_SUBMITTED:
             raise WrongState(_("The secretariat has not sent the results for approval yet."))
         _all_finalised(cycle)
-        decision = {
+        decision: dict[str, Any] = {
             "number": number,
             "date": decision_day,
             "signer": signer or actor.get_full_name() or actor.username,
