@@ -54,7 +54,7 @@ class AuditEntry(models.Model):
     # cycle's, the installation's or the anchors'), keyed with the audit key `key_id` and
     # linked to the entry before it; `manage.py verify_audit` reports a break.
     chain = models.CharField(max_length=40, blank=True)
-    seq = models.PositiveBigIntegerField(null=True, blank=True)
+    seq = models.PositiveBigIntegerField(default=0)
     key_id = models.CharField(max_length=16, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)

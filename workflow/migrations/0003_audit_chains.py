@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="auditentry",
             name="seq",
-            field=models.PositiveBigIntegerField(blank=True, null=True),
+            field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.RunPython(relink, migrations.RunPython.noop),
         migrations.AddConstraint(
