@@ -146,6 +146,17 @@ class Cycle(models.Model):
         decimal_places=POINT_PLACES,
     )
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+
+    class GroupBasis(models.TextChoices):
+        TOTAL = "total", _("total points (of 100)")
+        INDEX = "index", _("index rescaled for criteria not applicable")
+
+    group_basis = models.CharField(
+        _("groups read against"),
+        max_length=16,
+        choices=GroupBasis.choices,
+        default=GroupBasis.TOTAL,
+    )
     reward_rule = models.JSONField(
         _("reward rule"),
         default=default_reward_rule,
@@ -563,6 +574,11 @@ class RankingExclusion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"))
+    # The follow-up the decision demands (clarify who is responsible): by whom, by when.
+    follow_up_by = models.CharField(
+        _("responsibility to be clarified by"), max_length=255, blank=True
+    )
+    follow_up_due = models.DateField(_("follow-up due"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("exclusion from ranking")

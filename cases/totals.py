@@ -115,6 +115,28 @@ class CaseTotals:
         return _q2(min(HUNDRED, max(ZERO, index)))
 
     @property
+    def total(self) -> Decimal | None:
+        """The appraised total on the 100-point scale, not rescaled for criteria not
+        applicable: what the seeds' groups (A from 90 points …) are read against."""
+        ks = self.self_weight / self.self_part.max_points if self.self_part.max_points else ZERO
+        kv = (
+            self.survey_weight / self.survey_part.max_points
+            if self.survey_part.max_points
+            else ZERO
+        )
+        if not kv:
+            ks = HUNDRED / self.self_part.max_points if self.self_part.max_points else ZERO
+        if not (self.self_part.applicable_max or self.survey_part.applicable_max):
+            return None
+        achieved = (
+            self.self_part.appraised_points * ks
+            + self.survey_part.appraised_points * kv
+            + self.bonus_appraised
+            - self.penalty_appraised
+        )
+        return _q2(min(HUNDRED, max(ZERO, achieved)))
+
+    @property
     def index(self) -> Decimal | None:
         """The appraised index (what is ranked and published)."""
         return self._index(

@@ -9,6 +9,7 @@
 | case_finalised             | workflow.case.finalise               | unit staff and head             | view_case      |
 | results_awaiting_approval  | cases.cycle.results_submitted        | the leaders                     | publish_case (global) |
 | results_published          | cases.cycle.published                | staff and head of every unit    | view_case      |
+| ranking_excluded           | cases.ranking.excluded               | unit staff and head             | view_case      |
 | deadlines.extension_granted| deadlines.extension.granted          | unit staff and head             | view_case      |
 | any other kind (reminders) | (deadlines calls notify directly)    | as the caller says              | view_case (none without a case) |
 
@@ -81,7 +82,11 @@ def unit_of_case(entry: AuditEntry) -> Iterable[Audience]:
     case = entry.case
     assert case is not None
     ctx = _case_context(case)
-    ctx.update(due=_dmy(entry.data.get("due_date", "")), questions=entry.data.get("questions", ""))
+    ctx.update(
+        due=_dmy(entry.data.get("due_date", "")),
+        questions=entry.data.get("questions", ""),
+        reason=entry.comment,
+    )
     yield Audience(permissions.unit_member_ids(case), case, ctx)
 
 
@@ -225,6 +230,21 @@ KINDS: dict[str, Kind] = {
             audiences=every_unit_of_cycle,
             text_vi="Kết quả Chỉ số CCHC năm {year} đã được công bố (Quyết định số {decision}).",
             text_en="The {year} PAR Index results were published (decision {decision}).",
+        ),
+        Kind(
+            "ranking_excluded",
+            "Không xếp hạng",
+            "Not ranked",
+            action=audit.RANKING_EXCLUDED,
+            audiences=unit_of_case,
+            text_vi=(
+                "{unit} không được đánh giá, xếp hạng Chỉ số CCHC năm {year} theo quyết định "
+                "của lãnh đạo. Lý do: {reason}"
+            ),
+            text_en=(
+                "{unit} is neither assessed nor ranked in the {year} PAR Index by the "
+                "leadership's decision. Reason: {reason}"
+            ),
         ),
         Kind(
             "deadlines.extension_granted",

@@ -107,8 +107,13 @@ class ExclusionView(APIView):
 
     @extend_schema(request=ReasonInput, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
+        body = _body(request)
         exclusion = services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk,
+            str(body.get("reason", "") or ""),
+            actor=request.user,
+            follow_up_by=str(body.get("follow_up_by", "") or ""),
+            follow_up_due=body.get("follow_up_due"),
         )
         return Response(
             {
@@ -117,6 +122,8 @@ class ExclusionView(APIView):
                 "reason": exclusion.reason,
                 "decided_by": request.user.username,
                 "decided_at": exclusion.decided_at,
+                "follow_up_by": exclusion.follow_up_by,
+                "follow_up_due": exclusion.follow_up_due,
             },
             status=201,
         )

@@ -54,10 +54,8 @@ def _today() -> date:
 
 
 def group_label(row: UnitResult) -> str:
-    """ "A (tốt)" where the cycle names its bands, else the band's code."""
-    if row.classification and row.classification_label:
-        return f"{row.classification} ({row.classification_label})"
-    return row.classification
+    """ "Nhóm A (tốt)", as the seeds name the groups."""
+    return row.group_name
 
 
 def rank_change_text(row: UnitResult) -> str:
@@ -422,7 +420,7 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
     for group in results.groups:
         ranked = group.ranked
         if ranked:
-            average = sum((r.survey_points for r in ranked), Decimal(0)) / len(ranked)
+            average = sum((r.survey_points or Decimal(0) for r in ranked), Decimal(0)) / len(ranked)
             paper.para(
                 _("%(group)s: average survey points %(avg)s.")
                 % {"group": group.name, "avg": points(average)}
@@ -600,7 +598,7 @@ def reward_reasons(row: UnitResult, rule: dict[str, Any]) -> list[str]:
         return []
     reasons = []
     if row.classification and row.classification in (rule.get("groups") or []):
-        reasons.append(_("group %(group)s") % {"group": group_label(row)})
+        reasons.append(_("group %(group)s") % {"group": row.classification})
     top = int(rule.get("top") or 0)
     if top and row.rank <= top:
         reasons.append(_("rank %(rank)s of its unit group") % {"rank": row.rank})

@@ -39,9 +39,18 @@ def _row(row: UnitResult, *, private: bool, honesty: bool) -> dict[str, Any]:
         "rank": row.rank,
         "unit": {"code": row.unit_code, "name": row.unit_name},
         "score": _s(row.index),
+        "index": _s(row.index),
+        "total": _s(row.total),
+        "parts": {
+            "self_assessed": {"points": _s(row.self_points), "of": _s(row.self_max)},
+            "appraised": {"points": _s(row.appraised_points), "of": _s(row.self_max)},
+            "survey": {"points": _s(row.survey_points), "of": _s(row.survey_max)},
+        },
         "group": row.classification or None,
         "group_label": row.classification_label or None,
+        "group_name": row.group_name or None,
         "excluded": row.excluded,
+        "withheld": row.withheld,
         "points": _s(row.points),
         "applicable_max": _s(row.applicable_max),
         "bonus": _s(row.bonus),
@@ -64,6 +73,11 @@ def _row(row: UnitResult, *, private: bool, honesty: bool) -> dict[str, Any]:
         out["exclusion_reason"] = row.exclusion_reason
     if private:
         out["state"] = row.state
+        if row.excluded:
+            out["follow_up"] = {
+                "by": row.follow_up_by or None,
+                "due": row.follow_up_due.isoformat() if row.follow_up_due else None,
+            }
     if honesty:
         h = row.honesty
         out["honesty"] = {
@@ -106,6 +120,8 @@ def as_payload(results: CycleResults, *, private: bool, honesty: bool) -> dict[s
         "cycle": _cycle(results),
         "published": results.cycle.status == results.cycle.Status.PUBLISHED,
         "decision": _decision(results),
+        "group_basis": results.cycle.group_basis,
+        "group_basis_label": results.basis_label,
         "previous_cycle": {"id": previous.pk, "year": previous.year, "title": previous.title}
         if previous
         else None,
@@ -136,9 +152,11 @@ BASE_FIELDS = [
     "unit_code",
     "unit_name",
     "index",
+    "total",
     "points",
     "applicable_max",
     "classification",
+    "group_name",
     "previous_rank",
     "rank_change",
     "excluded",
@@ -167,9 +185,11 @@ def open_records(results: CycleResults) -> list[dict[str, Any]]:
             "unit_code": row.unit_code,
             "unit_name": row.unit_name,
             "index": _n(row.index),
+            "total": _n(row.total),
             "points": _n(row.points),
             "applicable_max": _n(row.applicable_max),
             "classification": row.classification or None,
+            "group_name": row.group_name or None,
             "previous_rank": row.previous_rank,
             "rank_change": row.rank_change,
             "excluded": row.excluded,
@@ -201,6 +221,7 @@ def to_json(results: CycleResults) -> bytes:
         "cycle": _cycle(results),
         "published": results.cycle.status == results.cycle.Status.PUBLISHED,
         "decision": _decision(results),
+        "group_basis": results.cycle.group_basis,
         "fields": [*BASE_FIELDS, "area_<code>_points", "area_<code>_index"],
         "records": open_records(results),
     }
@@ -241,9 +262,9 @@ def _headers(group: GroupResults, honesty: bool) -> list[str]:
     headers += [f"{a.code}. {a.title} ({_plain(a.max_points)})" for a in group.areas]
     headers += [
         _("Bonus/penalty points"),
-        _("Total points"),
+        _("Total (of 100)"),
         _("Index (%)"),
-        _("Classification"),
+        _("Group"),
         _("Previous rank"),
         _("Change of rank"),
     ]
@@ -260,7 +281,7 @@ def _group_sheet(sheet: Any, results: CycleResults, group: GroupResults, honesty
     cycle = results.cycle
     title = _("PAR INDEX RESULTS %(year)s") % {"year": cycle.year}
     sheets.title_row(sheet, title)
-    sheets.title_row(sheet, f"{cycle.authority} — {group.name}", bold=False)
+    sheets.title_row(sheet, f"{cycle.authority} — {group.name}. {results.basis_label}", bold=False)
     if cycle.decision_number and cycle.decision_date:
         sheets.title_row(
             sheet,
@@ -282,9 +303,9 @@ def _group_sheet(sheet: Any, results: CycleResults, group: GroupResults, honesty
     if group.excluded:
         sheet.append([])
         sheets.title_row(sheet, _("Units not ranked"))
-        first = sheets.header_row(sheet, [_("Unit code"), _("Unit"), _("Index (%)"), _("Reason")])
+        first = sheets.header_row(sheet, [_("Unit code"), _("Unit"), _("Reason")])
         for row in group.excluded:
-            sheet.append([row.unit_code, row.unit_name, _n(row.index), row.exclusion_reason])
+            sheet.append([row.unit_code, row.unit_name, row.exclusion_reason])
         sheets.format_table(sheet, first + 1)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=4)
     # Narrow number columns under wrapped headers: a whole row fits the width of A4 landscape.
@@ -299,10 +320,10 @@ def _line(group: GroupResults, row: UnitResult, honesty: bool) -> list[Any]:
         area = by_code.get(column.code)
         line.append(_n(area.points) if area and area.applicable_max else None)
     line += [
-        _n(row.bonus - row.penalty),
-        _n(row.points),
+        _n((row.bonus or Decimal(0)) - (row.penalty or Decimal(0))),
+        _n(row.total),
         _n(row.index),
-        row.classification,
+        row.group_name,
         row.previous_rank,
         row.rank_change,
     ]

@@ -8,7 +8,12 @@ Rules (DESIGN.md "Results", seed 003 and 004):
   rank skips (1, 1, 3). Units excluded from ranking by the leader, and units with no
   applicable criterion at all, get no rank and are listed apart with the reason.
 - Classification (A/B/C/D or the cycle's own labels) is the band of `Cycle.group_thresholds`
-  with the highest `min` the index reaches; excluded units are not classified.
+  with the highest `min` reached by the figure the cycle's `group_basis` names: the total
+  points of 100 (the default: seed 003 defines the groups on "số điểm tổng cộng"), or the
+  index rescaled for criteria not applicable. Excluded units are not classified.
+- A unit the leader excluded (seed 002 §1c: "không đánh giá, xếp hạng") is not assessed in
+  public either: once the cycle is published, and in the rows frozen at publication, its
+  index, total and area figures are withheld; only the decision and the reason show.
 - Change of rank is taken against the previous published cycle of the same authority
   (the latest earlier year), from the ranks frozen at its publication
   (`PublishedResult`), positive when the unit moved up.
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -79,12 +85,19 @@ class UnitResult:
     unit_name: str
     state: str
     index: Decimal | None
-    points: Decimal
-    applicable_max: Decimal
-    bonus: Decimal
-    penalty: Decimal
+    points: Decimal | None
+    applicable_max: Decimal | None
+    bonus: Decimal | None
+    penalty: Decimal | None
     areas: list[AreaResult]
     honesty: Honesty
+    total: Decimal | None = None  # the appraised total of 100, not rescaled
+    appraised_points: Decimal | None = None  # the appraised self-assessed part
+    self_max: Decimal | None = None  # the maximum of the self-assessed part
+    survey_max: Decimal | None = None  # the maximum of the survey part
+    withheld: bool = False  # excluded by decision: no figure is published
+    follow_up_by: str = ""  # who must clarify the responsibility (private)
+    follow_up_due: date | None = None
     rank: int | None = None
     classification: str = ""
     classification_label: str = ""
@@ -92,8 +105,12 @@ class UnitResult:
     exclusion_reason: str = ""
     previous_rank: int | None = None
     previous_units: list[str] = field(default_factory=list)
-    self_points: Decimal = Decimal(0)  # the self-assessed part, as the unit scored it
-    survey_points: Decimal = Decimal(0)  # the survey part
+    self_points: Decimal | None = Decimal(0)  # the self-assessed part, as the unit scored it
+    survey_points: Decimal | None = Decimal(0)  # the survey part
+
+    @property
+    def group_name(self) -> str:
+        return group_name(self.classification, self.classification_label)
 
     @property
     def rank_change(self) -> int | None:
@@ -122,20 +139,55 @@ class CycleResults:
     previous_cycle: Cycle | None
     groups: list[GroupResults]
 
+    @property
+    def basis_label(self) -> str:
+        """What the groups are read against, as the results state it."""
+        if self.cycle.group_basis == Cycle.GroupBasis.INDEX:
+            return _("Groups by the index, rescaled for criteria not applicable.")
+        return _("Groups by total points (of 100).")
+
     def rows(self) -> Iterable[tuple[GroupResults, UnitResult]]:
         for group in self.groups:
             for row in group.rows:
                 yield group, row
 
 
+def group_labels() -> dict[str, str]:
+    """The seeds' names of the groups, when a cycle's thresholds give none."""
+    return {"A": _("good"), "B": _("fairly good"), "C": _("average"), "D": _("weak")}
+
+
 def classify(index: Decimal | None, thresholds: list[dict[str, Any]]) -> tuple[str, str]:
-    """The (code, label) of the band the index reaches: the highest `min` not above it."""
+    """The (code, label) of the band the figure reaches: the highest `min` not above it."""
     if index is None:
         return "", ""
     for band in sorted(thresholds, key=lambda b: Decimal(str(b["min"])), reverse=True):
         if index >= Decimal(str(band["min"])):
-            return str(band["group"]), str(band.get("label", ""))
+            code = str(band["group"])
+            return code, str(band.get("label", "") or group_labels().get(code, ""))
     return "", ""
+
+
+def group_name(code: str, label: str) -> str:
+    """ "Nhóm A (tốt)": the group as official tables name it."""
+    if not code:
+        return ""
+    if label:
+        return _("Group %(code)s (%(label)s)") % {"code": code, "label": label}
+    return _("Group %(code)s") % {"code": code}
+
+
+def basis_figure(row: UnitResult, cycle: Cycle) -> Decimal | None:
+    return row.index if cycle.group_basis == Cycle.GroupBasis.INDEX else row.total
+
+
+def withhold(row: UnitResult) -> None:
+    """An excluded unit is neither assessed nor ranked: no figure of it is published."""
+    row.withheld = True
+    row.index = row.total = None
+    row.points = row.applicable_max = row.bonus = row.penalty = None
+    row.self_points = row.survey_points = row.appraised_points = None
+    row.areas = []
 
 
 def assign_ranks(rows: list[UnitResult]) -> list[UnitResult]:
@@ -223,6 +275,10 @@ def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
         unit_name=unit_name,
         state=state,
         index=index,
+        total=totals.total,
+        appraised_points=totals.self_part.appraised_points,
+        self_max=totals.self_part.max_points,
+        survey_max=totals.survey_part.max_points,
         points=totals.appraised_total,
         self_points=totals.self_part.self_points,
         survey_points=totals.survey_part.appraised_points,
@@ -243,17 +299,26 @@ def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
     )
 
 
-def compute_results(cycle: Cycle) -> CycleResults:
-    """The results of every unit group of the cycle, as they stand now."""
+def compute_results(cycle: Cycle, *, withhold_excluded: bool | None = None) -> CycleResults:
+    """The results of every unit group of the cycle, as they stand now.
+
+    The figures of units excluded by decision are withheld once the cycle is published
+    (or when `withhold_excluded` says so: the rows frozen at publication)."""
+    if withhold_excluded is None:
+        withhold_excluded = cycle.status == Cycle.Status.PUBLISHED
     cases = list(
         Case.objects.filter(cycle=cycle)
         .order_by("unit__code")
         .values_list("pk", "unit_id", "unit__code", "unit__name", "unit__group_id", "state")
     )
     totals = totals_for_cycle(cycle)
-    exclusions = dict(
-        RankingExclusion.objects.filter(case__cycle=cycle).values_list("case_id", "reason")
-    )
+    exclusions: dict[int, str] = {}
+    follow_ups: dict[int, tuple[str, date | None]] = {}
+    for case_id, reason, by, due in RankingExclusion.objects.filter(case__cycle=cycle).values_list(
+        "case_id", "reason", "follow_up_by", "follow_up_due"
+    ):
+        exclusions[case_id] = reason
+        follow_ups[case_id] = (by, due)
     groups = {g.pk: g for g in UnitGroup.objects.filter(pk__in={c[4] for c in cases})}
     columns: dict[int, list[AreaColumn]] = {}
     for group_id, code, title, max_points in (
@@ -270,19 +335,22 @@ def compute_results(cycle: Cycle) -> CycleResults:
         row = _unit_result(case, totals[case[0]])
         if case[0] in exclusions:
             row.excluded, row.exclusion_reason = True, exclusions[case[0]]
+            row.follow_up_by, row.follow_up_due = follow_ups[case[0]]
+            if withhold_excluded:
+                withhold(row)
         row.previous_rank, row.previous_units = previous_ranks.get(row.unit_id, (None, []))
         by_group.setdefault(case[4], []).append(row)
 
     result = []
     for group_id, rows in sorted(by_group.items(), key=lambda item: groups[item[0]].code):
         for row in rows:
-            if row.index is None and not row.excluded:
+            if row.index is None and not row.excluded and not row.withheld:
                 row.excluded = True
                 row.exclusion_reason = _("No criterion applies to this unit: it cannot be ranked.")
         ranked = assign_ranks([r for r in rows if not r.excluded])
         for row in ranked:
             row.classification, row.classification_label = classify(
-                row.index, cycle.group_thresholds
+                basis_figure(row, cycle), cycle.group_thresholds
             )
         apart = sorted((r for r in rows if r.excluded), key=lambda r: r.unit_code)
         group = groups[group_id]

@@ -12,11 +12,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, InvalidInput
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion
+from deadlines.calendar import local_date, parse_day
 from results import ranking
 from workflow import audit, events, rules
 
@@ -32,10 +34,33 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
 
 
 def exclude_from_ranking(
-    case_id: Any, reason: str, *, actor: Any, now: datetime | None = None
+    case_id: Any,
+    reason: str,
+    *,
+    actor: Any,
+    follow_up_by: str = "",
+    follow_up_due: Any = None,
+    now: datetime | None = None,
 ) -> RankingExclusion:
-    """The leader takes a unit out of the ranking of its cycle, with the reason."""
+    """The leader takes a unit out of the ranking of its cycle, with the reason and the
+    follow-up the decision demands (who clarifies the responsibility, by when). The unit
+    is told in the same transaction (the notification subscribed to the audit action)."""
     reason = (reason or "").strip()
+    follow_up_by = (follow_up_by or "").strip()
+    now = now or timezone.now()
+    due = None
+    if follow_up_due not in (None, ""):
+        due = parse_day(follow_up_due)
+        if due is None:
+            raise InvalidInput(
+                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
+                % {"field": _("Follow-up due"), "raw": follow_up_due}
+            )
+        if due < local_date(now):
+            raise InvalidInput(
+                _("The follow-up date %(date)s has already passed.")
+                % {"date": date_format(due, "d/m/Y")}
+            )
     with transaction.atomic(durable=True):
         case = _decidable_case(case_id, actor)
         if not reason:
@@ -43,9 +68,21 @@ def exclude_from_ranking(
         if RankingExclusion.objects.filter(case=case).exists():
             raise Conflict(_("This unit is already excluded from the ranking."))
         exclusion = RankingExclusion.objects.create(
-            case=case, reason=reason, decided_by=actor, decided_at=now or timezone.now()
+            case=case,
+            reason=reason,
+            decided_by=actor,
+            decided_at=now,
+            follow_up_by=follow_up_by,
+            follow_up_due=due,
         )
-        events.publish(audit.ranking_excluded(case, actor=actor, reason=reason))
+        follow_up = (
+            {"by": follow_up_by, "due": due.isoformat() if due else None}
+            if follow_up_by or due
+            else None
+        )
+        events.publish(
+            audit.ranking_excluded(case, actor=actor, reason=reason, follow_up=follow_up)
+        )
     return exclusion
 
 
@@ -69,5 +106,5 @@ def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
 
 def freeze_results(cycle: Cycle) -> list[PublishedResult]:
     """Save the ranking as announced (called by the publication, inside its transaction)."""
-    announced = ranking.compute_results(cycle)
+    announced = ranking.compute_results(cycle, withhold_excluded=True)
     return PublishedResult.objects.bulk_create(ranking.snapshot_rows(announced))

@@ -708,7 +708,9 @@ def survey_scores_changed(
     )
 
 
-def ranking_excluded(case: Case, *, actor: Any, reason: str) -> AuditEntry:
+def ranking_excluded(
+    case: Case, *, actor: Any, reason: str, follow_up: dict[str, Any] | None = None
+) -> AuditEntry:
     return record(
         RANKING_EXCLUDED,
         actor=actor,
@@ -717,6 +719,7 @@ def ranking_excluded(case: Case, *, actor: Any, reason: str) -> AuditEntry:
         before={"excluded": False},
         after={"excluded": True},
         comment=reason,
+        data={"follow_up": follow_up} if follow_up else None,
     )
 
 

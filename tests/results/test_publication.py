@@ -79,6 +79,8 @@ def test_leader_approves_and_publishes_every_case_with_the_decision(
         for _g, row in compute_results(p.cycle).rows()
     }
 
+    # An excluded unit is frozen without its figures: it is neither assessed nor ranked.
+    expected["S5"] = (None, None, "")
     response = _publish(p, signer="Nguyễn Văn A")
 
     assert response.status_code == 200, response.json()

@@ -147,27 +147,27 @@ def test_excel_export_has_one_sheet_per_group_with_areas_as_columns(
     ]
     assert header[5:11] == [
         "Bonus/penalty points",
-        "Total points",
+        "Total (of 100)",
         "Index (%)",
-        "Classification",
+        "Group",
         "Previous rank",
         "Change of rank",
     ]
     assert len(header) == 11  # no honesty columns in the public file
     table = [tuple(r[:9]) for r in rows[5:9]]
     assert table == [
-        (1, "S1", "Sở Tư pháp", 39, 55, 0, 94, 94, "A"),
-        (1, "S3", "Sở Y tế", 39, 55, 0, 94, 94, "A"),
-        (3, "S2", "Sở Tài chính", 26, 52, 0, 78, 86.67, "B"),
-        (4, "S4", "Sở Xây dựng", 20, 25, 1, 46, 46, "D"),
+        (1, "S1", "Sở Tư pháp", 39, 55, 0, 94, 94, "Group A (good)"),
+        (1, "S3", "Sở Y tế", 39, 55, 0, 94, 94, "Group A (good)"),
+        (3, "S2", "Sở Tài chính", 26, 52, 0, 78, 86.67, "Group B (fairly good)"),
+        (4, "S4", "Sở Xây dựng", 20, 25, 1, 46, 46, "Group D (weak)"),
     ]
     assert rows[10][0] == "Units not ranked"
+    # Not assessed: the reason, no index.
     assert rows[12] == [
         "S5",
         "Sở Công Thương",
-        99,
         "Tài liệu kiểm chứng không trung thực",
-        *[None] * 7,
+        *[None] * 8,
     ]
 
 

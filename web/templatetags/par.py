@@ -29,6 +29,18 @@ def pts(value: Any) -> str:
 
 
 @register.filter
+def official(value: Any) -> str:
+    """A figure of an official table: always two decimals, decimal comma (96,40); "—" when none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return number_format(number.quantize(Decimal("0.01")), decimal_pos=2)
+
+
+@register.filter
 def entry(value: Any) -> str:
     """A number as it goes back into an input field (decimal comma, empty when none)."""
     if value is None or value == "":
