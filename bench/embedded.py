@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -115,25 +115,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Served(NamedTuple):
+    base: str
+    pid: int
+
+
 @contextmanager
-def embedded_server(var_dir: Path) -> Iterator[str]:
-    """The server of `make run` on the installation in `var_dir`; yields its base URL."""
+def embedded_server(var_dir: Path, **env: str) -> Iterator[Served]:
+    """The server of `make run` (scripts/serve.sh) on the installation in `var_dir`; yields
+    its base URL and process id."""
     import requests
 
     port = free_port()
     log_path = var_dir / "server.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "uvicorn"),
-                "config.asgi:application",
-                "--host=127.0.0.1",
-                f"--port={port}",
-                "--log-level=warning",
-                "--no-access-log",
-            ],
+            ["bash", str(ROOT / "scripts" / "serve.sh"), "--no-access-log"],
             cwd=ROOT,
-            env=embedded_env(var_dir),
+            env=embedded_env(var_dir, PORT=str(port), UVICORN_LOG_LEVEL="warning", **env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -144,12 +143,12 @@ def embedded_server(var_dir: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield base
+        yield Served(base, server.pid)  # the script execs the server: same process
     finally:
         server.terminate()
         try:
@@ -278,7 +277,7 @@ def main() -> None:
         var_dir = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
         try:
             units = prepare(var_dir, clients)
-            with embedded_server(var_dir) as base:
+            with embedded_server(var_dir) as (base, _pid):
                 reads, read_s = all_at_once(units, lambda u: read_case_page(base, u, SAVES + 1))
                 writes, write_s = all_at_once(units, lambda u: save_and_submit(base, u, SAVES))
             print(f"{clients} clients:")

@@ -33,6 +33,12 @@ def default_thresholds() -> list[dict[str, Any]]:
     ]
 
 
+def default_reward_rule() -> dict[str, Any]:
+    """Proposed for emulation and rewards: units of group A and the first three of each
+    unit group (`results.documents.reward_reasons` reads it)."""
+    return {"groups": ["A"], "top": 3}
+
+
 def default_reminder_offsets() -> list[int]:
     """Days before a deadline when the unit is reminded: T-7, T-3, T-1 and the day itself."""
     return [7, 3, 1, 0]
@@ -128,6 +134,15 @@ class Cycle(models.Model):
     self_weight = models.DecimalField(_("weight of the self-assessed part"), default=70, **POINTS)
     survey_weight = models.DecimalField(_("weight of the survey part"), default=30, **POINTS)
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+    reward_rule = models.JSONField(
+        _("reward rule"),
+        default=default_reward_rule,
+        blank=True,
+        help_text=_(
+            'Units proposed for emulation and rewards: {"groups": ["A"], "top": 3} proposes '
+            "the units of group A and the first three of each unit group."
+        ),
+    )
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     # Deadline settings read by the deadlines app's sweep (see deadlines/sweep.py).
     reminder_offsets = models.JSONField(
@@ -361,6 +376,9 @@ class Score(models.Model):
 
     `value` is the figure the unit declared where the method computes the points from one
     (a rate, a number of violations, a level); `version` detects concurrent edits.
+    A unit's "not applicable" is a claim until the appraiser decides on it:
+    `not_applicable_decision` records that decision; after a rejection the leaf counts again
+    (`not_applicable` is off) and `not_applicable_reason` keeps the unit's own words.
     """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="scores")
@@ -373,6 +391,12 @@ class Score(models.Model):
     evidence_explanation = models.TextField(_("how the score was reached"), blank=True)
     not_applicable = models.BooleanField(_("not applicable"), default=False)
     not_applicable_reason = models.TextField(_("reason not applicable"), blank=True)
+    not_applicable_decision = models.CharField(
+        _("appraiser's decision on not applicable"),
+        max_length=12,
+        blank=True,
+        choices=[("confirmed", _("confirmed")), ("rejected", _("rejected"))],
+    )
     appraised_score = models.DecimalField(_("appraised score"), null=True, blank=True, **POINTS)
     appraised_comment = models.TextField(_("appraisal comment"), blank=True)
     appraised_round = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -410,11 +434,13 @@ class Appraisal(models.Model):
     """The appraised score of a leaf in one appraisal round (round 1, round 2 …).
 
     `Score.appraised_*` mirrors the latest round for fast totals; this keeps every round.
+    A round that confirmed the unit's "not applicable" has `not_applicable` and no score.
     """
 
     score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="appraisals")
     round = models.PositiveSmallIntegerField()
-    appraised_score = models.DecimalField(**POINTS)
+    appraised_score = models.DecimalField(null=True, blank=True, **POINTS)
+    not_applicable = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     appraiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -14,7 +14,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, is_weak_secret
+from config.env import (
+    embedded_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    is_weak_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -22,9 +30,14 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not env_str("DATABASE_URL"):
+        # The embedded default (`make run`): one key per installation, made on its first run
+        # and kept with its database, so that sign-ins survive a restart.
+        SECRET_KEY = embedded_secret_key(VAR_DIR / "secret_key")
+    elif not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    SECRET_KEY = "embedded-default-insecure-key-for-local-use-only"
+    else:
+        SECRET_KEY = "development-only-insecure-key-never-used-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -61,6 +74,8 @@ MIDDLEWARE = [
     # A request id, user id and case id on every log line; one JSON line per request.
     "ops.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (no other server in front is needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "web.middleware.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +173,19 @@ USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# `collectstatic` (run by `make run` and the web container before they serve) gives every
+# file a name with its content's hash and a compressed copy; WhiteNoise serves those names
+# with a year of caching, since a changed file gets a new name. While developing (DEBUG) and
+# in the tests, which run no collectstatic, files keep their plain names.
+STATIC_HASHED = env_bool("STATIC_HASHED", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 
 def redis_channel_layers(url: str) -> dict[str, Any]:
@@ -224,6 +252,13 @@ if MINIO_ENDPOINT and not DEBUG and is_weak_secret(MINIO_SECRET_KEY):
         "generate one, e.g. `openssl rand -base64 30`, for MinIO and the application."
     )
 EVIDENCE_MAX_UPLOAD_MB = env_int("EVIDENCE_MAX_UPLOAD_MB", 50)
+# Request bodies, checked before they are read (config/bodies.py): the largest body an
+# address without uploads accepts; the largest an anonymous client may send; how long a
+# client may pause while sending one, and take for all of it.
+REQUEST_BODY_MAX_MB = env_int("REQUEST_BODY_MAX_MB", 3)
+ANONYMOUS_BODY_MAX_KB = env_int("ANONYMOUS_BODY_MAX_KB", 64)
+REQUEST_BODY_IDLE_SECONDS = env_int("REQUEST_BODY_IDLE_SECONDS", 30)
+REQUEST_BODY_MAX_SECONDS = env_int("REQUEST_BODY_MAX_SECONDS", 600)
 # Types judged from the bytes (codes of evidence.sniff.KINDS).
 EVIDENCE_ALLOWED_TYPES = env_list(
     "EVIDENCE_ALLOWED_TYPES",

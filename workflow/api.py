@@ -156,6 +156,7 @@ class ScoreSerializer(serializers.ModelSerializer):
             "evidence_explanation",
             "not_applicable",
             "not_applicable_reason",
+            "not_applicable_decision",
             "appraised_score",
             "appraised_comment",
             "appraised_round",
@@ -319,7 +320,7 @@ def _cases_for(user: Any) -> QuerySet[Case]:
 
 
 def _visible_cycles(user: Any) -> QuerySet[Cycle]:
-    if user.has_perm("cases.view_cycle"):
+    if permissions.may_view_cycles(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
         pk__in=permissions.visible_cases(user).values("cycle_id")

@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import NotAllowed, NotFound
+from cases.errors import InvalidInput, NotAllowed, NotFound
 from cases.inputs import validated
-from cases.models import AppraiserAssignment, Case, Criterion, Cycle
-from workflow import appraisal, cycle_services
-from workflow.api import _visible_cycles
+from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
+from workflow import appraisal, cycle_services, services
+from workflow.api import ScoreSerializer, _body, _visible_cycles
 
 
 def visible_cycle(user: Any, pk: int) -> Cycle:
@@ -151,3 +151,40 @@ class AppraisalView(APIView):
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
         return Response(appraisal.side_by_side(case, request.user))
+
+
+NotApplicableDecision = inline_serializer(
+    "NotApplicableDecision",
+    {
+        "decision": serializers.ChoiceField(["confirm", "reject"]),
+        "reason": serializers.CharField(required=False, help_text="required to reject"),
+        "appraised_score": serializers.DecimalField(
+            7, 2, required=False, help_text="required to reject: the points the leaf gets"
+        ),
+        "version": serializers.IntegerField(required=False),
+    },
+)
+
+
+class NotApplicableView(APIView):
+    """POST: the appraiser confirms the unit's "not applicable" on a leaf, or rejects it with
+    the reason and the appraised score."""
+
+    @extend_schema(request=NotApplicableDecision, responses=ScoreSerializer)
+    def post(self, request: Request, pk: int, code: str) -> Response:
+        data = _body(request)
+        decision = data.get("decision")
+        if decision not in ("confirm", "reject"):
+            permissions.get_case_for_user(request.user, pk)
+            raise InvalidInput(_("Choose whether to confirm or reject the “not applicable”."))
+        score = services.decide_not_applicable(
+            pk,
+            code,
+            actor=request.user,
+            confirm=decision == "confirm",
+            reason=str(data.get("reason", "") or ""),
+            appraised_score=data.get("appraised_score"),
+            version=data.get("version"),
+        )
+        score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
+        return Response(ScoreSerializer(score).data)
