@@ -51,6 +51,14 @@ def title_row(sheet: Worksheet, text: str, *, bold: bool = True) -> int:
     return row
 
 
+def text_row(sheet: Worksheet, text: str) -> int:
+    """A line of text under a table (a legend, a note), in the document's font."""
+    sheet.append([text])
+    row = sheet.max_row
+    sheet.cell(row=row, column=1).font = BODY_FONT
+    return row
+
+
 def widths(sheet: Worksheet, columns: Iterable[float]) -> None:
     for column, width in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -99,9 +107,10 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -
         _fit_height(sheet, row)
     # Header/footer codes: &P page, &N pages; a literal & is doubled.
     sheet.oddHeader.center.text = title.replace("&", "&&")
-    sheet.oddHeader.center.size = 9
     sheet.oddFooter.center.text = "&P / &N"
-    sheet.oddFooter.center.size = 9
+    for part in (sheet.oddHeader.center, sheet.oddFooter.center):
+        part.size = 9
+        part.font = f"{HEADER_FONT.name},Regular"
 
 
 def _fit_height(sheet: Worksheet, row: int) -> None:
