@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases.inputs import StrictJSONParser
+from cases.users import signed_in
 from config.auth import fresh_token
 
 
@@ -51,5 +52,5 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        Token.objects.filter(user=signed_in(request.user)).delete()
         return Response(status=204)

@@ -79,6 +79,10 @@ class CyclePatchSerializer(serializers.Serializer):
     overdue_reminder = serializers.BooleanField(required=False)
     auto_start_appraisal = serializers.BooleanField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True)
+    confirm_lock = serializers.IntegerField(
+        required=False,
+        help_text="how many cases a self-assessment deadline moved into the past locks",
+    )
 
 
 class AreaTotalsSerializer(serializers.Serializer):
@@ -236,11 +240,11 @@ class CaseDetailSerializer(CaseListSerializer):
         return services.available_transitions(case, self.context["request"].user)
 
     @extend_schema_field(TotalsSerializer)
-    def get_totals(self, case: Case) -> dict[str, Any]:  # type: ignore[override]
+    def get_totals(self, case: Case) -> dict[str, Any]:
         return TotalsSerializer(self.context["totals"][case.pk].as_dict()).data
 
     @extend_schema_field(ScoreSerializer(many=True))
-    def get_scores(self, case: Case) -> list[dict[str, Any]]:
+    def get_scores(self, case: Case) -> Any:
         rows = (
             Score.objects.filter(case=case)
             .select_related("criterion", "criterion__area")
@@ -249,7 +253,7 @@ class CaseDetailSerializer(CaseListSerializer):
         return ScoreSerializer(rows, many=True).data
 
     @extend_schema_field(ClarificationSerializer(many=True))
-    def get_clarifications(self, case: Case) -> list[dict[str, Any]]:
+    def get_clarifications(self, case: Case) -> Any:
         rows = Clarification.objects.filter(case=case).select_related(
             "criterion", "asked_by", "answered_by"
         )
@@ -369,7 +373,10 @@ class CycleDetailView(APIView):
         # The service refuses unknown fields and checks each value, naming each problem.
         data = dict(request.data if isinstance(request.data, dict) else {})
         reason = str(data.pop("reason", "") or "")
-        cycle = cycle_services.update_cycle(pk, data, actor=request.user, reason=reason)
+        confirm = data.pop("confirm_lock", None)
+        cycle = cycle_services.update_cycle(
+            pk, data, actor=request.user, reason=reason, confirm_lock=confirm
+        )
         return Response(CycleSerializer(cycle).data)
 
 

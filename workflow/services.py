@@ -112,6 +112,7 @@ def apply_transition(
         comment=comment,
         data=data,
         snapshot=spec.snapshot,
+        case_locked=True,
     )
     events.publish(entry)
     return case
@@ -243,12 +244,8 @@ def set_self_score(
         score.evidence_explanation = _text(data, "evidence_explanation", score.evidence_explanation)
         score.version += 1
         score.save()
-        audit.score_changed(score, actor=actor, before=before, appraised=False)
+        audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
     return score
-
-
-def _area_code(criterion: Criterion) -> str:
-    return criterion.area.code if criterion.area_id else criterion.code
 
 
 def _not_applicable_allowed(criterion: Criterion) -> bool:
@@ -274,7 +271,7 @@ def set_appraised_score(
             rules.appraise_criterion(
                 facts,
                 code=criterion.code,
-                area=_area_code(criterion),
+                area=criterion.area_code,
                 survey=criterion.is_survey,
                 open_question=case.state == Case.State.EXPLANATION
                 and Clarification.objects.filter(
@@ -366,7 +363,9 @@ def _record_appraisal(
             "at": now,
         },
     )
-    audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+    audit.score_changed(
+        score, actor=actor, before=before, appraised=True, comment=comment, case_locked=True
+    )
 
 
 def decide_not_applicable(
@@ -389,7 +388,7 @@ def decide_not_applicable(
         facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
         rules.enforce(rules.appraise(facts))
         criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
         if case.state != Case.State.APPRAISING:
             raise _wrong_state(
                 case,
@@ -446,7 +445,7 @@ def ask_clarification(
         facts = rules.facts_for(actor, case, now, codes=("ask_clarification", "appraise_case"))
         rules.enforce(rules.ask(facts))
         criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
         if not question:
             raise InvalidInput(_("Write the question."))
         clarification = Clarification.objects.create(
@@ -463,6 +462,7 @@ def ask_clarification(
             case=case,
             obj=clarification,
             data={"criterion": criterion.code, "question": question},
+            case_locked=True,
         )
         events.publish(entry)
     return clarification
@@ -521,6 +521,7 @@ def answer_clarification(
             before=before,
             after={"answer": answer, "status": clarification.status},
             data={"criterion": clarification.criterion.code},
+            case_locked=True,
         )
     return clarification
 
