@@ -16,13 +16,14 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 
 BIGINT = 2**63
@@ -48,7 +49,7 @@ def _int(text: str) -> int:
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        encoding = get_encoding(parser_context or {})
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.load(
                 codecs.getreader(encoding)(stream),
@@ -74,7 +75,7 @@ def validated(request: Request, serializer: Any) -> dict[str, Any]:
 
 
 @extend_schema_field(OpenApiTypes.NUMBER)
-class ScoreNumber(serializers.Field):  # type: ignore[type-arg]
+class ScoreNumber(serializers.Field[Any, Any, Any, Any]):
     """A number, or a text holding one as a user types it; never a list or an object.
 
     The scoring rules read it and word the refusal of anything else with the criterion's code.
