@@ -25,11 +25,11 @@ from workflow import audit, events
 from workflow.models import Clarification
 from workflow.services import state_label
 
-SECRETARIAT_PERM = "cases.change_cycle"
+EXTENSION_KIND = "deadlines.extension_granted"
 
 
 def _require_secretariat(actor: Any, message: str) -> None:
-    if not (actor.is_authenticated and actor.has_perm(SECRETARIAT_PERM)):
+    if not (permissions.may_manage_cycle(actor)):
         raise NotAllowed(message)
 
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from cases.errors import Conflict, InvalidInput
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion
 from results import ranking
-from workflow import audit, events
+from workflow import audit, events, rules
 
 
 def _decidable_case(case_id: Any, actor: Any) -> Case:
@@ -27,13 +27,7 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
         case_id,
         queryset=Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
     )
-    if not permissions.may_decide_results(actor):
-        raise NotAllowed(_("Only the leader decides which units are ranked."))
-    if case.cycle.status in (Cycle.Status.DRAFT, Cycle.Status.PUBLISHED):
-        raise WrongState(
-            _("The ranking of this cycle cannot change: it is “%(status)s”.")
-            % {"status": case.cycle.get_status_display()}
-        )
+    rules.enforce(rules.decide_ranking(rules.facts_for(actor, case, codes=("publish_case",))))
     return case
 
 

@@ -313,7 +313,7 @@ def _cases_for(user: Any) -> QuerySet[Case]:
 
 
 def _visible_cycles(user: Any) -> QuerySet[Cycle]:
-    if user.has_perm("cases.view_cycle"):
+    if permissions.may_view_cycles(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
         pk__in=permissions.visible_cases(user).values("cycle_id")

@@ -48,7 +48,7 @@ DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
 def _require_global(actor: Any, perm: str) -> None:
-    if not actor.has_perm(perm):
+    if not permissions.has_global(actor, perm):
         raise NotAllowed(_("You are not allowed to do this."))
 
 

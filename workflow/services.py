@@ -16,15 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import ConcurrentTransition
 
 from cases import permissions
-from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.errors import Conflict, GuardFailed, InvalidInput, NotFound, WrongState
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
 from deadlines import policy
-from deadlines.calendar import end_of_day, is_past, last_day
-from workflow import audit, events
+from deadlines.calendar import end_of_day, last_day
+from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import TRANSITIONS
 
@@ -52,13 +52,9 @@ def _wrong_state(case: Case, message: str | None = None) -> WrongState:
     )
 
 
-def available_transitions(case: Case, user: Any) -> list[str]:
-    """Transitions this user could try on the case now (state and permission; not guards)."""
-    return [
-        name
-        for name, spec in TRANSITIONS.items()
-        if can_proceed(getattr(case, name)) and permissions.has_case_perm(user, spec.perm, case)
-    ]
+def available_transitions(case: Case, user: Any, facts: rules.Facts | None = None) -> list[str]:
+    """Transitions this user could try on the case now (the rules; not the data guards)."""
+    return rules.transitions_allowed(facts or rules.facts_for(user, case))
 
 
 def run_transition(
@@ -98,8 +94,7 @@ def apply_transition(
     now = now or timezone.now()
     params = {**(params or {}), "comment": comment}
     case = _locked_case(case_id, actor, spec.perm)
-    if not can_proceed(getattr(case, name)):
-        raise _wrong_state(case)
+    rules.enforce(rules.transition(name)(rules.facts_for(actor, case, now, codes=(spec.perm,))))
     reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
     if reasons:
         raise GuardFailed(_("This step cannot be done yet."), reasons)
@@ -201,18 +196,9 @@ def set_self_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "edit_self_score")
-        if case.state != Case.State.SELF_SCORING:
-            raise _wrong_state(
-                case,
-                _("Self scores can no longer change: the case is “%(state)s”.")
-                % {"state": state_label(case.state)},
-            )
-        due = policy.self_assessment_due(case)
-        if is_past(due, now):
-            raise GuardFailed(
-                _("The self-assessment deadline passed on %(date)s.")
-                % {"date": date_format(due, "d/m/Y")}
-            )
+        due = policy.self_assessment_due(case) if case.state == Case.State.SELF_SCORING else None
+        facts = rules.facts_for(actor, case, now, codes=("edit_self_score",), self_due=due)
+        rules.enforce(rules.edit_self_score(facts))
         criterion = _leaf(case, criterion_code)
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
@@ -261,8 +247,32 @@ def set_self_score(
     return score
 
 
+def _area_code(criterion: Criterion) -> str:
+    return criterion.area.code if criterion.area_id else criterion.code
+
+
 def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
+
+
+def _appraisable_leaf(case: Case, code: str, *, actor: Any, now: datetime) -> Criterion:
+    """The leaf this appraiser may appraise now, or the rule's refusal."""
+    facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+    rules.enforce(rules.appraise(facts))
+    criterion = _leaf(case, code)
+    rules.enforce(
+        rules.appraise_criterion(
+            facts,
+            code=criterion.code,
+            area=_area_code(criterion),
+            survey=criterion.is_survey,
+            open_question=case.state == Case.State.EXPLANATION
+            and Clarification.objects.filter(
+                case=case, criterion=criterion, status=Clarification.Status.OPEN
+            ).exists(),
+        )
+    )
+    return criterion
 
 
 def set_appraised_score(
@@ -277,24 +287,7 @@ def set_appraised_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        criterion = _leaf(case, criterion_code)
-        if not permissions.may_appraise(actor, case, criterion):
-            raise NotAllowed(
-                _("Criterion %(code)s is not in an area assigned to you.")
-                % {"code": criterion.code}
-            )
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
-        if criterion.is_survey:
-            raise InvalidInput(
-                _("Criterion %(code)s is scored by the survey import.") % {"code": criterion.code}
-            )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         comment = _text(data, "comment", "")
@@ -399,20 +392,7 @@ def decide_not_applicable(
     reason = (reason or "").strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        criterion = _leaf(case, criterion_code)
-        if not permissions.may_appraise(actor, case, criterion):
-            raise NotAllowed(
-                _("Criterion %(code)s is not in an area assigned to you.")
-                % {"code": criterion.code}
-            )
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, version)
         if not (score.not_applicable or score.not_applicable_decision):
             raise InvalidInput(
@@ -458,20 +438,10 @@ def ask_clarification(
     question = (question or "").strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "ask_clarification")
+        facts = rules.facts_for(actor, case, now, codes=("ask_clarification", "appraise_case"))
+        rules.enforce(rules.ask(facts))
         criterion = _leaf(case, criterion_code)
-        if not permissions.may_appraise(actor, case, criterion):
-            raise NotAllowed(
-                _("Criterion %(code)s is not in an area assigned to you.")
-                % {"code": criterion.code}
-            )
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Questions can be asked only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
         if not question:
             raise InvalidInput(_("Write the question."))
         clarification = Clarification.objects.create(
@@ -512,7 +482,10 @@ def answer_clarification(
             .select_related("criterion")
             .get(pk=clarification_id)
         )
-        if case.state != Case.State.EXPLANATION or clarification.due_at is None:
+        rules.enforce(
+            rules.answer(rules.facts_for(actor, case, now, codes=("answer_clarification",)))
+        )
+        if clarification.due_at is None:
             raise _wrong_state(
                 case,
                 _(
