@@ -33,6 +33,12 @@ def default_thresholds() -> list[dict[str, Any]]:
     ]
 
 
+def default_reward_rule() -> dict[str, Any]:
+    """Proposed for emulation and rewards: units of group A and the first three of each
+    unit group (`results.documents.reward_reasons` reads it)."""
+    return {"groups": ["A"], "top": 3}
+
+
 def default_reminder_offsets() -> list[int]:
     """Days before a deadline when the unit is reminded: T-7, T-3, T-1 and the day itself."""
     return [7, 3, 1, 0]
@@ -128,6 +134,15 @@ class Cycle(models.Model):
     self_weight = models.DecimalField(_("weight of the self-assessed part"), default=70, **POINTS)
     survey_weight = models.DecimalField(_("weight of the survey part"), default=30, **POINTS)
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+    reward_rule = models.JSONField(
+        _("reward rule"),
+        default=default_reward_rule,
+        blank=True,
+        help_text=_(
+            'Units proposed for emulation and rewards: {"groups": ["A"], "top": 3} proposes '
+            "the units of group A and the first three of each unit group."
+        ),
+    )
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     # Deadline settings read by the deadlines app's sweep (see deadlines/sweep.py).
     reminder_offsets = models.JSONField(

@@ -280,6 +280,16 @@ def may_view_honesty(user: Any) -> bool:
     return _global(user, "view_audit")
 
 
+def may_view_appraisal_report(user: Any) -> bool:
+    """Sở Nội vụ's report to the council chair: secretariat, leader, auditor."""
+    return may_view_provisional_results(user)
+
+
+def may_view_reward_proposal(user: Any) -> bool:
+    """The emulation and reward proposal: the secretariat who writes it, the leader."""
+    return may_manage_cycle(user) or may_decide_results(user)
+
+
 def appraisable_cases(user: Any) -> QuerySet[Case]:
     """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
     if not user.is_authenticated or not user.is_active:

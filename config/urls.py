@@ -56,6 +56,23 @@ api_v1 = [
     path(
         "cycles/<int:pk>/results.json", results_api.ResultsJsonView.as_view(), name="results-json"
     ),
+    path(
+        "cycles/<int:pk>/appraisal-report.docx",
+        results_api.AppraisalReportView.as_view(),
+        name="appraisal-report",
+    ),
+    path(
+        "cycles/<int:pk>/results-annex.docx",
+        results_api.ResultsAnnexView.as_view(file_type="docx"),
+        name="results-annex-docx",
+    ),
+    path(
+        "cycles/<int:pk>/results-annex.xlsx",
+        results_api.ResultsAnnexView.as_view(file_type="xlsx"),
+        name="results-annex-xlsx",
+    ),
+    path("cycles/<int:pk>/rewards.xlsx", results_api.RewardsView.as_view(), name="rewards"),
+    path("cases/<int:pk>/report.docx", results_api.CaseReportView.as_view(), name="case-report"),
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),
