@@ -175,7 +175,7 @@ def get_case_for_user(
         raise not_found from None
     for code in wanted:
         _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}")
-    _members(case)[user.pk] = case._own_unit
+    _members(case)[user.pk] = getattr(case, "_own_unit")  # noqa: B009 (annotated above)
     if not has_case_perm(user, "view_case", case):
         raise not_found
     if perm != "view_case":
@@ -369,8 +369,9 @@ def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set
     if not wanted:
         return set()
     user_model = get_user_model()
-    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename)
-    perm_ids = perm_ids.values("pk")  # a subquery, not a round trip
+    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
+        "pk"
+    )  # a subquery, not a round trip
     active = user_model.objects.filter(pk__in=wanted, is_active=True)
     holders = set(
         active.filter(

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config import auth_api
@@ -9,7 +9,7 @@ from results import api as results_api
 from web.urls import auth_urlpatterns
 from workflow import api, api_appraisal, api_survey
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", auth_api.TokenView.as_view(), name="token"),
     path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
     path("cycles/<int:pk>/", api.CycleDetailView.as_view(), name="cycle-detail"),

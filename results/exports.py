@@ -223,7 +223,8 @@ def sheet_title(name: str, used: set[str]) -> str:
 def to_xlsx(results: CycleResults, *, honesty: bool = False) -> bytes:
     """One sheet per unit group: rank, unit, points per area, total, index, class, change."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for sheet in workbook.worksheets:  # a new workbook opens with one empty sheet
+        workbook.remove(sheet)
     used: set[str] = set()
     for group in results.groups:
         _group_sheet(workbook.create_sheet(sheet_title(group.name, used)), results, group, honesty)

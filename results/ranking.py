@@ -181,6 +181,7 @@ def _previous_ranks(
         for unit_id, rank, group_code, code in PublishedResult.objects.filter(
             cycle=previous, rank__isnull=False
         ).values_list("unit_id", "rank", "group_code", "unit__code")
+        if rank is not None
     }
     predecessors: dict[int, list[int]] = {}
     for successor_id, predecessor_id in UnitLineage.objects.values_list(
