@@ -45,7 +45,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on the arguments: Django's handler declares its own (narrower) scope and message types.
+ASGIApp = Callable[..., Awaitable[None]]
 
 MB = 1024 * 1024
 # Room for the form fields and boundaries around an uploaded file.

@@ -39,6 +39,18 @@ if not SECRET_KEY:
     else:
         SECRET_KEY = "development-only-insecure-key-never-used-in-production"
 
+# The audit trail's HMAC key (workflow.audit), kept outside the database: from AUDIT_KEY or
+# AUDIT_KEY_FILE, else made on the first run into VAR_DIR (every process of the installation
+# must then share that folder). Rotating: set the new key and move the old one to
+# AUDIT_RETIRED_KEYS (space or comma separated), so older entries still verify.
+AUDIT_KEY = env_secret("AUDIT_KEY")
+if not DEBUG and AUDIT_KEY and (is_weak_secret(AUDIT_KEY) or AUDIT_KEY.startswith("change-me")):
+    raise ImproperlyConfigured(
+        "AUDIT_KEY is an example or too short: generate one with `openssl rand -base64 48`."
+    )
+AUDIT_KEY = AUDIT_KEY or embedded_secret_key(VAR_DIR / "audit.key")
+AUDIT_RETIRED_KEYS = env_secret("AUDIT_RETIRED_KEYS").replace(",", " ").split()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from cases import sheets
 from cases.cells import keep_texts
@@ -551,7 +552,8 @@ def results_annex_xlsx(results: CycleResults) -> bytes:
     """The annex's tables as a workbook, one sheet per unit group, set up to print."""
     cycle = results.cycle
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for empty in workbook.worksheets:  # a new workbook opens with one empty sheet
+        workbook.remove(empty)
     used: set[str] = set()
     title = _("RESULTS OF THE PAR INDEX %(year)s") % {"year": cycle.year}
     for group in results.groups:
@@ -610,6 +612,7 @@ def rewards_xlsx(results: CycleResults) -> bytes:
     rule = cycle.reward_rule or {}
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = _("Reward proposal")[:31]
     title = _("PROPOSAL FOR EMULATION AND REWARDS: PAR INDEX %(year)s") % {"year": cycle.year}
     sheets.title_row(sheet, title)
