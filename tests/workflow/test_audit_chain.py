@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 
 from cases.permissions import ensure_role_groups
-from tests.conftest import make_user
+from tests.factories import make_user
 from workflow import audit
 from workflow.models import AuditEntry
 
