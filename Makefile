@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh Debian machine with Python 3.11:
 #   make run   – the product on its embedded default at http://127.0.0.1:$(PORT)
+#   (make dev: the same on Django's development server)
 #   make test  – the whole suite against PostgreSQL, Redis and an S3 server on loopback
 SHELL := /bin/bash
 PORT ?= 8000
@@ -7,7 +8,7 @@ PY := .venv/bin/python
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup run worker notifier test bench lint fmt migrate system-packages check
+.PHONY: setup run dev worker notifier test bench lint fmt migrate system-packages check
 
 $(UV):
 	python3 -m venv .tools
@@ -22,10 +23,17 @@ setup: .venv/.synced
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
-# The embedded default sweeps deadlines in a thread of the web process (deadlines/runner.py).
+# The embedded default on uvicorn (scripts/serve.sh: HTTP and WebSocket, static files,
+# DEBUG off unless DEBUG=true); it sweeps deadlines in a thread of its own process
+# (deadlines/runner.py).
 run: migrate
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) bash scripts/serve.sh
+
+# Django's development server instead: reloads on code changes, DEBUG on.
+dev: migrate
+	$(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The deadline sweep on its own (production-style worker; several may run at once).
 worker: migrate
@@ -42,6 +50,7 @@ check: setup
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache
 	docker-compose --env-file .env.example -f docker-compose.yml config -q
 
 test: setup system-packages check

@@ -37,6 +37,7 @@ TARGET = 3.0
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks plain HTTP
+os.environ.setdefault("STATIC_HASHED", "false")  # no collectstatic for this run
 # The evidence files of this run go to a folder of its own, removed at the end.
 WORK = tempfile.mkdtemp(prefix="bench-pages-")
 os.environ["EVIDENCE_LOCAL_DIR"] = WORK

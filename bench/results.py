@@ -1,6 +1,6 @@
 """Benchmark: the results of a cycle of 3,500 cases × 100 leaf criteria on PostgreSQL.
 
-Times `cases.results.compute_results` (totals, ranks, classification, per-area points, the
+Times `results.ranking.compute_results` (totals, ranks, classification, per-area points, the
 honesty signal, rank change through unit lineage) against a hand-written single SQL
 statement computing the same totals, ranks and over-claiming in the same run, checks that
 both agree case by case, and prints the figures. Target: within 2× the SQL baseline.
@@ -333,8 +333,8 @@ def main() -> int:
         from django.db import connection
 
         from cases.models import Case, Cycle
-        from cases.results import compute_results
         from cases.totals import totals_for, totals_for_cycle
+        from results.ranking import compute_results
 
         call_command("migrate", verbosity=0)
         t0 = time.perf_counter()

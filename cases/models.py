@@ -361,6 +361,9 @@ class Score(models.Model):
 
     `value` is the figure the unit declared where the method computes the points from one
     (a rate, a number of violations, a level); `version` detects concurrent edits.
+    A unit's "not applicable" is a claim until the appraiser decides on it:
+    `not_applicable_decision` records that decision; after a rejection the leaf counts again
+    (`not_applicable` is off) and `not_applicable_reason` keeps the unit's own words.
     """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="scores")
@@ -373,6 +376,12 @@ class Score(models.Model):
     evidence_explanation = models.TextField(_("how the score was reached"), blank=True)
     not_applicable = models.BooleanField(_("not applicable"), default=False)
     not_applicable_reason = models.TextField(_("reason not applicable"), blank=True)
+    not_applicable_decision = models.CharField(
+        _("appraiser's decision on not applicable"),
+        max_length=12,
+        blank=True,
+        choices=[("confirmed", _("confirmed")), ("rejected", _("rejected"))],
+    )
     appraised_score = models.DecimalField(_("appraised score"), null=True, blank=True, **POINTS)
     appraised_comment = models.TextField(_("appraisal comment"), blank=True)
     appraised_round = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -410,11 +419,13 @@ class Appraisal(models.Model):
     """The appraised score of a leaf in one appraisal round (round 1, round 2 …).
 
     `Score.appraised_*` mirrors the latest round for fast totals; this keeps every round.
+    A round that confirmed the unit's "not applicable" has `not_applicable` and no score.
     """
 
     score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="appraisals")
     round = models.PositiveSmallIntegerField()
-    appraised_score = models.DecimalField(**POINTS)
+    appraised_score = models.DecimalField(null=True, blank=True, **POINTS)
+    not_applicable = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     appraiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -454,7 +465,7 @@ class UnitLineage(models.Model):
     """An old unit continued by a new one: a merger, a split or a renaming.
 
     Results follow these edges backwards to find a unit's rank in the previous cycle
-    (`cases.results`). A merger is several rows with the same successor; a split, several
+    (`results.ranking`). A merger is several rows with the same successor; a split, several
     rows with the same predecessor; a renaming, one row.
     """
 

@@ -26,7 +26,6 @@ from cases.models import (
     AppraiserAssignment,
     Case,
     CaseUserObjectPermission,
-    Criterion,
     Membership,
 )
 
@@ -166,13 +165,17 @@ def get_case_for_user(
         raise not_found
     # One query answers "which case" and "may this user see it / do perm to it".
     wanted = {"view_case", perm} - global_case_perms(user)
-    annotations = {f"_may_{code}": _object_perm(user, code) for code in wanted}
+    annotations: dict[str, Exists] = {f"_may_{code}": _object_perm(user, code) for code in wanted}
+    annotations["_own_unit"] = Exists(
+        Membership.objects.filter(user=user, unit_id=OuterRef("unit_id"))
+    )
     try:
         case = base.annotate(**annotations).get(pk=pk)
     except (Case.DoesNotExist, ValueError, TypeError):
         raise not_found from None
     for code in wanted:
         _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}")
+    _members(case)[user.pk] = case._own_unit
     if not has_case_perm(user, "view_case", case):
         raise not_found
     if perm != "view_case":
@@ -180,21 +183,46 @@ def get_case_for_user(
     return case
 
 
+def _members(case: Case) -> dict[int, bool]:
+    return case.__dict__.setdefault("_own_unit_of", {})
+
+
+def member_unit_ids(user: Any) -> frozenset[int]:
+    """The units the user is staff or head of (cached on the user instance)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if not hasattr(user, "_par_unit_ids"):
+        user._par_unit_ids = frozenset(
+            Membership.objects.filter(user=user).values_list("unit_id", flat=True)
+        )
+    return user._par_unit_ids
+
+
+def is_member(user: Any, case: Case) -> bool:
+    """Whether the user belongs to the case's unit: then they never judge the case.
+
+    Answered by the annotation `get_case_for_user` adds to its one query, else by the
+    user's memberships (one query per request)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    known = _members(case).get(user.pk)
+    if known is not None:
+        return known
+    return case.unit_id in member_unit_ids(user)
+
+
 def require(user: Any, perm: str, case: Case) -> None:
     if not has_case_perm(user, perm, case):
         raise NotAllowed(_("You are not allowed to do this on this case."))
 
 
-def may_appraise(user: Any, case: Case, criterion: Criterion) -> bool:
-    """Appraisers score and question only their assigned areas; the secretariat any."""
-    if _global(user, "appraise_case"):
-        return True
-    if not has_case_perm(user, "appraise_case", case):
-        return False
-    area_code = criterion.area.code if criterion.area_id else criterion.code
-    return AppraiserAssignment.objects.filter(
-        cycle_id=case.cycle_id, user=user, area_code=area_code
-    ).exists()
+def assigned_areas(user: Any, cycle_id: int) -> frozenset[str]:
+    """The area codes a council member is assigned in a cycle."""
+    return frozenset(
+        AppraiserAssignment.objects.filter(cycle_id=cycle_id, user=user).values_list(
+            "area_code", flat=True
+        )
+    )
 
 
 def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
@@ -231,17 +259,33 @@ def may_view_provisional_results(user: Any) -> bool:
     return _global(user, "view_cycle")
 
 
+def may_view_cycles(user: Any) -> bool:
+    """Whole cycles (lists, overviews, calendars): secretariat, leader and auditor."""
+    return _global(user, "view_cycle")
+
+
+def may_finalise_cycles(user: Any) -> bool:
+    """The secretariat sends a cycle's finalised results to the leader."""
+    return _global(user, "finalise_case")
+
+
+def has_global(user: Any, perm: str) -> bool:
+    """A global permission of the cases app named as Django names it ("cases.view_cycle")."""
+    app, code = _codename(perm)
+    return app == "cases" and _global(user, code)
+
+
 def may_view_honesty(user: Any) -> bool:
     """How far self scores exceeded appraised ones: never in the public view."""
     return _global(user, "view_audit")
 
 
 def appraisable_cases(user: Any) -> QuerySet[Case]:
-    """Cases the user may appraise (the secretariat: all; an appraiser: not their own unit)."""
+    """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     if _global(user, "appraise_case"):
-        return Case.objects.all()
+        return Case.objects.exclude(unit__memberships__user=user)
     return Case.objects.filter(
         caseuserobjectpermission__user=user,
         caseuserobjectpermission__permission__codename="appraise_case",

@@ -31,10 +31,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from cases import sheets
+from cases.cells import csv_value, keep_texts
 from cases.errors import ImportRefused
 from cases.models import Case, Criterion, Cycle, Method, Score
 from cases.scoring import fmt
@@ -436,16 +438,15 @@ def template_xlsx(cycle: Cycle) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Survey")[:31]
-    sheet.append(template_headers())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    sheets.header_row(sheet, template_headers())
     for row in template_rows(cycle):
         sheet.append([*row[:4], float(row[4]), float(row[5]) if row[5] is not None else None])
         for column in (1, 3):  # codes stay text: 3.10 must not become 3.1
             sheet.cell(row=sheet.max_row, column=column).number_format = "@"
-    for letter, width in zip("ABCDEF", (14, 36, 14, 60, 12, 10), strict=True):
-        sheet.column_dimensions[letter].width = width
+    sheets.format_table(sheet, 2)
+    sheets.widths(sheet, (14, 36, 14, 60, 12, 10))
     sheet.freeze_panes = "A2"
+    sheets.print_setup(sheet, title=f"{_('Survey')} — {cycle.title}", header_rows=(1, 1))
     notes = workbook.create_sheet(_("Instructions")[:31])
     for line in (
         _("Fill the column “Score” with each unit's survey score for each criterion."),
@@ -457,6 +458,7 @@ def template_xlsx(cycle: Cycle) -> bytes:
         notes.append([line])
     notes.column_dimensions["A"].width = 100
     notes["A1"].alignment = Alignment(wrap_text=True)
+    keep_texts(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -467,5 +469,5 @@ def template_csv(cycle: Cycle) -> bytes:
     writer = csv.writer(out)
     writer.writerow(template_headers())
     for row in template_rows(cycle):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else csv_value(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

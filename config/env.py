@@ -75,3 +75,20 @@ WEAK_SECRETS = frozenset(
 def is_weak_secret(value: str) -> bool:
     """A known default or example password, or one too short to resist guessing."""
     return value.strip().lower() in WEAK_SECRETS or len(value.strip()) < 12
+
+
+def embedded_secret_key(path: Path) -> str:
+    """The installation's secret key: read from `path`, or made there on the first run
+    (readable by its owner only)."""
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of the first start made it just now
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(50))
+    return path.read_text(encoding="utf-8").strip()

@@ -14,7 +14,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, is_weak_secret
+from config.env import (
+    embedded_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    is_weak_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -22,9 +30,14 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not env_str("DATABASE_URL"):
+        # The embedded default (`make run`): one key per installation, made on its first run
+        # and kept with its database, so that sign-ins survive a restart.
+        SECRET_KEY = embedded_secret_key(VAR_DIR / "secret_key")
+    elif not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    SECRET_KEY = "embedded-default-insecure-key-for-local-use-only"
+    else:
+        SECRET_KEY = "development-only-insecure-key-never-used-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -48,6 +61,7 @@ INSTALLED_APPS = [
     "deadlines",
     "notifications",
     "evidence",
+    "results",
     "web",
     "ops",
     "csp",
@@ -60,6 +74,8 @@ MIDDLEWARE = [
     # A request id, user id and case id on every log line; one JSON line per request.
     "ops.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (no other server in front is needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "web.middleware.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,8 +130,17 @@ if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.po
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # Several requests and the in-process sweep share one file: wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several requests and the in-process sweep share one file. Write-ahead logging lets
+    # pages read while a unit saves. A transaction takes the write lock when it begins
+    # (IMMEDIATE): with SQLite's default (DEFERRED), two transactions that read and then write
+    # deadlock on the upgrade and one fails at once, without waiting the busy timeout. With
+    # it, writers queue for up to `timeout` seconds, which also serialises the audit chain's
+    # appends (PostgreSQL takes an advisory lock for that; see workflow/audit.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=env_int("SQLITE_BUSY_TIMEOUT", 20),
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -148,6 +173,19 @@ USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# `collectstatic` (run by `make run` and the web container before they serve) gives every
+# file a name with its content's hash and a compressed copy; WhiteNoise serves those names
+# with a year of caching, since a changed file gets a new name. While developing (DEBUG) and
+# in the tests, which run no collectstatic, files keep their plain names.
+STATIC_HASHED = env_bool("STATIC_HASHED", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 
 def redis_channel_layers(url: str) -> dict[str, Any]:

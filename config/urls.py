@@ -2,13 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from config import auth_api
 from deadlines import api as deadlines_api
 from evidence import api as evidence_api
+from results import api as results_api
 from web.urls import auth_urlpatterns
-from workflow import api, api_appraisal, api_results
+from workflow import api, api_appraisal, api_survey
 
 api_v1 = [
-    path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("auth/token/", auth_api.TokenView.as_view(), name="token"),
     path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
     path("cycles/<int:pk>/", api.CycleDetailView.as_view(), name="cycle-detail"),
     path(
@@ -35,28 +37,33 @@ api_v1 = [
         name="cycle-assignment",
     ),
     path("cycles/<int:pk>/worklist/", api_appraisal.WorklistView.as_view(), name="worklist"),
-    path("cycles/<int:pk>/survey/", api_results.SurveyImportView.as_view(), name="survey"),
+    path("cycles/<int:pk>/survey/", api_survey.SurveyImportView.as_view(), name="survey"),
     path(
         "cycles/<int:pk>/survey/template.xlsx",
-        api_results.SurveyTemplateView.as_view(file_type="xlsx"),
+        api_survey.SurveyTemplateView.as_view(file_type="xlsx"),
         name="survey-template-xlsx",
     ),
     path(
         "cycles/<int:pk>/survey/template.csv",
-        api_results.SurveyTemplateView.as_view(file_type="csv"),
+        api_survey.SurveyTemplateView.as_view(file_type="csv"),
         name="survey-template-csv",
     ),
-    path("cycles/<int:pk>/results/", api_results.ResultsView.as_view(), name="results"),
+    path("cycles/<int:pk>/results/", results_api.ResultsView.as_view(), name="results"),
     path(
-        "cycles/<int:pk>/results.xlsx", api_results.ResultsXlsxView.as_view(), name="results-xlsx"
+        "cycles/<int:pk>/results.xlsx", results_api.ResultsXlsxView.as_view(), name="results-xlsx"
     ),
-    path("cycles/<int:pk>/results.csv", api_results.ResultsCsvView.as_view(), name="results-csv"),
+    path("cycles/<int:pk>/results.csv", results_api.ResultsCsvView.as_view(), name="results-csv"),
     path(
-        "cycles/<int:pk>/results.json", api_results.ResultsJsonView.as_view(), name="results-json"
+        "cycles/<int:pk>/results.json", results_api.ResultsJsonView.as_view(), name="results-json"
     ),
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),
+    path(
+        "cases/<int:pk>/scores/<str:code>/not-applicable/",
+        api_appraisal.NotApplicableView.as_view(),
+        name="case-score-not-applicable",
+    ),
     path(
         "cases/<int:pk>/transitions/<str:name>/",
         api.TransitionView.as_view(),
@@ -69,7 +76,7 @@ api_v1 = [
     ),
     path("cases/<int:pk>/history/", api.HistoryView.as_view(), name="case-history"),
     path("cases/<int:pk>/appraisal/", api_appraisal.AppraisalView.as_view(), name="case-appraisal"),
-    path("cases/<int:pk>/exclusion/", api_appraisal.ExclusionView.as_view(), name="case-exclusion"),
+    path("cases/<int:pk>/exclusion/", results_api.ExclusionView.as_view(), name="case-exclusion"),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
     path(
         "cases/<int:pk>/extensions/",

@@ -103,7 +103,7 @@ class CaseExtensionsView(APIView):
 class CalendarView(APIView):
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses=CalendarOutput)
     def get(self, request: Request) -> Response:
-        if not request.user.has_perm("cases.view_cycle"):
+        if not permissions.may_view_cycles(request.user):
             raise NotAllowed(_("You are not allowed to do this."))
         raw = request.query_params.get("year", "")
         if raw and not (raw.isdigit() and 2000 <= int(raw) <= 2100):

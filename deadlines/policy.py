@@ -5,8 +5,8 @@
   sweep's set-based queries; both must change together).
 - The answer date of a clarification request is N working days after the day it is sent,
   counted on the calendar with the secretariat's overrides, computed once and stored on
-  the questions (`Clarification.due_at`, the end of that day); an explanation extension
-  moves that stored instant.
+  the questions by the workflow (`Clarification.due_at`, the end of that day); an
+  explanation extension moves that stored instant.
 - Reminders go out on the latest configured offset whose day has come (`current_offset`),
   so a sweep that ran late sends one reminder, not every one it missed.
 """
@@ -31,7 +31,6 @@ from deadlines.calendar import (
     reminder_day,
 )
 from deadlines.models import CalendarOverride, Extension
-from workflow.models import Clarification
 
 MAX_OFFSET_DAYS = 60
 
@@ -94,15 +93,6 @@ def explanation_due(case: Case, now: datetime) -> date:
     return working_days_after(local_date(now), case.cycle.explanation_window_days)
 
 
-def explanation_due_at(case: Case) -> datetime | None:
-    """When the open questions of the case's current round must be answered (None: none)."""
-    return (
-        case.clarifications.filter(round=case.appraisal_round, due_at__isnull=False)
-        .exclude(status=Clarification.Status.EXPIRED)
-        .aggregate(due=Max("due_at"))["due"]
-    )
-
-
 def explanation_extension(case: Case, due: date) -> Extension | None:
     return (
         Extension.objects.filter(case_id=case.pk, kind=Extension.Kind.EXPLANATION, due_date=due)
@@ -134,8 +124,14 @@ def _left(ends_at: datetime, now: datetime) -> int:
     return max(int((ends_at - now).total_seconds()), 0)
 
 
-def case_deadlines(case: Case, now: datetime) -> dict[str, Any]:
-    """Every deadline of the case, the time left and whether an extension applies."""
+def case_deadlines(
+    case: Case, now: datetime, explanation_due_at: datetime | None = None
+) -> dict[str, Any]:
+    """Every deadline of the case, the time left and whether an extension applies.
+
+    `explanation_due_at` is when the case's sent questions must be answered; the workflow,
+    which owns the questions, passes it (`workflow.schedule.case_deadlines`).
+    """
     cycle = case.cycle
     extension = self_assessment_extension(case)
     self_due = extension.due_date if extension else cycle.self_assessment_due
@@ -158,14 +154,12 @@ def case_deadlines(case: Case, now: datetime) -> dict[str, Any]:
         "explanation_seconds_left": None,
         "explanation_extended": False,
     }
-    if case.state == Case.State.EXPLANATION:
-        due_at = explanation_due_at(case)
-        if due_at is not None:
-            due = last_day(due_at)
-            data.update(
-                explanation_due=due,
-                explanation_ends_at=due_at,
-                explanation_seconds_left=_left(due_at, now),
-                explanation_extended=explanation_extension(case, due) is not None,
-            )
+    if explanation_due_at is not None:
+        due = last_day(explanation_due_at)
+        data.update(
+            explanation_due=due,
+            explanation_ends_at=explanation_due_at,
+            explanation_seconds_left=_left(explanation_due_at, now),
+            explanation_extended=explanation_extension(case, due) is not None,
+        )
     return data

@@ -2,8 +2,8 @@
 
 Each runs in one durable transaction: the permission is checked first (404 for a case the
 user may not see, 403 for anyone but the secretariat), then the input, then the change is
-made, audited (`workflow.audit`) and, for an extension, the unit told (`notify`) in the
-same transaction. A refusal raises a `DomainError` and changes nothing.
+made and audited (`workflow.audit`); an extension's entry is published, so that the unit
+is told (a notification kind of `notifications.rules`) in the same transaction. A refusal raises a `DomainError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ from cases.models import Case
 from deadlines import policy, texts
 from deadlines.calendar import end_of_day, is_working_day, last_day, local_date, parse_day
 from deadlines.models import CalendarOverride, Extension
-from notifications.services import notify
-from workflow import audit
+from workflow import audit, events
 from workflow.models import Clarification
 from workflow.services import state_label
 
-SECRETARIAT_PERM = "cases.change_cycle"
 EXTENSION_KIND = "deadlines.extension_granted"
 
 
 def _require_secretariat(actor: Any, message: str) -> None:
-    if not (actor.is_authenticated and actor.has_perm(SECRETARIAT_PERM)):
+    if not (permissions.may_manage_cycle(actor)):
         raise NotAllowed(message)
 
 
@@ -102,18 +100,11 @@ def grant_extension(
                 .exclude(status=Clarification.Status.EXPIRED)
                 .update(due_at=end_of_day(day))
             )
-        audit.extension_granted(
-            extension, actor=actor, case=case, data={"questions": moved} if moved else None
-        )
-        text_vi, text_en = texts.extension_granted(
-            case.unit.name, kind == Extension.Kind.EXPLANATION, day, reason_text
-        )
-        notify(
-            EXTENSION_KIND,
-            permissions.unit_member_ids(case),
-            text_vi=text_vi,
-            text_en=text_en,
-            case=case,
+        # Published: notifications tell the unit (its `deadlines.extension_granted` kind).
+        events.publish(
+            audit.extension_granted(
+                extension, actor=actor, case=case, data={"questions": moved} if moved else None
+            )
         )
     return extension
 
@@ -143,7 +134,9 @@ def _check_self_assessment(case: Case, day: date) -> date:
 
 
 def _check_explanation(case: Case, day: date) -> date:
-    due_at = policy.explanation_due_at(case) if case.state == Case.State.EXPLANATION else None
+    due_at = (
+        Clarification.objects.answer_due_at(case) if case.state == Case.State.EXPLANATION else None
+    )
     if due_at is None:
         raise WrongState(_("No explanation is requested from this unit now."))
     current = last_day(due_at)

@@ -9,7 +9,7 @@
 | case_finalised             | workflow.case.finalise               | unit staff and head             | view_case      |
 | results_awaiting_approval  | cases.cycle.results_submitted        | the leaders                     | publish_case (global) |
 | results_published          | cases.cycle.published                | staff and head of every unit    | view_case      |
-| extension_granted          | (deadlines calls notify directly)    | the unit, as the caller says    | view_case      |
+| deadlines.extension_granted| deadlines.extension.granted          | unit staff and head             | view_case      |
 | any other kind (reminders) | (deadlines calls notify directly)    | as the caller says              | view_case (none without a case) |
 
 "needs" is the case permission (`cases.permissions`) every recipient must hold on the
@@ -32,6 +32,7 @@ from django.utils.formats import date_format
 
 from cases import permissions
 from cases.models import Case, Membership
+from deadlines import texts
 from workflow import audit
 from workflow.models import AuditEntry, Clarification
 
@@ -58,6 +59,8 @@ class Kind:
     audiences: Audiences | None = None
     text_vi: str = ""
     text_en: str = ""
+    # Both texts from the audience's context, when a fixed pattern cannot say it.
+    texts: Callable[[dict[str, Any]], tuple[str, str]] | None = None
 
     def label(self, language: str) -> str:
         return self.label_en if language.startswith("en") else self.label_vi
@@ -80,6 +83,22 @@ def unit_of_case(entry: AuditEntry) -> Iterable[Audience]:
     ctx = _case_context(case)
     ctx.update(due=_dmy(entry.data.get("due_date", "")), questions=entry.data.get("questions", ""))
     yield Audience(permissions.unit_member_ids(case), case, ctx)
+
+
+def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
+    case = entry.case
+    assert case is not None
+    ctx = _case_context(case)
+    ctx.update(
+        explanation=entry.data.get("kind") == "explanation",
+        due_date=date.fromisoformat((entry.after or {})["due_date"]),
+        reason=entry.comment,
+    )
+    yield Audience(permissions.unit_member_ids(case), case, ctx)
+
+
+def _extension_texts(ctx: dict[str, Any]) -> tuple[str, str]:
+    return texts.extension_granted(ctx["unit"], ctx["explanation"], ctx["due_date"], ctx["reason"])
 
 
 def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
@@ -207,7 +226,14 @@ KINDS: dict[str, Kind] = {
             text_vi="Kết quả Chỉ số CCHC năm {year} đã được công bố (Quyết định số {decision}).",
             text_en="The {year} PAR Index results were published (decision {decision}).",
         ),
-        Kind("extension_granted", "Gia hạn", "Extension granted"),
+        Kind(
+            "deadlines.extension_granted",
+            "Gia hạn",
+            "Extension granted",
+            action=audit.EXTENSION_GRANTED,
+            audiences=unit_of_extension,
+            texts=_extension_texts,
+        ),
     )
 }
 BY_ACTION: dict[str, Kind] = {k.action: k for k in KINDS.values() if k.action}

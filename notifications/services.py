@@ -95,11 +95,16 @@ def on_event(entry: AuditEntry) -> None:
     for audience in kind.audiences(entry):
         if not audience.user_ids:
             continue
+        if kind.texts is not None:
+            text_vi, text_en = kind.texts(audience.context)
+        else:
+            text_vi = kind.text_vi.format(**audience.context)
+            text_en = kind.text_en.format(**audience.context)
         notify(
             kind.code,
             audience.user_ids,
-            text_vi=kind.text_vi.format(**audience.context),
-            text_en=kind.text_en.format(**audience.context),
+            text_vi=text_vi,
+            text_en=text_en,
             case=audience.case,
             link=rules.link_for(audience.case, audience.context),
             event=entry,

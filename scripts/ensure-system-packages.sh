@@ -7,6 +7,12 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
+# Generated documents are checked as printed: LibreOffice converts them to PDF, poppler reads
+# the PDF back, Liberation Serif stands in for Times New Roman with Vietnamese diacritics.
+[[ -x /usr/lib/libreoffice/program/swriter ]] || need+=(libreoffice-writer-nogui)
+[[ -x /usr/lib/libreoffice/program/scalc ]] || need+=(libreoffice-calc-nogui)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+[[ -e /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ]] || need+=(fonts-liberation2)
 if ((${#need[@]})); then
   echo "Installing Debian packages: ${need[*]}"
   SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"

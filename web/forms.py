@@ -93,21 +93,33 @@ class SelfScoreForm(forms.Form):
 
 
 class AppraisalForm(forms.Form):
-    """An appraiser's score of one leaf in the current round, with the reason for a change."""
+    """An appraiser's score of one leaf in the current round, with the reason for a change;
+    on a leaf the unit declared not applicable, the appraiser's agreement or not first."""
 
+    na_decision = forms.ChoiceField(
+        required=False, choices=[("", ""), ("confirm", "confirm"), ("reject", "reject")]
+    )
     appraised_score = forms.CharField(required=False, max_length=32)
     comment = forms.CharField(required=False, widget=forms.Textarea)
     version = forms.IntegerField(required=False)
 
     def __init__(
-        self, *args: Any, criterion: Criterion, self_score: Decimal | None, **kwargs: Any
+        self,
+        *args: Any,
+        criterion: Criterion,
+        self_score: Decimal | None,
+        na_claimed: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.criterion = criterion
         self.self_score = self_score
+        self.na_claimed = na_claimed
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.na_claimed:
+            return self._clean_decision(data)
         try:
             points = check_points(
                 self.criterion,
@@ -126,6 +138,46 @@ class AppraisalForm(forms.Form):
                 % {"code": self.criterion.code},
             )
         return data
+
+    def _clean_decision(self, data: dict[str, Any]) -> dict[str, Any]:
+        code = self.criterion.code
+        decision = data.get("na_decision")
+        if not decision:
+            self.add_error(
+                "na_decision",
+                _("Criterion %(code)s: say whether you agree that it does not apply.")
+                % {"code": code},
+            )
+        elif decision == "reject":
+            if not (data.get("comment") or "").strip():
+                self.add_error(
+                    "comment",
+                    _(
+                        "Criterion %(code)s: give the reason the unit's “not applicable” "
+                        "is rejected."
+                    )
+                    % {"code": code},
+                )
+            if not (data.get("appraised_score") or "").strip():
+                self.add_error(
+                    "appraised_score",
+                    _("Criterion %(code)s: enter the appraised score it gets instead.")
+                    % {"code": code},
+                )
+            else:
+                try:
+                    check_points(
+                        self.criterion,
+                        to_decimal(data.get("appraised_score"), self.criterion, _("the score")),
+                    )
+                except InvalidInput as error:
+                    self.add_error("appraised_score", str(error.message))
+        return data
+
+    @property
+    def decision(self) -> str:
+        """ "confirm" or "reject" on a leaf declared not applicable; "" otherwise."""
+        return str(self.cleaned_data.get("na_decision") or "") if self.na_claimed else ""
 
     def service_data(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -45,7 +45,7 @@ def back_to(to: str, *args: Any, anchor: str = "", query: str = "") -> HttpRespo
 
 def cycle_for(request: HttpRequest, pk: Any, perm: str = "cases.view_cycle") -> Cycle:
     """A whole cycle, for the roles that see whole cycles (secretariat, leader, auditor)."""
-    if not request.user.has_perm(perm):
+    if not permissions.has_global(request.user, perm):
         raise PermissionDenied
     cycle = Cycle.objects.filter(pk=pk).first()
     if cycle is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -17,9 +18,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,10 +26,8 @@ from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
-from config.auth import fresh_token
-from deadlines import policy
 from deadlines.calendar import last_day
-from workflow import cycle_services, services
+from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import USER_TRANSITIONS
 
@@ -159,6 +155,7 @@ class ScoreSerializer(serializers.ModelSerializer):
             "evidence_explanation",
             "not_applicable",
             "not_applicable_reason",
+            "not_applicable_decision",
             "appraised_score",
             "appraised_comment",
             "appraised_round",
@@ -259,7 +256,7 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(DeadlinesSerializer)
     def get_deadlines(self, case: Case) -> dict[str, Any]:
-        return DeadlinesSerializer(policy.case_deadlines(case, timezone.now())).data
+        return DeadlinesSerializer(schedule.case_deadlines(case, timezone.now())).data
 
 
 class HistorySerializer(serializers.ModelSerializer):
@@ -316,11 +313,23 @@ def _cases_for(user: Any) -> QuerySet[Case]:
 
 
 def _visible_cycles(user: Any) -> QuerySet[Cycle]:
-    if user.has_perm("cases.view_cycle"):
+    if permissions.may_view_cycles(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
         pk__in=permissions.visible_cases(user).values("cycle_id")
     ).distinct()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CSV = "text/csv; charset=utf-8"
+
+
+def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    """A file to save, under the name given (ASCII: the product's file names are)."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -328,38 +337,6 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 # --- views -------------------------------------------------------------------------------
-
-
-class TokenView(ObtainAuthToken):
-    """POST {username, password} → {"token": "…"}; send it as `Authorization: Token …`.
-
-    Tokens expire after API_TOKEN_TTL_DAYS (a new sign-in issues a fresh one); DELETE revokes
-    the caller's token. Failed sign-ins count towards the lock-out of the login page.
-    """
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method == "DELETE":
-            return [IsAuthenticated()]
-        return [AllowAny()]
-
-    @extend_schema(
-        request=inline_serializer(
-            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The Django request goes to authenticate(), so that the sign-in lock-out middleware
-        # sees a locked-out attempt (it cannot see flags set on DRF's wrapper).
-        serializer = self.serializer_class(data=request.data, context={"request": request._request})
-        serializer.is_valid(raise_exception=True)
-        token = fresh_token(serializer.validated_data["user"])
-        return Response({"token": token.key})
-
-    @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        Token.objects.filter(user=request.user).delete()
-        return Response(status=204)
 
 
 class CycleListView(APIView):

@@ -1,5 +1,5 @@
-"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view,
-and the leader's exclusion of a unit from the ranking. Thin views over the services."""
+"""API of the appraisal work: appraiser assignments, the work list, the side-by-side view.
+Thin views over the services."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import NotAllowed, NotFound
-from cases.models import AppraiserAssignment, Case, Criterion, Cycle
-from workflow import appraisal, cycle_services, results_services
-from workflow.api import _body, _visible_cycles
+from cases.errors import InvalidInput, NotAllowed, NotFound
+from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
+from workflow import appraisal, cycle_services, services
+from workflow.api import ScoreSerializer, _body, _visible_cycles
 
 
 def visible_cycle(user: Any, pk: int) -> Cycle:
@@ -150,31 +150,38 @@ class AppraisalView(APIView):
         return Response(appraisal.side_by_side(case, request.user))
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
+NotApplicableDecision = inline_serializer(
+    "NotApplicableDecision",
+    {
+        "decision": serializers.ChoiceField(["confirm", "reject"]),
+        "reason": serializers.CharField(required=False, help_text="required to reject"),
+        "appraised_score": serializers.DecimalField(
+            7, 2, required=False, help_text="required to reject: the points the leaf gets"
+        ),
+        "version": serializers.IntegerField(required=False),
+    },
+)
 
 
-class ExclusionView(APIView):
-    """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
+class NotApplicableView(APIView):
+    """POST: the appraiser confirms the unit's "not applicable" on a leaf, or rejects it with
+    the reason and the appraised score."""
 
-    @extend_schema(request=ReasonInput, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
-        exclusion = results_services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+    @extend_schema(request=NotApplicableDecision, responses=ScoreSerializer)
+    def post(self, request: Request, pk: int, code: str) -> Response:
+        data = _body(request)
+        decision = data.get("decision")
+        if decision not in ("confirm", "reject"):
+            permissions.get_case_for_user(request.user, pk)
+            raise InvalidInput(_("Choose whether to confirm or reject the “not applicable”."))
+        score = services.decide_not_applicable(
+            pk,
+            code,
+            actor=request.user,
+            confirm=decision == "confirm",
+            reason=str(data.get("reason", "") or ""),
+            appraised_score=data.get("appraised_score"),
+            version=data.get("version"),
         )
-        return Response(
-            {
-                "case": exclusion.case_id,
-                "excluded": True,
-                "reason": exclusion.reason,
-                "decided_by": request.user.username,
-                "decided_at": exclusion.decided_at,
-            },
-            status=201,
-        )
-
-    @extend_schema(request=ReasonInput, responses={200: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        case = results_services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
-        )
-        return Response({"case": case.pk, "excluded": False})
+        score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
+        return Response(ScoreSerializer(score).data)

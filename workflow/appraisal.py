@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 
 from cases import permissions
 from cases.models import Appraisal, AppraiserAssignment, Case, Criterion, Cycle, Method, Score
+from workflow import rules
 from workflow.models import Clarification
 
 # Leaves an appraiser scores (the survey is imported; bonus and penalty are optional).
@@ -48,7 +49,11 @@ register_criterion_column("evidence", _no_evidence_yet, list)
 def worklist(user: Any, cycle: Cycle, state: str = "") -> list[Case]:
     """Cases of the cycle the user may appraise, each annotated with `assigned` (leaves of the
     user's areas to appraise) and `unappraised` (those without an appraisal yet)."""
-    areas = None if user.has_perm("cases.appraise_case") else _assigned_areas(user, cycle)
+    areas = (
+        None
+        if permissions.has_global(user, "cases.appraise_case")
+        else _assigned_areas(user, cycle)
+    )
     scope = Q(scores__criterion__method__in=APPRAISED_METHODS)
     if areas is not None:
         scope &= Q(scores__criterion__area__code__in=areas)
@@ -80,7 +85,7 @@ def _dec(value: Decimal | None) -> str | None:
 
 def side_by_side(case: Case, user: Any) -> dict[str, Any]:
     """Every leaf of the case: self score, appraised score (all rounds), questions, the gap."""
-    areas_allowed = permissions.assigned_area_codes(user, case)
+    facts = rules.facts_for(user, case)
     scores = list(
         Score.objects.filter(case=case)
         .select_related("criterion", "criterion__area", "appraised_by")
@@ -94,6 +99,7 @@ def side_by_side(case: Case, user: Any) -> dict[str, Any]:
             {
                 "round": appraisal.round,
                 "score": _dec(appraisal.appraised_score),
+                "not_applicable": appraisal.not_applicable,
                 "comment": appraisal.comment,
                 "appraiser": appraisal.appraiser.username,
                 "at": appraisal.at,
@@ -134,9 +140,8 @@ def side_by_side(case: Case, user: Any) -> dict[str, Any]:
     differing = unappraised = 0
     for score in scores:
         criterion = score.criterion
-        row = _criterion_row(score, areas_allowed, case)
+        row = _criterion_row(score, facts, questions.get(criterion.pk, []))
         row["rounds"] = rounds.get(score.pk, [])
-        row["questions"] = questions.get(criterion.pk, [])
         for name, (values, default) in extra.items():
             row[name] = values.get(score.pk, default())
         differing += row["differs"]
@@ -152,7 +157,9 @@ def side_by_side(case: Case, user: Any) -> dict[str, Any]:
     }
 
 
-def _criterion_row(score: Score, areas_allowed: set[str] | None, case: Case) -> dict[str, Any]:
+def _criterion_row(
+    score: Score, facts: rules.Facts, questions: list[dict[str, Any]]
+) -> dict[str, Any]:
     criterion = score.criterion
     area_code = criterion.area.code if criterion.area_id else criterion.code
     appraised = criterion.method in APPRAISED_METHODS
@@ -178,6 +185,7 @@ def _criterion_row(score: Score, areas_allowed: set[str] | None, case: Case) -> 
             "not_applicable": score.not_applicable,
             "not_applicable_reason": score.not_applicable_reason,
         },
+        "not_applicable_decision": score.not_applicable_decision,
         "appraised": {
             "score": _dec(score.appraised_score),
             "comment": score.appraised_comment,
@@ -188,8 +196,14 @@ def _criterion_row(score: Score, areas_allowed: set[str] | None, case: Case) -> 
         "difference": _dec(difference),
         "differs": differs,
         "to_appraise": appraised and score.appraised_round is None,
+        "questions": questions,
         "may_appraise": appraised
-        and case.state == Case.State.APPRAISING
-        and (areas_allowed is None or area_code in areas_allowed),
+        and not rules.appraise_criterion(
+            facts,
+            code=criterion.code,
+            area=area_code,
+            survey=criterion.is_survey,
+            open_question=any(q["status"] == Clarification.Status.OPEN for q in questions),
+        ),
         "version": score.version,
     }

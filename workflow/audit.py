@@ -270,6 +270,7 @@ def score_fields(score: Score) -> dict[str, Any]:
         "note": score.note,
         "not_applicable": score.not_applicable,
         "not_applicable_reason": score.not_applicable_reason,
+        "not_applicable_decision": score.not_applicable_decision,
         "evidence_explanation": score.evidence_explanation,
         "appraised_score": score.appraised_score,
         "appraised_comment": score.appraised_comment,

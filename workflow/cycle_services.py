@@ -4,6 +4,7 @@ manage who belongs where, and publish results. Each is audited in its own transa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from cases import permissions, results
+from cases import permissions
 from cases.errors import GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import (
     AppraiserAssignment,
@@ -47,7 +48,7 @@ DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
 def _require_global(actor: Any, perm: str) -> None:
-    if not actor.has_perm(perm):
+    if not permissions.has_global(actor, perm):
         raise NotAllowed(_("You are not allowed to do this."))
 
 
@@ -377,6 +378,23 @@ def _survey_complete(cycle: Cycle) -> None:
         )
 
 
+# The results app, above the workflow, computes the ranking that publication freezes; it
+# registers the function here (results/apps.py) instead of the workflow importing it.
+FreezeResults = Callable[[Cycle], list[PublishedResult]]
+_freezers: list[FreezeResults] = []
+
+
+def register_results_freezer(freeze: FreezeResults) -> None:
+    """`freeze(cycle)` saves and returns the cycle's `PublishedResult` rows."""
+    _freezers[:] = [freeze]
+
+
+def _freeze_results(cycle: Cycle) -> list[PublishedResult]:
+    if not _freezers:
+        raise RuntimeError("No results app registered a freezer: add `results` to the apps.")
+    return _freezers[0](cycle)
+
+
 def publish_cycle(
     cycle_id: int,
     *,
@@ -421,8 +439,7 @@ def publish_cycle(
                 params={"decision": decision},
             )
         # Frozen in the same transaction: what is announced, and next year's comparison.
-        announced = results.compute_results(cycle)
-        frozen = PublishedResult.objects.bulk_create(results.snapshot_rows(announced))
+        frozen = _freeze_results(cycle)
         cycle.status = Cycle.Status.PUBLISHED
         cycle.decision_number = number
         cycle.decision_date = decision_day

@@ -10,8 +10,11 @@ Invariants:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -70,6 +73,17 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("Audit entries are append-only.")
 
 
+class ClarificationQuerySet(models.QuerySet["Clarification"]):
+    def answer_due_at(self, case: Case) -> datetime | None:
+        """When the sent questions of the case's current round must be answered (None: none)."""
+        due: datetime | None = (
+            self.filter(case_id=case.pk, round=case.appraisal_round, due_at__isnull=False)
+            .exclude(status=Clarification.Status.EXPIRED)
+            .aggregate(due=Max("due_at"))["due"]
+        )
+        return due
+
+
 class Clarification(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -91,6 +105,8 @@ class Clarification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClarificationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("clarification question")

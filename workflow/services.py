@@ -16,15 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import ConcurrentTransition
 
 from cases import permissions
-from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.errors import Conflict, GuardFailed, InvalidInput, NotFound, WrongState
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
 from deadlines import policy
-from deadlines.calendar import end_of_day, is_past, last_day
-from workflow import audit, events
+from deadlines.calendar import end_of_day, last_day
+from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import TRANSITIONS
 
@@ -52,13 +52,9 @@ def _wrong_state(case: Case, message: str | None = None) -> WrongState:
     )
 
 
-def available_transitions(case: Case, user: Any) -> list[str]:
-    """Transitions this user could try on the case now (state and permission; not guards)."""
-    return [
-        name
-        for name, spec in TRANSITIONS.items()
-        if can_proceed(getattr(case, name)) and permissions.has_case_perm(user, spec.perm, case)
-    ]
+def available_transitions(case: Case, user: Any, facts: rules.Facts | None = None) -> list[str]:
+    """Transitions this user could try on the case now (the rules; not the data guards)."""
+    return rules.transitions_allowed(facts or rules.facts_for(user, case))
 
 
 def run_transition(
@@ -98,8 +94,7 @@ def apply_transition(
     now = now or timezone.now()
     params = {**(params or {}), "comment": comment}
     case = _locked_case(case_id, actor, spec.perm)
-    if not can_proceed(getattr(case, name)):
-        raise _wrong_state(case)
+    rules.enforce(rules.transition(name)(rules.facts_for(actor, case, now, codes=(spec.perm,))))
     reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
     if reasons:
         raise GuardFailed(_("This step cannot be done yet."), reasons)
@@ -201,23 +196,22 @@ def set_self_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "edit_self_score")
-        if case.state != Case.State.SELF_SCORING:
-            raise _wrong_state(
-                case,
-                _("Self scores can no longer change: the case is “%(state)s”.")
-                % {"state": state_label(case.state)},
-            )
-        due = policy.self_assessment_due(case)
-        if is_past(due, now):
-            raise GuardFailed(
-                _("The self-assessment deadline passed on %(date)s.")
-                % {"date": date_format(due, "d/m/Y")}
-            )
+        due = policy.self_assessment_due(case) if case.state == Case.State.SELF_SCORING else None
+        facts = rules.facts_for(actor, case, now, codes=("edit_self_score",), self_due=due)
+        rules.enforce(rules.edit_self_score(facts))
         criterion = _leaf(case, criterion_code)
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         not_applicable = bool(data.get("not_applicable", score.not_applicable))
         if not_applicable:
+            if criterion.is_survey:
+                raise InvalidInput(
+                    _(
+                        "Criterion %(code)s is scored by the survey: the unit cannot mark it "
+                        "not applicable."
+                    )
+                    % {"code": criterion.code}
+                )
             if not _not_applicable_allowed(criterion):
                 raise InvalidInput(
                     _("Criterion %(code)s cannot be marked not applicable.")
@@ -253,6 +247,10 @@ def set_self_score(
     return score
 
 
+def _area_code(criterion: Criterion) -> str:
+    return criterion.area.code if criterion.area_id else criterion.code
+
+
 def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
 
@@ -269,27 +267,27 @@ def set_appraised_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
+        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+        rules.enforce(rules.appraise(facts))
         criterion = _leaf(case, criterion_code)
-        if not permissions.may_appraise(actor, case, criterion):
-            raise NotAllowed(
-                _("Criterion %(code)s is not in an area assigned to you.")
-                % {"code": criterion.code}
+        rules.enforce(
+            rules.appraise_criterion(
+                facts,
+                code=criterion.code,
+                area=_area_code(criterion),
+                survey=criterion.is_survey,
+                open_question=case.state == Case.State.EXPLANATION
+                and Clarification.objects.filter(
+                    case=case, criterion=criterion, status=Clarification.Status.OPEN
+                ).exists(),
             )
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
-        if criterion.is_survey:
-            raise InvalidInput(
-                _("Criterion %(code)s is scored by the survey import.") % {"code": criterion.code}
-            )
+        )
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         comment = _text(data, "comment", "")
+        if _unchanged(score, data, comment):
+            return score
+        claimed = score.not_applicable or score.not_applicable_decision == "rejected"
         if data.get("not_applicable") is True:
             if not _not_applicable_allowed(criterion):
                 raise InvalidInput(
@@ -303,6 +301,7 @@ def set_appraised_score(
                 )
             score.not_applicable = True
             score.not_applicable_reason = score.not_applicable_reason or comment
+            score.not_applicable_decision = "confirmed" if claimed else ""
             points = None
         else:
             points = check_points(
@@ -316,25 +315,118 @@ def set_appraised_score(
                     )
                     % {"code": criterion.code}
                 )
+            if claimed:
+                # Scoring a leaf the unit declared not applicable rejects that claim.
+                score.not_applicable_decision = "rejected"
             score.not_applicable = False
-        score.appraised_score = points
-        score.appraised_comment = comment
-        score.appraised_round = case.appraisal_round
-        score.appraised_by = actor
-        score.appraised_at = now
-        score.version += 1
-        score.save()
-        Appraisal.objects.update_or_create(
-            score=score,
-            round=case.appraisal_round,
-            defaults={
-                "appraised_score": points if points is not None else 0,
-                "comment": comment,
-                "appraiser": actor,
-                "at": now,
-            },
-        )
-        audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+        _record_appraisal(case, score, points, comment, actor=actor, now=now, before=before)
+    return score
+
+
+def _unchanged(score: Score, data: dict[str, Any], comment: str) -> bool:
+    """A save of an already appraised leaf that changes nothing (an untouched box sent
+    again) records nothing: it must not count as a new appraisal or a change."""
+    if score.appraised_round is None or comment != score.appraised_comment:
+        return False
+    if data.get("not_applicable") is True:
+        return score.not_applicable
+    try:
+        points = to_decimal(data.get("appraised_score"), score.criterion, _("the score"))
+    except InvalidInput:
+        return False
+    return not score.not_applicable and points == score.appraised_score
+
+
+def _record_appraisal(
+    case: Case,
+    score: Score,
+    points: Any,
+    comment: str,
+    *,
+    actor: Any,
+    now: datetime,
+    before: dict[str, Any],
+) -> None:
+    """Write the appraised fields, the round's Appraisal row and the audit entry."""
+    score.appraised_score = points
+    score.appraised_comment = comment
+    score.appraised_round = case.appraisal_round
+    score.appraised_by = actor
+    score.appraised_at = now
+    score.version += 1
+    score.save()
+    Appraisal.objects.update_or_create(
+        score=score,
+        round=case.appraisal_round,
+        defaults={
+            "appraised_score": points,
+            "not_applicable": points is None,
+            "comment": comment,
+            "appraiser": actor,
+            "at": now,
+        },
+    )
+    audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+
+
+def decide_not_applicable(
+    case_id: Any,
+    criterion_code: str,
+    *,
+    actor: Any,
+    confirm: bool,
+    reason: str = "",
+    appraised_score: Any = None,
+    version: Any = None,
+    now: datetime | None = None,
+) -> Score:
+    """The appraiser confirms the unit's "not applicable" on a leaf, or rejects it with the
+    reason and the points the leaf gets instead (it then counts in the maximum again)."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        case = _locked_case(case_id, actor, "appraise_case")
+        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+        rules.enforce(rules.appraise(facts))
+        criterion = _leaf(case, criterion_code)
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
+        if case.state != Case.State.APPRAISING:
+            raise _wrong_state(
+                case,
+                _(
+                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
+                )
+                % {"state": state_label(case.state)},
+            )
+        score = _locked_score(case, criterion, version)
+        if not (score.not_applicable or score.not_applicable_decision):
+            raise InvalidInput(
+                _("The unit did not declare criterion %(code)s not applicable.")
+                % {"code": criterion.code}
+            )
+        before = audit.score_fields(score)
+        if confirm:
+            score.not_applicable = True
+            score.not_applicable_decision = "confirmed"
+            points = None
+        else:
+            if not reason:
+                raise InvalidInput(
+                    _(
+                        "Criterion %(code)s: give the reason the unit's “not applicable” "
+                        "is rejected."
+                    )
+                    % {"code": criterion.code}
+                )
+            if appraised_score in (None, ""):
+                raise InvalidInput(
+                    _("Criterion %(code)s: enter the appraised score it gets instead.")
+                    % {"code": criterion.code}
+                )
+            points = check_points(criterion, to_decimal(appraised_score, criterion, _("the score")))
+            score.not_applicable = False
+            score.not_applicable_decision = "rejected"
+        _record_appraisal(case, score, points, reason, actor=actor, now=now, before=before)
     return score
 
 
@@ -351,20 +443,10 @@ def ask_clarification(
     question = (question or "").strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "ask_clarification")
+        facts = rules.facts_for(actor, case, now, codes=("ask_clarification", "appraise_case"))
+        rules.enforce(rules.ask(facts))
         criterion = _leaf(case, criterion_code)
-        if not permissions.may_appraise(actor, case, criterion):
-            raise NotAllowed(
-                _("Criterion %(code)s is not in an area assigned to you.")
-                % {"code": criterion.code}
-            )
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Questions can be asked only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
         if not question:
             raise InvalidInput(_("Write the question."))
         clarification = Clarification.objects.create(
@@ -405,7 +487,10 @@ def answer_clarification(
             .select_related("criterion")
             .get(pk=clarification_id)
         )
-        if case.state != Case.State.EXPLANATION or clarification.due_at is None:
+        rules.enforce(
+            rules.answer(rules.facts_for(actor, case, now, codes=("answer_clarification",)))
+        )
+        if clarification.due_at is None:
             raise _wrong_state(
                 case,
                 _(

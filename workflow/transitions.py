@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, Method
 from deadlines import policy
-from deadlines.calendar import is_past
+from deadlines.calendar import is_past, last_day
 from workflow.models import Clarification
 
 Guard = Callable[[Case, datetime, dict[str, Any]], list[str]]
@@ -73,8 +73,15 @@ def has_unsent_question(case: Case, now: datetime, params: dict[str, Any]) -> li
     return []
 
 
+def before_answer_date(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    """The explanation is sent before the (possibly extended) answer date ends, not after."""
+    due_at = Clarification.objects.answer_due_at(case)
+    if due_at is not None and now >= due_at:
+        return [_("The answer window closed on %(date)s.") % {"date": _date(last_day(due_at))}]
+    return []
+
+
 def every_question_answered(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    """Answers only; the answer date is checked by the deadlines app's registered guard."""
     codes = (
         Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
         .order_by("criterion__position")
@@ -138,7 +145,11 @@ TRANSITIONS: dict[str, Spec] = {
         Spec("lock_at_cutoff", "lock_case", (after_self_deadline,), snapshot=True),
         Spec("start_appraisal", "start_appraisal"),
         Spec("request_explanation", "request_explanation", (has_unsent_question,)),
-        Spec("submit_explanation", "submit_explanation", (every_question_answered,)),
+        Spec(
+            "submit_explanation",
+            "submit_explanation",
+            (before_answer_date, every_question_answered),
+        ),
         Spec("expire_explanation", "expire_explanation", (explanation_window_passed,)),
         Spec(
             "finalise",
@@ -153,8 +164,7 @@ TRANSITIONS: dict[str, Spec] = {
 
 
 def register_guard(name: str, guard: Guard) -> None:
-    """Add a guard owned by an app above the workflow (evidence's submit rule, deadlines' extension
-    aware checks). Called once from that app's AppConfig.ready(); the table stays the one place
+    """Add a guard owned by an app above the workflow (evidence's submit rule). Called once from that app's AppConfig.ready(); the table stays the one place
     that is read to know what a transition demands."""
     spec = TRANSITIONS[name]
     if guard not in spec.guards:

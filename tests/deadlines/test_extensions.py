@@ -10,11 +10,12 @@ import time_machine
 
 from cases.models import Case
 from deadlines.models import Extension
-from deadlines.services import EXTENSION_KIND
 from tests.deadlines.helpers import at, fresh, inbox, request_explanation
 from tests.helpers import api, fill_self_scores
 from workflow import services
 from workflow.models import AuditEntry, Clarification
+
+EXTENSION_KIND = "deadlines.extension_granted"
 
 
 def extend(user: Any, case: Case, **body: Any) -> Any:

@@ -11,7 +11,9 @@ from notifications.services import notify
 from tests.helpers import api
 
 
-def tell(user: Any, n: int = 1, *, case: Any = None, kind: str = "extension_granted") -> list[int]:
+def tell(
+    user: Any, n: int = 1, *, case: Any = None, kind: str = "deadlines.extension_granted"
+) -> list[int]:
     ids = []
     with transaction.atomic():
         for i in range(n):

@@ -118,7 +118,7 @@ def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
     """The deadlines app calls notify() directly: its kinds get the same protection."""
     with transaction.atomic():
         rows = notify(
-            "extension_granted",
+            "deadlines.extension_granted",
             [world.head_a, world.head_b.pk, world.outsider, world.head_a],
             text_vi="Đơn vị được gia hạn đến hết ngày 10/04/2026.",
             text_en="The unit's deadline was extended to the end of 10/04/2026.",
@@ -150,7 +150,13 @@ def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_notify_outside_the_event_transaction_is_refused(world: Any) -> None:
     with pytest.raises(RuntimeError):
-        notify("extension_granted", [world.head_a], text_vi="x", text_en="x", case=world.case_a)
+        notify(
+            "deadlines.extension_granted",
+            [world.head_a],
+            text_vi="x",
+            text_en="x",
+            case=world.case_a,
+        )
 
 
 def test_a_rolled_back_transition_leaves_no_inbox_row_and_sends_nothing(

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
-from cases.results import compute_results
+from results.ranking import compute_results
 from tests.helpers import api
 from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
 from workflow import cycle_services, transitions

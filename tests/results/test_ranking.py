@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from cases.models import Cycle, PublishedResult, RankingExclusion, Unit, UnitGroup, UnitLineage
-from cases.results import UnitResult, assign_ranks, classify, compute_results
+from results.ranking import UnitResult, assign_ranks, classify, compute_results
 from tests.results.province import make_cycle
 
 D = Decimal

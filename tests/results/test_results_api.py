@@ -171,6 +171,23 @@ def test_excel_export_has_one_sheet_per_group_with_areas_as_columns(
     ]
 
 
+def test_excel_export_is_set_up_to_print_on_a4_landscape_one_page_wide(
+    published: SimpleNamespace,
+) -> None:
+    response = api(None).get(_url(published, "results.xlsx"))
+
+    sheet = load_workbook(io.BytesIO(response.content))["Khối sở"]
+    assert sheet.page_setup.paperSize == 9  # A4
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.print_title_rows == "$5:$5"  # the header row on every page
+    assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in sheet.oddHeader.center.text
+    index = sheet["H8"]  # S2's index, 86.67: two decimals, decimal comma in Vietnamese
+    assert (index.value, index.number_format) == (86.67, "[$-42A]#,##0.00")
+    assert sheet["A6"].number_format == "[$-42A]#,##0"  # ranks are whole numbers
+
+
 def test_excel_export_for_the_leader_carries_the_honesty_columns(
     excluded: SimpleNamespace,
 ) -> None:

@@ -114,3 +114,26 @@ def test_another_unit_cannot_answer(world: Any, signed_in: Any) -> None:
     )
     assert response.status_code == 404
     assert Clarification.objects.get(pk=question.pk).answer == ""
+
+
+def test_without_javascript_the_appraiser_confirms_not_applicable_and_a_bare_choice_is_refused(
+    world: Any, signed_in: Any
+) -> None:
+    fill_self_scores(world.case_a, 0)
+    Score.objects.filter(case=world.case_a, criterion__code="3.1.2").update(
+        self_score=None, not_applicable=True, not_applicable_reason="Không có TTHC"
+    )
+    case = force_state(world.case_a, Case.State.APPRAISING)
+    client = signed_in(world.appraiser)
+    page = Page(client.get(reverse("web:appraisal", args=[case.pk])))
+    assert page.id("c-3-1-2-na-confirm") is not None
+    assert page.id("c-1-5-na-confirm") is None  # only where the unit declared it
+    url = reverse("web:appraise", args=[case.pk, "3.1.2"])
+    refused = client.post(url, {"appraised_score": "", "comment": ""})
+    assert refused.status_code == 400
+    assert "đồng ý" in Page(refused).id("c-3-1-2-na-decision-error").text
+    assert Score.objects.get(case=case, criterion__code="3.1.2").appraised_round is None
+    saved = client.post(url, {"na_decision": "confirm", "appraised_score": "", "comment": ""})
+    assert saved.status_code == 302
+    score = Score.objects.get(case=case, criterion__code="3.1.2")
+    assert (score.not_applicable_decision, score.appraised_round) == ("confirmed", 1)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -451,3 +452,100 @@ def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
         lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None, what="the confirmation"
     )
     assert page.evaluate("window.noticesSeen") == []
+
+
+def test_the_appraiser_decides_on_not_applicable_and_round_two_keeps_the_councils_score(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    """No silent change to an official score: the unit's "not applicable" is confirmed or
+    rejected as such, and in round 2 the box holds the council's round-1 score, so saving an
+    untouched row changes nothing."""
+    case = world.case_a
+    fill_self_scores(case, 0)
+    na = {"not_applicable": True, "not_applicable_reason": "Sở không có thủ tục hành chính"}
+    Score.objects.filter(case=case, criterion__code__in=["3.1.2", "3.2.1"]).update(
+        self_score=None, **na
+    )
+    force_state(case, Case.State.APPRAISING)
+    base = live_server.url
+    page = sign_in(browser, base, "appraiser1")
+    page.goto(f"{base}/cases/{case.pk}/appraisal/?area=3")
+    assert "Đơn vị đề nghị không áp dụng tiêu chí này" in page.inner_text("#c-3-1-2")
+    page.check("#c-3-1-2-na-confirm")
+    page.click("#c-3-1-2 .appraise-form button")
+    page.wait_for_selector("#c-3-1-2-astatus .saved")
+    page.check("#c-3-2-1-na-reject")
+    page.click("#c-3-2-1 .appraise-form button")  # no reason, no score: refused
+    page.wait_for_selector("#c-3-2-1-astatus .not-saved")
+    assert "lý do" in page.inner_text("#c-3-2-1-comment-error")
+    page.fill("#c-3-2-1-appraised", "0")
+    page.fill("#c-3-2-1-comment", "Sở có kế hoạch rà soát TTHC nội bộ")
+    page.click("#c-3-2-1 .appraise-form button")
+    page.wait_for_selector("#c-3-2-1-astatus .saved")
+    shot(page, "26-appraisal-not-applicable-decided")
+    confirmed = Score.objects.get(case=case, criterion__code="3.1.2")
+    assert (confirmed.not_applicable, confirmed.not_applicable_decision) == (True, "confirmed")
+    assert confirmed.appraised_round == 1 and confirmed.appraised_score is None
+    rejected = Score.objects.get(case=case, criterion__code="3.2.1")
+    assert (rejected.not_applicable, rejected.not_applicable_decision) == (False, "rejected")
+    assert rejected.appraised_score == 0
+
+    # Round 2: 1.5 was appraised 1 against a self score of 0 in round 1.
+    services.set_appraised_score(
+        case.pk, "1.5", actor=world.appraiser, data={"appraised_score": "1", "comment": "Đủ"}
+    )
+    Case.objects.filter(pk=case.pk).update(appraisal_round=2)
+    before = Score.objects.get(case=case, criterion__code="1.5")
+    page.goto(f"{base}/cases/{case.pk}/appraisal/?area=1")
+    assert page.input_value("#c-1-5-appraised") == "1"
+    page.click("#c-1-5 .appraise-form button")  # "Lưu" on the untouched row
+    page.wait_for_selector("#c-1-5-astatus .saved")
+    after = Score.objects.get(case=case, criterion__code="1.5")
+    assert (after.appraised_score, after.appraised_round, after.version) == (
+        before.appraised_score,
+        1,
+        before.version,
+    )
+    assert after.appraisals.count() == 1
+
+
+def test_the_unit_sees_no_error_before_typing_and_keeps_what_a_refused_autosave_held(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    """An empty answer box shows no error; an autosave the server refuses says the server's
+    words and the typed figure stays, also across a reload, until it is saved."""
+    case_b = world.case_b
+    fill_self_scores(case_b)
+    force_state(case_b, Case.State.APPRAISING)
+    services.ask_clarification(case_b.pk, "1.5", "Vì sao tự chấm 0?", actor=world.appraiser)
+    services.run_transition(case_b.pk, "request_explanation", actor=world.appraiser)
+    base = live_server.url
+    other = sign_in(browser, base, "stc.staff")
+    other.goto(f"{base}/cases/{case_b.pk}/appraisal/")
+    question = other.locator(".question", has_text="Vì sao tự chấm 0?")
+    assert question.locator(".field-error").inner_text().strip() == ""
+    assert question.locator("textarea").get_attribute("aria-invalid") is None
+    shot(other, "27-unanswered-question-before-typing")
+
+    page = sign_in(browser, base, "stp.staff")
+    page.goto(f"{base}/cases/{world.case_a.pk}/")
+    membership = world.staff_a.memberships.get()
+    role = membership.role
+    cycle_services.remove_membership(membership, actor=world.secretariat)  # meanwhile
+    page.fill("#c-1-5-entry", "1,5")
+    page.press("#c-1-5-entry", "Tab")
+    page.wait_for_selector("#c-1-5-status .not-saved")
+    said = page.inner_text("#c-1-5-status")
+    assert "máy chủ từ chối" in said and "Không tìm thấy" in said, said
+    assert "kết nối" not in said
+    assert page.input_value("#c-1-5-entry") == "1,5"
+
+    cycle_services.add_membership(world.staff_a, world.unit_a, role, actor=world.secretariat)
+    page.reload()
+    assert page.input_value("#c-1-5-entry") == "1,5"
+    assert "Chưa lưu" in page.inner_text("#c-1-5-status")
+    page.click("#c-1-5 .save-line button")
+    page.wait_for_selector("#c-1-5-status .saved")
+    assert Score.objects.get(case=world.case_a, criterion__code="1.5").self_score == Decimal("1.5")
+    page.reload()
+    assert page.inner_text("#c-1-5-status").strip() == ""

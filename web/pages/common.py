@@ -19,6 +19,7 @@ from cases.models import (
 from deadlines import policy
 from deadlines.calendar import end_of_day
 from web.timing import TimeLeft, time_left
+from workflow import schedule
 from workflow.transitions import NOT_SELF_SCORED
 
 APPRAISAL_STATES = (Case.State.APPRAISING, Case.State.EXPLANATION)
@@ -100,7 +101,7 @@ class CaseDeadlines:
 
 
 def case_deadlines(case: Case, now: datetime) -> CaseDeadlines:
-    figures = policy.case_deadlines(case, now)
+    figures = schedule.case_deadlines(case, now)
     explanation = None
     if figures["explanation_ends_at"] is not None:
         explanation = Deadline(

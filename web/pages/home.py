@@ -97,7 +97,7 @@ def unit_cards(viewer: Viewer, now: datetime) -> list[UnitCard]:
         may_submit = permissions.has_case_perm(viewer.user, "submit_case", case)
         answers_due = None
         if case.state == Case.State.EXPLANATION:
-            due_at = policy.explanation_due_at(case)
+            due_at = Clarification.objects.answer_due_at(case)
             if due_at is not None:
                 answers_due = Deadline(last_day(due_at), time_left(due_at, now))
         cards.append(

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from cases import permissions
 from cases.errors import DomainError
 from cases.models import (
     Appraisal,
@@ -27,7 +26,7 @@ from cases.models import (
 from cases.totals import CaseTotals, totals_from_scores
 from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
-from workflow import services
+from workflow import rules, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
 
@@ -166,7 +165,21 @@ class Row:
             and s.appraised_score is not None
             and s.self_score is not None
             and s.appraised_score != s.self_score
-        )
+        ) or (s is not None and s.not_applicable_decision == "rejected")
+
+    @property
+    def na_claimed(self) -> bool:
+        """The unit declared the leaf not applicable (the appraiser confirms or rejects it)."""
+        s = self.score
+        return s is not None and (s.not_applicable or bool(s.not_applicable_decision))
+
+    @property
+    def na_choice(self) -> str:
+        """The appraiser's choice on that claim as the form shows it: typed, or decided."""
+        if self.posted is not None:
+            return str(self.posted.get("na_decision", ""))
+        decision = self.score.not_applicable_decision if self.score is not None else ""
+        return {"confirmed": "confirm", "rejected": "reject"}.get(decision, "")
 
     @property
     def kind(self) -> str:
@@ -342,11 +355,12 @@ EXTENDABLE = {
     Case.State.SUBMITTED: "self_assessment",
     Case.State.EXPLANATION: "explanation",
 }
+"""Which deadline an extension moves in each state where `rules.extend` allows one."""
 
 
-def may_extend(user: Any, case: Case) -> bool:
+def may_extend(user: Any, case: Case, facts: rules.Facts | None = None) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
-    return case.state in EXTENDABLE and permissions.may_manage_cycle(user)
+    return rules.allowed(rules.extend, facts or rules.facts_for(user, case))
 
 
 def submit_checklist(case: Case, now: datetime) -> list[str]:
@@ -360,12 +374,9 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
     questions = case_questions(case)
     totals = totals_from_scores(case, scores)
     deadlines = case_deadlines(case, now)
-    transitions = services.available_transitions(case, user)
-    can_edit = (
-        case.state == Case.State.SELF_SCORING
-        and permissions.has_case_perm(user, "edit_self_score", case)
-        and not deadlines.self_assessment.passed
-    )
+    facts = rules.facts_for(user, case, now, self_due=deadlines.self_assessment.due)
+    transitions = rules.transitions_allowed(facts)
+    can_edit = rules.allowed(rules.edit_self_score, facts)
     case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
     missing = submit_checklist(case, now) if "submit" in transitions else []
     blocks = _blocks(case, scores, questions, totals, case_evidence(case))
@@ -381,7 +392,7 @@ def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
         totals=totals,
         deadlines=deadlines,
         can_edit=can_edit,
-        may_extend=may_extend(user, case),
+        may_extend=may_extend(user, case, facts),
         transitions=transitions,
         missing=missing,
         questions_open=sum(
@@ -459,19 +470,27 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
         rounds[a.score_id].append(a)
     totals = totals_from_scores(case, scores)
     blocks = _blocks(case, scores, questions, totals, case_evidence(case))
-    allowed = permissions.assigned_area_codes(user, case)
-    appraising = case.state == Case.State.APPRAISING
-    may_answer = case.state == Case.State.EXPLANATION and permissions.has_case_perm(
-        user, "answer_clarification", case
-    )
+    facts = rules.facts_for(user, case, now)
+    may_ask = rules.allowed(rules.ask, facts)
+    may_answer = rules.allowed(rules.answer, facts)
     for block in blocks:
-        in_area = allowed is None or block.area.code in allowed
         for row in block.rows:
             if row.score is None:
                 continue
             row.rounds = rounds.get(row.score.pk, [])
-            row.may_ask = appraising and in_area and not row.criterion.is_survey
-            row.may_appraise = row.may_ask and row.self_scored
+            code, area_code = row.criterion.code, block.area.code
+            row.may_ask = (
+                may_ask
+                and not row.criterion.is_survey
+                and not rules.in_area(facts, code=code, area=area_code)
+            )
+            row.may_appraise = row.self_scored and not rules.appraise_criterion(
+                facts,
+                code=code,
+                area=area_code,
+                survey=row.criterion.is_survey,
+                open_question=any(q.status == Clarification.Status.OPEN for q in row.questions),
+            )
             # During the explanation the unit adds evidence to the questioned criteria.
             row.may_add_evidence = may_answer and any(
                 q.round == case.appraisal_round for q in row.questions
@@ -484,7 +503,7 @@ def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> App
         case=case,
         areas=blocks,
         totals=totals,
-        transitions=services.available_transitions(case, user),
+        transitions=rules.transitions_allowed(facts),
         deadlines=case_deadlines(case, now),
         may_answer=may_answer,
         unsent_questions=sum(

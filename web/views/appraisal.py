@@ -50,13 +50,26 @@ def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     score = current.first()
     if score is None or not score.criterion.is_leaf:
         raise Http404
-    form = AppraisalForm(request.POST, criterion=score.criterion, self_score=score.self_score)
+    na_claimed = score.not_applicable or bool(score.not_applicable_decision)
+    form = AppraisalForm(
+        request.POST, criterion=score.criterion, self_score=score.self_score, na_claimed=na_claimed
+    )
     saved = None
     if form.is_valid():
+        data = form.service_data()
         try:
-            saved = services.set_appraised_score(
-                case.pk, code, actor=request.user, data=form.service_data()
-            )
+            if form.decision:
+                saved = services.decide_not_applicable(
+                    case.pk,
+                    code,
+                    actor=request.user,
+                    confirm=form.decision == "confirm",
+                    reason=data["comment"],
+                    appraised_score=data["appraised_score"],
+                    version=data["version"],
+                )
+            else:
+                saved = services.set_appraised_score(case.pk, code, actor=request.user, data=data)
         except DomainError as error:
             form.add_error(None, str(error.message))
     if request.htmx:

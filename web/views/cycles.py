@@ -22,7 +22,7 @@ from workflow import cycle_services
 
 @login_required
 def cycle_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("cases.view_cycle"):
+    if not permissions.may_view_cycles(request.user):
         raise PermissionDenied
     cycles = Cycle.objects.order_by("-year", "title")
     return render(request, "web/cycle_list.html", {"cycles": cycles})

@@ -1,7 +1,7 @@
 """Results: the ranking of each unit group with its chart, each unit's areas, the export.
 
 Public once the cycle is published (no sign-in needed); before, only the secretariat, the
-leader and the auditor see them (`workflow.api_results.results_cycle` decides, as for the
+leader and the auditor see them (`results.api.results_cycle` decides, as for the
 API). The leader takes a unit out of the ranking here, with the reason.
 """
 
@@ -15,13 +15,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import permissions, results
+from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Cycle
+from results import services
+from results.api import results_cycle
+from results.ranking import compute_results
 from web import pages
 from web.shortcuts import back_to, refuse
-from workflow import results_services
-from workflow.api_results import results_cycle
 
 
 def _cycle(request: HttpRequest, pk: int) -> Cycle:
@@ -34,7 +35,7 @@ def _cycle(request: HttpRequest, pk: int) -> Cycle:
 
 
 def ranking(request: HttpRequest, pk: int) -> HttpResponse:
-    computed = results.compute_results(_cycle(request, pk))
+    computed = compute_results(_cycle(request, pk))
     context = {
         "cycle": computed.cycle,
         "computed": computed,
@@ -45,7 +46,7 @@ def ranking(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def unit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
-    computed = results.compute_results(_cycle(request, pk))
+    computed = compute_results(_cycle(request, pk))
     found = pages.unit_result(computed, code)
     if found is None:
         raise Http404
@@ -66,7 +67,7 @@ def unit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
 @require_POST
 def exclusion(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     """The leader excludes the unit from the ranking (or ranks it again), with the reason."""
-    computed = results.compute_results(_cycle(request, pk))
+    computed = compute_results(_cycle(request, pk))
     found = pages.unit_result(computed, code)
     if found is None:
         raise Http404
@@ -74,10 +75,10 @@ def exclusion(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     reason = request.POST.get("reason", "")
     try:
         if row.excluded:
-            results_services.reinstate_in_ranking(row.case_id, reason, actor=request.user)
+            services.reinstate_in_ranking(row.case_id, reason, actor=request.user)
             messages.success(request, _("%(unit)s is ranked again.") % {"unit": row.unit_name})
         else:
-            results_services.exclude_from_ranking(row.case_id, reason, actor=request.user)
+            services.exclude_from_ranking(row.case_id, reason, actor=request.user)
             messages.success(request, _("%(unit)s is no longer ranked.") % {"unit": row.unit_name})
     except (NotFound, NotAllowed) as error:
         raise PermissionDenied(str(error.message)) from None

@@ -32,21 +32,129 @@
     });
   }
 
-  /* When an autosave cannot reach the server, say so where "Saved" would appear. */
+  function word(name) {
+    var box = document.getElementById("js-words");
+    return (box && box.getAttribute("data-" + name)) || "";
+  }
+
+  function sayNotSaved(form, text) {
+    var target = document.getElementById(form.getAttribute("data-status") || "");
+    if (!target || !text) return;
+    target.textContent = "";
+    var span = document.createElement("span");
+    span.className = "not-saved";
+    span.textContent = text;
+    target.appendChild(span);
+  }
+
+  /* What the server said when it refused a request with a whole page (403, 404, 429, 503 …):
+     the page's heading and first paragraph. */
+  function serverMessage(xhr) {
+    if (!xhr || !xhr.responseText) return "";
+    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var main = doc.querySelector("main") || doc.body;
+    if (!main) return "";
+    var parts = [];
+    var heading = main.querySelector("h1");
+    var paragraph = main.querySelector("h1 ~ p, p");
+    if (heading) parts.push(heading.textContent.trim());
+    if (paragraph && paragraph.textContent.trim()) parts.push(paragraph.textContent.trim());
+    return parts.join(" – ");
+  }
+
+  /* A refused or unsent autosave says why where "Saved" would appear, and the form keeps
+     what was typed (also across a reload, until a save succeeds). */
   function notSaved(event) {
     var form = event.detail && event.detail.elt;
-    if (!form || !form.getAttribute) return;
-    var target = document.getElementById(form.getAttribute("data-status") || "");
-    var text = form.getAttribute("data-failed");
+    if (!form || !form.getAttribute || !form.hasAttribute("data-status")) return;
     var button = form.querySelector && form.querySelector("button[type=submit]");
     if (button) button.disabled = false;
-    if (target && text) {
-      target.textContent = "";
-      var span = document.createElement("span");
-      span.className = "not-saved";
-      span.textContent = text;
-      target.appendChild(span);
+    var xhr = event.detail.xhr;
+    var text = form.getAttribute("data-failed");
+    if (event.type === "htmx:responseError" && xhr && xhr.status) {
+      var said = serverMessage(xhr);
+      text = said ? word("refused") + " " + said : text;
     }
+    sayNotSaved(form, text);
+    keepDraft(form);
+  }
+
+  /* A session that ended sends the autosave to the sign-in page: say so, swap nothing. */
+  function toSignIn(xhr) {
+    var login = word("login-url");
+    try {
+      return !!login && new URL(xhr.responseURL, window.location.href).pathname === login;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function signedOut(event) {
+    var form = event.detail && event.detail.elt;
+    var xhr = event.detail && event.detail.xhr;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-status") || !xhr) return;
+    if (!toSignIn(xhr)) return;
+    event.detail.shouldSwap = false;
+    sayNotSaved(form, word("signed-out"));
+    keepDraft(form);
+  }
+
+  /* Drafts: the fields of a form whose save did not succeed, by page and form action. */
+  var DRAFT_FIELDS = "input[type=text], input:not([type]), textarea, select, input[type=checkbox], input[type=radio]";
+
+  function draftKey(form) {
+    return "par-draft:" + window.location.pathname + ":" + form.getAttribute("action");
+  }
+
+  function keepDraft(form) {
+    var values = {};
+    form.querySelectorAll(DRAFT_FIELDS).forEach(function (field) {
+      if (!field.id) return;
+      values[field.id] = field.type === "checkbox" || field.type === "radio" ? field.checked : field.value;
+    });
+    try {
+      window.sessionStorage.setItem(draftKey(form), JSON.stringify(values));
+    } catch (e) {
+      /* storage full or disabled: the fields on the page still hold the text */
+    }
+    form.setAttribute("data-unsaved", "true");
+  }
+
+  function dropDraft(event) {
+    var form = event.detail && event.detail.elt;
+    var xhr = event.detail && event.detail.xhr;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-status") || !xhr) return;
+    if (xhr.status >= 200 && xhr.status < 300 && !toSignIn(xhr)) {
+      try {
+        window.sessionStorage.removeItem(draftKey(form));
+      } catch (e) {
+        /* nothing was kept */
+      }
+      form.removeAttribute("data-unsaved");
+    } else if (xhr.status >= 400) {
+      keepDraft(form);
+    }
+  }
+
+  function restoreDrafts() {
+    document.querySelectorAll("form[data-status][action]").forEach(function (form) {
+      var stored;
+      try {
+        stored = window.sessionStorage.getItem(draftKey(form));
+      } catch (e) {
+        return;
+      }
+      if (!stored) return;
+      var values = JSON.parse(stored);
+      Object.keys(values).forEach(function (id) {
+        var field = document.getElementById(id);
+        if (!field || !form.contains(field)) return;
+        if (field.type === "checkbox" || field.type === "radio") field.checked = values[id];
+        else field.value = values[id];
+      });
+      form.setAttribute("data-unsaved", "true");
+      sayNotSaved(form, word("restored"));
+    });
   }
 
   /* An upload says it is on its way as soon as it leaves. */
@@ -134,12 +242,15 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     markInvalid(document);
+    restoreDrafts();
     startBell();
     document.body.addEventListener("htmx:afterSettle", function (event) {
       markInvalid(document);
     });
     document.body.addEventListener("htmx:sendError", notSaved);
     document.body.addEventListener("htmx:responseError", notSaved);
+    document.body.addEventListener("htmx:beforeSwap", signedOut);
+    document.body.addEventListener("htmx:afterRequest", dropDraft);
     document.body.addEventListener("htmx:xhr:progress", uploadProgress);
     document.body.addEventListener("htmx:beforeRequest", uploadStarts);
   });

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from cases.demo import seed
+from ops.demo import seed
 
 
 class Command(BaseCommand):

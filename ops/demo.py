@@ -18,6 +18,7 @@ from django.db import transaction
 from cases import frameworks
 from cases.models import Cycle, Framework, Membership, Unit, UnitGroup
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
+from workflow.cycle_services import add_membership, assign_appraiser, open_cycle
 
 AUTHORITY = "UBND tỉnh Sơn Hà"
 
@@ -84,8 +85,6 @@ def _user(username: str, first_name: str, last_name: str = "") -> object:
 
 def seed(today: date | None = None) -> Cycle:
     """Build (or complete) the demo province; returns its open cycle."""
-    from workflow.cycle_services import open_cycle
-
     cycle, secretariat = _build(today or date.today())
     if cycle.status == Cycle.Status.DRAFT:
         open_cycle(cycle.pk, actor=secretariat)
@@ -95,8 +94,6 @@ def seed(today: date | None = None) -> Cycle:
 
 @transaction.atomic
 def _build(today: date) -> tuple[Cycle, object]:
-    from workflow.cycle_services import add_membership, assign_appraiser
-
     ensure_role_groups()
     secretariat = _user("secretariat", "Thư ký", "Sở Nội vụ")
     secretariat.is_staff = True

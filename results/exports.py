@@ -18,10 +18,10 @@ from typing import Any
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
-from cases.results import CycleResults, GroupResults, UnitResult
+from cases import sheets
+from cases.cells import csv_value, keep_texts
+from results.ranking import CycleResults, GroupResults, UnitResult
 
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -192,7 +192,7 @@ def to_csv(results: CycleResults) -> bytes:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for record in open_records(results):
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow({k: "" if v is None else csv_value(v) for k, v in record.items()})
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -229,6 +229,7 @@ def to_xlsx(results: CycleResults, *, honesty: bool = False) -> bytes:
         _group_sheet(workbook.create_sheet(_sheet_title(group.name, used)), results, group, honesty)
     if not results.groups:
         workbook.create_sheet(_("Results"))
+    keep_texts(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -256,43 +257,38 @@ def _plain(value: Decimal) -> str:
 
 def _group_sheet(sheet: Any, results: CycleResults, group: GroupResults, honesty: bool) -> None:
     cycle = results.cycle
-    sheet.append([_("PAR INDEX RESULTS %(year)s") % {"year": cycle.year}])
-    sheet.append([f"{cycle.authority} — {group.name}"])
+    title = _("PAR INDEX RESULTS %(year)s") % {"year": cycle.year}
+    sheets.title_row(sheet, title)
+    sheets.title_row(sheet, f"{cycle.authority} — {group.name}", bold=False)
     if cycle.decision_number and cycle.decision_date:
-        sheet.append(
-            [
-                _("(Attached to Decision No. %(number)s of %(date)s)")
-                % {
-                    "number": cycle.decision_number,
-                    "date": date_format(cycle.decision_date, "d/m/Y"),
-                }
-            ]
+        sheets.title_row(
+            sheet,
+            _("(Attached to Decision No. %(number)s of %(date)s)")
+            % {
+                "number": cycle.decision_number,
+                "date": date_format(cycle.decision_date, "d/m/Y"),
+            },
+            bold=False,
         )
     else:
-        sheet.append([_("Provisional results: not yet published")])
+        sheets.title_row(sheet, _("Provisional results: not yet published"), bold=False)
     sheet.append([])
     headers = _headers(group, honesty)
-    sheet.append(headers)
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    sheet["A1"].font = Font(bold=True, size=13)
+    header_row = sheets.header_row(sheet, headers)
     for row in group.ranked:
         sheet.append(_line(group, row, honesty))
+    sheets.format_table(sheet, header_row + 1)
     if group.excluded:
         sheet.append([])
-        sheet.append([_("Units not ranked")])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        sheet.append([_("Unit code"), _("Unit"), _("Index (%)"), _("Reason")])
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
+        sheets.title_row(sheet, _("Units not ranked"))
+        first = sheets.header_row(sheet, [_("Unit code"), _("Unit"), _("Index (%)"), _("Reason")])
         for row in group.excluded:
             sheet.append([row.unit_code, row.unit_name, _n(row.index), row.exclusion_reason])
+        sheets.format_table(sheet, first + 1)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=4)
-    widths = [8, 12, 36] + [16] * len(group.areas) + [12] * (len(headers) - 3 - len(group.areas))
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+    # Narrow number columns under wrapped headers: a whole row fits the width of A4 landscape.
+    sheets.widths(sheet, [6, 10, 30] + [10] * (len(headers) - 3))
+    sheets.print_setup(sheet, title=f"{title} — {group.name}", header_rows=(header_row, header_row))
 
 
 def _line(group: GroupResults, row: UnitResult, honesty: bool) -> list[Any]:

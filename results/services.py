@@ -1,8 +1,8 @@
-"""The leader's decisions on the ranking: exclude a unit (with the reason) or reinstate it.
+"""The writers of results: the leader's exclusions from the ranking, the frozen publication.
 
-Seed 002 §1c: units found to have provided untruthful evidence or figures are not ranked.
-The case keeps its scores and state and is still published; the results list it apart with
-the reason. Decided until the results are published, each decision audited on the case.
+Units found to have provided untruthful evidence or figures are not ranked: the case keeps its
+scores and state and is still published; the results list it apart with the reason. Decided
+until the results are published, each decision audited on the case.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import Conflict, InvalidInput, NotAllowed, WrongState
-from cases.models import Case, Cycle, RankingExclusion
-from workflow import audit, events
+from cases.errors import Conflict, InvalidInput
+from cases.models import Case, Cycle, PublishedResult, RankingExclusion
+from results import ranking
+from workflow import audit, events, rules
 
 
 def _decidable_case(case_id: Any, actor: Any) -> Case:
@@ -26,13 +27,7 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
         case_id,
         queryset=Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
     )
-    if not permissions.may_decide_results(actor):
-        raise NotAllowed(_("Only the leader decides which units are ranked."))
-    if case.cycle.status in (Cycle.Status.DRAFT, Cycle.Status.PUBLISHED):
-        raise WrongState(
-            _("The ranking of this cycle cannot change: it is “%(status)s”.")
-            % {"status": case.cycle.get_status_display()}
-        )
+    rules.enforce(rules.decide_ranking(rules.facts_for(actor, case, codes=("publish_case",))))
     return case
 
 
@@ -70,3 +65,9 @@ def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
             audit.ranking_reinstated(case, actor=actor, reason=reason, previous_reason=previous)
         )
     return case
+
+
+def freeze_results(cycle: Cycle) -> list[PublishedResult]:
+    """Save the ranking as announced (called by the publication, inside its transaction)."""
+    announced = ranking.compute_results(cycle)
+    return PublishedResult.objects.bulk_create(ranking.snapshot_rows(announced))

@@ -1,0 +1,51 @@
+"""The API's sign-in: POST a username and password for a token, DELETE to revoke it.
+
+Apart from `config.auth` (the authentication class DRF's settings import) so that importing
+the settings does not import DRF's views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.auth import fresh_token
+
+
+class TokenView(ObtainAuthToken):
+    """POST {username, password} → {"token": "…"}; send it as `Authorization: Token …`.
+
+    Tokens expire after API_TOKEN_TTL_DAYS (a new sign-in issues a fresh one); DELETE revokes
+    the caller's token. Failed sign-ins count towards the lock-out of the login page.
+    """
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return [AllowAny()]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The Django request goes to authenticate(), so that the sign-in lock-out middleware
+        # sees a locked-out attempt (it cannot see flags set on DRF's wrapper).
+        serializer = self.serializer_class(data=request.data, context={"request": request._request})
+        serializer.is_valid(raise_exception=True)
+        token = fresh_token(serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=204)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ResultsConfig(AppConfig):
+    name = "results"
+    verbose_name = _("Results")
+
+    def ready(self) -> None:
+        # Results sit above the workflow: publication freezes the ranking through this hook
+        # instead of the workflow importing the ranking.
+        from results import services
+        from workflow.cycle_services import register_results_freezer
+
+        register_results_freezer(services.freeze_results)
