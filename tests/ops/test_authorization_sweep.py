@@ -71,6 +71,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "case-list": EVERYONE_SIGNED_IN,
     "case-detail": GLOBAL | UNIT_A | {"appraiser"},
     "case-score": None,
+    "case-score-not-applicable": None,
     "case-transition": None,
     "case-clarifications": GLOBAL | UNIT_A | {"appraiser"},
     "case-history": GLOBAL | UNIT_A | {"appraiser"},
@@ -290,6 +291,8 @@ def swept(
 def test_the_role_gets_what_the_table_says_and_nothing_else(
     swept: SimpleNamespace, route: str, name: str, role: str
 ) -> None:
+    if name not in EXPECTED:
+        pytest.fail(f"{route} ({name}) has no row in EXPECTED: add one")
     api = route.startswith("api/")
     readers = EXPECTED[name]
     client = client_for(swept.users[role], api)
