@@ -51,6 +51,7 @@ check: setup
 	$(PY) manage.py makemigrations --check --dry-run
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache
+	.venv/bin/mypy
 	docker-compose --env-file .env.example -f docker-compose.yml config -q
 
 test: setup system-packages check

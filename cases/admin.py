@@ -53,7 +53,7 @@ class CriterionInline(admin.TabularInline):
     model = Criterion
     fk_name = "framework"
     extra = 0
-    fields = [
+    fields = readonly_fields = (
         "code",
         "title",
         "max_points",
@@ -61,8 +61,7 @@ class CriterionInline(admin.TabularInline):
         "evidence_required",
         "not_applicable_allowed",
         "is_leaf",
-    ]
-    readonly_fields = fields
+    )
     can_delete = False
     ordering = ["position"]
 

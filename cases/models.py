@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
-POINTS = {"max_digits": 7, "decimal_places": 2}
+# Every points field: up to 99 999,99.
+POINT_DIGITS = 7
+POINT_PLACES = 2
 
 
 def default_thresholds() -> list[dict[str, Any]]:
@@ -31,6 +33,12 @@ def default_thresholds() -> list[dict[str, Any]]:
         {"group": "C", "min": 50},
         {"group": "D", "min": 0},
     ]
+
+
+def default_reward_rule() -> dict[str, Any]:
+    """Proposed for emulation and rewards: units of group A and the first three of each
+    unit group (`results.documents.reward_reasons` reads it)."""
+    return {"groups": ["A"], "top": 3}
 
 
 def default_reminder_offsets() -> list[int]:
@@ -125,9 +133,28 @@ class Cycle(models.Model):
     explanation_window_days = models.PositiveSmallIntegerField(
         _("explanation window (working days)"), default=5
     )
-    self_weight = models.DecimalField(_("weight of the self-assessed part"), default=70, **POINTS)
-    survey_weight = models.DecimalField(_("weight of the survey part"), default=30, **POINTS)
+    self_weight = models.DecimalField(
+        _("weight of the self-assessed part"),
+        default=70,
+        max_digits=POINT_DIGITS,
+        decimal_places=POINT_PLACES,
+    )
+    survey_weight = models.DecimalField(
+        _("weight of the survey part"),
+        default=30,
+        max_digits=POINT_DIGITS,
+        decimal_places=POINT_PLACES,
+    )
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+    reward_rule = models.JSONField(
+        _("reward rule"),
+        default=default_reward_rule,
+        blank=True,
+        help_text=_(
+            'Units proposed for emulation and rewards: {"groups": ["A"], "top": 3} proposes '
+            "the units of group A and the first three of each unit group."
+        ),
+    )
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     # Deadline settings read by the deadlines app's sweep (see deadlines/sweep.py).
     reminder_offsets = models.JSONField(
@@ -159,8 +186,12 @@ class Framework(models.Model):
     unit_group = models.ForeignKey(UnitGroup, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(_("code"), max_length=64)
     title = models.CharField(_("title"), max_length=255)
-    bonus_cap = models.DecimalField(_("bonus cap"), default=0, **POINTS)
-    penalty_cap = models.DecimalField(_("penalty cap"), default=0, **POINTS)
+    bonus_cap = models.DecimalField(
+        _("bonus cap"), default=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
+    penalty_cap = models.DecimalField(
+        _("penalty cap"), default=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
 
     class Meta:
         verbose_name = _("criteria framework")
@@ -203,7 +234,9 @@ class Criterion(models.Model):
     title = models.CharField(_("title"), max_length=500)
     position = models.PositiveIntegerField(_("position"), default=0)
     depth = models.PositiveSmallIntegerField(default=0)
-    max_points = models.DecimalField(_("max points"), default=0, **POINTS)
+    max_points = models.DecimalField(
+        _("max points"), default=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
     method = models.CharField(
         _("scoring method"), max_length=32, choices=Method.choices, blank=True
     )
@@ -224,6 +257,11 @@ class Criterion(models.Model):
         return f"{self.code} {self.title}"
 
     @property
+    def area_code(self) -> str:
+        """The code of the area the node belongs to (an area is its own)."""
+        return self.area.code if self.area is not None else self.code
+
+    @property
     def is_survey(self) -> bool:
         return self.method == Method.SURVEY
 
@@ -232,12 +270,13 @@ class Criterion(models.Model):
         return self.method in (Method.BONUS, Method.PENALTY)
 
 
-def _may(codename: str) -> Callable[[Case, Any], bool]:
+def _may(codename: str) -> Callable[[models.Model, Any], bool]:
     """django-fsm's `permission=` hook, answered by the one permission module."""
 
-    def check(instance: Case, user: Any) -> bool:
+    def check(instance: models.Model, user: Any) -> bool:
         from cases import permissions
 
+        assert isinstance(instance, Case)
         return permissions.has_case_perm(user, codename, instance)
 
     return check
@@ -371,7 +410,9 @@ class Score(models.Model):
     value = models.DecimalField(
         _("declared figure"), null=True, blank=True, max_digits=12, decimal_places=2
     )
-    self_score = models.DecimalField(_("self score"), null=True, blank=True, **POINTS)
+    self_score = models.DecimalField(
+        _("self score"), null=True, blank=True, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
     note = models.TextField(_("note"), blank=True)
     evidence_explanation = models.TextField(_("how the score was reached"), blank=True)
     not_applicable = models.BooleanField(_("not applicable"), default=False)
@@ -382,7 +423,13 @@ class Score(models.Model):
         blank=True,
         choices=[("confirmed", _("confirmed")), ("rejected", _("rejected"))],
     )
-    appraised_score = models.DecimalField(_("appraised score"), null=True, blank=True, **POINTS)
+    appraised_score = models.DecimalField(
+        _("appraised score"),
+        null=True,
+        blank=True,
+        max_digits=POINT_DIGITS,
+        decimal_places=POINT_PLACES,
+    )
     appraised_comment = models.TextField(_("appraisal comment"), blank=True)
     appraised_round = models.PositiveSmallIntegerField(null=True, blank=True)
     appraised_by = models.ForeignKey(
@@ -424,7 +471,9 @@ class Appraisal(models.Model):
 
     score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="appraisals")
     round = models.PositiveSmallIntegerField()
-    appraised_score = models.DecimalField(null=True, blank=True, **POINTS)
+    appraised_score = models.DecimalField(
+        null=True, blank=True, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
     not_applicable = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     appraiser = models.ForeignKey(
@@ -560,7 +609,9 @@ class PublishedResult(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="published_results")
     group_code = models.CharField(_("unit group"), max_length=32)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
-    index = models.DecimalField(_("index"), null=True, blank=True, **POINTS)
+    index = models.DecimalField(
+        _("index"), null=True, blank=True, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
+    )
     classification = models.CharField(_("classification"), max_length=16, blank=True)
     excluded = models.BooleanField(_("excluded from ranking"), default=False)
     exclusion_reason = models.TextField(_("reason for exclusion"), blank=True)

@@ -175,7 +175,7 @@ def get_case_for_user(
         raise not_found from None
     for code in wanted:
         _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}")
-    _members(case)[user.pk] = case._own_unit
+    _members(case)[user.pk] = getattr(case, "_own_unit")  # noqa: B009 (annotated above)
     if not has_case_perm(user, "view_case", case):
         raise not_found
     if perm != "view_case":
@@ -280,6 +280,16 @@ def may_view_honesty(user: Any) -> bool:
     return _global(user, "view_audit")
 
 
+def may_view_appraisal_report(user: Any) -> bool:
+    """Sở Nội vụ's report to the council chair: secretariat, leader, auditor."""
+    return may_view_provisional_results(user)
+
+
+def may_view_reward_proposal(user: Any) -> bool:
+    """The emulation and reward proposal: the secretariat who writes it, the leader."""
+    return may_manage_cycle(user) or may_decide_results(user)
+
+
 def appraisable_cases(user: Any) -> QuerySet[Case]:
     """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
     if not user.is_authenticated or not user.is_active:
@@ -359,8 +369,9 @@ def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set
     if not wanted:
         return set()
     user_model = get_user_model()
-    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename)
-    perm_ids = perm_ids.values("pk")  # a subquery, not a round trip
+    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
+        "pk"
+    )  # a subquery, not a round trip
     active = user_model.objects.filter(pk__in=wanted, is_active=True)
     holders = set(
         active.filter(

@@ -21,6 +21,7 @@ from typing import Any
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 POINTS_FORMAT = "[$-42A]#,##0.00"
@@ -87,7 +88,7 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -
     sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0  # as many pages down as needed
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.print_options.horizontalCentered = True
     # Narrow margins (inches) leave the table the width; the binding side a little wider.
     sheet.page_margins = PageMargins(
@@ -98,10 +99,12 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -
     for row in range(first, last + 1):
         _fit_height(sheet, row)
     # Header/footer codes: &P page, &N pages; a literal & is doubled.
-    sheet.oddHeader.center.text = title.replace("&", "&&")
-    sheet.oddHeader.center.size = 9
-    sheet.oddFooter.center.text = "&P / &N"
-    sheet.oddFooter.center.size = 9
+    header, footer = sheet.oddHeader, sheet.oddFooter
+    assert header is not None and footer is not None  # every worksheet has both
+    header.center.text = title.replace("&", "&&")
+    header.center.size = 9
+    footer.center.text = "&P / &N"
+    footer.center.size = 9
 
 
 def _fit_height(sheet: Worksheet, row: int) -> None:

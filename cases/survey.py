@@ -34,6 +34,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
 
 from cases import sheets
 from cases.cells import csv_value, keep_texts
@@ -437,6 +438,7 @@ def template_xlsx(cycle: Cycle) -> bytes:
     """The downloadable template: the first sheet is the table to fill, the second explains."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = _("Survey")[:31]
     sheets.header_row(sheet, template_headers())
     for row in template_rows(cycle):

@@ -84,7 +84,7 @@ class CaseTotals:
     bonus_appraised: Decimal = ZERO
     penalty_self: Decimal = ZERO
     penalty_appraised: Decimal = ZERO
-    areas: dict[int, AreaTotals] = field(default_factory=dict)
+    areas: dict[int | None, AreaTotals] = field(default_factory=dict)
     self_weight: Decimal = Decimal(70)
     survey_weight: Decimal = Decimal(30)
     compared: int = 0
@@ -181,7 +181,7 @@ def _cents(expression: Any) -> Cast:
     return Cast(Round(expression * Value(100)), BigIntegerField())
 
 
-def _leaf_groups(scores: QuerySet[Score]) -> QuerySet[Score]:
+def _leaf_groups(scores: QuerySet[Score]) -> QuerySet[Score, Any]:
     applicable = Q(not_applicable=False)
     over = applicable & Q(self_score__gt=F("appraised_score"))
     return (
@@ -342,7 +342,7 @@ def _build(
         totals = result[case_id]
         totals.bonus_self, totals.bonus_appraised = min(bs, bonus_cap), min(ba, bonus_cap)
         totals.penalty_self, totals.penalty_appraised = min(ps, penalty_cap), min(pa, penalty_cap)
-    names = {
+    names: dict[int | None, tuple[str, str, int]] = {
         pk: (code, title, position)
         for pk, code, title, position in Criterion.objects.filter(pk__in=area_ids).values_list(
             "pk", "code", "title", "position"
@@ -363,7 +363,7 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
     totals = CaseTotals(self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight)
     bonus = [ZERO, ZERO, ZERO, ZERO]
     framework = None
-    areas: dict[int, tuple[str, str, int]] = {}
+    areas: dict[int | None, tuple[str, str, int]] = {}
     for score in scores:
         criterion = score.criterion
         framework = criterion.framework

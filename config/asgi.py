@@ -13,6 +13,10 @@ from deadlines.runner import start_in_process_if_enabled  # noqa: E402
 
 start_in_process_if_enabled()
 
+from config.bodies import BodyLimits  # noqa: E402
 from notifications.websocket import websocket_application  # noqa: E402  (needs apps loaded)
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+# Request bodies are checked (length, sender, pace) before Django reads them.
+application = ProtocolTypeRouter(
+    {"http": BodyLimits(django_asgi_app), "websocket": websocket_application()}
+)

@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cases.users import signed_in
 from config.auth import fresh_token
 
 
@@ -47,5 +48,5 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        Token.objects.filter(user=signed_in(request.user)).delete()
         return Response(status=204)

@@ -252,6 +252,13 @@ if MINIO_ENDPOINT and not DEBUG and is_weak_secret(MINIO_SECRET_KEY):
         "generate one, e.g. `openssl rand -base64 30`, for MinIO and the application."
     )
 EVIDENCE_MAX_UPLOAD_MB = env_int("EVIDENCE_MAX_UPLOAD_MB", 50)
+# Request bodies, checked before they are read (config/bodies.py): the largest body an
+# address without uploads accepts; the largest an anonymous client may send; how long a
+# client may pause while sending one, and take for all of it.
+REQUEST_BODY_MAX_MB = env_int("REQUEST_BODY_MAX_MB", 3)
+ANONYMOUS_BODY_MAX_KB = env_int("ANONYMOUS_BODY_MAX_KB", 64)
+REQUEST_BODY_IDLE_SECONDS = env_int("REQUEST_BODY_IDLE_SECONDS", 30)
+REQUEST_BODY_MAX_SECONDS = env_int("REQUEST_BODY_MAX_SECONDS", 600)
 # Types judged from the bytes (codes of evidence.sniff.KINDS).
 EVIDENCE_ALLOWED_TYPES = env_list(
     "EVIDENCE_ALLOWED_TYPES",

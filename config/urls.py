@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config import auth_api
@@ -9,7 +9,7 @@ from results import api as results_api
 from web.urls import auth_urlpatterns
 from workflow import api, api_appraisal, api_survey
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", auth_api.TokenView.as_view(), name="token"),
     path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
     path("cycles/<int:pk>/", api.CycleDetailView.as_view(), name="cycle-detail"),
@@ -56,6 +56,23 @@ api_v1 = [
     path(
         "cycles/<int:pk>/results.json", results_api.ResultsJsonView.as_view(), name="results-json"
     ),
+    path(
+        "cycles/<int:pk>/appraisal-report.docx",
+        results_api.AppraisalReportView.as_view(),
+        name="appraisal-report",
+    ),
+    path(
+        "cycles/<int:pk>/results-annex.docx",
+        results_api.ResultsAnnexView.as_view(file_type="docx"),
+        name="results-annex-docx",
+    ),
+    path(
+        "cycles/<int:pk>/results-annex.xlsx",
+        results_api.ResultsAnnexView.as_view(file_type="xlsx"),
+        name="results-annex-xlsx",
+    ),
+    path("cycles/<int:pk>/rewards.xlsx", results_api.RewardsView.as_view(), name="rewards"),
+    path("cases/<int:pk>/report.docx", results_api.CaseReportView.as_view(), name="case-report"),
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),

@@ -351,6 +351,7 @@ def _explanation_reminders(now: datetime) -> list[Reminder]:
     )
     wanted = []
     for row in rows:
+        assert row["due_at"] is not None  # filtered on due_at__gt
         due = last_day(row["due_at"])
         offset = policy.current_offset(due, now, EXPLANATION_OFFSETS)
         if offset is not None:

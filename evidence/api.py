@@ -122,8 +122,8 @@ class CaseEvidenceView(APIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def finalize_response(
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         if self.upload_handler is not None:
             self.upload_handler.close()  # no object left behind by a refused request
         return super().finalize_response(request, response, *args, **kwargs)
@@ -146,14 +146,15 @@ class CaseEvidenceView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(_("Attach the file."))
+        fields = request.data if isinstance(request.data, dict) else {}
         link = services.add_evidence(
             pk,
-            request.data.get("criterion"),
+            fields.get("criterion"),
             upload,
             actor=request.user,
             filename=upload.name or "",
             size=upload.size,
-            note=request.data.get("note", ""),
+            note=fields.get("note", ""),
         )
         data = UploadedSerializer(link.document, context={"link": link}).data
         return Response(data, status=201)
@@ -164,7 +165,7 @@ class CaseEvidenceLinkView(APIView):
 
     @extend_schema(request=LinkInput, responses={201: LinkSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = request.data
+        data = request.data if isinstance(request.data, dict) else {}
         link = services.link_document(
             pk,
             data.get("document"),

@@ -359,7 +359,7 @@ def withdraw_link(
     """Withdraw one version of a criterion's evidence (self-scoring only; the file stays)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        case_id = EvidenceLink.objects.filter(pk=_int_or_none(link_id)).values_list(
+        case_id = EvidenceLink.objects.filter(pk=_int_or_zero(link_id)).values_list(
             "case_id", flat=True
         )
         if not case_id:
@@ -384,11 +384,12 @@ def withdraw_link(
     return link
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_zero(value: Any) -> int:
+    """A primary key from the request, or 0 (no row has it) when it is not a number."""
     try:
         return int(value)
     except (TypeError, ValueError):
-        return None
+        return 0
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -415,7 +416,7 @@ def open_download(document_id: Any, *, actor: Any) -> Download:
     """A short-lived URL (S3) or an open stream (local) of the file, after the permission
     check; the read is audited."""
     not_found = NotFound(_("This evidence does not exist or you may not see it."))
-    document = Document.objects.filter(pk=_int_or_none(document_id)).first()
+    document = Document.objects.filter(pk=_int_or_zero(document_id)).first()
     if document is None:
         raise not_found
     try:

@@ -178,7 +178,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         input_data: Any,
         META: dict[str, Any],
         content_length: int,
-        boundary: bytes,
+        boundary: bytes,  # type: ignore[override]  # Django passes bytes; its stubs say str
         encoding: str | None = None,
     ) -> None:
         if content_length and content_length > self.limit + MULTIPART_SLACK:
@@ -265,6 +265,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
             logger.error("Evidence stream stored %s bytes of %s", stored.size, file_size)
             self.close()
             raise _unavailable()
+        assert self.file_name is not None  # set by new_file()
         self.upload = StreamedUpload(self.file_name, file_size, self.kind, stored, self.put.store)
         return self.upload
 

@@ -26,8 +26,14 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["channel", "status", "attempts", "delivered_at", "confirmed_at", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "channel",
+        "status",
+        "attempts",
+        "delivered_at",
+        "confirmed_at",
+        "last_error",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -104,6 +104,7 @@ SettingsInput = inline_serializer(
 class InboxPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
+    unread = 0  # the caller's unread count, set by the view before it paginates
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)

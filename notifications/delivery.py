@@ -133,7 +133,7 @@ def batch_for_this_transaction() -> Batch:
     batch: Batch | None = getattr(connection, "_notification_batch", None)
     if batch is None or not batch.still_open(connection):
         batch = Batch(list(connection.savepoint_ids))
-        connection._notification_batch = batch  # type: ignore[attr-defined]
+        connection._notification_batch = batch
         transaction.on_commit(batch, robust=True)
     return batch
 
@@ -157,8 +157,11 @@ def claim(
     if notification_ids is not None:
         due = due.filter(notification_id__in=list(notification_ids))
     with transaction.atomic():
-        pks = due.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
-        pks = pks.values_list("pk", flat=True)
+        pks = (
+            due.order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
         picked = list(pks[:limit] if limit is not None else pks)
         if not picked:
             return []

@@ -12,7 +12,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from cases import frameworks
@@ -67,7 +67,7 @@ def _demo_password_hash() -> str:
     return make_password(settings.DEMO_PASSWORD)
 
 
-def _user(username: str, first_name: str, last_name: str = "") -> object:
+def _user(username: str, first_name: str, last_name: str = "") -> User:
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
         username=username,
@@ -93,7 +93,7 @@ def seed(today: date | None = None) -> Cycle:
 
 
 @transaction.atomic
-def _build(today: date) -> tuple[Cycle, object]:
+def _build(today: date) -> tuple[Cycle, User]:
     ensure_role_groups()
     secretariat = _user("secretariat", "Thư ký", "Sở Nội vụ")
     secretariat.is_staff = True

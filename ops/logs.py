@@ -110,7 +110,7 @@ class RequestLogMiddleware:
             authenticated = user is not None and getattr(user, "is_authenticated", False)
         except DatabaseError:  # the session cannot be read while the database is gone
             authenticated = False
-        if authenticated:
+        if authenticated and user is not None:
             user_id_var.set(user.pk)
         case_id = _case_id(request)
         if case_id is not None:
@@ -132,7 +132,10 @@ def log_transition(entry: Any) -> None:
     }
 
     # The ids as they are now: the commit may come after the request's context is gone.
-    ids = {request_id_var: request_id_var.get(), user_id_var: user_id_var.get()}
+    ids: dict[ContextVar[Any], Any] = {
+        request_id_var: request_id_var.get(),
+        user_id_var: user_id_var.get(),
+    }
 
     def write() -> None:
         tokens = [(var, var.set(value)) for var, value in ids.items()]

@@ -20,10 +20,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import NotAllowed, NotFound
-from cases.models import Cycle
-from results import exports, ranking, services
-from workflow.api import CSV, XLSX, _body, _visible_cycles, attachment
+from cases.errors import Conflict, NotAllowed, NotFound
+from cases.models import Case, Cycle
+from results import documents, exports, ranking, services
+from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
+
+
+def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
+    """404 to whoever may not see the cycle; 403 with `refusal` to whoever may see it but
+    not this document."""
+    cycle = _visible_cycles(user).filter(pk=pk).first() if user.is_authenticated else None
+    if cycle is None:
+        raise NotFound(_("This cycle does not exist or you may not see it."))
+    if not allowed:
+        raise NotAllowed(refusal)
+    return cycle
 
 
 def results_cycle(user: Any, pk: int) -> Cycle:
@@ -116,3 +127,68 @@ class ExclusionView(APIView):
             pk, str(_body(request).get("reason", "") or ""), actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
+
+
+def _docx_name(stem: str, cycle: Cycle, ext: str = "docx") -> str:
+    return f"{stem}-{cycle.year}-{cycle.pk}.{ext}"
+
+
+class CaseReportView(APIView):
+    """The unit's self-assessment report: whoever may see the case."""
+
+    @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        case = permissions.get_case_for_user(
+            request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
+        )
+        name = f"bao-cao-tu-danh-gia-{case.unit.code.lower()}-{case.cycle.year}.docx"
+        return attachment(documents.self_assessment_report(case), name, DOCX)
+
+
+class AppraisalReportView(APIView):
+    """Sở Nội vụ's appraisal report to the council chair (409 before a case is finalised)."""
+
+    @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        cycle = _cycle_for(
+            request.user,
+            pk,
+            permissions.may_view_appraisal_report(request.user),
+            _("Only the secretariat, the leader and the auditor read the appraisal report."),
+        )
+        content = documents.appraisal_report(cycle)
+        return attachment(content, _docx_name("bao-cao-tham-dinh", cycle), DOCX)
+
+
+class ResultsAnnexView(_ResultsBase):
+    """The annex of the publishing decision: public once published, like the results."""
+
+    file_type = "docx"
+
+    @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY, (200, XLSX): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        computed = self._results(request, pk)
+        if self.file_type == "xlsx":
+            content, kind = documents.results_annex_xlsx(computed), XLSX
+        else:
+            content, kind = documents.results_annex_docx(computed), DOCX
+        name = _docx_name("phu-luc-ket-qua", computed.cycle, self.file_type)
+        return attachment(content, name, kind)
+
+
+class RewardsView(APIView):
+    """The emulation and reward proposal: the units meeting the cycle's rule."""
+
+    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        cycle = _cycle_for(
+            request.user,
+            pk,
+            permissions.may_view_reward_proposal(request.user),
+            _("Only the secretariat and the leader read the reward proposal."),
+        )
+        computed = ranking.compute_results(cycle)
+        if not any(group.ranked for group in computed.groups):
+            raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
+        content = documents.rewards_xlsx(computed)
+        return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, "xlsx"), XLSX)

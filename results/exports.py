@@ -210,7 +210,7 @@ def to_json(results: CycleResults) -> bytes:
 # --- the published table -----------------------------------------------------------------
 
 
-def _sheet_title(name: str, used: set[str]) -> str:
+def sheet_title(name: str, used: set[str]) -> str:
     title = name.translate(INVALID_SHEET_CHARS).strip()[:31] or "Sheet"
     candidate, n = title, 2
     while candidate in used:
@@ -223,10 +223,11 @@ def _sheet_title(name: str, used: set[str]) -> str:
 def to_xlsx(results: CycleResults, *, honesty: bool = False) -> bytes:
     """One sheet per unit group: rank, unit, points per area, total, index, class, change."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for sheet in workbook.worksheets:  # a new workbook opens with one empty sheet
+        workbook.remove(sheet)
     used: set[str] = set()
     for group in results.groups:
-        _group_sheet(workbook.create_sheet(_sheet_title(group.name, used)), results, group, honesty)
+        _group_sheet(workbook.create_sheet(sheet_title(group.name, used)), results, group, honesty)
     if not results.groups:
         workbook.create_sheet(_("Results"))
     keep_texts(workbook)

@@ -92,6 +92,8 @@ class UnitResult:
     exclusion_reason: str = ""
     previous_rank: int | None = None
     previous_units: list[str] = field(default_factory=list)
+    self_points: Decimal = Decimal(0)  # the self-assessed part, as the unit scored it
+    survey_points: Decimal = Decimal(0)  # the survey part
 
     @property
     def rank_change(self) -> int | None:
@@ -179,6 +181,7 @@ def _previous_ranks(
         for unit_id, rank, group_code, code in PublishedResult.objects.filter(
             cycle=previous, rank__isnull=False
         ).values_list("unit_id", "rank", "group_code", "unit__code")
+        if rank is not None
     }
     predecessors: dict[int, list[int]] = {}
     for successor_id, predecessor_id in UnitLineage.objects.values_list(
@@ -221,6 +224,8 @@ def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
         state=state,
         index=index,
         points=totals.appraised_total,
+        self_points=totals.self_part.self_points,
+        survey_points=totals.survey_part.appraised_points,
         applicable_max=totals.self_part.applicable_max + totals.survey_part.applicable_max,
         bonus=totals.bonus_appraised,
         penalty=totals.penalty_appraised,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,7 +26,7 @@ def field_errors(form: forms.Form) -> dict[str, list[str]]:
     """Errors by field name; those of the whole row under "row" (templates cannot read
     Django's "__all__")."""
     return {
-        ("row" if name == forms.forms.NON_FIELD_ERRORS else name): [str(e) for e in errors]
+        ("row" if name == NON_FIELD_ERRORS else name): [str(e) for e in errors]
         for name, errors in form.errors.items()
     }
 
@@ -45,7 +46,8 @@ class SelfScoreForm(forms.Form):
         self.criterion = criterion
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         code = self.criterion.code
         if data.get("not_applicable"):
             if not self.criterion.not_applicable_allowed:
@@ -117,7 +119,8 @@ class AppraisalForm(forms.Form):
         self.na_claimed = na_claimed
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.na_claimed:
             return self._clean_decision(data)
         try:

@@ -10,10 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django_htmx.middleware import HtmxDetails
 
 from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Case, Cycle
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (`request.htmx`), for the type checker."""
+
+    htmx: HtmxDetails
 
 
 def case_for(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import Model
 from django.http import HttpRequest
 from django_fsm.admin import FSMAdminMixin
 
@@ -156,7 +157,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
         return False
 
     def _apply_fsm_transition(
-        self, *, obj: Case, transition_name: str, request: HttpRequest, kwargs: Any = None
+        self, *, obj: Model, transition_name: str, request: HttpRequest, kwargs: Any = None
     ) -> bool:
         """Run the button's transition through the service (permission, guards, audit)."""
         try:

@@ -235,11 +235,11 @@ class CaseDetailSerializer(CaseListSerializer):
         return services.available_transitions(case, self.context["request"].user)
 
     @extend_schema_field(TotalsSerializer)
-    def get_totals(self, case: Case) -> dict[str, Any]:  # type: ignore[override]
+    def get_totals(self, case: Case) -> dict[str, Any]:
         return TotalsSerializer(self.context["totals"][case.pk].as_dict()).data
 
     @extend_schema_field(ScoreSerializer(many=True))
-    def get_scores(self, case: Case) -> list[dict[str, Any]]:
+    def get_scores(self, case: Case) -> Any:
         rows = (
             Score.objects.filter(case=case)
             .select_related("criterion", "criterion__area")
@@ -248,7 +248,7 @@ class CaseDetailSerializer(CaseListSerializer):
         return ScoreSerializer(rows, many=True).data
 
     @extend_schema_field(ClarificationSerializer(many=True))
-    def get_clarifications(self, case: Case) -> list[dict[str, Any]]:
+    def get_clarifications(self, case: Case) -> Any:
         rows = Clarification.objects.filter(case=case).select_related(
             "criterion", "asked_by", "answered_by"
         )

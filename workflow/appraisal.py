@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Q
 
@@ -22,6 +22,15 @@ from cases import permissions
 from cases.models import Appraisal, AppraiserAssignment, Case, Criterion, Cycle, Method, Score
 from workflow import rules
 from workflow.models import Clarification
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class WorkCounts(TypedDict):
+    assigned: int
+    unappraised: int
+
 
 # Leaves an appraiser scores (the survey is imported; bonus and penalty are optional).
 APPRAISED_METHODS = [
@@ -46,7 +55,7 @@ def _no_evidence_yet(case: Case, scores: list[Score]) -> dict[int, Any]:
 register_criterion_column("evidence", _no_evidence_yet, list)
 
 
-def worklist(user: Any, cycle: Cycle, state: str = "") -> list[Case]:
+def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[Case, WorkCounts]]:
     """Cases of the cycle the user may appraise, each annotated with `assigned` (leaves of the
     user's areas to appraise) and `unappraised` (those without an appraisal yet)."""
     areas = (
@@ -161,7 +170,7 @@ def _criterion_row(
     score: Score, facts: rules.Facts, questions: list[dict[str, Any]]
 ) -> dict[str, Any]:
     criterion = score.criterion
-    area_code = criterion.area.code if criterion.area_id else criterion.code
+    area_code = criterion.area_code
     appraised = criterion.method in APPRAISED_METHODS
     difference = None
     if score.self_score is not None and score.appraised_score is not None:
@@ -190,7 +199,7 @@ def _criterion_row(
             "score": _dec(score.appraised_score),
             "comment": score.appraised_comment,
             "round": score.appraised_round,
-            "by": score.appraised_by.username if score.appraised_by_id else None,
+            "by": score.appraised_by.username if score.appraised_by is not None else None,
             "at": score.appraised_at,
         },
         "difference": _dec(difference),

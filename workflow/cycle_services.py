@@ -423,7 +423,7 @@ def publish_cycle(
         if cycle.status != Cycle.Status.RESULTS_SUBMITTED:
             raise WrongState(_("The secretariat has not sent the results for approval yet."))
         _all_finalised(cycle)
-        decision = {
+        decision: dict[str, Any] = {
             "number": number,
             "date": decision_day,
             "signer": signer or actor.get_full_name() or actor.username,

@@ -83,7 +83,7 @@ JUDGING = frozenset(
 
 # The source states of each transition, read from the state machine itself.
 SOURCES: dict[str, frozenset[str]] = {}
-for _t in Case._meta.get_field("state").get_all_transitions(Case):  # type: ignore[attr-defined]
+for _t in Case._meta.get_field("state").get_all_transitions(Case):
     SOURCES.setdefault(_t.name, frozenset())
     SOURCES[_t.name] = SOURCES[_t.name] | {_t.source}
 

@@ -247,10 +247,6 @@ def set_self_score(
     return score
 
 
-def _area_code(criterion: Criterion) -> str:
-    return criterion.area.code if criterion.area_id else criterion.code
-
-
 def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
 
@@ -274,7 +270,7 @@ def set_appraised_score(
             rules.appraise_criterion(
                 facts,
                 code=criterion.code,
-                area=_area_code(criterion),
+                area=criterion.area_code,
                 survey=criterion.is_survey,
                 open_question=case.state == Case.State.EXPLANATION
                 and Clarification.objects.filter(
@@ -389,7 +385,7 @@ def decide_not_applicable(
         facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
         rules.enforce(rules.appraise(facts))
         criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
         if case.state != Case.State.APPRAISING:
             raise _wrong_state(
                 case,
@@ -446,7 +442,7 @@ def ask_clarification(
         facts = rules.facts_for(actor, case, now, codes=("ask_clarification", "appraise_case"))
         rules.enforce(rules.ask(facts))
         criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=_area_code(criterion)))
+        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
         if not question:
             raise InvalidInput(_("Write the question."))
         clarification = Clarification.objects.create(

@@ -1,9 +1,8 @@
 """The embedded default as `make run` serves it: SQLite and uvicorn (scripts/serve.sh).
 
 The test suite runs on PostgreSQL; what the embedded default must do is tested on it: one
-fresh installation in a folder of its own (migrated, with a province of nine communes),
-served by `make run`'s server in a process of its own, and read back from its database
-file afterwards.
+fresh installation in a folder of its own (tests/ops/conftest.py), served by `make run`'s
+server in a process of its own, and read back from its database file afterwards.
 """
 
 from __future__ import annotations
@@ -13,49 +12,30 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 from websockets.sync.client import connect
 
 from bench.embedded import (
     NOTE,
-    Served,
-    Unit,
     all_at_once,
     database,
-    embedded_server,
     manage,
-    prepare,
     save_and_submit,
 )
 from bench.evidence import _make_file, _multipart_post, _reset_peak, _status_kb
+from tests.ops.conftest import UPLOAD_MB, Embedded
 
 UNITS = 8
 MB = 1024 * 1024
-UPLOAD_MB = 200
-
-
-@pytest.fixture(scope="module")
-def installation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Unit]]:
-    var_dir = tmp_path_factory.mktemp("embedded")
-    return var_dir, prepare(var_dir, UNITS + 1)
-
-
-@pytest.fixture(scope="module")
-def served(installation: tuple[Path, list[Unit]]) -> Iterator[Served]:
-    var_dir, _units = installation
-    with embedded_server(var_dir, EVIDENCE_MAX_UPLOAD_MB=str(UPLOAD_MB + 10)) as server:
-        yield server
 
 
 def test_eight_units_saving_scores_and_submitting_at_the_same_moment_all_succeed(
-    installation: tuple[Path, list[Unit]], served: Served
+    embedded: Embedded,
 ) -> None:
-    var_dir, all_units = installation
-    units = all_units[:UNITS]
+    var_dir, served = embedded.var_dir, embedded.served
+    units = embedded.units[:UNITS]
     answers, seconds = all_at_once(units, lambda unit: save_and_submit(served.base, unit))
 
     statuses = Counter((a.what, a.status) for a in answers)
@@ -106,10 +86,9 @@ def test_eight_units_saving_scores_and_submitting_at_the_same_moment_all_succeed
 
 
 def test_make_run_serves_pages_static_files_and_the_live_push_with_debug_off(
-    installation: tuple[Path, list[Unit]], served: Served
+    embedded: Embedded,
 ) -> None:
-    var_dir, units = installation
-    unit = units[-1]
+    var_dir, served, unit = embedded.var_dir, embedded.served, embedded.spare
     http = requests.Session()
     # The session was made by another process (manage.py): the server signs with the key
     # that the first run generated and kept with the installation.
@@ -138,10 +117,9 @@ def test_make_run_serves_pages_static_files_and_the_live_push_with_debug_off(
 
 
 def test_a_200_mb_upload_grows_the_server_by_less_than_64_mb(
-    installation: tuple[Path, list[Unit]], served: Served, tmp_path: Path
+    embedded: Embedded, tmp_path: Path
 ) -> None:
-    var_dir, units = installation
-    unit = units[-1]
+    var_dir, served, unit = embedded.var_dir, embedded.served, embedded.spare
     file = _make_file(tmp_path, UPLOAD_MB)
     before = _status_kb(served.pid, "VmRSS")
     _reset_peak(served.pid)

@@ -277,7 +277,7 @@ class CalendarPage:
 
     @property
     def kinds(self) -> list[tuple[str, str]]:
-        return list(CalendarOverride.Kind.choices)
+        return [(value, str(label)) for value, label in CalendarOverride.Kind.choices]
 
     def rows(self) -> list[tuple[CalendarOverride, list[str]]]:
         return [(o, self.row_errors.get(o.day.isoformat(), [])) for o in self.overrides]

@@ -32,7 +32,7 @@ from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
 
 # --- the score sheet ---------------------------------------------------------------------
 
-KINDS = {
+KINDS: dict[str, str] = {
     Method.MANUAL: "points",
     Method.YES_NO: "yes_no",
     Method.GRADED: "level",
@@ -62,8 +62,7 @@ def anchor(code: str) -> str:
 
 
 def area_anchor(criterion: Criterion) -> str:
-    area = criterion.area if criterion.area_id else criterion
-    return "a-" + area.code.replace(".", "-")
+    return "a-" + criterion.area_code.replace(".", "-")
 
 
 @dataclass(frozen=True)
@@ -269,17 +268,21 @@ def case_scores(case: Case) -> list[Score]:
     framework = Framework.objects.filter(
         cycle_id=case.cycle_id, unit_group_id=case.unit.group_id
     ).first()
-    criteria = {c.pk: c for c in Criterion.objects.filter(framework=framework)}
+    criteria: dict[int | None, Criterion] = {
+        c.pk: c for c in Criterion.objects.filter(framework=framework)
+    }
     # The related-object caches are filled the way prefetch_related fills them (the ids
     # are already right), skipping the checks of assignment a few hundred times a page.
     to_framework, to_area, to_parent = (
-        Criterion._meta.get_field(name) for name in ("framework", "area", "parent")
+        Criterion.framework.field,
+        Criterion.area.field,
+        Criterion.parent.field,
     )
     for criterion in criteria.values():
         to_framework.set_cached_value(criterion, framework)
         to_area.set_cached_value(criterion, criteria.get(criterion.area_id))
         to_parent.set_cached_value(criterion, criteria.get(criterion.parent_id))
-    to_case, to_criterion = (Score._meta.get_field(name) for name in ("case", "criterion"))
+    to_case, to_criterion = Score.case.field, Score.criterion.field
     scores = list(Score.objects.filter(case=case))
     for score in scores:
         to_case.set_cached_value(score, case)

@@ -15,7 +15,7 @@ from cases.errors import DomainError
 from cases.models import Case, Score
 from web import pages, rows
 from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
-from web.shortcuts import back_to, case_for
+from web.shortcuts import HtmxHttpRequest, back_to, case_for
 from workflow import services
 from workflow.models import Clarification
 
@@ -42,7 +42,7 @@ def render_appraisal(
 
 @login_required
 @require_POST
-def save_appraisal(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse:
     case = case_for(request, pk, "appraise_case", queryset=CASE_PAGE)
     current = Score.objects.filter(case=case, criterion__code=code).select_related(
         "criterion", "criterion__area"

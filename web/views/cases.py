@@ -20,7 +20,7 @@ from cases.totals import totals_for
 from deadlines import services as deadline_services
 from web import labels, pages
 from web.forms import ExtensionForm, SelfScoreForm
-from web.shortcuts import back_to, case_for, refuse
+from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
 from workflow import services
 from workflow.transitions import USER_TRANSITIONS
 
@@ -62,7 +62,7 @@ def render_sheet(
 
 @login_required
 @require_POST
-def save_self_score(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+def save_self_score(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse:
     """Autosave of one leaf (HTMX), or the same form posted without JavaScript."""
     case = case_for(request, pk, "edit_self_score", queryset=CASE_PAGE)
     criterion = pages.leaf(case, code)

@@ -7,6 +7,8 @@ refusal can still be shown under the right file field.
 
 from __future__ import annotations
 
+from typing import BinaryIO, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,7 +25,7 @@ from evidence import services as evidence_services
 from evidence.models import EvidenceLink
 from evidence.uploads import EvidenceUploadHandler
 from web import pages, rows
-from web.shortcuts import back_to, case_for
+from web.shortcuts import HtmxHttpRequest, back_to, case_for
 from web.views.appraisal import render_appraisal
 from web.views.cases import render_sheet
 
@@ -33,7 +35,7 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 @csrf_exempt  # the token is checked by `_receive`, once the upload handler is in place
 @login_required
 @require_POST
-def upload(request: HttpRequest, pk: int) -> HttpResponse:
+def upload(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     handler = EvidenceUploadHandler(request, case_id=pk)
     request.upload_handlers = [handler]
     try:
@@ -49,7 +51,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @csrf_protect
-def _receive(request: HttpRequest, pk: int, handler: EvidenceUploadHandler) -> HttpResponse:
+def _receive(request: HtmxHttpRequest, pk: int, handler: EvidenceUploadHandler) -> HttpResponse:
     case = evidence_services.check_may_add(pk, request.user)
     handler.allow(case)  # the file may now go on to the store as it arrives
     upload = request.FILES.get("file")
@@ -59,10 +61,10 @@ def _receive(request: HttpRequest, pk: int, handler: EvidenceUploadHandler) -> H
     link = evidence_services.add_evidence(
         pk,
         code,
-        upload,
+        cast(BinaryIO, upload),  # a Django upload reads like a binary file
         actor=request.user,
         filename=upload.name or "",
-        size=upload.size,
+        size=upload.size or 0,
         note=request.POST.get("note", ""),
     )
     done = _("“%(name)s” was uploaded as version %(version)s.") % {
@@ -75,7 +77,7 @@ def _receive(request: HttpRequest, pk: int, handler: EvidenceUploadHandler) -> H
     return back_to(_page(request), pk, anchor=pages.anchor(code))
 
 
-def _refused(request: HttpRequest, pk: int, message: str) -> HttpResponse:
+def _refused(request: HtmxHttpRequest, pk: int, message: str) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
     code = request.GET.get("criterion", "")
     if request.htmx:

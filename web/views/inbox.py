@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -55,7 +57,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
         wanted = set(request.POST.getlist("email"))
-        data = {
+        data: dict[str, Any] = {
             "language": request.POST.get("language"),
             "email": {row["kind"]: row["kind"] in wanted for row in current["email"]},
         }

@@ -1,0 +1,20 @@
+"""The user model as the code types it, and the signed-in user of a request.
+
+The project keeps Django's own user model (no AUTH_USER_MODEL), so `User` is that model.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.utils.translation import gettext as _
+
+from cases.errors import NotAllowed
+
+__all__ = ["User", "signed_in"]
+
+
+def signed_in(user: User | AnonymousUser) -> User:
+    """The request's user where signing in is required (behind login or IsAuthenticated)."""
+    if isinstance(user, User):
+        return user
+    raise NotAllowed(_("Sign in first."))

@@ -1,0 +1,267 @@
+"""The documents Sở Nội vụ and the units sign: who downloads which, what each holds (read
+back with python-docx and openpyxl), and the refusals that never send an empty file.
+How they print is checked through LibreOffice in test_documents_print.py."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+from typing import Any
+
+import docx
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from cases.models import Case, Cycle, RankingExclusion, Score
+from tests.conftest import api
+from tests.results.conftest import finalise_all
+from workflow import cycle_services
+from workflow.models import AuditEntry
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _text(content: bytes) -> str:
+    document = docx.Document(io.BytesIO(content))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(parts)
+
+
+def _table_rows(content: bytes) -> list[list[str]]:
+    document = docx.Document(io.BytesIO(content))
+    return [[c.text for c in row.cells] for t in document.tables for row in t.rows]
+
+
+@pytest.fixture
+def excluded(scored: SimpleNamespace) -> SimpleNamespace:
+    RankingExclusion.objects.create(
+        case=scored.cases["S5"],
+        reason="Tài liệu kiểm chứng không trung thực",
+        decided_by=scored.leader,
+        decided_at=timezone.now(),
+    )
+    Score.objects.filter(case=scored.cases["S1"], criterion__code="1.1").update(
+        note="Kế hoạch số 12/KH-STP", evidence_explanation="Đã ban hành đúng hạn"
+    )
+    return scored
+
+
+@pytest.fixture
+def published(excluded: SimpleNamespace) -> SimpleNamespace:
+    p = excluded
+    finalise_all(p.cycle)
+    cycle_services.submit_results(p.cycle.pk, actor=p.secretariat)
+    cycle_services.publish_cycle(
+        p.cycle.pk, actor=p.leader, decision_number="45/QĐ-UBND", decision_date="2026-04-20"
+    )
+    p.cycle.refresh_from_db()
+    return p
+
+
+# --- the unit's self-assessment report ---------------------------------------------------
+
+
+def test_unit_staff_download_their_self_assessment_report_with_every_criterion(
+    excluded: SimpleNamespace,
+) -> None:
+    case = excluded.cases["S1"]
+    response = api(excluded.staff_s1).get(f"/api/v1/cases/{case.pk}/report.docx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == DOCX
+    assert "bao-cao-tu-danh-gia-s1-2025.docx" in response["Content-Disposition"]
+    text = _text(response.content)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "Độc lập - Tự do - Hạnh phúc" in text
+    assert "SỞ TƯ PHÁP" in text and "Số: ……/BC-S1" in text
+    rows = _table_rows(response.content)
+    by_code = {r[0]: r for r in rows if r and r[0]}
+    assert by_code["1"][1:4] == ["Chỉ đạo, điều hành", "40,00", "30,00"]  # 20 + 10 self
+    assert by_code["1.1"][3] == "20,00"
+    assert "Đã ban hành đúng hạn" in by_code["1.1"][4]
+    assert "Kế hoạch số 12/KH-STP" in by_code["1.1"][4]
+    assert by_code["1.3"][3] == "" and "điều tra" in by_code["1.3"][4].lower()
+    total = next(r for r in rows if r[1] == "Tổng điểm tự chấm")
+    assert total[2:4] == ["", "67,00"]  # 20 + 10 + 27 + 10
+    assert "chưa gửi" in text  # a draft until the self-assessment is sent
+
+
+def test_the_report_of_a_submitted_case_names_the_submission_and_its_checksum(
+    excluded: SimpleNamespace,
+) -> None:
+    case = excluded.cases["S1"]
+    entry = AuditEntry.objects.create(
+        action="workflow.case.submit",
+        case=case,
+        cycle=case.cycle,
+        actor=excluded.staff_s1,
+        snapshot_sha256="ab" * 32,
+    )
+    response = api(excluded.secretariat).get(f"/api/v1/cases/{case.pk}/report.docx")
+
+    text = _text(response.content)
+    assert "ab" * 32 in text
+    assert timezone.localtime(entry.at).strftime("%d/%m/%Y") in text
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 401), ("outsider", 404), ("auditor", 200), ("leader", 200), ("appraiser", 200)],
+)
+def test_only_those_who_may_see_the_case_download_its_report(
+    excluded: SimpleNamespace, who: str | None, status: int
+) -> None:
+    user = getattr(excluded, who) if who else None
+    case = excluded.cases["S2"]
+    response = api(user).get(f"/api/v1/cases/{case.pk}/report.docx")
+
+    assert response.status_code == status
+    if status >= 400:
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["detail"]
+
+
+def test_unit_staff_cannot_download_another_units_report(excluded: SimpleNamespace) -> None:
+    other = excluded.cases["S2"]
+    response = api(excluded.staff_s1).get(f"/api/v1/cases/{other.pk}/report.docx")
+
+    assert response.status_code == 404
+
+
+# --- the appraisal report ----------------------------------------------------------------
+
+
+def test_appraisal_report_before_any_case_is_finalised_is_refused_with_the_reason(
+    excluded: SimpleNamespace,
+) -> None:
+    states = dict(Case.objects.values_list("pk", "state"))
+    response = api(excluded.secretariat).get(
+        f"/api/v1/cycles/{excluded.cycle.pk}/appraisal-report.docx"
+    )
+
+    assert response.status_code == 409
+    assert "chốt" in response.json()["detail"]
+    assert not response.content.startswith(b"PK")
+    assert dict(Case.objects.values_list("pk", "state")) == states
+
+
+def test_appraisal_report_shows_each_units_areas_adjustments_and_proposed_ranking(
+    excluded: SimpleNamespace, django_assert_max_num_queries: Any
+) -> None:
+    finalise_all(excluded.cycle)
+    Case.objects.filter(pk=excluded.cases["X3"].pk).update(is_late=True)
+    Score.objects.filter(case=excluded.cases["S4"], criterion__code="1.1").update(
+        appraised_comment="Kế hoạch ban hành chậm 2 tháng"
+    )
+    client = api(excluded.secretariat)
+    with django_assert_max_num_queries(30):
+        response = client.get(f"/api/v1/cycles/{excluded.cycle.pk}/appraisal-report.docx")
+
+    assert response.status_code == 200
+    text = _text(response.content)
+    assert "Chủ tịch Hội đồng thẩm định" in text
+    assert "Sở Xây dựng (S4)" in text
+    # S4's adjustment of 1.1: self 15, appraised 10, with the appraiser's reason
+    assert "1.1 | Kế hoạch | 15,00 | 10,00 | Kế hoạch ban hành chậm 2 tháng" in text
+    # area 1 of S4: self 20 (15 + 5), appraised 20 (10 + 5 + 5 survey)
+    assert "1. Chỉ đạo, điều hành | 40,00 | 20,00 | 20,00 | 0,00" in text
+    assert "Phường Bắc Sơn" in text.split("II.")[0]  # late at the cutoff, in the overview
+    assert "Sở Công Thương: Tài liệu kiểm chứng không trung thực" in text
+    assert "1 | Sở Tư pháp | 94,00 | 94,00 | A" in text
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403)])
+def test_units_and_outsiders_do_not_read_the_appraisal_report(
+    excluded: SimpleNamespace, who: str | None, status: int
+) -> None:
+    finalise_all(excluded.cycle)
+    user = getattr(excluded, who) if who else None
+    response = api(user).get(f"/api/v1/cycles/{excluded.cycle.pk}/appraisal-report.docx")
+
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+# --- the results annex -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", ["docx", "xlsx"])
+def test_before_publication_the_public_gets_no_annex(excluded: SimpleNamespace, ext: str) -> None:
+    response = api(None).get(f"/api/v1/cycles/{excluded.cycle.pk}/results-annex.{ext}")
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+def test_published_annex_has_one_table_per_group_and_lists_excluded_units_without_an_index(
+    published: SimpleNamespace,
+) -> None:
+    response = api(None).get(f"/api/v1/cycles/{published.cycle.pk}/results-annex.docx")
+
+    assert response.status_code == 200
+    text = _text(response.content)
+    assert "45/QĐ-UBND" in text and "20/04/2026" in text
+    rows = _table_rows(response.content)
+    assert ["1", "Sở Tư pháp", "39,00", "55,00", "27,00", "94,00", "94,00", "A", ""] in rows
+    assert ["3", "Phường Bắc Sơn", "30,00", "30,00", "20,00", "60,00", "60,00", "C", ""] in rows
+    assert ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] in rows
+    assert "99,00" not in text  # the excluded unit's index is not published
+
+
+def test_published_annex_workbook_prints_and_keeps_excluded_units_apart(
+    published: SimpleNamespace,
+) -> None:
+    response = api(None).get(f"/api/v1/cycles/{published.cycle.pk}/results-annex.xlsx")
+
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook["Khối sở"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[5][:8] == [1, "Sở Tư pháp", 39, 55, 27, 94, 94, "A"]
+    assert rows[-1][:2] == ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"]
+    assert not any(99 in r for r in rows)
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.print_title_rows == "$5:$5"
+
+
+# --- the reward proposal -----------------------------------------------------------------
+
+
+def test_reward_proposal_lists_the_units_meeting_the_cycles_rule(
+    published: SimpleNamespace,
+) -> None:
+    Cycle.objects.filter(pk=published.cycle.pk).update(reward_rule={"groups": ["A"], "top": 1})
+    response = api(published.leader).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.xlsx")
+
+    assert response.status_code == 200
+    rows = [list(r) for r in load_workbook(io.BytesIO(response.content)).active.values]
+    proposed = [r[3] for r in rows[5:] if r[0]]
+    # S1 and S3 share rank 1 in group A; X1 is first of the communes; S5 is not ranked
+    assert proposed == ["Sở Tư pháp", "Sở Y tế", "Xã An Phú"]
+    assert rows[5][8] == "nhóm A; hạng 1 trong khối"
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403), ("auditor", 403)]
+)
+def test_only_the_secretariat_and_leader_read_the_reward_proposal(
+    published: SimpleNamespace, who: str | None, status: int
+) -> None:
+    user = getattr(published, who) if who else None
+    response = api(user).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.xlsx")
+
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace) -> None:
+    Score.objects.filter(case__cycle=excluded.cycle).update(
+        self_score=None, appraised_score=None, not_applicable=True
+    )
+    response = api(excluded.secretariat).get(f"/api/v1/cycles/{excluded.cycle.pk}/rewards.xlsx")
+
+    assert response.status_code == 409
+    assert response.json()["detail"]
