@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -54,6 +56,16 @@ class _ResultsBase(APIView):
 
     def _results(self, request: Request, pk: int) -> ranking.CycleResults:
         return ranking.compute_results(results_cycle(request.user, pk))
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200 and not request.user.is_authenticated:
+            # Published results as the public sees them, the same for everyone: the one
+            # answer that may be cached (everything else is no-store, ops.middleware).
+            patch_cache_control(response, public=True, max_age=settings.PUBLIC_RESULTS_MAX_AGE)
+        return response
 
 
 class ResultsView(_ResultsBase):

@@ -78,6 +78,10 @@ class CyclePatchSerializer(serializers.Serializer):
     overdue_reminder = serializers.BooleanField(required=False)
     auto_start_appraisal = serializers.BooleanField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True)
+    confirm_lock = serializers.IntegerField(
+        required=False,
+        help_text="how many cases a self-assessment deadline moved into the past locks",
+    )
 
 
 class AreaTotalsSerializer(serializers.Serializer):
@@ -361,7 +365,10 @@ class CycleDetailView(APIView):
         self._cycle(request, pk)
         data = dict(_body(request))
         reason = str(data.pop("reason", "") or "")
-        cycle = cycle_services.update_cycle(pk, data, actor=request.user, reason=reason)
+        confirm = data.pop("confirm_lock", None)
+        cycle = cycle_services.update_cycle(
+            pk, data, actor=request.user, reason=reason, confirm_lock=confirm
+        )
         return Response(CycleSerializer(cycle).data)
 
 

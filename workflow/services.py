@@ -112,6 +112,7 @@ def apply_transition(
         comment=comment,
         data=data,
         snapshot=spec.snapshot,
+        case_locked=True,
     )
     events.publish(entry)
     return case
@@ -243,7 +244,7 @@ def set_self_score(
         score.evidence_explanation = _text(data, "evidence_explanation", score.evidence_explanation)
         score.version += 1
         score.save()
-        audit.score_changed(score, actor=actor, before=before, appraised=False)
+        audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
     return score
 
 
@@ -362,7 +363,9 @@ def _record_appraisal(
             "at": now,
         },
     )
-    audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+    audit.score_changed(
+        score, actor=actor, before=before, appraised=True, comment=comment, case_locked=True
+    )
 
 
 def decide_not_applicable(
@@ -459,6 +462,7 @@ def ask_clarification(
             case=case,
             obj=clarification,
             data={"criterion": criterion.code, "question": question},
+            case_locked=True,
         )
         events.publish(entry)
     return clarification
@@ -517,6 +521,7 @@ def answer_clarification(
             before=before,
             after={"answer": answer, "status": clarification.status},
             data={"criterion": clarification.criterion.code},
+            case_locked=True,
         )
     return clarification
 

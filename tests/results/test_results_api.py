@@ -243,3 +243,14 @@ def test_a_draft_cycle_has_empty_results(excluded: SimpleNamespace) -> None:
     body = api(excluded.secretariat).get(f"/api/v1/cycles/{draft.pk}/results/").json()
     assert body["groups"] == []
     assert not Case.objects.filter(cycle=draft).exists()
+
+
+@pytest.mark.parametrize("tail", ["results/", "results.xlsx", "results.csv", "results.json"])
+def test_published_results_served_to_the_public_may_be_cached_and_nothing_else(
+    published: SimpleNamespace, tail: str
+) -> None:
+    public = api(None).get(_url(published, tail))
+    assert public.status_code == 200
+    assert public["Cache-Control"] == "public, max-age=300"
+    # The secretariat's copy may hold what the public's does not: private.
+    assert api(published.secretariat).get(_url(published, tail))["Cache-Control"] == "no-store"
