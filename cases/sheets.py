@@ -52,6 +52,14 @@ def title_row(sheet: Worksheet, text: str, *, bold: bool = True) -> int:
     return row
 
 
+def text_row(sheet: Worksheet, text: str) -> int:
+    """A line of text under a table (a legend, a note), in the document's font."""
+    sheet.append([text])
+    row = sheet.max_row
+    sheet.cell(row=row, column=1).font = BODY_FONT
+    return row
+
+
 def widths(sheet: Worksheet, columns: Iterable[float]) -> None:
     for column, width in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -102,9 +110,10 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -
     header, footer = sheet.oddHeader, sheet.oddFooter
     assert header is not None and footer is not None  # every worksheet has both
     header.center.text = title.replace("&", "&&")
-    header.center.size = 9
     footer.center.text = "&P / &N"
-    footer.center.size = 9
+    for part in (header.center, footer.center):
+        part.size = 9
+        part.font = f"{HEADER_FONT.name},Regular"
 
 
 def _fit_height(sheet: Worksheet, row: int) -> None:
