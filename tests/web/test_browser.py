@@ -31,16 +31,16 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from cases.models import Case, Cycle, Method, Score
 from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
-from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
+from tests.factories import PASSWORD
+from tests.helpers import appraise_all, fill_self_scores, force_state, self_scorable, wait_until
 from workflow import cycle_services, services
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-PASSWORD = "pw-12345-xyz"  # tests.conftest.make_user
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -454,7 +454,9 @@ def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
     from notifications.models import Delivery
 
     push = Delivery.objects.filter(notification__recipient=user, channel="push").latest("pk")
-    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    wait_until(
+        lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None, what="the confirmation"
+    )
     page.evaluate(
         """() => {
           const box = document.getElementById("live-notice");
@@ -478,16 +480,10 @@ def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
         sender.start()
         sender.join(30)
     assert Delivery.objects.get(pk=push.pk).attempts == 2  # it was sent again
-    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    wait_until(
+        lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None, what="the confirmation"
+    )
     assert page.evaluate("window.noticesSeen") == []
-
-
-def _wait_until(condition: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
 
 
 def test_the_appraiser_decides_on_not_applicable_and_round_two_keeps_the_councils_score(
