@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import fill_self_scores
+from tests.helpers import fill_self_scores
 from tests.web.html import Page
 from web import labels
 from workflow import audit, services
