@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import api
+from tests.helpers import api
 
 pytestmark = pytest.mark.django_db
 
