@@ -14,8 +14,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Case, Cycle, RankingExclusion, Score
-from tests.conftest import api
-from tests.results.conftest import finalise_all
+from tests.helpers import api
+from tests.results.province import finalise_all
 from workflow import cycle_services
 from workflow.models import AuditEntry
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from cases import permissions
 from cases.models import Case, Criterion, RankingExclusion, Score, Unit
-from tests.conftest import api
-from tests.results.conftest import finalise_all, put_scores
+from tests.helpers import api
+from tests.results.province import finalise_all, put_scores
 from workflow import cycle_services
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
