@@ -13,8 +13,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import RankingExclusion, Unit, UnitLineage
-from tests.conftest import api
-from tests.results.conftest import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
+from tests.helpers import api
+from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
 from workflow import cycle_services
 
 
