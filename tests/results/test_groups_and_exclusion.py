@@ -22,8 +22,9 @@ from cases.models import Cycle, PublishedResult, RankingExclusion, Score
 from deadlines.calendar import local_date
 from notifications.models import Notification
 from results.ranking import compute_results
-from tests.conftest import api, make_user
-from tests.results.conftest import finalise_all
+from tests.factories import make_user
+from tests.helpers import api
+from tests.results.province import finalise_all
 from workflow import cycle_services
 from workflow.models import AuditEntry
 
