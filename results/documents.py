@@ -55,8 +55,10 @@ def _today() -> date:
 
 
 def group_label(row: UnitResult) -> str:
-    """ "Nhóm A (tốt)", as the seeds name the groups."""
-    return row.group_name
+    """ "A (tốt)": the group with its name, short enough for the annex's narrow column."""
+    if row.classification and row.classification_label:
+        return f"{row.classification} ({row.classification_label})"
+    return row.classification
 
 
 def rank_change_text(row: UnitResult) -> str:

@@ -171,7 +171,7 @@ def test_appraisal_report_shows_each_units_areas_adjustments_and_proposed_rankin
     assert "1. Chỉ đạo, điều hành | 40,00 | 20,00 | 15,00 | -5,00 | 5,00" in text
     assert "Phường Bắc Sơn" in text.split("II.")[0]  # late at the cutoff, in the overview
     assert "Sở Công Thương: Tài liệu kiểm chứng không trung thực" in text
-    assert "1 | Sở Tư pháp | 94,00 | 94,00 | Nhóm A (tốt)" in text
+    assert "1 | Sở Tư pháp | 94,00 | 94,00 | A (tốt)" in text
 
 
 @pytest.mark.parametrize(("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403)])
@@ -214,7 +214,7 @@ def test_published_annex_has_one_table_per_group_and_lists_excluded_units_withou
         "27,00",
         "94,00",
         "94,00",
-        "Nhóm A (tốt)",
+        "A (tốt)",
         "",
     ] in rows
     assert [
@@ -225,7 +225,7 @@ def test_published_annex_has_one_table_per_group_and_lists_excluded_units_withou
         "20,00",
         "60,00",
         "60,00",
-        "Nhóm C (trung bình)",
+        "C (trung bình)",
         "",
     ] in rows
     assert ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] in rows
@@ -240,7 +240,7 @@ def test_published_annex_workbook_prints_and_keeps_excluded_units_apart(
     workbook = load_workbook(io.BytesIO(response.content))
     sheet = workbook["Khối sở"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[5][:8] == [1, "Sở Tư pháp", 39, 55, 27, 94, 94, "Nhóm A (tốt)"]
+    assert rows[5][:8] == [1, "Sở Tư pháp", 39, 55, 27, 94, 94, "A (tốt)"]
     assert rows[-1][:2] == ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"]
     assert not any(99 in r for r in rows)
     assert sheet.page_setup.orientation == "landscape"

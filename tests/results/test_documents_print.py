@@ -170,7 +170,7 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
 
     results = printed["ket-qua.xlsx"][1]
     assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM 2025" in results
-    assert "1 S1 Sở Tư pháp 39,00 55,00 0,00 94,00 94,00 A" in results
+    assert "1 S1 Sở Tư pháp 39,00 55,00 0,00 94,00 94,00 Nhóm A (tốt)" in results
     assert "Sở Thử nghiệm số 20" in results and "Phường Bắc Sơn" in results
 
     annex = printed["phu-luc-word.docx"][1]
