@@ -25,7 +25,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 POINTS_FORMAT = "[$-42A]#,##0.00"
-INTEGER_FORMAT = "[$-42A]#,##0"
+INTEGER_FORMAT = "[$-42A]0"  # ranks, counts, years: no thousands separator
 TEXT_FORMAT = "@"
 THIN = Side(style="thin", color="808080")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -49,6 +49,14 @@ def title_row(sheet: Worksheet, text: str, *, bold: bool = True) -> int:
     sheet.append([text])
     row = sheet.max_row
     sheet.cell(row=row, column=1).font = TITLE_FONT if bold else BODY_FONT
+    return row
+
+
+def text_row(sheet: Worksheet, text: str) -> int:
+    """A line of text under a table (a legend, a note), in the document's font."""
+    sheet.append([text])
+    row = sheet.max_row
+    sheet.cell(row=row, column=1).font = BODY_FONT
     return row
 
 
@@ -102,9 +110,10 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -
     header, footer = sheet.oddHeader, sheet.oddFooter
     assert header is not None and footer is not None  # every worksheet has both
     header.center.text = title.replace("&", "&&")
-    header.center.size = 9
     footer.center.text = "&P / &N"
-    footer.center.size = 9
+    for part in (header.center, footer.center):
+        part.size = 9
+        part.font = f"{HEADER_FONT.name},Regular"
 
 
 def _fit_height(sheet: Worksheet, row: int) -> None:

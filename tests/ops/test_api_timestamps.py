@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cases.models import Case, Cycle, SurveyImport
 from config.renderers import JSONRenderer
-from tests.conftest import api, force_state
+from tests.helpers import api, force_state
 from workflow import services
 
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

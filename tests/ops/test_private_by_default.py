@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from django.test import Client
 
-from tests.conftest import api, self_scorable
+from tests.helpers import api, self_scorable
 
 
 def test_a_units_case_page_and_its_api_answers_are_never_stored(world: SimpleNamespace) -> None:

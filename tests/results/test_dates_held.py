@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from cases.models import Case, Cycle
 from deadlines.calendar import local_date
-from tests.conftest import api
-from tests.results.conftest import finalise_all
+from tests.helpers import api
+from tests.results.province import finalise_all
 from workflow.models import AuditEntry
 
 
