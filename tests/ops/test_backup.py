@@ -36,10 +36,10 @@ from bench.embedded import (
 from bench.evidence import _make_file, _multipart_post
 from cases.models import Case
 from evidence.models import Document
-from tests.conftest import fill_self_scores
 from tests.drills.services import ROOT
 from tests.evidence import samples
 from tests.evidence.helpers import S3_ACCESS, S3_SECRET, new_bucket, s3_endpoint, upload, use_s3
+from tests.helpers import fill_self_scores
 from workflow import services
 
 HEAD = re.compile(r"Audit head: #(\d+) ([0-9a-f]{64})")
