@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,9 +22,10 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
-from cases.models import Case, Cycle
-from results import documents, exports, ranking, services
-from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
+from cases.inputs import text, validated
+from cases.models import Case, Cycle, Unit
+from results import documents, exports, history, ranking, services
+from workflow.api import CSV, DOCX, XLSX, _visible_cycles, attachment
 
 
 def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
@@ -54,6 +56,16 @@ class _ResultsBase(APIView):
 
     def _results(self, request: Request, pk: int) -> ranking.CycleResults:
         return ranking.compute_results(results_cycle(request.user, pk))
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200 and not request.user.is_authenticated:
+            # Published results as the public sees them, the same for everyone: the one
+            # answer that may be cached (everything else is no-store, ops.middleware).
+            patch_cache_control(response, public=True, max_age=settings.PUBLIC_RESULTS_MAX_AGE)
+        return response
 
 
 class ResultsView(_ResultsBase):
@@ -99,7 +111,7 @@ class ResultsJsonView(_ResultsBase):
         return response
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
+ReasonInput = inline_serializer("ReasonInput", {"reason": text(required=True)})
 
 
 class ExclusionView(APIView):
@@ -108,7 +120,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response(
             {
@@ -124,7 +136,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={200: None})
     def delete(self, request: Request, pk: int) -> Response:
         case = services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
 
@@ -192,3 +204,54 @@ class RewardsView(APIView):
             raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
         content = documents.rewards_xlsx(computed)
         return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, "xlsx"), XLSX)
+
+
+def _latest_authority() -> str | None:
+    latest = Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
+    return latest.authority if latest else None
+
+
+class UnitHistoryView(APIView):
+    """A unit's published results across cycles, its predecessors' years included. Public:
+    only what was announced is shown. `?format=xlsx` (or the .xlsx path): the export."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, code: str) -> HttpResponse:
+        unit = Unit.objects.filter(code__iexact=code.replace("\x00", "")).first()
+        if unit is None:
+            raise NotFound(_("There is no unit with this code."))
+        years = history.unit_history(unit)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(unit)s over the years") % {"unit": unit.name}
+            content = history.history_xlsx(title, years, None)
+            return attachment(content, f"chi-so-cchc-qua-cac-nam-{unit.code.lower()}.xlsx", XLSX)
+        return Response(
+            {
+                "unit": {"code": unit.code, "name": unit.name},
+                "years": [y.as_dict() for y in years],
+            }
+        )
+
+
+class ProvinceHistoryView(APIView):
+    """The province's published cycles side by side: average index, groups, area averages
+    and the areas that fell. `?authority=` chooses the province (default: the latest one
+    that published)."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> HttpResponse:
+        authority = str(request.query_params.get("authority", "")).replace("\x00", "")
+        authority = authority or _latest_authority() or ""
+        years = history.province_history(authority)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(authority)s over the years") % {"authority": authority}
+            return attachment(
+                history.history_xlsx(title, None, years), "chi-so-cchc-qua-cac-nam.xlsx", XLSX
+            )
+        return Response({"authority": authority, "years": [y.as_dict() for y in years]})

@@ -254,6 +254,26 @@ def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
 
 
+def _appraisable_leaf(case: Case, code: str, *, actor: Any, now: datetime) -> Criterion:
+    """The leaf this appraiser may appraise now, or the rule's refusal."""
+    facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+    rules.enforce(rules.appraise(facts))
+    criterion = _leaf(case, code)
+    rules.enforce(
+        rules.appraise_criterion(
+            facts,
+            code=criterion.code,
+            area=criterion.area_code,
+            survey=criterion.is_survey,
+            open_question=case.state == Case.State.EXPLANATION
+            and Clarification.objects.filter(
+                case=case, criterion=criterion, status=Clarification.Status.OPEN
+            ).exists(),
+        )
+    )
+    return criterion
+
+
 def set_appraised_score(
     case_id: Any,
     criterion_code: str,
@@ -266,21 +286,7 @@ def set_appraised_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
-        rules.enforce(rules.appraise(facts))
-        criterion = _leaf(case, criterion_code)
-        rules.enforce(
-            rules.appraise_criterion(
-                facts,
-                code=criterion.code,
-                area=criterion.area_code,
-                survey=criterion.is_survey,
-                open_question=case.state == Case.State.EXPLANATION
-                and Clarification.objects.filter(
-                    case=case, criterion=criterion, status=Clarification.Status.OPEN
-                ).exists(),
-            )
-        )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         comment = _text(data, "comment", "")
@@ -387,18 +393,7 @@ def decide_not_applicable(
     reason = (reason or "").strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
-        rules.enforce(rules.appraise(facts))
-        criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, version)
         if not (score.not_applicable or score.not_applicable_decision):
             raise InvalidInput(

@@ -14,9 +14,9 @@ from cases.models import Case, Score
 from evidence import services
 from evidence.models import Document, EvidenceLink
 from evidence.storage import S3Storage, Storage, StorageError
-from tests.conftest import fill_self_scores, force_state
 from tests.evidence import samples
 from tests.evidence.helpers import client_for, upload
+from tests.helpers import fill_self_scores, force_state
 from workflow.models import AuditEntry
 
 

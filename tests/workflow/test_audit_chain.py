@@ -24,7 +24,7 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from cases.models import Case
 from cases.permissions import ensure_role_groups
-from tests.conftest import build_world, make_user
+from tests.factories import build_world, make_user
 from workflow import audit
 from workflow.models import AuditEntry
 
