@@ -15,7 +15,8 @@ from cases.errors import GuardFailed
 from cases.models import Case, Score
 from cases.permissions import SECRETARIAT
 from notifications.models import Delivery, Notification
-from tests.conftest import fill_self_scores, make_user, self_scorable
+from tests.factories import make_user
+from tests.helpers import fill_self_scores, self_scorable
 from workflow import audit, services
 from workflow.models import AuditEntry
 
