@@ -157,6 +157,10 @@ class Cycle(models.Model):
         choices=GroupBasis.choices,
         default=GroupBasis.TOTAL,
     )
+    signed_report_required = models.BooleanField(
+        _("the head attaches the signed self-assessment report (PDF) before submitting"),
+        default=False,
+    )
     reward_rule = models.JSONField(
         _("reward rule"),
         default=default_reward_rule,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_cycle_reward_rule'),
+        ('cases', '0006_signed_report'),
     ]
 
     operations = [
