@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed
+from cases.users import SignedInApiRequest
 from deadlines import services
 from deadlines.calendar import local_date, public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride, Extension
@@ -82,13 +83,13 @@ def _body(request: Request) -> dict[str, Any]:
 
 class CaseExtensionsView(APIView):
     @extend_schema(responses=ExtensionSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         rows = Extension.objects.filter(case=case).select_related("granted_by")
         return Response(ExtensionSerializer(rows, many=True).data)
 
     @extend_schema(request=ExtensionInput, responses={201: ExtensionSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = _body(request)
         extension = services.grant_extension(
             pk,
@@ -102,7 +103,7 @@ class CaseExtensionsView(APIView):
 
 class CalendarView(APIView):
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses=CalendarOutput)
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         if not permissions.may_view_cycles(request.user):
             raise NotAllowed(_("You are not allowed to do this."))
         raw = request.query_params.get("year", "")
@@ -123,7 +124,7 @@ class CalendarView(APIView):
         )
 
     @extend_schema(request=CalendarDayInput, responses={201: CalendarOverrideSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest) -> Response:
         data = _body(request)
         override = services.add_calendar_day(
             data.get("day"), data.get("kind"), data.get("reason"), actor=request.user
@@ -136,6 +137,6 @@ class CalendarDayView(APIView):
         request=inline_serializer("CalendarRemoveInput", {"reason": serializers.CharField()}),
         responses={204: None},
     )
-    def delete(self, request: Request, day: str) -> Response:
+    def delete(self, request: SignedInApiRequest, day: str) -> Response:
         services.remove_calendar_day(day, _body(request).get("reason"), actor=request.user)
         return Response(status=204)

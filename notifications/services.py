@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case
+from cases.users import User
 from notifications import delivery, rules
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from workflow.models import AuditEntry
@@ -114,16 +115,16 @@ def on_event(entry: AuditEntry) -> None:
 # --- the inbox ------------------------------------------------------------------------------
 
 
-def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     qs = Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def mark_read(user: Any, notification_id: Any) -> Notification:
+def mark_read(user: User, notification_id: Any) -> Notification:
     """Mark one of the user's notifications read (the first time counts: proof of notice)."""
     try:
         row = Notification.objects.get(pk=int(notification_id), recipient=user)
@@ -137,13 +138,13 @@ def mark_read(user: Any, notification_id: Any) -> Notification:
     return row
 
 
-def mark_all_read(user: Any) -> int:
+def mark_all_read(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
 
 
-def confirm_push(user: Any, notification_id: Any) -> bool:
+def confirm_push(user: User, notification_id: Any) -> bool:
     """An open page confirmed it received the push (stronger proof than 'handed over')."""
     try:
         pk = int(notification_id)
@@ -162,7 +163,7 @@ def confirm_push(user: Any, notification_id: Any) -> bool:
 # --- settings -------------------------------------------------------------------------------
 
 
-def settings_of(user: Any) -> dict[str, Any]:
+def settings_of(user: User) -> dict[str, Any]:
     """The user's language and, per kind they can receive, whether e-mail is on."""
     language = (
         NotificationSettings.objects.filter(user=user).values_list("language", flat=True).first()
@@ -184,7 +185,7 @@ def settings_of(user: Any) -> dict[str, Any]:
     }
 
 
-def update_settings(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+def update_settings(user: User, data: dict[str, Any]) -> dict[str, Any]:
     """Change the language and/or turn e-mail on or off per kind; all or nothing."""
     errors = []
     language = data.get("language")

@@ -7,26 +7,24 @@ anyone else 404). The honesty signal goes only to those `may_view_honesty` admit
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
 from cases.models import Case, Cycle
+from cases.users import AnonymousUser, SignedInApiRequest, User
 from results import documents, exports, ranking, services
 from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
 
 
-def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
+def _cycle_for(user: User, pk: int, allowed: bool, refusal: str) -> Cycle:
     """404 to whoever may not see the cycle; 403 with `refusal` to whoever may see it but
     not this document."""
     cycle = _visible_cycles(user).filter(pk=pk).first() if user.is_authenticated else None
@@ -37,14 +35,14 @@ def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
     return cycle
 
 
-def results_cycle(user: Any, pk: int) -> Cycle:
+def results_cycle(user: User | AnonymousUser, pk: int) -> Cycle:
     """The cycle whose results this user may read now; 404 / 403 as the module says."""
     cycle = Cycle.objects.filter(pk=pk).first()
     if cycle is None:
         raise NotFound(_("This cycle does not exist or you may not see it."))
     if cycle.status == Cycle.Status.PUBLISHED or permissions.may_view_provisional_results(user):
         return cycle
-    if user.is_authenticated and _visible_cycles(user).filter(pk=pk).exists():
+    if isinstance(user, User) and _visible_cycles(user).filter(pk=pk).exists():
         raise NotAllowed(_("The results of this cycle are not published yet."))
     raise NotFound(_("This cycle does not exist or you may not see it."))
 
@@ -52,7 +50,7 @@ def results_cycle(user: Any, pk: int) -> Cycle:
 class _ResultsBase(APIView):
     permission_classes = [AllowAny]
 
-    def _results(self, request: Request, pk: int) -> ranking.CycleResults:
+    def _results(self, request: SignedInApiRequest, pk: int) -> ranking.CycleResults:
         return ranking.compute_results(results_cycle(request.user, pk))
 
 
@@ -60,7 +58,7 @@ class ResultsView(_ResultsBase):
     """Ranking per unit group: rank, unit, score (the index), group (A/B/C/D), excluded."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         computed = self._results(request, pk)
         return Response(
             exports.as_payload(
@@ -77,7 +75,7 @@ def _name(cycle: Cycle, ext: str) -> str:
 
 class ResultsXlsxView(_ResultsBase):
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         content = exports.to_xlsx(computed, honesty=permissions.may_view_honesty(request.user))
         return attachment(content, _name(computed.cycle, "xlsx"), XLSX)
@@ -85,14 +83,14 @@ class ResultsXlsxView(_ResultsBase):
 
 class ResultsCsvView(_ResultsBase):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         return attachment(exports.to_csv(computed), _name(computed.cycle, "csv"), CSV)
 
 
 class ResultsJsonView(_ResultsBase):
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         response = HttpResponse(exports.to_json(computed), content_type="application/json")
         response["Content-Disposition"] = f'inline; filename="{_name(computed.cycle, "json")}"'
@@ -106,7 +104,7 @@ class ExclusionView(APIView):
     """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
 
     @extend_schema(request=ReasonInput, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
             pk, str(_body(request).get("reason", "") or ""), actor=request.user
         )
@@ -122,7 +120,7 @@ class ExclusionView(APIView):
         )
 
     @extend_schema(request=ReasonInput, responses={200: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.reinstate_in_ranking(
             pk, str(_body(request).get("reason", "") or ""), actor=request.user
         )
@@ -137,7 +135,7 @@ class CaseReportView(APIView):
     """The unit's self-assessment report: whoever may see the case."""
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         case = permissions.get_case_for_user(
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
@@ -149,7 +147,7 @@ class AppraisalReportView(APIView):
     """Sở Nội vụ's appraisal report to the council chair (409 before a case is finalised)."""
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _cycle_for(
             request.user,
             pk,
@@ -166,7 +164,7 @@ class ResultsAnnexView(_ResultsBase):
     file_type = "docx"
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY, (200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         if self.file_type == "xlsx":
             content, kind = documents.results_annex_xlsx(computed), XLSX
@@ -180,7 +178,7 @@ class RewardsView(APIView):
     """The emulation and reward proposal: the units meeting the cycle's rule."""
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _cycle_for(
             request.user,
             pk,

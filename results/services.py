@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import Conflict, InvalidInput
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion
+from cases.users import User
 from results import ranking
 from workflow import audit, events, rules
 
 
-def _decidable_case(case_id: Any, actor: Any) -> Case:
+def _decidable_case(case_id: Any, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
         case_id,
@@ -32,7 +33,7 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
 
 
 def exclude_from_ranking(
-    case_id: Any, reason: str, *, actor: Any, now: datetime | None = None
+    case_id: Any, reason: str, *, actor: User, now: datetime | None = None
 ) -> RankingExclusion:
     """The leader takes a unit out of the ranking of its cycle, with the reason."""
     reason = (reason or "").strip()
@@ -49,7 +50,7 @@ def exclude_from_ranking(
     return exclusion
 
 
-def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
+def reinstate_in_ranking(case_id: Any, reason: str, *, actor: User) -> Case:
     """The leader puts an excluded unit back into the ranking, saying why."""
     reason = (reason or "").strip()
     with transaction.atomic(durable=True):

@@ -26,6 +26,7 @@ from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
+from cases.users import SignedInApiRequest, User
 from deadlines.calendar import last_day
 from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
@@ -308,11 +309,11 @@ StateOutput = inline_serializer(
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _cases_for(user: Any) -> QuerySet[Case]:
+def _cases_for(user: User) -> QuerySet[Case]:
     return permissions.visible_cases(user).select_related("cycle", "unit", "unit__group")
 
 
-def _visible_cycles(user: Any) -> QuerySet[Cycle]:
+def _visible_cycles(user: User) -> QuerySet[Cycle]:
     if permissions.may_view_cycles(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
@@ -341,23 +342,23 @@ def _body(request: Request) -> dict[str, Any]:
 
 class CycleListView(APIView):
     @extend_schema(responses=CycleSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         return Response(CycleSerializer(_visible_cycles(request.user), many=True).data)
 
 
 class CycleDetailView(APIView):
-    def _cycle(self, request: Request, pk: int) -> Cycle:
+    def _cycle(self, request: SignedInApiRequest, pk: int) -> Cycle:
         cycle = _visible_cycles(request.user).filter(pk=pk).first()
         if cycle is None:
             raise NotFound(_("This cycle does not exist or you may not see it."))
         return cycle
 
     @extend_schema(responses=CycleSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         return Response(CycleSerializer(self._cycle(request, pk)).data)
 
     @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: SignedInApiRequest, pk: int) -> Response:
         self._cycle(request, pk)
         data = dict(_body(request))
         reason = str(data.pop("reason", "") or "")
@@ -379,7 +380,7 @@ class CycleActionView(APIView):
         ),
         responses=CycleSerializer,
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         if not _visible_cycles(request.user).filter(pk=pk).exists():
             raise NotFound(_("This cycle does not exist or you may not see it."))
         data = _body(request)
@@ -407,7 +408,7 @@ class CaseListView(APIView):
         ],
         responses=CaseListSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         qs = _cases_for(request.user).order_by("cycle_id", "unit__code")
         params = request.query_params
         if params.get("cycle", "").isdigit():
@@ -423,7 +424,7 @@ class CaseListView(APIView):
 
 class CaseDetailView(APIView):
     @extend_schema(responses=CaseDetailSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk, queryset=_cases_for(request.user))
         context = {"request": request, "totals": totals_for([case])}
         return Response(CaseDetailSerializer(case, context=context).data)
@@ -431,7 +432,7 @@ class CaseDetailView(APIView):
 
 class ScoreView(APIView):
     @extend_schema(request=ScoreInput, responses=ScoreSerializer)
-    def put(self, request: Request, pk: int, code: str) -> Response:
+    def put(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
         data = _body(request)
         appraiser_fields = {"appraised_score", "comment"} & set(data)
         if appraiser_fields:
@@ -444,7 +445,7 @@ class ScoreView(APIView):
 
 class TransitionView(APIView):
     @extend_schema(request=TransitionInput, responses=StateOutput)
-    def post(self, request: Request, pk: int, name: str) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int, name: str) -> Response:
         if name not in USER_TRANSITIONS:
             permissions.get_case_for_user(request.user, pk)
             raise NotAllowed(_("This step is done by the system or for the whole cycle."))
@@ -455,7 +456,7 @@ class TransitionView(APIView):
 
 class ClarificationListView(APIView):
     @extend_schema(responses=ClarificationSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         rows = Clarification.objects.filter(case=case).select_related(
             "criterion", "asked_by", "answered_by"
@@ -469,7 +470,7 @@ class ClarificationListView(APIView):
         ),
         responses={201: ClarificationSerializer},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = _body(request)
         clarification = services.ask_clarification(
             pk, str(data.get("criterion", "")), str(data.get("question", "")), actor=request.user
@@ -482,7 +483,7 @@ class AnswerView(APIView):
         request=inline_serializer("AnswerInput", {"answer": serializers.CharField()}),
         responses=ClarificationSerializer,
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         clarification = services.answer_clarification(
             pk, str(_body(request).get("answer", "")), actor=request.user
         )
@@ -491,6 +492,6 @@ class AnswerView(APIView):
 
 class HistoryView(APIView):
     @extend_schema(responses=HistorySerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         return Response(HistorySerializer(services.history(case), many=True).data)

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 
 from cases import permissions
 from cases.models import Appraisal, AppraiserAssignment, Case, Criterion, Cycle, Method, Score
+from cases.users import User
 from workflow import rules
 from workflow.models import Clarification
 
@@ -55,7 +56,7 @@ def _no_evidence_yet(case: Case, scores: list[Score]) -> dict[int, Any]:
 register_criterion_column("evidence", _no_evidence_yet, list)
 
 
-def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[Case, WorkCounts]]:
+def worklist(user: User, cycle: Cycle, state: str = "") -> list[WithAnnotations[Case, WorkCounts]]:
     """Cases of the cycle the user may appraise, each annotated with `assigned` (leaves of the
     user's areas to appraise) and `unappraised` (those without an appraisal yet)."""
     areas = (
@@ -80,7 +81,7 @@ def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[C
     return list(cases)
 
 
-def _assigned_areas(user: Any, cycle: Cycle) -> list[str]:
+def _assigned_areas(user: User, cycle: Cycle) -> list[str]:
     return list(
         AppraiserAssignment.objects.filter(cycle=cycle, user=user).values_list(
             "area_code", flat=True
@@ -92,7 +93,7 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def side_by_side(case: Case, user: Any) -> dict[str, Any]:
+def side_by_side(case: Case, user: User) -> dict[str, Any]:
     """Every leaf of the case: self score, appraised score (all rounds), questions, the gap."""
     facts = rules.facts_for(user, case)
     scores = list(

@@ -28,6 +28,7 @@ from cases.models import (
     Score,
     Unit,
 )
+from cases.users import User
 from deadlines import policy
 from deadlines.calendar import parse_day
 from workflow import audit, events
@@ -47,12 +48,12 @@ BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal")
 DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
-def _require_global(actor: Any, perm: str) -> None:
+def _require_global(actor: User, perm: str) -> None:
     if not permissions.has_global(actor, perm):
         raise NotAllowed(_("You are not allowed to do this."))
 
 
-def open_cycle(cycle_id: int, *, actor: Any, now: datetime | None = None) -> int:
+def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> int:
     """Create one case, with a score row per leaf, for every active unit that has a framework."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
@@ -152,7 +153,7 @@ def _parse_offsets(raw: Any) -> list[int]:
     return sorted(days, reverse=True)
 
 
-def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: str = "") -> Cycle:
+def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: User, reason: str = "") -> Cycle:
     """The secretariat changes deadlines or settings of a cycle; audited with the reason."""
     _require_global(actor, "cases.change_cycle")
     unknown = sorted(set(changes) - set(EDITABLE_CYCLE_FIELDS) - {"reason"})
@@ -206,7 +207,7 @@ def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: Any, reason: 
     return cycle
 
 
-def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membership:
+def add_membership(user: User, unit: Unit, role: str, *, actor: User) -> Membership:
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
         if created:
@@ -220,7 +221,7 @@ def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membershi
     return membership
 
 
-def remove_membership(membership: Membership, *, actor: Any) -> None:
+def remove_membership(membership: Membership, *, actor: User) -> None:
     with transaction.atomic():
         data = {
             "user": membership.user.username,
@@ -233,7 +234,9 @@ def remove_membership(membership: Membership, *, actor: Any) -> None:
         audit.record(audit.MEMBERSHIP_REMOVED, actor=actor, data=data)
 
 
-def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> AppraiserAssignment:
+def assign_appraiser(
+    cycle: Cycle, user: User, area_code: str, *, actor: User
+) -> AppraiserAssignment:
     with transaction.atomic():
         assignment, created = AppraiserAssignment.objects.get_or_create(
             cycle=cycle, user=user, area_code=area_code
@@ -250,7 +253,7 @@ def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> 
     return assignment
 
 
-def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
+def unassign_appraiser(assignment: AppraiserAssignment, *, actor: User) -> None:
     with transaction.atomic():
         cycle = assignment.cycle
         data = {"user": assignment.user.username, "area": assignment.area_code}
@@ -259,7 +262,7 @@ def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
         audit.record(audit.ASSIGNMENT_REMOVED, actor=actor, cycle=cycle, data=data)
 
 
-def _assignable_cycle(cycle_id: int, actor: Any) -> Cycle:
+def _assignable_cycle(cycle_id: int, actor: User) -> Cycle:
     if not permissions.may_manage_cycle(actor):
         raise NotAllowed(_("Only the secretariat assigns appraisers."))
     cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
@@ -269,7 +272,7 @@ def _assignable_cycle(cycle_id: int, actor: Any) -> Cycle:
 
 
 def create_assignment(
-    cycle_id: int, user_ref: Any, area_code: str, *, actor: Any
+    cycle_id: int, user_ref: Any, area_code: str, *, actor: User
 ) -> tuple[AppraiserAssignment, bool]:
     """The secretariat assigns a council member to an area; (assignment, created)."""
     area_code = str(area_code or "").strip()
@@ -291,7 +294,7 @@ def create_assignment(
                 _("“%(area)s” is not an area of this cycle's criteria (areas: %(areas)s).")
                 % {"area": area_code, "areas": ", ".join(sorted(areas, key=_natural))}
             )
-        if errors:
+        if errors or user is None:
             raise InvalidInput(_("The assignment cannot be made."), errors)
         existing = AppraiserAssignment.objects.filter(
             cycle=cycle, user=user, area_code=area_code
@@ -301,7 +304,7 @@ def create_assignment(
         return assign_appraiser(cycle, user, area_code, actor=actor), True
 
 
-def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: Any) -> None:
+def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: User) -> None:
     with transaction.atomic():
         cycle = _assignable_cycle(cycle_id, actor)
         assignment = (
@@ -320,7 +323,7 @@ def _natural(code: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in code.split(".")]
 
 
-def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
+def submit_results(cycle_id: int, *, actor: User) -> Cycle:
     """The secretariat sends the finalised results of the cycle to the leader."""
     _require_global(actor, "cases.finalise_case")
     with transaction.atomic():
@@ -398,7 +401,7 @@ def _freeze_results(cycle: Cycle) -> list[PublishedResult]:
 def publish_cycle(
     cycle_id: int,
     *,
-    actor: Any,
+    actor: User,
     decision_number: str,
     decision_date: Any,
     signer: str = "",

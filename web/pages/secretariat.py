@@ -25,6 +25,7 @@ from cases.models import (
     Score,
     SurveyImport,
 )
+from cases.users import User
 from deadlines.calendar import public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride
 
@@ -165,7 +166,7 @@ class AppraiserRow:
     """One council member: their areas in this cycle and the units they belong to (whose
     cases they never appraise: `cases.permissions.sync_case_permissions`)."""
 
-    user: Any
+    user: User
     cells: list[Cell]
     units: list[tuple[str, str]]
     error: list[str] = field(default_factory=list)

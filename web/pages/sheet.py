@@ -24,6 +24,7 @@ from cases.models import (
     Score,
 )
 from cases.totals import CaseTotals, totals_from_scores
+from cases.users import User
 from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules, services
@@ -361,7 +362,7 @@ EXTENDABLE = {
 """Which deadline an extension moves in each state where `rules.extend` allows one."""
 
 
-def may_extend(user: Any, case: Case, facts: rules.Facts | None = None) -> bool:
+def may_extend(user: User, case: Case, facts: rules.Facts | None = None) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
     return rules.allowed(rules.extend, facts or rules.facts_for(user, case))
 
@@ -372,7 +373,7 @@ def submit_checklist(case: Case, now: datetime) -> list[str]:
     return [reason for guard in TRANSITIONS["submit"].guards for reason in guard(case, now, params)]
 
 
-def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
+def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     scores = case_scores(case)
     questions = case_questions(case)
     totals = totals_from_scores(case, scores)
@@ -461,7 +462,7 @@ class AppraisalSheet:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> AppraisalSheet:
+def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> AppraisalSheet:
     """Self against appraised for every leaf, its rounds, its questions and answers; the
     forms a viewer may use are flagged per row (their areas only, in the right state)."""
     scores = case_scores(case)
@@ -545,7 +546,7 @@ def history(case: Case) -> list[AuditEntry]:
 # --- evidence ------------------------------------------------------------------------------
 
 
-def evidence_row(case: Case, code: str, user: Any, now: datetime) -> Row | None:
+def evidence_row(case: Case, code: str, user: User, now: datetime) -> Row | None:
     """One criterion's evidence block after an upload: its versions and whether this user
     may add another now (the evidence service answers, as it will on the next upload)."""
     from evidence import services as evidence_services
