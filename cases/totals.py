@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Round
 
-from cases.models import Case, Criterion, Cycle, Framework, Method, Score
+from cases.models import BONUS_PENALTY, Case, Criterion, Cycle, Framework, Method, Score
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -370,7 +370,7 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
         applicable = not score.not_applicable
         self_points = (score.self_score or ZERO) if applicable else ZERO
         appraised = (score.appraised_score or ZERO) if applicable else ZERO
-        if criterion.method in (Method.BONUS, Method.PENALTY):
+        if criterion.method in BONUS_PENALTY:
             offset = 0 if criterion.method == Method.BONUS else 2
             bonus[offset] += self_points
             bonus[offset + 1] += appraised

@@ -12,7 +12,14 @@ from rest_framework.request import Request
 
 from cases.errors import NotAllowed
 
-__all__ = ["AnonymousUser", "SignedInApiRequest", "SignedInRequest", "User", "signed_in"]
+__all__ = [
+    "AnonymousUser",
+    "SignedInApiRequest",
+    "SignedInRequest",
+    "User",
+    "display_name",
+    "signed_in",
+]
 
 
 def signed_in(user: User | AnonymousUser) -> User:
@@ -32,3 +39,8 @@ class SignedInApiRequest(Request):
     """An API request behind IsAuthenticated, the API's default: its user is a User."""
 
     user: User
+
+
+def display_name(user: User) -> str:
+    """How a person is named on pages, documents and in the API: full name, else username."""
+    return user.get_full_name() or user.username

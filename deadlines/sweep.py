@@ -38,7 +38,14 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, GuardFailed, WrongState
-from cases.models import AppraiserAssignment, Case, Cycle, Membership, Method, Score
+from cases.models import (
+    NOT_SELF_SCORED,
+    AppraiserAssignment,
+    Case,
+    Cycle,
+    Membership,
+    Score,
+)
 from deadlines import policy, texts
 from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
@@ -53,7 +60,6 @@ BATCH = 500
 KEY_CHUNK = 5000
 # Answer windows are a few working days: remind the day before and the morning of the day.
 EXPLANATION_OFFSETS = (1, 0)
-NOT_APPRAISED_METHODS = (Method.SURVEY, Method.BONUS, Method.PENALTY)
 
 KIND_SELF = "deadlines.reminder.self_assessment"
 KIND_OVERDUE = "deadlines.reminder.overdue"
@@ -432,7 +438,7 @@ def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
         Score.objects.filter(
             case__cycle=cycle, case__state=Case.State.APPRAISING, appraised_round__isnull=True
         )
-        .exclude(criterion__method__in=NOT_APPRAISED_METHODS)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
         .values("criterion__area__code", "case_id", "case__unit_id")
         .annotate(n=Count("pk"))
         .values_list("criterion__area__code", "case_id", "case__unit_id", "n")

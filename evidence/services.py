@@ -165,12 +165,7 @@ def _criterion(case: Case, code: Any) -> Criterion:
     code = str(code or "").strip()
     if not code:
         raise InvalidInput(_("Say which criterion the evidence is for."))
-    criterion = Criterion.objects.filter(
-        framework__cycle_id=case.cycle_id,
-        framework__unit_group_id=case.unit.group_id,
-        code=code,
-        is_leaf=True,
-    ).first()
+    criterion = Criterion.objects.leaves_of(case).filter(code=code).first()
     if criterion is None:
         raise InvalidInput(
             _("Criterion %(code)s is not a scored criterion of this case's framework.")

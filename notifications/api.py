@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.users import SignedInApiRequest
+from cases.users import SignedInApiRequest, display_name
 from notifications import services
 from notifications.models import Delivery, Notification
 
@@ -72,7 +72,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         ]
 
     def get_recipient_name(self, n: Notification) -> str:
-        return n.recipient.get_full_name() or n.recipient.username
+        return display_name(n.recipient)
 
 
 SettingsSerializer = inline_serializer(

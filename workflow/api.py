@@ -26,7 +26,7 @@ from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
-from cases.users import SignedInApiRequest, User
+from cases.users import SignedInApiRequest, User, display_name
 from deadlines.calendar import last_day
 from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
@@ -282,7 +282,7 @@ class HistorySerializer(serializers.ModelSerializer):
         ]
 
     def get_actor_name(self, entry: AuditEntry) -> str:
-        return entry.actor.get_full_name() or entry.actor.username
+        return display_name(entry.actor)
 
 
 ScoreInput = inline_serializer(

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed, NotFound
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
-from cases.users import SignedInApiRequest, User
+from cases.users import SignedInApiRequest, User, display_name
 from workflow import appraisal, cycle_services, services
 from workflow.api import ScoreSerializer, _body, _visible_cycles
 
@@ -34,7 +34,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "cycle", "user", "user_name", "area_code", "area_title"]
 
     def get_user_name(self, assignment: AppraiserAssignment) -> str:
-        return assignment.user.get_full_name() or assignment.user.username
+        return display_name(assignment.user)
 
     def get_area_title(self, assignment: AppraiserAssignment) -> str:
         return self.context.get("area_titles", {}).get(assignment.area_code, "")

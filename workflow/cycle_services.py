@@ -23,12 +23,11 @@ from cases.models import (
     Criterion,
     Cycle,
     Membership,
-    Method,
     PublishedResult,
     Score,
     Unit,
 )
-from cases.users import User
+from cases.users import User, display_name
 from deadlines import policy
 from deadlines.calendar import parse_day
 from workflow import audit, events
@@ -360,9 +359,8 @@ def _all_finalised(cycle: Cycle) -> None:
 def _survey_complete(cycle: Cycle) -> None:
     """Every applicable survey criterion has an imported score: else the index is wrong."""
     missing = list(
-        Score.objects.filter(
-            case__cycle=cycle,
-            criterion__method=Method.SURVEY,
+        Score.objects.survey_of(cycle)
+        .filter(
             not_applicable=False,
             appraised_score__isnull=True,
         )
@@ -429,7 +427,7 @@ def publish_cycle(
         decision: dict[str, Any] = {
             "number": number,
             "date": decision_day,
-            "signer": signer or actor.get_full_name() or actor.username,
+            "signer": signer or display_name(actor),
         }
         case_ids = list(Case.objects.filter(cycle=cycle).values_list("pk", flat=True))
         for case_id in case_ids:

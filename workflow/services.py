@@ -155,12 +155,7 @@ _AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_
 
 def _leaf(case: Case, code: str) -> Criterion:
     try:
-        return Criterion.objects.select_related("area").get(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code=code,
-            is_leaf=True,
-        )
+        return Criterion.objects.leaves_of(case).select_related("area").get(code=code)
     except Criterion.DoesNotExist:
         raise InvalidInput(
             _("Criterion %(code)s is not a scored criterion of this case's framework.")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from cases import permissions, survey
 from cases.errors import InvalidInput, NotAllowed, WrongState
-from cases.models import Case, Cycle, Method, Score, SurveyImport
+from cases.models import Case, Cycle, Score, SurveyImport
 from cases.users import User
 from workflow import audit, events
 
@@ -63,7 +63,7 @@ def import_survey(
         wanted = {(r.case_id, r.criterion_id): r.score for r in rows}
         current = list(
             Score.objects.select_for_update(of=("self",))
-            .filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+            .survey_of(cycle)
             .select_related("case", "case__unit", "criterion")
             .order_by("case__unit__code", "criterion__position")
         )

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from cases import permissions
 from cases.models import (
+    NOT_SELF_SCORED,
     AppraiserAssignment,
     Case,
     Membership,
@@ -20,7 +21,6 @@ from deadlines import policy
 from deadlines.calendar import end_of_day
 from web.timing import TimeLeft, time_left
 from workflow import schedule
-from workflow.transitions import NOT_SELF_SCORED
 
 APPRAISAL_STATES = (Case.State.APPRAISING, Case.State.EXPLANATION)
 

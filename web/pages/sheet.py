@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 
 from cases.errors import DomainError
 from cases.models import (
+    NOT_SELF_SCORED,
     Appraisal,
     Case,
     Criterion,
@@ -29,7 +30,7 @@ from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules, services
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
+from workflow.transitions import TRANSITIONS
 
 # --- the score sheet ---------------------------------------------------------------------
 
@@ -417,16 +418,7 @@ def attach_posted(
 
 
 def leaf(case: Case, code: str) -> Criterion | None:
-    return (
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code=code,
-            is_leaf=True,
-        )
-        .select_related("area")
-        .first()
-    )
+    return Criterion.objects.leaves_of(case).filter(code=code).select_related("area").first()
 
 
 def area_progress(case: Case, area_id: int | None) -> tuple[int, int]:
@@ -590,11 +582,7 @@ def relink_choices(case: Case, document_id: int) -> list[RelinkChoice]:
         )
     )
     criteria = (
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            is_leaf=True,
-        )
+        Criterion.objects.leaves_of(case)
         .exclude(method=Method.SURVEY)
         .order_by("position")
         .values_list("pk", "code", "title")

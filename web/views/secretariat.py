@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError, ImportRefused, NotAllowed
 from cases.models import AppraiserAssignment, Cycle
-from cases.users import SignedInRequest
+from cases.users import SignedInRequest, display_name
 from deadlines import services as deadline_services
 from deadlines import texts
 from deadlines.calendar import local_date, parse_day
@@ -111,7 +111,7 @@ def appraisers(request: SignedInRequest, pk: int) -> HttpResponse:
         )
     except DomainError as error:
         return _refused(request, cycle, error, request.POST.get("row", ""))
-    name = assignment.user.get_full_name() or assignment.user.username
+    name = display_name(assignment.user)
     if created:
         messages.success(
             request,
@@ -144,7 +144,7 @@ def unassign(request: SignedInRequest, pk: int, assignment_id: int) -> HttpRespo
         request,
         _("%(name)s no longer appraises area %(area)s.")
         % {
-            "name": assignment.user.get_full_name() or assignment.user.username,
+            "name": display_name(assignment.user),
             "area": assignment.area_code,
         },
     )
