@@ -49,6 +49,7 @@ from cases.models import (
 from deadlines import policy, texts
 from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
+from notifications import rules
 from notifications.services import notify
 from workflow.models import Clarification
 from workflow.services import run_transition
@@ -61,11 +62,11 @@ KEY_CHUNK = 5000
 # Answer windows are a few working days: remind the day before and the morning of the day.
 EXPLANATION_OFFSETS = (1, 0)
 
-KIND_SELF = "deadlines.reminder.self_assessment"
-KIND_OVERDUE = "deadlines.reminder.overdue"
-KIND_EXPLANATION = "deadlines.reminder.explanation"
-KIND_APPRAISAL = "deadlines.reminder.appraisal"
-KIND_LATE_SUMMARY = "deadlines.summary.late"
+KIND_SELF = rules.SELF_ASSESSMENT_REMINDER
+KIND_OVERDUE = rules.OVERDUE_REMINDER
+KIND_EXPLANATION = rules.EXPLANATION_REMINDER
+KIND_APPRAISAL = rules.APPRAISAL_REMINDER
+KIND_LATE_SUMMARY = rules.LATE_SUMMARY
 
 
 @dataclass

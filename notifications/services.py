@@ -46,6 +46,8 @@ def notify(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
+    if kind not in rules.KINDS:
+        raise ValueError(f"Notification kind {kind!r} is not in notifications.rules.KINDS.")
     wanted = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
     allowed = _may_hear(kind, case, wanted)
     left_out = [u for u in wanted if u not in allowed]
@@ -76,16 +78,16 @@ def notify(
 def _may_hear(kind: str, case: Case | None, user_ids: list[int]) -> set[int]:
     """Active recipients holding the kind's permission (on the case, or globally without one).
 
-    A kind no app registered carries no case data when it has no case: the caller's
-    recipients stand (a reminder to a unit's staff about their own deadline).
+    A "named" kind carries no case data when it has no case: the caller's recipients stand
+    (a reminder to an appraiser of how much is left).
     """
-    if case is None and kind not in rules.KINDS:
+    if case is None and rules.KINDS[kind].named:
         return set(
             get_user_model()
             .objects.filter(pk__in=user_ids, is_active=True)
             .values_list("pk", flat=True)
         )
-    return permissions.holders_of(rules.kind_for(kind).perm, case, user_ids)
+    return permissions.holders_of(rules.KINDS[kind].perm, case, user_ids)
 
 
 def on_event(entry: AuditEntry) -> None:
@@ -96,11 +98,7 @@ def on_event(entry: AuditEntry) -> None:
     for audience in kind.audiences(entry):
         if not audience.user_ids:
             continue
-        if kind.texts is not None:
-            text_vi, text_en = kind.texts(audience.context)
-        else:
-            text_vi = kind.text_vi.format(**audience.context)
-            text_en = kind.text_en.format(**audience.context)
+        text_vi, text_en = kind.texts(audience.context)
         notify(
             kind.code,
             audience.user_ids,
@@ -177,7 +175,7 @@ def settings_of(user: User) -> dict[str, Any]:
         "email": [
             {
                 "kind": code,
-                "label": rules.kind_for(code).label(language),
+                "label": rules.kind_for(code).label_in(language),
                 "enabled": code not in off,
             }
             for code in codes

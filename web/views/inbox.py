@@ -77,7 +77,7 @@ def notification_settings(request: SignedInRequest) -> HttpResponse:
             return back_to("web:notification-settings")
     language = get_language() or "vi"
     kinds = [
-        {**row, "label": rules.kind_for(row["kind"]).label(language)} for row in current["email"]
+        {**row, "label": rules.kind_for(row["kind"]).label_in(language)} for row in current["email"]
     ]
     context = {
         "language": current["language"],
