@@ -26,7 +26,7 @@ POINT_PLACES = 2
 
 
 def default_thresholds() -> list[dict[str, Any]]:
-    """The seeds' bands: A ≥ 90, B 70–<90, C 50–<70, D < 50."""
+    """The usual bands (docs/domain.md): A ≥ 90, B 70–<90, C 50–<70, D < 50."""
     return [
         {"group": "A", "min": 90},
         {"group": "B", "min": 70},
@@ -578,7 +578,7 @@ class UnitLineage(models.Model):
 
 
 class RankingExclusion(models.Model):
-    """The leader's decision not to rank a unit this cycle (false evidence, seed 002 §1c).
+    """The leader's decision not to rank a unit this cycle (untruthful evidence, docs/domain.md).
 
     The case keeps its scores and is still published; it is listed apart with the reason.
     Reinstating deletes the row; the audit trail keeps both decisions.

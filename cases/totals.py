@@ -6,12 +6,12 @@ The index of a case:
 
 where a and A are the achieved and applicable maximum points of the self-assessed part,
 s and S those of the survey part, ks = cycle self weight / framework self maximum and
-kv = cycle survey weight / framework survey maximum. With the seeds' 70 + 30 framework and
+kv = cycle survey weight / framework survey maximum. With the usual 70 + 30 framework and
 weights this is simply achieved / applicable max × 100; criteria not applicable leave both
 sums; with no survey part the appraised part is rescaled to 100. Bonus and penalty points
 are capped by the framework. Area component index = area achieved / area applicable max.
 
-Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
+(docs/domain.md "Points and the index".) Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
 a self and an appraised score (survey, bonus and penalty leaves are not self-assessed in
 that sense), how many points the self scores exceeded the appraised ones (leaves scored
 lower by the unit do not offset others) and on how many leaves.

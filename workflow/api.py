@@ -1,6 +1,7 @@
-"""The JSON API under /api/v1/ (the contract of DESIGN.md). Views stay thin: find the object
-through `cases.permissions`, call one service, return its result; domain errors become JSON
-through `config.api_errors`.
+"""The JSON API under /api/v1/ (its contract: the OpenAPI schema at /api/schema/).
+
+Views stay thin: find the object through `cases.permissions`, call one service, return its
+result; domain errors become JSON through `config.api_errors`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The transition table: for each transition, who may run it and what must be true.
 
-Read with DESIGN.md's table. The state change itself is the django-fsm method on `Case`;
+docs/architecture.md "Transitions" describes the skeleton. The state change itself is the django-fsm method on `Case`;
 the service in `workflow.services` runs every transition through the same skeleton.
 A guard returns the list of reasons it refuses (empty when satisfied), in the user's words.
 """
