@@ -39,6 +39,18 @@ if not SECRET_KEY:
     else:
         SECRET_KEY = "development-only-insecure-key-never-used-in-production"
 
+# The audit trail's HMAC key (workflow.audit), kept outside the database: from AUDIT_KEY or
+# AUDIT_KEY_FILE, else made on the first run into VAR_DIR (every process of the installation
+# must then share that folder). Rotating: set the new key and move the old one to
+# AUDIT_RETIRED_KEYS (space or comma separated), so older entries still verify.
+AUDIT_KEY = env_secret("AUDIT_KEY")
+if not DEBUG and AUDIT_KEY and (is_weak_secret(AUDIT_KEY) or AUDIT_KEY.startswith("change-me")):
+    raise ImproperlyConfigured(
+        "AUDIT_KEY is an example or too short: generate one with `openssl rand -base64 48`."
+    )
+AUDIT_KEY = AUDIT_KEY or embedded_secret_key(VAR_DIR / "audit.key")
+AUDIT_RETIRED_KEYS = env_secret("AUDIT_RETIRED_KEYS").replace(",", " ").split()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -76,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web process itself (no other server in front is needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything after the static files is private unless its view says otherwise.
+    "ops.middleware.PrivateByDefaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "web.middleware.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -252,6 +266,9 @@ if MINIO_ENDPOINT and not DEBUG and is_weak_secret(MINIO_SECRET_KEY):
         "generate one, e.g. `openssl rand -base64 30`, for MinIO and the application."
     )
 EVIDENCE_MAX_UPLOAD_MB = env_int("EVIDENCE_MAX_UPLOAD_MB", 50)
+# Seconds a shared cache (the proxy, a browser) may keep published results served to the
+# public; everything else is sent with Cache-Control: no-store.
+PUBLIC_RESULTS_MAX_AGE = env_int("PUBLIC_RESULTS_MAX_AGE", 300)
 # Request bodies, checked before they are read (config/bodies.py): the largest body an
 # address without uploads accepts; the largest an anonymous client may send; how long a
 # client may pause while sending one, and take for all of it.
@@ -274,8 +291,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "config.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    # JSON that no column can hold (1e309, NaN, 400 digits, deep nesting) is a 400 here.
+    "DEFAULT_PARSER_CLASSES": [
+        "cases.inputs.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }

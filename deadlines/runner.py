@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from deadlines.sweep import sweep
+from workflow import audit
 
 log = logging.getLogger("deadlines.sweep")
 
@@ -26,7 +27,8 @@ _start_lock = threading.Lock()
 
 
 def sweep_once() -> None:
-    """One sweep, logged; a failure is logged and the next pass tries again."""
+    """One sweep, then an audit anchor of the chains written since; each failure is logged
+    and the next pass tries again."""
     close_old_connections()
     try:
         report = sweep()
@@ -35,6 +37,10 @@ def sweep_once() -> None:
     else:
         if report.locked or report.expired or report.started or report.sent:
             log.info("Deadline sweep: %s", report)
+    try:
+        audit.anchor()
+    except Exception:
+        log.exception("Audit anchor failed; the next pass will try again.")
     finally:
         close_old_connections()
 

@@ -7,21 +7,26 @@ anyone else 404). The honesty signal goes only to those `may_view_honesty` admit
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
-from cases.models import Case, Cycle
+from cases.inputs import text, validated
+from cases.models import Case, Cycle, Unit
 from cases.users import AnonymousUser, SignedInApiRequest, User
-from results import documents, exports, ranking, services
-from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
+from results import documents, exports, history, ranking, services
+from workflow.api import CSV, DOCX, XLSX, _visible_cycles, attachment
 
 
 def _cycle_for(user: User, pk: int, allowed: bool, refusal: str) -> Cycle:
@@ -50,15 +55,25 @@ def results_cycle(user: User | AnonymousUser, pk: int) -> Cycle:
 class _ResultsBase(APIView):
     permission_classes = [AllowAny]
 
-    def _results(self, request: SignedInApiRequest, pk: int) -> ranking.CycleResults:
+    def _results(self, request: Request, pk: int) -> ranking.CycleResults:
         return ranking.compute_results(results_cycle(request.user, pk))
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200 and not request.user.is_authenticated:
+            # Published results as the public sees them, the same for everyone: the one
+            # answer that may be cached (everything else is no-store, ops.middleware).
+            patch_cache_control(response, public=True, max_age=settings.PUBLIC_RESULTS_MAX_AGE)
+        return response
 
 
 class ResultsView(_ResultsBase):
     """Ranking per unit group: rank, unit, score (the index), group (A/B/C/D), excluded."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: SignedInApiRequest, pk: int) -> Response:
+    def get(self, request: Request, pk: int) -> Response:
         computed = self._results(request, pk)
         return Response(
             exports.as_payload(
@@ -75,7 +90,7 @@ def _name(cycle: Cycle, ext: str) -> str:
 
 class ResultsXlsxView(_ResultsBase):
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         content = exports.to_xlsx(computed, honesty=permissions.may_view_honesty(request.user))
         return attachment(content, _name(computed.cycle, "xlsx"), XLSX)
@@ -83,21 +98,21 @@ class ResultsXlsxView(_ResultsBase):
 
 class ResultsCsvView(_ResultsBase):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         return attachment(exports.to_csv(computed), _name(computed.cycle, "csv"), CSV)
 
 
 class ResultsJsonView(_ResultsBase):
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         response = HttpResponse(exports.to_json(computed), content_type="application/json")
         response["Content-Disposition"] = f'inline; filename="{_name(computed.cycle, "json")}"'
         return response
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
+ReasonInput = inline_serializer("ReasonInput", {"reason": text(required=True)})
 
 
 class ExclusionView(APIView):
@@ -106,7 +121,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={201: None})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response(
             {
@@ -122,7 +137,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={200: None})
     def delete(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
 
@@ -164,7 +179,7 @@ class ResultsAnnexView(_ResultsBase):
     file_type = "docx"
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY, (200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         computed = self._results(request, pk)
         if self.file_type == "xlsx":
             content, kind = documents.results_annex_xlsx(computed), XLSX
@@ -190,3 +205,54 @@ class RewardsView(APIView):
             raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
         content = documents.rewards_xlsx(computed)
         return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, "xlsx"), XLSX)
+
+
+def _latest_authority() -> str | None:
+    latest = Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
+    return latest.authority if latest else None
+
+
+class UnitHistoryView(APIView):
+    """A unit's published results across cycles, its predecessors' years included. Public:
+    only what was announced is shown. `?format=xlsx` (or the .xlsx path): the export."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, code: str) -> HttpResponse:
+        unit = Unit.objects.filter(code__iexact=code.replace("\x00", "")).first()
+        if unit is None:
+            raise NotFound(_("There is no unit with this code."))
+        years = history.unit_history(unit)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(unit)s over the years") % {"unit": unit.name}
+            content = history.history_xlsx(title, years, None)
+            return attachment(content, f"chi-so-cchc-qua-cac-nam-{unit.code.lower()}.xlsx", XLSX)
+        return Response(
+            {
+                "unit": {"code": unit.code, "name": unit.name},
+                "years": [y.as_dict() for y in years],
+            }
+        )
+
+
+class ProvinceHistoryView(APIView):
+    """The province's published cycles side by side: average index, groups, area averages
+    and the areas that fell. `?authority=` chooses the province (default: the latest one
+    that published)."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> HttpResponse:
+        authority = str(request.query_params.get("authority", "")).replace("\x00", "")
+        authority = authority or _latest_authority() or ""
+        years = history.province_history(authority)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(authority)s over the years") % {"authority": authority}
+            return attachment(
+                history.history_xlsx(title, None, years), "chi-so-cchc-qua-cac-nam.xlsx", XLSX
+            )
+        return Response({"authority": authority, "years": [y.as_dict() for y in years]})

@@ -28,7 +28,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cases import sheets
 from cases.cells import keep_texts
 from cases.errors import Conflict
-from cases.models import Appraisal, Case, Criterion, Cycle, Score, SurveyImport
+from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
 from cases.users import display_name
 from evidence.models import EvidenceLink
 from results.exports import sheet_title
@@ -287,6 +288,29 @@ def _round_changes(cycle: Cycle) -> dict[int, list[str]]:
     return found
 
 
+def _area_parts(cycle: Cycle) -> dict[tuple[int, str], tuple[Decimal, Decimal, Decimal]]:
+    """(case, area code) → (self score, appraised score, survey points) of the applicable
+    criteria: the unit's self-assessed criteria compared with their appraisal, the survey
+    (never self-scored) apart, so that like is compared with like."""
+    survey = Q(criterion__method=Method.SURVEY)
+    own = ~survey & ~Q(criterion__method__in=[Method.BONUS, Method.PENALTY])
+    rows = (
+        Score.objects.filter(case__cycle=cycle, not_applicable=False)
+        .values("case_id", area_code=Coalesce("criterion__area__code", "criterion__code"))
+        .annotate(
+            own=Sum("self_score", filter=own),
+            appraised=Sum("appraised_score", filter=own),
+            survey=Sum("appraised_score", filter=survey),
+        )
+        .values_list("case_id", "area_code", "own", "appraised", "survey")
+    )
+    zero = Decimal(0)
+    return {
+        (case_id, code): (own or zero, appraised or zero, survey_points or zero)
+        for case_id, code, own, appraised, survey_points in rows.iterator(chunk_size=5000)
+    }
+
+
 def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> bytes:
     """Sở Nội vụ's report of the appraisal to the chair of the council.
 
@@ -341,11 +365,12 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
 
     paper.heading(_("II. APPRAISAL OF EACH UNIT"))
     area_columns = [
-        Column(_("Area"), 7.0),
-        Column(_("Max points"), 2.0, "right"),
-        Column(_("Self score"), 2.3, "right"),
-        Column(_("Appraised score"), 2.3, "right"),
-        Column(_("Difference"), 2.3, "right"),
+        Column(_("Area"), 5.6),
+        Column(_("Max points"), 1.7, "right"),
+        Column(_("Self score"), 1.9, "right"),
+        Column(_("Appraised score"), 1.9, "right"),
+        Column(_("Difference"), 1.9, "right"),
+        Column(_("Survey"), 1.9, "right"),
     ]
     adjustment_columns = [
         Column(_("Code"), 1.4, "center"),
@@ -354,32 +379,29 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
         Column(_("Appraised score"), 1.8, "right"),
         Column(_("Reason for the adjustment"), 5.7),
     ]
+    parts = _area_parts(cycle)
+    zero = (Decimal(0), Decimal(0), Decimal(0))
     for number, row in enumerate(all_rows, start=1):
         paper.heading(f"{number}. {row.unit_name} ({row.unit_code})")
-        paper.table(
-            area_columns,
-            [
-                *(
-                    [
-                        f"{a.code}. {a.title}",
-                        a.applicable_max,
-                        a.self_points,
-                        a.appraised_points,
-                        a.appraised_points - a.self_points,
-                    ]
-                    for a in row.areas
-                ),
-                Bold(
-                    [
-                        _("Total"),
-                        row.applicable_max,
-                        row.self_points,
-                        row.points,
-                        None,
-                    ]
-                ),
-            ],
+        lines: list[list[Any] | Bold] = []
+        sums = [Decimal(0)] * 3
+        for area in row.areas:
+            own, appraised, by_survey = parts.get((row.case_id, area.code), zero)
+            sums = [sums[0] + own, sums[1] + appraised, sums[2] + by_survey]
+            lines.append(
+                [
+                    f"{area.code}. {area.title}",
+                    area.applicable_max,
+                    own,
+                    appraised,
+                    appraised - own,
+                    by_survey or None,
+                ]
+            )
+        lines.append(
+            Bold([_("Total"), row.applicable_max, sums[0], sums[1], sums[1] - sums[0], sums[2]])
         )
+        paper.table(area_columns, lines)
         if adjustments.get(row.case_id):
             paper.para(_("Adjusted scores:"), italic=True, indent=False, after=2)
             paper.table(
@@ -567,7 +589,7 @@ def results_annex_xlsx(results: CycleResults) -> bytes:
         sheets.format_table(sheet, header + 1)
         sheet.append([])
         for area in group.areas:
-            sheet.append([f"{area.code}: {area.title} ({points(area.max_points)})"])
+            sheets.text_row(sheet, f"{area.code}: {area.title} ({points(area.max_points)})")
         if group.excluded:
             sheet.append([])
             sheets.title_row(sheet, _("Units not ranked"))
@@ -655,7 +677,7 @@ def rewards_xlsx(results: CycleResults) -> bytes:
     if number:
         sheets.format_table(sheet, header + 1)
     else:
-        sheet.append([_("No unit meets the cycle's reward rule.")])
+        sheets.text_row(sheet, _("No unit meets the cycle's reward rule."))
     sheets.widths(sheet, [6, 20, 7, 34, 10, 10, 12, 12, 30])
     sheets.print_setup(sheet, title=title, header_rows=(header, header))
     keep_texts(workbook)

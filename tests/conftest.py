@@ -1,134 +1,104 @@
-"""Personas and a small province for the tests.
+"""Fixtures every test directory shares: fast password hashing, `world` (the small province
+of `tests.factories.build_world` with its cycle open) and `own_redis`.
 
-`world` builds two departments (A, the unit under test, and B, another unit) in a cycle
-whose self-assessment deadline is a week away, with the department framework of the demo
-(59 leaves, every scoring method), and one user per role.
+Builders and shortcuts live in modules of their own (`tests.factories`, `tests.helpers`);
+tests import them from there, never from a conftest.
+
+`world` is built once per test module when every database test of the module uses it and
+none needs committed data (`transaction=True`): the tests then run in savepoints of one
+transaction holding it (`tests.helpers.built_once`), each getting its own copy of the
+namespace, as Django's `TestCase.setUpTestData` does. Every test sees the province as built,
+whatever the tests before it changed. Elsewhere each test builds its own.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-from datetime import timedelta
+import shutil
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
-from django.utils import timezone
-from rest_framework.test import APIClient
+from django.test import override_settings
 
-from cases import frameworks
-from cases.models import Case, Cycle, Method, Score, Unit, UnitGroup
-from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
-from deadlines.calendar import local_date
-from workflow import cycle_services
+from tests.factories import open_world
+from tests.helpers import built_once
+from tests.notifications.helpers import RedisServer
 
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     raise pytest.UsageError("The tests run on PostgreSQL: start them with `make test`.")
 
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Test modules whose database tests all take `world` and none is transactional.
+_SHARING: set[str] = set()
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Whether the test needs committed data (as pytest-django decides it)."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        if marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"):
+            return True
+        if marker.args and marker.args[0]:
+            return True
+    fixtures = getattr(item, "fixturenames", ())
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        uses_db = "db" in getattr(item, "fixturenames", ()) or item.get_closest_marker("django_db")
+        if uses_db and item.parent is not None:
+            by_module.setdefault(item.parent.nodeid.split("::")[0], []).append(item)
+    _SHARING.clear()
+    for module, tests in by_module.items():
+        if all("world" in t.fixturenames and not _transactional(t) for t in tests):
+            _SHARING.add(module)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
-def make_user(username: str, *groups: str) -> User:
-    user = User.objects.create_user(
-        username, f"{username}@example.test", "pw-12345-xyz", first_name=username.title()
-    )
-    for name in groups:
-        user.groups.add(Group.objects.get(name=name))
-    return user
+@pytest.fixture(scope="module")
+def _world_of_the_module(
+    request: pytest.FixtureRequest, django_db_blocker: Any
+) -> Iterator[SimpleNamespace | None]:
+    module = request.node.nodeid
+    if module not in _SHARING:
+        yield None
+        return
+    _SHARING.discard(module)  # once: a later visit of the module has no database test
+    request.getfixturevalue("django_db_setup")
 
+    def build() -> SimpleNamespace:
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+            return open_world()
 
-def build_world(*, framework: str = "khoi_so", deadline_days: int = 7) -> SimpleNamespace:
-    ensure_role_groups()
-    today = local_date(timezone.now())
-    group = UnitGroup.objects.create(code="khoi_so", name="Khối sở")
-    unit_a = Unit.objects.create(code="STP", name="Sở Tư pháp", group=group)
-    unit_b = Unit.objects.create(code="STC", name="Sở Tài chính", group=group)
-    cycle = Cycle.objects.create(
-        year=today.year,
-        title=f"Chỉ số CCHC {today.year}",
-        authority="UBND tỉnh Thử nghiệm",
-        self_assessment_due=today + timedelta(days=deadline_days),
-        appraisal_due=today + timedelta(days=60),
-    )
-    frameworks.load_builtin(framework, cycle=cycle, unit_group=group)
-    w = SimpleNamespace(cycle=cycle, unit_a=unit_a, unit_b=unit_b, group=group)
-    w.secretariat = make_user("secretariat", SECRETARIAT)
-    w.leader = make_user("leader", LEADER)
-    w.auditor = make_user("auditor", AUDITOR)
-    w.outsider = make_user("outsider")
-    w.staff_a, w.head_a = make_user("stp.staff"), make_user("stp.head")
-    w.staff_b, w.head_b = make_user("stc.staff"), make_user("stc.head")
-    w.appraiser = make_user("appraiser1")
-    w.appraiser2 = make_user("appraiser2")
-    actor = w.secretariat
-    for user, unit, role in (
-        (w.staff_a, unit_a, "staff"),
-        (w.head_a, unit_a, "head"),
-        (w.staff_b, unit_b, "staff"),
-        (w.head_b, unit_b, "head"),
-    ):
-        cycle_services.add_membership(user, unit, role, actor=actor)
-    for area in ("1", "2", "3", "4"):
-        cycle_services.assign_appraiser(cycle, w.appraiser, area, actor=actor)
-    for area in ("5", "6", "7", "8", "9"):
-        cycle_services.assign_appraiser(cycle, w.appraiser2, area, actor=actor)
-    return w
+    yield from built_once(django_db_blocker, build)
 
 
 @pytest.fixture
-def world(db: Any, django_capture_on_commit_callbacks: Any) -> SimpleNamespace:
-    w = build_world()
-    cycle_services.open_cycle(w.cycle.pk, actor=w.secretariat)
-    w.cycle.refresh_from_db()
-    w.case_a = Case.objects.get(cycle=w.cycle, unit=w.unit_a)
-    w.case_b = Case.objects.get(cycle=w.cycle, unit=w.unit_b)
-    return w
+def world(
+    _world_of_the_module: SimpleNamespace | None,
+    db: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> SimpleNamespace:
+    if _world_of_the_module is not None:
+        return copy.deepcopy(_world_of_the_module)
+    return open_world()
 
 
-def api(user: User | None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def self_scorable(case: Case) -> Any:
-    return Score.objects.filter(case=case).exclude(
-        criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
-    )
-
-
-def fill_self_scores(case: Case, points: int = 0, *, explain_evidence: bool = True) -> None:
-    """Test set-up shortcut: every self-scorable leaf gets a valid score (0 fits every method).
-
-    Leaves that require evidence also get a written explanation of how the score was reached,
-    which the submit guard accepts instead of a file (pass explain_evidence=False to test it).
-    """
-    self_scorable(case).update(self_score=points)
-    if explain_evidence:
-        self_scorable(case).filter(criterion__evidence_required=True).update(
-            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
-        )
-
-
-def import_survey_scores(cycle: Cycle, points: int = 0) -> None:
-    """Test set-up shortcut: the survey part as if imported (tests/results tests the import)."""
-    Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY).update(
-        appraised_score=points
-    )
-
-
-def appraise_all(case: Case, by: User) -> None:
-    self_scorable(case).update(
-        appraised_score=0, appraised_round=1, appraised_by=by, appraised_at=timezone.now()
-    )
-
-
-def force_state(case: Case, state: str) -> Case:
-    """Test set-up shortcut: put a case in a state without running the transitions."""
-    Case.objects.filter(pk=case.pk).update(state=state)
-    return Case.objects.get(pk=case.pk)
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop and start again."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)

@@ -11,7 +11,7 @@ from bench.common import manual_framework
 from cases import frameworks
 from cases.models import Cycle, Unit, UnitGroup
 from cases.permissions import SECRETARIAT, ensure_role_groups
-from tests.conftest import api
+from tests.helpers import api
 from workflow import cycle_services
 
 MAX_LIST_QUERIES = 5

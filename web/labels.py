@@ -57,6 +57,20 @@ ACTIONS: dict[str, Promise] = {
     "deadlines.extension.granted": _("Deadline extended"),
     "deadlines.calendar.day_added": _("Calendar day added"),
     "deadlines.calendar.day_removed": _("Calendar day removed"),
+    "cases.score.survey_imported": _("Survey score imported"),
+    "cases.survey.imported": _("Survey scores imported"),
+    "cases.membership.added": _("Member added to the unit"),
+    "cases.membership.removed": _("Member removed from the unit"),
+    "cases.assignment.added": _("Appraiser assigned"),
+    "cases.assignment.removed": _("Appraiser unassigned"),
+    "cases.ranking.excluded": _("Excluded from the ranking"),
+    "cases.ranking.reinstated": _("Put back in the ranking"),
+    "evidence.file.added": _("Evidence uploaded"),
+    "evidence.link.added": _("Evidence linked to a criterion"),
+    "evidence.link.withdrawn": _("Evidence withdrawn"),
+    "evidence.file.downloaded": _("Evidence downloaded"),
+    "evidence.file.retained": _("Evidence kept under retention"),
+    "evidence.file.integrity_changed": _("Evidence integrity check changed"),
 }
 
 
@@ -94,6 +108,7 @@ FIELDS: dict[str, Promise] = {
     "appraised_score": _("appraised score"),
     "appraised_comment": _("appraisal comment"),
     "appraised_round": _("appraisal round"),
+    "not_applicable_decision": _("decision on not applicable"),
     "answer": _("answer"),
     "due_date": _("deadline"),
     "status": _("status"),

@@ -275,7 +275,7 @@ def _form(row: Any, w: SheetWords, url: str, csrf: str) -> str:
         else ""
     )
     return (
-        f'<form class="score-form" method="post" action="{url}" hx-post="{url}" '
+        f'<form class="score-form" method="post" action="{url}#{a}" hx-post="{url}" '
         f'hx-trigger="change, submit" hx-target="#{a}-status" hx-swap="innerHTML" '
         f'hx-sync="this:queue last" data-status="{a}-status" data-failed="{w.not_saved}">'
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'

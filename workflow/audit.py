@@ -8,15 +8,23 @@ or roll back together. Keys that look secret are masked in `data`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import CharField, Max, OuterRef, Subquery, Value
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from cases import permissions
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_from_scores
 from workflow.models import AuditEntry
@@ -99,8 +107,13 @@ def record(
     data: dict[str, Any] | None = None,
     snapshot: Any = None,
     at: Any = None,
+    chain: str = "",
+    case_locked: bool = False,
 ) -> AuditEntry:
-    """Write one entry. Must run inside the transaction of the change it records."""
+    """Write one entry. Must run inside the transaction of the change it records.
+
+    `case_locked`: the caller holds the case's row lock (select_for_update) in this
+    transaction, which serialises the case's chain; otherwise it is taken here."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Audit entries are written inside the change's transaction.")
     snap = _jsonable(snapshot) if snapshot is not None else None
@@ -122,29 +135,75 @@ def record(
         snapshot_sha256=hashlib.sha256(canonical_json(snap).encode()).hexdigest()
         if snap is not None
         else "",
+        chain=chain,
     )
-    _append(entry)
+    _append(entry, case_locked=case_locked)
     return entry
 
 
-# --- the hash chain -----------------------------------------------------------------------
+# --- the hash chains ----------------------------------------------------------------------
 #
-# Each entry's hash covers its fields and the previous entry's hash, so altering, deleting or
-# inserting an entry breaks the chain at that point. Appends are serialised: on PostgreSQL a
-# transaction-scoped advisory lock, taken right before reading the last hash and held until
-# the transaction ends (releasing it earlier would let a second writer read a last hash whose
-# successor is not yet committed, and fork the chain). The cost: transactions that write
-# audit entries commit one at a time from their first entry on, so services write the entry
-# at the end of their work. SQLite serialises every write anyway.
+# The trail is split into chains so that writers of different cases never wait for each other:
+# one chain per case, one per cycle (its cycle-wide entries), one for the installation (the
+# rest), and the anchor chain. Each entry carries its chain, its position `seq` in it (1, 2,
+# ...; unique per chain), the hash of the entry before it, and its own hash: an HMAC-SHA256
+# with the installation's audit key (settings.AUDIT_KEY, kept outside the database) over its
+# fields, chain, position, key id and previous hash. Whoever can write the table but does not
+# hold the key can neither alter an entry nor forge one; a deleted entry leaves a gap.
+#
+# Appends to one chain are serialised; appends to different chains are not. A case chain is
+# serialised by the case's row lock (the services hold it already; otherwise it is taken here),
+# the other chains by a transaction-scoped PostgreSQL advisory lock per chain. SQLite serialises
+# every write anyway. The lock is held until the transaction ends: releasing it earlier would
+# let a second writer read a head whose successor is not yet committed.
+#
+# An anchor entry (`anchor`, in the anchor chain) records the heads (position and hash) of the
+# chains that changed since the anchors before it, so a case chain deleted whole or cut at its
+# end is still detected. The worker writes one after each sweep, `verify_audit` one before it
+# checks. The head of the anchor chain is the installation's head: the entry id and hash that
+# `verify_audit` prints and that operators keep, so a trail rewritten with the key, or cut, no
+# longer shows the head they recorded.
 
 GENESIS_HASH = "0" * 64
-_CHAIN_LOCK = 0x50415241  # "PARA": the advisory lock key of the audit chain
+ANCHOR = "audit.anchor"
+ANCHOR_CHAIN = "anchor"
+INSTALLATION_CHAIN = "installation"
+# Anchors after a sweep look again at the entries of this long before the last anchor:
+# a transaction that committed late is anchored by a later anchor.
+ANCHOR_LOOKBACK = timedelta(minutes=10)
+_LOCK_CLASS = 0x50415241  # "PARA": the advisory lock class of the audit chains
+_LOCK_INSTALLATION, _LOCK_ANCHOR = -1, -2
+
+
+class UnknownKey(Exception):
+    """An entry names an audit key this installation does not have."""
+
+
+def key_id(key: str) -> str:
+    """A short public name of a key, recorded on each entry (it reveals nothing of the key)."""
+    return hashlib.sha256(b"par-audit-key-id:" + key.encode()).hexdigest()[:16]
+
+
+def current_key() -> str:
+    return str(settings.AUDIT_KEY)
+
+
+def audit_keys() -> dict[str, bytes]:
+    """Every key that may have signed an entry: the current one and the retired ones."""
+    keys = [*settings.AUDIT_RETIRED_KEYS, current_key()]
+    return {key_id(key): key.encode() for key in keys}
+
+
+def chain_of(entry: AuditEntry) -> str:
+    if entry.case_id is not None:
+        return f"case:{entry.case_id}"
+    if entry.cycle_id is not None:
+        return f"cycle:{entry.cycle_id}"
+    return INSTALLATION_CHAIN
 
 
 def entry_fields(entry: AuditEntry) -> dict[str, Any]:
     """What the hash covers: every recorded field (the snapshot through its own hash)."""
-    from datetime import UTC
-
     return {
         "at": entry.at.astimezone(UTC).isoformat(),
         "actor": entry.actor_id,
@@ -160,52 +219,293 @@ def entry_fields(entry: AuditEntry) -> dict[str, Any]:
         "comment": entry.comment,
         "data": entry.data,
         "snapshot_sha256": entry.snapshot_sha256,
+        "chain": entry.chain,
+        "seq": entry.seq,
+        "key_id": entry.key_id,
         "prev_hash": entry.prev_hash,
     }
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(canonical_json(entry_fields(entry)).encode()).hexdigest()
+def entry_hash(entry: AuditEntry, keys: dict[str, bytes] | None = None) -> str:
+    key = (keys or audit_keys()).get(entry.key_id)
+    if key is None:
+        raise UnknownKey(entry.key_id)
+    message = canonical_json(entry_fields(entry)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def _append(entry: AuditEntry) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-    last = AuditEntry.objects.order_by("-pk").values_list("hash", flat=True).first()
-    entry.prev_hash = last or GENESIS_HASH
-    entry.hash = entry_hash(entry)
-    entry.save(force_insert=True)
+def _lock_chain(chain: str, *, case_locked: bool) -> None:
+    if connection.vendor != "postgresql":
+        return
+    kind, _sep, number = chain.partition(":")
+    with connection.cursor() as cursor:
+        if kind == "case":
+            if not case_locked:
+                cursor.execute(
+                    f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR UPDATE", [int(number)]
+                )
+            return
+        objid = {
+            "cycle": int(number or 0),
+            INSTALLATION_CHAIN: _LOCK_INSTALLATION,
+            ANCHOR_CHAIN: _LOCK_ANCHOR,
+        }[kind]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, objid])
+
+
+HEAD_SEQ, HEAD_HASH = "_audit_head_seq", "_audit_head_hash"
+
+
+def case_head() -> dict[str, Subquery]:
+    """Annotations reading the head of a case's chain with the case (services add them to
+    the query that locks the case, saving the append a round trip)."""
+    chain = Concat(Value("case:"), Cast(OuterRef("pk"), CharField()))
+    head = AuditEntry.objects.filter(chain=chain).order_by("-seq")
+    return {
+        HEAD_SEQ: Subquery(head.values("seq")[:1]),
+        HEAD_HASH: Subquery(head.values("hash")[:1]),
+    }
+
+
+def _read_head(chain: str) -> tuple[int, str]:
+    head = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash")
+    return head.first() or (0, GENESIS_HASH)
+
+
+def _append(entry: AuditEntry, *, case_locked: bool = False) -> None:
+    """Chain the entry onto its chain's head and insert it, in one statement when the head
+    came with the locked case.
+
+    That head was read by the statement that waited for the case's lock, whose snapshot may
+    predate the commit of the writer it waited for: then the position is taken, the insert
+    (ON CONFLICT DO NOTHING) writes nothing, and the head is read again, now current."""
+    entry.chain = entry.chain or chain_of(entry)
+    _lock_chain(entry.chain, case_locked=case_locked)
+    case = entry.case if entry.case_id is not None else None
+    hinted = case is not None and case_locked and HEAD_SEQ in case.__dict__
+    if hinted:
+        head = (case.__dict__[HEAD_SEQ] or 0, case.__dict__[HEAD_HASH] or GENESIS_HASH)
+    else:
+        head = _read_head(entry.chain)
+    key = current_key()
+    entry.key_id = key_id(key)
+    while True:
+        entry.seq, entry.prev_hash = head[0] + 1, head[1]
+        entry.hash = entry_hash(entry, {entry.key_id: key.encode()})
+        if _insert_unless_taken(entry):
+            break
+        head = _read_head(entry.chain)
+    if case is not None:
+        case.__dict__[HEAD_SEQ], case.__dict__[HEAD_HASH] = entry.seq, entry.hash
+
+
+def _insert_unless_taken(entry: AuditEntry) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: False when the position is taken."""
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    rows = AuditEntry.objects._insert(  # type: ignore[attr-defined]
+        [entry],
+        fields=fields,
+        returning_fields=[meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not rows:
+        return False
+    entry.pk = rows[0][0]
+    entry._state.adding = False
+    entry._state.db = "default"
+    return True
+
+
+# --- anchors ------------------------------------------------------------------------------
+
+
+def _heads(since: int | None) -> dict[str, tuple[int, str]]:
+    """The current head (seq, hash) of every chain, or of those written to after entry `since`."""
+    latest = AuditEntry.objects.filter(chain=OuterRef("chain")).order_by("-seq").values("seq")[:1]
+    entries = AuditEntry.objects.exclude(chain=ANCHOR_CHAIN)
+    if since is not None:
+        changed = (
+            AuditEntry.objects.filter(pk__gt=since).exclude(chain=ANCHOR_CHAIN).values("chain")
+        )
+        entries = entries.filter(chain__in=changed)
+    rows = entries.filter(seq=Subquery(latest)).values_list("chain", "seq", "hash")
+    return {chain: (seq, digest) for chain, seq, digest in rows.iterator(chunk_size=5000)}
+
+
+def _anchored(anchors: Any) -> dict[str, tuple[int, str]]:
+    heads: dict[str, tuple[int, str]] = {}
+    for data in anchors.order_by("seq").values_list("data", flat=True):
+        for chain, (seq, digest) in data.get("heads", {}).items():
+            heads[chain] = (seq, digest)
+    return heads
+
+
+def anchor(*, full: bool = False, now: datetime | None = None) -> AuditEntry | None:
+    """Bind the heads of the chains that changed into the anchor chain; None if none did.
+
+    `full` compares every chain with every earlier anchor (verify_audit); otherwise only the
+    chains written since the anchor made ANCHOR_LOOKBACK before the last one (the worker).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_chain(ANCHOR_CHAIN, case_locked=False)
+        anchors = AuditEntry.objects.filter(chain=ANCHOR_CHAIN)
+        through = AuditEntry.objects.aggregate(last=Max("pk"))["last"] or 0
+        if full:
+            heads, anchored = _heads(None), _anchored(anchors)
+        else:
+            last = anchors.order_by("-seq").values_list("at", flat=True).first()
+            start = (
+                anchors.filter(at__lte=last - ANCHOR_LOOKBACK).order_by("-seq").first()
+                if last is not None
+                else None
+            )
+            since = int(start.data.get("through", 0)) if start is not None else 0
+            recent = anchors.filter(seq__gte=start.seq) if start is not None else anchors
+            heads, anchored = _heads(since), _anchored(recent)
+        changed = {
+            chain: [seq, digest]
+            for chain, (seq, digest) in sorted(heads.items())
+            if anchored.get(chain) != (seq, digest)
+        }
+        if not changed:
+            return None
+        return record(
+            ANCHOR,
+            actor=permissions.system_user(),
+            chain=ANCHOR_CHAIN,
+            data={"through": through, "chains": len(changed), "heads": changed},
+            at=now,
+        )
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    """What verify() found: entries checked, the first problem ("" if none), the head."""
+
+    checked: int = 0
+    chains: int = 0
+    problem: str = ""
+    head: tuple[int, str] | None = None
+    unanchored: int = 0  # chains whose latest entries no anchor records yet
+
+
+def _label(entry: AuditEntry) -> str:
+    return f"audit entry #{entry.pk} ({entry.at:%Y-%m-%d %H:%M:%S} {entry.action})"
+
+
+def _check_entry(entry: AuditEntry, previous: AuditEntry | None, keys: dict[str, bytes]) -> str:
+    label = _label(entry)
+    if (
+        entry.snapshot is not None
+        and entry.snapshot_sha256
+        != hashlib.sha256(canonical_json(entry.snapshot).encode()).hexdigest()
+    ):
+        return f"{label} was altered: its snapshot does not match its hash"
+    try:
+        digest = entry_hash(entry, keys)
+    except UnknownKey:
+        return (
+            f"{label} is signed with audit key {entry.key_id or '(none)'}, which this "
+            "installation does not have (AUDIT_KEY, AUDIT_RETIRED_KEYS)"
+        )
+    if not hmac.compare_digest(digest, entry.hash):
+        return (
+            f"{label} was altered: its content does not match its hash "
+            "(changed, or written without the audit key)"
+        )
+    expected_seq = previous.seq + 1 if previous is not None else 1
+    if entry.seq != expected_seq:
+        after = f"after {_label(previous)}" if previous is not None else "at the start"
+        return (
+            f"{entry.seq - expected_seq} audit entries were deleted from chain {entry.chain} "
+            f"{after}: {label} does not follow it"
+        )
+    expected = previous.hash if previous is not None else GENESIS_HASH
+    if entry.prev_hash != expected:
+        return f"{label} does not follow the entry before it in chain {entry.chain}"
+    return ""
+
+
+def _walk(entries: Any, keys: dict[str, bytes], result: Verification, visit: Any) -> bool:
+    """Check each chain in order; `visit(entry)` sees every sound entry. False at a break."""
+    previous: AuditEntry | None = None
+    for entry in entries.order_by("chain", "seq").iterator(chunk_size=2000):
+        if previous is not None and previous.chain != entry.chain:
+            previous = None
+        if previous is None:
+            result.chains += 1
+        problem = _check_entry(entry, previous, keys)
+        if problem:
+            result.problem = problem
+            return False
+        visit(entry)
+        previous = entry
+        result.checked += 1
+    return True
+
+
+def verify() -> Verification:
+    """Check every chain, then that each chain still holds the heads the anchors recorded."""
+    keys = audit_keys()
+    result = Verification()
+    # chain -> {seq: (hash, anchor)} for every head an anchor recorded
+    recorded: dict[str, dict[int, tuple[str, AuditEntry]]] = {}
+    last_anchor: list[AuditEntry] = []
+
+    def note_anchor(entry: AuditEntry) -> None:
+        for chain, (seq, digest) in entry.data.get("heads", {}).items():
+            recorded.setdefault(chain, {})[int(seq)] = (digest, entry)
+        last_anchor[:] = [entry]
+
+    anchors = AuditEntry.objects.filter(chain=ANCHOR_CHAIN)
+    if not _walk(anchors, keys, result, note_anchor):
+        return result
+    if last_anchor:
+        result.head = (last_anchor[0].pk, last_anchor[0].hash)
+    ends: dict[str, AuditEntry] = {}
+
+    def note_entry(entry: AuditEntry) -> None:
+        ends[entry.chain] = entry
+        seen = recorded.get(entry.chain, {}).get(entry.seq)
+        if seen is not None and seen[0] != entry.hash and not result.problem:
+            result.problem = (
+                f"{_label(entry)} was rewritten: {_label(seen[1])} recorded another hash "
+                f"for entry {entry.seq} of chain {entry.chain}"
+            )
+
+    if not _walk(AuditEntry.objects.exclude(chain=ANCHOR_CHAIN), keys, result, note_entry):
+        return result
+    if result.problem:
+        return result
+    for chain, heads in sorted(recorded.items()):
+        seq = max(heads)
+        end = ends.get(chain)
+        if end is None:
+            result.problem = (
+                f"chain {chain} was deleted: {_label(heads[seq][1])} recorded {seq} entries in it"
+            )
+            return result
+        if end.seq < seq:
+            result.problem = (
+                f"the end of chain {chain} was cut after {_label(end)}: "
+                f"{_label(heads[seq][1])} recorded {seq} entries in it"
+            )
+            return result
+    result.unanchored = sum(
+        1 for chain, end in ends.items() if end.seq > max(recorded.get(chain, {}), default=0)
+    )
+    return result
 
 
 def verify_chain() -> tuple[int, str]:
-    """Walk the chain in pk order: (entries checked, "" or the first break in words)."""
-    checked = 0
-    previous: AuditEntry | None = None
-    before_previous_hash = ""
-    for entry in AuditEntry.objects.order_by("pk").iterator(chunk_size=2000):
-        label = f"audit entry #{entry.pk} ({entry.at:%Y-%m-%d %H:%M:%S} {entry.action})"
-        if (
-            entry.snapshot is not None
-            and entry.snapshot_sha256
-            != hashlib.sha256(canonical_json(entry.snapshot).encode()).hexdigest()
-        ):
-            return checked, f"{label} was altered: its snapshot does not match its hash"
-        if entry_hash(entry) != entry.hash:
-            return checked, f"{label} was altered: its content does not match its hash"
-        expected = previous.hash if previous is not None else GENESIS_HASH
-        if entry.prev_hash != expected:
-            if previous is not None and entry.prev_hash == before_previous_hash:
-                return checked, (
-                    f"audit entry #{previous.pk} ({previous.at:%Y-%m-%d %H:%M:%S} "
-                    f"{previous.action}) was inserted: {label} follows the entry before it"
-                )
-            after = f"after audit entry #{previous.pk}" if previous else "at the start"
-            return checked, f"an audit entry was deleted {after}: {label} does not follow it"
-        before_previous_hash = previous.hash if previous is not None else GENESIS_HASH
-        previous = entry
-        checked += 1
-    return checked, ""
+    """(entries checked, "" or the first break in words): see verify()."""
+    result = verify()
+    return result.checked, result.problem
 
 
 def score_table_snapshot(case: Case) -> dict[str, Any]:
@@ -249,6 +549,7 @@ def case_transition(
     comment: str,
     data: dict[str, Any] | None = None,
     snapshot: bool = False,
+    case_locked: bool = False,
 ) -> AuditEntry:
     return record(
         CASE_TRANSITION.format(name=name),
@@ -260,6 +561,7 @@ def case_transition(
         comment=comment,
         data=data,
         snapshot=score_table_snapshot(case) if snapshot else None,
+        case_locked=case_locked,
     )
 
 
@@ -279,7 +581,13 @@ def score_fields(score: Score) -> dict[str, Any]:
 
 
 def score_changed(
-    score: Score, *, actor: Any, before: dict[str, Any], appraised: bool, comment: str = ""
+    score: Score,
+    *,
+    actor: Any,
+    before: dict[str, Any],
+    appraised: bool,
+    comment: str = "",
+    case_locked: bool = False,
 ) -> AuditEntry:
     after = score_fields(score)
     return record(
@@ -291,6 +599,7 @@ def score_changed(
         after={k: v for k, v in after.items() if before.get(k) != v},
         comment=comment,
         data={"criterion": score.criterion.code},
+        case_locked=case_locked,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -29,7 +29,8 @@ from cases.models import (
 )
 from cases.users import User, display_name
 from deadlines import policy
-from deadlines.calendar import parse_day
+from deadlines.calendar import local_date, parse_day
+from deadlines.models import Extension
 from workflow import audit, events
 from workflow.services import apply_transition
 
@@ -152,10 +153,40 @@ def _parse_offsets(raw: Any) -> list[int]:
     return sorted(days, reverse=True)
 
 
-def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: User, reason: str = "") -> Cycle:
-    """The secretariat changes deadlines or settings of a cycle; audited with the reason."""
+def cases_locked_by(cycle: Cycle, due: Any, now: datetime) -> int:
+    """How many cases still self-scoring a self-assessment deadline of `due` would lock now:
+    those whose own extension does not run past it."""
+    if due is None or due >= local_date(now):
+        return 0
+    extended = Extension.objects.filter(
+        case=OuterRef("pk"),
+        kind=Extension.Kind.SELF_ASSESSMENT,
+        due_date__gte=local_date(now),
+    )
+    return (
+        Case.objects.filter(cycle=cycle, state=Case.State.SELF_SCORING)
+        .exclude(Exists(extended))
+        .count()
+    )
+
+
+def update_cycle(
+    cycle_id: int,
+    changes: dict[str, Any],
+    *,
+    actor: User,
+    reason: str = "",
+    confirm_lock: Any = None,
+    now: datetime | None = None,
+) -> Cycle:
+    """The secretariat changes deadlines or settings of a cycle; audited with the reason.
+
+    A self-assessment deadline moved into the past locks every case still being scored at
+    the next sweep: the change is refused unless `confirm_lock` repeats how many cases that
+    is, so nobody locks units out by a typo."""
     _require_global(actor, "cases.change_cycle")
-    unknown = sorted(set(changes) - set(EDITABLE_CYCLE_FIELDS) - {"reason"})
+    now = now or timezone.now()
+    unknown = sorted(set(changes) - set(EDITABLE_CYCLE_FIELDS) - {"reason", "confirm_lock"})
     if unknown:
         raise InvalidInput(
             _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(unknown)}
@@ -193,6 +224,22 @@ def update_cycle(cycle_id: int, changes: dict[str, Any], *, actor: User, reason:
             )
         if any(k in DATE_FIELDS for k in parsed) and not reason.strip():
             raise InvalidInput(_("Give the reason for changing a deadline."))
+        if "self_assessment_due" in parsed and parsed["self_assessment_due"] != before.get(
+            "self_assessment_due"
+        ):
+            locking = cases_locked_by(cycle, cycle.self_assessment_due, now)
+            if locking and str(confirm_lock or "").strip() != str(locking):
+                raise GuardFailed(
+                    _(
+                        "The new self-assessment deadline (%(date)s) has already passed: "
+                        "%(count)s cases still being scored will be locked."
+                    )
+                    % {"date": date_format(cycle.self_assessment_due, "d/m/Y"), "count": locking},
+                    [
+                        _("To go ahead, confirm that %(count)s cases will be locked.")
+                        % {"count": locking}
+                    ],
+                )
         cycle.save(update_fields=list(parsed))
         audit.record(
             audit.CYCLE_CHANGED,
@@ -415,6 +462,11 @@ def publish_cycle(
         errors.append(_("Give the number of the approval decision."))
     if decision_day is None:
         errors.append(_("Give the date of the approval decision."))
+    if decision_day is not None and decision_day > local_date(now):
+        errors.append(
+            _("The decision date %(date)s is in the future: give the date it was signed.")
+            % {"date": date_format(decision_day, "d/m/Y")}
+        )
     if errors:
         raise InvalidInput(_("The approval decision is incomplete."), errors)
     with transaction.atomic():

@@ -50,8 +50,12 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict, blank=True)
     snapshot = models.JSONField(null=True, blank=True)
     snapshot_sha256 = models.CharField(max_length=64, blank=True)
-    # The hash chain (workflow.audit.entry_hash): altering, deleting or inserting an entry
-    # breaks it at that point, which `manage.py verify_audit` reports.
+    # The hash chains (workflow.audit): an entry is the `seq`-th of its chain (its case's, its
+    # cycle's, the installation's or the anchors'), keyed with the audit key `key_id` and
+    # linked to the entry before it; `manage.py verify_audit` reports a break.
+    chain = models.CharField(max_length=40, blank=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    key_id = models.CharField(max_length=16, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
 
@@ -60,6 +64,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit trail")
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["case", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_one_entry_per_position")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -36,7 +36,9 @@ def _locked_case(case_id: Any, user: User, perm: str) -> Case:
         user,
         case_id,
         perm,
-        Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
+        Case.objects.select_for_update(of=("self",))
+        .select_related("cycle", "unit")
+        .annotate(**{policy.SELF_DUE: policy.effective_self_due(), **audit.case_head()}),
     )
     return case
 
@@ -113,6 +115,7 @@ def apply_transition(
         comment=comment,
         data=data,
         snapshot=spec.snapshot,
+        case_locked=True,
     )
     events.publish(entry)
     return case
@@ -239,12 +242,32 @@ def set_self_score(
         score.evidence_explanation = _text(data, "evidence_explanation", score.evidence_explanation)
         score.version += 1
         score.save()
-        audit.score_changed(score, actor=actor, before=before, appraised=False)
+        audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
     return score
 
 
 def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
+
+
+def _appraisable_leaf(case: Case, code: str, *, actor: Any, now: datetime) -> Criterion:
+    """The leaf this appraiser may appraise now, or the rule's refusal."""
+    facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+    rules.enforce(rules.appraise(facts))
+    criterion = _leaf(case, code)
+    rules.enforce(
+        rules.appraise_criterion(
+            facts,
+            code=criterion.code,
+            area=criterion.area_code,
+            survey=criterion.is_survey,
+            open_question=case.state == Case.State.EXPLANATION
+            and Clarification.objects.filter(
+                case=case, criterion=criterion, status=Clarification.Status.OPEN
+            ).exists(),
+        )
+    )
+    return criterion
 
 
 def set_appraised_score(
@@ -259,21 +282,7 @@ def set_appraised_score(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
-        rules.enforce(rules.appraise(facts))
-        criterion = _leaf(case, criterion_code)
-        rules.enforce(
-            rules.appraise_criterion(
-                facts,
-                code=criterion.code,
-                area=criterion.area_code,
-                survey=criterion.is_survey,
-                open_question=case.state == Case.State.EXPLANATION
-                and Clarification.objects.filter(
-                    case=case, criterion=criterion, status=Clarification.Status.OPEN
-                ).exists(),
-            )
-        )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, data.get("version"))
         before = audit.score_fields(score)
         comment = _text(data, "comment", "")
@@ -358,7 +367,9 @@ def _record_appraisal(
             "at": now,
         },
     )
-    audit.score_changed(score, actor=actor, before=before, appraised=True, comment=comment)
+    audit.score_changed(
+        score, actor=actor, before=before, appraised=True, comment=comment, case_locked=True
+    )
 
 
 def decide_not_applicable(
@@ -378,18 +389,7 @@ def decide_not_applicable(
     reason = (reason or "").strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
-        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
-        rules.enforce(rules.appraise(facts))
-        criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
-        if case.state != Case.State.APPRAISING:
-            raise _wrong_state(
-                case,
-                _(
-                    "Appraisal is possible only while the case is being appraised; it is “%(state)s”."
-                )
-                % {"state": state_label(case.state)},
-            )
+        criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
         score = _locked_score(case, criterion, version)
         if not (score.not_applicable or score.not_applicable_decision):
             raise InvalidInput(
@@ -455,6 +455,7 @@ def ask_clarification(
             case=case,
             obj=clarification,
             data={"criterion": criterion.code, "question": question},
+            case_locked=True,
         )
         events.publish(entry)
     return clarification
@@ -513,6 +514,7 @@ def answer_clarification(
             before=before,
             after={"answer": answer, "status": clarification.status},
             data={"criterion": clarification.criterion.code},
+            case_locked=True,
         )
     return clarification
 

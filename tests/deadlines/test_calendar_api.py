@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from deadlines.models import CalendarOverride
-from tests.conftest import api
-from tests.deadlines.conftest import at, request_explanation
+from tests.deadlines.helpers import at, request_explanation
+from tests.helpers import api
 from workflow.models import AuditEntry
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from cases.models import Cycle
 from deadlines.models import Extension
-from tests.conftest import api
-from tests.deadlines.conftest import at
+from tests.deadlines.helpers import at
+from tests.helpers import api
 from workflow.models import AuditEntry
 
 

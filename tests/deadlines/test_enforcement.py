@@ -12,8 +12,8 @@ from django.utils import translation
 from cases.errors import GuardFailed
 from cases.models import Case
 from deadlines.models import CalendarOverride
-from tests.conftest import api, fill_self_scores
-from tests.deadlines.conftest import at, fresh, request_explanation
+from tests.deadlines.helpers import at, fresh, request_explanation
+from tests.helpers import api, fill_self_scores
 from workflow import services
 from workflow.models import Clarification
 

@@ -10,8 +10,8 @@ import time_machine
 
 from cases.models import Case
 from deadlines.models import Extension
-from tests.conftest import api, fill_self_scores
-from tests.deadlines.conftest import at, fresh, inbox, request_explanation
+from tests.deadlines.helpers import at, fresh, inbox, request_explanation
+from tests.helpers import api, fill_self_scores
 from workflow import services
 from workflow.models import AuditEntry, Clarification
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.test import Client
 
 from deadlines.models import CalendarOverride, Extension
-from tests.conftest import api
+from tests.helpers import api
 
 
 def grant(w: SimpleNamespace, case: Any, day: date) -> Extension:

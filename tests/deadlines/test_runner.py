@@ -14,7 +14,7 @@ from django.utils import timezone
 from cases.models import Case
 from deadlines import runner
 from deadlines.calendar import local_date
-from tests.deadlines.conftest import set_cycle
+from tests.deadlines.helpers import set_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

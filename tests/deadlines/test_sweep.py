@@ -19,8 +19,8 @@ from deadlines.sweep import (
     sweep,
 )
 from notifications.models import Notification
-from tests.conftest import appraise_all, fill_self_scores, force_state
-from tests.deadlines.conftest import at, fresh, inbox, request_explanation, set_cycle
+from tests.deadlines.helpers import at, fresh, inbox, request_explanation, set_cycle
+from tests.helpers import appraise_all, fill_self_scores, force_state
 from workflow import services
 from workflow.models import AuditEntry, Clarification
 

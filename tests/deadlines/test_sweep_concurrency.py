@@ -19,7 +19,7 @@ from cases.permissions import sync_case_permissions
 from deadlines import sweep as sweep_module
 from deadlines.sweep import KIND_LATE_SUMMARY, KIND_OVERDUE, KIND_SELF, Report, sweep
 from notifications.models import Notification
-from tests.deadlines.conftest import SELF_DUE, at, set_cycle
+from tests.deadlines.helpers import SELF_DUE, at, set_cycle
 from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -151,6 +151,19 @@ def reset_django_connections() -> None:
 # --- a private S3 server ------------------------------------------------------------------
 
 
+# States of a server-side socket whose request is not answered yet (include/net/tcp_states.h):
+# SYN_RECV (handshake not accepted), ESTABLISHED, CLOSE_WAIT (the client gave up; the server
+# has still to read the request and close).
+_WAITING_FOR_SERVER = {"03", "01", "08"}
+
+
+def _tcp_sockets() -> list[tuple[str, str]]:
+    """(local address, state) of every IPv4 TCP socket, as /proc/net/tcp gives them in hex."""
+    with open("/proc/net/tcp") as table:
+        next(table)
+        return [(row.split()[1], row.split()[3]) for row in table]
+
+
 class MotoServer:
     """moto in server mode on a port of its own, so a drill can freeze it and thaw it.
 
@@ -180,6 +193,14 @@ class MotoServer:
     def thaw(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
+
+    def idle(self) -> bool:
+        """Whether every connection made to it has had its answer: none is waiting to be
+        accepted, read or answered (the kernel's table of this port's TCP sockets)."""
+        return not any(
+            int(local.rsplit(":", 1)[1], 16) == self.port and state in _WAITING_FOR_SERVER
+            for local, state in _tcp_sockets()
+        )
 
     def stop(self) -> None:
         if self.process is None:

@@ -33,12 +33,11 @@ from cases.models import Case
 from config.asgi import application
 from notifications.delivery import user_group
 from notifications.models import Delivery, Notification
-from tests.notifications.conftest import RedisServer, own_redis, redis_layer
+from tests.notifications.helpers import RedisServer, redis_layer
 from workflow import services as wf
 from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["own_redis"]  # a fixture: a private redis-server, as the notification tests use
 
 UNITS = 30
 

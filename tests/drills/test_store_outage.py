@@ -34,10 +34,10 @@ from cases.permissions import ensure_role_groups
 from evidence import consistency
 from evidence.models import Document, EvidenceLink
 from evidence.storage import S3Storage, get_storage
-from tests.conftest import build_world
 from tests.drills.services import MotoServer, production_env, web_server
 from tests.evidence import samples
 from tests.evidence.helpers import new_bucket, use_s3
+from tests.factories import build_world
 from workflow import cycle_services
 
 pytestmark = pytest.mark.django_db(transaction=True)

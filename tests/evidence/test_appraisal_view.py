@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from evidence.storage import Storage
-from tests.conftest import api, force_state
 from tests.evidence import samples
 from tests.evidence.helpers import upload
+from tests.helpers import api, force_state
 
 
 def test_the_appraiser_sees_each_criterions_current_evidence_beside_the_scores(

@@ -15,9 +15,9 @@ from django.utils import timezone
 from evidence import consistency
 from evidence.models import Document
 from evidence.storage import LocalStorage, S3Storage, Storage, new_key
-from tests.conftest import force_state
 from tests.evidence import samples
 from tests.evidence.helpers import upload
+from tests.helpers import force_state
 from workflow.models import AuditEntry
 
 

@@ -15,6 +15,7 @@ from evidence.storage import S3Storage, StorageError
 from tests.drills.services import MotoServer
 from tests.evidence import samples
 from tests.evidence.helpers import S3_ACCESS, S3_SECRET, new_bucket
+from tests.helpers import wait_until
 
 READ_TIMEOUT = 2
 RETRIES = 2
@@ -62,6 +63,6 @@ def test_an_upload_to_a_hung_store_fails_after_one_timeout_and_leaves_one_stray_
     # (RETRIES + 1) × READ_TIMEOUT, twice (the put and the clean-up), was the wait before.
     assert waited < (RETRIES + 1) * READ_TIMEOUT
     # The thawed store finishes what it received: the one PUT, not one per retry.
-    time.sleep(0.5)
+    wait_until(hung_store.idle, seconds=10, what="the thawed store to answer what it received")
     objects = list(store_on(hung_store, bucket).list_objects())
     assert [(o.key, o.size) for o in objects] in ([], [("case-1/hung", len(content))])

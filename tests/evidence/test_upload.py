@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from evidence.models import Document, EvidenceLink
 from evidence.storage import Storage
-from tests.conftest import force_state
 from tests.evidence import samples
 from tests.evidence.helpers import client_for, stored_keys, upload
+from tests.helpers import force_state
 from workflow import services as workflow_services
 from workflow.models import AuditEntry
 

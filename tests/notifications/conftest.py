@@ -1,76 +1,19 @@
-"""Real services for the notification tests: an SMTP server on loopback (aiosmtpd), a Redis
-server of the test's own that it can stop and start, and the two channel layers."""
+"""Fixtures of the notification tests: a real SMTP server and each channel layer in turn (the
+servers themselves are in `tests.notifications.helpers`)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import uuid
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
-from cases.models import Case
-from config.settings import redis_channel_layers
-from tests.conftest import fill_self_scores
-from workflow import services as wf
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    """What a local SMTP server accepted; refuses recipients whose name starts with 'bounce'."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address.startswith("bounce"):
-            return "550 5.1.1 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        )
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in m["To"]]
-
-
-class SmtpServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.mailbox = Mailbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+from tests.notifications.helpers import (
+    MEMORY_LAYER,
+    SmtpServer,
+    redis_layer,
+)
 
 
 @pytest.fixture
@@ -87,85 +30,6 @@ def smtp(settings: Any) -> Iterator[SmtpServer]:
     server.stop()
 
 
-class RedisServer:
-    """A redis-server of the test's own, so that it can be stopped and started again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="notify-redis-")
-        self.pidfile = os.path.join(self.dir, "redis.pid")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        subprocess.run(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "yes",
-                "--dir",
-                self.dir,
-                "--pidfile",
-                self.pidfile,
-                "--logfile",
-                os.path.join(self.dir, "redis.log"),
-            ],
-            check=True,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        try:
-            with open(self.pidfile) as f:
-                pid = int(f.read().strip())
-        except (OSError, ValueError):
-            return
-        os.kill(pid, 15)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        if os.path.exists(self.pidfile):
-            os.remove(self.pidfile)
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
-
-
-def redis_layer(url: str) -> dict[str, Any]:
-    """Production's Redis layer, with a prefix of the test's own."""
-    layers = redis_channel_layers(url)
-    layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
-    return layers
-
-
-MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
-
 @pytest.fixture(params=["memory", "redis"])
 def layer(request: Any, settings: Any) -> str:
     """Run the test with the embedded in-memory layer and with the real Redis of `make test`."""
@@ -174,26 +38,3 @@ def layer(request: Any, settings: Any) -> str:
     else:
         settings.CHANNEL_LAYERS = MEMORY_LAYER
     return request.param
-
-
-def token_for(user: User) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
-
-
-# --- moving the case of unit A along the workflow ----------------------------------------------
-
-
-def submit(w: Any) -> Case:
-    fill_self_scores(w.case_a)
-    return wf.run_transition(w.case_a.pk, "submit", actor=w.head_a)
-
-
-def start_appraisal(w: Any) -> Case:
-    submit(w)
-    return wf.run_transition(w.case_a.pk, "start_appraisal", actor=w.secretariat)
-
-
-def request_explanation(w: Any) -> Case:
-    start_appraisal(w)
-    wf.ask_clarification(w.case_a.pk, "1.1.1", "Kế hoạch ban hành ngày nào?", actor=w.appraiser)
-    return wf.run_transition(w.case_a.pk, "request_explanation", actor=w.appraiser)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from notifications.models import Notification
 from notifications.services import notify
-from tests.conftest import api
+from tests.helpers import api
 
 
 def tell(

@@ -15,8 +15,8 @@ from notifications import delivery
 from notifications import services as notification_services
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from notifications.services import notify
-from tests.conftest import make_user
-from tests.notifications.conftest import start_appraisal, submit
+from tests.factories import make_user
+from tests.notifications.helpers import start_appraisal, submit
 from workflow import services as wf
 
 

@@ -17,8 +17,8 @@ from deadlines.calendar import local_date
 from notifications import rules
 from notifications.models import Delivery, Notification
 from notifications.services import notify
-from tests.conftest import appraise_all, force_state, import_survey_scores
-from tests.notifications.conftest import request_explanation, start_appraisal, submit
+from tests.helpers import appraise_all, force_state, import_survey_scores
+from tests.notifications.helpers import request_explanation, start_appraisal, submit
 from workflow import cycle_services
 from workflow import services as wf
 from workflow.models import AuditEntry, Clarification

@@ -21,7 +21,7 @@ from django.test import Client
 from config.asgi import application
 from notifications.delivery import user_group
 from notifications.models import Delivery, Notification
-from tests.notifications.conftest import redis_layer, submit, token_for
+from tests.notifications.helpers import redis_layer, submit, token_for
 from workflow import services as wf
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,31 +1,16 @@
 """One installation of the embedded default for the tests of this folder that need a live
 server: migrated, a province of nine communes (eight for the crowd, one spare), served by
-`make run`'s server (scripts/serve.sh) in a process of its own."""
+`make run`'s server (scripts/serve.sh) in a process of its own (`tests.ops.helpers`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
-from bench.embedded import Served, Unit, embedded_server, prepare
-
-UPLOAD_MB = 200  # the evidence limit of this server: room for the 200 MB upload
-IDLE_SECONDS = 2  # how long it lets a client pause while sending a body
-
-
-@dataclass
-class Embedded:
-    var_dir: Path
-    units: list[Unit]
-    served: Served
-
-    @property
-    def spare(self) -> Unit:
-        return self.units[-1]
+from bench.embedded import embedded_server, prepare
+from tests.ops.helpers import IDLE_SECONDS, UPLOAD_MB, Embedded
 
 
 @pytest.fixture(scope="package")

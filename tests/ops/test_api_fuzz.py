@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from cases.models import Case
 from cases.permissions import ensure_role_groups
-from tests.conftest import build_world
+from tests.factories import build_world
 from workflow import cycle_services
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))

@@ -4,18 +4,23 @@ configuration: a new endpoint fails here until it has a row in EXPECTED, so none
 For each URL the table says which roles read it (GET 200) for their own unit's objects; any
 other role gets 401/403/404/405 and never data; another unit's case ids give 404 to unit
 staff; anonymous users never get data; nothing answers 5xx, whatever the method. Writes
-with an empty body are tried too, after every read (they may change a case's state).
+with an empty body are tried too, after the reads (they may change a case's state).
+
+One test per URL and role, so that a failure names both. The province and its sample objects
+are built once for the module, in a transaction rolled back at its end; what each test's
+requests change rolls back with the test, so every test starts from the same state.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -24,6 +29,8 @@ from evidence.models import EvidenceLink
 from notifications.services import notify
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
+from tests.factories import open_world
+from tests.helpers import built_once
 from workflow.models import Clarification
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +71,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "case-list": EVERYONE_SIGNED_IN,
     "case-detail": GLOBAL | UNIT_A | {"appraiser"},
     "case-score": None,
+    "case-score-not-applicable": None,
     "case-transition": None,
     "case-clarifications": GLOBAL | UNIT_A | {"appraiser"},
     "case-history": GLOBAL | UNIT_A | {"appraiser"},
@@ -164,10 +172,8 @@ def iter_patterns(
     return found
 
 
-def samples(world: SimpleNamespace, settings: Any, tmp_path: Any) -> dict[str, dict[str, Any]]:
+def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
     """A value for every URL argument, for objects of unit A ("own") and unit B ("other")."""
-    settings.MINIO_ENDPOINT = ""
-    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
     crit = (
         world.case_a.scores.select_related("criterion")
         .filter(criterion__evidence_required=True)
@@ -262,45 +268,64 @@ def test_every_url_is_in_the_table() -> None:
     assert set(EXPECTED) - names == set(), "EXPECTED lists URLs that are gone"
 
 
-def test_every_role_gets_what_the_table_says_and_nothing_else(
-    world: SimpleNamespace, settings: Any, tmp_path: Any
+@pytest.fixture(scope="module")
+def swept(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any
+) -> Iterator[SimpleNamespace]:
+    """The province, its users by role and the sample values, for every test of the module."""
+
+    def build() -> SimpleNamespace:
+        world = open_world()
+        users = {role: getattr(world, role, None) for role in ROLES}
+        users["anonymous"] = None
+        return SimpleNamespace(world=world, values=samples(world), users=users)
+
+    with override_settings(
+        MINIO_ENDPOINT="",
+        EVIDENCE_LOCAL_DIR=tmp_path_factory.mktemp("evidence"),
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
+        yield from built_once(django_db_blocker, build)
+
+
+# The URLs come from the URL configuration; test_every_url_is_in_the_table checks that each
+# has its row in EXPECTED, so none is left out of the sweep.
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("route", "name"), iter_patterns(), ids=lambda value: value or "-")
+def test_the_role_gets_what_the_table_says_and_nothing_else(
+    swept: SimpleNamespace, route: str, name: str, role: str
 ) -> None:
-    values = samples(world, settings, tmp_path)
-    users = {role: getattr(world, role, None) for role in ROLES}
-    users["anonymous"] = None
+    if name not in EXPECTED:
+        pytest.fail(f"{route} ({name}) has no row in EXPECTED: add one")
+    api = route.startswith("api/")
+    readers = EXPECTED[name]
+    client = client_for(swept.users[role], api)
+    units = ("own", "other") if name in CASE_SCOPED else ("own",)
     problems: list[str] = []
-    requests = 0
     for methods in (("get",), WRITE_METHODS):
-        for route, name in iter_patterns():
-            api = route.startswith("api/")
-            readers = EXPECTED[name]
-            for role in ROLES:
-                client = client_for(users[role], api)
-                for unit in ("own", "other") if name in CASE_SCOPED else ("own",):
-                    url = url_for(route, name, values[unit])
-                    for method in methods:
-                        status = request(client, method, url)
-                        requests += 1
-                        where = f"{method.upper()} {url} ({name}) as {role}/{unit}: {status}"
-                        if status >= 500:
-                            problems.append(f"server error: {where}")
-                            continue
-                        public = name in {"token", "schema"}
-                        if (
-                            role == "anonymous"
-                            and api
-                            and not public
-                            and status not in (401, 403, 404, 405)
-                        ):
-                            problems.append(f"anonymous not refused: {where}")
-                        hidden = status in (404, 405)  # 405: refused before any lookup
-                        if unit == "other" and role in UNIT_A | {"outsider"} and not hidden:
-                            problems.append(f"another unit's object not hidden: {where}")
-                        if method == "get" and readers is not None:
-                            allowed = role in readers and not (unit == "other" and role in UNIT_A)
-                            if allowed and status != 200:
-                                problems.append(f"reader refused: {where}")
-                            if not allowed and status == 200:
-                                problems.append(f"data to a non-reader: {where}")
-    assert requests > 1000
+        for unit in units:
+            url = url_for(route, name, swept.values[unit])
+            for method in methods:
+                status = request(client, method, url)
+                where = f"{method.upper()} {url} ({name}) as {role}/{unit}: {status}"
+                if status >= 500:
+                    problems.append(f"server error: {where}")
+                    continue
+                public = name in {"token", "schema"}
+                if (
+                    role == "anonymous"
+                    and api
+                    and not public
+                    and status not in (401, 403, 404, 405)
+                ):
+                    problems.append(f"anonymous not refused: {where}")
+                hidden = status in (404, 405)  # 405: refused before any lookup
+                if unit == "other" and role in UNIT_A | {"outsider"} and not hidden:
+                    problems.append(f"another unit's object not hidden: {where}")
+                if method == "get" and readers is not None:
+                    allowed = role in readers and not (unit == "other" and role in UNIT_A)
+                    if allowed and status != 200:
+                        problems.append(f"reader refused: {where}")
+                    if not allowed and status == 200:
+                        problems.append(f"data to a non-reader: {where}")
     assert problems == [], "\n".join(problems)

@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from cases.permissions import ensure_role_groups
-from tests.conftest import build_world
+from tests.factories import build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -25,7 +25,7 @@ from bench.embedded import (
     save_and_submit,
 )
 from bench.evidence import _make_file, _multipart_post, _reset_peak, _status_kb
-from tests.ops.conftest import UPLOAD_MB, Embedded
+from tests.ops.helpers import UPLOAD_MB, Embedded
 
 UNITS = 8
 MB = 1024 * 1024

@@ -15,10 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from ops.logs import JsonFormatter
-from tests.conftest import fill_self_scores
+from tests.factories import PASSWORD
+from tests.helpers import fill_self_scores
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "pw-12345-xyz"
 CONTENT_MARKER = b"NOI-DUNG-MAT-CUA-TAI-LIEU"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n" + CONTENT_MARKER + b"\n%%EOF\n"
 

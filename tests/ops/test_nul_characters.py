@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from cases.models import Score
-from tests.conftest import api
+from tests.helpers import api
 
 EN = (
     "The data sent cannot be stored: it contains a character or a value the database does "

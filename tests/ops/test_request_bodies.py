@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench.embedded import database
-from tests.ops.conftest import IDLE_SECONDS, UPLOAD_MB, Embedded
+from tests.ops.helpers import IDLE_SECONDS, UPLOAD_MB, Embedded
 
 MB = 1024 * 1024
 

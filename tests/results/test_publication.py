@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
 from results.ranking import compute_results
-from tests.conftest import api
-from tests.results.conftest import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
+from tests.helpers import api
+from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
 from workflow import cycle_services, transitions
 from workflow.models import AuditEntry
 

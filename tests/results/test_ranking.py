@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cases.models import Cycle, PublishedResult, RankingExclusion, Unit, UnitGroup, UnitLineage
 from results.ranking import UnitResult, assign_ranks, classify, compute_results
-from tests.results.conftest import make_cycle
+from tests.results.province import make_cycle
 
 D = Decimal
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Case, Cycle, RankingExclusion
-from tests.conftest import api
-from tests.results.conftest import finalise_all
+from tests.helpers import api
+from tests.results.province import finalise_all
 from workflow import cycle_services
 
 
@@ -185,7 +185,7 @@ def test_excel_export_is_set_up_to_print_on_a4_landscape_one_page_wide(
     assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in sheet.oddHeader.center.text
     index = sheet["H8"]  # S2's index, 86.67: two decimals, decimal comma in Vietnamese
     assert (index.value, index.number_format) == (86.67, "[$-42A]#,##0.00")
-    assert sheet["A6"].number_format == "[$-42A]#,##0"  # ranks are whole numbers
+    assert sheet["A6"].number_format == "[$-42A]0"  # ranks are whole numbers
 
 
 def test_excel_export_for_the_leader_carries_the_honesty_columns(
@@ -243,3 +243,14 @@ def test_a_draft_cycle_has_empty_results(excluded: SimpleNamespace) -> None:
     body = api(excluded.secretariat).get(f"/api/v1/cycles/{draft.pk}/results/").json()
     assert body["groups"] == []
     assert not Case.objects.filter(cycle=draft).exists()
+
+
+@pytest.mark.parametrize("tail", ["results/", "results.xlsx", "results.csv", "results.json"])
+def test_published_results_served_to_the_public_may_be_cached_and_nothing_else(
+    published: SimpleNamespace, tail: str
+) -> None:
+    public = api(None).get(_url(published, tail))
+    assert public.status_code == 200
+    assert public["Cache-Control"] == "public, max-age=300"
+    # The secretariat's copy may hold what the public's does not: private.
+    assert api(published.secretariat).get(_url(published, tail))["Cache-Control"] == "no-store"

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from cases.models import Case, Cycle, Score, SurveyImport
-from tests.conftest import api
+from tests.helpers import api
 from workflow.models import AuditEntry
 
 HEADER = ["Mã đơn vị", "Mã tiêu chí", "Điểm"]

@@ -22,11 +22,6 @@ def signed_in() -> Callable[[User], Client]:
     return make
 
 
-def htmx(client: Client, url: str, data: dict[str, Any]) -> Any:
-    """POST as HTMX does from a page (the autosave)."""
-    return client.post(url, data, HTTP_HX_REQUEST="true")
-
-
 @pytest.fixture
 def s3_evidence(settings: Any) -> None:
     """Evidence stored on the S3 server `make test` started (a fresh bucket per test)."""

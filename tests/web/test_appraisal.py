@@ -9,8 +9,8 @@ from typing import Any
 from django.urls import reverse
 
 from cases.models import Case, Score
-from tests.conftest import fill_self_scores, force_state
-from tests.web.conftest import htmx
+from tests.helpers import fill_self_scores, force_state
+from tests.web.helpers import htmx
 from tests.web.html import Page
 from workflow import services
 from workflow.models import Clarification

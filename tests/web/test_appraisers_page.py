@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from cases import permissions
 from cases.models import AppraiserAssignment, Case, Cycle
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.web.html import Page
 from workflow import cycle_services
 from workflow.models import AuditEntry

@@ -26,21 +26,21 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cases.models import Case, Cycle, Method, Score
 from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
-from tests.conftest import appraise_all, fill_self_scores, force_state, self_scorable
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
+from tests.factories import PASSWORD
+from tests.helpers import appraise_all, fill_self_scores, force_state, self_scorable, wait_until
 from workflow import cycle_services, services
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-PASSWORD = "pw-12345-xyz"  # tests.conftest.make_user
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -148,9 +148,12 @@ def test_the_unit_head_goes_from_sign_in_to_submit_with_an_evidence_upload(
     page.wait_for_url(f"{base}/cases/{world.case_a.pk}/")
     assert "Trước khi gửi: còn thiếu 2 mục" in page.inner_text("#checklist summary")
 
-    page.fill("#c-1-5-entry", "1,5")
+    page.fill("#c-1-5-entry", "1")
     page.press("#c-1-5-entry", "Tab")  # leaving the field saves it, no reload
     page.wait_for_selector("#c-1-5-status .saved")
+    page.fill("#c-1-5-entry", "1,5")  # a second thought: another autosave of the same row
+    page.press("#c-1-5-entry", "Tab")
+    expect(page.locator("#c-1-5-version")).to_have_value("2")
     assert "Đã lưu lúc" in page.inner_text("#c-1-5-status")
 
     document = tmp_path / "Kế hoạch CCHC năm 2026.pdf"
@@ -169,15 +172,32 @@ def test_the_unit_head_goes_from_sign_in_to_submit_with_an_evidence_upload(
     assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SUBMITTED
     shot(page, "03-score-sheet-submitted")
     page.click("text=Lịch sử")
-    assert "Đã gửi kết quả tự đánh giá" in page.inner_text(".timeline")
+    # The steps of the process first; the two saves of 1.5 on one line; words, not codes.
+    assert page.locator("main h2").first.inner_text() == "Các bước xử lý hồ sơ"
+    assert "Đã gửi kết quả tự đánh giá" in page.inner_text("#steps")
+    saves = page.locator("#changes li[data-kind=self]", has_text="tiêu chí 1.5")
+    assert saves.count() == 1
+    assert "2 lần lưu" in saves.inner_text()
+    saves.locator("summary").click()
+    assert saves.locator(".saves li").count() == 2
+    text = page.inner_text("main")
+    assert "Đã tải lên tài liệu kiểm chứng" in text
+    assert "evidence.file.added" not in text and "cases.score" not in text
     shot(page, "04-case-history")
+    page.select_option("#kind-filter", "evidence")
+    page.click("main form.filters button")
+    page.wait_for_url("**kind=evidence")
+    assert page.locator("#steps").count() == 0
+    kinds = page.locator("#changes li[data-kind]").evaluate_all(
+        "els => els.map(e => e.dataset.kind)"
+    )
+    assert kinds and set(kinds) == {"evidence"}
 
 
 def test_a_late_submission_is_refused_with_its_message(
     transactional_db: Any, world: Any, live_server: Any, browser: Browser
 ) -> None:
-    fill_self_scores(world.case_a)
-    self_scorable(world.case_a).update(evidence_explanation="Theo báo cáo năm")
+    _ready_to_submit_but(world.case_a, score_left="1.5", evidence_left="1.5")
     due = local_date(timezone.now()) - timedelta(days=3)
     Cycle.objects.filter(pk=world.cycle.pk).update(self_assessment_due=due)
     page = sign_in(browser, live_server.url, "stp.head")
@@ -186,9 +206,17 @@ def test_a_late_submission_is_refused_with_its_message(
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-step=submit]")
     page.wait_for_selector(".message-error")
-    text = page.inner_text(".messages")
-    assert "Chưa thể thực hiện bước này." in text
-    assert f"Đã quá hạn tự đánh giá ngày {due:%d/%m/%Y}." in text
+    assert "Chưa thể thực hiện bước này." in page.inner_text(".messages")
+    # Every reason once, in the checklist: 1.5 lacks a score and evidence, on one line.
+    checklist = page.inner_text("#checklist")
+    assert checklist.count(f"Đã quá hạn tự đánh giá ngày {due:%d/%m/%Y}.") == 1
+    assert "Đã quá hạn" not in page.inner_text(".messages")
+    item = page.locator("#checklist li[data-criterion='1.5']")
+    assert item.count() == 1
+    assert "1.5. Sáng kiến, giải pháp mới trong CCHC" in item.inner_text()
+    assert page.locator("#checklist li", has_text="1.5").count() == 1
+    item.locator("a").click()
+    assert page.evaluate("location.hash") == "#c-1-5"
     assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SELF_SCORING
     shot(page, "05-late-submission-refused")
 
@@ -269,6 +297,10 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
     plain.click("#c-1-5 .save-line button")  # a full post and a page drawn again
     assert "tối đa" in plain.inner_text("#c-1-5-entry-error")
     assert plain.get_attribute("#c-1-5-entry", "value") == "9"
+    assert plain.evaluate("location.hash") == "#c-1-5"  # back at the row, not the top
+    assert plain.locator("#c-1-5-entry-error").evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"
+    )
     shot(plain, "15-no-javascript-error-beside-field")
     plain.fill("#c-1-5-entry", "1")
     plain.click("#c-1-5 .save-line button")
@@ -422,7 +454,9 @@ def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
     from notifications.models import Delivery
 
     push = Delivery.objects.filter(notification__recipient=user, channel="push").latest("pk")
-    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    wait_until(
+        lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None, what="the confirmation"
+    )
     page.evaluate(
         """() => {
           const box = document.getElementById("live-notice");
@@ -446,16 +480,10 @@ def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
         sender.start()
         sender.join(30)
     assert Delivery.objects.get(pk=push.pk).attempts == 2  # it was sent again
-    _wait_until(lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None)
+    wait_until(
+        lambda: Delivery.objects.get(pk=push.pk).confirmed_at is not None, what="the confirmation"
+    )
     assert page.evaluate("window.noticesSeen") == []
-
-
-def _wait_until(condition: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
 
 
 def test_the_appraiser_decides_on_not_applicable_and_round_two_keeps_the_councils_score(

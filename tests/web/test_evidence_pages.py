@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from cases.models import Case
 from evidence.models import EvidenceLink
-from tests.conftest import fill_self_scores, force_state
 from tests.evidence.samples import PDF
+from tests.helpers import fill_self_scores, force_state
 from tests.web.html import Page
 from workflow import services
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from cases.models import Case, Cycle
 from deadlines.calendar import local_date
 from evidence.models import EvidenceLink
-from tests.conftest import force_state
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
+from tests.helpers import force_state
 from tests.web.html import Page
 from workflow.models import AuditEntry
 

@@ -8,7 +8,8 @@ from typing import Any
 from django.urls import reverse
 
 from cases.models import Case, Cycle
-from tests.conftest import fill_self_scores, force_state, make_user
+from tests.factories import make_user
+from tests.helpers import fill_self_scores, force_state
 from tests.web.html import Page
 
 

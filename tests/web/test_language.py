@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 
 from cases.models import Score
-from tests.conftest import api
+from tests.helpers import api
 from tests.web.html import Page
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case, Cycle, Method, Score
-from tests.conftest import appraise_all, fill_self_scores, force_state
+from tests.helpers import appraise_all, fill_self_scores, force_state
 from tests.web.html import Page
 from workflow import cycle_services
 

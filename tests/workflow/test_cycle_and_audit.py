@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from cases.models import Cycle
-from tests.conftest import api, fill_self_scores
+from tests.helpers import api, fill_self_scores
 from workflow import services
 from workflow.audit import canonical_json
 from workflow.models import AppendOnlyError, AuditEntry

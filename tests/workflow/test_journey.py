@@ -8,7 +8,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases.models import Case, Method, Score
-from tests.conftest import api
+from tests.helpers import api
 from workflow.models import AuditEntry
 
 

@@ -12,7 +12,7 @@ import pytest
 from cases.errors import InvalidInput
 from cases.models import Appraisal, Case, Score
 from cases.totals import totals_for
-from tests.conftest import api, fill_self_scores, force_state
+from tests.helpers import api, fill_self_scores, force_state
 from workflow import services
 from workflow.models import AuditEntry
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from cases.models import Case, Cycle, RankingExclusion, Score
-from tests.conftest import api, appraise_all, fill_self_scores, force_state
+from tests.helpers import api, appraise_all, fill_self_scores, force_state
 from workflow import cycle_services, services
 from workflow.models import AuditEntry, Clarification
 

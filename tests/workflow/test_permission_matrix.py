@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cases.models import Case
-from tests.conftest import api, appraise_all, fill_self_scores, force_state
+from tests.helpers import api, appraise_all, fill_self_scores, force_state
 from workflow.models import AuditEntry, Clarification
 
 ROLES = [

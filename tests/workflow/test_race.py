@@ -11,7 +11,8 @@ from django.db import connection
 
 from cases.errors import DomainError
 from cases.models import Case
-from tests.conftest import build_world, fill_self_scores
+from tests.factories import build_world
+from tests.helpers import fill_self_scores
 from workflow import cycle_services, services
 from workflow.models import AuditEntry
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases.errors import GuardFailed
 from cases.models import Case, Score
 from deadlines.calendar import VN
-from tests.conftest import api, fill_self_scores, force_state
+from tests.helpers import api, fill_self_scores, force_state
 from workflow import services
 from workflow.models import AuditEntry
 

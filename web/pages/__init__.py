@@ -6,7 +6,8 @@ rules a transition checks from `workflow.transitions`.
 
 - `common`: who is looking, a case's deadlines;
 - `home`: each role's home, the appraiser's work list, the secretariat's cycle overview;
-- `sheet`: the score sheet, the appraisal side by side, evidence, history;
+- `sheet`: the score sheet, the appraisal side by side, evidence;
+- `history`: a case's history, grouped for reading;
 - `results`: the ranking and its charts.
 """
 
@@ -65,7 +66,6 @@ from web.pages.sheet import (
     entry_kind,
     entry_value,
     evidence_row,
-    history,
     leaf,
     may_extend,
     relink_choices,
@@ -112,7 +112,6 @@ __all__ = [
     "entry_kind",
     "entry_value",
     "evidence_row",
-    "history",
     "home",
     "late_cases",
     "leaf",

@@ -1,4 +1,4 @@
-"""A case's pages: the score sheet, the appraisal side by side, the evidence, the history.
+"""A case's pages: the score sheet, the appraisal side by side, the evidence.
 
 The submit checklist runs the very guards the submit runs, so that the page and the
 refusal can never disagree.
@@ -6,6 +6,7 @@ refusal can never disagree.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,8 +29,8 @@ from cases.totals import CaseTotals, totals_from_scores
 from cases.users import User
 from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
-from workflow import rules, services
-from workflow.models import AuditEntry, Clarification
+from workflow import rules
+from workflow.models import Clarification
 from workflow.transitions import TRANSITIONS
 
 # --- the score sheet ---------------------------------------------------------------------
@@ -248,6 +249,16 @@ class Sheet:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def checklist(self) -> Checklist:
+        leaves = {
+            row.criterion.code: row.criterion
+            for block in self.areas
+            for row in block.rows
+            if row.score is not None
+        }
+        return checklist(self.missing, leaves)
+
+    @property
     def deadline(self) -> Deadline:
         return self.deadlines.self_assessment
 
@@ -366,6 +377,48 @@ EXTENDABLE = {
 def may_extend(user: User, case: Case, facts: rules.Facts | None = None) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
     return rules.allowed(rules.extend, facts or rules.facts_for(user, case))
+
+
+@dataclass
+class ChecklistItem:
+    """What one criterion still lacks, every reason once, with a link to its row."""
+
+    criterion: Criterion
+    reasons: list[str]
+
+    @property
+    def anchor(self) -> str:
+        return anchor(self.criterion.code)
+
+
+@dataclass
+class Checklist:
+    general: list[str]
+    criteria: list[ChecklistItem]
+
+    def __len__(self) -> int:
+        return len(self.general) + len(self.criteria)
+
+
+_CODE = re.compile(r"\d+(?:\.\d+)*")
+
+
+def checklist(reasons: list[str], leaves: dict[str, Criterion]) -> Checklist:
+    """The submit guards' reasons by criterion: each guard names its criterion by code in
+    its message, so a reason belongs to the first leaf code it names."""
+    general: list[str] = []
+    items: dict[str, ChecklistItem] = {}
+    for reason in reasons:
+        code = next((c for c in _CODE.findall(reason) if c in leaves), None)
+        if code is None:
+            if reason not in general:
+                general.append(reason)
+            continue
+        item = items.setdefault(code, ChecklistItem(leaves[code], []))
+        if reason not in item.reasons:
+            item.reasons.append(reason)
+    ordered = sorted(items.values(), key=lambda item: item.criterion.position)
+    return Checklist(general, ordered)
 
 
 def submit_checklist(case: Case, now: datetime) -> list[str]:
@@ -526,13 +579,6 @@ def attach_appraisal_posted(
         for row in block.rows:
             if row.criterion.code == code:
                 row.posted, row.errors = posted, errors
-
-
-# --- history -----------------------------------------------------------------------------
-
-
-def history(case: Case) -> list[AuditEntry]:
-    return services.history(case)
 
 
 # --- evidence ------------------------------------------------------------------------------

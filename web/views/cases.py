@@ -21,6 +21,7 @@ from cases.users import SignedInRequest
 from deadlines import services as deadline_services
 from web import labels, pages
 from web.forms import ExtensionForm, SelfScoreForm
+from web.pages.history import case_history
 from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
 from workflow import services
 from workflow.transitions import USER_TRANSITIONS
@@ -126,9 +127,12 @@ def transition(request: SignedInRequest, pk: int, name: str) -> HttpResponse:
             case.pk, name, actor=request.user, comment=request.POST.get("comment", "")
         )
     except GuardFailed as error:
-        refuse(request, error)
         if name == "submit":
+            # The checklist the page opens lists every reason once, by criterion, linked.
+            below = _("What is missing is listed below.")
+            messages.error(request, f"{error.message} {below}")
             return back_to("web:case", case.pk, query="check=submit", anchor="checklist")
+        refuse(request, error)
         return back_to(_page(request), case.pk)
     except DomainError as error:
         refuse(request, error)
@@ -167,5 +171,5 @@ def extend(request: SignedInRequest, pk: int) -> HttpResponse:
 @login_required
 def history(request: SignedInRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
-    context = {"case": case, "entries": pages.history(case)}
+    context = {"case": case, "history": case_history(case, request.GET.get("kind", ""))}
     return render(request, "web/case_history.html", context)

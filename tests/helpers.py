@@ -1,0 +1,101 @@
+"""Shortcuts the tests share: an API client per persona, scores and states put in place
+without running the workflow (the workflow's own tests run it), data built once for the
+tests of a module, and waiting for something another thread or process does."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from cases.models import Case, Cycle, Method, Score
+
+T = TypeVar("T")
+
+
+def api(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def self_scorable(case: Case) -> Any:
+    return Score.objects.filter(case=case).exclude(
+        criterion__method__in=[Method.SURVEY, Method.BONUS, Method.PENALTY]
+    )
+
+
+def fill_self_scores(case: Case, points: int = 0, *, explain_evidence: bool = True) -> None:
+    """Test set-up shortcut: every self-scorable leaf gets a valid score (0 fits every method).
+
+    Leaves that require evidence also get a written explanation of how the score was reached,
+    which the submit guard accepts instead of a file (pass explain_evidence=False to test it).
+    """
+    self_scorable(case).update(self_score=points)
+    if explain_evidence:
+        self_scorable(case).filter(criterion__evidence_required=True).update(
+            evidence_explanation="Số liệu theo báo cáo CCHC năm của đơn vị."
+        )
+
+
+def import_survey_scores(cycle: Cycle, points: int = 0) -> None:
+    """Test set-up shortcut: the survey part as if imported (tests/results tests the import)."""
+    Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY).update(
+        appraised_score=points
+    )
+
+
+def appraise_all(case: Case, by: User) -> None:
+    self_scorable(case).update(
+        appraised_score=0, appraised_round=1, appraised_by=by, appraised_at=timezone.now()
+    )
+
+
+def force_state(case: Case, state: str) -> Case:
+    """Test set-up shortcut: put a case in a state without running the transitions."""
+    Case.objects.filter(pk=case.pk).update(state=state)
+    return Case.objects.get(pk=case.pk)
+
+
+def wait_until(
+    condition: Callable[[], Any], seconds: float = 15, every: float = 0.05, what: str = ""
+) -> Any:
+    """Poll `condition` until it returns something true (returned), instead of sleeping a
+    fixed time that is too long on a fast machine and too short on a loaded one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {what or condition}")
+        time.sleep(every)
+
+
+def built_once(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
+    """For a module-scoped fixture: `yield from built_once(django_db_blocker, build)`.
+
+    `build()` runs once, inside a transaction that stays open for the module's tests and is
+    rolled back after the last one. Each test (`django_db`, not transactional) runs in a
+    savepoint of it, so what a test changes is undone before the next one and every test sees
+    the data as built. Only for tests that do not need it committed (no other process, no
+    thread with its own connection reads it).
+    """
+    outer = transaction.atomic()
+    outer._from_testcase = True  # what Django's TestCase marks its own: durable blocks nest
+    with django_db_blocker.unblock():
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            built = build()
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -1,0 +1,23 @@
+"""What the ops tests share: the embedded installation the `embedded` fixture (conftest)
+serves, and the limits it is started with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.embedded import Served, Unit
+
+UPLOAD_MB = 200  # the evidence limit of this server: room for the 200 MB upload
+IDLE_SECONDS = 2  # how long it lets a client pause while sending a body
+
+
+@dataclass
+class Embedded:
+    var_dir: Path
+    units: list[Unit]
+    served: Served
+
+    @property
+    def spare(self) -> Unit:
+        return self.units[-1]
