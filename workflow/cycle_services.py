@@ -254,6 +254,8 @@ def update_cycle(
 
 
 def add_membership(user: User, unit: Unit, role: str, *, actor: User) -> Membership:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
         if created:
@@ -283,6 +285,8 @@ def remove_membership(membership: Membership, *, actor: User) -> None:
 def assign_appraiser(
     cycle: Cycle, user: User, area_code: str, *, actor: User
 ) -> AppraiserAssignment:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         assignment, created = AppraiserAssignment.objects.get_or_create(
             cycle=cycle, user=user, area_code=area_code
@@ -330,6 +334,8 @@ def create_assignment(
         errors = []
         if user is None:
             errors.append(_("There is no active user “%(user)s”.") % {"user": user_ref or ""})
+        elif not permissions.may_take_case_role(user):
+            errors.append(permissions.case_role_refusal(user))
         areas = set(
             Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True).values_list(
                 "code", flat=True
