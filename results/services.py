@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import Conflict, InvalidInput, WrongState
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
+from cases.users import User
 from deadlines.calendar import local_date, parse_day
 from evidence import services as evidence_services
 from evidence.errors import StoreUnavailable
@@ -29,7 +30,7 @@ from results.models import SignedReport
 from workflow import audit, events, rules
 
 
-def _decidable_case(case_id: Any, actor: Any) -> Case:
+def _decidable_case(case_id: Any, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
         case_id,
@@ -43,7 +44,7 @@ def exclude_from_ranking(
     case_id: Any,
     reason: str,
     *,
-    actor: Any,
+    actor: User,
     follow_up_by: str = "",
     follow_up_due: Any = None,
     now: datetime | None = None,
@@ -92,7 +93,7 @@ def exclude_from_ranking(
     return exclusion
 
 
-def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
+def reinstate_in_ranking(case_id: Any, reason: str, *, actor: User) -> Case:
     """The leader puts an excluded unit back into the ranking, saying why."""
     reason = (reason or "").strip()
     with transaction.atomic(durable=True):
