@@ -3,7 +3,7 @@
 | kind                       | when (audit action)                  | who hears                       | needs          |
 | -------------------------- | ------------------------------------ | ------------------------------- | -------------- |
 | submitted                  | workflow.case.submit                 | the secretariat                 | start_appraisal|
-| appraisal_started          | workflow.case.start_appraisal        | unit staff and head             | view_case      |
+| appraisal_started          | workflow.case.start_appraisal        | unit staff and head; the appraisers of the cycle, with their areas | view_case |
 | explanation_requested      | workflow.case.request_explanation    | unit staff and head (answer date)| answer_clarification |
 | explanation_submitted      | workflow.case.submit_explanation     | the appraisers who asked        | appraise_case  |
 | case_finalised             | workflow.case.finalise               | unit staff and head             | view_case      |
@@ -31,7 +31,7 @@ from typing import Any
 from django.utils.formats import date_format
 
 from cases import permissions
-from cases.models import Case, Membership
+from cases.models import AppraiserAssignment, Case, Membership
 from deadlines import texts
 from workflow import audit
 from workflow.models import AuditEntry, Clarification
@@ -101,6 +101,44 @@ def _extension_texts(ctx: dict[str, Any]) -> tuple[str, str]:
     return texts.extension_granted(ctx["unit"], ctx["explanation"], ctx["due_date"], ctx["reason"])
 
 
+def unit_and_appraisers(entry: AuditEntry) -> Iterable[Audience]:
+    """The unit, and every appraiser of the cycle with the areas of the case they appraise
+    (one audience per set of areas; never a member of the unit, who does not appraise it)."""
+    yield from unit_of_case(entry)
+    case = entry.case
+    assert case is not None
+    members = set(permissions.unit_member_ids(case))
+    areas: dict[int, list[str]] = {}
+    for user_id, area in (
+        AppraiserAssignment.objects.filter(cycle_id=case.cycle_id)
+        .order_by("area_code")
+        .values_list("user_id", "area_code")
+    ):
+        if user_id not in members:
+            areas.setdefault(user_id, []).append(area)
+    together: dict[tuple[str, ...], list[int]] = {}
+    for user_id, codes in areas.items():
+        together.setdefault(tuple(codes), []).append(user_id)
+    for area_codes, user_ids in together.items():
+        yield Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)})
+
+
+def _appraisal_started_texts(ctx: dict[str, Any]) -> tuple[str, str]:
+    if ctx.get("areas"):
+        return (
+            "Hồ sơ Chỉ số CCHC năm {year} của {unit} đã vào thẩm định: "
+            "mời bạn thẩm định lĩnh vực {areas}.".format(**ctx),
+            "{unit}'s {year} PAR Index case is ready for appraisal: "
+            "please appraise area(s) {areas}.".format(**ctx),
+        )
+    return (
+        "Hồ sơ tự đánh giá Chỉ số CCHC năm {year} của {unit} đã được đưa vào thẩm định.".format(
+            **ctx
+        ),
+        "Appraisal of {unit}'s {year} PAR Index self-assessment has started.".format(**ctx),
+    )
+
+
 def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
     case = entry.case
     assert case is not None
@@ -168,9 +206,8 @@ KINDS: dict[str, Kind] = {
             "Bắt đầu thẩm định",
             "Appraisal started",
             action=audit.CASE_TRANSITION.format(name="start_appraisal"),
-            audiences=unit_of_case,
-            text_vi="Hồ sơ tự đánh giá Chỉ số CCHC năm {year} của {unit} đã được đưa vào thẩm định.",
-            text_en="Appraisal of {unit}'s {year} PAR Index self-assessment has started.",
+            audiences=unit_and_appraisers,
+            texts=_appraisal_started_texts,
         ),
         Kind(
             "explanation_requested",
