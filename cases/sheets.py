@@ -25,7 +25,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 POINTS_FORMAT = "[$-42A]#,##0.00"
-INTEGER_FORMAT = "[$-42A]#,##0"
+INTEGER_FORMAT = "[$-42A]0"  # ranks, counts, years: no thousands separator
 TEXT_FORMAT = "@"
 THIN = Side(style="thin", color="808080")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

@@ -73,6 +73,18 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("cycles/<int:pk>/rewards.xlsx", results_api.RewardsView.as_view(), name="rewards"),
     path("cases/<int:pk>/report.docx", results_api.CaseReportView.as_view(), name="case-report"),
+    path("units/<str:code>/history/", results_api.UnitHistoryView.as_view(), name="unit-history"),
+    path(
+        "units/<str:code>/history.xlsx",
+        results_api.UnitHistoryView.as_view(file_type="xlsx"),
+        name="unit-history-xlsx",
+    ),
+    path("history/", results_api.ProvinceHistoryView.as_view(), name="province-history"),
+    path(
+        "history.xlsx",
+        results_api.ProvinceHistoryView.as_view(file_type="xlsx"),
+        name="province-history-xlsx",
+    ),
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),

@@ -23,8 +23,8 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
-from cases.models import Case, Cycle
-from results import documents, exports, ranking, services
+from cases.models import Case, Cycle, Unit
+from results import documents, exports, history, ranking, services
 from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
 
 
@@ -204,3 +204,54 @@ class RewardsView(APIView):
             raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
         content = documents.rewards_xlsx(computed)
         return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, "xlsx"), XLSX)
+
+
+def _latest_authority() -> str | None:
+    latest = Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
+    return latest.authority if latest else None
+
+
+class UnitHistoryView(APIView):
+    """A unit's published results across cycles, its predecessors' years included. Public:
+    only what was announced is shown. `?format=xlsx` (or the .xlsx path): the export."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, code: str) -> HttpResponse:
+        unit = Unit.objects.filter(code__iexact=code.replace("\x00", "")).first()
+        if unit is None:
+            raise NotFound(_("There is no unit with this code."))
+        years = history.unit_history(unit)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(unit)s over the years") % {"unit": unit.name}
+            content = history.history_xlsx(title, years, None)
+            return attachment(content, f"chi-so-cchc-qua-cac-nam-{unit.code.lower()}.xlsx", XLSX)
+        return Response(
+            {
+                "unit": {"code": unit.code, "name": unit.name},
+                "years": [y.as_dict() for y in years],
+            }
+        )
+
+
+class ProvinceHistoryView(APIView):
+    """The province's published cycles side by side: average index, groups, area averages
+    and the areas that fell. `?authority=` chooses the province (default: the latest one
+    that published)."""
+
+    permission_classes = [AllowAny]
+    file_type = "json"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> HttpResponse:
+        authority = str(request.query_params.get("authority", "")).replace("\x00", "")
+        authority = authority or _latest_authority() or ""
+        years = history.province_history(authority)
+        if self.file_type == "xlsx":
+            title = _("PAR Index of %(authority)s over the years") % {"authority": authority}
+            return attachment(
+                history.history_xlsx(title, None, years), "chi-so-cchc-qua-cac-nam.xlsx", XLSX
+            )
+        return Response({"authority": authority, "years": [y.as_dict() for y in years]})

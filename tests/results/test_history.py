@@ -1,0 +1,117 @@
+"""The years side by side: a unit's published results across cycles following its lineage,
+and the province's areas that fell, as JSON and as a printable workbook."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from cases.models import RankingExclusion, Unit, UnitLineage
+from tests.helpers import api
+from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
+from workflow import cycle_services
+
+
+def _publish(p: SimpleNamespace, cycle: Any, number: str, day: str) -> None:
+    finalise_all(cycle)
+    cycle_services.submit_results(cycle.pk, actor=p.secretariat)
+    cycle_services.publish_cycle(
+        cycle.pk, actor=p.leader, decision_number=number, decision_date=day
+    )
+
+
+@pytest.fixture
+def two_years(scored: SimpleNamespace) -> SimpleNamespace:
+    """2025 as published; in 2026 the communes X1 and X2 have merged into X12 and Sở Tư pháp
+    (S1) scored lower on area 1."""
+    p = scored
+    RankingExclusion.objects.create(
+        case=p.cases["S5"],
+        reason="Tài liệu kiểm chứng không trung thực",
+        decided_by=p.leader,
+        decided_at=timezone.now(),
+    )
+    _publish(p, p.cycle, "45/QĐ-UBND", "2026-04-20")
+    merged = Unit.objects.create(code="X12", name="Xã An Hòa", group=p.xa)
+    for old in ("X1", "X2"):
+        unit = p.units[old]
+        UnitLineage.objects.create(
+            predecessor=unit, successor=merged, effective_date=date(2025, 7, 1)
+        )
+        Unit.objects.filter(pk=unit.pk).update(is_active=False)
+    p.following = make_cycle(2026, p.so, p.xa)
+    cycle_services.open_cycle(p.following.pk, actor=p.secretariat)
+    so = {**SCORES_SO, "S1": {**SCORES_SO["S1"], "1.1": (10, 10)}}
+    put_scores(p.following, so, p.appraiser)
+    put_scores(p.following, {"X12": SCORES_XA["X3"], "X3": SCORES_XA["X3"]}, p.appraiser)
+    _publish(p, p.following, "12/QĐ-UBND", "2026-11-20")
+    return p
+
+
+def test_a_merged_commune_shows_the_years_of_the_communes_it_continues(
+    two_years: SimpleNamespace, django_assert_max_num_queries: Any
+) -> None:
+    client = api(None)  # published figures are public
+    with django_assert_max_num_queries(4):
+        response = client.get("/api/v1/units/x12/history/")
+
+    assert response.status_code == 200
+    years = [
+        (y["cycle"]["year"], y["unit"]["code"], y["rank"], y["index"], y["group"])
+        for y in response.json()["years"]
+    ]
+    assert years == [
+        (2025, "X1", 1, "84.00", "B"),
+        (2025, "X2", 2, "80.00", "B"),
+        (2026, "X12", 1, "60.00", "C"),
+    ]
+
+
+def test_a_year_a_unit_was_not_ranked_shows_no_index_nor_area_figures(
+    two_years: SimpleNamespace,
+) -> None:
+    years = api(None).get("/api/v1/units/S5/history/").json()["years"]
+
+    assert years[0]["excluded"] is True
+    assert (years[0]["rank"], years[0]["index"], years[0]["group"], years[0]["areas"]) == (
+        None,
+        None,
+        None,
+        [],
+    )
+    assert years[1]["index"] == "99.00"
+
+
+def test_the_province_sees_which_areas_fell(two_years: SimpleNamespace) -> None:
+    body = api(None).get("/api/v1/history/").json()
+
+    assert body["authority"] == "UBND tỉnh Thử nghiệm"
+    first, second = body["years"]
+    assert (first["cycle"]["year"], second["cycle"]["year"]) == (2025, 2026)
+    assert second["fallen_areas"] == ["1"]
+    area_1 = next(a for a in second["areas"] if a["code"] == "1")
+    assert area_1["change"].startswith("-")
+
+
+def test_the_years_export_prints_one_page_wide(two_years: SimpleNamespace) -> None:
+    response = api(None).get("/api/v1/units/X12/history.xlsx")
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[3][:5] == [2025, "Xã An Phú", 1, 84, "B"]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet["A4"].number_format == "[$-42A]0"  # 2025, not "2.025"
+
+
+def test_an_unknown_unit_has_no_history(two_years: SimpleNamespace) -> None:
+    response = api(None).get("/api/v1/units/NOPE/history/")
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
