@@ -21,6 +21,7 @@ from web import labels, pages
 from web.forms import PublishForm
 from web.shortcuts import back_to, cycle_for, refuse
 from workflow import cycle_services
+from workflow.transitions import TRANSITIONS
 
 
 @login_required
@@ -54,11 +55,11 @@ def _bulk_steps(user: Any, cycle: Cycle) -> list[tuple[str, str]]:
     """The steps this user may run on a selection of cases (each case is still checked)."""
     if cycle.status != Cycle.Status.OPEN:
         return []
-    perms = {"start_appraisal": "cases.start_appraisal", "finalise": "cases.finalise_case"}
+    held = permissions.global_case_perms(user)
     return [
         (name, labels.transition_label(name))
         for name in cycle_services.BULK_TRANSITIONS
-        if user.has_perm(perms[name])
+        if TRANSITIONS[name].perm in held
     ]
 
 
