@@ -165,7 +165,8 @@ def _populate() -> Any:
     t0 = time.perf_counter()
     columns = (
         "case_id, criterion_id, self_score, appraised_score, appraised_round, not_applicable, "
-        "note, evidence_explanation, not_applicable_reason, appraised_comment, version, updated_at"
+        "note, evidence_explanation, not_applicable_reason, not_applicable_decision, "
+        "appraised_comment, version, updated_at"
     )
     with (
         connection.cursor() as cursor,
@@ -195,6 +196,7 @@ def _populate() -> Any:
                         "",
                         "",
                         "Không phát sinh" if na else "",
+                        "confirmed" if na else "",
                         "",
                         0,
                         "2026-05-01 00:00:00+07",

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -65,28 +65,49 @@ def widths(sheet: Worksheet, columns: Iterable[float]) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = width
 
 
+# Named styles, registered once per workbook: setting a cell's font, border and alignment
+# one by one costs about four times as much as writing the workbook (51,000 cells: 9 s).
+_STYLES: dict[str, dict[str, Any]] = {
+    "par-points": {
+        "number_format": POINTS_FORMAT,
+        "alignment": Alignment(horizontal="right", vertical="top"),
+    },
+    "par-integer": {
+        "number_format": INTEGER_FORMAT,
+        "alignment": Alignment(horizontal="center", vertical="top"),
+    },
+    "par-text": {"alignment": Alignment(wrap_text=True, vertical="top")},
+    "par-empty": {},
+}
+
+
+def _style_names(sheet: Worksheet) -> None:
+    workbook = sheet.parent
+    assert workbook is not None  # a worksheet always belongs to its workbook
+    present = set(workbook.named_styles)
+    for name, settings in _STYLES.items():
+        if name not in present:
+            workbook.add_named_style(NamedStyle(name=name, font=BODY_FONT, border=GRID, **settings))
+
+
 def format_table(sheet: Worksheet, first_row: int, last_row: int | None = None) -> None:
     """Frame the table's cells and give numbers their format: a fractional figure (float or
     Decimal) two decimals, a whole number (rank, count) none. Text stays text."""
+    _style_names(sheet)
     last_row = last_row or sheet.max_row
     for row in sheet.iter_rows(min_row=first_row, max_row=last_row):
         if all(cell.value is None for cell in row):
             continue
         for cell in row:
-            cell.border = GRID
-            if cell.font is None or not cell.font.b:
-                cell.font = BODY_FONT
             value = cell.value
-            if isinstance(value, bool):
-                continue
-            if isinstance(value, float | Decimal):
-                cell.number_format = POINTS_FORMAT
-                cell.alignment = Alignment(horizontal="right", vertical="top")
+            if isinstance(value, bool) or value is None:
+                cell.style = "par-empty"
+            elif isinstance(value, float | Decimal):
+                cell.style = "par-points"
             elif isinstance(value, int):
-                cell.number_format = INTEGER_FORMAT
-                cell.alignment = Alignment(horizontal="center", vertical="top")
-            elif isinstance(value, str):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.style = "par-integer"
+            else:
+                cell.style = "par-text"
 
 
 def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int]) -> None:

@@ -12,10 +12,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cases.inputs import StrictJSONParser
 from cases.users import signed_in
 from config.auth import fresh_token
 
@@ -26,6 +28,8 @@ class TokenView(ObtainAuthToken):
     Tokens expire after API_TOKEN_TTL_DAYS (a new sign-in issues a fresh one); DELETE revokes
     the caller's token. Failed sign-ins count towards the lock-out of the login page.
     """
+
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":

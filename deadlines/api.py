@@ -7,7 +7,6 @@ Thin views: `cases.permissions` finds the case (404 / 403), one service call in
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed
+from cases.inputs import text, validated
 from deadlines import services
 from deadlines.calendar import local_date, public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride, Extension
@@ -52,17 +52,17 @@ class CalendarOverrideSerializer(serializers.ModelSerializer):
 ExtensionInput = inline_serializer(
     "ExtensionInput",
     {
-        "kind": serializers.ChoiceField(choices=Extension.Kind.choices),
-        "due_date": serializers.CharField(help_text="dd/mm/yyyy or yyyy-mm-dd"),
-        "reason": serializers.CharField(),
+        "kind": text(required=True, help_text="|".join(Extension.Kind.values)),
+        "due_date": text(required=True, help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "reason": text(required=True),
     },
 )
 CalendarDayInput = inline_serializer(
     "CalendarDayInput",
     {
-        "day": serializers.CharField(help_text="dd/mm/yyyy or yyyy-mm-dd"),
-        "kind": serializers.ChoiceField(choices=CalendarOverride.Kind.choices),
-        "reason": serializers.CharField(),
+        "day": text(required=True, help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "kind": text(required=True, help_text="|".join(CalendarOverride.Kind.values)),
+        "reason": text(required=True),
     },
 )
 CalendarOutput = inline_serializer(
@@ -76,8 +76,7 @@ CalendarOutput = inline_serializer(
 )
 
 
-def _body(request: Request) -> dict[str, Any]:
-    return request.data if isinstance(request.data, dict) else {}
+CalendarRemoveInput = inline_serializer("CalendarRemoveInput", {"reason": text(required=True)})
 
 
 class CaseExtensionsView(APIView):
@@ -89,7 +88,7 @@ class CaseExtensionsView(APIView):
 
     @extend_schema(request=ExtensionInput, responses={201: ExtensionSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = _body(request)
+        data = validated(request, ExtensionInput)
         extension = services.grant_extension(
             pk,
             kind=data.get("kind"),
@@ -124,7 +123,7 @@ class CalendarView(APIView):
 
     @extend_schema(request=CalendarDayInput, responses={201: CalendarOverrideSerializer})
     def post(self, request: Request) -> Response:
-        data = _body(request)
+        data = validated(request, CalendarDayInput)
         override = services.add_calendar_day(
             data.get("day"), data.get("kind"), data.get("reason"), actor=request.user
         )
@@ -132,10 +131,8 @@ class CalendarView(APIView):
 
 
 class CalendarDayView(APIView):
-    @extend_schema(
-        request=inline_serializer("CalendarRemoveInput", {"reason": serializers.CharField()}),
-        responses={204: None},
-    )
+    @extend_schema(request=CalendarRemoveInput, responses={204: None})
     def delete(self, request: Request, day: str) -> Response:
-        services.remove_calendar_day(day, _body(request).get("reason"), actor=request.user)
+        reason = validated(request, CalendarRemoveInput)["reason"]
+        services.remove_calendar_day(day, reason, actor=request.user)
         return Response(status=204)

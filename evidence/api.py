@@ -20,13 +20,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput
+from cases.inputs import StrictJSONParser, text, validated
 from evidence import services
 from evidence.models import Document, EvidenceLink
 from evidence.uploads import EvidenceUploadHandler
@@ -105,9 +106,12 @@ class UploadInput(serializers.Serializer):
 
 
 class LinkInput(serializers.Serializer):
-    document = serializers.IntegerField()
-    criterion = serializers.CharField()
-    note = serializers.CharField(required=False, allow_blank=True)
+    document = serializers.IntegerField(max_value=2**63 - 1, min_value=1)
+    criterion = text(required=True)
+    note = text()
+
+
+WithdrawInput = inline_serializer("WithdrawInput", {"reason": text()})
 
 
 class CaseEvidenceView(APIView):
@@ -161,30 +165,25 @@ class CaseEvidenceView(APIView):
 
 
 class CaseEvidenceLinkView(APIView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=LinkInput, responses={201: LinkSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
+        data = validated(request, LinkInput)
         link = services.link_document(
             pk,
-            data.get("document"),
-            data.get("criterion"),
+            data["document"],
+            data["criterion"] or "",
             actor=request.user,
-            note=data.get("note", ""),
+            note=data.get("note") or "",
         )
         return Response(LinkSerializer(_reload(link)).data, status=201)
 
 
 class WithdrawView(APIView):
-    @extend_schema(
-        request=inline_serializer(
-            "WithdrawInput", {"reason": serializers.CharField(required=False, allow_blank=True)}
-        ),
-        responses=LinkSerializer,
-    )
+    @extend_schema(request=WithdrawInput, responses=LinkSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
+        reason = validated(request, WithdrawInput).get("reason") or ""
         link = services.withdraw_link(pk, actor=request.user, reason=reason)
         return Response(LinkSerializer(_reload(link)).data)
 

@@ -175,6 +175,7 @@ class SettingsView(APIView):
 
     @extend_schema(request=SettingsInput, responses=SettingsSerializer)
     def put(self, request: Request) -> Response:
+        # The service checks every key and value and names each problem.
         data = request.data if isinstance(request.data, dict) else {}
         return Response(services.update_settings(request.user, data))
 

@@ -15,7 +15,6 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,9 +22,10 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
+from cases.inputs import text, validated
 from cases.models import Case, Cycle, Unit
 from results import documents, exports, history, ranking, services
-from workflow.api import CSV, DOCX, XLSX, _body, _visible_cycles, attachment
+from workflow.api import CSV, DOCX, XLSX, _visible_cycles, attachment
 
 
 def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
@@ -111,7 +111,7 @@ class ResultsJsonView(_ResultsBase):
         return response
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": serializers.CharField()})
+ReasonInput = inline_serializer("ReasonInput", {"reason": text(required=True)})
 
 
 class ExclusionView(APIView):
@@ -120,7 +120,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response(
             {
@@ -136,7 +136,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={200: None})
     def delete(self, request: Request, pk: int) -> Response:
         case = services.reinstate_in_ranking(
-            pk, str(_body(request).get("reason", "") or ""), actor=request.user
+            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import NotAllowed, NotFound
+from cases.inputs import ScoreNumber, text, validated
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
 from deadlines.calendar import last_day
@@ -70,7 +71,7 @@ class CyclePatchSerializer(serializers.Serializer):
     title = serializers.CharField(required=False)
     self_assessment_due = serializers.CharField(required=False, help_text="dd/mm/yyyy or ISO")
     appraisal_due = serializers.CharField(required=False)
-    publication_target = serializers.CharField(required=False, allow_null=True)
+    publication_target = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     explanation_window_days = serializers.IntegerField(required=False)
     reminder_offsets = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="days before, e.g. [7, 3, 1, 0]"
@@ -291,20 +292,26 @@ class HistorySerializer(serializers.ModelSerializer):
 ScoreInput = inline_serializer(
     "ScoreInput",
     {
-        "self_score": serializers.DecimalField(7, 2, required=False),
-        "value": serializers.DecimalField(12, 2, required=False),
-        "note": serializers.CharField(required=False, allow_blank=True),
-        "evidence_explanation": serializers.CharField(required=False, allow_blank=True),
+        "self_score": ScoreNumber(required=False, allow_null=True),
+        "value": ScoreNumber(required=False, allow_null=True),
+        "note": text(),
+        "evidence_explanation": text(),
         "not_applicable": serializers.BooleanField(required=False),
-        "not_applicable_reason": serializers.CharField(required=False, allow_blank=True),
-        "appraised_score": serializers.DecimalField(7, 2, required=False),
-        "comment": serializers.CharField(required=False, allow_blank=True),
-        "version": serializers.IntegerField(required=False),
+        "not_applicable_reason": text(),
+        "appraised_score": ScoreNumber(required=False, allow_null=True),
+        "comment": text(),
+        "version": serializers.IntegerField(required=False, allow_null=True),
     },
 )
-TransitionInput = inline_serializer(
-    "TransitionInput", {"comment": serializers.CharField(required=False, allow_blank=True)}
+TransitionInput = inline_serializer("TransitionInput", {"comment": text()})
+CycleActionInput = inline_serializer(
+    "CycleActionInput",
+    {"decision_number": text(), "decision_date": text(), "signer": text()},
 )
+QuestionInput = inline_serializer(
+    "QuestionInput", {"criterion": text(required=True), "question": text(required=True)}
+)
+AnswerInput = inline_serializer("AnswerInput", {"answer": text(required=True)})
 StateOutput = inline_serializer(
     "StateOutput", {"id": serializers.IntegerField(), "state": serializers.CharField()}
 )
@@ -363,7 +370,8 @@ class CycleDetailView(APIView):
     @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         self._cycle(request, pk)
-        data = dict(_body(request))
+        # The service refuses unknown fields and checks each value, naming each problem.
+        data = dict(request.data if isinstance(request.data, dict) else {})
         reason = str(data.pop("reason", "") or "")
         confirm = data.pop("confirm_lock", None)
         cycle = cycle_services.update_cycle(
@@ -375,21 +383,11 @@ class CycleDetailView(APIView):
 class CycleActionView(APIView):
     action_name = ""
 
-    @extend_schema(
-        request=inline_serializer(
-            "CycleActionInput",
-            {
-                "decision_number": serializers.CharField(required=False),
-                "decision_date": serializers.CharField(required=False),
-                "signer": serializers.CharField(required=False),
-            },
-        ),
-        responses=CycleSerializer,
-    )
+    @extend_schema(request=CycleActionInput, responses=CycleSerializer)
     def post(self, request: Request, pk: int) -> Response:
         if not _visible_cycles(request.user).filter(pk=pk).exists():
             raise NotFound(_("This cycle does not exist or you may not see it."))
-        data = _body(request)
+        data = validated(request, CycleActionInput)
         if self.action_name == "open":
             cycle_services.open_cycle(pk, actor=request.user)
         elif self.action_name == "submit_results":
@@ -398,9 +396,9 @@ class CycleActionView(APIView):
             cycle_services.publish_cycle(
                 pk,
                 actor=request.user,
-                decision_number=data.get("decision_number", ""),
+                decision_number=data.get("decision_number") or "",
                 decision_date=data.get("decision_date"),
-                signer=data.get("signer", ""),
+                signer=data.get("signer") or "",
             )
         return Response(CycleSerializer(Cycle.objects.get(pk=pk)).data)
 
@@ -439,7 +437,7 @@ class CaseDetailView(APIView):
 class ScoreView(APIView):
     @extend_schema(request=ScoreInput, responses=ScoreSerializer)
     def put(self, request: Request, pk: int, code: str) -> Response:
-        data = _body(request)
+        data = validated(request, ScoreInput)
         appraiser_fields = {"appraised_score", "comment"} & set(data)
         if appraiser_fields:
             score = services.set_appraised_score(pk, code, actor=request.user, data=data)
@@ -455,7 +453,7 @@ class TransitionView(APIView):
         if name not in USER_TRANSITIONS:
             permissions.get_case_for_user(request.user, pk)
             raise NotAllowed(_("This step is done by the system or for the whole cycle."))
-        comment = str(_body(request).get("comment", "") or "")
+        comment = validated(request, TransitionInput).get("comment") or ""
         case = services.run_transition(pk, name, actor=request.user, comment=comment)
         return Response({"id": case.pk, "state": case.state})
 
@@ -469,30 +467,20 @@ class ClarificationListView(APIView):
         )
         return Response(ClarificationSerializer(rows, many=True).data)
 
-    @extend_schema(
-        request=inline_serializer(
-            "QuestionInput",
-            {"criterion": serializers.CharField(), "question": serializers.CharField()},
-        ),
-        responses={201: ClarificationSerializer},
-    )
+    @extend_schema(request=QuestionInput, responses={201: ClarificationSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        data = _body(request)
+        data = validated(request, QuestionInput)
         clarification = services.ask_clarification(
-            pk, str(data.get("criterion", "")), str(data.get("question", "")), actor=request.user
+            pk, data["criterion"] or "", data["question"] or "", actor=request.user
         )
         return Response(ClarificationSerializer(clarification).data, status=201)
 
 
 class AnswerView(APIView):
-    @extend_schema(
-        request=inline_serializer("AnswerInput", {"answer": serializers.CharField()}),
-        responses=ClarificationSerializer,
-    )
+    @extend_schema(request=AnswerInput, responses=ClarificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        clarification = services.answer_clarification(
-            pk, str(_body(request).get("answer", "")), actor=request.user
-        )
+        answer = validated(request, AnswerInput)["answer"] or ""
+        clarification = services.answer_clarification(pk, answer, actor=request.user)
         return Response(ClarificationSerializer(clarification).data)
 
 

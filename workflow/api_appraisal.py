@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed, NotFound
+from cases.inputs import validated
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
 from workflow import appraisal, cycle_services, services
 from workflow.api import ScoreSerializer, _body, _visible_cycles
@@ -54,6 +55,15 @@ def _area_titles(cycle: Cycle) -> dict[str, str]:
     return titles
 
 
+AssignmentInput = inline_serializer(
+    "AssignmentInput",
+    {
+        "user": serializers.CharField(help_text="username or user id", max_length=150),
+        "area_code": serializers.CharField(max_length=20),
+    },
+)
+
+
 class AssignmentListView(APIView):
     """GET: who appraises which area of the cycle. POST {user, area_code}: assign (secretariat)."""
 
@@ -71,20 +81,13 @@ class AssignmentListView(APIView):
         return Response(AssignmentSerializer(rows, many=True, context=context).data)
 
     @extend_schema(
-        request=inline_serializer(
-            "AssignmentInput",
-            {
-                "user": serializers.CharField(help_text="username or user id"),
-                "area_code": serializers.CharField(),
-            },
-        ),
-        responses={201: AssignmentSerializer, 200: AssignmentSerializer},
+        request=AssignmentInput, responses={201: AssignmentSerializer, 200: AssignmentSerializer}
     )
     def post(self, request: Request, pk: int) -> Response:
         cycle = visible_cycle(request.user, pk)
-        data = _body(request)
+        data = validated(request, AssignmentInput)
         assignment, created = cycle_services.create_assignment(
-            cycle.pk, data.get("user"), data.get("area_code", ""), actor=request.user
+            cycle.pk, data["user"], data["area_code"], actor=request.user
         )
         context = {"area_titles": _area_titles(cycle)}
         return Response(

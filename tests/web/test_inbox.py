@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import transaction
 from django.urls import reverse
 
@@ -42,11 +43,31 @@ def test_opening_a_notification_marks_it_read_and_follows_its_link(
 ) -> None:
     row = _tell(world.staff_a, world.case_a, "Có câu hỏi mới.", "A new question.")
     client = signed_in(world.staff_a)
-    response = client.get(reverse("web:open-notification", args=[row.pk]))
+    # the inbox's link: the browser says the request comes from this site's own page
+    response = client.get(
+        reverse("web:open-notification", args=[row.pk]), HTTP_SEC_FETCH_SITE="same-origin"
+    )
     assert response.status_code == 302 and response["Location"] == f"/cases/{world.case_a.pk}/"
     assert Notification.objects.get(pk=row.pk).read_at is not None
     page = Page(client.get(reverse("web:home")))
     assert page.first("span", data_bell_count="").text == "0"
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none", None])
+def test_a_get_from_elsewhere_opens_nothing_until_the_user_presses_open(
+    world: Any, signed_in: Any, fetch_site: str | None
+) -> None:
+    row = _tell(world.staff_a, world.case_a, "Có câu hỏi mới.", "A new question.")
+    client = signed_in(world.staff_a)
+    url = reverse("web:open-notification", args=[row.pk])
+    headers = {"HTTP_SEC_FETCH_SITE": fetch_site} if fetch_site else {}
+    page = Page(client.get(url, **headers))
+    assert Notification.objects.get(pk=row.pk).read_at is None
+    form = page.first("form", action=url)
+    assert form is not None and "Có câu hỏi mới." in page.text
+    response = client.post(url)
+    assert response.status_code == 302 and response["Location"] == f"/cases/{world.case_a.pk}/"
+    assert Notification.objects.get(pk=row.pk).read_at is not None
 
 
 def test_nobody_opens_another_persons_notification(world: Any, signed_in: Any) -> None:

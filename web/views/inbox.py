@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.errors import DomainError, NotFound
 from notifications import rules, services
@@ -29,8 +29,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
-    """Follow a notification's link; the first opening is its proof of notice."""
+    """Follow a notification's link; the first opening is its proof of notice.
+
+    So only the user's own act marks it read: a POST (CSRF-checked), or a GET the browser
+    says came from this site's own page (`Sec-Fetch-Site: same-origin`, the inbox's link).
+    A GET from anywhere else (another site, a mail, a browser that does not say) changes
+    nothing: it shows the notification with a button that POSTs.
+    """
+    own_page = request.headers.get("Sec-Fetch-Site") == "same-origin"
+    if request.method != "POST" and not own_page:
+        row = services.inbox(request.user).filter(pk=pk).first()
+        if row is None:
+            raise Http404
+        return render(request, "web/notification_open.html", {"notification": row})
     try:
         row = services.mark_read(request.user, pk)
     except NotFound:
