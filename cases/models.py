@@ -146,6 +146,10 @@ class Cycle(models.Model):
         decimal_places=POINT_PLACES,
     )
     group_thresholds = models.JSONField(_("group thresholds"), default=default_thresholds)
+    signed_report_required = models.BooleanField(
+        _("the head attaches the signed self-assessment report (PDF) before submitting"),
+        default=False,
+    )
     reward_rule = models.JSONField(
         _("reward rule"),
         default=default_reward_rule,

@@ -73,6 +73,11 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("cycles/<int:pk>/rewards.xlsx", results_api.RewardsView.as_view(), name="rewards"),
     path("cases/<int:pk>/report.docx", results_api.CaseReportView.as_view(), name="case-report"),
+    path(
+        "cases/<int:pk>/signed-report/",
+        results_api.SignedReportView.as_view(),
+        name="case-signed-report",
+    ),
     path("units/<str:code>/history/", results_api.UnitHistoryView.as_view(), name="unit-history"),
     path(
         "units/<str:code>/history.xlsx",

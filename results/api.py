@@ -15,6 +15,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -255,3 +257,30 @@ class ProvinceHistoryView(APIView):
                 history.history_xlsx(title, None, years), "chi-so-cchc-qua-cac-nam.xlsx", XLSX
             )
         return Response({"authority": authority, "years": [y.as_dict() for y in years]})
+
+
+class SignedReportView(APIView):
+    """POST multipart `file`: the head attaches the scan of the signed report (PDF)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "SignedReportFile", {"file": serializers.FileField()}
+            )
+        },
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        report = services.attach_signed_report(pk, request.FILES.get("file"), actor=request.user)
+        return Response(
+            {
+                "id": report.pk,
+                "filename": report.document.filename,
+                "sha256": report.document.sha256,
+                "size": report.document.size,
+                "uploaded_at": report.uploaded_at,
+            },
+            status=201,
+        )

@@ -9,6 +9,7 @@ a `DomainError` with the reason and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,41 @@ def run_transition(
         raise Conflict(
             _("Someone else changed this case at the same moment. Reload and try again.")
         ) from None
+
+
+TRANSITION_BATCH = 50
+
+
+def run_transitions(
+    case_ids: Iterable[int],
+    name: str,
+    *,
+    actor: Any,
+    comment: str = "",
+    now: datetime | None = None,
+    batch: int = TRANSITION_BATCH,
+) -> Iterator[tuple[int, BaseException | None]]:
+    """Run one transition on many cases (the sweep at a cutoff): one transaction per `batch`
+    cases in id order, each case in a savepoint of its own, so a refusal or a fault undoes
+    that case only. Yields (case id, None or what refused it) once its batch committed.
+
+    Cases are locked in id order, as every sweep does, so two sweeps wait, never deadlock;
+    a person's transition on a case of the batch waits for the batch to commit."""
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), batch):
+        outcomes: list[tuple[int, BaseException | None]] = []
+        with transaction.atomic():
+            for case_id in ids[start : start + batch]:
+                try:
+                    with transaction.atomic():
+                        apply_transition(case_id, name, actor=actor, comment=comment, now=now)
+                except ConcurrentTransition:
+                    outcomes.append((case_id, Conflict(_("Someone else changed this case."))))
+                except Exception as exc:  # the savepoint rolled this case back, only it
+                    outcomes.append((case_id, exc))
+                else:
+                    outcomes.append((case_id, None))
+        yield from outcomes
 
 
 def apply_transition(
