@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model
 from django.http import HttpRequest
 from django_fsm.admin import FSMAdminMixin
 
+from cases import permissions
 from cases.errors import DomainError
 from cases.models import AppraiserAssignment, Case, Cycle, Membership
 from workflow.cycle_services import (
@@ -58,8 +60,20 @@ class ClarificationAdmin(admin.ModelAdmin):
         return False
 
 
+class CaseRoleForm(forms.ModelForm):
+    """Refuses the auditor and the system actor before the service would."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        user = data.get("user")
+        if user is not None and not permissions.may_take_case_role(user):
+            raise forms.ValidationError(permissions.case_role_refusal(user))
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = CaseRoleForm
     list_display = ["user", "unit", "role"]
     list_filter = ["role", "unit__group"]
     search_fields = ["user__username", "unit__code", "unit__name"]
@@ -82,6 +96,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(AppraiserAssignment)
 class AppraiserAssignmentAdmin(admin.ModelAdmin):
+    form = CaseRoleForm
     list_display = ["user", "cycle", "area_code"]
     list_filter = ["cycle", "area_code"]
     autocomplete_fields = ["user"]

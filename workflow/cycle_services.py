@@ -255,6 +255,8 @@ def update_cycle(
 
 
 def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membership:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
         if created:
@@ -282,6 +284,8 @@ def remove_membership(membership: Membership, *, actor: Any) -> None:
 
 
 def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> AppraiserAssignment:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         assignment, created = AppraiserAssignment.objects.get_or_create(
             cycle=cycle, user=user, area_code=area_code
@@ -329,6 +333,8 @@ def create_assignment(
         errors = []
         if user is None:
             errors.append(_("There is no active user “%(user)s”.") % {"user": user_ref or ""})
+        elif not permissions.may_take_case_role(user):
+            errors.append(permissions.case_role_refusal(user))
         areas = set(
             Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True).values_list(
                 "code", flat=True
