@@ -32,6 +32,7 @@ from cases.errors import (
 )
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
+from cases.users import User
 from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
@@ -39,7 +40,7 @@ from workflow.models import AuditEntry, Clarification
 from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
 
 
-def _locked_case(case_id: Any, user: Any, perm: str) -> Case:
+def _locked_case(case_id: Any, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
     case = permissions.get_case_for_user(
         user,
@@ -64,7 +65,7 @@ def _wrong_state(case: Case, message: str | None = None) -> WrongState:
     )
 
 
-def available_transitions(case: Case, user: Any, facts: rules.Facts | None = None) -> list[str]:
+def available_transitions(case: Case, user: User, facts: rules.Facts | None = None) -> list[str]:
     """Transitions this user could try on the case now (the rules; not the data guards)."""
     return rules.transitions_allowed(facts or rules.facts_for(user, case))
 
@@ -73,7 +74,7 @@ def run_transition(
     case_id: Any,
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     params: dict[str, Any] | None = None,
@@ -129,7 +130,7 @@ def apply_transition(
     case_id: Any,
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     params: dict[str, Any] | None = None,
@@ -202,12 +203,7 @@ _AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_
 
 def _leaf(case: Case, code: str) -> Criterion:
     try:
-        return Criterion.objects.select_related("area").get(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code=code,
-            is_leaf=True,
-        )
+        return Criterion.objects.leaves_of(case).select_related("area").get(code=code)
     except Criterion.DoesNotExist:
         raise InvalidInput(
             _("Criterion %(code)s is not a scored criterion of this case's framework.")
@@ -236,7 +232,7 @@ def set_self_score(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     data: dict[str, Any],
     now: datetime | None = None,
 ) -> Score:
@@ -323,7 +319,7 @@ def set_appraised_score(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     data: dict[str, Any],
     now: datetime | None = None,
 ) -> Score:
@@ -393,7 +389,7 @@ def _record_appraisal(
     points: Any,
     comment: str,
     *,
-    actor: Any,
+    actor: User,
     now: datetime,
     before: dict[str, Any],
 ) -> None:
@@ -425,7 +421,7 @@ def decide_not_applicable(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     confirm: bool,
     reason: str = "",
     appraised_score: Any = None,
@@ -476,7 +472,7 @@ def ask_clarification(
     criterion_code: str,
     question: str,
     *,
-    actor: Any,
+    actor: User,
     now: datetime | None = None,
 ) -> Clarification:
     """An appraiser asks the unit to explain a criterion (sent with request_explanation)."""
@@ -511,7 +507,7 @@ def ask_clarification(
 
 
 def answer_clarification(
-    clarification_id: Any, answer: str, *, actor: Any, now: datetime | None = None
+    clarification_id: Any, answer: str, *, actor: User, now: datetime | None = None
 ) -> Clarification:
     """The unit writes (or rewrites) its answer; the head sends all with submit_explanation."""
     now = now or timezone.now()
