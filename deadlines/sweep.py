@@ -39,10 +39,18 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, GuardFailed, WrongState
-from cases.models import AppraiserAssignment, Case, Cycle, Membership, Method, Score
+from cases.models import (
+    NOT_SELF_SCORED,
+    AppraiserAssignment,
+    Case,
+    Cycle,
+    Membership,
+    Score,
+)
 from deadlines import policy, texts
 from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
+from notifications import rules
 from notifications.services import notify
 from workflow.models import Clarification
 from workflow.services import run_transitions
@@ -54,13 +62,12 @@ BATCH = 500
 KEY_CHUNK = 5000
 # Answer windows are a few working days: remind the day before and the morning of the day.
 EXPLANATION_OFFSETS = (1, 0)
-NOT_APPRAISED_METHODS = (Method.SURVEY, Method.BONUS, Method.PENALTY)
 
-KIND_SELF = "deadlines.reminder.self_assessment"
-KIND_OVERDUE = "deadlines.reminder.overdue"
-KIND_EXPLANATION = "deadlines.reminder.explanation"
-KIND_APPRAISAL = "deadlines.reminder.appraisal"
-KIND_LATE_SUMMARY = "deadlines.summary.late"
+KIND_SELF = rules.SELF_ASSESSMENT_REMINDER
+KIND_OVERDUE = rules.OVERDUE_REMINDER
+KIND_EXPLANATION = rules.EXPLANATION_REMINDER
+KIND_APPRAISAL = rules.APPRAISAL_REMINDER
+KIND_LATE_SUMMARY = rules.LATE_SUMMARY
 
 
 @dataclass
@@ -438,7 +445,7 @@ def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
         Score.objects.filter(
             case__cycle=cycle, case__state=Case.State.APPRAISING, appraised_round__isnull=True
         )
-        .exclude(criterion__method__in=NOT_APPRAISED_METHODS)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
         .values("criterion__area__code", "case_id", "case__unit_id")
         .annotate(n=Count("pk"))
         .values_list("criterion__area__code", "case_id", "case__unit_id", "n")

@@ -9,9 +9,16 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from cases.users import AnonymousUser, User, display_name
 from web import labels
 
 register = template.Library()
+
+
+@register.filter
+def person(user: User | AnonymousUser | None) -> str:
+    """A user's display name (`cases.users.display_name`); nothing for nobody."""
+    return display_name(user) if isinstance(user, User) else ""
 
 
 @register.filter
@@ -138,7 +145,7 @@ def evidence_block(context: Any, row: Any) -> str:
 
 
 @register.simple_tag
-def overview_rows(rows: Any) -> str:
+def overview_rows(rows: Any, selectable: bool = False) -> str:
     from web import rows as row_html
 
-    return row_html.overview_rows(rows)
+    return row_html.overview_rows(rows, selectable)
