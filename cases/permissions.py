@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils.translation import gettext as _
 
 from cases.errors import NotAllowed, NotFound
@@ -127,12 +127,24 @@ def case_perms(user: Any, case: Case) -> set[str]:
 def has_case_perm(user: Any, codename: str, case: Case) -> bool:
     if user is None or isinstance(user, AnonymousUser) or not user.is_active:
         return False
-    if codename in global_case_perms(user):
-        return True
-    known = _cache(case).get((user.pk, codename))
+    known = _cache(case).get((user.pk, codename))  # global or on the case, when it was read
     if known is not None:
         return known
+    if codename in global_case_perms(user):
+        return True
     return codename in case_perms(user, case)
+
+
+def _global_perm(user: Any, codename: str) -> Any:
+    """`codename` held through a global role or directly (the per-code form of
+    global_case_perms, for a query that reads the case anyway)."""
+    if user.is_superuser:
+        return Value(True)
+    return Exists(
+        Permission.objects.filter(content_type__app_label="cases", codename=codename).filter(
+            Q(user=user) | Q(group__user=user)
+        )
+    )
 
 
 def _object_perm(user: Any, codename: str) -> Exists:
@@ -163,9 +175,13 @@ def get_case_for_user(
     not_found = NotFound(_("This assessment case does not exist or you may not see it."))
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         raise not_found
-    # One query answers "which case" and "may this user see it / do perm to it".
-    wanted = {"view_case", perm} - global_case_perms(user)
-    annotations: dict[str, Exists] = {f"_may_{code}": _object_perm(user, code) for code in wanted}
+    # One query answers "which case" and "may this user see it / do perm to it", the user's
+    # global permissions included unless this request already read them.
+    known = getattr(user, "_par_global_case_perms", None)
+    wanted = {"view_case", perm} - (known or frozenset())
+    annotations: dict[str, Any] = {f"_may_{code}": _object_perm(user, code) for code in wanted}
+    if known is None:
+        annotations.update({f"_global_{code}": _global_perm(user, code) for code in wanted})
     annotations["_own_unit"] = Exists(
         Membership.objects.filter(user=user, unit_id=OuterRef("unit_id"))
     )
@@ -174,7 +190,9 @@ def get_case_for_user(
     except (Case.DoesNotExist, ValueError, TypeError):
         raise not_found from None
     for code in wanted:
-        _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}")
+        _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}") or bool(
+            getattr(case, f"_global_{code}", False)
+        )
     _members(case)[user.pk] = getattr(case, "_own_unit")  # noqa: B009 (annotated above)
     if not has_case_perm(user, "view_case", case):
         raise not_found
@@ -352,51 +370,71 @@ def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
     return len(rows)
 
 
-def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]:
+def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Any]:
+    """The ids of the unit's staff and head (or of the given roles), as a query (not yet run)."""
     qs = Membership.objects.filter(unit_id=case.unit_id)
     if roles is not None:
         qs = qs.filter(role__in=list(roles))
-    return list(qs.values_list("user_id", flat=True).distinct())
+    return qs.values_list("user_id", flat=True).distinct()
 
 
-def holders_of(codename: str, case: Case | None, user_ids: Iterable[int]) -> set[int]:
-    """Which of these users hold `codename` on the case (globally or on this case object).
+def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]:
+    return list(unit_members(case, roles))
+
+
+def holds(codename: str, case: Case | None) -> Q:
+    """A condition on users: active and holding `codename` globally or on the case (for a
+    fan-out query that filters or annotates users in the same statement)."""
+    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
+        "pk"
+    )  # a subquery, not a round trip
+    user_model = get_user_model()
+    may: Any = (
+        Q(is_superuser=True)
+        | Exists(
+            user_model.groups.through.objects.filter(
+                user_id=OuterRef("pk"), group__permissions__in=perm_ids
+            )
+        )
+        | Exists(
+            user_model.user_permissions.through.objects.filter(
+                user_id=OuterRef("pk"), permission_id__in=perm_ids
+            )
+        )
+    )
+    if case is not None:
+        may |= Exists(
+            CaseUserObjectPermission.objects.filter(
+                content_object=case, permission_id__in=perm_ids, user_id=OuterRef("pk")
+            )
+        )
+    return Q(is_active=True) & may
+
+
+def holders_of(codename: str, case: Case | None, user_ids: Any) -> set[int]:
+    """Which of these users (ids, or a query of ids) hold `codename` on the case (globally or
+    on this case object), in one query.
 
     The batch form of `has_case_perm`, for fan-out (notifications) where asking per user
     would cost two queries each. With `case=None` only global permissions count.
     """
-    wanted = set(user_ids)
-    if not wanted:
-        return set()
-    user_model = get_user_model()
-    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
-        "pk"
-    )  # a subquery, not a round trip
-    active = user_model.objects.filter(pk__in=wanted, is_active=True)
-    holders = set(
-        active.filter(
-            Q(is_superuser=True)
-            | Q(groups__permissions__in=perm_ids)
-            | Q(user_permissions__in=perm_ids)
-        ).values_list("pk", flat=True)
+    return set(
+        get_user_model()
+        .objects.filter(holds(codename, case), pk__in=user_ids)
+        .values_list("pk", flat=True)
     )
-    if case is not None and wanted - holders:
-        holders |= set(
-            CaseUserObjectPermission.objects.filter(
-                content_object=case,
-                permission_id__in=perm_ids,
-                user_id__in=wanted - holders,
-                user__is_active=True,
-            ).values_list("user_id", flat=True)
-        )
-    return holders
 
 
-def role_member_ids(role: str) -> list[int]:
-    """Active users holding a global role (secretariat, leader, auditor)."""
-    return list(
+def role_members(role: str) -> QuerySet[Any]:
+    """The ids of the active users holding a global role, as a query (not yet run)."""
+    return (
         get_user_model()
         .objects.filter(groups__name=role, is_active=True)
         .values_list("pk", flat=True)
         .distinct()
     )
+
+
+def role_member_ids(role: str) -> list[int]:
+    """Active users holding a global role (secretariat, leader, auditor)."""
+    return list(role_members(role))

@@ -47,7 +47,12 @@ def self_assessment_extension(case: Case) -> Extension | None:
     return extension
 
 
+SELF_DUE = "_self_due"  # the name under which a case query annotates effective_self_due()
+
+
 def self_assessment_due(case: Case) -> date:
+    if SELF_DUE in case.__dict__:  # read with the case (the transition's locking query)
+        return case.__dict__[SELF_DUE]
     extension = self_assessment_extension(case)
     return extension.due_date if extension else case.cycle.self_assessment_due
 

@@ -29,13 +29,13 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
-from cases.models import Case, Criterion, Method, Score
+from cases.models import Case, Criterion, Method
 from evidence import sniff
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
@@ -455,33 +455,37 @@ def open_download(document_id: Any, *, actor: Any) -> Download:
 def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
     """The Ministry's rule: a criterion that requires evidence has a current version of it,
     or a written explanation of how the score was reached. Bonus/penalty claims need it only
-    when points are claimed; survey criteria never."""
-    current = EvidenceLink.objects.filter(
-        case_id=case.pk,
-        criterion_id=OuterRef("criterion_id"),
-        withdrawn_at__isnull=True,
-        document__integrity=Document.Integrity.OK,
-    )
-    codes = (
-        Score.objects.filter(
-            case_id=case.pk,
-            criterion__evidence_required=True,
-            not_applicable=False,
-            evidence_explanation="",
-        )
-        .exclude(criterion__method=Method.SURVEY)
-        .filter(~Q(criterion__method__in=[Method.BONUS, Method.PENALTY]) | Q(self_score__gt=0))
-        .exclude(Exists(current))
-        .order_by("criterion__position")
-        .values_list("criterion__code", flat=True)
-    )
+    when points are claimed; survey criteria never. Reads the score rows and the current
+    evidence the snapshot reads too."""
+    backed = {
+        link.criterion_id
+        for link in current_evidence(case)
+        if link.document.integrity == Document.Integrity.OK
+    }
     return [
         _(
             "Criterion %(code)s requires evidence: attach a document or explain how the score was reached."
         )
-        % {"code": code}
-        for code in codes
+        % {"code": score.criterion.code}
+        for score in case.score_rows()
+        if score.criterion.evidence_required
+        and not score.not_applicable
+        and score.evidence_explanation == ""
+        and score.criterion.method != Method.SURVEY
+        and (
+            score.criterion.method not in (Method.BONUS, Method.PENALTY)
+            or (score.self_score is not None and score.self_score > 0)
+        )
+        and score.criterion_id not in backed
     ]
+
+
+def current_evidence(case: Case) -> list[EvidenceLink]:
+    """The case's current evidence versions, loaded once per case instance (a transition's
+    guard and its snapshot share the query; the instance lives for one transaction)."""
+    if "_current_evidence" not in case.__dict__:
+        case.__dict__["_current_evidence"] = list(case_evidence(case, current_only=True))
+    return case.__dict__["_current_evidence"]
 
 
 def snapshot_part(case: Case) -> list[dict[str, Any]]:
@@ -496,7 +500,7 @@ def snapshot_part(case: Case) -> list[dict[str, Any]]:
             "sha256": link.document.sha256,
             "size": link.document.size,
         }
-        for link in case_evidence(case, current_only=True)
+        for link in current_evidence(case)
     ]
 
 

@@ -464,3 +464,90 @@ def _email(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Out
         except Exception:  # the messages were accepted or recorded as failed already
             log.debug("closing the e-mail connection failed", exc_info=True)
     return outcomes
+
+
+# --- writing (PostgreSQL: one statement) ----------------------------------------------------
+
+
+def _columns(model: Any, row: Any, skip: str) -> tuple[list[str], list[str], list[Any]]:
+    """(column names, `%s::type` placeholders, values) of a model row's concrete fields."""
+    connection = transaction.get_connection()
+    names, holders, values = [], [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.attname == skip:
+            continue
+        names.append(connection.ops.quote_name(f.column))
+        holders.append(f"%s::{f.db_type(connection)}")
+        values.append(f.get_db_prep_save(getattr(row, f.attname), connection))
+    return names, holders, values
+
+
+def write_in_one_statement(
+    template: Notification, audience: Any, now: datetime
+) -> tuple[list[Notification], list[int]]:
+    """The wanted users (`audience`: users annotated with `may`), one inbox row for each who
+    may hear it (a copy of `template`) and its deliveries — push claimed by this
+    transaction's batch, e-mail pending, as `Batch.add` writes them — in one statement (a
+    PostgreSQL data-modifying WITH). Returns (the rows, the users left out)."""
+    batch = batch_for_this_transaction()
+    push = Delivery(
+        channel=PUSH,
+        status=Delivery.Status.SENDING,
+        claim=batch.token,
+        attempts=1,
+        next_attempt_at=now + LEASE,
+        created_at=now,
+    )
+    email = Delivery(channel=EMAIL, next_attempt_at=now, created_at=now)
+    wanted_sql, wanted_params = audience.values_list("pk", "may").query.sql_with_params()
+    n_cols, n_holders, n_values = _columns(Notification, template, skip="recipient_id")
+    d_cols, d_holders, d_push = _columns(Delivery, push, skip="notification_id")
+    _cols, _holders, d_email = _columns(Delivery, email, skip="notification_id")
+    names = [f"c{i}" for i in range(len(d_cols))]
+    sql = f"""
+        WITH wanted(id, may) AS ({wanted_sql}),
+        n AS (
+            INSERT INTO {Notification._meta.db_table} (recipient_id, {", ".join(n_cols)})
+            SELECT wanted.id, {", ".join(n_holders)} FROM wanted WHERE wanted.may
+            ORDER BY wanted.id
+            RETURNING id, recipient_id
+        ),
+        d AS (
+            INSERT INTO {Delivery._meta.db_table} (notification_id, {", ".join(d_cols)})
+            SELECT n.id, {", ".join(f"c.{name}" for name in names)}
+            FROM n CROSS JOIN (
+                VALUES ({", ".join(d_holders)}), ({", ".join(d_holders)})
+            ) AS c({", ".join(names)})
+            RETURNING id, notification_id, channel
+        )
+        SELECT wanted.id, wanted.may, n.id, d.id
+        FROM wanted
+        LEFT JOIN n ON n.recipient_id = wanted.id
+        LEFT JOIN d ON d.notification_id = n.id AND d.channel = %s
+        ORDER BY wanted.id
+    """
+    params = [*wanted_params, *n_values, *d_push, *d_email, PUSH]
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        result = cursor.fetchall()
+    fields = {f.attname: getattr(template, f.attname) for f in Notification._meta.concrete_fields}
+    rows, left_out = [], []
+    for user_id, may, notification_id, push_id in result:
+        if not may:
+            left_out.append(user_id)
+            continue
+        row = Notification(**{**fields, "id": notification_id, "recipient_id": user_id})
+        row._state.adding = False
+        sent = Delivery(
+            pk=push_id,
+            notification=row,
+            **{
+                f: getattr(push, f)
+                for f in ("channel", "status", "claim", "attempts", "next_attempt_at", "created_at")
+            },
+        )
+        sent._state.adding = False
+        rows.append(row)
+        batch.pushes.append(sent)
+    batch.notification_ids += [row.pk for row in rows]
+    return rows, left_out

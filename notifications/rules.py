@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.formats import date_format
 
 from cases import permissions
@@ -39,9 +40,10 @@ from workflow.models import AuditEntry, Clarification
 
 @dataclass(frozen=True)
 class Audience:
-    """Recipients of one notification text, about one case (or none)."""
+    """Recipients of one notification text, about one case (or none): user ids, or a query
+    of them that notify() runs inside its own statement."""
 
-    user_ids: list[int]
+    user_ids: list[int] | QuerySet[Any]
     case: Case | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
@@ -82,7 +84,7 @@ def unit_of_case(entry: AuditEntry) -> Iterable[Audience]:
     assert case is not None
     ctx = _case_context(case)
     ctx.update(due=_dmy(entry.data.get("due_date", "")), questions=entry.data.get("questions", ""))
-    yield Audience(permissions.unit_member_ids(case), case, ctx)
+    yield Audience(permissions.unit_members(case), case, ctx)
 
 
 def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
@@ -94,7 +96,7 @@ def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
         due_date=date.fromisoformat((entry.after or {})["due_date"]),
         reason=entry.comment,
     )
-    yield Audience(permissions.unit_member_ids(case), case, ctx)
+    yield Audience(permissions.unit_members(case), case, ctx)
 
 
 def _extension_texts(ctx: dict[str, Any]) -> tuple[str, str]:
@@ -104,7 +106,7 @@ def _extension_texts(ctx: dict[str, Any]) -> tuple[str, str]:
 def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
     case = entry.case
     assert case is not None
-    yield Audience(permissions.role_member_ids(permissions.SECRETARIAT), case, _case_context(case))
+    yield Audience(permissions.role_members(permissions.SECRETARIAT), case, _case_context(case))
 
 
 def appraisers_who_asked(entry: AuditEntry) -> Iterable[Audience]:
@@ -116,7 +118,7 @@ def appraisers_who_asked(entry: AuditEntry) -> Iterable[Audience]:
         .values_list("asked_by_id", flat=True)
         .distinct()
     )
-    yield Audience(list(askers), case, _case_context(case))
+    yield Audience(askers, case, _case_context(case))
 
 
 def leaders_of_cycle(entry: AuditEntry) -> Iterable[Audience]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def notify(
     kind: str,
-    recipients: Iterable[Any],
+    recipients: Iterable[Any] | QuerySet[Any],
     *,
     text_vi: str,
     text_en: str,
@@ -40,51 +40,66 @@ def notify(
 ) -> list[Notification]:
     """Write one inbox row per distinct recipient allowed to hear it, in the caller's transaction.
 
-    Recipients may be users or user ids. Those without the kind's permission on the case
-    (see `notifications.rules`) are left out.
+    Recipients may be users, user ids or a query of user ids. Those without the kind's
+    permission on the case (see `notifications.rules`) are left out. On PostgreSQL the
+    recipients, the rows and their deliveries take one statement.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
-    wanted = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
-    allowed = _may_hear(kind, case, wanted)
-    left_out = [u for u in wanted if u not in allowed]
+    if isinstance(recipients, QuerySet):
+        ids: Any = recipients
+    else:
+        ids = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
+        if not ids:
+            return []
+    now = timezone.now()
+    row = Notification(
+        kind=kind,
+        case=case,
+        event=event,
+        text_vi=text_vi,
+        text_en=text_en,
+        link=link,
+        created_at=now,
+    )
+    audience = _audience(kind, case, ids)
+    if transaction.get_connection().vendor == "postgresql":
+        rows, left_out = delivery.write_in_one_statement(row, audience, now)
+    else:
+        wanted = dict(audience.values_list("pk", "may"))
+        left_out = [u for u, may in wanted.items() if not may]
+        rows = Notification.objects.bulk_create(
+            [_copy(row, recipient_id=u) for u, may in wanted.items() if may]
+        )
+        if rows:
+            delivery.batch_for_this_transaction().add(rows, now)
     if left_out:
         log.info("notification %s: users %s may not hear it, left out", kind, left_out)
-    now = timezone.now()
-    rows: list[Notification] = Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=user_id,
-                kind=kind,
-                case=case,
-                event=event,
-                text_vi=text_vi,
-                text_en=text_en,
-                link=link,
-                created_at=now,
-            )
-            for user_id in wanted
-            if user_id in allowed
-        ]
-    )
-    if rows:
-        delivery.batch_for_this_transaction().add(rows, now)
     return rows
 
 
-def _may_hear(kind: str, case: Case | None, user_ids: list[int]) -> set[int]:
-    """Active recipients holding the kind's permission (on the case, or globally without one).
+def _copy(row: Notification, **changes: Any) -> Notification:
+    fields = {f.attname: getattr(row, f.attname) for f in Notification._meta.concrete_fields}
+    return Notification(**{**fields, **changes})
+
+
+def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
+    """The wanted users, each with `may`: active and holding the kind's permission (on the
+    case, or globally without one).
 
     A kind no app registered carries no case data when it has no case: the caller's
     recipients stand (a reminder to a unit's staff about their own deadline).
     """
     if case is None and kind not in rules.KINDS:
-        return set(
-            get_user_model()
-            .objects.filter(pk__in=user_ids, is_active=True)
-            .values_list("pk", flat=True)
-        )
-    return permissions.holders_of(rules.kind_for(kind).perm, case, user_ids)
+        may = Q(is_active=True)
+    else:
+        may = permissions.holds(rules.kind_for(kind).perm, case)
+    return (
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .annotate(may=ExpressionWrapper(may, output_field=BooleanField()))
+        .order_by("pk")
+    )
 
 
 def on_event(entry: AuditEntry) -> None:
@@ -93,7 +108,7 @@ def on_event(entry: AuditEntry) -> None:
     if kind is None or kind.audiences is None:
         return
     for audience in kind.audiences(entry):
-        if not audience.user_ids:
+        if isinstance(audience.user_ids, list) and not audience.user_ids:
             continue
         if kind.texts is not None:
             text_vi, text_en = kind.texts(audience.context)

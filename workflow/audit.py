@@ -19,7 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import CharField, Max, OuterRef, Subquery, Value
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from cases import permissions
@@ -251,20 +253,68 @@ def _lock_chain(chain: str, *, case_locked: bool) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, objid])
 
 
+HEAD_SEQ, HEAD_HASH = "_audit_head_seq", "_audit_head_hash"
+
+
+def case_head() -> dict[str, Subquery]:
+    """Annotations reading the head of a case's chain with the case (services add them to
+    the query that locks the case, saving the append a round trip)."""
+    chain = Concat(Value("case:"), Cast(OuterRef("pk"), CharField()))
+    head = AuditEntry.objects.filter(chain=chain).order_by("-seq")
+    return {
+        HEAD_SEQ: Subquery(head.values("seq")[:1]),
+        HEAD_HASH: Subquery(head.values("hash")[:1]),
+    }
+
+
+def _read_head(chain: str) -> tuple[int, str]:
+    head = AuditEntry.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash")
+    return head.first() or (0, GENESIS_HASH)
+
+
 def _append(entry: AuditEntry, *, case_locked: bool = False) -> None:
+    """Chain the entry onto its chain's head and insert it, in one statement when the head
+    came with the locked case.
+
+    That head was read by the statement that waited for the case's lock, whose snapshot may
+    predate the commit of the writer it waited for: then the position is taken, the insert
+    (ON CONFLICT DO NOTHING) writes nothing, and the head is read again, now current."""
     entry.chain = entry.chain or chain_of(entry)
     _lock_chain(entry.chain, case_locked=case_locked)
-    head = (
-        AuditEntry.objects.filter(chain=entry.chain)
-        .order_by("-seq")
-        .values_list("seq", "hash")
-        .first()
-    )
-    entry.seq, entry.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    case = entry.case if entry.case_id is not None else None
+    hinted = case is not None and case_locked and HEAD_SEQ in case.__dict__
+    if hinted:
+        head = (case.__dict__[HEAD_SEQ] or 0, case.__dict__[HEAD_HASH] or GENESIS_HASH)
+    else:
+        head = _read_head(entry.chain)
     key = current_key()
     entry.key_id = key_id(key)
-    entry.hash = entry_hash(entry, {entry.key_id: key.encode()})
-    entry.save(force_insert=True)
+    while True:
+        entry.seq, entry.prev_hash = head[0] + 1, head[1]
+        entry.hash = entry_hash(entry, {entry.key_id: key.encode()})
+        if _insert_unless_taken(entry):
+            break
+        head = _read_head(entry.chain)
+    if case is not None:
+        case.__dict__[HEAD_SEQ], case.__dict__[HEAD_HASH] = entry.seq, entry.hash
+
+
+def _insert_unless_taken(entry: AuditEntry) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: False when the position is taken."""
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    rows = AuditEntry.objects._insert(  # type: ignore[attr-defined]
+        [entry],
+        fields=fields,
+        returning_fields=[meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not rows:
+        return False
+    entry.pk = rows[0][0]
+    entry._state.adding = False
+    entry._state.db = "default"
+    return True
 
 
 # --- anchors ------------------------------------------------------------------------------

@@ -35,7 +35,9 @@ def _locked_case(case_id: Any, user: Any, perm: str) -> Case:
         user,
         case_id,
         perm,
-        Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
+        Case.objects.select_for_update(of=("self",))
+        .select_related("cycle", "unit")
+        .annotate(**{policy.SELF_DUE: policy.effective_self_due(), **audit.case_head()}),
     )
     return case
 

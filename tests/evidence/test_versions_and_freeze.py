@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Score
+from cases.models import Case, Score
 from evidence import services
 from evidence.models import Document, EvidenceLink
 from evidence.storage import S3Storage, Storage, StorageError
@@ -137,14 +137,20 @@ def test_submit_needs_evidence_or_an_explanation_for_each_criterion_requiring_it
     assert submit(world, django_capture_on_commit_callbacks).status_code == 200
 
 
+def as_read(case: Case) -> Case:
+    """The case as a transition reads it: a fresh instance (its score rows and evidence are
+    loaded once per instance)."""
+    return Case.objects.get(pk=case.pk)
+
+
 def test_a_bonus_claim_needs_evidence_only_when_points_are_claimed(
     world: SimpleNamespace, local_store: Storage
 ) -> None:
     fill_self_scores(world.case_a)
     now = timezone.now()
-    assert services.evidence_or_explanation(world.case_a, now, {}) == []
+    assert services.evidence_or_explanation(as_read(world.case_a), now, {}) == []
     Score.objects.filter(case=world.case_a, criterion__code="9.1").update(self_score=1)
-    assert services.evidence_or_explanation(world.case_a, now, {}) == [
+    assert services.evidence_or_explanation(as_read(world.case_a), now, {}) == [
         "Criterion 9.1 requires evidence: attach a document or explain how the score was reached."
     ]
 
@@ -155,11 +161,11 @@ def test_evidence_found_broken_does_not_count_for_submit(
     fill_self_scores(world.case_a)
     Score.objects.filter(case=world.case_a, criterion__code="1.2").update(evidence_explanation="")
     upload(world.staff_a, world.case_a, "1.2", samples.pdf())
-    assert services.evidence_or_explanation(world.case_a, timezone.now(), {}) == []
+    assert services.evidence_or_explanation(as_read(world.case_a), timezone.now(), {}) == []
 
     Document.objects.update(integrity=Document.Integrity.MISSING)
 
-    assert len(services.evidence_or_explanation(world.case_a, timezone.now(), {})) == 1
+    assert len(services.evidence_or_explanation(as_read(world.case_a), timezone.now(), {})) == 1
 
 
 def test_the_submit_snapshot_records_the_evidence_versions_relied_on(

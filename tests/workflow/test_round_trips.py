@@ -1,0 +1,92 @@
+"""A submit on deadline day costs a handful of round trips, keeping every guarantee: the row
+lock, the permission, the guards, the snapshot with its hash, the audit entry in the case's
+chain, the inbox rows and deliveries, the push after commit."""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from cases.errors import GuardFailed
+from cases.models import Case, Score
+from cases.permissions import SECRETARIAT
+from notifications.models import Delivery, Notification
+from tests.factories import make_user
+from tests.helpers import fill_self_scores, self_scorable
+from workflow import audit, services
+from workflow.models import AuditEntry
+
+# BEGIN, the case locked with the permission, the deadline and the chain's head; the score
+# rows; the current evidence; the UPDATE; the audit INSERT; the recipients with their inbox
+# rows and deliveries; COMMIT.
+SUBMIT_ROUND_TRIPS = 8
+
+
+@pytest.fixture
+def ready(world: SimpleNamespace, settings: Any) -> SimpleNamespace:
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0  # as in production: e-mail is the notifier's
+    fill_self_scores(world.case_a)
+    make_user("thu.ky.2", SECRETARIAT)  # two to notify
+    return world
+
+
+def test_a_submit_takes_at_most_eight_round_trips_and_keeps_every_guarantee(
+    ready: SimpleNamespace,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    head = User.objects.get(pk=ready.head_a.pk)  # a fresh request's user: nothing cached
+    with (
+        django_capture_on_commit_callbacks(execute=False) as after_commit,
+        django_assert_max_num_queries(SUBMIT_ROUND_TRIPS),
+    ):
+        services.run_transition(ready.case_a.pk, "submit", actor=head)
+    case = Case.objects.get(pk=ready.case_a.pk)
+    assert case.state == Case.State.SUBMITTED and case.submitted_at is not None
+    entry = AuditEntry.objects.get(case=case, action="workflow.case.submit")
+    assert entry.chain == f"case:{case.pk}" and entry.hash == audit.entry_hash(entry)
+    previous = AuditEntry.objects.filter(chain=entry.chain, seq=entry.seq - 1).first()
+    assert entry.prev_hash == (previous.hash if previous else audit.GENESIS_HASH)
+    assert entry.snapshot is not None and entry.snapshot["state"] == "submitted"
+    digest = hashlib.sha256(audit.canonical_json(entry.snapshot).encode()).hexdigest()
+    assert entry.snapshot_sha256 == digest
+    assert len(entry.snapshot["scores"]) == Score.objects.filter(case=case).count()
+    inbox = Notification.objects.filter(event=entry, kind="submitted")
+    assert {n.recipient.username for n in inbox} == {"secretariat", "thu.ky.2"}
+    assert set(
+        Delivery.objects.filter(notification__in=inbox).values_list("channel", "status")
+    ) == {
+        ("push", "sending"),
+        ("email", "pending"),
+    }
+    for callback in after_commit:  # the push (and the log line, the retention) once committed
+        callback()
+    pushed = Delivery.objects.filter(notification__in=inbox, channel="push")
+    assert {d.status for d in pushed} == {"delivered"}
+
+
+def test_a_refused_submit_writes_no_entry_no_inbox_row(
+    ready: SimpleNamespace, django_assert_max_num_queries: Any
+) -> None:
+    self_scorable(ready.case_a).filter(criterion__evidence_required=True).update(
+        evidence_explanation=""
+    )
+    entries, rows = AuditEntry.objects.count(), Notification.objects.count()
+    with django_assert_max_num_queries(SUBMIT_ROUND_TRIPS), pytest.raises(GuardFailed) as refused:
+        services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
+    assert "yêu cầu tài liệu kiểm chứng" in " ".join(refused.value.errors)
+    assert Case.objects.get(pk=ready.case_a.pk).state == Case.State.SELF_SCORING
+    assert (AuditEntry.objects.count(), Notification.objects.count()) == (entries, rows)
+
+
+def test_a_notification_leaves_out_who_may_not_hear_it(ready: SimpleNamespace) -> None:
+    """The recipients' query and the permission filter are one statement: a secretariat
+    member whose account was closed gets no row."""
+    User.objects.filter(username="thu.ky.2").update(is_active=False)
+    services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
+    rows = Notification.objects.filter(kind="submitted")
+    assert {n.recipient.username for n in rows} == {"secretariat"}
