@@ -73,6 +73,11 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("cycles/<int:pk>/rewards.xlsx", results_api.RewardsView.as_view(), name="rewards"),
     path("cases/<int:pk>/report.docx", results_api.CaseReportView.as_view(), name="case-report"),
+    path(
+        "cases/<int:pk>/signed-report/",
+        results_api.SignedReportView.as_view(),
+        name="case-signed-report",
+    ),
     path("units/<str:code>/history/", results_api.UnitHistoryView.as_view(), name="unit-history"),
     path(
         "units/<str:code>/history.xlsx",
@@ -148,3 +153,7 @@ urlpatterns = [
 
 # A lost database answers 503 "try again" instead of a 500 (ops/unavailable.py).
 handler500 = "ops.unavailable.server_error"
+# Under /api/ these answer in the API's JSON error format (ops/errors.py).
+handler400 = "ops.errors.bad_request"
+handler403 = "ops.errors.permission_denied"
+handler404 = "ops.errors.page_not_found"

@@ -11,5 +11,7 @@ class ResultsConfig(AppConfig):
         # instead of the workflow importing the ranking.
         from results import services
         from workflow.cycle_services import register_results_freezer
+        from workflow.transitions import register_guard
 
         register_results_freezer(services.freeze_results)
+        register_guard("submit", services.signed_report_guard)

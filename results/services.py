@@ -7,6 +7,7 @@ until the results are published, each decision audited on the case.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import Conflict, InvalidInput
-from cases.models import Case, Cycle, PublishedResult, RankingExclusion
+from cases.errors import Conflict, InvalidInput, WrongState
+from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
+from cases.users import User
+from evidence import services as evidence_services
+from evidence.errors import StoreUnavailable
+from evidence.models import Document
+from evidence.storage import StorageError, get_storage, new_key
 from results import ranking
+from results.models import SignedReport
 from workflow import audit, events, rules
 
 
-def _decidable_case(case_id: Any, actor: Any) -> Case:
+def _decidable_case(case_id: Any, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
         case_id,
@@ -32,7 +39,7 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
 
 
 def exclude_from_ranking(
-    case_id: Any, reason: str, *, actor: Any, now: datetime | None = None
+    case_id: Any, reason: str, *, actor: User, now: datetime | None = None
 ) -> RankingExclusion:
     """The leader takes a unit out of the ranking of its cycle, with the reason."""
     reason = (reason or "").strip()
@@ -49,7 +56,7 @@ def exclude_from_ranking(
     return exclusion
 
 
-def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
+def reinstate_in_ranking(case_id: Any, reason: str, *, actor: User) -> Case:
     """The leader puts an excluded unit back into the ranking, saying why."""
     reason = (reason or "").strip()
     with transaction.atomic(durable=True):
@@ -71,3 +78,94 @@ def freeze_results(cycle: Cycle) -> list[PublishedResult]:
     """Save the ranking as announced (called by the publication, inside its transaction)."""
     announced = ranking.compute_results(cycle)
     return PublishedResult.objects.bulk_create(ranking.snapshot_rows(announced))
+
+
+# --- the signed self-assessment report ------------------------------------------------------
+
+SIGNED_REPORT_ADDED = "results.signed_report.added"
+
+
+def attach_signed_report(
+    case_id: Any, upload: Any, *, actor: Any, now: datetime | None = None
+) -> SignedReport:
+    """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
+    limit, while the case is being self-scored. Stored first, then recorded; a refusal after
+    storing removes the object again."""
+    if upload is None:
+        raise InvalidInput(_("Attach the signed report (PDF) in the field “file”."))
+    case = permissions.get_case_for_user(
+        actor, case_id, "submit_case", queryset=Case.objects.select_related("cycle", "unit")
+    )
+    if case.state != Case.State.SELF_SCORING:
+        raise WrongState(_("The signed report is attached before the self-assessment is sent."))
+    filename = evidence_services.clean_filename(getattr(upload, "name", ""))
+    size = int(getattr(upload, "size", 0) or 0)
+    kind = evidence_services.check_file(upload, filename, size)
+    if kind.code != "pdf":
+        raise InvalidInput(
+            _("“%(name)s” cannot be accepted: the signed report must be a PDF, it is %(what)s.")
+            % {"name": filename, "what": kind}
+        )
+    upload.seek(0)
+    store = get_storage()
+    try:
+        stored = store.put(new_key(case.pk), upload, size, kind.mime)
+    except StorageError as exc:
+        raise StoreUnavailable(
+            _("The evidence store cannot be reached right now. Nothing was saved; try again.")
+        ) from exc
+    try:
+        with transaction.atomic(durable=True):
+            locked = Case.objects.select_for_update().get(pk=case.pk)
+            if locked.state != Case.State.SELF_SCORING:
+                raise WrongState(
+                    _("The signed report is attached before the self-assessment is sent.")
+                )
+            at = now or timezone.now()
+            document = Document.objects.create(
+                case=case,
+                storage_key=stored.key,
+                version_id=stored.version_id,
+                sha256=stored.sha256,
+                size=stored.size,
+                content_type=kind.mime,
+                kind=kind.code,
+                filename=filename,
+                uploaded_by=actor,
+                uploaded_at=at,
+            )
+            report = SignedReport.objects.create(
+                case=case, document=document, uploaded_by=actor, uploaded_at=at
+            )
+            audit.record(
+                SIGNED_REPORT_ADDED,
+                actor=actor,
+                case=case,
+                cycle=case.cycle,
+                obj=report,
+                data={"filename": filename, "sha256": stored.sha256, "size": stored.size},
+            )
+    except Exception:
+        with contextlib.suppress(StorageError):  # else evidence_check finds the orphan
+            store.delete(stored.key, stored.version_id)
+        raise
+    return report
+
+
+def signed_report_guard(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
+    """Where the cycle requires it, the submission counts only with a signed report uploaded
+    after the last change of the score table (it must be the table being sent)."""
+    if not case.cycle.signed_report_required:
+        return []
+    latest = SignedReport.objects.filter(case_id=case.pk).order_by("-uploaded_at").first()
+    if latest is None:
+        return [_("Attach the scan of the signed self-assessment report (PDF) before sending.")]
+    changed = Score.objects.filter(case_id=case.pk, updated_at__gt=latest.uploaded_at).exists()
+    if changed:
+        return [
+            _(
+                "Scores changed after the signed report was attached: print the report again, "
+                "sign it and attach the new scan."
+            )
+        ]
+    return []
