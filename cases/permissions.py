@@ -376,6 +376,10 @@ def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Any
     return qs.values_list("user_id", flat=True).distinct()
 
 
+def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]:
+    return list(unit_members(case, roles))
+
+
 def holds(codename: str, case: Case | None) -> Q:
     """A condition on users: active and holding `codename` globally or on the case (for a
     fan-out query that filters or annotates users in the same statement)."""
