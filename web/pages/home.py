@@ -212,7 +212,12 @@ class CycleProgress:
     late: list[Case]
     late_count: int
     chart: charts.BarChart
-    explanation_overdue: int = 0
+
+    @property
+    def all_finalised(self) -> bool:
+        """Every case's scores are final: only then can the results go for approval."""
+        done = sum(s.count for s in self.states if s.state == Case.State.FINALISED)
+        return self.total > 0 and done == self.total
 
 
 def late_cases(cycle: Cycle, now: datetime) -> QuerySet[Case]:

@@ -90,13 +90,6 @@ def get(mapping: Any, key: Any) -> Any:
 
 
 @register.filter
-def field_value(row: Any, name: str) -> Any:
-    """What a form field of a score row shows: what was typed (after a refusal) or stored."""
-    value = row.value_of(name)
-    return "" if value is None else value
-
-
-@register.filter
 def field_label(name: str) -> str:
     return labels.field_label(name)
 
@@ -145,7 +138,7 @@ def evidence_block(context: Any, row: Any) -> str:
 
 
 @register.simple_tag
-def overview_rows(rows: Any) -> str:
+def overview_rows(rows: Any, selectable: bool = False) -> str:
     from web import rows as row_html
 
-    return row_html.overview_rows(rows)
+    return row_html.overview_rows(rows, selectable)
