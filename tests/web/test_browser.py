@@ -238,6 +238,7 @@ def test_the_appraiser_asks_a_question_and_the_unit_answers(
     appraiser.click("#c-1-5 .appraise-form button")
     appraiser.wait_for_selector("#c-1-5-astatus .saved")
     shot(appraiser, "07-appraisal-side-by-side")
+    appraiser.once("dialog", lambda dialog: dialog.accept())
     appraiser.click("[data-step=request_explanation]")
     appraiser.wait_for_selector(".message-success")
     assert Case.objects.get(pk=world.case_a.pk).state == Case.State.EXPLANATION
@@ -432,6 +433,7 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
 
     appraiser = with_session(browser, asgi_server, world.appraiser)
     appraiser.goto(f"{asgi_server}/cases/{world.case_a.pk}/appraisal/")
+    appraiser.once("dialog", lambda dialog: dialog.accept())
     appraiser.click("[data-step=request_explanation]")
     appraiser.wait_for_selector(".message-success")
 
