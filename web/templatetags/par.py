@@ -90,13 +90,6 @@ def get(mapping: Any, key: Any) -> Any:
 
 
 @register.filter
-def field_value(row: Any, name: str) -> Any:
-    """What a form field of a score row shows: what was typed (after a refusal) or stored."""
-    value = row.value_of(name)
-    return "" if value is None else value
-
-
-@register.filter
 def field_label(name: str) -> str:
     return labels.field_label(name)
 
