@@ -142,3 +142,11 @@ def overview_rows(rows: Any, selectable: bool = False) -> str:
     from web import rows as row_html
 
     return row_html.overview_rows(rows, selectable)
+
+
+@register.simple_tag
+def latest_published_cycle() -> Any:
+    """The most recent cycle whose results are published (the sign-in page links to it)."""
+    from cases.models import Cycle
+
+    return Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
