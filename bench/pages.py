@@ -70,11 +70,9 @@ def main() -> None:
     def bare_sheet(request: HttpRequest, pk: int) -> JsonResponse:
         case = Case.objects.select_related("unit", "cycle").get(pk=pk)
         headings = list(
-            Criterion.objects.filter(
-                framework__cycle_id=case.cycle_id,
-                framework__unit_group_id=case.unit.group_id,
-                is_leaf=False,
-            ).values("code", "title", "max_points", "position")
+            Criterion.objects.of_case(case)
+            .filter(is_leaf=False)
+            .values("code", "title", "max_points", "position")
         )
         rows = list(
             Score.objects.filter(case=case)

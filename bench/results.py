@@ -325,7 +325,11 @@ def main() -> int:
     admin_url, bench_url, name = _database_urls()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=bench_url, DEBUG="false", SECRET_KEY="bench-only-secret")
+    os.environ.update(
+        DATABASE_URL=bench_url,
+        DEBUG="false",
+        SECRET_KEY="bench-only-secret-key-not-used-anywhere-else",
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
         import django

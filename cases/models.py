@@ -26,7 +26,7 @@ POINT_PLACES = 2
 
 
 def default_thresholds() -> list[dict[str, Any]]:
-    """The seeds' bands: A ≥ 90, B 70–<90, C 50–<70, D < 50."""
+    """The usual bands (docs/domain.md): A ≥ 90, B 70–<90, C 50–<70, D < 50."""
     return [
         {"group": "A", "min": 90},
         {"group": "B", "min": 70},
@@ -219,6 +219,27 @@ class Method(models.TextChoices):
     PENALTY = "penalty", _("Penalty points")
 
 
+# Named sets of methods (tuples: their order is the choices' order, stable in SQL).
+BONUS_PENALTY = (Method.BONUS, Method.PENALTY)
+"""Extra points outside the two parts, capped per framework; optional for the unit."""
+NOT_SELF_SCORED = (Method.SURVEY, *BONUS_PENALTY)
+"""Leaves a case is complete without: the survey is imported, bonus and penalty optional."""
+SELF_SCORED = tuple(m for m in Method if m not in NOT_SELF_SCORED)
+"""Leaves the unit must score before it submits and the council must appraise."""
+
+
+class CriterionQuerySet(models.QuerySet["Criterion"]):
+    def of_case(self, case: Case) -> CriterionQuerySet:
+        """The criteria tree of a case: its cycle's framework for its unit's group."""
+        return self.filter(
+            framework__cycle_id=case.cycle_id, framework__unit_group_id=case.unit.group_id
+        )
+
+    def leaves_of(self, case: Case) -> CriterionQuerySet:
+        """The scored criteria of a case."""
+        return self.of_case(case).filter(is_leaf=True)
+
+
 class Criterion(models.Model):
     """A node of the criteria tree: an area, a criterion or a sub-criterion.
 
@@ -249,6 +270,8 @@ class Criterion(models.Model):
     not_applicable_allowed = models.BooleanField(_("may be not applicable"), default=False)
     is_leaf = models.BooleanField(default=False)
 
+    objects = CriterionQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("criterion")
         verbose_name_plural = _("criteria")
@@ -268,10 +291,6 @@ class Criterion(models.Model):
     @property
     def is_survey(self) -> bool:
         return self.method == Method.SURVEY
-
-    @property
-    def is_bonus_penalty(self) -> bool:
-        return self.method in (Method.BONUS, Method.PENALTY)
 
 
 def _may(codename: str) -> Callable[[models.Model, Any], bool]:
@@ -399,6 +418,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
         pass
 
 
+class ScoreQuerySet(models.QuerySet["Score"]):
+    def survey_of(self, cycle: Cycle | int) -> ScoreQuerySet:
+        """The survey leaves of every case of a cycle (filled by the survey import)."""
+        return self.filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+
+
 class Score(models.Model):
     """The self score and the appraised score of one leaf criterion of one case.
 
@@ -446,6 +471,8 @@ class Score(models.Model):
     appraised_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScoreQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("score")
@@ -555,7 +582,7 @@ class UnitLineage(models.Model):
 
 
 class RankingExclusion(models.Model):
-    """The leader's decision not to rank a unit this cycle (false evidence, seed 002 §1c).
+    """The leader's decision not to rank a unit this cycle (untruthful evidence, docs/domain.md).
 
     The case keeps its scores and is still published; it is listed apart with the reason.
     Reinstating deletes the row; the audit trail keeps both decisions.

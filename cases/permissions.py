@@ -77,6 +77,22 @@ def ensure_role_groups() -> None:
     system.groups.add(Group.objects.get(name=SYSTEM))
 
 
+def may_take_case_role(user: Any) -> bool:
+    """Whether the user may be made a unit's member or an appraiser: never the auditor, who
+    only reads, nor the system actor, who acts for the clock; either role would hand them
+    writing permissions on cases. Asked afresh (not from a cached role set)."""
+    if user.username == SYSTEM:
+        return False
+    return not user.groups.filter(name__in=(AUDITOR, SYSTEM)).exists()
+
+
+def case_role_refusal(user: Any) -> str:
+    return _(
+        "%(user)s is the auditor or the system actor: they cannot be a unit's member or an "
+        "appraiser."
+    ) % {"user": user.get_username()}
+
+
 def system_user() -> Any:
     return get_user_model().objects.get(username="system")
 

@@ -416,7 +416,7 @@ def _check_row(
 def template_rows(cycle: Cycle) -> list[list[Any]]:
     """One row per (unit, survey criterion) of the cycle, with the score in force if any."""
     scores = (
-        Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+        Score.objects.survey_of(cycle)
         .order_by("case__unit__group__code", "case__unit__code", "criterion__position")
         .values_list(
             "case__unit__code",

@@ -6,12 +6,12 @@ The index of a case:
 
 where a and A are the achieved and applicable maximum points of the self-assessed part,
 s and S those of the survey part, ks = cycle self weight / framework self maximum and
-kv = cycle survey weight / framework survey maximum. With the seeds' 70 + 30 framework and
+kv = cycle survey weight / framework survey maximum. With the usual 70 + 30 framework and
 weights this is simply achieved / applicable max × 100; criteria not applicable leave both
 sums; with no survey part the appraised part is rescaled to 100. Bonus and penalty points
 are capped by the framework. Area component index = area achieved / area applicable max.
 
-Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
+(docs/domain.md "Points and the index".) Over-claiming (the honesty signal): over the applicable self-assessed leaves that carry both
 a self and an appraised score (survey, bonus and penalty leaves are not self-assessed in
 that sense), how many points the self scores exceeded the appraised ones (leaves scored
 lower by the unit do not offset others) and on how many leaves.
@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Round
 
-from cases.models import Case, Criterion, Cycle, Framework, Method, Score
+from cases.models import BONUS_PENALTY, Case, Criterion, Cycle, Framework, Method, Score
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -370,7 +370,7 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
         applicable = not score.not_applicable
         self_points = (score.self_score or ZERO) if applicable else ZERO
         appraised = (score.appraised_score or ZERO) if applicable else ZERO
-        if criterion.method in (Method.BONUS, Method.PENALTY):
+        if criterion.method in BONUS_PENALTY:
             offset = 0 if criterion.method == Method.BONUS else 2
             bonus[offset] += self_points
             bonus[offset + 1] += appraised

@@ -16,12 +16,14 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from cases.users import User
+
 
 def token_expired(token: Token) -> bool:
     return token.created < timezone.now() - timedelta(days=settings.API_TOKEN_TTL_DAYS)
 
 
-def fresh_token(user: Any) -> Token:
+def fresh_token(user: User) -> Token:
     """The user's token, replaced by a new one when it has expired."""
     token, _created = Token.objects.get_or_create(user=user)
     if token_expired(token):

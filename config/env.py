@@ -63,6 +63,7 @@ WEAK_SECRETS = frozenset(
         "minio123",
         "change-me",
         "change-me-too",
+        "change-me-to-a-long-random-string",
         "changeme",
         "password",
         "secret",
@@ -74,7 +75,8 @@ WEAK_SECRETS = frozenset(
 
 def is_weak_secret(value: str) -> bool:
     """A known default or example password, or one too short to resist guessing."""
-    return value.strip().lower() in WEAK_SECRETS or len(value.strip()) < 12
+    value = value.strip().lower()
+    return value in WEAK_SECRETS or value.startswith("change-me") or len(value) < 12
 
 
 def embedded_secret_key(path: Path) -> str:

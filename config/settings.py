@@ -38,6 +38,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
     else:
         SECRET_KEY = "development-only-insecure-key-never-used-in-production"
+if not DEBUG and (is_weak_secret(SECRET_KEY) or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the example from .env.example or another weak value (or shorter than "
+        "32 characters): generate one, e.g. `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))'`."
+    )
 
 # The audit trail's HMAC key (workflow.audit), kept outside the database: from AUDIT_KEY or
 # AUDIT_KEY_FILE, else made on the first run into VAR_DIR (every process of the installation
@@ -294,12 +300,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "config.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    # The browsable API (HTML forms for every endpoint) only with DEBUG on.
+    "DEFAULT_RENDERER_CLASSES": [
+        "config.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
     # JSON that no column can hold (1e309, NaN, 400 digits, deep nesting) is a 400 here.
     "DEFAULT_PARSER_CLASSES": [
         "cases.inputs.StrictJSONParser",
@@ -375,6 +382,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ops.lockout.lockout_response"
 AXES_VERBOSE = False
+# /readyz names its components and their errors only to a request carrying this token
+# (`Authorization: Bearer …`); everyone else gets the status alone. Empty: nobody.
+OPS_TOKEN = env_secret("OPS_TOKEN", "")
 # API tokens stop working this many days after they were issued; DELETE
 # /api/v1/auth/token/ revokes one at once.
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30)

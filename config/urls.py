@@ -153,3 +153,7 @@ urlpatterns = [
 
 # A lost database answers 503 "try again" instead of a 500 (ops/unavailable.py).
 handler500 = "ops.unavailable.server_error"
+# Under /api/ these answer in the API's JSON error format (ops/errors.py).
+handler400 = "ops.errors.bad_request"
+handler403 = "ops.errors.permission_denied"
+handler404 = "ops.errors.page_not_found"

@@ -12,13 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed
 from cases.inputs import text, validated
+from cases.users import SignedInApiRequest
 from deadlines import services
 from deadlines.calendar import local_date, public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride, Extension
@@ -81,13 +81,13 @@ CalendarRemoveInput = inline_serializer("CalendarRemoveInput", {"reason": text(r
 
 class CaseExtensionsView(APIView):
     @extend_schema(responses=ExtensionSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         rows = Extension.objects.filter(case=case).select_related("granted_by")
         return Response(ExtensionSerializer(rows, many=True).data)
 
     @extend_schema(request=ExtensionInput, responses={201: ExtensionSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = validated(request, ExtensionInput)
         extension = services.grant_extension(
             pk,
@@ -101,7 +101,7 @@ class CaseExtensionsView(APIView):
 
 class CalendarView(APIView):
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses=CalendarOutput)
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         if not permissions.may_view_cycles(request.user):
             raise NotAllowed(_("You are not allowed to do this."))
         raw = request.query_params.get("year", "")
@@ -122,7 +122,7 @@ class CalendarView(APIView):
         )
 
     @extend_schema(request=CalendarDayInput, responses={201: CalendarOverrideSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest) -> Response:
         data = validated(request, CalendarDayInput)
         override = services.add_calendar_day(
             data.get("day"), data.get("kind"), data.get("reason"), actor=request.user
@@ -132,7 +132,7 @@ class CalendarView(APIView):
 
 class CalendarDayView(APIView):
     @extend_schema(request=CalendarRemoveInput, responses={204: None})
-    def delete(self, request: Request, day: str) -> Response:
+    def delete(self, request: SignedInApiRequest, day: str) -> Response:
         reason = validated(request, CalendarRemoveInput)["reason"]
         services.remove_calendar_day(day, reason, actor=request.user)
         return Response(status=204)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case
+from cases.users import User
 from deadlines import policy, texts
 from deadlines.calendar import end_of_day, is_working_day, last_day, local_date, parse_day
 from deadlines.models import CalendarOverride, Extension
@@ -28,7 +29,7 @@ from workflow.services import state_label
 EXTENSION_KIND = "deadlines.extension_granted"
 
 
-def _require_secretariat(actor: Any, message: str) -> None:
+def _require_secretariat(actor: User, message: str) -> None:
     if not (permissions.may_manage_cycle(actor)):
         raise NotAllowed(message)
 
@@ -56,7 +57,7 @@ def grant_extension(
     kind: Any,
     due_date: Any,
     reason: Any,
-    actor: Any,
+    actor: User,
     now: datetime | None = None,
 ) -> Extension:
     """Give one unit a later self-assessment or answer deadline; audited, the unit told."""
@@ -149,7 +150,7 @@ def _check_explanation(case: Case, day: date) -> date:
     return current
 
 
-def add_calendar_day(day: Any, kind: Any, reason: Any, *, actor: Any) -> CalendarOverride:
+def add_calendar_day(day: Any, kind: Any, reason: Any, *, actor: User) -> CalendarOverride:
     """Declare a day off or a make-up working day; deadlines computed later count it."""
     _require_secretariat(actor, _("Only the secretariat changes the working-day calendar."))
     the_day = _day(day, _("Date"))
@@ -175,7 +176,7 @@ def add_calendar_day(day: Any, kind: Any, reason: Any, *, actor: Any) -> Calenda
     return override
 
 
-def remove_calendar_day(day: Any, reason: Any, *, actor: Any) -> None:
+def remove_calendar_day(day: Any, reason: Any, *, actor: User) -> None:
     """Take back a day off or make-up working day; answer dates already fixed stay as they are."""
     _require_secretariat(actor, _("Only the secretariat changes the working-day calendar."))
     the_day = _day(day, _("Date"))

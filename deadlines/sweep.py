@@ -4,8 +4,9 @@ Run by `manage.py sweep_deadlines` (once, or `--loop` in the worker) and, in the
 default, by a thread inside the web process (`deadlines.runner`).
 
 Invariants:
-- Every automatic transition goes through `workflow.services.run_transition` as the named
-  system user, one case per transaction with its own audit entry. The service locks the case
+- Every automatic transition goes through `workflow.services.run_transitions` as the named
+  system user, batches of cases per transaction, each case in its own savepoint with its
+  own audit entry and snapshot. The service locks the case
   and re-checks state and guards, so when another sweep (or a person) got there first it
   answers WrongState / GuardFailed / Conflict: "someone else did it", skipped quietly.
 - A reminder goes to a recipient at most once per occasion. The ReminderLog row (unique on
@@ -38,13 +39,21 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, GuardFailed, WrongState
-from cases.models import AppraiserAssignment, Case, Cycle, Membership, Method, Score
+from cases.models import (
+    NOT_SELF_SCORED,
+    AppraiserAssignment,
+    Case,
+    Cycle,
+    Membership,
+    Score,
+)
 from deadlines import policy, texts
 from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
+from notifications import rules
 from notifications.services import notify
 from workflow.models import Clarification
-from workflow.services import run_transition
+from workflow.services import run_transitions
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +62,12 @@ BATCH = 500
 KEY_CHUNK = 5000
 # Answer windows are a few working days: remind the day before and the morning of the day.
 EXPLANATION_OFFSETS = (1, 0)
-NOT_APPRAISED_METHODS = (Method.SURVEY, Method.BONUS, Method.PENALTY)
 
-KIND_SELF = "deadlines.reminder.self_assessment"
-KIND_OVERDUE = "deadlines.reminder.overdue"
-KIND_EXPLANATION = "deadlines.reminder.explanation"
-KIND_APPRAISAL = "deadlines.reminder.appraisal"
-KIND_LATE_SUMMARY = "deadlines.summary.late"
+KIND_SELF = rules.SELF_ASSESSMENT_REMINDER
+KIND_OVERDUE = rules.OVERDUE_REMINDER
+KIND_EXPLANATION = rules.EXPLANATION_REMINDER
+KIND_APPRAISAL = rules.APPRAISAL_REMINDER
+KIND_LATE_SUMMARY = rules.LATE_SUMMARY
 
 
 @dataclass
@@ -140,19 +148,24 @@ def sweep(now: datetime | None = None) -> Report:
 def _run_each(
     case_ids: Iterable[int], name: str, system: Any, now: datetime, report: Report, counter: str
 ) -> None:
-    for case_id in case_ids:
-        try:
-            run_transition(case_id, name, actor=system, now=now, comment=_("Automatic (deadline)"))
-        except (WrongState, GuardFailed, Conflict):
+    """The transition on every case due, in batches (workflow.services.run_transitions)."""
+    for case_id, refused in run_transitions(
+        case_ids, name, actor=system, now=now, comment=_("Automatic (deadline)")
+    ):
+        if refused is None:
+            setattr(report, counter, getattr(report, counter) + 1)
+        elif isinstance(refused, (WrongState, GuardFailed, Conflict)):
             report.skipped += 1  # another sweep or a person moved the case first
-            continue
-        except Exception:
+        else:
             # One broken case must not stop the cutoffs and reminders of all the others;
-            # its transaction rolled back and the next pass tries it again.
-            log.exception("Deadline sweep: %s of case %s failed.", name, case_id)
+            # its savepoint rolled back and the next pass tries it again.
+            log.error(
+                "Deadline sweep: %s of case %s failed.",
+                name,
+                case_id,
+                exc_info=(type(refused), refused, refused.__traceback__),
+            )
             report.failed += 1
-            continue
-        setattr(report, counter, getattr(report, counter) + 1)
 
 
 def _open_cases() -> Any:
@@ -432,7 +445,7 @@ def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
         Score.objects.filter(
             case__cycle=cycle, case__state=Case.State.APPRAISING, appraised_round__isnull=True
         )
-        .exclude(criterion__method__in=NOT_APPRAISED_METHODS)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
         .values("criterion__area__code", "case_id", "case__unit_id")
         .annotate(n=Count("pk"))
         .values_list("criterion__area__code", "case_id", "case__unit_id", "n")

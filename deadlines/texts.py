@@ -104,18 +104,3 @@ def late_summary(cycle: str, due: date, units: Sequence[str]) -> Texts:
         return text
 
     return bilingual(render)
-
-
-def extension_granted(unit: str, explanation: bool, due: date, reason: str) -> Texts:
-    def render() -> str:
-        if explanation:
-            message = _(
-                "%(unit)s: the deadline for answering the clarification questions is extended to %(date)s. Reason: %(reason)s"
-            )
-        else:
-            message = _(
-                "%(unit)s: the self-assessment deadline is extended to %(date)s. Reason: %(reason)s"
-            )
-        return message % {"unit": unit, "date": day(due), "reason": reason}
-
-    return bilingual(render)

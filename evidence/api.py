@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from cases import permissions
 from cases.errors import InvalidInput
 from cases.inputs import StrictJSONParser, text, validated
+from cases.users import SignedInApiRequest
 from evidence import services
 from evidence.models import Document, EvidenceLink
 from evidence.uploads import EvidenceUploadHandler
@@ -136,14 +137,14 @@ class CaseEvidenceView(APIView):
         parameters=[OpenApiParameter("current", bool, description="only versions not withdrawn")],
         responses=LinkSerializer(many=True),
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         current = request.query_params.get("current", "") in ("1", "true")
         rows = services.case_evidence(case, current_only=current)
         return Response(LinkSerializer(rows, many=True).data)
 
     @extend_schema(request=UploadInput, responses={201: UploadedSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.check_may_add(pk, request.user)
         assert self.upload_handler is not None
         self.upload_handler.allow(case)  # the file may now go to the store as it arrives
@@ -168,7 +169,7 @@ class CaseEvidenceLinkView(APIView):
     parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=LinkInput, responses={201: LinkSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = validated(request, LinkInput)
         link = services.link_document(
             pk,
@@ -182,7 +183,7 @@ class CaseEvidenceLinkView(APIView):
 
 class WithdrawView(APIView):
     @extend_schema(request=WithdrawInput, responses=LinkSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         reason = validated(request, WithdrawInput).get("reason") or ""
         link = services.withdraw_link(pk, actor=request.user, reason=reason)
         return Response(LinkSerializer(_reload(link)).data)
@@ -195,7 +196,7 @@ class DownloadView(APIView):
             302: OpenApiResponse(description="redirect to a short-lived download URL"),
         }
     )
-    def get(self, request: Request, pk: int) -> HttpResponseBase:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponseBase:
         download = services.open_download(pk, actor=request.user)
         document = download.document
         response: HttpResponseBase

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Criterion, Method
+from cases.users import User
 from evidence import sniff
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
@@ -124,7 +125,7 @@ def check_file(upload: BinaryIO, filename: str, size: int) -> sniff.FileKind:
 # --- who may change what, when --------------------------------------------------------------
 
 
-def _case(case_id: Any, actor: Any, *, lock: bool = False) -> Case:
+def _case(case_id: Any, actor: User, *, lock: bool = False) -> Case:
     qs = Case.objects.select_related("cycle", "unit")
     if lock:
         qs = qs.select_for_update(of=("self",))
@@ -135,7 +136,7 @@ def _state_label(case: Case) -> str:
     return str(Case.State(case.state).label)
 
 
-def _require_change(case: Case, actor: Any, now: datetime, *, withdraw: bool = False) -> None:
+def _require_change(case: Case, actor: User, now: datetime, *, withdraw: bool = False) -> None:
     """The unit's staff or head, while the case takes evidence (404/403/409/400 otherwise)."""
     if not (
         permissions.has_case_perm(actor, "edit_self_score", case)
@@ -164,12 +165,7 @@ def _criterion(case: Case, code: Any) -> Criterion:
     code = str(code or "").strip()
     if not code:
         raise InvalidInput(_("Say which criterion the evidence is for."))
-    criterion = Criterion.objects.filter(
-        framework__cycle_id=case.cycle_id,
-        framework__unit_group_id=case.unit.group_id,
-        code=code,
-        is_leaf=True,
-    ).first()
+    criterion = Criterion.objects.leaves_of(case).filter(code=code).first()
     if criterion is None:
         raise InvalidInput(
             _("Criterion %(code)s is not a scored criterion of this case's framework.")
@@ -196,7 +192,7 @@ def _criterion(case: Case, code: Any) -> Criterion:
     return criterion
 
 
-def check_may_add(case_id: Any, actor: Any, *, now: datetime | None = None) -> Case:
+def check_may_add(case_id: Any, actor: User, *, now: datetime | None = None) -> Case:
     """Refuse an upload before its body is read, when the user or the state cannot."""
     case = _case(case_id, actor)
     _require_change(case, actor, now or timezone.now())
@@ -217,7 +213,7 @@ def _next_version(case: Case, criterion: Criterion) -> int:
 
 
 def _add_link(
-    case: Case, document: Document, criterion: Criterion, note: str, actor: Any, now: datetime
+    case: Case, document: Document, criterion: Criterion, note: str, actor: User, now: datetime
 ) -> EvidenceLink:
     link = EvidenceLink.objects.create(
         case=case,
@@ -237,7 +233,7 @@ def add_evidence(
     criterion_code: Any,
     upload: BinaryIO,
     *,
-    actor: Any,
+    actor: User,
     filename: str,
     size: int,
     note: Any = "",
@@ -319,7 +315,7 @@ def link_document(
     document_id: Any,
     criterion_code: Any,
     *,
-    actor: Any,
+    actor: User,
     note: Any = "",
     now: datetime | None = None,
 ) -> EvidenceLink:
@@ -354,7 +350,7 @@ def link_document(
 
 
 def withdraw_link(
-    link_id: Any, *, actor: Any, reason: Any = "", now: datetime | None = None
+    link_id: Any, *, actor: User, reason: Any = "", now: datetime | None = None
 ) -> EvidenceLink:
     """Withdraw one version of a criterion's evidence (self-scoring only; the file stays)."""
     now = now or timezone.now()
@@ -412,7 +408,7 @@ class Download:
     stream: BinaryIO | None
 
 
-def open_download(document_id: Any, *, actor: Any) -> Download:
+def open_download(document_id: Any, *, actor: User) -> Download:
     """A short-lived URL (S3) or an open stream (local) of the file, after the permission
     check; the read is audited."""
     not_found = NotFound(_("This evidence does not exist or you may not see it."))

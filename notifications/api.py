@@ -8,11 +8,11 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
+from cases.users import SignedInApiRequest, display_name
 from notifications import services
 from notifications.models import Delivery, Notification
 
@@ -72,7 +72,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         ]
 
     def get_recipient_name(self, n: Notification) -> str:
-        return n.recipient.get_full_name() or n.recipient.username
+        return display_name(n.recipient)
 
 
 SettingsSerializer = inline_serializer(
@@ -139,7 +139,7 @@ class InboxView(APIView):
         # The paginated page with the unread count, as InboxPagination writes it.
         responses=InboxPage,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         """The caller's notifications, newest first, with the unread count."""
         unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
         paginator = InboxPagination()
@@ -152,7 +152,7 @@ class InboxView(APIView):
 
 class ReadView(APIView):
     @extend_schema(request=None, responses=NotificationSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         return Response(NotificationSerializer(services.mark_read(request.user, pk)).data)
 
 
@@ -163,18 +163,18 @@ ReadAllOutput = inline_serializer(
 
 class ReadAllView(APIView):
     @extend_schema(request=None, responses=ReadAllOutput)
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest) -> Response:
         marked = services.mark_all_read(request.user)
         return Response({"marked": marked, "unread": services.unread_count(request.user)})
 
 
 class SettingsView(APIView):
     @extend_schema(responses=SettingsSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         return Response(services.settings_of(request.user))
 
     @extend_schema(request=SettingsInput, responses=SettingsSerializer)
-    def put(self, request: Request) -> Response:
+    def put(self, request: SignedInApiRequest) -> Response:
         # The service checks every key and value and names each problem.
         data = request.data if isinstance(request.data, dict) else {}
         return Response(services.update_settings(request.user, data))
@@ -184,7 +184,7 @@ class SettingsView(APIView):
 
 class CaseNoticesView(APIView):
     @extend_schema(responses=NoticeSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         """Who was told what about the case, when it reached them and when they read it."""
         case = permissions.get_case_for_user(request.user, pk, "view_audit")
         return Response(NoticeSerializer(services.notices_of_case(case), many=True).data)

@@ -36,7 +36,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from notifications import rules
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
@@ -376,18 +377,12 @@ async def _send_all(messages: list[tuple[str, dict[str, Any]]], timeout: float) 
 
 # --- e-mail ---------------------------------------------------------------------------------
 
-FOOTER = {
-    "vi": (
-        "Thư này được gửi tự động từ hệ thống theo dõi Chỉ số cải cách hành chính. "
-        "Bạn có thể tắt thư cho từng loại thông báo trong phần cài đặt thông báo."
-    ),
-    "en": (
-        "This message was sent automatically by the PAR Index case tracker. "
-        "You can turn e-mail off for each kind of notification in your notification settings."
-    ),
-}
-PREFIX = {"vi": "[Chỉ số CCHC]", "en": "[PAR Index]"}
-SEE = {"vi": "Xem chi tiết", "en": "Details"}
+FOOTER = gettext_lazy(
+    "This message was sent automatically by the PAR Index case tracker. "
+    "You can turn e-mail off for each kind of notification in your notification settings."
+)
+PREFIX = gettext_lazy("[PAR Index]")
+SEE = gettext_lazy("Details")
 
 
 def build_email(n: Notification, language: str) -> EmailMessage:
@@ -395,16 +390,18 @@ def build_email(n: Notification, language: str) -> EmailMessage:
     lang = "en" if language.startswith("en") else "vi"
     text = n.text_in(lang)
     if n.kind in rules.KINDS:
-        title = rules.KINDS[n.kind].label(lang)
+        title = rules.KINDS[n.kind].label_in(lang)
     else:
         title = text.splitlines()[0][:90] if text else n.kind
+    with translation.override(lang):
+        see, footer, prefix = str(SEE), str(FOOTER), str(PREFIX)
     body = [text, ""]
     if n.link:
-        body += [f"{SEE[lang]}: {settings.SITE_URL}{n.link}", ""]
-    body += ["-- ", FOOTER[lang]]
+        body += [f"{see}: {settings.SITE_URL}{n.link}", ""]
+    body += ["-- ", footer]
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     return EmailMessage(
-        subject=f"{PREFIX[lang]} {title}",
+        subject=f"{prefix} {title}",
         body="\n".join(body),
         to=[n.recipient.email],
         headers={

@@ -1,24 +1,31 @@
 """Who hears what: the one table of notification kinds.
 
-| kind                       | when (audit action)                  | who hears                       | needs          |
-| -------------------------- | ------------------------------------ | ------------------------------- | -------------- |
-| submitted                  | workflow.case.submit                 | the secretariat                 | start_appraisal|
-| appraisal_started          | workflow.case.start_appraisal        | unit staff and head             | view_case      |
-| explanation_requested      | workflow.case.request_explanation    | unit staff and head (answer date)| answer_clarification |
-| explanation_submitted      | workflow.case.submit_explanation     | the appraisers who asked        | appraise_case  |
-| case_finalised             | workflow.case.finalise               | unit staff and head             | view_case      |
-| results_awaiting_approval  | cases.cycle.results_submitted        | the leaders                     | publish_case (global) |
-| results_published          | cases.cycle.published                | staff and head of every unit    | view_case      |
-| deadlines.extension_granted| deadlines.extension.granted          | unit staff and head             | view_case      |
-| any other kind (reminders) | (deadlines calls notify directly)    | as the caller says              | view_case (none without a case) |
+| kind                              | sent when                            | who hears                         | needs                 |
+| --------------------------------- | ------------------------------------ | --------------------------------- | --------------------- |
+| submitted                         | workflow.case.submit                 | the secretariat                   | start_appraisal       |
+| appraisal_started                 | workflow.case.start_appraisal        | unit staff and head               | view_case             |
+| explanation_requested             | workflow.case.request_explanation    | unit staff and head (answer date) | answer_clarification  |
+| explanation_submitted             | workflow.case.submit_explanation     | the appraisers who asked          | appraise_case         |
+| case_finalised                    | workflow.case.finalise               | unit staff and head               | view_case             |
+| results_awaiting_approval         | cases.cycle.results_submitted        | the leaders                       | publish_case (global) |
+| results_published                 | cases.cycle.published                | staff and head of every unit      | view_case             |
+| deadlines.extension_granted       | deadlines.extension.granted          | unit staff and head               | view_case             |
+| deadlines.reminder.self_assessment| the sweep, before the unit's deadline| unit staff and head               | view_case             |
+| deadlines.reminder.overdue        | the sweep, once the deadline passed  | unit staff and head               | view_case             |
+| deadlines.reminder.explanation    | the sweep, before the answer date    | unit staff and head               | view_case             |
+| deadlines.reminder.appraisal      | the sweep, before the appraisal date | each appraiser with work left     | (named: no case data) |
+| deadlines.summary.late            | the sweep, once a deadline passed    | the secretariat                   | view_case (global)    |
 
 "needs" is the case permission (`cases.permissions`) every recipient must hold on the
 notification's case — or globally when the notification has no case. `notify` drops
-anyone who does not, so no case data reaches someone who may not see the case.
+anyone who does not, so no case data reaches someone who may not see the case. A "named"
+kind without a case carries only counts, and reaches whom the sender names.
 
 The texts are stored in both languages when the event happens (the inbox must show what was
-said then); `{unit}`, `{year}`, `{due}` … come from the audit entry. Another app adds its own
-kinds with `register_kind` from its AppConfig.ready().
+said then). Every text and label is a msgid of the translation catalogue, rendered once in
+Vietnamese and once in English; `%(unit)s`, `%(year)s`, `%(due)s` … come from the audit
+entry. The sweep's kinds are written by the sweep (`deadlines.texts`, also through gettext).
+`notify` refuses a kind that is not in this table.
 """
 
 from __future__ import annotations
@@ -29,7 +36,11 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases import permissions
 from cases.models import Case, Membership
@@ -54,18 +65,23 @@ Audiences = Callable[[AuditEntry], Iterable[Audience]]
 @dataclass(frozen=True)
 class Kind:
     code: str
-    label_vi: str
-    label_en: str
+    label: str | Promise  # a lazy msgid: the e-mail subject and the settings' line
     perm: str = "view_case"
-    action: str = ""  # the audit action that triggers it; "" when another app calls notify()
+    action: str = ""  # the audit action that triggers it; "" when the sweep sends it
     audiences: Audiences | None = None
-    text_vi: str = ""
-    text_en: str = ""
-    # Both texts from the audience's context, when a fixed pattern cannot say it.
-    texts: Callable[[dict[str, Any]], tuple[str, str]] | None = None
+    text: str | Promise = ""  # a lazy msgid formatted with the audience's context
+    # The text from the audience's context, when one pattern cannot say it.
+    render: Callable[[dict[str, Any]], str] | None = None
+    named: bool = False  # without a case: reaches whom the sender names (no case data)
 
-    def label(self, language: str) -> str:
-        return self.label_en if language.startswith("en") else self.label_vi
+    def label_in(self, language: str) -> str:
+        with translation.override("en" if language.startswith("en") else "vi"):
+            return str(self.label)
+
+    def texts(self, context: dict[str, Any]) -> tuple[str, str]:
+        """The notification's text in Vietnamese and in English."""
+        render = self.render or (lambda ctx: str(self.text) % ctx)
+        return texts.bilingual(lambda: render(context))
 
 
 # --- who: one small function per audience --------------------------------------------------
@@ -99,8 +115,20 @@ def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
     yield Audience(permissions.unit_members(case), case, ctx)
 
 
-def _extension_texts(ctx: dict[str, Any]) -> tuple[str, str]:
-    return texts.extension_granted(ctx["unit"], ctx["explanation"], ctx["due_date"], ctx["reason"])
+def _extension_text(ctx: dict[str, Any]) -> str:
+    if ctx["explanation"]:
+        message = _(
+            "%(unit)s: the deadline for answering the clarification questions is extended to %(date)s. Reason: %(reason)s"
+        )
+    else:
+        message = _(
+            "%(unit)s: the self-assessment deadline is extended to %(date)s. Reason: %(reason)s"
+        )
+    return str(message) % {
+        "unit": ctx["unit"],
+        "date": texts.day(ctx["due_date"]),
+        "reason": ctx["reason"],
+    }
 
 
 def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
@@ -152,105 +180,92 @@ def every_unit_of_cycle(entry: AuditEntry) -> Iterable[Audience]:
 
 # --- what: the table ----------------------------------------------------------------------
 
+# The sweep's kinds (deadlines.sweep sends them with its own texts).
+SELF_ASSESSMENT_REMINDER = "deadlines.reminder.self_assessment"
+OVERDUE_REMINDER = "deadlines.reminder.overdue"
+EXPLANATION_REMINDER = "deadlines.reminder.explanation"
+APPRAISAL_REMINDER = "deadlines.reminder.appraisal"
+LATE_SUMMARY = "deadlines.summary.late"
+
 KINDS: dict[str, Kind] = {
     k.code: k
     for k in (
         Kind(
             "submitted",
-            "Đơn vị gửi hồ sơ tự đánh giá",
-            "A unit submitted its self-assessment",
+            _("A unit submitted its self-assessment"),
             perm="start_appraisal",
             action=audit.CASE_TRANSITION.format(name="submit"),
             audiences=secretariat_on_case,
-            text_vi="{unit} đã gửi hồ sơ tự đánh giá Chỉ số CCHC năm {year}.",
-            text_en="{unit} submitted its {year} PAR Index self-assessment.",
+            text=_("%(unit)s submitted its %(year)s PAR Index self-assessment."),
         ),
         Kind(
             "appraisal_started",
-            "Bắt đầu thẩm định",
-            "Appraisal started",
+            _("Appraisal started"),
             action=audit.CASE_TRANSITION.format(name="start_appraisal"),
             audiences=unit_of_case,
-            text_vi="Hồ sơ tự đánh giá Chỉ số CCHC năm {year} của {unit} đã được đưa vào thẩm định.",
-            text_en="Appraisal of {unit}'s {year} PAR Index self-assessment has started.",
+            text=_("Appraisal of %(unit)s's %(year)s PAR Index self-assessment has started."),
         ),
         Kind(
             "explanation_requested",
-            "Yêu cầu giải trình",
-            "Explanation requested",
+            pgettext_lazy("notification", "Explanation requested"),
             perm="answer_clarification",
             action=audit.CASE_TRANSITION.format(name="request_explanation"),
             audiences=unit_of_case,
-            text_vi=(
-                "Hội đồng thẩm định yêu cầu {unit} giải trình {questions} nội dung. "
-                "Hạn trả lời: hết ngày {due}."
-            ),
-            text_en=(
-                "The appraisal council asks {unit} to explain {questions} point(s). "
-                "Answers are due by the end of {due}."
+            text=_(
+                "The appraisal council asks %(unit)s to explain %(questions)s point(s). "
+                "Answers are due by the end of %(due)s."
             ),
         ),
         Kind(
             "explanation_submitted",
-            "Đơn vị gửi giải trình",
-            "Explanation sent",
+            _("Explanation sent"),
             perm="appraise_case",
             action=audit.CASE_TRANSITION.format(name="submit_explanation"),
             audiences=appraisers_who_asked,
-            text_vi="{unit} đã gửi giải trình cho các câu hỏi của bạn (Chỉ số CCHC năm {year}).",
-            text_en="{unit} sent its explanation for your questions ({year} PAR Index).",
+            text=_("%(unit)s sent its explanation for your questions (%(year)s PAR Index)."),
         ),
         Kind(
             "case_finalised",
-            "Chốt điểm thẩm định",
-            "Appraisal finalised",
+            _("Appraisal finalised"),
             action=audit.CASE_TRANSITION.format(name="finalise"),
             audiences=unit_of_case,
-            text_vi="Kết quả thẩm định Chỉ số CCHC năm {year} của {unit} đã được chốt.",
-            text_en="The appraisal of {unit}'s {year} PAR Index has been finalised.",
+            text=_("The appraisal of %(unit)s's %(year)s PAR Index has been finalised."),
         ),
         Kind(
             "results_awaiting_approval",
-            "Kết quả chờ phê duyệt",
-            "Results awaiting approval",
+            _("Results awaiting approval"),
             perm="publish_case",
             action=audit.CYCLE_RESULTS_SUBMITTED,
             audiences=leaders_of_cycle,
-            text_vi="Kết quả {cycle} đã được Sở Nội vụ trình, đang chờ phê duyệt và công bố.",
-            text_en="The results of {cycle} were sent by the secretariat and await approval.",
+            text=_("The results of %(cycle)s were sent by the secretariat and await approval."),
         ),
         Kind(
             "results_published",
-            "Công bố kết quả",
-            "Results published",
+            _("Results published"),
             action=audit.CYCLE_PUBLISHED,
             audiences=every_unit_of_cycle,
-            text_vi="Kết quả Chỉ số CCHC năm {year} đã được công bố (Quyết định số {decision}).",
-            text_en="The {year} PAR Index results were published (decision {decision}).",
+            text=_("The %(year)s PAR Index results were published (decision %(decision)s)."),
         ),
         Kind(
             "deadlines.extension_granted",
-            "Gia hạn",
-            "Extension granted",
+            _("Extension granted"),
             action=audit.EXTENSION_GRANTED,
             audiences=unit_of_extension,
-            texts=_extension_texts,
+            render=_extension_text,
         ),
+        Kind(SELF_ASSESSMENT_REMINDER, _("Self-assessment deadline reminder")),
+        Kind(OVERDUE_REMINDER, _("Self-assessment overdue")),
+        Kind(EXPLANATION_REMINDER, _("Answer deadline reminder")),
+        Kind(APPRAISAL_REMINDER, _("Appraisal deadline reminder"), named=True),
+        Kind(LATE_SUMMARY, _("Units late with their self-assessment")),
     )
 }
 BY_ACTION: dict[str, Kind] = {k.action: k for k in KINDS.values() if k.action}
 
 
-def register_kind(kind: Kind) -> None:
-    """Add a kind owned by another app (its label, the permission its recipients need)."""
-    KINDS[kind.code] = kind
-    if kind.action:
-        BY_ACTION[kind.action] = kind
-
-
 def kind_for(code: str) -> Kind:
-    """The kind's entry; unknown kinds (another app's reminders) need `view_case`."""
-    return KINDS.get(code) or Kind(code, code, code)
+    """The kind's entry; a code no longer in the table (older inbox rows) is its own label."""
+    return KINDS.get(code) or Kind(code, code)
 
 
 def link_for(case: Case | None, context: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case
+from cases.users import User
 from notifications import delivery, rules
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from workflow.models import AuditEntry
@@ -46,6 +47,8 @@ def notify(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
+    if kind not in rules.KINDS:
+        raise ValueError(f"Notification kind {kind!r} is not in notifications.rules.KINDS.")
     if isinstance(recipients, QuerySet):
         ids: Any = recipients
     else:
@@ -87,13 +90,13 @@ def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
     """The wanted users, each with `may`: active and holding the kind's permission (on the
     case, or globally without one).
 
-    A kind no app registered carries no case data when it has no case: the caller's
-    recipients stand (a reminder to a unit's staff about their own deadline).
+    A "named" kind carries no case data when it has no case: the caller's recipients stand
+    (a reminder to an appraiser of how much is left).
     """
-    if case is None and kind not in rules.KINDS:
+    if case is None and rules.KINDS[kind].named:
         may = Q(is_active=True)
     else:
-        may = permissions.holds(rules.kind_for(kind).perm, case)
+        may = permissions.holds(rules.KINDS[kind].perm, case)
     return (
         get_user_model()
         .objects.filter(pk__in=ids)
@@ -110,11 +113,7 @@ def on_event(entry: AuditEntry) -> None:
     for audience in kind.audiences(entry):
         if isinstance(audience.user_ids, list) and not audience.user_ids:
             continue
-        if kind.texts is not None:
-            text_vi, text_en = kind.texts(audience.context)
-        else:
-            text_vi = kind.text_vi.format(**audience.context)
-            text_en = kind.text_en.format(**audience.context)
+        text_vi, text_en = kind.texts(audience.context)
         notify(
             kind.code,
             audience.user_ids,
@@ -129,16 +128,16 @@ def on_event(entry: AuditEntry) -> None:
 # --- the inbox ------------------------------------------------------------------------------
 
 
-def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     qs = Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def mark_read(user: Any, notification_id: Any) -> Notification:
+def mark_read(user: User, notification_id: Any) -> Notification:
     """Mark one of the user's notifications read (the first time counts: proof of notice)."""
     try:
         row = Notification.objects.get(pk=int(notification_id), recipient=user)
@@ -152,13 +151,13 @@ def mark_read(user: Any, notification_id: Any) -> Notification:
     return row
 
 
-def mark_all_read(user: Any) -> int:
+def mark_all_read(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
 
 
-def confirm_push(user: Any, notification_id: Any) -> bool:
+def confirm_push(user: User, notification_id: Any) -> bool:
     """An open page confirmed it received the push (stronger proof than 'handed over')."""
     try:
         pk = int(notification_id)
@@ -177,7 +176,7 @@ def confirm_push(user: Any, notification_id: Any) -> bool:
 # --- settings -------------------------------------------------------------------------------
 
 
-def settings_of(user: Any) -> dict[str, Any]:
+def settings_of(user: User) -> dict[str, Any]:
     """The user's language and, per kind they can receive, whether e-mail is on."""
     language = (
         NotificationSettings.objects.filter(user=user).values_list("language", flat=True).first()
@@ -191,7 +190,7 @@ def settings_of(user: Any) -> dict[str, Any]:
         "email": [
             {
                 "kind": code,
-                "label": rules.kind_for(code).label(language),
+                "label": rules.kind_for(code).label_in(language),
                 "enabled": code not in off,
             }
             for code in codes
@@ -199,7 +198,7 @@ def settings_of(user: Any) -> dict[str, Any]:
     }
 
 
-def update_settings(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+def update_settings(user: User, data: dict[str, Any]) -> dict[str, Any]:
     """Change the language and/or turn e-mail on or off per kind; all or nothing."""
     errors = []
     language = data.get("language")

@@ -63,7 +63,7 @@ APPRAISER_AREAS = {"appraiser1": ["1", "2", "3", "4"], "appraiser2": ["5", "6", 
 
 @lru_cache(maxsize=1)
 def _demo_password_hash() -> str:
-    """Hash the shared demo password once: hashing it per account made seeding take 30 s."""
+    """Hash the shared demo password once, not per account: the hash is slow on purpose."""
     return make_password(settings.DEMO_PASSWORD)
 
 

@@ -9,6 +9,7 @@ dependency answers 503 within seconds, naming the part that failed.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from django.conf import settings
@@ -95,7 +96,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     ready, results = readiness()
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": results},
-        status=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable"}
+    if _operator(request):  # which part failed, and how, is for the operator's eyes
+        body["checks"] = results
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _operator(request: HttpRequest) -> bool:
+    token = settings.OPS_TOKEN
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(sent.encode(), token.encode())

@@ -29,6 +29,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from ops import errors
+
 RETRY_AFTER_SECONDS = 30
 API_PREFIX = "/api/"
 
@@ -66,6 +68,8 @@ def _language(request: HttpRequest) -> str:
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """handler500: called by Django while it handles the exception (so it is at hand)."""
     if not database_unavailable(sys.exception()):
+        if request.path.startswith(API_PREFIX):
+            return errors.server_error_json()
         return defaults.server_error(request, *args, **kwargs)
     language = _language(request) or settings.LANGUAGE_CODE
     with translation.override(language):

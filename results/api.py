@@ -26,11 +26,12 @@ from cases import permissions
 from cases.errors import Conflict, NotAllowed, NotFound
 from cases.inputs import text, validated
 from cases.models import Case, Cycle, Unit
+from cases.users import AnonymousUser, SignedInApiRequest, User
 from results import documents, exports, history, ranking, services
 from workflow.api import CSV, DOCX, XLSX, _visible_cycles, attachment
 
 
-def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
+def _cycle_for(user: User, pk: int, allowed: bool, refusal: str) -> Cycle:
     """404 to whoever may not see the cycle; 403 with `refusal` to whoever may see it but
     not this document."""
     cycle = _visible_cycles(user).filter(pk=pk).first() if user.is_authenticated else None
@@ -41,14 +42,14 @@ def _cycle_for(user: Any, pk: int, allowed: bool, refusal: str) -> Cycle:
     return cycle
 
 
-def results_cycle(user: Any, pk: int) -> Cycle:
+def results_cycle(user: User | AnonymousUser, pk: int) -> Cycle:
     """The cycle whose results this user may read now; 404 / 403 as the module says."""
     cycle = Cycle.objects.filter(pk=pk).first()
     if cycle is None:
         raise NotFound(_("This cycle does not exist or you may not see it."))
     if cycle.status == Cycle.Status.PUBLISHED or permissions.may_view_provisional_results(user):
         return cycle
-    if user.is_authenticated and _visible_cycles(user).filter(pk=pk).exists():
+    if isinstance(user, User) and _visible_cycles(user).filter(pk=pk).exists():
         raise NotAllowed(_("The results of this cycle are not published yet."))
     raise NotFound(_("This cycle does not exist or you may not see it."))
 
@@ -120,7 +121,7 @@ class ExclusionView(APIView):
     """POST {reason}: the leader takes the unit out of the ranking. DELETE {reason}: back in."""
 
     @extend_schema(request=ReasonInput, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
             pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
@@ -136,7 +137,7 @@ class ExclusionView(APIView):
         )
 
     @extend_schema(request=ReasonInput, responses={200: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.reinstate_in_ranking(
             pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
         )
@@ -151,7 +152,7 @@ class CaseReportView(APIView):
     """The unit's self-assessment report: whoever may see the case."""
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         case = permissions.get_case_for_user(
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
@@ -163,7 +164,7 @@ class AppraisalReportView(APIView):
     """Sở Nội vụ's appraisal report to the council chair (409 before a case is finalised)."""
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _cycle_for(
             request.user,
             pk,
@@ -194,7 +195,7 @@ class RewardsView(APIView):
     """The emulation and reward proposal: the units meeting the cycle's rule."""
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _cycle_for(
             request.user,
             pk,

@@ -40,6 +40,7 @@ from cases import sheets
 from cases.cells import keep_texts
 from cases.errors import Conflict
 from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
+from cases.users import display_name
 from evidence.models import EvidenceLink
 from results.exports import sheet_title
 from results.paper import Bold, Column, Paper, place_of, points
@@ -195,9 +196,7 @@ def self_assessment_report(case: Case) -> bytes:
             )
             % {
                 "when": date_format(timezone.localtime(submitted.at), "d/m/Y H:i"),
-                "who": submitted.actor.get_full_name() or submitted.actor.username
-                if submitted.actor
-                else "",
+                "who": display_name(submitted.actor) if submitted.actor else "",
                 "sha": submitted.snapshot_sha256,
             },
             italic=True,

@@ -1,6 +1,6 @@
 """The results a province announces: per unit group, index, rank, classification, areas.
 
-Rules (DESIGN.md "Results", seed 003 and 004):
+Rules (what is announced: docs/domain.md "Results"):
 
 - The index of a case is `cases.totals` (appraised part weighted plus survey part, criteria
   not applicable leave the maximum). It is ranked as published: rounded to two decimals.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import Conflict, InvalidInput, WrongState
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
+from cases.users import User
 from evidence import services as evidence_services
 from evidence.errors import StoreUnavailable
 from evidence.models import Document
@@ -27,7 +28,7 @@ from results.models import SignedReport
 from workflow import audit, events, rules
 
 
-def _decidable_case(case_id: Any, actor: Any) -> Case:
+def _decidable_case(case_id: Any, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
         case_id,
@@ -38,7 +39,7 @@ def _decidable_case(case_id: Any, actor: Any) -> Case:
 
 
 def exclude_from_ranking(
-    case_id: Any, reason: str, *, actor: Any, now: datetime | None = None
+    case_id: Any, reason: str, *, actor: User, now: datetime | None = None
 ) -> RankingExclusion:
     """The leader takes a unit out of the ranking of its cycle, with the reason."""
     reason = (reason or "").strip()
@@ -55,7 +56,7 @@ def exclude_from_ranking(
     return exclusion
 
 
-def reinstate_in_ranking(case_id: Any, reason: str, *, actor: Any) -> Case:
+def reinstate_in_ranking(case_id: Any, reason: str, *, actor: User) -> Case:
     """The leader puts an excluded unit back into the ranking, saying why."""
     reason = (reason or "").strip()
     with transaction.atomic(durable=True):

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-false}"
+export LOG_FORMAT="${LOG_FORMAT:-text}"  # read on a console (production: JSON lines)
 export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
 export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-false}"
 export CSRF_COOKIE_SECURE="${CSRF_COOKIE_SECURE:-false}"

@@ -2,9 +2,8 @@
 
 A score sheet has ~100 leaves, each a small accessible form (label, hint, error slot and
 `aria-describedby` per field); the cycle overview has one row per case, 3,500 in a national
-installation. Drawn by Django templates these cost 0.8 ms a leaf and 0.15 ms a case, which
-made the two pages 15x and 3.5x slower than a bare view returning the same rows
-(bench/pages.py). Here each row is a few f-strings over escaped values, with every
+installation. Drawn by Django templates, the two pages were many times slower than a bare
+view returning the same rows (bench/pages.py prints the ratios). Here each row is a few f-strings over escaped values, with every
 translated word looked up once per page. The markup is the same contract the tests and
 app.js rely on: ids `c-<code>-<field>`, errors in `data-error-for` slots.
 """

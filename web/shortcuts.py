@@ -15,9 +15,10 @@ from django_htmx.middleware import HtmxDetails
 from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Case, Cycle
+from cases.users import SignedInRequest
 
 
-class HtmxHttpRequest(HttpRequest):
+class HtmxHttpRequest(SignedInRequest):
     """A request as django-htmx's middleware leaves it (`request.htmx`), for the type checker."""
 
     htmx: HtmxDetails

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model
 from django.http import HttpRequest
 from django_fsm.admin import FSMAdminMixin
 
+from cases import permissions
 from cases.errors import DomainError
 from cases.models import AppraiserAssignment, Case, Cycle, Membership
+from cases.users import signed_in
 from workflow.cycle_services import (
     add_membership,
     assign_appraiser,
@@ -58,8 +61,20 @@ class ClarificationAdmin(admin.ModelAdmin):
         return False
 
 
+class CaseRoleForm(forms.ModelForm):
+    """Refuses the auditor and the system actor before the service would."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        user = data.get("user")
+        if user is not None and not permissions.may_take_case_role(user):
+            raise forms.ValidationError(permissions.case_role_refusal(user))
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = CaseRoleForm
     list_display = ["user", "unit", "role"]
     list_filter = ["role", "unit__group"]
     search_fields = ["user__username", "unit__code", "unit__name"]
@@ -69,11 +84,11 @@ class MembershipAdmin(admin.ModelAdmin):
         return False  # remove and add again: each change is audited
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        saved = add_membership(obj.user, obj.unit, obj.role, actor=request.user)
+        saved = add_membership(obj.user, obj.unit, obj.role, actor=signed_in(request.user))
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        remove_membership(obj, actor=request.user)
+        remove_membership(obj, actor=signed_in(request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:
@@ -82,6 +97,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(AppraiserAssignment)
 class AppraiserAssignmentAdmin(admin.ModelAdmin):
+    form = CaseRoleForm
     list_display = ["user", "cycle", "area_code"]
     list_filter = ["cycle", "area_code"]
     autocomplete_fields = ["user"]
@@ -90,10 +106,12 @@ class AppraiserAssignmentAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.pk = assign_appraiser(obj.cycle, obj.user, obj.area_code, actor=request.user).pk
+        obj.pk = assign_appraiser(
+            obj.cycle, obj.user, obj.area_code, actor=signed_in(request.user)
+        ).pk
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        unassign_appraiser(obj, actor=request.user)
+        unassign_appraiser(obj, actor=signed_in(request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:
@@ -127,7 +145,7 @@ class CycleAdmin(admin.ModelAdmin):
     def open_cycles(self, request: HttpRequest, queryset: Any) -> None:
         for cycle in queryset:
             try:
-                count = open_cycle(cycle.pk, actor=request.user)
+                count = open_cycle(cycle.pk, actor=signed_in(request.user))
                 self.message_user(request, f"{cycle}: {count}", messages.SUCCESS)
             except DomainError as exc:
                 self.message_user(request, f"{cycle}: {exc.message}", messages.ERROR)
@@ -162,7 +180,10 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
         """Run the button's transition through the service (permission, guards, audit)."""
         try:
             run_transition(
-                obj.pk, transition_name, actor=request.user, comment=request.POST.get("comment", "")
+                obj.pk,
+                transition_name,
+                actor=signed_in(request.user),
+                comment=request.POST.get("comment", ""),
             )
         except DomainError as exc:
             detail = "; ".join(str(e) for e in exc.errors)

@@ -1,6 +1,7 @@
-"""The JSON API under /api/v1/ (the contract of DESIGN.md). Views stay thin: find the object
-through `cases.permissions`, call one service, return its result; domain errors become JSON
-through `config.api_errors`.
+"""The JSON API under /api/v1/ (its contract: the OpenAPI schema at /api/schema/).
+
+Views stay thin: find the object through `cases.permissions`, call one service, return its
+result; domain errors become JSON through `config.api_errors`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cases.errors import NotAllowed, NotFound
 from cases.inputs import ScoreNumber, text, validated
 from cases.models import Case, Cycle, Score
 from cases.totals import totals_for
+from cases.users import SignedInApiRequest, User, display_name
 from deadlines.calendar import last_day
 from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
@@ -286,7 +288,7 @@ class HistorySerializer(serializers.ModelSerializer):
         ]
 
     def get_actor_name(self, entry: AuditEntry) -> str:
-        return entry.actor.get_full_name() or entry.actor.username
+        return display_name(entry.actor)
 
 
 ScoreInput = inline_serializer(
@@ -319,11 +321,11 @@ StateOutput = inline_serializer(
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _cases_for(user: Any) -> QuerySet[Case]:
+def _cases_for(user: User) -> QuerySet[Case]:
     return permissions.visible_cases(user).select_related("cycle", "unit", "unit__group")
 
 
-def _visible_cycles(user: Any) -> QuerySet[Cycle]:
+def _visible_cycles(user: User) -> QuerySet[Cycle]:
     if permissions.may_view_cycles(user):
         return Cycle.objects.all()
     return Cycle.objects.filter(
@@ -352,23 +354,23 @@ def _body(request: Request) -> dict[str, Any]:
 
 class CycleListView(APIView):
     @extend_schema(responses=CycleSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         return Response(CycleSerializer(_visible_cycles(request.user), many=True).data)
 
 
 class CycleDetailView(APIView):
-    def _cycle(self, request: Request, pk: int) -> Cycle:
+    def _cycle(self, request: SignedInApiRequest, pk: int) -> Cycle:
         cycle = _visible_cycles(request.user).filter(pk=pk).first()
         if cycle is None:
             raise NotFound(_("This cycle does not exist or you may not see it."))
         return cycle
 
     @extend_schema(responses=CycleSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         return Response(CycleSerializer(self._cycle(request, pk)).data)
 
     @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: SignedInApiRequest, pk: int) -> Response:
         self._cycle(request, pk)
         # The service refuses unknown fields and checks each value, naming each problem.
         data = dict(request.data if isinstance(request.data, dict) else {})
@@ -384,7 +386,7 @@ class CycleActionView(APIView):
     action_name = ""
 
     @extend_schema(request=CycleActionInput, responses=CycleSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         if not _visible_cycles(request.user).filter(pk=pk).exists():
             raise NotFound(_("This cycle does not exist or you may not see it."))
         data = validated(request, CycleActionInput)
@@ -412,7 +414,7 @@ class CaseListView(APIView):
         ],
         responses=CaseListSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest) -> Response:
         qs = _cases_for(request.user).order_by("cycle_id", "unit__code")
         params = request.query_params
         if params.get("cycle", "").isdigit():
@@ -428,7 +430,7 @@ class CaseListView(APIView):
 
 class CaseDetailView(APIView):
     @extend_schema(responses=CaseDetailSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk, queryset=_cases_for(request.user))
         context = {"request": request, "totals": totals_for([case])}
         return Response(CaseDetailSerializer(case, context=context).data)
@@ -436,7 +438,7 @@ class CaseDetailView(APIView):
 
 class ScoreView(APIView):
     @extend_schema(request=ScoreInput, responses=ScoreSerializer)
-    def put(self, request: Request, pk: int, code: str) -> Response:
+    def put(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
         data = validated(request, ScoreInput)
         appraiser_fields = {"appraised_score", "comment"} & set(data)
         if appraiser_fields:
@@ -449,7 +451,7 @@ class ScoreView(APIView):
 
 class TransitionView(APIView):
     @extend_schema(request=TransitionInput, responses=StateOutput)
-    def post(self, request: Request, pk: int, name: str) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int, name: str) -> Response:
         if name not in USER_TRANSITIONS:
             permissions.get_case_for_user(request.user, pk)
             raise NotAllowed(_("This step is done by the system or for the whole cycle."))
@@ -460,7 +462,7 @@ class TransitionView(APIView):
 
 class ClarificationListView(APIView):
     @extend_schema(responses=ClarificationSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         rows = Clarification.objects.filter(case=case).select_related(
             "criterion", "asked_by", "answered_by"
@@ -468,7 +470,7 @@ class ClarificationListView(APIView):
         return Response(ClarificationSerializer(rows, many=True).data)
 
     @extend_schema(request=QuestionInput, responses={201: ClarificationSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = validated(request, QuestionInput)
         clarification = services.ask_clarification(
             pk, data["criterion"] or "", data["question"] or "", actor=request.user
@@ -478,7 +480,7 @@ class ClarificationListView(APIView):
 
 class AnswerView(APIView):
     @extend_schema(request=AnswerInput, responses=ClarificationSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         answer = validated(request, AnswerInput)["answer"] or ""
         clarification = services.answer_clarification(pk, answer, actor=request.user)
         return Response(ClarificationSerializer(clarification).data)
@@ -486,6 +488,6 @@ class AnswerView(APIView):
 
 class HistoryView(APIView):
     @extend_schema(responses=HistorySerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(request.user, pk)
         return Response(HistorySerializer(services.history(case), many=True).data)

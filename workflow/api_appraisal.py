@@ -3,12 +3,9 @@ Thin views over the services."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,11 +13,12 @@ from cases import permissions
 from cases.errors import InvalidInput, NotAllowed, NotFound
 from cases.inputs import validated
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
+from cases.users import SignedInApiRequest, User, display_name
 from workflow import appraisal, cycle_services, services
 from workflow.api import ScoreSerializer, _body, _visible_cycles
 
 
-def visible_cycle(user: Any, pk: int) -> Cycle:
+def visible_cycle(user: User, pk: int) -> Cycle:
     cycle = _visible_cycles(user).filter(pk=pk).first()
     if cycle is None:
         raise NotFound(_("This cycle does not exist or you may not see it."))
@@ -37,7 +35,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "cycle", "user", "user_name", "area_code", "area_title"]
 
     def get_user_name(self, assignment: AppraiserAssignment) -> str:
-        return assignment.user.get_full_name() or assignment.user.username
+        return display_name(assignment.user)
 
     def get_area_title(self, assignment: AppraiserAssignment) -> str:
         return self.context.get("area_titles", {}).get(assignment.area_code, "")
@@ -68,7 +66,7 @@ class AssignmentListView(APIView):
     """GET: who appraises which area of the cycle. POST {user, area_code}: assign (secretariat)."""
 
     @extend_schema(responses=AssignmentSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         cycle = visible_cycle(request.user, pk)
         if not permissions.may_view_provisional_results(request.user):
             raise NotAllowed(_("You are not allowed to see the appraisers' assignments."))
@@ -83,7 +81,7 @@ class AssignmentListView(APIView):
     @extend_schema(
         request=AssignmentInput, responses={201: AssignmentSerializer, 200: AssignmentSerializer}
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         cycle = visible_cycle(request.user, pk)
         data = validated(request, AssignmentInput)
         assignment, created = cycle_services.create_assignment(
@@ -97,7 +95,7 @@ class AssignmentListView(APIView):
 
 class AssignmentDetailView(APIView):
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int, assignment_id: int) -> Response:
+    def delete(self, request: SignedInApiRequest, pk: int, assignment_id: int) -> Response:
         cycle = visible_cycle(request.user, pk)
         cycle_services.delete_assignment(cycle.pk, assignment_id, actor=request.user)
         return Response(status=204)
@@ -123,7 +121,7 @@ class WorklistView(APIView):
     """The appraiser's cases of the cycle, with how many of their criteria are unappraised."""
 
     @extend_schema(parameters=[OpenApiParameter("state", str)], responses=WorkItem)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         cycle = visible_cycle(request.user, pk)
         cases = appraisal.worklist(request.user, cycle, request.query_params.get("state", ""))
         return Response(
@@ -146,7 +144,7 @@ class AppraisalView(APIView):
     """Side by side for each criterion: self score, evidence, appraised score, the difference."""
 
     @extend_schema(responses=inline_serializer("SideBySide", {"areas": serializers.ListField()}))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         case = permissions.get_case_for_user(
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
@@ -171,7 +169,7 @@ class NotApplicableView(APIView):
     the reason and the appraised score."""
 
     @extend_schema(request=NotApplicableDecision, responses=ScoreSerializer)
-    def post(self, request: Request, pk: int, code: str) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
         data = _body(request)
         decision = data.get("decision")
         if decision not in ("confirm", "reject"):

@@ -10,13 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions, survey
 from cases.errors import NotAllowed
 from cases.models import Cycle, SurveyImport
+from cases.users import SignedInApiRequest
 from workflow import survey as survey_services
 from workflow.api import CSV, XLSX, attachment
 from workflow.api_appraisal import visible_cycle
@@ -57,7 +57,7 @@ def _import_json(record: SurveyImport) -> dict[str, Any]:
     }
 
 
-def _secretariat_cycle(request: Request, pk: int) -> Cycle:
+def _secretariat_cycle(request: SignedInApiRequest, pk: int) -> Cycle:
     cycle = visible_cycle(request.user, pk)
     if not permissions.may_manage_cycle(request.user):
         raise NotAllowed(_("Only the secretariat imports survey scores."))
@@ -70,7 +70,7 @@ class SurveyImportView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses=SurveyImportList)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: SignedInApiRequest, pk: int) -> Response:
         cycle = _secretariat_cycle(request, pk)
         rows = SurveyImport.objects.filter(cycle=cycle).select_related("imported_by")
         return Response([_import_json(r) for r in rows])
@@ -83,7 +83,7 @@ class SurveyImportView(APIView):
         },
         responses={201: SurveyImportOutput},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         cycle = _secretariat_cycle(request, pk)
         record = survey_services.import_upload(
             cycle.pk,
@@ -102,7 +102,7 @@ class SurveyTemplateView(APIView):
     @extend_schema(
         responses={(200, XLSX): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY}
     )
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _secretariat_cycle(request, pk)
         if self.file_type == "csv":
             return attachment(survey.template_csv(cycle), f"dieu-tra-xhh-{cycle.year}.csv", CSV)

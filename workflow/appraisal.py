@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.db.models import Count, Q
 
 from cases import permissions
-from cases.models import Appraisal, AppraiserAssignment, Case, Criterion, Cycle, Method, Score
+from cases.models import (
+    SELF_SCORED,
+    Appraisal,
+    AppraiserAssignment,
+    Case,
+    Criterion,
+    Cycle,
+    Score,
+)
+from cases.users import User
 from workflow import rules
 from workflow.models import Clarification
 
@@ -31,11 +40,6 @@ class WorkCounts(TypedDict):
     assigned: int
     unappraised: int
 
-
-# Leaves an appraiser scores (the survey is imported; bonus and penalty are optional).
-APPRAISED_METHODS = [
-    m for m in Method.values if m not in (Method.SURVEY, Method.BONUS, Method.PENALTY)
-]
 
 Provider = Callable[[Case, list[Score]], dict[int, Any]]
 _columns: dict[str, tuple[Provider, Callable[[], Any]]] = {}
@@ -55,7 +59,7 @@ def _no_evidence_yet(case: Case, scores: list[Score]) -> dict[int, Any]:
 register_criterion_column("evidence", _no_evidence_yet, list)
 
 
-def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[Case, WorkCounts]]:
+def worklist(user: User, cycle: Cycle, state: str = "") -> list[WithAnnotations[Case, WorkCounts]]:
     """Cases of the cycle the user may appraise, each annotated with `assigned` (leaves of the
     user's areas to appraise) and `unappraised` (those without an appraisal yet)."""
     areas = (
@@ -63,7 +67,7 @@ def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[C
         if permissions.has_global(user, "cases.appraise_case")
         else _assigned_areas(user, cycle)
     )
-    scope = Q(scores__criterion__method__in=APPRAISED_METHODS)
+    scope = Q(scores__criterion__method__in=SELF_SCORED)
     if areas is not None:
         scope &= Q(scores__criterion__area__code__in=areas)
     cases = (
@@ -80,7 +84,7 @@ def worklist(user: Any, cycle: Cycle, state: str = "") -> list[WithAnnotations[C
     return list(cases)
 
 
-def _assigned_areas(user: Any, cycle: Cycle) -> list[str]:
+def _assigned_areas(user: User, cycle: Cycle) -> list[str]:
     return list(
         AppraiserAssignment.objects.filter(cycle=cycle, user=user).values_list(
             "area_code", flat=True
@@ -92,7 +96,7 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def side_by_side(case: Case, user: Any) -> dict[str, Any]:
+def side_by_side(case: Case, user: User) -> dict[str, Any]:
     """Every leaf of the case: self score, appraised score (all rounds), questions, the gap."""
     facts = rules.facts_for(user, case)
     scores = list(
@@ -131,11 +135,8 @@ def side_by_side(case: Case, user: Any) -> dict[str, Any]:
     }
     area_rows: dict[int, dict[str, Any]] = {}
     area_list = (
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            parent__isnull=True,
-        )
+        Criterion.objects.of_case(case)
+        .filter(parent__isnull=True)
         .order_by("position")
         .values("pk", "code", "title", "max_points")
     )
@@ -171,7 +172,7 @@ def _criterion_row(
 ) -> dict[str, Any]:
     criterion = score.criterion
     area_code = criterion.area_code
-    appraised = criterion.method in APPRAISED_METHODS
+    appraised = criterion.method in SELF_SCORED
     difference = None
     if score.self_score is not None and score.appraised_score is not None:
         difference = score.appraised_score - score.self_score

@@ -23,11 +23,11 @@ from cases.models import (
     Criterion,
     Cycle,
     Membership,
-    Method,
     PublishedResult,
     Score,
     Unit,
 )
+from cases.users import User, display_name
 from deadlines import policy
 from deadlines.calendar import local_date, parse_day
 from deadlines.models import Extension
@@ -48,12 +48,12 @@ BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal")
 DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
-def _require_global(actor: Any, perm: str) -> None:
+def _require_global(actor: User, perm: str) -> None:
     if not permissions.has_global(actor, perm):
         raise NotAllowed(_("You are not allowed to do this."))
 
 
-def open_cycle(cycle_id: int, *, actor: Any, now: datetime | None = None) -> int:
+def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> int:
     """Create one case, with a score row per leaf, for every active unit that has a framework."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
@@ -174,7 +174,7 @@ def update_cycle(
     cycle_id: int,
     changes: dict[str, Any],
     *,
-    actor: Any,
+    actor: User,
     reason: str = "",
     confirm_lock: Any = None,
     now: datetime | None = None,
@@ -253,7 +253,9 @@ def update_cycle(
     return cycle
 
 
-def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membership:
+def add_membership(user: User, unit: Unit, role: str, *, actor: User) -> Membership:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
         if created:
@@ -267,7 +269,7 @@ def add_membership(user: Any, unit: Unit, role: str, *, actor: Any) -> Membershi
     return membership
 
 
-def remove_membership(membership: Membership, *, actor: Any) -> None:
+def remove_membership(membership: Membership, *, actor: User) -> None:
     with transaction.atomic():
         data = {
             "user": membership.user.username,
@@ -280,7 +282,11 @@ def remove_membership(membership: Membership, *, actor: Any) -> None:
         audit.record(audit.MEMBERSHIP_REMOVED, actor=actor, data=data)
 
 
-def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> AppraiserAssignment:
+def assign_appraiser(
+    cycle: Cycle, user: User, area_code: str, *, actor: User
+) -> AppraiserAssignment:
+    if not permissions.may_take_case_role(user):
+        raise InvalidInput(permissions.case_role_refusal(user))
     with transaction.atomic():
         assignment, created = AppraiserAssignment.objects.get_or_create(
             cycle=cycle, user=user, area_code=area_code
@@ -297,7 +303,7 @@ def assign_appraiser(cycle: Cycle, user: Any, area_code: str, *, actor: Any) -> 
     return assignment
 
 
-def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
+def unassign_appraiser(assignment: AppraiserAssignment, *, actor: User) -> None:
     with transaction.atomic():
         cycle = assignment.cycle
         data = {"user": assignment.user.username, "area": assignment.area_code}
@@ -306,7 +312,7 @@ def unassign_appraiser(assignment: AppraiserAssignment, *, actor: Any) -> None:
         audit.record(audit.ASSIGNMENT_REMOVED, actor=actor, cycle=cycle, data=data)
 
 
-def _assignable_cycle(cycle_id: int, actor: Any) -> Cycle:
+def _assignable_cycle(cycle_id: int, actor: User) -> Cycle:
     if not permissions.may_manage_cycle(actor):
         raise NotAllowed(_("Only the secretariat assigns appraisers."))
     cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
@@ -316,7 +322,7 @@ def _assignable_cycle(cycle_id: int, actor: Any) -> Cycle:
 
 
 def create_assignment(
-    cycle_id: int, user_ref: Any, area_code: str, *, actor: Any
+    cycle_id: int, user_ref: Any, area_code: str, *, actor: User
 ) -> tuple[AppraiserAssignment, bool]:
     """The secretariat assigns a council member to an area; (assignment, created)."""
     area_code = str(area_code or "").strip()
@@ -328,6 +334,8 @@ def create_assignment(
         errors = []
         if user is None:
             errors.append(_("There is no active user “%(user)s”.") % {"user": user_ref or ""})
+        elif not permissions.may_take_case_role(user):
+            errors.append(permissions.case_role_refusal(user))
         areas = set(
             Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True).values_list(
                 "code", flat=True
@@ -338,7 +346,7 @@ def create_assignment(
                 _("“%(area)s” is not an area of this cycle's criteria (areas: %(areas)s).")
                 % {"area": area_code, "areas": ", ".join(sorted(areas, key=_natural))}
             )
-        if errors:
+        if errors or user is None:
             raise InvalidInput(_("The assignment cannot be made."), errors)
         existing = AppraiserAssignment.objects.filter(
             cycle=cycle, user=user, area_code=area_code
@@ -348,7 +356,7 @@ def create_assignment(
         return assign_appraiser(cycle, user, area_code, actor=actor), True
 
 
-def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: Any) -> None:
+def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: User) -> None:
     with transaction.atomic():
         cycle = _assignable_cycle(cycle_id, actor)
         assignment = (
@@ -367,7 +375,7 @@ def _natural(code: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in code.split(".")]
 
 
-def submit_results(cycle_id: int, *, actor: Any) -> Cycle:
+def submit_results(cycle_id: int, *, actor: User) -> Cycle:
     """The secretariat sends the finalised results of the cycle to the leader."""
     _require_global(actor, "cases.finalise_case")
     with transaction.atomic():
@@ -404,9 +412,8 @@ def _all_finalised(cycle: Cycle) -> None:
 def _survey_complete(cycle: Cycle) -> None:
     """Every applicable survey criterion has an imported score: else the index is wrong."""
     missing = list(
-        Score.objects.filter(
-            case__cycle=cycle,
-            criterion__method=Method.SURVEY,
+        Score.objects.survey_of(cycle)
+        .filter(
             not_applicable=False,
             appraised_score__isnull=True,
         )
@@ -445,7 +452,7 @@ def _freeze_results(cycle: Cycle) -> list[PublishedResult]:
 def publish_cycle(
     cycle_id: int,
     *,
-    actor: Any,
+    actor: User,
     decision_number: str,
     decision_date: Any,
     signer: str = "",
@@ -478,7 +485,7 @@ def publish_cycle(
         decision: dict[str, Any] = {
             "number": number,
             "date": decision_day,
-            "signer": signer or actor.get_full_name() or actor.username,
+            "signer": signer or display_name(actor),
         }
         case_ids = list(Case.objects.filter(cycle=cycle).values_list("pk", flat=True))
         for case_id in case_ids:

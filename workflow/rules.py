@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.errors import DomainError, GuardFailed, InvalidInput, NotAllowed, WrongState
 from cases.models import Case, Cycle
+from cases.users import User
 from deadlines import policy
 from deadlines.calendar import is_past
 from workflow.transitions import TRANSITIONS
@@ -301,7 +301,7 @@ def extend(f: Facts) -> list[Reason]:
 
 
 def facts_for(
-    user: Any,
+    user: User,
     case: Case,
     now: datetime | None = None,
     *,

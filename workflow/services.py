@@ -9,6 +9,7 @@ a `DomainError` with the reason and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotFound, WrongState
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
+from cases.users import User
 from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
@@ -29,7 +31,7 @@ from workflow.models import AuditEntry, Clarification
 from workflow.transitions import TRANSITIONS
 
 
-def _locked_case(case_id: Any, user: Any, perm: str) -> Case:
+def _locked_case(case_id: Any, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
     case = permissions.get_case_for_user(
         user,
@@ -54,7 +56,7 @@ def _wrong_state(case: Case, message: str | None = None) -> WrongState:
     )
 
 
-def available_transitions(case: Case, user: Any, facts: rules.Facts | None = None) -> list[str]:
+def available_transitions(case: Case, user: User, facts: rules.Facts | None = None) -> list[str]:
     """Transitions this user could try on the case now (the rules; not the data guards)."""
     return rules.transitions_allowed(facts or rules.facts_for(user, case))
 
@@ -63,7 +65,7 @@ def run_transition(
     case_id: Any,
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     params: dict[str, Any] | None = None,
@@ -80,11 +82,46 @@ def run_transition(
         ) from None
 
 
+TRANSITION_BATCH = 50
+
+
+def run_transitions(
+    case_ids: Iterable[int],
+    name: str,
+    *,
+    actor: Any,
+    comment: str = "",
+    now: datetime | None = None,
+    batch: int = TRANSITION_BATCH,
+) -> Iterator[tuple[int, BaseException | None]]:
+    """Run one transition on many cases (the sweep at a cutoff): one transaction per `batch`
+    cases in id order, each case in a savepoint of its own, so a refusal or a fault undoes
+    that case only. Yields (case id, None or what refused it) once its batch committed.
+
+    Cases are locked in id order, as every sweep does, so two sweeps wait, never deadlock;
+    a person's transition on a case of the batch waits for the batch to commit."""
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), batch):
+        outcomes: list[tuple[int, BaseException | None]] = []
+        with transaction.atomic():
+            for case_id in ids[start : start + batch]:
+                try:
+                    with transaction.atomic():
+                        apply_transition(case_id, name, actor=actor, comment=comment, now=now)
+                except ConcurrentTransition:
+                    outcomes.append((case_id, Conflict(_("Someone else changed this case."))))
+                except Exception as exc:  # the savepoint rolled this case back, only it
+                    outcomes.append((case_id, exc))
+                else:
+                    outcomes.append((case_id, None))
+        yield from outcomes
+
+
 def apply_transition(
     case_id: Any,
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     params: dict[str, Any] | None = None,
@@ -157,12 +194,7 @@ _AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_
 
 def _leaf(case: Case, code: str) -> Criterion:
     try:
-        return Criterion.objects.select_related("area").get(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code=code,
-            is_leaf=True,
-        )
+        return Criterion.objects.leaves_of(case).select_related("area").get(code=code)
     except Criterion.DoesNotExist:
         raise InvalidInput(
             _("Criterion %(code)s is not a scored criterion of this case's framework.")
@@ -191,7 +223,7 @@ def set_self_score(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     data: dict[str, Any],
     now: datetime | None = None,
 ) -> Score:
@@ -278,7 +310,7 @@ def set_appraised_score(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     data: dict[str, Any],
     now: datetime | None = None,
 ) -> Score:
@@ -348,7 +380,7 @@ def _record_appraisal(
     points: Any,
     comment: str,
     *,
-    actor: Any,
+    actor: User,
     now: datetime,
     before: dict[str, Any],
 ) -> None:
@@ -380,7 +412,7 @@ def decide_not_applicable(
     case_id: Any,
     criterion_code: str,
     *,
-    actor: Any,
+    actor: User,
     confirm: bool,
     reason: str = "",
     appraised_score: Any = None,
@@ -431,7 +463,7 @@ def ask_clarification(
     criterion_code: str,
     question: str,
     *,
-    actor: Any,
+    actor: User,
     now: datetime | None = None,
 ) -> Clarification:
     """An appraiser asks the unit to explain a criterion (sent with request_explanation)."""
@@ -466,7 +498,7 @@ def ask_clarification(
 
 
 def answer_clarification(
-    clarification_id: Any, answer: str, *, actor: Any, now: datetime | None = None
+    clarification_id: Any, answer: str, *, actor: User, now: datetime | None = None
 ) -> Clarification:
     """The unit writes (or rewrites) its answer; the head sends all with submit_explanation."""
     now = now or timezone.now()

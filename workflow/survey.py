@@ -21,13 +21,14 @@ from django.utils.translation import gettext as _
 
 from cases import permissions, survey
 from cases.errors import InvalidInput, NotAllowed, WrongState
-from cases.models import Case, Cycle, Method, Score, SurveyImport
+from cases.models import Case, Cycle, Score, SurveyImport
+from cases.users import User
 from workflow import audit, events
 
 DECIDED = (Case.State.FINALISED, Case.State.PUBLISHED)
 
 
-def import_upload(cycle_id: int, upload: Any, *, actor: Any, missing: str) -> SurveyImport:
+def import_upload(cycle_id: int, upload: Any, *, actor: User, missing: str) -> SurveyImport:
     """`import_survey` for an uploaded file (page or API): `missing` says where to attach it;
     a file over the limit is refused before it is read."""
     if upload is None:
@@ -44,7 +45,7 @@ def import_survey(
     filename: str,
     content: bytes,
     *,
-    actor: Any,
+    actor: User,
     now: datetime | None = None,
 ) -> SurveyImport:
     """The secretariat imports the survey scores of a cycle from an .xlsx or CSV file."""
@@ -62,7 +63,7 @@ def import_survey(
         wanted = {(r.case_id, r.criterion_id): r.score for r in rows}
         current = list(
             Score.objects.select_for_update(of=("self",))
-            .filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+            .survey_of(cycle)
             .select_related("case", "case__unit", "criterion")
             .order_by("case__unit__code", "criterion__position")
         )

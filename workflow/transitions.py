@@ -1,6 +1,6 @@
 """The transition table: for each transition, who may run it and what must be true.
 
-Read with DESIGN.md's table. The state change itself is the django-fsm method on `Case`;
+docs/architecture.md "Transitions" describes the skeleton. The state change itself is the django-fsm method on `Case`;
 the service in `workflow.services` runs every transition through the same skeleton.
 A guard returns the list of reasons it refuses (empty when satisfied), in the user's words.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Method
+from cases.models import NOT_SELF_SCORED, Case
 from deadlines import policy
 from deadlines.calendar import is_past, last_day
 from workflow.models import Clarification
@@ -41,9 +41,6 @@ def after_self_deadline(case: Case, now: datetime, params: dict[str, Any]) -> li
             _("The self-assessment deadline (%(date)s) has not passed yet.") % {"date": _date(due)}
         ]
     return []
-
-
-NOT_SELF_SCORED = (Method.SURVEY, Method.BONUS, Method.PENALTY)
 
 
 def every_criterion_self_scored(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ def test_every_day_of_the_tet_2026_break_is_off() -> None:
 @pytest.mark.parametrize(
     ("start", "n", "expected"),
     [
-        # DOMAIN.md: 5 working days from Thursday 12/2/2026 end on Thursday 26/2/2026.
+        # docs/domain.md: 5 working days from Thursday 12/2/2026 end on Thursday 26/2/2026.
         (date(2026, 2, 12), 5, date(2026, 2, 26)),
         (date(2026, 2, 12), 1, date(2026, 2, 13)),
         (date(2026, 2, 13), 1, date(2026, 2, 23)),  # Friday before Tết → Monday after

@@ -26,8 +26,8 @@ def grant(w: SimpleNamespace, case: Any, day: date) -> Extension:
 def test_cycle_overview_shows_each_cases_own_deadline_in_few_queries(
     dated: SimpleNamespace, django_assert_max_num_queries: Any
 ) -> None:
-    # The list of cases with their deadlines moved from the home page to the cycle
-    # overview when the pages were built (issue 7); the same rule, checked there.
+    # The list of cases with their deadlines is on the cycle overview (not the home page);
+    # the same rule, checked there.
     grant(dated, dated.case_a, date(2026, 4, 7))
     client = Client()
     client.force_login(dated.secretariat)

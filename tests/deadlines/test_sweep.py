@@ -8,7 +8,6 @@ from typing import Any
 from django.core.management import call_command
 
 from cases.models import Case, Score
-from deadlines import sweep as sweep_module
 from deadlines.models import Extension, ReminderLog
 from deadlines.sweep import (
     KIND_APPRAISAL,
@@ -263,18 +262,24 @@ def test_the_management_command_reports_what_it_did(dated: SimpleNamespace, caps
 def test_one_failing_case_does_not_stop_the_others(
     dated: SimpleNamespace, monkeypatch: Any, caplog: Any
 ) -> None:
-    real = sweep_module.run_transition
+    """The cases due are locked in batches, one transaction each: a case failing half-way
+    (its state and audit entry written) is undone alone, its batch still commits."""
+    real = services.apply_transition
 
     def broken_for_a(case_id: int, name: str, **kwargs: Any) -> Case:
+        case = real(case_id, name, **kwargs)
         if case_id == dated.case_a.pk:
             raise RuntimeError("disk full")
-        return real(case_id, name, **kwargs)
+        return case
 
-    monkeypatch.setattr(sweep_module, "run_transition", broken_for_a)
+    monkeypatch.setattr(services, "apply_transition", broken_for_a)
     report = sweep(at(2026, 4, 1, 9))
 
     assert (report.locked, report.failed) == (1, 1)
     assert fresh(dated.case_b).is_late and not fresh(dated.case_a).is_late
+    assert fresh(dated.case_a).state == Case.State.SELF_SCORING
+    locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
+    assert list(locks.values_list("case_id", flat=True)) == [dated.case_b.pk]
     assert "lock_at_cutoff of case" in caplog.text
     assert recipients(KIND_OVERDUE) == sorted(UNIT_A + UNIT_B)  # both are late all the same
     monkeypatch.undo()

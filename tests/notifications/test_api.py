@@ -123,13 +123,14 @@ def test_bad_settings_are_refused_with_the_reasons_and_change_nothing(world: Any
     assert client.get("/api/v1/notifications/settings/").json()["language"] == "vi"
 
 
-def test_a_kind_from_another_app_can_be_turned_off_once_received(world: Any) -> None:
-    tell(world.head_a, 1, case=world.case_a, kind="reminder_t3")
+def test_a_unit_head_turns_off_e_mail_for_the_sweeps_reminders(world: Any) -> None:
+    kind = "deadlines.reminder.self_assessment"
+    tell(world.head_a, 1, case=world.case_a, kind=kind)
     response = api(world.head_a).put(
-        "/api/v1/notifications/settings/", {"email": {"reminder_t3": False}}, format="json"
+        "/api/v1/notifications/settings/", {"email": {kind: False}}, format="json"
     )
     assert response.status_code == 200
-    assert {"kind": "reminder_t3", "label": "reminder_t3", "enabled": False} in (
+    assert {"kind": kind, "label": "Nhắc hạn tự đánh giá", "enabled": False} in (
         response.json()["email"]
     )
 

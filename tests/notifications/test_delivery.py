@@ -142,7 +142,13 @@ def test_retries_back_off_exponentially_up_to_an_hour(attempts: int, seconds: in
 
 def test_a_delivery_whose_sender_died_is_taken_over_when_its_lease_ends(world: Any) -> None:
     with transaction.atomic():
-        (row,) = notify("reminder_t1", [world.head_a], text_vi="x", text_en="x", case=world.case_a)
+        (row,) = notify(
+            "deadlines.reminder.self_assessment",
+            [world.head_a],
+            text_vi="x",
+            text_en="x",
+            case=world.case_a,
+        )
     now = timezone.now()
     first = delivery.claim(now=now, channels=("email",))
     assert [d.notification_id for d in first] == [row.pk]
@@ -163,7 +169,11 @@ def test_two_workers_at_once_send_each_email_exactly_once(world: Any, smtp: Any)
     sync_case_permissions([world.case_a])
     with transaction.atomic():
         notify(
-            "reminder_t7", people, text_vi="Còn 7 ngày.", text_en="7 days left.", case=world.case_a
+            "deadlines.reminder.self_assessment",
+            people,
+            text_vi="Còn 7 ngày.",
+            text_en="7 days left.",
+            case=world.case_a,
         )
     # The immediate attempt above sent up to NOTIFY_EMAIL_INLINE_MAX; put every e-mail back
     # to pending so that the two workers have all 40 to share.
@@ -192,21 +202,22 @@ def test_two_workers_at_once_send_each_email_exactly_once(world: Any, smtp: Any)
     assert Delivery.objects.filter(channel="email", status="delivered").count() == 40
 
 
-def test_an_email_for_another_apps_kind_takes_its_subject_from_the_text(
+def test_a_sweep_reminders_email_is_titled_with_its_kind_and_says_the_text(
     world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         notify(
-            "reminder_t3",
+            "deadlines.reminder.self_assessment",
             [world.head_a],
             text_vi="Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026).",
             text_en="3 working days left before the self-assessment deadline (31/03/2026).",
             case=world.case_a,
         )
     (message,) = smtp.mailbox.to("stp.head@example.test")
-    assert message["Subject"].strip() == (
-        "[Chỉ số CCHC] Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026)."
-    )
+    assert message["Subject"].strip() == "[Chỉ số CCHC] Nhắc hạn tự đánh giá"
+    body = message.get_content()
+    assert "Còn 3 ngày làm việc đến hạn tự đánh giá (31/03/2026)." in body
+    assert "Bạn có thể tắt thư cho từng loại thông báo" in body
 
 
 def test_a_push_no_open_page_confirmed_is_sent_again_a_few_times_then_left(

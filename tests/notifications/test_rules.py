@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from django.db import transaction
 from cases.models import Case, Membership
 from cases.permissions import sync_case_permissions
 from deadlines.calendar import local_date
+from notifications import rules
 from notifications.models import Delivery, Notification
 from notifications.services import notify
 from tests.helpers import appraise_all, force_state, import_survey_scores
@@ -115,7 +116,7 @@ def test_results_sent_for_approval_tell_the_leader_and_published_results_every_u
 
 
 def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
-    """The deadlines app calls notify() directly: its kinds get the same protection."""
+    """The sweep calls notify() directly: its kinds get the same protection."""
     with transaction.atomic():
         rows = notify(
             "deadlines.extension_granted",
@@ -126,22 +127,25 @@ def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
             link=f"/cases/{world.case_a.pk}/",
         )
         reminder = notify(
-            "reminder_t3",
+            "deadlines.reminder.self_assessment",
             [world.staff_a],
             text_vi="Còn 3 ngày.",
             text_en="3 days left.",
             case=world.case_a,
         )
         summary = notify(
-            "late_units_summary", [world.secretariat, world.staff_a], text_vi="…", text_en="…"
+            "deadlines.reminder.appraisal",
+            [world.secretariat, world.staff_a],
+            text_vi="…",
+            text_en="…",
         )
         approval = notify(
             "results_awaiting_approval", [world.leader, world.staff_a], text_vi="…", text_en="…"
         )
     assert [r.recipient for r in rows] == [world.head_a]
     assert [r.recipient for r in reminder] == [world.staff_a]
-    # Without a case, another app's kind reaches whom it names; a kind of the table still
-    # needs its global permission.
+    # Without a case, a "named" kind (counts only) reaches whom the sender names; another
+    # kind still needs its global permission.
     assert [r.recipient for r in summary] == [world.secretariat, world.staff_a]
     assert [r.recipient for r in approval] == [world.leader]
     assert Delivery.objects.filter(notification__in=rows + reminder).count() == 4
@@ -196,11 +200,25 @@ def test_a_notification_in_a_rolled_back_savepoint_is_neither_kept_nor_pushed(
     world: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        (kept,) = notify("reminder_t1", [world.head_a], text_vi="a", text_en="a", case=world.case_a)
+        (kept,) = notify(
+            "deadlines.reminder.self_assessment",
+            [world.head_a],
+            text_vi="a",
+            text_en="a",
+            case=world.case_a,
+        )
         with contextlib.suppress(RuntimeError), transaction.atomic():
-            notify("reminder_t1", [world.staff_a], text_vi="b", text_en="b", case=world.case_a)
+            notify(
+                "deadlines.reminder.self_assessment",
+                [world.staff_a],
+                text_vi="b",
+                text_en="b",
+                case=world.case_a,
+            )
             raise RuntimeError("this part is undone")
-    assert [n.recipient for n in Notification.objects.filter(kind="reminder_t1")] == [world.head_a]
+    assert [
+        n.recipient for n in Notification.objects.filter(kind="deadlines.reminder.self_assessment")
+    ] == [world.head_a]
     (batch,) = callbacks  # the rolled-back savepoint's batch went with it
     assert [d.notification_id for d in batch.pushes] == [kept.pk]
     assert Delivery.objects.get(notification=kept, channel="push").status == "delivered"
@@ -233,3 +251,29 @@ def test_a_broken_channel_layer_does_not_fail_the_transition(
     )
     assert (push.status, push.attempts) == ("pending", 1)
     assert "channel layer" in push.last_error
+
+
+def test_a_kind_outside_the_table_is_refused_and_nothing_is_written(world: Any) -> None:
+    with transaction.atomic(), pytest.raises(ValueError, match=r"not in notifications\.rules"):
+        notify("no.such.kind", [world.head_a], text_vi="x", text_en="x", case=world.case_a)
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.parametrize("code", sorted(rules.KINDS))
+def test_every_kind_is_labelled_and_worded_in_vietnamese_and_english(code: str) -> None:
+    kind = rules.KINDS[code]
+    assert kind.label_in("vi") != kind.label_in("en")
+    if kind.audiences is not None:  # the table writes its text (the sweep writes its own)
+        context = {
+            "unit": "Sở Tư pháp",
+            "year": 2026,
+            "questions": 2,
+            "due": "10/04/2026",
+            "cycle": "Đánh giá Chỉ số CCHC năm 2026",
+            "decision": "123/QĐ-UBND",
+            "explanation": True,
+            "due_date": date(2026, 4, 10),
+            "reason": "Đổi lãnh đạo",
+        }
+        text_vi, text_en = kind.texts(context)
+        assert text_vi != text_en and "2026" in text_vi and "2026" in text_en

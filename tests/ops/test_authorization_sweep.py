@@ -210,9 +210,13 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             case=case, criterion=crit, round=1, question="Vì sao?", asked_by=world.appraiser
         )
         with transaction.atomic():
-            (note,) = notify("case_changed", [staff], text_vi="Thử", text_en="Test", case=case) or [
-                None
-            ]
+            (note,) = notify(
+                "deadlines.reminder.self_assessment",
+                [staff],
+                text_vi="Thử",
+                text_en="Test",
+                case=case,
+            ) or [None]
         found[key] = {
             "cycle": world.cycle.pk,
             "case": case.pk,

@@ -26,13 +26,7 @@ from django.db import connection
 from minio import Minio
 
 from bench.common import server_env
-from bench.embedded import (
-    database,
-    embedded_server,
-    manage,
-    prepare,
-    save_and_submit,
-)
+from bench.embedded import database, embedded_server, manage
 from bench.evidence import _make_file, _multipart_post
 from cases.models import Case
 from evidence.models import Document
@@ -40,6 +34,7 @@ from tests.drills.services import ROOT
 from tests.evidence import samples
 from tests.evidence.helpers import S3_ACCESS, S3_SECRET, new_bucket, s3_endpoint, upload, use_s3
 from tests.helpers import fill_self_scores
+from tests.ops.helpers import Embedded
 from workflow import services
 
 HEAD = re.compile(r"Audit head: #(\d+) ([0-9a-f]{64})")
@@ -61,17 +56,15 @@ def files_of(folder: Path) -> dict[str, str]:
 
 
 def test_the_embedded_default_backed_up_while_it_runs_comes_back_whole_in_an_empty_one(
-    tmp_path: Path,
+    embedded: Embedded, tmp_path: Path
 ) -> None:
-    old, new, archive = tmp_path / "old", tmp_path / "new", tmp_path / "par.tar"
-    units = prepare(old, 2)
-    with embedded_server(old) as served:
-        port = int(served.base.rsplit(":", 1)[1])
-        scan = _make_file(tmp_path, 1)
-        path = f"/api/v1/cases/{units[1].case}/evidence/"
-        assert _multipart_post(port, path, units[1].token, units[1].codes[0], scan)[0] == 201
-        assert {a.status for a in save_and_submit(served.base, units[0], saves=3)} == {200}
-        backed_up = manage(old, "backup", f"--output={archive}")  # while the server runs
+    old, new, archive = embedded.var_dir, tmp_path / "new", tmp_path / "par.tar"
+    unit, served = embedded.spare, embedded.served
+    scan = _make_file(tmp_path, 1)
+    port = int(served.base.rsplit(":", 1)[1])
+    path = f"/api/v1/cases/{unit.case}/evidence/"
+    assert _multipart_post(port, path, unit.token, unit.codes[1], scan)[0] == 201
+    backed_up = manage(old, "backup", f"--output={archive}")  # while its server runs
     assert backed_up.returncode == 0, backed_up.stderr
     head = HEAD.search(backed_up.stdout)
     assert head is not None, backed_up.stdout
@@ -84,10 +77,10 @@ def test_the_embedded_default_backed_up_while_it_runs_comes_back_whole_in_an_emp
     assert files_of(new / "evidence") == files_of(old / "evidence") != {}
     assert (new / "audit.key").read_text() == (old / "audit.key").read_text()
     # The old installation's sign-ins work on the new one: same data, same secret key.
-    with embedded_server(new) as served:
+    with embedded_server(new) as restored_server:
         page = requests.get(
-            f"{served.base}/cases/{units[0].case}/",
-            cookies={"sessionid": units[0].session},
+            f"{restored_server.base}/cases/{unit.case}/",
+            cookies={"sessionid": unit.session},
             timeout=30,
             allow_redirects=False,
         )
@@ -96,7 +89,7 @@ def test_the_embedded_default_backed_up_while_it_runs_comes_back_whole_in_an_emp
     before = counts(database(new))
     again = manage(new, "restore", str(archive))
     assert again.returncode == 1
-    assert "this installation already holds data (2 units" in again.stderr
+    assert "this installation already holds data (9 units" in again.stderr
     assert "nothing changed" in again.stderr
     assert counts(database(new)) == before
 

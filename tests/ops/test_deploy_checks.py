@@ -70,6 +70,20 @@ def test_the_app_refuses_to_start_without_a_secret_key() -> None:
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
 
 
+@pytest.mark.parametrize("key", ["change-me-to-a-long-random-string", "change-me", "secret"])
+def test_the_app_refuses_to_start_with_the_example_secret_key(key: str) -> None:
+    result = manage("check", env=production_env(SECRET_KEY=key))
+    assert result.returncode != 0
+    assert "SECRET_KEY is the example from .env.example" in result.stderr
+
+
+def test_the_browsable_api_is_off_in_production() -> None:
+    show = "from django.conf import settings; print(settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])"
+    result = manage("shell", "-c", show, env=production_env())
+    assert result.returncode == 0, result.stderr
+    assert "config.renderers.JSONRenderer" in result.stdout and "Browsable" not in result.stdout
+
+
 @pytest.mark.parametrize("password", ["minioadmin", "change-me-too", "short"])
 def test_the_app_refuses_to_start_with_a_default_object_store_password(password: str) -> None:
     result = manage("check", env=production_env(MINIO_SECRET_KEY=password))

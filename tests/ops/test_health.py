@@ -10,12 +10,22 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from cases.permissions import SECRETARIAT
 from evidence.storage import get_storage
 from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
 
 pytestmark = pytest.mark.django_db
+OPS_TOKEN = "operator-token-for-the-tests-0123456789"
+
+
+@pytest.fixture
+def client(client: Any, settings: Any) -> Any:
+    """The operator's client: /readyz names the failing part only to the operator token."""
+    settings.OPS_TOKEN = OPS_TOKEN
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {OPS_TOKEN}"
+    return client
 
 
 def dead_port() -> int:
@@ -62,6 +72,16 @@ def test_readyz_fails_fast_when_the_object_store_is_down(client: Any, settings: 
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["object_store"] != "ok"
+
+
+@pytest.mark.parametrize("sent", [None, "Bearer wrong-token", f"Bearer {OPS_TOKEN}x"])
+def test_readyz_tells_anyone_else_only_the_status(settings: Any, sent: str | None) -> None:
+    settings.OPS_TOKEN = OPS_TOKEN
+    settings.REDIS_URL = f"redis://127.0.0.1:{dead_port()}/0"
+    headers = {"HTTP_AUTHORIZATION": sent} if sent else {}
+    response = Client().get("/readyz", **headers)
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
 
 
 def test_readiness_command_fails_for_the_worker_health_check(settings: Any) -> None:

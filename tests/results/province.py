@@ -1,7 +1,7 @@
 """A small province whose results are worked out by hand in the tests.
 
 Two unit groups with their own small frameworks (loaded from dicts), 70 self-assessed + 30
-survey points each, so that with the seeds' weights the index is simply achieved / applicable
+survey points each, so that with the usual weights (docs/domain.md) the index is simply achieved / applicable
 maximum × 100 and every figure can be checked on paper.
 
 Departments (khoi_so), 100 points:

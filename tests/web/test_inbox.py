@@ -16,7 +16,7 @@ from tests.web.html import Page
 def _tell(user: Any, case: Any, vi: str, en: str) -> Notification:
     with transaction.atomic():
         (row,) = notify(
-            "test.notice",
+            "deadlines.reminder.self_assessment",
             [user],
             text_vi=vi,
             text_en=en,

@@ -33,7 +33,7 @@ def test_the_inbox_leads_to_the_settings_with_every_kind_on_by_default(
     boxes = _boxes(page)
     assert set(rules.KINDS) <= set(boxes) and all(boxes.values())
     assert "checked" in page.id("language-vi").attrs
-    assert rules.KINDS["submitted"].label_vi in page.text
+    assert rules.KINDS["submitted"].label_in("vi") in page.text
 
 
 def test_a_user_turns_e_mail_off_for_one_kind_and_chooses_english(

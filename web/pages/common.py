@@ -5,22 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from cases import permissions
 from cases.models import (
+    NOT_SELF_SCORED,
     AppraiserAssignment,
     Case,
     Membership,
     Score,
 )
+from cases.users import User
 from deadlines import policy
 from deadlines.calendar import end_of_day
 from web.timing import TimeLeft, time_left
 from workflow import schedule
-from workflow.transitions import NOT_SELF_SCORED
 
 APPRAISAL_STATES = (Case.State.APPRAISING, Case.State.EXPLANATION)
 
@@ -28,7 +28,7 @@ APPRAISAL_STATES = (Case.State.APPRAISING, Case.State.EXPLANATION)
 class Viewer:
     """Who is looking: global roles and scoped ones, each asked once per request."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: User) -> None:
         self.user = user
 
     @cached_property

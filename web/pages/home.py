@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.models import (
+    NOT_SELF_SCORED,
     AppraiserAssignment,
     Case,
     Cycle,
@@ -30,7 +31,6 @@ from web.pages.common import (
 )
 from web.timing import time_left
 from workflow.models import Clarification
-from workflow.transitions import NOT_SELF_SCORED
 
 # --- the unit's home ---------------------------------------------------------------------
 

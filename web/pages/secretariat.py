@@ -21,10 +21,10 @@ from cases.models import (
     Criterion,
     Cycle,
     Membership,
-    Method,
     Score,
     SurveyImport,
 )
+from cases.users import User, display_name
 from deadlines.calendar import public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride
 
@@ -65,13 +65,13 @@ def survey_page(cycle: Cycle) -> SurveyPage:
     queries whatever the number of units or imports."""
     criteria: dict[str, SurveyCriterion] = {}
     for code, title, max_points in (
-        Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+        Score.objects.survey_of(cycle)
         .values_list("criterion__code", "criterion__title", "criterion__max_points")
         .distinct()
         .order_by("criterion__code")
     ):
         criteria.setdefault(code, SurveyCriterion(code, title, max_points))
-    counts = Score.objects.filter(case__cycle=cycle, criterion__method=Method.SURVEY).aggregate(
+    counts = Score.objects.survey_of(cycle).aggregate(
         expected=Count("pk"), filled=Count("pk", filter=Q(appraised_score__isnull=False))
     )
     imports = list(
@@ -165,7 +165,7 @@ class AppraiserRow:
     """One council member: their areas in this cycle and the units they belong to (whose
     cases they never appraise: `cases.permissions.sync_case_permissions`)."""
 
-    user: Any
+    user: User
     cells: list[Cell]
     units: list[tuple[str, str]]
     error: list[str] = field(default_factory=list)
@@ -176,7 +176,7 @@ class AppraiserRow:
 
     @property
     def name(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return display_name(self.user)
 
     @property
     def assigned(self) -> int:

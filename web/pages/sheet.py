@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 
 from cases.errors import DomainError
 from cases.models import (
+    NOT_SELF_SCORED,
     Appraisal,
     Case,
     Criterion,
@@ -25,11 +26,12 @@ from cases.models import (
     Score,
 )
 from cases.totals import CaseTotals, totals_from_scores
+from cases.users import User
 from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules
 from workflow.models import Clarification
-from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
+from workflow.transitions import TRANSITIONS
 
 # --- the score sheet ---------------------------------------------------------------------
 
@@ -372,7 +374,7 @@ EXTENDABLE = {
 """Which deadline an extension moves in each state where `rules.extend` allows one."""
 
 
-def may_extend(user: Any, case: Case, facts: rules.Facts | None = None) -> bool:
+def may_extend(user: User, case: Case, facts: rules.Facts | None = None) -> bool:
     """The secretariat may grant this case a later deadline in its current state."""
     return rules.allowed(rules.extend, facts or rules.facts_for(user, case))
 
@@ -425,7 +427,7 @@ def submit_checklist(case: Case, now: datetime) -> list[str]:
     return [reason for guard in TRANSITIONS["submit"].guards for reason in guard(case, now, params)]
 
 
-def score_sheet(case: Case, user: Any, now: datetime) -> Sheet:
+def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     scores = case_scores(case)
     questions = case_questions(case)
     totals = totals_from_scores(case, scores)
@@ -469,16 +471,7 @@ def attach_posted(
 
 
 def leaf(case: Case, code: str) -> Criterion | None:
-    return (
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code=code,
-            is_leaf=True,
-        )
-        .select_related("area")
-        .first()
-    )
+    return Criterion.objects.leaves_of(case).filter(code=code).select_related("area").first()
 
 
 def area_progress(case: Case, area_id: int | None) -> tuple[int, int]:
@@ -514,7 +507,7 @@ class AppraisalSheet:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def appraisal_sheet(case: Case, user: Any, now: datetime, area: str = "") -> AppraisalSheet:
+def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> AppraisalSheet:
     """Self against appraised for every leaf, its rounds, its questions and answers; the
     forms a viewer may use are flagged per row (their areas only, in the right state)."""
     scores = case_scores(case)
@@ -591,7 +584,7 @@ def attach_appraisal_posted(
 # --- evidence ------------------------------------------------------------------------------
 
 
-def evidence_row(case: Case, code: str, user: Any, now: datetime) -> Row | None:
+def evidence_row(case: Case, code: str, user: User, now: datetime) -> Row | None:
     """One criterion's evidence block after an upload: its versions and whether this user
     may add another now (the evidence service answers, as it will on the next upload)."""
     from evidence import services as evidence_services
@@ -635,11 +628,7 @@ def relink_choices(case: Case, document_id: int) -> list[RelinkChoice]:
         )
     )
     criteria = (
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            is_leaf=True,
-        )
+        Criterion.objects.leaves_of(case)
         .exclude(method=Method.SURVEY)
         .order_by("position")
         .values_list("pk", "code", "title")

@@ -9,9 +9,16 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from cases.users import AnonymousUser, User, display_name
 from web import labels
 
 register = template.Library()
+
+
+@register.filter
+def person(user: User | AnonymousUser | None) -> str:
+    """A user's display name (`cases.users.display_name`); nothing for nobody."""
+    return display_name(user) if isinstance(user, User) else ""
 
 
 @register.filter

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from cases.errors import DomainError
 from cases.models import Case, Score
+from cases.users import SignedInRequest
 from web import pages, rows
 from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
 from web.shortcuts import HtmxHttpRequest, back_to, case_for
@@ -23,14 +24,14 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 
 
 @login_required
-def side_by_side(request: HttpRequest, pk: int) -> HttpResponse:
+def side_by_side(request: SignedInRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
     sheet = pages.appraisal_sheet(case, request.user, timezone.now(), request.GET.get("area", ""))
     return render_appraisal(request, case, sheet)
 
 
 def render_appraisal(
-    request: HttpRequest, case: Case, sheet: pages.AppraisalSheet, status: int = 200
+    request: SignedInRequest, case: Case, sheet: pages.AppraisalSheet, status: int = 200
 ) -> HttpResponse:
     context = {
         "case": case,
@@ -92,7 +93,7 @@ def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse
 
 @login_required
 @require_POST
-def ask(request: HttpRequest, pk: int) -> HttpResponse:
+def ask(request: SignedInRequest, pk: int) -> HttpResponse:
     """An appraiser's question on a criterion; sent to the unit with the next request."""
     case = case_for(request, pk, "ask_clarification", queryset=CASE_PAGE)
     form = QuestionForm(request.POST)
@@ -114,7 +115,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer(request: HttpRequest, pk: int) -> HttpResponse:
+def answer(request: SignedInRequest, pk: int) -> HttpResponse:
     """The unit's answer to one question (the head then sends the explanation)."""
     question = get_object_or_404(Clarification.objects.select_related("criterion"), pk=pk)
     case = case_for(request, question.case_id, "answer_clarification", queryset=CASE_PAGE)

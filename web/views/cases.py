@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from cases.errors import DomainError, GuardFailed, NotAllowed
 from cases.models import Case, Score
 from cases.totals import totals_for
+from cases.users import SignedInRequest
 from deadlines import services as deadline_services
 from web import labels, pages
 from web.forms import ExtensionForm, SelfScoreForm
@@ -29,13 +30,13 @@ CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
 
 
 @login_required
-def sheet(request: HttpRequest, pk: int) -> HttpResponse:
+def sheet(request: SignedInRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
     return render_sheet(request, case, show_checklist=request.GET.get("check") == "submit")
 
 
 def render_sheet(
-    request: HttpRequest,
+    request: SignedInRequest,
     case: Case,
     *,
     show_checklist: bool = False,
@@ -88,7 +89,7 @@ def save_self_score(request: HtmxHttpRequest, pk: int, code: str) -> HttpRespons
 
 
 def _saved_fragment(
-    request: HttpRequest, case: Case, code: str, form: SelfScoreForm, score: Score | None
+    request: SignedInRequest, case: Case, code: str, form: SelfScoreForm, score: Score | None
 ) -> HttpResponse:
     """The row's status, errors, version and the area's progress, swapped in place so that
     the field being typed in keeps its focus."""
@@ -116,7 +117,7 @@ def _saved_fragment(
 
 @login_required
 @require_POST
-def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+def transition(request: SignedInRequest, pk: int, name: str) -> HttpResponse:
     """Run one step of the case; a refusal comes back with every reason, nothing changed."""
     if name not in USER_TRANSITIONS:
         raise Http404
@@ -140,14 +141,14 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     return back_to(_page(request), case.pk)
 
 
-def _page(request: HttpRequest) -> str:
+def _page(request: SignedInRequest) -> str:
     """Which page of the case the step was taken from (only these two)."""
     return "web:appraisal" if request.POST.get("back") == "appraisal" else "web:case"
 
 
 @login_required
 @require_POST
-def extend(request: HttpRequest, pk: int) -> HttpResponse:
+def extend(request: SignedInRequest, pk: int) -> HttpResponse:
     """The secretariat grants the unit a later deadline, with the reason."""
     case = case_for(request, pk, queryset=CASE_PAGE)
     form = ExtensionForm(request.POST)
@@ -168,7 +169,7 @@ def extend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def history(request: HttpRequest, pk: int) -> HttpResponse:
+def history(request: SignedInRequest, pk: int) -> HttpResponse:
     case = case_for(request, pk, queryset=CASE_PAGE)
     context = {"case": case, "history": case_history(case, request.GET.get("kind", ""))}
     return render(request, "web/case_history.html", context)

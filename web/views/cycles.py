@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError
 from cases.models import Case, Cycle, UnitGroup
+from cases.users import SignedInRequest
 from web import pages
 from web.forms import PublishForm
 from web.shortcuts import back_to, cycle_for, refuse
@@ -21,7 +22,7 @@ from workflow import cycle_services
 
 
 @login_required
-def cycle_list(request: HttpRequest) -> HttpResponse:
+def cycle_list(request: SignedInRequest) -> HttpResponse:
     if not permissions.may_view_cycles(request.user):
         raise PermissionDenied
     cycles = Cycle.objects.order_by("-year", "title")
@@ -29,7 +30,7 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def overview(request: HttpRequest, pk: int) -> HttpResponse:
+def overview(request: SignedInRequest, pk: int) -> HttpResponse:
     """Every case of the cycle: counts per state, who is late, progress of each unit."""
     cycle = cycle_for(request, pk)
     now = timezone.now()
@@ -48,7 +49,7 @@ def overview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def submit_results(request: HttpRequest, pk: int) -> HttpResponse:
+def submit_results(request: SignedInRequest, pk: int) -> HttpResponse:
     cycle = cycle_for(request, pk)
     try:
         cycle_services.submit_results(cycle.pk, actor=request.user)
@@ -60,7 +61,7 @@ def submit_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def publish(request: HttpRequest, pk: int) -> HttpResponse:
+def publish(request: SignedInRequest, pk: int) -> HttpResponse:
     """The leader approves and publishes every case of the cycle, with the decision."""
     cycle = cycle_for(request, pk, "cases.publish_case")
     form = PublishForm(request.POST or None)

@@ -12,7 +12,7 @@ from typing import BinaryIO, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from cases.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from cases.models import Case
+from cases.users import SignedInRequest
 from evidence import services as evidence_services
 from evidence.models import EvidenceLink
 from evidence.uploads import EvidenceUploadHandler
@@ -90,7 +91,7 @@ def _refused(request: HtmxHttpRequest, pk: int, message: str) -> HttpResponse:
 
 
 def _block(
-    request: HttpRequest,
+    request: SignedInRequest,
     case: Case,
     code: str,
     *,
@@ -109,7 +110,7 @@ def _block(
     return HttpResponse(html, status=status)
 
 
-def _page(request: HttpRequest) -> str:
+def _page(request: SignedInRequest) -> str:
     return "web:appraisal" if request.GET.get("back") == "appraisal" else "web:case"
 
 
@@ -120,7 +121,7 @@ LINK_PAGE = EvidenceLink.objects.select_related(
 )
 
 
-def _version(request: HttpRequest, pk: int) -> tuple[EvidenceLink, Case]:
+def _version(request: SignedInRequest, pk: int) -> tuple[EvidenceLink, Case]:
     """The version and its case: 404 to whoever may not see the case (as for a version that
     does not exist), 403 to whoever may see it but not change the unit's evidence."""
     link = LINK_PAGE.filter(pk=pk).first()
@@ -138,7 +139,7 @@ def _page_error(error: DomainError) -> tuple[str, int]:
 
 
 @login_required
-def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def withdraw(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the confirmation step (a page, so that it works without JavaScript). POST:
     withdraw the version; the file stays in the store and in the history."""
     link, case = _version(request, pk)
@@ -172,7 +173,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def relink(request: HttpRequest, pk: int) -> HttpResponse:
+def relink(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: choose another criterion for a document already uploaded, with the section or
     page that applies there. POST: link it (a new version of that criterion's evidence)."""
     link, case = _version(request, pk)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.errors import DomainError, NotFound
+from cases.users import SignedInRequest
 from notifications import rules, services
 from notifications.models import NotificationSettings
 from web.shortcuts import back_to
@@ -22,7 +23,7 @@ PAGE = 100
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: SignedInRequest) -> HttpResponse:
     unread_only = request.GET.get("unread") == "1"
     rows = services.inbox(request.user, unread_only=unread_only)[:PAGE]
     return render(request, "web/inbox.html", {"notifications": rows, "unread_only": unread_only})
@@ -30,7 +31,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
+def open_notification(request: SignedInRequest, pk: int) -> HttpResponse:
     """Follow a notification's link; the first opening is its proof of notice.
 
     So only the user's own act marks it read: a POST (CSRF-checked), or a GET the browser
@@ -56,13 +57,13 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def read_all(request: HttpRequest) -> HttpResponse:
+def read_all(request: SignedInRequest) -> HttpResponse:
     services.mark_all_read(request.user)
     return back_to("web:inbox")
 
 
 @login_required
-def notification_settings(request: HttpRequest) -> HttpResponse:
+def notification_settings(request: SignedInRequest) -> HttpResponse:
     """Which kinds of notification also come by e-mail, and in which language (the inbox
     always gets every one). One call to `notifications.services.update_settings`, all or
     nothing; its refusal is shown above the form."""
@@ -89,7 +90,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
             return back_to("web:notification-settings")
     language = get_language() or "vi"
     kinds = [
-        {**row, "label": rules.kind_for(row["kind"]).label(language)} for row in current["email"]
+        {**row, "label": rules.kind_for(row["kind"]).label_in(language)} for row in current["email"]
     ]
     context = {
         "language": current["language"],

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Cycle
+from cases.users import SignedInRequest
 from results import services
 from results.api import results_cycle
 from results.ranking import compute_results
@@ -65,7 +66,7 @@ def unit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def exclusion(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+def exclusion(request: SignedInRequest, pk: int, code: str) -> HttpResponse:
     """The leader excludes the unit from the ranking (or ranks it again), with the reason."""
     computed = compute_results(_cycle(request, pk))
     found = pages.unit_result(computed, code)

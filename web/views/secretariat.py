@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError, ImportRefused, NotAllowed
 from cases.models import AppraiserAssignment, Cycle
+from cases.users import SignedInRequest, display_name
 from deadlines import services as deadline_services
 from deadlines import texts
 from deadlines.calendar import local_date, parse_day
@@ -34,7 +35,7 @@ from workflow import survey as survey_services
 
 
 @login_required
-def survey_import(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_import(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the template, what is in force, the imports so far. POST: import a file, all
     rows or none."""
     cycle = managed_cycle(request, pk)
@@ -67,7 +68,7 @@ def survey_import(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/cycle_survey.html", context, status=status)
 
 
-def _say_imported(request: HttpRequest, summary: pages.ImportSummary) -> None:
+def _say_imported(request: SignedInRequest, summary: pages.ImportSummary) -> None:
     record = summary.record
     messages.success(
         request,
@@ -96,7 +97,7 @@ def _say_imported(request: HttpRequest, summary: pages.ImportSummary) -> None:
 
 
 @login_required
-def appraisers(request: HttpRequest, pk: int) -> HttpResponse:
+def appraisers(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: council members × areas. POST: assign one member to one area, from a cell of
     their row (`row` = their id) or from the form that adds a member by user name."""
     cycle = managed_cycle(request, pk)
@@ -110,7 +111,7 @@ def appraisers(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as error:
         return _refused(request, cycle, error, request.POST.get("row", ""))
-    name = assignment.user.get_full_name() or assignment.user.username
+    name = display_name(assignment.user)
     if created:
         messages.success(
             request,
@@ -126,7 +127,7 @@ def appraisers(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
+def unassign(request: SignedInRequest, pk: int, assignment_id: int) -> HttpResponse:
     cycle = managed_cycle(request, pk)
     assignment = (
         AppraiserAssignment.objects.filter(cycle=cycle, pk=assignment_id)
@@ -143,14 +144,14 @@ def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
         request,
         _("%(name)s no longer appraises area %(area)s.")
         % {
-            "name": assignment.user.get_full_name() or assignment.user.username,
+            "name": display_name(assignment.user),
             "area": assignment.area_code,
         },
     )
     return back_to("web:appraisers", cycle.pk, anchor=f"ap-{assignment.user_id}")
 
 
-def _refused(request: HttpRequest, cycle: Cycle, error: DomainError, row: str) -> HttpResponse:
+def _refused(request: SignedInRequest, cycle: Cycle, error: DomainError, row: str) -> HttpResponse:
     """The table again, the service's refusal beside the row it came from (or beside the
     form that adds a member)."""
     if isinstance(error, NotAllowed):
@@ -164,7 +165,7 @@ def _refused(request: HttpRequest, cycle: Cycle, error: DomainError, row: str) -
 
 
 def _render_table(
-    request: HttpRequest, table: pages.AssignmentTable, status: int = 200
+    request: SignedInRequest, table: pages.AssignmentTable, status: int = 200
 ) -> HttpResponse:
     context = {"cycle": table.cycle, "table": table}
     return render(request, "web/cycle_appraisers.html", context, status=status)
@@ -173,13 +174,13 @@ def _render_table(
 # --- the working-day calendar ----------------------------------------------------------------
 
 
-def _secretariat(request: HttpRequest) -> None:
+def _secretariat(request: SignedInRequest) -> None:
     if not permissions.may_manage_cycle(request.user):
         raise PermissionDenied
 
 
 @login_required
-def calendar(request: HttpRequest) -> HttpResponse:
+def calendar(request: SignedInRequest) -> HttpResponse:
     """GET: the year's days off and make-up working days. POST: add one, with its reason."""
     _secretariat(request)
     today = local_date(timezone.now())
@@ -209,7 +210,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def calendar_remove(request: HttpRequest, day: str) -> HttpResponse:
+def calendar_remove(request: SignedInRequest, day: str) -> HttpResponse:
     """Take back one change of the calendar, with the reason."""
     _secretariat(request)
     the_day = parse_day(day)
@@ -233,6 +234,6 @@ def calendar_remove(request: HttpRequest, day: str) -> HttpResponse:
 
 
 def _render_calendar(
-    request: HttpRequest, page: pages.CalendarPage, status: int = 200
+    request: SignedInRequest, page: pages.CalendarPage, status: int = 200
 ) -> HttpResponse:
     return render(request, "web/calendar.html", {"page": page}, status=status)

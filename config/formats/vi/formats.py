@@ -1,7 +1,7 @@
 """Vietnamese formats as civil servants write them: 31/03/2026, 2,5 điểm, 3.500 hồ sơ.
 
 Django's own `vi` formats write dates as "Ngày 31 tháng 3 năm 2026" and 31-03-2026; the
-product shows dd/mm/yyyy everywhere (DESIGN: "Dates shown as dd/mm/yyyy").
+product shows dd/mm/yyyy everywhere (docs/domain.md "Time").
 """
 
 DATE_FORMAT = "d/m/Y"
