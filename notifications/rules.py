@@ -3,7 +3,7 @@
 | kind                              | sent when                            | who hears                         | needs                 |
 | --------------------------------- | ------------------------------------ | --------------------------------- | --------------------- |
 | submitted                         | workflow.case.submit                 | the secretariat                   | start_appraisal       |
-| appraisal_started                 | workflow.case.start_appraisal        | unit staff and head               | view_case             |
+| appraisal_started                 | workflow.case.start_appraisal        | unit staff and head; appraisers (their areas) | view_case |
 | explanation_requested             | workflow.case.request_explanation    | unit staff and head (answer date) | answer_clarification  |
 | explanation_submitted             | workflow.case.submit_explanation     | the appraisers who asked          | appraise_case         |
 | case_finalised                    | workflow.case.finalise               | unit staff and head               | view_case             |
@@ -43,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cases import permissions
-from cases.models import Case, Membership
+from cases.models import AppraiserAssignment, Case, Membership
 from deadlines import texts
 from workflow import audit
 from workflow.models import AuditEntry, Clarification
@@ -137,6 +137,38 @@ def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
     yield Audience(permissions.role_members(permissions.SECRETARIAT), case, _case_context(case))
 
 
+def unit_and_appraisers(entry: AuditEntry) -> Iterable[Audience]:
+    """The unit, and every appraiser of the cycle with the areas of the case they appraise
+    (one audience per set of areas; never a member of the unit, who does not appraise it)."""
+    yield from unit_of_case(entry)
+    case = entry.case
+    assert case is not None
+    members = set(permissions.unit_member_ids(case))
+    areas: dict[int, list[str]] = {}
+    for user_id, area in (
+        AppraiserAssignment.objects.filter(cycle_id=case.cycle_id)
+        .order_by("area_code")
+        .values_list("user_id", "area_code")
+    ):
+        if user_id not in members:
+            areas.setdefault(user_id, []).append(area)
+    together: dict[tuple[str, ...], list[int]] = {}
+    for user_id, codes in areas.items():
+        together.setdefault(tuple(codes), []).append(user_id)
+    for area_codes, user_ids in together.items():
+        yield Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)})
+
+
+def _appraisal_started_text(ctx: dict[str, Any]) -> str:
+    if ctx.get("areas"):
+        message = _(
+            "%(unit)s's %(year)s PAR Index case is ready for appraisal: please appraise area(s) %(areas)s."
+        )
+    else:
+        message = _("Appraisal of %(unit)s's %(year)s PAR Index self-assessment has started.")
+    return str(message) % ctx
+
+
 def appraisers_who_asked(entry: AuditEntry) -> Iterable[Audience]:
     """Those who asked the questions of the round the explanation answers (it just ended)."""
     case = entry.case
@@ -202,8 +234,8 @@ KINDS: dict[str, Kind] = {
             "appraisal_started",
             _("Appraisal started"),
             action=audit.CASE_TRANSITION.format(name="start_appraisal"),
-            audiences=unit_of_case,
-            text=_("Appraisal of %(unit)s's %(year)s PAR Index self-assessment has started."),
+            audiences=unit_and_appraisers,
+            render=_appraisal_started_text,
         ),
         Kind(
             "explanation_requested",

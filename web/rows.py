@@ -489,12 +489,21 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
     return mark_safe("".join(out))  # every value above is escaped
 
 
-def overview_rows(rows: Iterable[Any]) -> SafeString:
-    """The cycle overview's table body: one line per case."""
+def overview_rows(rows: Iterable[Any], selectable: bool = False) -> SafeString:
+    """The cycle overview's table body: one line per case (with a box to select it for a
+    step on many cases, for those who may run one)."""
     late, extended = _e(_("late")), _e(_("extended"))
+    choose = _e(_("Select"))
     case_base = reverse("web:case", args=[0])[:-2]
     out = []
     for r in rows:
+        pick = (
+            f'<td><input type="checkbox" name="case" value="{r.case_id}" form="bulk" '
+            f'id="pick-{r.case_id}" aria-label="{choose} {_e(r.unit_code)} – {_e(r.unit_name)}">'
+            "</td>"
+            if selectable
+            else ""
+        )
         late_flag = f' <span class="late-flag">{late}</span>' if r.is_late else ""
         ext = f' <span class="tag">{extended}</span>' if r.extended else ""
         submitted = (
@@ -503,7 +512,7 @@ def overview_rows(rows: Iterable[Any]) -> SafeString:
             else ""
         )
         out.append(
-            f'<tr><th scope="row"><a href="{case_base}{r.case_id}/">{_e(r.unit_code)} – '
+            f'<tr>{pick}<th scope="row"><a href="{case_base}{r.case_id}/">{_e(r.unit_code)} – '
             f"{_e(r.unit_name)}</a></th><td>{_e(r.group)}</td>"
             f'<td><span class="state state-{r.state}">{_e(r.state_label)}</span>{late_flag}</td>'
             f'<td class="num">{r.scored}/{r.total}</td><td class="num">{r.appraised}/{r.total}</td>'

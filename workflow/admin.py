@@ -126,19 +126,12 @@ class CycleAdmin(admin.ModelAdmin):
     actions = ["open_cycles"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # Deadlines of an open cycle change through PATCH /api/v1/cycles/{id}/ (with a reason).
+        # A cycle, once it exists, changes only through the services (the pages and
+        # PATCH /api/v1/cycles/{id}/), which check the rules and write the audit entry: here
+        # every field is read-only, so a published decision can never be rewritten unseen.
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.status != Cycle.Status.DRAFT:
-            fields += [
-                "self_assessment_due",
-                "appraisal_due",
-                "publication_target",
-                "explanation_window_days",
-                "self_weight",
-                "survey_weight",
-                "group_thresholds",
-                "year",
-            ]
+        if obj is not None:
+            fields += [f.name for f in Cycle._meta.concrete_fields if f.name not in fields]
         return fields
 
     @admin.action(description="Mở đợt đánh giá (tạo hồ sơ cho các đơn vị)")

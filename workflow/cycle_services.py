@@ -4,7 +4,8 @@ manage who belongs where, and publish results. Each is audited in its own transa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.errors import DomainError, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import (
     AppraiserAssignment,
     Case,
@@ -32,7 +33,7 @@ from deadlines import policy
 from deadlines.calendar import local_date, parse_day
 from deadlines.models import Extension
 from workflow import audit, events
-from workflow.services import apply_transition
+from workflow.services import apply_transition, run_transition
 
 EDITABLE_CYCLE_FIELDS = (
     "title",
@@ -536,3 +537,39 @@ def publish_cycle(
         )
         events.publish(entry)
     return len(case_ids)
+
+
+# Steps the secretariat may run on a selection of cases from the cycle overview.
+BULK_TRANSITIONS = ("start_appraisal", "finalise")
+
+
+@dataclass
+class BulkOutcome:
+    done: list[Case] = field(default_factory=list)
+    refused: list[tuple[Case, DomainError]] = field(default_factory=list)
+
+
+def run_transition_for_cases(
+    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: Any
+) -> BulkOutcome:
+    """Run one step on many cases of a cycle: each case through `run_transition` (its own
+    transaction, permission, guards and audit entry), so one refusal stops only that case."""
+    if name not in BULK_TRANSITIONS:
+        raise NotFound(_("There is no step called “%(name)s”.") % {"name": name})
+    ids = {int(i) for i in case_ids if str(i).isdigit()}
+    if not ids:
+        raise InvalidInput(_("Choose at least one case."))
+    outcome = BulkOutcome()
+    cases = (
+        Case.objects.filter(cycle_id=cycle_id, pk__in=ids)
+        .select_related("unit")
+        .order_by("unit__code")
+    )
+    for case in cases:
+        try:
+            run_transition(case.pk, name, actor=actor)
+        except DomainError as error:
+            outcome.refused.append((case, error))
+        else:
+            outcome.done.append(case)
+    return outcome

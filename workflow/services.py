@@ -10,6 +10,7 @@ a `DomainError` with the reason and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,15 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from cases import permissions
-from cases.errors import Conflict, GuardFailed, InvalidInput, NotFound, WrongState
+from cases.errors import (
+    Conflict,
+    DomainError,
+    GuardFailed,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    WrongState,
+)
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import check_points, resolve_self_score, to_decimal
 from cases.users import User
@@ -28,7 +37,7 @@ from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import TRANSITIONS
+from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
 
 
 def _locked_case(case_id: Any, user: User, perm: str) -> Case:
@@ -557,3 +566,77 @@ def answer_clarification(
 
 def history(case: Case) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
+
+
+@dataclass
+class AreaAgreement:
+    """What `agree_with_self_scores` did: the leaves appraised at the unit's own score, and
+    those left for the appraiser (code → why)."""
+
+    agreed: list[str] = field(default_factory=list)
+    left: dict[str, str] = field(default_factory=dict)
+
+
+def agree_with_self_scores(
+    case_id: Any, area_code: str, *, actor: Any, now: datetime | None = None
+) -> AreaAgreement:
+    """The appraiser agrees with the unit's self scores for a whole area in one action.
+
+    Each unappraised leaf of the area is appraised at its self score through
+    `set_appraised_score` (recorded, versioned and audited like any appraisal). Leaves that
+    need the appraiser's own judgement are left untouched: a "not applicable" to confirm or
+    reject, no self score, an open question, or any other refusal of that leaf.
+    """
+    now = now or timezone.now()
+    outcome = AreaAgreement()
+    with transaction.atomic():
+        case = _locked_case(case_id, actor, "appraise_case")
+        facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
+        rules.enforce(rules.appraise(facts))
+        if facts.areas is not None and area_code not in facts.areas:
+            raise NotAllowed(_("Area %(code)s is not assigned to you.") % {"code": area_code})
+        scores = [
+            s
+            for s in Score.objects.filter(
+                case=case, appraised_round__isnull=True, criterion__is_leaf=True
+            )
+            .exclude(criterion__method__in=NOT_SELF_SCORED)
+            .select_related("criterion", "criterion__area")
+            .order_by("criterion__position")
+            if s.criterion.area_code == area_code
+        ]
+        if not scores and not _area_exists(case, area_code):
+            raise InvalidInput(
+                _("Area %(code)s is not an area of this case's framework.") % {"code": area_code}
+            )
+        for score in scores:
+            code = score.criterion.code
+            if score.not_applicable or score.not_applicable_decision:
+                outcome.left[code] = _("the unit declared it not applicable")
+                continue
+            if score.self_score is None:
+                outcome.left[code] = _("no self score")
+                continue
+            try:
+                with transaction.atomic():
+                    set_appraised_score(
+                        case.pk,
+                        code,
+                        actor=actor,
+                        data={"appraised_score": score.self_score, "comment": ""},
+                        now=now,
+                    )
+            except DomainError as error:
+                outcome.left[code] = str(error.message)
+                continue
+            outcome.agreed.append(code)
+    return outcome
+
+
+def _area_exists(case: Case, area_code: str) -> bool:
+    return Criterion.objects.filter(
+        framework__cycle_id=case.cycle_id,
+        framework__unit_group_id=case.unit.group_id,
+        parent__isnull=True,
+        code=area_code,
+    ).exists()

@@ -42,12 +42,16 @@ def test_a_submission_tells_the_secretariat_and_nobody_else(
     assert Notification.objects.count() == 1
 
 
-def test_appraisal_started_tells_staff_and_head_of_the_unit(
+def test_appraisal_started_tells_the_unit_and_each_appraiser_their_areas(
     world: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         start_appraisal(world)
-    assert recipients("appraisal_started") == {"stp.staff", "stp.head"}
+    assert recipients("appraisal_started") == {"stp.staff", "stp.head", "appraiser1", "appraiser2"}
+    told = Notification.objects.get(kind="appraisal_started", recipient=world.appraiser2)
+    assert "lĩnh vực 5, 6, 7, 8, 9" in told.text_vi and "area(s) 5, 6, 7, 8, 9" in told.text_en
+    unit = Notification.objects.get(kind="appraisal_started", recipient=world.head_a)
+    assert "lĩnh vực" not in unit.text_vi
 
 
 def test_a_clarification_request_tells_the_unit_its_answer_date(
@@ -174,7 +178,7 @@ def test_a_rolled_back_transition_leaves_no_inbox_row_and_sends_nothing(
         transaction.atomic(),
     ):
         wf.apply_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
-        assert recipients("appraisal_started") == {"stp.staff", "stp.head"}
+        assert {"stp.staff", "stp.head"} <= recipients("appraisal_started")
         raise RuntimeError("something later in the same transaction failed")
     assert callbacks == []
     assert not Notification.objects.filter(kind="appraisal_started").exists()
@@ -191,6 +195,8 @@ def test_the_immediate_attempt_delivers_push_and_email_after_commit(
     assert {(d.channel, d.status) for d in rows} == {("push", "delivered"), ("email", "delivered")}
     assert all(d.delivered_at is not None and d.attempts == 1 for d in rows)
     assert sorted(m.to[0] for m in mail.outbox if "thẩm định" in m.subject) == [
+        "appraiser1@example.test",
+        "appraiser2@example.test",
         "stp.head@example.test",
         "stp.staff@example.test",
     ]
@@ -235,7 +241,7 @@ def test_a_large_unit_gets_every_push_at_once_not_a_worker_batch(
     with django_capture_on_commit_callbacks(execute=True):
         start_appraisal(world)
     pushes = Delivery.objects.filter(notification__kind="appraisal_started", channel="push")
-    assert pushes.count() == 252
+    assert pushes.count() == 252 + 2  # the unit, and the two appraisers of its areas
     assert set(pushes.values_list("status", flat=True)) == {"delivered"}
 
 

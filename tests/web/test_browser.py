@@ -238,6 +238,7 @@ def test_the_appraiser_asks_a_question_and_the_unit_answers(
     appraiser.click("#c-1-5 .appraise-form button")
     appraiser.wait_for_selector("#c-1-5-astatus .saved")
     shot(appraiser, "07-appraisal-side-by-side")
+    appraiser.once("dialog", lambda dialog: dialog.accept())
     appraiser.click("[data-step=request_explanation]")
     appraiser.wait_for_selector(".message-success")
     assert Case.objects.get(pk=world.case_a.pk).state == Case.State.EXPLANATION
@@ -432,6 +433,7 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
 
     appraiser = with_session(browser, asgi_server, world.appraiser)
     appraiser.goto(f"{asgi_server}/cases/{world.case_a.pk}/appraisal/")
+    appraiser.once("dialog", lambda dialog: dialog.accept())
     appraiser.click("[data-step=request_explanation]")
     appraiser.wait_for_selector(".message-success")
 
@@ -581,3 +583,40 @@ def test_the_unit_sees_no_error_before_typing_and_keeps_what_a_refused_autosave_
     assert Score.objects.get(case=world.case_a, criterion__code="1.5").self_score == Decimal("1.5")
     page.reload()
     assert page.inner_text("#c-1-5-status").strip() == ""
+
+
+def test_the_secretariat_starts_many_appraisals_and_the_appraiser_agrees_with_an_area(
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser
+) -> None:
+    """Bulk work: two cases selected on the overview, one started and one refused by unit;
+    the appraiser is told, and agrees with a whole area's self scores in one action."""
+    fill_self_scores(world.case_a, 0)
+    force_state(world.case_a, Case.State.SUBMITTED)
+    base = live_server.url
+    page = sign_in(browser, base, "secretariat")
+    page.goto(f"{base}/cycles/{world.cycle.pk}/")
+    page.check(f"#pick-{world.case_a.pk}")
+    page.check(f"#pick-{world.case_b.pk}")
+    page.select_option("#bulk-step", "start_appraisal")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bulk button[type=submit]")
+    page.wait_for_selector(".message-success")
+    said = page.inner_text(".messages")
+    assert "Bắt đầu thẩm định: đã thực hiện cho 1 hồ sơ." in said
+    assert "STC – Sở Tài chính: " in said and "Đang tự chấm" in said
+    shot(page, "28-overview-bulk-start")
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.APPRAISING
+    assert Case.objects.get(pk=world.case_b.pk).state == Case.State.SELF_SCORING
+
+    appraiser = sign_in(browser, base, "appraiser1")
+    appraiser.goto(f"{base}/notifications/")
+    assert "mời bạn thẩm định lĩnh vực 1, 2, 3, 4" in appraiser.inner_text("main")
+    appraiser.goto(f"{base}/cases/{world.case_a.pk}/appraisal/?area=1")
+    appraiser.once("dialog", lambda dialog: dialog.accept())
+    appraiser.click("#a-1 .agree-area button")
+    appraiser.wait_for_selector(".message-success")
+    assert "Lĩnh vực 1: đã thẩm định" in appraiser.inner_text(".messages")
+    unappraised = Score.objects.filter(
+        case=world.case_a, criterion__area__code="1", appraised_round__isnull=True
+    ).exclude(criterion__method=Method.SURVEY)
+    assert not unappraised.exists()

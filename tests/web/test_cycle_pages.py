@@ -86,3 +86,26 @@ def test_the_leader_publishes_with_the_decision_and_errors_stay_beside_their_fie
 def test_only_the_leader_may_publish(world: Any, signed_in: Any) -> None:
     url = reverse("web:publish", args=[world.cycle.pk])
     assert signed_in(world.secretariat).get(url).status_code == 403
+
+
+def test_the_overview_offers_sending_the_results_only_once_every_case_is_finalised(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    url = reverse("web:cycle", args=[world.cycle.pk])
+    submit_url = reverse("web:submit-results", args=[world.cycle.pk])
+    assert submit_url not in client.get(url).content.decode()
+    Case.objects.filter(cycle=world.cycle).update(state=Case.State.FINALISED)
+    assert submit_url in client.get(url).content.decode()
+
+
+def test_starting_the_appraisal_and_sending_questions_ask_for_confirmation(
+    world: Any, signed_in: Any
+) -> None:
+    case = Case.objects.filter(pk=world.case_a.pk)
+    case.update(state=Case.State.SUBMITTED)
+    page = signed_in(world.secretariat).get(reverse("web:case", args=[world.case_a.pk]))
+    form = next(
+        f for f in Page(page).all("form") if f.attrs.get("action", "").endswith("start_appraisal/")
+    )
+    assert "Bắt đầu thẩm định hồ sơ này?" in form.attrs["data-confirm"]

@@ -16,7 +16,7 @@ from cases.models import Case, Score
 from cases.permissions import SECRETARIAT
 from notifications.models import Delivery, Notification
 from tests.factories import make_user
-from tests.helpers import fill_self_scores, self_scorable
+from tests.helpers import fill_self_scores, force_state, self_scorable
 from workflow import audit, services
 from workflow.models import AuditEntry
 
@@ -90,3 +90,38 @@ def test_a_notification_leaves_out_who_may_not_hear_it(ready: SimpleNamespace) -
     services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
     rows = Notification.objects.filter(kind="submitted")
     assert {n.recipient.username for n in rows} == {"secretariat"}
+
+
+def transactions_writing_entries(queries: list[dict[str, Any]]) -> int:
+    """How many transactions (BEGIN ... COMMIT) the audit INSERTs among these fell in."""
+    current, seen = 0, set()
+    for query in queries:
+        if query["sql"] == "BEGIN":
+            current += 1
+        elif query["sql"].startswith('INSERT INTO "workflow_auditentry"'):
+            seen.add(current)
+    return len(seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_runs_a_batch_of_cases_in_one_transaction_each_audited(
+    world: SimpleNamespace,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for case in (world.case_a, world.case_b):
+        force_state(case, Case.State.SUBMITTED)
+    system = User.objects.get(username="system")
+    ids = [world.case_a.pk, world.case_b.pk]
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = list(services.run_transitions(ids, "start_appraisal", actor=system))
+    assert outcomes == [(pk, None) for pk in sorted(ids)]  # in id order
+    assert transactions_writing_entries(queries.captured_queries) == 1
+    entries = AuditEntry.objects.filter(action="workflow.case.start_appraisal")
+    assert sorted(entries.values_list("case_id", flat=True)) == sorted(ids)
+    for case in (world.case_a, world.case_b):
+        force_state(case, Case.State.SUBMITTED)
+    with CaptureQueriesContext(connection) as queries:
+        list(services.run_transitions(ids, "start_appraisal", actor=system, batch=1))
+    assert transactions_writing_entries(queries.captured_queries) == 2

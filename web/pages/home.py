@@ -214,6 +214,12 @@ class CycleProgress:
     chart: charts.BarChart
     explanation_overdue: int = 0
 
+    @property
+    def all_finalised(self) -> bool:
+        """Every case's scores are final: only then can the results go for approval."""
+        done = sum(s.count for s in self.states if s.state == Case.State.FINALISED)
+        return self.total > 0 and done == self.total
+
 
 def late_cases(cycle: Cycle, now: datetime) -> QuerySet[Case]:
     """Cases late now: locked at the cutoff, or still self-scoring after their deadline, or

@@ -227,6 +227,11 @@ class AreaBlock:
         return "a-" + self.area.code.replace(".", "-")
 
     @property
+    def may_appraise(self) -> bool:
+        """The viewer may appraise some leaf of this area now (and so agree with it whole)."""
+        return any(row.may_appraise for row in self.rows)
+
+    @property
     def progress_id(self) -> str:
         return "progress-" + self.anchor
 

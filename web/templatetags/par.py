@@ -145,7 +145,7 @@ def evidence_block(context: Any, row: Any) -> str:
 
 
 @register.simple_tag
-def overview_rows(rows: Any) -> str:
+def overview_rows(rows: Any, selectable: bool = False) -> str:
     from web import rows as row_html
 
-    return row_html.overview_rows(rows)
+    return row_html.overview_rows(rows, selectable)

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases.errors import DomainError
@@ -16,7 +17,7 @@ from cases.models import Case, Score
 from cases.users import SignedInRequest
 from web import pages, rows
 from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
-from web.shortcuts import HtmxHttpRequest, back_to, case_for
+from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
 from workflow import services
 from workflow.models import Clarification
 
@@ -132,3 +133,32 @@ def answer(request: SignedInRequest, pk: int) -> HttpResponse:
     sheet.answer_errors = {question.pk: field_errors(form).get("answer", [])}
     sheet.answer_posted = {question.pk: request.POST.get("answer", "")}
     return render_appraisal(request, case, sheet, status=400)
+
+
+@login_required
+@require_POST
+def agree_area(request: SignedInRequest, pk: int) -> HttpResponse:
+    """The appraiser agrees with the unit's self scores for one whole area."""
+    case = case_for(request, pk, "appraise_case", queryset=CASE_PAGE)
+    area = request.POST.get("area", "")
+    try:
+        outcome = services.agree_with_self_scores(case.pk, area, actor=request.user)
+    except DomainError as error:
+        refuse(request, error)
+        return back_to("web:appraisal", case.pk)
+    messages.success(
+        request,
+        ngettext(
+            "Area %(area)s: %(n)d criterion appraised at the unit's own score.",
+            "Area %(area)s: %(n)d criteria appraised at the unit's own score.",
+            len(outcome.agreed),
+        )
+        % {"area": area, "n": len(outcome.agreed)},
+    )
+    if outcome.left:
+        left = "; ".join(f"{code} ({why})" for code, why in outcome.left.items())
+        messages.warning(
+            request,
+            _("These criteria need your own appraisal: %(left)s.") % {"left": left},
+        )
+    return back_to("web:appraisal", case.pk, anchor="a-" + area.replace(".", "-"))

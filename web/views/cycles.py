@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,16 +11,18 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import permissions
 from cases.errors import DomainError
 from cases.models import Case, Cycle, UnitGroup
 from cases.users import SignedInRequest
-from web import pages
+from web import labels, pages
 from web.forms import PublishForm
 from web.shortcuts import back_to, cycle_for, refuse
 from workflow import cycle_services
+from workflow.transitions import TRANSITIONS
 
 
 @login_required
@@ -43,8 +47,51 @@ def overview(request: SignedInRequest, pk: int) -> HttpResponse:
         "groups": UnitGroup.objects.order_by("code"),
         "states": Case.State.choices,
         "may_manage": permissions.may_manage_cycle(request.user),
+        "bulk_steps": _bulk_steps(request.user, cycle),
     }
     return render(request, "web/cycle_overview.html", context)
+
+
+def _bulk_steps(user: Any, cycle: Cycle) -> list[tuple[str, str]]:
+    """The steps this user may run on a selection of cases (each case is still checked)."""
+    if cycle.status != Cycle.Status.OPEN:
+        return []
+    held = permissions.global_case_perms(user)
+    return [
+        (name, labels.transition_label(name))
+        for name in cycle_services.BULK_TRANSITIONS
+        if TRANSITIONS[name].perm in held
+    ]
+
+
+@login_required
+@require_POST
+def bulk_step(request: SignedInRequest, pk: int) -> HttpResponse:
+    """One step on the cases selected on the overview; each refusal is listed by unit."""
+    cycle = cycle_for(request, pk)
+    name = request.POST.get("step", "")
+    try:
+        outcome = cycle_services.run_transition_for_cases(
+            cycle.pk, request.POST.getlist("case"), name, actor=request.user
+        )
+    except DomainError as error:
+        refuse(request, error)
+        return back_to("web:cycle", cycle.pk, anchor="cases-title")
+    step = labels.transition_label(name)
+    if outcome.done:
+        messages.success(
+            request,
+            ngettext(
+                "%(step)s: done for %(n)d case.",
+                "%(step)s: done for %(n)d cases.",
+                len(outcome.done),
+            )
+            % {"step": step, "n": len(outcome.done)},
+        )
+    for case, refusal in outcome.refused:
+        said = " ".join([str(refusal.message), *(str(r) for r in refusal.errors)])
+        messages.error(request, f"{case.unit.code} – {case.unit.name}: {said}")
+    return back_to("web:cycle", cycle.pk, anchor="cases-title")
 
 
 @login_required
