@@ -63,6 +63,7 @@ bench: setup system-packages
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/vulture
 
 fmt: setup
 	.venv/bin/ruff check --fix .

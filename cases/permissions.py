@@ -259,19 +259,6 @@ def assigned_areas(user: Any, cycle_id: int) -> frozenset[str]:
     )
 
 
-def assigned_area_codes(user: Any, case: Case) -> set[str] | None:
-    """Area codes the user may appraise on the case; None means every area."""
-    if _global(user, "appraise_case"):
-        return None
-    if not has_case_perm(user, "appraise_case", case):
-        return set()
-    return set(
-        AppraiserAssignment.objects.filter(cycle_id=case.cycle_id, user=user).values_list(
-            "area_code", flat=True
-        )
-    )
-
-
 def _global(user: Any, codename: str) -> bool:
     """A global role's permission of the cases app, from the one query `global_case_perms`
     makes per request (Django's `has_perm` would ask twice more on every page)."""
@@ -296,11 +283,6 @@ def may_view_provisional_results(user: Any) -> bool:
 def may_view_cycles(user: Any) -> bool:
     """Whole cycles (lists, overviews, calendars): secretariat, leader and auditor."""
     return _global(user, "view_cycle")
-
-
-def may_finalise_cycles(user: Any) -> bool:
-    """The secretariat sends a cycle's finalised results to the leader."""
-    return _global(user, "finalise_case")
 
 
 def has_global(user: Any, perm: str) -> bool:
@@ -425,20 +407,6 @@ def holds(codename: str, case: Case | None) -> Q:
             )
         )
     return Q(is_active=True) & may
-
-
-def holders_of(codename: str, case: Case | None, user_ids: Any) -> set[int]:
-    """Which of these users (ids, or a query of ids) hold `codename` on the case (globally or
-    on this case object), in one query.
-
-    The batch form of `has_case_perm`, for fan-out (notifications) where asking per user
-    would cost two queries each. With `case=None` only global permissions count.
-    """
-    return set(
-        get_user_model()
-        .objects.filter(holds(codename, case), pk__in=user_ids)
-        .values_list("pk", flat=True)
-    )
 
 
 def role_members(role: str) -> QuerySet[Any]:

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +36,6 @@ SCORE_SELF = "cases.score.self_changed"
 SCORE_APPRAISED = "cases.score.appraised"
 CLARIFICATION_ASKED = "workflow.clarification.asked"
 CLARIFICATION_ANSWERED = "workflow.clarification.answered"
-CLARIFICATION_EXPIRED = "workflow.clarification.expired"
 CYCLE_OPENED = "cases.cycle.opened"
 CYCLE_CHANGED = "cases.cycle.changed"
 CYCLE_RESULTS_SUBMITTED = "cases.cycle.results_submitted"
@@ -601,10 +599,6 @@ def score_changed(
         data={"criterion": score.criterion.code},
         case_locked=case_locked,
     )
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def extension_granted(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.models import Case, Score
 from evidence import services
@@ -150,7 +150,9 @@ def test_a_bonus_claim_needs_evidence_only_when_points_are_claimed(
     now = timezone.now()
     assert services.evidence_or_explanation(as_read(world.case_a), now, {}) == []
     Score.objects.filter(case=world.case_a, criterion__code="9.1").update(self_score=1)
-    assert services.evidence_or_explanation(as_read(world.case_a), now, {}) == [
+    with translation.override("en"):
+        missing = services.evidence_or_explanation(as_read(world.case_a), now, {})
+    assert missing == [
         "Criterion 9.1 requires evidence: attach a document or explain how the score was reached."
     ]
 

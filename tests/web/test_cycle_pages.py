@@ -109,3 +109,11 @@ def test_starting_the_appraisal_and_sending_questions_ask_for_confirmation(
         f for f in Page(page).all("form") if f.attrs.get("action", "").endswith("start_appraisal/")
     )
     assert "Bắt đầu thẩm định hồ sơ này?" in form.attrs["data-confirm"]
+
+
+def test_the_sign_in_page_links_to_the_published_results(world: Any, client: Any) -> None:
+    assert "/results/" not in client.get(reverse("login")).content.decode()
+    Cycle.objects.filter(pk=world.cycle.pk).update(status=Cycle.Status.PUBLISHED)
+    page = client.get(reverse("login")).content.decode()
+    assert f'href="/cycles/{world.cycle.pk}/results/"' in page
+    assert "Kết quả đã công bố" in page

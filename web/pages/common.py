@@ -36,16 +36,8 @@ class Viewer:
         return permissions.roles_of(self.user)
 
     @property
-    def is_secretariat(self) -> bool:
-        return permissions.SECRETARIAT in self.roles
-
-    @property
     def is_leader(self) -> bool:
         return permissions.LEADER in self.roles
-
-    @property
-    def is_auditor(self) -> bool:
-        return permissions.AUDITOR in self.roles
 
     @property
     def sees_cycles(self) -> bool:

@@ -212,7 +212,6 @@ class CycleProgress:
     late: list[Case]
     late_count: int
     chart: charts.BarChart
-    explanation_overdue: int = 0
 
     @property
     def all_finalised(self) -> bool:

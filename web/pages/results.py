@@ -21,12 +21,6 @@ class GroupView:
     chart: charts.BarChart
     area_codes: list[str]
 
-    def area_index(self, row: Any, code: str) -> Decimal | None:
-        for area in row.areas:
-            if area.code == code:
-                return area.index
-        return None
-
 
 def results_view(computed: Any) -> list[GroupView]:
     """Each group's ranking with a bar chart of indexes, coloured by classification, with

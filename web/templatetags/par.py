@@ -90,13 +90,6 @@ def get(mapping: Any, key: Any) -> Any:
 
 
 @register.filter
-def field_value(row: Any, name: str) -> Any:
-    """What a form field of a score row shows: what was typed (after a refusal) or stored."""
-    value = row.value_of(name)
-    return "" if value is None else value
-
-
-@register.filter
 def field_label(name: str) -> str:
     return labels.field_label(name)
 
@@ -149,3 +142,11 @@ def overview_rows(rows: Any, selectable: bool = False) -> str:
     from web import rows as row_html
 
     return row_html.overview_rows(rows, selectable)
+
+
+@register.simple_tag
+def latest_published_cycle() -> Any:
+    """The most recent cycle whose results are published (the sign-in page links to it)."""
+    from cases.models import Cycle
+
+    return Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
