@@ -287,10 +287,11 @@ def load(now: datetime) -> None:
             cursor.execute(
                 """
                 INSERT INTO cases_score (case_id, criterion_id, value, self_score, note,
-                    evidence_explanation, not_applicable, not_applicable_reason, appraised_score,
-                    appraised_comment, appraised_round, version, updated_at)
+                    evidence_explanation, not_applicable, not_applicable_reason,
+                    not_applicable_decision, appraised_score, appraised_comment,
+                    appraised_round, version, updated_at)
                 SELECT c.id, cr.id, NULL,
-                    CASE WHEN cr.method <> 'survey' THEN 0.5 END, '', '', false, '',
+                    CASE WHEN cr.method <> 'survey' THEN 0.5 END, '', '', false, '', '',
                     CASE WHEN c.state IN ('finalised', 'published')
                            OR (c.state IN ('appraising', 'explanation') AND mod(cr.position, 2) = 0)
                          THEN 0.5 END,

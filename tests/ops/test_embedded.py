@@ -130,6 +130,6 @@ def test_a_200_mb_upload_grows_the_server_by_less_than_64_mb(
     print(f"\n{UPLOAD_MB} MB upload: the server grew by {growth_mb:.1f} MB at its peak")
     assert status == 201, body
     stored = [p for p in (var_dir / "evidence").rglob("*") if p.is_file()]
-    assert [p.stat().st_size for p in stored] == [UPLOAD_MB * MB]
+    assert UPLOAD_MB * MB in [p.stat().st_size for p in stored]
     assert growth_mb < 64
     os.unlink(file)
