@@ -128,11 +128,11 @@ def attach_signed_report(
     """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
     limit, while the case is being self-scored. Stored first, then recorded; a refusal after
     storing removes the object again."""
-    if upload is None:
-        raise InvalidInput(_("Attach the signed report (PDF) in the field “file”."))
     case = permissions.get_case_for_user(
         actor, case_id, "submit_case", queryset=Case.objects.select_related("cycle", "unit")
     )
+    if upload is None:
+        raise InvalidInput(_("Attach the signed report (PDF) in the field “file”."))
     if case.state != Case.State.SELF_SCORING:
         raise WrongState(_("The signed report is attached before the self-assessment is sent."))
     filename = evidence_services.clean_filename(getattr(upload, "name", ""))

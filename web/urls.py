@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, home, inbox, results, secretariat
+from web.views import appraisal, cases, cycles, evidence, history, home, inbox, results, secretariat
 
 app_name = "web"
 
@@ -35,6 +35,8 @@ urlpatterns = [
     path("calendar/", secretariat.calendar, name="calendar"),
     path("calendar/<str:day>/remove/", secretariat.calendar_remove, name="calendar-remove"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
+    path("years/", history.province, name="years"),
+    path("years/<str:code>/", history.unit, name="unit-years"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),
     path("notifications/", inbox.inbox, name="inbox"),

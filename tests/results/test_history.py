@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -115,3 +116,22 @@ def test_an_unknown_unit_has_no_history(two_years: SimpleNamespace) -> None:
 
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_anyone_sees_a_units_years_as_a_page_with_a_chart(two_years: SimpleNamespace) -> None:
+    response = Client().get("/years/X12/", HTTP_ACCEPT_LANGUAGE="vi")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<svg" in page
+    assert "Xã An Phú" in page and "Xã Tân Hòa" in page and "Xã An Hòa" in page
+    assert '<td class="num">84</td>' in page and "/api/v1/units/X12/history.xlsx" in page
+
+
+def test_the_provinces_page_names_the_areas_that_fell(two_years: SimpleNamespace) -> None:
+    response = Client().get("/years/", HTTP_ACCEPT_LANGUAGE="vi")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Lĩnh vực giảm điểm" in page and "<strong>1</strong>" in page
+    assert "<svg" in page
