@@ -114,7 +114,7 @@ class ResultsJsonView(_ResultsBase):
         return response
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": text(required=True)})
+ReasonInput = inline_serializer("ReasonInput", {"reason": text()})
 
 
 class ExclusionView(APIView):
@@ -123,7 +123,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={201: None})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
         exclusion = services.exclude_from_ranking(
-            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
+            pk, validated(request, ReasonInput).get("reason") or "", actor=request.user
         )
         return Response(
             {
@@ -139,7 +139,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={200: None})
     def delete(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.reinstate_in_ranking(
-            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
+            pk, validated(request, ReasonInput).get("reason") or "", actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
 
