@@ -52,17 +52,17 @@ class CalendarOverrideSerializer(serializers.ModelSerializer):
 ExtensionInput = inline_serializer(
     "ExtensionInput",
     {
-        "kind": text(required=True, help_text="|".join(Extension.Kind.values)),
-        "due_date": text(required=True, help_text="dd/mm/yyyy or yyyy-mm-dd"),
-        "reason": text(required=True),
+        "kind": text(help_text="|".join(Extension.Kind.values)),
+        "due_date": text(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "reason": text(),
     },
 )
 CalendarDayInput = inline_serializer(
     "CalendarDayInput",
     {
-        "day": text(required=True, help_text="dd/mm/yyyy or yyyy-mm-dd"),
-        "kind": text(required=True, help_text="|".join(CalendarOverride.Kind.values)),
-        "reason": text(required=True),
+        "day": text(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "kind": text(help_text="|".join(CalendarOverride.Kind.values)),
+        "reason": text(),
     },
 )
 CalendarOutput = inline_serializer(
@@ -76,7 +76,7 @@ CalendarOutput = inline_serializer(
 )
 
 
-CalendarRemoveInput = inline_serializer("CalendarRemoveInput", {"reason": text(required=True)})
+CalendarRemoveInput = inline_serializer("CalendarRemoveInput", {"reason": text()})
 
 
 class CaseExtensionsView(APIView):
@@ -133,6 +133,6 @@ class CalendarView(APIView):
 class CalendarDayView(APIView):
     @extend_schema(request=CalendarRemoveInput, responses={204: None})
     def delete(self, request: SignedInApiRequest, day: str) -> Response:
-        reason = validated(request, CalendarRemoveInput)["reason"]
+        reason = validated(request, CalendarRemoveInput).get("reason")
         services.remove_calendar_day(day, reason, actor=request.user)
         return Response(status=204)

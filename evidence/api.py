@@ -107,8 +107,8 @@ class UploadInput(serializers.Serializer):
 
 
 class LinkInput(serializers.Serializer):
-    document = serializers.IntegerField(max_value=2**63 - 1, min_value=1)
-    criterion = text(required=True)
+    document = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    criterion = text()
     note = text()
 
 
@@ -173,8 +173,8 @@ class CaseEvidenceLinkView(APIView):
         data = validated(request, LinkInput)
         link = services.link_document(
             pk,
-            data["document"],
-            data["criterion"] or "",
+            data.get("document"),
+            data.get("criterion") or "",
             actor=request.user,
             note=data.get("note") or "",
         )

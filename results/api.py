@@ -114,11 +114,11 @@ class ResultsJsonView(_ResultsBase):
         return response
 
 
-ReasonInput = inline_serializer("ReasonInput", {"reason": text(required=True)})
+ReasonInput = inline_serializer("ReasonInput", {"reason": text()})
 ExclusionInput = inline_serializer(
     "ExclusionInput",
     {
-        "reason": text(required=True),
+        "reason": text(),
         "follow_up_by": text(help_text="who must clarify the responsibility"),
         "follow_up_due": text(help_text="by when (dd/mm/yyyy or yyyy-mm-dd)"),
     },
@@ -133,7 +133,7 @@ class ExclusionView(APIView):
         body = validated(request, ExclusionInput)
         exclusion = services.exclude_from_ranking(
             pk,
-            body["reason"] or "",
+            body.get("reason") or "",
             actor=request.user,
             follow_up_by=body.get("follow_up_by") or "",
             follow_up_due=body.get("follow_up_due"),
@@ -154,7 +154,7 @@ class ExclusionView(APIView):
     @extend_schema(request=ReasonInput, responses={200: None})
     def delete(self, request: SignedInApiRequest, pk: int) -> Response:
         case = services.reinstate_in_ranking(
-            pk, validated(request, ReasonInput)["reason"] or "", actor=request.user
+            pk, validated(request, ReasonInput).get("reason") or "", actor=request.user
         )
         return Response({"case": case.pk, "excluded": False})
 

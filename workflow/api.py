@@ -310,10 +310,8 @@ CycleActionInput = inline_serializer(
     "CycleActionInput",
     {"decision_number": text(), "decision_date": text(), "signer": text()},
 )
-QuestionInput = inline_serializer(
-    "QuestionInput", {"criterion": text(required=True), "question": text(required=True)}
-)
-AnswerInput = inline_serializer("AnswerInput", {"answer": text(required=True)})
+QuestionInput = inline_serializer("QuestionInput", {"criterion": text(), "question": text()})
+AnswerInput = inline_serializer("AnswerInput", {"answer": text()})
 StateOutput = inline_serializer(
     "StateOutput", {"id": serializers.IntegerField(), "state": serializers.CharField()}
 )
@@ -473,7 +471,7 @@ class ClarificationListView(APIView):
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
         data = validated(request, QuestionInput)
         clarification = services.ask_clarification(
-            pk, data["criterion"] or "", data["question"] or "", actor=request.user
+            pk, data.get("criterion") or "", data.get("question") or "", actor=request.user
         )
         return Response(ClarificationSerializer(clarification).data, status=201)
 
@@ -481,7 +479,7 @@ class ClarificationListView(APIView):
 class AnswerView(APIView):
     @extend_schema(request=AnswerInput, responses=ClarificationSerializer)
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
-        answer = validated(request, AnswerInput)["answer"] or ""
+        answer = validated(request, AnswerInput).get("answer") or ""
         clarification = services.answer_clarification(pk, answer, actor=request.user)
         return Response(ClarificationSerializer(clarification).data)
 
