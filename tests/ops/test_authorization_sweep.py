@@ -133,6 +133,8 @@ EXPECTED: dict[str, set[str] | None] = {
             "web:inbox",
             "web:open-notification",
             "web:read-all",
+            "web:agree-area",
+            "web:bulk-step",
         ),
         None,
     ),
@@ -161,6 +163,7 @@ PAGE_CASE_SCOPED = {
     "web:answer",
     "web:withdraw",
     "web:relink",
+    "web:agree-area",
 }
 EVIDENCE_LINK_PAGES = {"web:withdraw", "web:relink"}
 CASE_SCOPED = {
