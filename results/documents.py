@@ -42,8 +42,8 @@ from cases.errors import Conflict
 from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
 from cases.users import display_name
 from evidence.models import EvidenceLink
-from results.exports import sheet_title
-from results.paper import Bold, Column, Paper, place_of, points
+from results.exports import not_ranked_rows, sheet_title
+from results.paper import Bold, Column, Paper, Span, place_of, points
 from results.ranking import CycleResults, GroupResults, UnitResult, compute_results
 from workflow import audit
 from workflow.models import AuditEntry, Clarification
@@ -530,6 +530,17 @@ def _annex_line(group: GroupResults, row: UnitResult) -> list[Any]:
     ]
 
 
+def _annex_rows(group: GroupResults) -> Iterator[list[Any] | Span]:
+    """The ranked units, then those not ranked in the same table with the reason across
+    the figure columns (they have none)."""
+    for row in group.ranked:
+        yield _annex_line(group, row)
+    if group.excluded:
+        yield Span([], _("Units not ranked"), bold=True)
+        for row in group.excluded:
+            yield Span(["", row.unit_name], row.exclusion_reason)
+
+
 def results_annex_docx(results: CycleResults) -> bytes:
     cycle = results.cycle
     paper = Paper(landscape=True)
@@ -552,19 +563,13 @@ def results_annex_docx(results: CycleResults) -> bytes:
             Column(_("Group"), 2.0, "center"),
             Column(_("Change of rank"), 2.0, "center"),
         ]
-        paper.table(columns, (_annex_line(group, r) for r in group.ranked))
+        paper.table(columns, _annex_rows(group))
         if group.areas:
             paper.para(
                 "; ".join(f"{a.code}: {a.title} ({points(a.max_points)})" for a in group.areas),
                 italic=True,
                 size=10,
                 indent=False,
-            )
-        if group.excluded:
-            paper.para(_("Units not ranked"), bold=True, indent=False)
-            paper.table(
-                [Column(_("Unit"), 7.0), Column(_("Reason"), 16.0)],
-                ([r.unit_name, r.exclusion_reason] for r in group.excluded),
             )
     return paper.save()
 
@@ -583,21 +588,17 @@ def results_annex_xlsx(results: CycleResults) -> bytes:
         sheets.title_row(sheet, f"{title} — {group.name}")
         sheets.title_row(sheet, _decision_line(cycle), bold=False)
         sheet.append([])
+        sheets.widths(sheet, [6, 30] + [9] * len(group.areas) + [9, 9, 9, 11, 11])
         header = sheets.header_row(sheet, _annex_headers(group))
         for row in group.ranked:
             sheet.append(_annex_line(group, row))
+        parts = not_ranked_rows(sheet, group, [(r.unit_name,) for r in group.excluded])
         sheets.format_table(sheet, header + 1)
+        for part in parts:
+            sheets.bold_cell(sheet, part)
         sheet.append([])
         for area in group.areas:
             sheets.text_row(sheet, f"{area.code}: {area.title} ({points(area.max_points)})")
-        if group.excluded:
-            sheet.append([])
-            sheets.title_row(sheet, _("Units not ranked"))
-            first = sheets.header_row(sheet, [_("Unit"), _("Reason")])
-            for row in group.excluded:
-                sheet.append([row.unit_name, row.exclusion_reason])
-            sheets.format_table(sheet, first + 1)
-        sheets.widths(sheet, [6, 30] + [9] * len(group.areas) + [9, 9, 9, 11, 11])
         sheets.print_setup(sheet, title=f"{title} — {group.name}", header_rows=(header, header))
     if not results.groups:
         workbook.create_sheet(_("Results"))

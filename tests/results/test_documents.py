@@ -228,7 +228,9 @@ def test_published_annex_has_one_table_per_group_and_lists_excluded_units_withou
         "C (trung bình)",
         "",
     ] in rows
-    assert ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] in rows
+    # not ranked: in the group's own table, the reason across the figure columns
+    part = rows.index(["Đơn vị không xếp hạng"] * 9)
+    assert rows[part + 1] == ["", "Sở Công Thương", *["Tài liệu kiểm chứng không trung thực"] * 7]
     assert "99,00" not in text  # the excluded unit's index is not published
 
 
@@ -241,7 +243,12 @@ def test_published_annex_workbook_prints_and_keeps_excluded_units_apart(
     sheet = workbook["Khối sở"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[5][:8] == [1, "Sở Tư pháp", 39, 55, 27, 94, 94, "A (tốt)"]
-    assert rows[-1][:2] == ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"]
+    part = rows.index(["Đơn vị không xếp hạng", *[None] * 8])
+    assert (
+        rows[part + 1]
+        == [None, "Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] + [None] * 6
+    )
+    assert f"C{part + 2}:I{part + 2}" in sheet.merged_cells  # the reason across the figures
     assert not any(99 in r for r in rows)
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$5:$5"

@@ -161,7 +161,7 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
     assert pages == {
         "ket-qua.xlsx": 2,  # one page per unit group: 20 departments, 3 communes
         "phu-luc-word.docx": 2,
-        "phu-luc-excel.xlsx": 3,  # the departments' sheet: its 19 ranked, legend, 1 apart
+        "phu-luc-excel.xlsx": 2,  # one page per sheet: 19 ranked and the one not ranked
         "bao-cao-tham-dinh.docx": pages["bao-cao-tham-dinh.docx"],
         "bao-cao-tu-danh-gia.docx": 1,  # the test framework: 7 criteria
         "de-xuat-khen-thuong.xlsx": 1,
@@ -178,6 +178,10 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
     assert "1 Sở Tư pháp 39,00 55,00 27,00 94,00 94,00 A" in annex
     assert "Sở Công Thương Tài liệu kiểm chứng không trung thực" in annex
     assert "99,00" not in annex
+    # not ranked: the part's title and its units in the group's table, not a table apart
+    assert "D (yếu) Đơn vị không xếp hạng Sở Công Thương" in annex
+    sheets = printed["phu-luc-excel.xlsx"][1]
+    assert "D (yếu) Đơn vị không xếp hạng Sở Công Thương Tài liệu kiểm chứng" in sheets
 
     report = printed["bao-cao-tham-dinh.docx"][1]
     for words in (
