@@ -271,24 +271,51 @@ def test_reward_proposal_lists_the_units_meeting_the_cycles_rule(
     assert rows[5][8] == "nhóm A; hạng 1 trong khối"
 
 
+def test_reward_proposal_as_word_lists_the_same_units_per_unit_group(
+    published: SimpleNamespace,
+) -> None:
+    Cycle.objects.filter(pk=published.cycle.pk).update(reward_rule={"groups": ["A"], "top": 1})
+    response = api(published.secretariat).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.docx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == DOCX
+    text = _text(response.content)
+    assert "ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in text and "Quy tắc" in text
+    rows = _table_rows(response.content)
+    proposed = [r[2] for r in rows if r[0].isdigit()]
+    assert proposed == ["Sở Tư pháp", "Sở Y tế", "Xã An Phú"]
+    assert [
+        "1",
+        "1",
+        "Sở Tư pháp",
+        "94,00",
+        "94,00",
+        "A (tốt)",
+        "nhóm A; hạng 1 trong khối",
+    ] in rows
+    assert "Sở Công Thương" not in text  # not ranked: never proposed
+
+
+@pytest.mark.parametrize("ext", ["xlsx", "docx"])
 @pytest.mark.parametrize(
     ("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403), ("auditor", 403)]
 )
 def test_only_the_secretariat_and_leader_read_the_reward_proposal(
-    published: SimpleNamespace, who: str | None, status: int
+    published: SimpleNamespace, who: str | None, status: int, ext: str
 ) -> None:
     user = getattr(published, who) if who else None
-    response = api(user).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.xlsx")
+    response = api(user).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.{ext}")
 
     assert response.status_code == status
     assert response.json()["detail"]
 
 
-def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace) -> None:
+@pytest.mark.parametrize("ext", ["xlsx", "docx"])
+def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace, ext: str) -> None:
     Score.objects.filter(case__cycle=excluded.cycle).update(
         self_score=None, appraised_score=None, not_applicable=True
     )
-    response = api(excluded.secretariat).get(f"/api/v1/cycles/{excluded.cycle.pk}/rewards.xlsx")
+    response = api(excluded.secretariat).get(f"/api/v1/cycles/{excluded.cycle.pk}/rewards.{ext}")
 
     assert response.status_code == 409
     assert response.json()["detail"]

@@ -146,6 +146,7 @@ def printed(scored: SimpleNamespace, tmp_path: Path) -> dict[str, Any]:
         "bao-cao-tham-dinh.docx": appraisal,
         "bao-cao-tu-danh-gia.docx": leader.get(f"/api/v1/cases/{p.cases['S1'].pk}/report.docx"),
         "de-xuat-khen-thuong.xlsx": leader.get(f"{base}/rewards.xlsx"),
+        "de-xuat-khen-thuong-word.docx": leader.get(f"{base}/rewards.docx"),
     }
     assert {name: r.status_code for name, r in responses.items()} == dict.fromkeys(responses, 200)
     pdfs = _convert({name: r.content for name, r in responses.items()}, tmp_path)
@@ -165,6 +166,7 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
         "bao-cao-tham-dinh.docx": pages["bao-cao-tham-dinh.docx"],
         "bao-cao-tu-danh-gia.docx": 1,  # the test framework: 7 criteria
         "de-xuat-khen-thuong.xlsx": 1,
+        "de-xuat-khen-thuong-word.docx": 1,
     }
     assert 4 <= pages["bao-cao-tham-dinh.docx"] <= 12  # 23 units, a few lines each
 
@@ -201,6 +203,9 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
 
     rewards = printed["de-xuat-khen-thuong.xlsx"][1]
     assert "ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in rewards and "Xã An Phú" in rewards
+    letter = printed["de-xuat-khen-thuong-word.docx"][1]
+    assert "DANH SÁCH ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in letter
+    assert "1 1 Sở Tư pháp 94,00 94,00 A (tốt) nhóm A; hạng 1" in letter
 
     for name, (_count, _words, fonts) in printed.items():
         # Times New Roman printed as its metric twin, not through a fallback without glyphs
