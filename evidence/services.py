@@ -37,7 +37,7 @@ from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Criterion, Method
 from cases.users import User
-from evidence import sniff
+from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
 from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
@@ -277,7 +277,7 @@ def add_evidence(
                 uploaded_at=now,
             )
             link = _add_link(case, document, criterion, note, actor, now)
-            events.publish(audit.evidence_added(document, link, actor=actor))
+            events.publish(trail.evidence_added(document, link, actor=actor))
     except BaseException:
         if stored is not None:
             _discard(store, stored)
@@ -345,7 +345,7 @@ def link_document(
                 % {"name": document.filename, "code": criterion.code}
             )
         link = _add_link(case, document, criterion, note, actor, now)
-        events.publish(audit.evidence_linked(link, actor=actor))
+        events.publish(trail.evidence_linked(link, actor=actor))
     return link
 
 
@@ -376,7 +376,7 @@ def withdraw_link(
         link.withdraw_reason = " ".join(str(reason or "").split())
         link.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
         link.case = case
-        events.publish(audit.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
+        events.publish(trail.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
     return link
 
 
@@ -441,7 +441,7 @@ def open_download(document_id: Any, *, actor: User) -> Download:
                 _("The evidence store cannot be reached right now. Try again in a few minutes.")
             ) from exc
     with transaction.atomic():
-        audit.evidence_downloaded(document, actor=actor, case=case)
+        trail.evidence_downloaded(document, actor=actor, case=case)
     return Download(document, url, stream)
 
 
@@ -566,7 +566,7 @@ def retain_case_evidence(case_id: int, *, now: datetime | None = None) -> int:
         if done:
             with transaction.atomic():
                 case = Case.objects.select_related("cycle").get(pk=case_id)
-                audit.evidence_retained(
+                trail.evidence_retained(
                     case, actor=permissions.system_user(), documents=done, until=until
                 )
     return len(done)
