@@ -248,7 +248,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Chỉ số CCHC <no-reply@localhost>")
 
 # Notifications: links in e-mails, the immediate attempt after commit, retries with backoff.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without SITE_URL the links name this machine on the port the server listens on (`make`
+# exports PORT to the web server and the notifier alike).
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 NOTIFY_PUSH_TIMEOUT = env_int("NOTIFY_PUSH_TIMEOUT", 3)
 NOTIFY_EMAIL_TIMEOUT = env_int("NOTIFY_EMAIL_TIMEOUT", 5)
 NOTIFY_EMAIL_INLINE_MAX = env_int("NOTIFY_EMAIL_INLINE_MAX", 20)
