@@ -38,7 +38,7 @@ from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Criterion, Method
 from cases.users import User
-from evidence import sniff
+from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
 from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
@@ -258,7 +258,7 @@ def add_evidence(
 
     def record(case: Case, document: Document) -> EvidenceLink:
         link = _add_link(case, document, chosen["criterion"], chosen["note"], actor, at)
-        events.publish(audit.evidence_added(document, link, actor=actor))
+        events.publish(trail.evidence_added(document, link, actor=actor))
         return link
 
     return keep_file(
@@ -383,7 +383,7 @@ def link_document(
                 % {"name": document.filename, "code": criterion.code}
             )
         link = _add_link(case, document, criterion, note, actor, now)
-        events.publish(audit.evidence_linked(link, actor=actor))
+        events.publish(trail.evidence_linked(link, actor=actor))
     return link
 
 
@@ -414,7 +414,7 @@ def withdraw_link(
         link.withdraw_reason = " ".join(str(reason or "").split())
         link.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
         link.case = case
-        events.publish(audit.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
+        events.publish(trail.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
     return link
 
 
@@ -479,7 +479,7 @@ def open_download(document_id: Any, *, actor: User) -> Download:
                 _("The evidence store cannot be reached right now. Try again in a few minutes.")
             ) from exc
     with transaction.atomic():
-        audit.evidence_downloaded(document, actor=actor, case=case)
+        trail.evidence_downloaded(document, actor=actor, case=case)
     return Download(document, url, stream)
 
 
@@ -604,7 +604,7 @@ def retain_case_evidence(case_id: int, *, now: datetime | None = None) -> int:
         if done:
             with transaction.atomic():
                 case = Case.objects.select_related("cycle").get(pk=case_id)
-                audit.evidence_retained(
+                trail.evidence_retained(
                     case, actor=permissions.system_user(), documents=done, until=until
                 )
     return len(done)
