@@ -7,7 +7,7 @@ from deadlines import api as deadlines_api
 from evidence import api as evidence_api
 from results import api as results_api
 from web.urls import auth_urlpatterns
-from workflow import api, api_appraisal, api_survey
+from workflow import api, api_appraisal, api_people, api_survey
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", auth_api.TokenView.as_view(), name="token"),
@@ -78,6 +78,8 @@ api_v1: list[URLPattern | URLResolver] = [
         results_api.SignedReportView.as_view(),
         name="case-signed-report",
     ),
+    path("units/import/", api_people.UnitsImportView.as_view(), name="units-import"),
+    path("units/template.xlsx", api_people.UnitsTemplateView.as_view(), name="units-template"),
     path("units/<str:code>/history/", results_api.UnitHistoryView.as_view(), name="unit-history"),
     path(
         "units/<str:code>/history.xlsx",
