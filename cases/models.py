@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
@@ -195,12 +196,33 @@ class Cycle(models.Model):
 
 
 class Framework(models.Model):
-    """The criteria set of one cycle for one unit group."""
+    """A criteria set (bộ tiêu chí) of one unit group, in one version.
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="frameworks")
+    A set is data the secretariat owns: issued by a decision, copied from last year's as a
+    new version (`derived_from`), and bound to the one cycle whose cases are scored against
+    it. An unbound set (`cycle` empty) is still being prepared; a set bound to a cycle that
+    is no longer a draft is frozen, and changing it means a new version.
+    """
+
+    cycle = models.ForeignKey(
+        Cycle, on_delete=models.CASCADE, related_name="frameworks", null=True, blank=True
+    )
     unit_group = models.ForeignKey(UnitGroup, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(_("code"), max_length=64)
     title = models.CharField(_("title"), max_length=255)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    derived_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="derivatives",
+        verbose_name=_("copied from"),
+    )
+    decision_number = models.CharField(_("decision number"), max_length=64, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    decision_signer = models.CharField(_("decision signed by"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     bonus_cap = models.DecimalField(
         _("bonus cap"), default=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
     )
@@ -217,6 +239,14 @@ class Framework(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def frozen_by(self) -> Cycle | None:
+        """The cycle whose cases are scored against this set, once it left its draft."""
+        cycle = self.cycle
+        if cycle is not None and cycle.status != Cycle.Status.DRAFT:
+            return cycle
+        return None
 
 
 class Method(models.TextChoices):
@@ -279,6 +309,8 @@ class Criterion(models.Model):
     config = models.JSONField(_("method settings"), default=dict, blank=True)
     evidence_required = models.BooleanField(_("evidence required"), default=False)
     not_applicable_allowed = models.BooleanField(_("may be not applicable"), default=False)
+    guidance = models.TextField(_("guidance for units"), blank=True)
+    data_source = models.CharField(_("data source"), max_length=500, blank=True)
     is_leaf = models.BooleanField(default=False)
 
     objects = CriterionQuerySet.as_manager()

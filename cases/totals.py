@@ -161,7 +161,7 @@ class CaseTotals:
             - self.penalty_appraised
         )
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Decimal | int | list[dict[str, str | Decimal | None]] | None]:
         return {
             "self_total": self.self_total,
             "appraised_total": self.appraised_total,

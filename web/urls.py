@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from web.views import (
@@ -56,22 +55,10 @@ urlpatterns = [
     path("people/<int:pk>/reactivate/", people.reactivate, name="person-reactivate"),
     path("units/<int:pk>/rename/", people.rename_unit, name="unit-rename"),
     path("units/merge/", people.merge_units, name="units-merge"),
+    # The invitation a new account receives: Django's password-reset confirmation.
+    path("invitation/<uidb64>/<token>/", people.InvitationView.as_view(), name="invitation"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),
     path("notifications/settings/", inbox.notification_settings, name="notification-settings"),
-]
-
-# Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.
-auth_urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # The invitation a new account receives: Django's password-reset confirmation.
-    path("invitation/<uidb64>/<token>/", people.InvitationView.as_view(), name="invitation"),
 ]

@@ -57,7 +57,7 @@ class ImportSummary:
     memberships: int = 0
     invited: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, str | int]:
         return {
             "filename": self.filename,
             "sha256": self.sha256,
@@ -112,7 +112,7 @@ def import_units_and_people(filename: str, content: bytes, *, actor: User) -> Im
         audit.record(
             audit.PEOPLE_IMPORTED,
             actor=actor,
-            data={k: v for k, v in summary.as_dict().items()},
+            data=dict(summary.as_dict()),
         )
         ids = list(summary.invited)
         transaction.on_commit(lambda: send_invitations(ids))
@@ -233,7 +233,7 @@ def invitation_link(user: User) -> str:
     """The one-time link to set a password, on the installation's configured address."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return settings.SITE_URL + reverse("invitation", args=[uid, token])
+    return settings.SITE_URL + reverse("web:invitation", args=[uid, token])
 
 
 def _record_invitation(user: User, actor: User) -> None:

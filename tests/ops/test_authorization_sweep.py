@@ -109,11 +109,12 @@ EXPECTED: dict[str, set[str] | None] = {
     # Units and accounts: the secretariat's.
     "units-import": None,
     "units-template": {"secretariat"},
-    "invitation": None,  # anyone holding the link; a wrong token shows the refusal page
+    "web:invitation": None,  # anyone holding the link; a wrong token shows the refusal page
     "schema": set(ROLES),  # the API's description, no data
     "set_language": None,
     "login": None,
     "logout": None,
+    "sign-in-watch": {"secretariat"},
     # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
     # another unit's case hidden.
     **dict.fromkeys(

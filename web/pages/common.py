@@ -50,6 +50,10 @@ class Viewer:
         """The secretariat keeps the units and accounts."""
         return permissions.may_manage_people(self.user)
 
+    @property
+    def watches_sign_ins(self) -> bool:
+        return permissions.may_watch_sign_ins(self.user)
+
     @cached_property
     def unit_ids(self) -> list[int]:
         if not self.user.is_authenticated:
