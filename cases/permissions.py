@@ -282,6 +282,11 @@ def may_manage_cycle(user: AnyUser) -> bool:
     return _global(user, "change_cycle")
 
 
+def may_watch_sign_ins(user: AnyUser) -> bool:
+    """The secretariat: failed sign-ins, the accounts made to wait, spraying seen."""
+    return _global(user, "change_cycle")
+
+
 def may_decide_results(user: AnyUser) -> bool:
     """The leader: approve and publish, exclude a unit from the ranking."""
     return _global(user, "publish_case")
