@@ -36,6 +36,11 @@ api_v1: list[URLPattern | URLResolver] = [
         api_appraisal.AssignmentDetailView.as_view(),
         name="cycle-assignment",
     ),
+    path(
+        "cycles/<int:pk>/frameworks/",
+        api.CycleFrameworkView.as_view(),
+        name="cycle-frameworks",
+    ),
     path("cycles/<int:pk>/worklist/", api_appraisal.WorklistView.as_view(), name="worklist"),
     path("cycles/<int:pk>/survey/", api_survey.SurveyImportView.as_view(), name="survey"),
     path(

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, history, home, inbox, results, secretariat
+from web.views import (
+    appraisal,
+    cases,
+    cycle_setup,
+    cycles,
+    evidence,
+    history,
+    home,
+    inbox,
+    results,
+    secretariat,
+)
 
 app_name = "web"
 
@@ -21,7 +32,11 @@ urlpatterns = [
     path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),
     path("questions/<int:pk>/answer/", appraisal.answer, name="answer"),
     path("cycles/", cycles.cycle_list, name="cycles"),
+    path("cycles/new/", cycle_setup.new, name="cycle-new"),
     path("cycles/<int:pk>/", cycles.overview, name="cycle"),
+    path("cycles/<int:pk>/settings/", cycle_setup.settings, name="cycle-settings"),
+    path("cycles/<int:pk>/sets/", cycle_setup.choose_set, name="cycle-set"),
+    path("cycles/<int:pk>/open/", cycle_setup.open_cycle, name="cycle-open"),
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/steps/", cycles.bulk_step, name="bulk-step"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
