@@ -4,6 +4,9 @@
 #   make test  – the whole suite against PostgreSQL, Redis and an S3 server on loopback
 SHELL := /bin/bash
 PORT ?= 8000
+# Every target sees the same PORT: links in e-mails (SITE_URL, config/settings.py) name the
+# port the pages are served on, also when the notifier sends them.
+export PORT
 PY := .venv/bin/python
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9

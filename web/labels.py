@@ -35,6 +35,7 @@ DONE: dict[str, Promise] = {
 }
 
 ACTIONS: dict[str, Promise] = {
+    "auth.signin.spraying": _("Password spraying on many accounts"),
     "workflow.case.submit": _("Self-assessment submitted"),
     "workflow.case.recall": _("Self-assessment recalled"),
     "workflow.case.lock_at_cutoff": _("Locked at the deadline"),

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from web.views import (
@@ -58,16 +57,4 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),
     path("notifications/settings/", inbox.notification_settings, name="notification-settings"),
-]
-
-# Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.
-auth_urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

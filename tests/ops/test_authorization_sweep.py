@@ -109,6 +109,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "set_language": None,
     "login": None,
     "logout": None,
+    "sign-in-watch": {"secretariat"},
     # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
     # another unit's case hidden.
     **dict.fromkeys(
