@@ -270,6 +270,16 @@ def may_manage_cycle(user: Any) -> bool:
     return _global(user, "change_cycle")
 
 
+def may_manage_frameworks(user: Any) -> bool:
+    """The secretariat: criteria sets are Sở Nội vụ's to import, copy and edit."""
+    return _global(user, "change_cycle")
+
+
+def may_view_frameworks(user: Any) -> bool:
+    """Criteria sets as a whole (list, tree, export): secretariat, leader and auditor."""
+    return _global(user, "view_cycle")
+
+
 def may_decide_results(user: Any) -> bool:
     """The leader: approve and publish, exclude a unit from the ranking."""
     return _global(user, "publish_case")

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, history, home, inbox, results, secretariat
+from web.views import (
+    appraisal,
+    cases,
+    cycles,
+    evidence,
+    frameworks,
+    history,
+    home,
+    inbox,
+    results,
+    secretariat,
+)
 
 app_name = "web"
 
@@ -32,6 +43,11 @@ urlpatterns = [
         secretariat.unassign,
         name="unassign",
     ),
+    path("frameworks/", frameworks.framework_list, name="frameworks"),
+    path("frameworks/import/", frameworks.framework_import, name="framework-import"),
+    path("frameworks/<int:pk>/", frameworks.framework_detail, name="framework"),
+    path("frameworks/<int:pk>/edit/", frameworks.framework_edit, name="framework-edit"),
+    path("frameworks/<int:pk>/copy/", frameworks.framework_copy, name="framework-copy"),
     path("calendar/", secretariat.calendar, name="calendar"),
     path("calendar/<str:day>/remove/", secretariat.calendar_remove, name="calendar-remove"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),

@@ -48,6 +48,9 @@ SURVEY_IMPORTED = "cases.survey.imported"
 SCORE_SURVEY = "cases.score.survey_imported"
 RANKING_EXCLUDED = "cases.ranking.excluded"
 RANKING_REINSTATED = "cases.ranking.reinstated"
+FRAMEWORK_IMPORTED = "cases.framework.imported"
+FRAMEWORK_COPIED = "cases.framework.copied"
+FRAMEWORK_CHANGED = "cases.framework.changed"
 EXTENSION_GRANTED = "deadlines.extension.granted"
 CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
 CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
@@ -777,3 +780,56 @@ def ranking_reinstated(case: Case, *, actor: Any, reason: str, previous_reason: 
         after={"excluded": False},
         comment=reason,
     )
+
+
+def framework_imported(
+    framework: Any, *, actor: Any, filename: str, sha256: str, nodes: int
+) -> AuditEntry:
+    """A criteria set saved from a workbook (the file is known by its hash)."""
+    return record(
+        FRAMEWORK_IMPORTED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        after=_framework_facts(framework),
+        data={"filename": filename, "sha256": sha256, "criteria": nodes},
+    )
+
+
+def framework_copied(framework: Any, *, actor: Any, source: Any) -> AuditEntry:
+    """A new version of a set, copied from `source` (last year's, or a frozen one)."""
+    return record(
+        FRAMEWORK_COPIED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before={"framework": source.pk, "version": source.version},
+        after=_framework_facts(framework),
+    )
+
+
+def framework_changed(
+    framework: Any, *, actor: Any, change: str, code: str, before: Any, after: Any
+) -> AuditEntry:
+    """One edit of a set: `change` is what was done (add, remove, move, change, details),
+    `before`/`after` the node (or the set's details) as it was and is."""
+    return record(
+        FRAMEWORK_CHANGED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before=before,
+        after=after,
+        data={"change": change, "code": code, "version": framework.version},
+    )
+
+
+def _framework_facts(framework: Any) -> dict[str, Any]:
+    return {
+        "title": framework.title,
+        "group": framework.unit_group.code,
+        "version": framework.version,
+        "decision_number": framework.decision_number,
+        "decision_date": framework.decision_date,
+        "decision_signer": framework.decision_signer,
+    }
