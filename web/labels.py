@@ -35,6 +35,7 @@ DONE: dict[str, Promise] = {
 }
 
 ACTIONS: dict[str, Promise] = {
+    "auth.signin.spraying": _("Password spraying on many accounts"),
     "workflow.case.submit": _("Self-assessment submitted"),
     "workflow.case.recall": _("Self-assessment recalled"),
     "workflow.case.lock_at_cutoff": _("Locked at the deadline"),
@@ -61,6 +62,16 @@ ACTIONS: dict[str, Promise] = {
     "cases.survey.imported": _("Survey scores imported"),
     "cases.membership.added": _("Member added to the unit"),
     "cases.membership.removed": _("Member removed from the unit"),
+    "cases.people.imported": _("Units and accounts imported"),
+    "cases.unit_group.created": _("Unit group created"),
+    "cases.unit.created": _("Unit created"),
+    "cases.unit.renamed": _("Unit renamed"),
+    "cases.unit.merged": _("Units merged"),
+    "cases.account.created": _("Account created"),
+    "cases.account.invited": _("Invitation sent"),
+    "cases.account.password_set": _("Password set by its owner"),
+    "cases.account.deactivated": _("Account deactivated"),
+    "cases.account.reactivated": _("Account reactivated"),
     "cases.assignment.added": _("Appraiser assigned"),
     "cases.assignment.removed": _("Appraiser unassigned"),
     "cases.ranking.excluded": _("Excluded from the ranking"),

@@ -375,4 +375,3 @@ def change_details(framework_id: int, fields: Mapping[str, Any], *, actor: User)
             framework, actor=actor, change="details", code="", before=before, after=values
         )
     return framework
-
