@@ -8,6 +8,7 @@ from workflow import api, api_appraisal, api_frameworks, api_people, api_survey
 cycle_routes = [
     path("", api.CycleDetailView.as_view(), name="cycle-detail"),
     path("open/", api.CycleActionView.as_view(action_name="open"), name="cycle-open"),
+    path("frameworks/", api.CycleFrameworkView.as_view(), name="cycle-frameworks"),
     path(
         "submit_results/",
         api.CycleActionView.as_view(action_name="submit_results"),

@@ -58,6 +58,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "cycle-list": EVERYONE_SIGNED_IN,
     "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
     "cycle-open": None,
+    "cycle-frameworks": None,
     "cycle-submit-results": None,
     "cycle-publish": None,
     "cycle-assignments": GLOBAL,
@@ -156,6 +157,10 @@ EXPECTED: dict[str, set[str] | None] = {
     ),
     "web:survey": {"secretariat"},
     "web:appraisers": {"secretariat"},
+    "web:cycle-new": {"secretariat"},
+    "web:cycle-settings": {"secretariat"},
+    "web:cycle-set": None,
+    "web:cycle-open": None,
     "web:unassign": None,
     "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
     "web:relink": UNIT_A,
