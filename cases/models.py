@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
@@ -121,13 +122,24 @@ class Cycle(models.Model):
         RESULTS_SUBMITTED = "results_submitted", _("Results awaiting approval")
         PUBLISHED = "published", _("Published")
 
-    year = models.PositiveIntegerField(_("year"))
+    year = models.PositiveIntegerField(_("year"))  # the year assessed
+    run_year = models.PositiveIntegerField(_("year it runs"), null=True, blank=True)
     title = models.CharField(_("title"), max_length=255)
     authority = models.CharField(_("authority"), max_length=255)
+    # The legal basis: the assessment plan and the decision the cycle is run under.
+    plan_number = models.CharField(_("plan number"), max_length=64, blank=True)
+    plan_date = models.DateField(_("plan date"), null=True, blank=True)
+    basis_decision_number = models.CharField(
+        _("number of the decision it is run under"), max_length=64, blank=True
+    )
+    basis_decision_date = models.DateField(
+        _("date of the decision it is run under"), null=True, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=32, choices=Status.choices, default=Status.DRAFT
     )
     self_assessment_due = models.DateField(_("self-assessment due"))
+    survey_due = models.DateField(_("survey answers due"), null=True, blank=True)
     appraisal_due = models.DateField(_("appraisal due"))
     publication_target = models.DateField(_("publication target"), null=True, blank=True)
     explanation_window_days = models.PositiveSmallIntegerField(
@@ -195,12 +207,33 @@ class Cycle(models.Model):
 
 
 class Framework(models.Model):
-    """The criteria set of one cycle for one unit group."""
+    """A criteria set (bộ tiêu chí) of one unit group, in one version.
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="frameworks")
+    A set is data the secretariat owns: issued by a decision, copied from last year's as a
+    new version (`derived_from`), and bound to the one cycle whose cases are scored against
+    it. An unbound set (`cycle` empty) is still being prepared; a set bound to a cycle that
+    is no longer a draft is frozen, and changing it means a new version.
+    """
+
+    cycle = models.ForeignKey(
+        Cycle, on_delete=models.CASCADE, related_name="frameworks", null=True, blank=True
+    )
     unit_group = models.ForeignKey(UnitGroup, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(_("code"), max_length=64)
     title = models.CharField(_("title"), max_length=255)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    derived_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="derivatives",
+        verbose_name=_("copied from"),
+    )
+    decision_number = models.CharField(_("decision number"), max_length=64, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    decision_signer = models.CharField(_("decision signed by"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     bonus_cap = models.DecimalField(
         _("bonus cap"), default=0, max_digits=POINT_DIGITS, decimal_places=POINT_PLACES
     )
@@ -217,6 +250,14 @@ class Framework(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def frozen_by(self) -> Cycle | None:
+        """The cycle whose cases are scored against this set, once it left its draft."""
+        cycle = self.cycle
+        if cycle is not None and cycle.status != Cycle.Status.DRAFT:
+            return cycle
+        return None
 
 
 class Method(models.TextChoices):
@@ -279,6 +320,8 @@ class Criterion(models.Model):
     config = models.JSONField(_("method settings"), default=dict, blank=True)
     evidence_required = models.BooleanField(_("evidence required"), default=False)
     not_applicable_allowed = models.BooleanField(_("may be not applicable"), default=False)
+    guidance = models.TextField(_("guidance for units"), blank=True)
+    data_source = models.CharField(_("data source"), max_length=500, blank=True)
     is_leaf = models.BooleanField(default=False)
 
     objects = CriterionQuerySet.as_manager()

@@ -220,7 +220,8 @@ def _appraisals_to_start(now: datetime) -> list[int]:
 
 
 def _case_link(case_id: int) -> str:
-    return reverse("case-detail", args=[case_id])
+    """The case's page (an e-mail is read by a person, not by an API client)."""
+    return reverse("web:case", args=[case_id])
 
 
 def _unit_members(unit_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -343,7 +344,7 @@ def _late_summaries(late_rows: list[LateRow]) -> list[Reminder]:
             recipients=secretariat,
             texts=partial(texts.late_summary, titles[cycle_id], due, codes),
             cycle_id=cycle_id,
-            link=f"{reverse('case-list')}?cycle={cycle_id}",
+            link=f"{reverse('web:cycle', args=[cycle_id])}?late=1",
         )
         for (cycle_id, due), codes in sorted(late.items())
     ]
@@ -431,7 +432,9 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
                             (cycle.appraisal_due - day).days,
                         ),
                         cycle_id=cycle.pk,
-                        link=f"{reverse('case-list')}?cycle={cycle.pk}&state=appraising",
+                        link=reverse(
+                            "web:home"
+                        ),  # an appraiser's cases are listed on the home page
                     )
                 )
     return reminders

@@ -288,7 +288,7 @@ class SignedReportView(APIView):
         },
         responses={201: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         report = services.attach_signed_report(pk, request.FILES.get("file"), actor=request.user)
         return Response(
             {

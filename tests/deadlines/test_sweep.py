@@ -54,6 +54,7 @@ def test_units_still_self_scoring_are_reminded_three_days_before_once(
     text = Notification.objects.filter(kind=KIND_SELF).first()
     assert "31/03/2026" in text.text_en and "3 days left" in text.text_en
     assert text.case_id == dated.case_a.pk
+    assert text.link == f"/cases/{dated.case_a.pk}/"  # the case's page, not the API
 
 
 def test_each_offset_is_its_own_occasion_and_the_day_itself_waits_for_the_morning(
@@ -121,6 +122,7 @@ def test_a_sweep_days_late_sends_the_overdue_reminder_once_not_every_missed_one(
     assert (second.locked, second.sent) == (0, 0)
     summary = Notification.objects.get(kind=KIND_LATE_SUMMARY)
     assert "STC, STP" in summary.text_en and "31/03/2026" in summary.text_en
+    assert summary.link == f"/cycles/{dated.cycle.pk}/?late=1"  # the overview, late units
 
 
 def test_a_unit_that_submitted_in_time_is_neither_locked_nor_reminded(
@@ -202,6 +204,7 @@ def test_appraisers_with_unappraised_criteria_are_reminded_before_the_appraisal_
     note = Notification.objects.get(kind=KIND_APPRAISAL)
     assert note.recipient.username == "appraiser1"
     assert "2 cases" in note.text_en and "10/05/2026" in note.text_en
+    assert note.link == "/"  # the appraiser's home page lists the cases to appraise
     assert sweep(at(2026, 5, 7, 9)).sent == 0
     appraise_all(dated.case_a, dated.appraiser)
     appraise_all(dated.case_b, dated.appraiser)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from notifications import delivery
@@ -39,6 +44,32 @@ def test_the_unit_gets_a_vietnamese_email_through_smtp(
     sent = email_of(row)
     assert (sent.status, sent.attempts) == ("delivered", 1)
     assert sent.delivered_at is not None
+
+
+@override_settings(SITE_URL="http://127.0.0.1:8123")
+def test_the_email_links_to_the_case_page_at_the_site_url(
+    world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        start_appraisal(world)
+    (message,) = smtp.mailbox.to("stp.head@example.test")
+    assert f": http://127.0.0.1:8123/cases/{world.case_a.pk}/\r\n" in message.get_content()
+
+
+def test_without_site_url_links_name_the_port_the_pages_are_served_on() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.pop("SITE_URL", None)
+    env["PORT"] = "8123"
+    show = "from django.conf import settings; print(settings.SITE_URL)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", show],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:8123", result.stderr
 
 
 def test_a_user_who_prefers_english_gets_english(

@@ -30,6 +30,7 @@ from tests.notifications.helpers import (
     with_token,
 )
 from tests.notifications.test_websocket import SAME_SITE, start_appraisal
+from workflow import people
 
 pytestmark = pytest.mark.django_db(transaction=True)
 sync = database_sync_to_async
@@ -138,11 +139,7 @@ async def test_deactivating_the_account_closes_all_its_sockets(world: Any) -> No
     page = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
     colleague = await opened(await sync(lambda: ticket(with_token(token_for(world.staff_a))))())
 
-    def deactivate() -> None:
-        world.head_a.is_active = False
-        world.head_a.save(update_fields=["is_active"])
-
-    await sync(deactivate)()
+    await sync(people.deactivate)(world.head_a.pk, actor=world.secretariat, reason="Nghỉ hưu")
 
     assert await closed_for_its_credential(script)
     assert await closed_for_its_credential(page)

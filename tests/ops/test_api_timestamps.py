@@ -29,6 +29,18 @@ def _stamps(value: Any) -> list[str]:
     return []
 
 
+def _routes(resolver: URLResolver, prefix: str = "") -> list[str]:
+    """Every route under `resolver`, the apps' included lists walked through."""
+    found = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            found += _routes(entry, route)
+        elif isinstance(entry, URLPattern):
+            found.append(route)
+    return found
+
+
 def _api_reads(cycle_pk: int, case_pk: int) -> list[str]:
     """Every API URL that takes nothing, a cycle or a case, from the URL configuration."""
     api_v1 = next(
@@ -37,10 +49,7 @@ def _api_reads(cycle_pk: int, case_pk: int) -> list[str]:
         if isinstance(p, URLResolver) and "api/v1" in str(p.pattern)
     )
     urls = []
-    for pattern in api_v1.url_patterns:
-        if not isinstance(pattern, URLPattern):
-            continue
-        route = str(pattern.pattern)
+    for route in _routes(api_v1):
         if "<" not in route:
             urls.append(route)
         elif route.startswith("cycles/<int:pk>/") and route.count("<") == 1:

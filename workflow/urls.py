@@ -1,0 +1,59 @@
+"""API routes of the workflow (cycles, cases, scores, questions, appraisal, survey,
+units and accounts), included
+under /api/v1/."""
+
+from django.urls import include, path
+
+from workflow import api, api_appraisal, api_people, api_survey
+
+cycle_routes = [
+    path("", api.CycleDetailView.as_view(), name="cycle-detail"),
+    path("open/", api.CycleActionView.as_view(action_name="open"), name="cycle-open"),
+    path("frameworks/", api.CycleFrameworkView.as_view(), name="cycle-frameworks"),
+    path(
+        "submit_results/",
+        api.CycleActionView.as_view(action_name="submit_results"),
+        name="cycle-submit-results",
+    ),
+    path("publish/", api.CycleActionView.as_view(action_name="publish"), name="cycle-publish"),
+    path("assignments/", api_appraisal.AssignmentListView.as_view(), name="cycle-assignments"),
+    path(
+        "assignments/<int:assignment_id>/",
+        api_appraisal.AssignmentDetailView.as_view(),
+        name="cycle-assignment",
+    ),
+    path("worklist/", api_appraisal.WorklistView.as_view(), name="worklist"),
+    path("survey/", api_survey.SurveyImportView.as_view(), name="survey"),
+    *[
+        path(
+            f"survey/template.{kind}",
+            api_survey.SurveyTemplateView.as_view(file_type=kind),
+            name=f"survey-template-{kind}",
+        )
+        for kind in ("xlsx", "csv")
+    ],
+]
+
+case_routes = [
+    path("", api.CaseDetailView.as_view(), name="case-detail"),
+    path("scores/<str:code>/", api.ScoreView.as_view(), name="case-score"),
+    path(
+        "scores/<str:code>/not-applicable/",
+        api_appraisal.NotApplicableView.as_view(),
+        name="case-score-not-applicable",
+    ),
+    path("transitions/<str:name>/", api.TransitionView.as_view(), name="case-transition"),
+    path("clarifications/", api.ClarificationListView.as_view(), name="case-clarifications"),
+    path("history/", api.HistoryView.as_view(), name="case-history"),
+    path("appraisal/", api_appraisal.AppraisalView.as_view(), name="case-appraisal"),
+]
+
+urlpatterns = [
+    path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
+    path("cycles/<int:pk>/", include(cycle_routes)),
+    path("cases/", api.CaseListView.as_view(), name="case-list"),
+    path("cases/<int:pk>/", include(case_routes)),
+    path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path("units/import/", api_people.UnitsImportView.as_view(), name="units-import"),
+    path("units/template.xlsx", api_people.UnitsTemplateView.as_view(), name="units-template"),
+]
