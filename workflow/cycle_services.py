@@ -44,8 +44,9 @@ EDITABLE_CYCLE_FIELDS = (
     "reminder_offsets",
     "overdue_reminder",
     "auto_start_appraisal",
+    "explanation_may_replace_evidence",
 )
-BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal")
+BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal", "explanation_may_replace_evidence")
 DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
 
 
