@@ -49,6 +49,7 @@ ROLE_PERMS: dict[str, tuple[str, ...]] = {
         "view_audit",
         "cases.change_cycle",
         "cases.view_cycle",
+        "cases.change_unit",
     ),
     LEADER: ("view_case", "reopen_case", "publish_case", "view_audit", "cases.view_cycle"),
     AUDITOR: ("view_case", "view_audit", "cases.view_cycle"),
@@ -280,6 +281,11 @@ def _global(user: AnyUser, codename: str) -> bool:
 def may_manage_cycle(user: AnyUser) -> bool:
     """The secretariat: assignments, survey import, the cycle's settings."""
     return _global(user, "change_cycle")
+
+
+def may_manage_people(user: AnyUser) -> bool:
+    """The secretariat: units, accounts, invitations, deactivation, renaming and merging."""
+    return _global(user, "change_unit")
 
 
 def may_watch_sign_ins(user: AnyUser) -> bool:

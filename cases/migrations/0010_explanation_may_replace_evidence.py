@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_framework_as_data'),
+        ('cases', '0009_cycle_settings'),
     ]
 
     operations = [
