@@ -373,6 +373,24 @@ def test_a_renamed_unit_is_continued_by_a_new_one_that_keeps_its_people(
     assert entry.after == {"code": "SMOI", "name": "Sở Mới"}
 
 
+def test_a_retired_unit_takes_no_new_child_nor_new_people(world: SimpleNamespace) -> None:
+    _spare_units()
+    people_services.rename_unit("SCU1", new_code="SMOI", new_name="Sở Mới", actor=world.secretariat)
+    before = _everything()
+    content = people_workbook(
+        [("PCON", "Phòng Con", "khoi_so", None, "SCU1")], [("An", "an@x.vn", "SCU1", "Cán bộ")]
+    )
+    response = _post(world.secretariat, content)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "Trang “Đơn vị”, dòng 2, cột E (Mã đơn vị cấp trên): đơn vị SCU1 đã được sáp nhập hoặc "
+        "đổi tên, không còn hoạt động.",
+        "Trang “Tài khoản”, dòng 2, cột C (Mã đơn vị): đơn vị SCU1 đã được sáp nhập hoặc đổi "
+        "tên, không còn hoạt động.",
+    ]
+    assert _everything() == before
+
+
 def test_units_merge_into_a_new_unit_or_into_one_of_them(world: SimpleNamespace) -> None:
     one, two = _spare_units()
     merged = people_services.merge_units(
