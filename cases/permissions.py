@@ -49,6 +49,7 @@ ROLE_PERMS: dict[str, tuple[str, ...]] = {
         "view_audit",
         "cases.change_cycle",
         "cases.view_cycle",
+        "cases.change_unit",
     ),
     LEADER: ("view_case", "reopen_case", "publish_case", "view_audit", "cases.view_cycle"),
     AUDITOR: ("view_case", "view_audit", "cases.view_cycle"),
@@ -286,6 +287,11 @@ def holds_official_role(user: AnyUser) -> bool:
     """The secretariat, the leader or the auditor: the roles a second factor is required of
     where the installation turns the requirement on (config/auth_two_factor.py)."""
     return bool(roles_of(user) & {SECRETARIAT, LEADER, AUDITOR})
+
+
+def may_manage_people(user: AnyUser) -> bool:
+    """The secretariat: units, accounts, invitations, deactivation, renaming and merging."""
+    return _global(user, "change_unit")
 
 
 def may_watch_sign_ins(user: AnyUser) -> bool:

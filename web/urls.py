@@ -1,6 +1,17 @@
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, history, home, inbox, results, secretariat
+from web.views import (
+    appraisal,
+    cases,
+    cycles,
+    evidence,
+    history,
+    home,
+    inbox,
+    people,
+    results,
+    secretariat,
+)
 
 app_name = "web"
 
@@ -38,6 +49,14 @@ urlpatterns = [
     path("years/<str:code>/", history.unit, name="unit-years"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),
+    path("people/", people.people, name="people"),
+    path("people/<int:pk>/invite/", people.invite, name="person-invite"),
+    path("people/<int:pk>/deactivate/", people.deactivate, name="person-deactivate"),
+    path("people/<int:pk>/reactivate/", people.reactivate, name="person-reactivate"),
+    path("units/<int:pk>/rename/", people.rename_unit, name="unit-rename"),
+    path("units/merge/", people.merge_units, name="units-merge"),
+    # The invitation a new account receives: Django's password-reset confirmation.
+    path("invitation/<uidb64>/<token>/", people.InvitationView.as_view(), name="invitation"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),

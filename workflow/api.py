@@ -97,9 +97,35 @@ class AreaTotalsSerializer(serializers.Serializer):
     index = serializers.DecimalField(7, 2, allow_null=True)
 
 
+class PartSerializer(serializers.Serializer):
+    points = serializers.DecimalField(7, 2, allow_null=True)
+    of = serializers.DecimalField(7, 2)
+
+
+class PartsSerializer(serializers.Serializer):
+    """Figures of the same maximum side by side: the unit's self-assessed part and the
+    appraised one both of the self-assessed maximum (70), the survey part of its own (30;
+    null until imported)."""
+
+    self_assessed = PartSerializer()
+    appraised = PartSerializer()
+    survey = PartSerializer()
+
+
 class TotalsBriefSerializer(serializers.Serializer):
-    self_total = serializers.DecimalField(7, 2)
-    appraised_total = serializers.DecimalField(7, 2)
+    parts = PartsSerializer()
+    total = serializers.DecimalField(
+        7, 2, allow_null=True, help_text="the appraised total of 100 (what groups are read on)"
+    )
+    self_assessed_total = serializers.DecimalField(
+        7, 2, allow_null=True, help_text="the same total with the unit's own scores"
+    )
+    self_total = serializers.DecimalField(
+        7, 2, help_text="the unit's own points: self-assessed part with bonus and penalty"
+    )
+    appraised_total = serializers.DecimalField(
+        7, 2, help_text="appraised points of every part: self-assessed, survey, bonus, penalty"
+    )
     survey_total = serializers.DecimalField(7, 2)
     applicable_max = serializers.DecimalField(7, 2)
     self_index = serializers.DecimalField(7, 2, allow_null=True)

@@ -65,6 +65,17 @@ EVIDENCE_DOWNLOADED = "evidence.file.downloaded"
 EVIDENCE_RETAINED = "evidence.file.retained"
 EVIDENCE_INTEGRITY = "evidence.file.integrity_changed"
 
+PEOPLE_IMPORTED = "cases.people.imported"
+UNIT_GROUP_CREATED = "cases.unit_group.created"
+UNIT_CREATED = "cases.unit.created"
+UNIT_RENAMED = "cases.unit.renamed"
+UNIT_MERGED = "cases.unit.merged"
+ACCOUNT_CREATED = "cases.account.created"
+ACCOUNT_INVITED = "cases.account.invited"
+ACCOUNT_PASSWORD_SET = "cases.account.password_set"
+ACCOUNT_DEACTIVATED = "cases.account.deactivated"
+ACCOUNT_REACTIVATED = "cases.account.reactivated"
+
 # Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
 SnapshotPart = Callable[[Case], Json]
 _snapshot_parts: dict[str, SnapshotPart] = {}

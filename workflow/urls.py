@@ -1,9 +1,10 @@
-"""API routes of the workflow (cycles, cases, scores, questions, appraisal, survey), included
+"""API routes of the workflow (cycles, cases, scores, questions, appraisal, survey,
+units and accounts), included
 under /api/v1/."""
 
 from django.urls import include, path
 
-from workflow import api, api_appraisal, api_survey
+from workflow import api, api_appraisal, api_people, api_survey
 
 cycle_routes = [
     path("", api.CycleDetailView.as_view(), name="cycle-detail"),
@@ -52,4 +53,6 @@ urlpatterns = [
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", include(case_routes)),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path("units/import/", api_people.UnitsImportView.as_view(), name="units-import"),
+    path("units/template.xlsx", api_people.UnitsTemplateView.as_view(), name="units-template"),
 ]

@@ -23,6 +23,8 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from evidence.models import EvidenceLink
@@ -104,6 +106,10 @@ EXPECTED: dict[str, set[str] | None] = {
     "case-evidence-links": None,
     "evidence-withdraw": None,
     "evidence-download": GLOBAL | UNIT_A | {"appraiser"},
+    # Units and accounts: the secretariat's.
+    "units-import": None,
+    "units-template": {"secretariat"},
+    "web:invitation": None,  # anyone holding the link; a wrong token shows the refusal page
     "schema": set(ROLES),  # the API's description, no data
     "set_language": None,
     "login": None,
@@ -151,6 +157,12 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:notification-settings": EVERYONE_SIGNED_IN,
     "web:calendar": {"secretariat"},
     "web:calendar-remove": None,
+    "web:people": {"secretariat"},
+    "web:person-invite": None,
+    "web:person-deactivate": None,
+    "web:person-reactivate": None,
+    "web:unit-rename": {"secretariat"},
+    "web:units-merge": {"secretariat"},
     "web:years": set(ROLES),
     "web:unit-years": None,
 }
@@ -236,6 +248,10 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             "code": crit.code,
             "name": "submit",
             "day": timezone.localdate().isoformat(),
+            "person": staff.pk,
+            "unit": case.unit_id,
+            "uidb64": urlsafe_base64_encode(force_bytes(staff.pk)),
+            "token": "not-a-token",
         }
     return found
 
@@ -256,6 +272,10 @@ def pk_kind(name: str) -> str:
         return "link"
     if name == "notification-read":
         return "notification"
+    if name.startswith("web:person-"):
+        return "person"
+    if name == "web:unit-rename":
+        return "unit"
     return "cycle"
 
 

@@ -46,6 +46,11 @@ class Viewer:
         return permissions.may_view_provisional_results(self.user)
 
     @property
+    def manages_people(self) -> bool:
+        """The secretariat keeps the units and accounts."""
+        return permissions.may_manage_people(self.user)
+
+    @property
     def watches_sign_ins(self) -> bool:
         return permissions.may_watch_sign_ins(self.user)
 
