@@ -6,6 +6,7 @@ instead of adding it here."""
 # ruff: noqa
 # mypy: ignore-errors
 
+_.as_list  # unused method (cases/frameworks/tree.py:117)
 ASGI_APPLICATION  # unused variable (config/settings.py:114)
 AUTHENTICATION_BACKENDS  # unused variable (config/settings.py:169)
 AUTH_PASSWORD_VALIDATORS  # unused variable (config/settings.py:175)
@@ -55,6 +56,7 @@ LOGIN_REDIRECT_URL  # unused variable (config/settings.py:182)
 LOGIN_URL  # unused variable (config/settings.py:181)
 LOGOUT_REDIRECT_URL  # unused variable (config/settings.py:183)
 META  # unused variable (evidence/uploads.py:179)
+_.method_label  # unused property (web/pages/frameworks.py:33)
 MIDDLEWARE  # unused variable (config/settings.py:89)
 MONTH_DAY_FORMAT  # unused variable (config/formats/en/formats.py:8)
 MembershipAdmin  # unused class (workflow/admin.py:75)

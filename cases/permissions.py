@@ -289,6 +289,16 @@ def holds_official_role(user: AnyUser) -> bool:
     return bool(roles_of(user) & {SECRETARIAT, LEADER, AUDITOR})
 
 
+def may_manage_frameworks(user: AnyUser) -> bool:
+    """The secretariat: criteria sets are Sở Nội vụ's to import, copy and edit."""
+    return _global(user, "change_cycle")
+
+
+def may_view_frameworks(user: AnyUser) -> bool:
+    """Criteria sets as a whole (list, tree, export): secretariat, leader and auditor."""
+    return _global(user, "view_cycle")
+
+
 def may_manage_people(user: AnyUser) -> bool:
     """The secretariat: units, accounts, invitations, deactivation, renaming and merging."""
     return _global(user, "change_unit")

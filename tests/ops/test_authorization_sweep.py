@@ -58,12 +58,22 @@ EXPECTED: dict[str, set[str] | None] = {
     "cycle-list": EVERYONE_SIGNED_IN,
     "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
     "cycle-open": None,
+    "cycle-frameworks": None,
     "cycle-submit-results": None,
     "cycle-publish": None,
     "cycle-assignments": GLOBAL,
     "cycle-assignment": None,
     "worklist": EVERYONE_SIGNED_IN - {"outsider"},  # each their own list
     "survey": None,
+    # Criteria sets: read by the global roles, changed by the secretariat (the sample set is
+    # the open cycle's, frozen: every write is refused).
+    "framework-list": GLOBAL,
+    "framework-template": GLOBAL,
+    "framework-xlsx": GLOBAL,
+    "framework-detail": GLOBAL,
+    "framework-copy": None,
+    "framework-criteria": None,
+    "framework-criterion": None,
     "survey-template-xlsx": {"secretariat"},
     "survey-template-csv": {"secretariat"},
     "results": GLOBAL,
@@ -151,11 +161,20 @@ EXPECTED: dict[str, set[str] | None] = {
     ),
     "web:survey": {"secretariat"},
     "web:appraisers": {"secretariat"},
+    "web:cycle-new": {"secretariat"},
+    "web:cycle-settings": {"secretariat"},
+    "web:cycle-set": None,
+    "web:cycle-open": None,
     "web:unassign": None,
     "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
     "web:relink": UNIT_A,
     "web:notification-settings": EVERYONE_SIGNED_IN,
     "web:calendar": {"secretariat"},
+    "web:frameworks": GLOBAL,
+    "web:framework-import": {"secretariat"},
+    "web:framework": GLOBAL,
+    "web:framework-edit": None,
+    "web:framework-copy": None,
     "web:calendar-remove": None,
     "web:people": {"secretariat"},
     "web:person-invite": None,
@@ -252,6 +271,7 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             "unit": case.unit_id,
             "uidb64": urlsafe_base64_encode(force_bytes(staff.pk)),
             "token": "not-a-token",
+            "framework": world.cycle.frameworks.get().pk,
         }
     return found
 
@@ -266,6 +286,8 @@ def pk_kind(name: str) -> str:
         return "clarification"
     if name == "web:open-notification":
         return "notification"
+    if name.startswith(("framework", "web:framework")):
+        return "framework"
     if name == "evidence-download":
         return "document"
     if name == "evidence-withdraw":
