@@ -424,6 +424,10 @@ INTEGRATION_TOKEN_DAYS = env_int("INTEGRATION_TOKEN_DAYS", 365)
 # offered to everyone. Where someone needs it, an API token is issued only with a code.
 TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Chỉ số CCHC")
+# The live push (notifications.sockets): a ticket opens one socket within this many seconds;
+# an open socket checks every so often that its session or token still signs its user in.
+WEBSOCKET_TICKET_SECONDS = env_int("WEBSOCKET_TICKET_SECONDS", 30)
+WEBSOCKET_RECHECK_SECONDS = env_int("WEBSOCKET_RECHECK_SECONDS", 60)
 
 # JSON lines (ops.logs) for the data centre's log collector; plain text with DEBUG on.
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
