@@ -87,6 +87,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "results-annex-docx": GLOBAL,
     "results-annex-xlsx": GLOBAL,
     "rewards": None,
+    "rewards-docx": None,
     "case-report": GLOBAL | UNIT_A | {"appraiser"},
     "case-signed-report": None,
     # The years side by side: published figures only, public. The sample code is not a unit's.
