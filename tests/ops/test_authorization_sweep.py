@@ -112,6 +112,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "notification-read-all": None,
     "notification-settings": EVERYONE_SIGNED_IN,
     "notification-read": None,
+    "notification-socket-ticket": None,  # POST only; who gets one: tests/notifications
     "case-notices": GLOBAL,
     "case-evidence": GLOBAL | UNIT_A | {"appraiser"},
     "case-evidence-links": None,
