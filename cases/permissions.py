@@ -284,6 +284,16 @@ def may_manage_cycle(user: AnyUser) -> bool:
     return _global(user, "change_cycle")
 
 
+def may_manage_frameworks(user: AnyUser) -> bool:
+    """The secretariat: criteria sets are Sở Nội vụ's to import, copy and edit."""
+    return _global(user, "change_cycle")
+
+
+def may_view_frameworks(user: AnyUser) -> bool:
+    """Criteria sets as a whole (list, tree, export): secretariat, leader and auditor."""
+    return _global(user, "view_cycle")
+
+
 def may_manage_people(user: AnyUser) -> bool:
     """The secretariat: units, accounts, invitations, deactivation, renaming and merging."""
     return _global(user, "change_unit")

@@ -407,6 +407,10 @@ OPS_TOKEN = env_secret("OPS_TOKEN", "")
 # API tokens stop working this many days after they were issued; DELETE
 # /api/v1/auth/token/ revokes one at once.
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30)
+# The live push (notifications.sockets): a ticket opens one socket within this many seconds;
+# an open socket checks every so often that its session or token still signs its user in.
+WEBSOCKET_TICKET_SECONDS = env_int("WEBSOCKET_TICKET_SECONDS", 30)
+WEBSOCKET_RECHECK_SECONDS = env_int("WEBSOCKET_RECHECK_SECONDS", 60)
 
 # JSON lines (ops.logs) for the data centre's log collector; plain text with DEBUG on.
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")

@@ -76,6 +76,7 @@ class CycleSerializer(serializers.ModelSerializer):
             "overdue_reminder",
             "auto_start_appraisal",
             "signed_report_required",
+            "explanation_may_replace_evidence",
             "self_weight",
             "survey_weight",
             "group_thresholds",
@@ -141,6 +142,11 @@ class CyclePatchSerializer(serializers.Serializer):
     )
     overdue_reminder = serializers.BooleanField(required=False)
     auto_start_appraisal = serializers.BooleanField(required=False)
+    explanation_may_replace_evidence = serializers.BooleanField(
+        required=False,
+        help_text="whether a written explanation may stand in for a document on a criterion "
+        "that requires evidence",
+    )
     reason = serializers.CharField(required=False, allow_blank=True)
     confirm_lock = serializers.IntegerField(
         required=False,

@@ -24,7 +24,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from cases import permissions
-from cases.models import Case, Cycle, Score, SurveyImport
+from cases.models import Case, Cycle, Framework, Score, SurveyImport
 from cases.totals import totals_from_scores
 from cases.users import User
 from deadlines.models import CalendarOverride, Extension
@@ -61,6 +61,9 @@ SURVEY_IMPORTED = "cases.survey.imported"
 SCORE_SURVEY = "cases.score.survey_imported"
 RANKING_EXCLUDED = "cases.ranking.excluded"
 RANKING_REINSTATED = "cases.ranking.reinstated"
+FRAMEWORK_IMPORTED = "cases.framework.imported"
+FRAMEWORK_COPIED = "cases.framework.copied"
+FRAMEWORK_CHANGED = "cases.framework.changed"
 EXTENSION_GRANTED = "deadlines.extension.granted"
 CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
 CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
@@ -735,3 +738,56 @@ def ranking_reinstated(case: Case, *, actor: User, reason: str, previous_reason:
         after={"excluded": False},
         comment=reason,
     )
+
+
+def framework_imported(
+    framework: Framework, *, actor: User, filename: str, sha256: str, nodes: int
+) -> AuditEntry:
+    """A criteria set saved from a workbook (the file is known by its hash)."""
+    return record(
+        FRAMEWORK_IMPORTED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        after=_framework_facts(framework),
+        data={"filename": filename, "sha256": sha256, "criteria": nodes},
+    )
+
+
+def framework_copied(framework: Framework, *, actor: User, source: Framework) -> AuditEntry:
+    """A new version of a set, copied from `source` (last year's, or a frozen one)."""
+    return record(
+        FRAMEWORK_COPIED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before={"framework": source.pk, "version": source.version},
+        after=_framework_facts(framework),
+    )
+
+
+def framework_changed(
+    framework: Framework, *, actor: User, change: str, code: str, before: Json, after: Json
+) -> AuditEntry:
+    """One edit of a set: `change` is what was done (add, remove, move, change, details),
+    `before`/`after` the node (or the set's details) as it was and is."""
+    return record(
+        FRAMEWORK_CHANGED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before=before,
+        after=after,
+        data={"change": change, "code": code, "version": framework.version},
+    )
+
+
+def _framework_facts(framework: Framework) -> JsonObject:
+    return {
+        "title": framework.title,
+        "group": framework.unit_group.code,
+        "version": framework.version,
+        "decision_number": framework.decision_number,
+        "decision_date": framework.decision_date,
+        "decision_signer": framework.decision_signer,
+    }

@@ -65,6 +65,15 @@ EXPECTED: dict[str, set[str] | None] = {
     "cycle-assignment": None,
     "worklist": EVERYONE_SIGNED_IN - {"outsider"},  # each their own list
     "survey": None,
+    # Criteria sets: read by the global roles, changed by the secretariat (the sample set is
+    # the open cycle's, frozen: every write is refused).
+    "framework-list": GLOBAL,
+    "framework-template": GLOBAL,
+    "framework-xlsx": GLOBAL,
+    "framework-detail": GLOBAL,
+    "framework-copy": None,
+    "framework-criteria": None,
+    "framework-criterion": None,
     "survey-template-xlsx": {"secretariat"},
     "survey-template-csv": {"secretariat"},
     "results": GLOBAL,
@@ -78,6 +87,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "results-annex-docx": GLOBAL,
     "results-annex-xlsx": GLOBAL,
     "rewards": None,
+    "rewards-docx": None,
     "case-report": GLOBAL | UNIT_A | {"appraiser"},
     "case-signed-report": None,
     # The years side by side: published figures only, public. The sample code is not a unit's.
@@ -102,6 +112,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "notification-read-all": None,
     "notification-settings": EVERYONE_SIGNED_IN,
     "notification-read": None,
+    "notification-socket-ticket": None,  # POST only; who gets one: tests/notifications
     "case-notices": GLOBAL,
     "case-evidence": GLOBAL | UNIT_A | {"appraiser"},
     "case-evidence-links": None,
@@ -158,6 +169,11 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:relink": UNIT_A,
     "web:notification-settings": EVERYONE_SIGNED_IN,
     "web:calendar": {"secretariat"},
+    "web:frameworks": GLOBAL,
+    "web:framework-import": {"secretariat"},
+    "web:framework": GLOBAL,
+    "web:framework-edit": None,
+    "web:framework-copy": None,
     "web:calendar-remove": None,
     "web:people": {"secretariat"},
     "web:person-invite": None,
@@ -254,6 +270,7 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             "unit": case.unit_id,
             "uidb64": urlsafe_base64_encode(force_bytes(staff.pk)),
             "token": "not-a-token",
+            "framework": world.cycle.frameworks.get().pk,
         }
     return found
 
@@ -268,6 +285,8 @@ def pk_kind(name: str) -> str:
         return "clarification"
     if name == "web:open-notification":
         return "notification"
+    if name.startswith(("framework", "web:framework")):
+        return "framework"
     if name == "evidence-download":
         return "document"
     if name == "evidence-withdraw":

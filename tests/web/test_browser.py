@@ -447,6 +447,22 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
     unit.click(".bell")
     assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
     shot(unit, "17-inbox")
+    _signing_out_in_another_tab_stops_the_bell(unit)
+
+
+def _signing_out_in_another_tab_stops_the_bell(page: Page) -> None:
+    """The server closes the page's socket when its session ends; the page asks for a new
+    ticket once, is refused, and stops instead of reconnecting."""
+    page.wait_for_selector(".bell.is-live")
+    asked: list[int] = []
+    page.on("response", lambda r: asked.append(r.status) if "socket-ticket" in r.url else None)
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.click("text=Đăng xuất")
+    page.wait_for_selector(".bell:not(.is-live)", timeout=10000)
+    page.wait_for_timeout(4000)  # the page's first retry comes after 1 s
+    assert asked in ([401], [403]), asked
+    assert not page.is_visible(".bell.is-live")
 
 
 def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:

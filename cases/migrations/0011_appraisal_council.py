@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0009_cycle_settings'),
+        ('cases', '0010_explanation_may_replace_evidence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
