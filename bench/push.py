@@ -33,6 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from common import free_port, own_database
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("BENCH_PUSH_CLIENTS", "500"))
 ROUNDS = int(os.environ.get("BENCH_PUSH_ROUNDS", "8"))
@@ -106,29 +108,6 @@ def run_clients(port: int, tickets: list[str], rounds: int) -> None:
 
 
 # --- the driver ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def own_database(url: str) -> tuple[str, Any]:
-    """A database of this bench's own on the same server; returns its URL and a dropper."""
-    import psycopg
-
-    base, _slash, name = url.rpartition("/")
-    mine = f"{name.split('?')[0]}_bench_push"
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{mine}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-        admin.close()
-
-    return f"{base}/{mine}", drop
 
 
 class Lines:
@@ -279,7 +258,7 @@ def main() -> int:
         run_clients(int(sys.argv[2]), sys.stdin.read().split(), int(sys.argv[3]))
         return 0
     database_url, redis_url = os.environ["DATABASE_URL"], os.environ["TEST_REDIS_URL"]
-    db_url, drop_db = own_database(database_url)
+    db_url, drop_db = own_database(database_url, "bench_push")
     env = {
         **os.environ,
         "DATABASE_URL": db_url,

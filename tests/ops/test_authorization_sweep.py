@@ -127,6 +127,10 @@ EXPECTED: dict[str, set[str] | None] = {
     "login": None,
     "logout": None,
     "sign-in-watch": {"secretariat"},
+    "second-factor": None,  # only in the middle of a sign-in; otherwise back to the login
+    "second-factor-setup": None,
+    "account-security": EVERYONE_SIGNED_IN,  # each their own
+    "admin-login": None,  # a redirect to the login page
     # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
     # another unit's case hidden.
     **dict.fromkeys(
