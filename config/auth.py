@@ -27,6 +27,7 @@ from rest_framework.request import Request
 
 from cases.errors import InvalidInput, NotFound
 from cases.users import User
+from config import auth_two_factor as two_factor
 from ops.models import IntegrationToken
 from workflow import audit
 
@@ -49,6 +50,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         user, token = super().authenticate_credentials(key)
         if token_expired(token):
             raise AuthenticationFailed(_("Your sign-in token has expired: sign in again."))
+        if settings.TWO_FACTOR_REQUIRED and two_factor.issued_on_password_alone(user):
+            raise AuthenticationFailed(_("Sign in again with your second factor."))
         return user, token
 
 

@@ -9,8 +9,9 @@ The password step signs nobody in when a second factor is needed: it leaves the 
 *pending* in the session for a few minutes, and the second step (a code, or setting up the
 authenticator where it is required and missing) signs them in with the session marked
 verified. No session is ever made on a password alone for them; one made otherwise (signed in
-before the installation turned the requirement on) is ended by `SecondFactorMiddleware`.
-Wrong codes are throttled per device by django-otp (a delay doubling with each failure).
+before the installation turned the requirement on) is ended by `SecondFactorMiddleware`;
+an API token issued on the password alone is refused until the authenticator is set up,
+which deletes it (config/auth.py). Wrong codes are throttled per device by django-otp (a delay doubling with each failure).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from django.utils.translation import ngettext
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from cases import permissions
 from cases.users import User
@@ -63,6 +65,13 @@ def authenticator(user: User) -> TOTPDevice | None:
 
 def needs_second_factor(user: User) -> bool:
     return required_for(user) or authenticator(user) is not None
+
+
+def issued_on_password_alone(user: User) -> bool:
+    """Whether the user's API token can only have come from the password: they need a second
+    factor but have none yet (turning one on deletes earlier tokens, and with one set up the
+    token endpoint wants its code)."""
+    return required_for(user) and authenticator(user) is None
 
 
 def recovery_codes_left(user: User) -> int:
@@ -106,6 +115,8 @@ def confirm_authenticator(user: User, code: str) -> tuple[TOTPDevice, list[str]]
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_recovery_codes(user)
+        # An API token issued on the password alone stops working.
+        Token.objects.filter(user=user).delete()
         audit.record(TWO_FACTOR_ENABLED, actor=user, obj=device)
     return device, codes
 

@@ -315,3 +315,37 @@ def test_a_token_without_a_name_is_refused_and_nothing_is_made(people: dict[str,
     assert response.status_code == 400
     assert "Đặt tên" in response.content.decode()
     assert not IntegrationToken.objects.exists()
+
+
+def test_a_token_issued_on_the_password_alone_stops_once_it_is_required(
+    settings: Any, people: dict[str, User]
+) -> None:
+    key = api_token("secretariat").json()["token"]  # before the installation required it
+    api = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/cases/").status_code == 200
+    settings.TWO_FACTOR_REQUIRED = True
+    assert api.get("/api/v1/cases/").status_code == 401
+    # the staff's token is not concerned
+    staff_key = api_token("stp.staff").json()["token"]
+    assert (
+        APIClient(HTTP_AUTHORIZATION=f"Token {staff_key}").get("/api/v1/cases/").status_code == 200
+    )
+    # setting the authenticator up deletes the old token; a new one comes with a code
+    client = Client()
+    password_step(client, "secretariat")
+    client.get("/login/second-factor/setup/")
+    device = TOTPDevice.objects.get(user=people["secretariat"])
+    client.post("/login/second-factor/setup/", {"code": code(device)})
+    assert not Token.objects.filter(key=key).exists()
+    new_key = api_token("secretariat", otp=code(device, 1)).json()["token"]
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {new_key}").get("/api/v1/cases/").status_code == 200
+
+
+def test_turning_it_on_ends_tokens_issued_on_the_password_alone(people: dict[str, User]) -> None:
+    key = api_token("stp.staff").json()["token"]
+    client = Client()
+    client.force_login(people["staff"])
+    client.get("/account/security/")
+    device = TOTPDevice.objects.get(user=people["staff"])
+    client.post("/account/security/", {"action": "authenticator", "code": code(device)})
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/cases/").status_code == 401
