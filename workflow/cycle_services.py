@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 
 from cases import permissions
 from cases.errors import DomainError, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
-from cases.frameworks import tree
+from cases.frameworks import checks, copying
 from cases.models import (
     AppraiserAssignment,
     Case,
@@ -36,7 +36,7 @@ from cases.users import User, display_name
 from deadlines import policy
 from deadlines.calendar import local_date, parse_day
 from deadlines.models import Extension
-from workflow import audit, council, cycle_settings, events, framework_services
+from workflow import audit, council, cycle_settings, events
 from workflow.services import apply_transition, run_transition
 
 # What may still change once a cycle is open: its title, deadlines and reminders. Everything
@@ -142,9 +142,7 @@ def _bind(cycle: Cycle, framework: Framework, actor: User) -> Framework:
         framework.save(update_fields=["cycle"])
         bound = framework
     else:
-        bound = framework_services.copy_framework(framework.pk, actor=actor)
-        bound.cycle = cycle
-        bound.save(update_fields=["cycle"])
+        bound = copying.copy_framework(framework, cycle=cycle)
     audit.record(
         audit.FRAMEWORK_BOUND,
         actor=actor,
@@ -210,19 +208,10 @@ def opening_problems(cycle: Cycle) -> list[str]:
             )
     for framework in frameworks:
         problems += [
-            _("Criteria set “%(set)s”: %(problem)s")
-            % {"set": framework.title, "problem": _problem_text(problem)}
-            for problem in tree.problems(tree.from_framework(framework))
+            _("Criteria set “%(set)s”: %(problem)s") % {"set": framework.title, "problem": problem}
+            for problem in checks.set_problems(framework)
         ]
     return problems
-
-
-def _problem_text(problem: tree.Problem) -> str:
-    """A problem of a saved set, named by its criterion's code."""
-    node = problem.node
-    if node is None or problem.message.startswith(node.code):
-        return problem.message
-    return f"{node.code}: {problem.message}"
 
 
 def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> int:
