@@ -276,6 +276,7 @@ def keep_file(
     check: Callable[[bool], Case],
     record: Callable[[Case, Document], T],
     accept: Callable[[sniff.FileKind, str], None] | None = None,
+    made: sniff.FileKind | None = None,
 ) -> T:
     """Keep one file of a case in the store with its `Document` row; every caller that puts a
     file in the store comes through here, so that the order that keeps store and database
@@ -285,6 +286,8 @@ def keep_file(
     transaction on the locked case (it returns the case). `accept(kind, name)` may refuse a
     type the caller does not take. `record(case, document)` writes the caller's own rows and
     audit entry in the same transaction. Any refusal after the file was stored deletes it.
+    `made`: the kind of a file the product wrote itself (a generated report), which is not
+    judged as an upload is.
     """
     stored: Stored | None = getattr(upload, "stored", None)
     store: Storage = getattr(upload, "store", None) or get_storage()
@@ -294,7 +297,7 @@ def keep_file(
         name = clean_filename(filename)
         case = check(False)
         if stored is None:
-            kind = check_file(upload, name, size)
+            kind = made or check_file(upload, name, size)
             if accept is not None:
                 accept(kind, name)
             stored = _put(store, case, upload, size, kind)

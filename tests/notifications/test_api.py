@@ -9,6 +9,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from notifications import sockets
 from notifications.models import Notification, SocketTicket
 from notifications.services import notify
 from tests.helpers import api
@@ -213,3 +214,21 @@ def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
     fresh = ticket(with_token(token_for(world.head_a)))
     stored = SocketTicket.objects.get()
     assert fresh not in stored.digest and len(stored.digest) == 64
+
+
+def test_opening_a_socket_and_each_later_check_cost_a_few_queries(
+    world: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Redeeming: the ticket, its deletion, then the credential as the API or a page reads
+    it; the periodic check is that last part alone."""
+    by_token = ticket(with_token(token_for(world.head_a)))
+    by_session = ticket(signed_in_browser(world.staff_a))
+    with django_assert_max_num_queries(3):
+        token_credential = sockets.redeem_ticket(by_token)
+    with django_assert_max_num_queries(4):
+        session_credential = sockets.redeem_ticket(by_session)
+    assert token_credential is not None and session_credential is not None
+    with django_assert_max_num_queries(1):
+        assert token_credential.holds()
+    with django_assert_max_num_queries(2):
+        assert session_credential.holds()
