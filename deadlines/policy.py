@@ -141,6 +141,21 @@ def late_penalty(case: Case, criterion: Criterion) -> LatePenalty | None:
     return LatePenalty(days, per_day, points)
 
 
+def report_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The appraisal report is late: its date (`appraisal_due`) passed and the results were
+    not yet sent to the leader for approval."""
+    return cycle.status == Cycle.Status.OPEN and is_past(cycle.appraisal_due, now)
+
+
+def publication_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The publication target passed and the results are not published."""
+    return (
+        cycle.publication_target is not None
+        and cycle.status in (Cycle.Status.OPEN, Cycle.Status.RESULTS_SUBMITTED)
+        and is_past(cycle.publication_target, now)
+    )
+
+
 def explanation_due(case: Case, now: datetime) -> date:
     """The answer date of a clarification request made now: N working days from today."""
     return working_days_after(local_date(now), case.cycle.explanation_window_days)

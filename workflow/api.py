@@ -29,6 +29,7 @@ from cases.inputs import ScoreNumber, text, validated
 from cases.models import Case, Cycle, Framework, Score
 from cases.totals import totals_for
 from cases.users import SignedInApiRequest, User, display_name
+from deadlines import policy
 from deadlines.calendar import last_day
 from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
@@ -51,8 +52,26 @@ class BoundFrameworkSerializer(serializers.ModelSerializer):
         fields = ["id", "group", "code", "title", "version", "derived_from"]
 
 
+class OverdueSerializer(serializers.Serializer):
+    appraisal_report = serializers.BooleanField(
+        help_text="the appraisal report date passed and the results are not sent for approval"
+    )
+    publication = serializers.BooleanField(
+        help_text="the publication target passed and the results are not published"
+    )
+
+
 class CycleSerializer(serializers.ModelSerializer):
     frameworks = BoundFrameworkSerializer(many=True, read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    @extend_schema_field(OverdueSerializer)
+    def get_overdue(self, cycle: Cycle) -> dict[str, bool]:
+        now = timezone.now()
+        return {
+            "appraisal_report": policy.report_overdue(cycle, now),
+            "publication": policy.publication_overdue(cycle, now),
+        }
 
     class Meta:
         model = Cycle
@@ -86,6 +105,7 @@ class CycleSerializer(serializers.ModelSerializer):
             "decision_date",
             "decision_signer",
             "published_at",
+            "overdue",
         ]
 
 
