@@ -156,7 +156,7 @@ class SheetWords:
             withdraw=_("Withdraw…"),
             withdraw_label=_("Withdraw version %(version)s of this evidence"),
             relink=_("Use for another criterion…"),
-            relink_label=_("Use version %(version)s of this evidence for another criterion"),
+            relink_label=_("Use for another criterion: version %(version)s of this evidence"),
         )
 
 
