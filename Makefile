@@ -4,6 +4,7 @@
 #   make test  – the whole suite against PostgreSQL, Redis and an S3 server on loopback
 SHELL := /bin/bash
 PORT ?= 8000
+DEMO ?= true
 # Every target sees the same PORT: links in e-mails (SITE_URL, config/settings.py) name the
 # port the pages are served on, also when the notifier sends them.
 export PORT
@@ -29,13 +30,14 @@ migrate: setup
 # The embedded default on uvicorn (scripts/serve.sh: HTTP and WebSocket, static files,
 # DEBUG off unless DEBUG=true); it sweeps deadlines in a thread of its own process
 # (deadlines/runner.py).
+# DEMO=false: an empty installation, as a province starts its own (README "Start from empty").
 run: migrate
-	$(PY) manage.py seed_demo
+	if [ "$(DEMO)" != false ]; then $(PY) manage.py seed_demo; fi
 	PORT=$(PORT) bash scripts/serve.sh
 
 # Django's development server instead: reloads on code changes, DEBUG on.
 dev: migrate
-	$(PY) manage.py seed_demo
+	if [ "$(DEMO)" != false ]; then $(PY) manage.py seed_demo; fi
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The deadline sweep on its own (production-style worker; several may run at once).

@@ -122,13 +122,24 @@ class Cycle(models.Model):
         RESULTS_SUBMITTED = "results_submitted", _("Results awaiting approval")
         PUBLISHED = "published", _("Published")
 
-    year = models.PositiveIntegerField(_("year"))
+    year = models.PositiveIntegerField(_("year"))  # the year assessed
+    run_year = models.PositiveIntegerField(_("year it runs"), null=True, blank=True)
     title = models.CharField(_("title"), max_length=255)
     authority = models.CharField(_("authority"), max_length=255)
+    # The legal basis: the assessment plan and the decision the cycle is run under.
+    plan_number = models.CharField(_("plan number"), max_length=64, blank=True)
+    plan_date = models.DateField(_("plan date"), null=True, blank=True)
+    basis_decision_number = models.CharField(
+        _("number of the decision it is run under"), max_length=64, blank=True
+    )
+    basis_decision_date = models.DateField(
+        _("date of the decision it is run under"), null=True, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=32, choices=Status.choices, default=Status.DRAFT
     )
     self_assessment_due = models.DateField(_("self-assessment due"))
+    survey_due = models.DateField(_("survey answers due"), null=True, blank=True)
     appraisal_due = models.DateField(_("appraisal due"))
     publication_target = models.DateField(_("publication target"), null=True, blank=True)
     explanation_window_days = models.PositiveSmallIntegerField(

@@ -13,12 +13,11 @@ learns that another unit's case exists), 403 to someone who may see it but not a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import BaseExpression
 from django.utils.translation import gettext as _
 
 from cases.errors import NotAllowed, NotFound
@@ -28,6 +27,10 @@ from cases.models import (
     CaseUserObjectPermission,
     Membership,
 )
+from cases.users import AnonymousUser, User
+
+# Whoever a request carries: the checks answer "no" for the anonymous visitor.
+AnyUser = User | AnonymousUser
 
 STAFF_PERMS = ("view_case", "edit_self_score", "answer_clarification")
 HEAD_PERMS = (*STAFF_PERMS, "submit_case", "recall_case", "submit_explanation")
@@ -46,6 +49,7 @@ ROLE_PERMS: dict[str, tuple[str, ...]] = {
         "view_audit",
         "cases.change_cycle",
         "cases.view_cycle",
+        "cases.change_unit",
     ),
     LEADER: ("view_case", "reopen_case", "publish_case", "view_audit", "cases.view_cycle"),
     AUDITOR: ("view_case", "view_audit", "cases.view_cycle"),
@@ -67,8 +71,7 @@ def ensure_role_groups() -> None:
             for app, code in map(_codename, perms)
         ]
         group.permissions.set(wanted)
-    user_model = get_user_model()
-    system, _created = user_model.objects.get_or_create(
+    system, _created = User.objects.get_or_create(
         username="system", defaults={"first_name": "Hệ thống", "is_active": True}
     )
     if system.has_usable_password():
@@ -77,7 +80,7 @@ def ensure_role_groups() -> None:
     system.groups.add(Group.objects.get(name=SYSTEM))
 
 
-def may_take_case_role(user: Any) -> bool:
+def may_take_case_role(user: User) -> bool:
     """Whether the user may be made a unit's member or an appraiser: never the auditor, who
     only reads, nor the system actor, who acts for the clock; either role would hand them
     writing permissions on cases. Asked afresh (not from a cached role set)."""
@@ -86,29 +89,36 @@ def may_take_case_role(user: Any) -> bool:
     return not user.groups.filter(name__in=(AUDITOR, SYSTEM)).exists()
 
 
-def case_role_refusal(user: Any) -> str:
+def case_role_refusal(user: User) -> str:
     return _(
         "%(user)s is the auditor or the system actor: they cannot be a unit's member or an "
         "appraiser."
     ) % {"user": user.get_username()}
 
 
-def system_user() -> Any:
-    return get_user_model().objects.get(username="system")
+def system_user() -> User:
+    return User.objects.get(username="system")
 
 
-def roles_of(user: Any) -> set[str]:
+def roles_of(user: AnyUser) -> set[str]:
     """The global roles of a user (cached on the instance for the request)."""
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return set()
-    if not hasattr(user, "_par_roles"):
-        user._par_roles = set(user.groups.values_list("name", flat=True))
-    return user._par_roles
+    cached: set[str] | None = user.__dict__.get("_par_roles")
+    if cached is None:
+        cached = user.__dict__["_par_roles"] = set(user.groups.values_list("name", flat=True))
+    return cached
 
 
-def global_case_perms(user: Any) -> frozenset[str]:
+_GLOBAL_PERMS = "_par_global_case_perms"  # the cache of global_case_perms on a user instance
+
+
+def global_case_perms(user: AnyUser) -> frozenset[str]:
     """The case codenames a user holds through global roles (cached on the user instance)."""
-    if not hasattr(user, "_par_global_case_perms"):
+    if not isinstance(user, User):
+        return frozenset()
+    cached: frozenset[str] | None = user.__dict__.get(_GLOBAL_PERMS)
+    if cached is None:
         perms = Permission.objects.filter(content_type__app_label="cases")
         if not (user.is_active and user.is_superuser):
             # One query for the user's own and their groups' permissions (Django's backend
@@ -116,17 +126,18 @@ def global_case_perms(user: Any) -> frozenset[str]:
             perms = (
                 perms.filter(Q(user=user) | Q(group__user=user)) if user.is_active else perms.none()
             )
-        user._par_global_case_perms = frozenset(perms.values_list("codename", flat=True).distinct())
-    return user._par_global_case_perms
+        cached = frozenset(perms.values_list("codename", flat=True).distinct())
+        user.__dict__[_GLOBAL_PERMS] = cached
+    return cached
 
 
 def _cache(case: Case) -> dict[tuple[int, str], bool]:
     return case.__dict__.setdefault("_perm_cache", {})
 
 
-def case_perms(user: Any, case: Case) -> set[str]:
+def case_perms(user: AnyUser, case: Case) -> set[str]:
     """Every case codename the user holds on this case: global ones plus object ones."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return set()
     key = (user.pk, "*")
     cache = case.__dict__.setdefault("_perm_sets", {})
@@ -140,8 +151,8 @@ def case_perms(user: Any, case: Case) -> set[str]:
     return cache[key]
 
 
-def has_case_perm(user: Any, codename: str, case: Case) -> bool:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
+def has_case_perm(user: AnyUser, codename: str, case: Case) -> bool:
+    if not isinstance(user, User) or not user.is_active:
         return False
     known = _cache(case).get((user.pk, codename))  # global or on the case, when it was read
     if known is not None:
@@ -151,7 +162,7 @@ def has_case_perm(user: Any, codename: str, case: Case) -> bool:
     return codename in case_perms(user, case)
 
 
-def _global_perm(user: Any, codename: str) -> Any:
+def _global_perm(user: User, codename: str) -> BaseExpression:
     """`codename` held through a global role or directly (the per-code form of
     global_case_perms, for a query that reads the case anyway)."""
     if user.is_superuser:
@@ -163,7 +174,7 @@ def _global_perm(user: Any, codename: str) -> Any:
     )
 
 
-def _object_perm(user: Any, codename: str) -> Exists:
+def _object_perm(user: User, codename: str) -> Exists:
     return Exists(
         CaseUserObjectPermission.objects.filter(
             content_object=OuterRef("pk"), user=user, permission__codename=codename
@@ -171,9 +182,9 @@ def _object_perm(user: Any, codename: str) -> Exists:
     )
 
 
-def visible_cases(user: Any) -> QuerySet[Case]:
+def visible_cases(user: AnyUser) -> QuerySet[Case]:
     """Cases the user may see, as a queryset (no ids loaded into Python)."""
-    if not user.is_authenticated or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return Case.objects.none()
     if _global(user, "view_case"):
         return Case.objects.all()
@@ -184,18 +195,20 @@ def visible_cases(user: Any) -> QuerySet[Case]:
 
 
 def get_case_for_user(
-    user: Any, pk: Any, perm: str = "view_case", queryset: QuerySet[Case] | None = None
+    user: AnyUser, pk: int | str, perm: str = "view_case", queryset: QuerySet[Case] | None = None
 ) -> Case:
     """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`)."""
     base = queryset if queryset is not None else Case.objects.all()
     not_found = NotFound(_("This assessment case does not exist or you may not see it."))
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         raise not_found
     # One query answers "which case" and "may this user see it / do perm to it", the user's
     # global permissions included unless this request already read them.
-    known = getattr(user, "_par_global_case_perms", None)
+    known: frozenset[str] | None = user.__dict__.get(_GLOBAL_PERMS)
     wanted = {"view_case", perm} - (known or frozenset())
-    annotations: dict[str, Any] = {f"_may_{code}": _object_perm(user, code) for code in wanted}
+    annotations: dict[str, BaseExpression] = {
+        f"_may_{code}": _object_perm(user, code) for code in wanted
+    }
     if known is None:
         annotations.update({f"_global_{code}": _global_perm(user, code) for code in wanted})
     annotations["_own_unit"] = Exists(
@@ -221,23 +234,23 @@ def _members(case: Case) -> dict[int, bool]:
     return case.__dict__.setdefault("_own_unit_of", {})
 
 
-def member_unit_ids(user: Any) -> frozenset[int]:
+def member_unit_ids(user: AnyUser) -> frozenset[int]:
     """The units the user is staff or head of (cached on the user instance)."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return frozenset()
-    if not hasattr(user, "_par_unit_ids"):
-        user._par_unit_ids = frozenset(
-            Membership.objects.filter(user=user).values_list("unit_id", flat=True)
-        )
-    return user._par_unit_ids
+    cached: frozenset[int] | None = user.__dict__.get("_par_unit_ids")
+    if cached is None:
+        cached = frozenset(Membership.objects.filter(user=user).values_list("unit_id", flat=True))
+        user.__dict__["_par_unit_ids"] = cached
+    return cached
 
 
-def is_member(user: Any, case: Case) -> bool:
+def is_member(user: AnyUser, case: Case) -> bool:
     """Whether the user belongs to the case's unit: then they never judge the case.
 
     Answered by the annotation `get_case_for_user` adds to its one query, else by the
     user's memberships (one query per request)."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return False
     known = _members(case).get(user.pk)
     if known is not None:
@@ -245,12 +258,12 @@ def is_member(user: Any, case: Case) -> bool:
     return case.unit_id in member_unit_ids(user)
 
 
-def require(user: Any, perm: str, case: Case) -> None:
+def require(user: AnyUser, perm: str, case: Case) -> None:
     if not has_case_perm(user, perm, case):
         raise NotAllowed(_("You are not allowed to do this on this case."))
 
 
-def assigned_areas(user: Any, cycle_id: int) -> frozenset[str]:
+def assigned_areas(user: User, cycle_id: int) -> frozenset[str]:
     """The area codes a council member is assigned in a cycle."""
     return frozenset(
         AppraiserAssignment.objects.filter(cycle_id=cycle_id, user=user).values_list(
@@ -259,56 +272,76 @@ def assigned_areas(user: Any, cycle_id: int) -> frozenset[str]:
     )
 
 
-def _global(user: Any, codename: str) -> bool:
+def _global(user: AnyUser, codename: str) -> bool:
     """A global role's permission of the cases app, from the one query `global_case_perms`
     makes per request (Django's `has_perm` would ask twice more on every page)."""
-    return bool(user.is_authenticated and codename in global_case_perms(user))
+    return codename in global_case_perms(user)
 
 
-def may_manage_cycle(user: Any) -> bool:
+def may_manage_cycle(user: AnyUser) -> bool:
     """The secretariat: assignments, survey import, the cycle's settings."""
     return _global(user, "change_cycle")
 
 
-def may_decide_results(user: Any) -> bool:
+def may_manage_frameworks(user: AnyUser) -> bool:
+    """The secretariat: criteria sets are Sở Nội vụ's to import, copy and edit."""
+    return _global(user, "change_cycle")
+
+
+def may_view_frameworks(user: AnyUser) -> bool:
+    """Criteria sets as a whole (list, tree, export): secretariat, leader and auditor."""
+    return _global(user, "view_cycle")
+
+
+def may_manage_people(user: AnyUser) -> bool:
+    """The secretariat: units, accounts, invitations, deactivation, renaming and merging."""
+    return _global(user, "change_unit")
+
+
+def may_watch_sign_ins(user: AnyUser) -> bool:
+    """The secretariat: failed sign-ins, the accounts made to wait, spraying seen."""
+    return _global(user, "change_cycle")
+
+
+def may_decide_results(user: AnyUser) -> bool:
     """The leader: approve and publish, exclude a unit from the ranking."""
     return _global(user, "publish_case")
 
 
-def may_view_provisional_results(user: Any) -> bool:
+def may_view_provisional_results(user: AnyUser) -> bool:
     """Results before publication: secretariat, leader and auditor (who see every case)."""
     return _global(user, "view_cycle")
 
 
-def may_view_cycles(user: Any) -> bool:
+def may_view_cycles(user: AnyUser) -> bool:
     """Whole cycles (lists, overviews, calendars): secretariat, leader and auditor."""
     return _global(user, "view_cycle")
 
 
-def has_global(user: Any, perm: str) -> bool:
+def has_global(user: AnyUser, perm: str) -> bool:
     """A global permission of the cases app named as Django names it ("cases.view_cycle")."""
     app, code = _codename(perm)
     return app == "cases" and _global(user, code)
 
 
-def may_view_honesty(user: Any) -> bool:
+def may_view_honesty(user: AnyUser) -> bool:
     """How far self scores exceeded appraised ones: never in the public view."""
     return _global(user, "view_audit")
 
 
-def may_view_appraisal_report(user: Any) -> bool:
+def may_view_appraisal_report(user: AnyUser) -> bool:
     """Sở Nội vụ's report to the council chair: secretariat, leader, auditor."""
     return may_view_provisional_results(user)
 
 
-def may_view_reward_proposal(user: Any) -> bool:
+def may_view_reward_proposal(user: AnyUser) -> bool:
     """The emulation and reward proposal: the secretariat who writes it, the leader."""
     return may_manage_cycle(user) or may_decide_results(user)
 
 
-def appraisable_cases(user: Any) -> QuerySet[Case]:
+def appraisable_cases(user: AnyUser) -> QuerySet[Case]:
     """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
-    if not user.is_authenticated or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return Case.objects.none()
     if _global(user, "appraise_case"):
         return Case.objects.exclude(unit__memberships__user=user)
@@ -368,7 +401,7 @@ def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
     return len(rows)
 
 
-def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Any]:
+def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Membership, int]:
     """The ids of the unit's staff and head (or of the given roles), as a query (not yet run)."""
     qs = Membership.objects.filter(unit_id=case.unit_id)
     if roles is not None:
@@ -386,34 +419,34 @@ def holds(codename: str, case: Case | None) -> Q:
     perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
         "pk"
     )  # a subquery, not a round trip
-    user_model = get_user_model()
-    may: Any = (
-        Q(is_superuser=True)
-        | Exists(
-            user_model.groups.through.objects.filter(
+    ways: list[Exists] = [
+        Exists(
+            User.groups.through.objects.filter(
                 user_id=OuterRef("pk"), group__permissions__in=perm_ids
             )
-        )
-        | Exists(
-            user_model.user_permissions.through.objects.filter(
+        ),
+        Exists(
+            User.user_permissions.through.objects.filter(
                 user_id=OuterRef("pk"), permission_id__in=perm_ids
             )
-        )
-    )
+        ),
+    ]
     if case is not None:
-        may |= Exists(
-            CaseUserObjectPermission.objects.filter(
-                content_object=case, permission_id__in=perm_ids, user_id=OuterRef("pk")
+        ways.append(
+            Exists(
+                CaseUserObjectPermission.objects.filter(
+                    content_object=case, permission_id__in=perm_ids, user_id=OuterRef("pk")
+                )
             )
         )
+    may = Q(is_superuser=True) | Q(*ways, _connector=Q.OR)
     return Q(is_active=True) & may
 
 
-def role_members(role: str) -> QuerySet[Any]:
+def role_members(role: str) -> QuerySet[User, int]:
     """The ids of the active users holding a global role, as a query (not yet run)."""
     return (
-        get_user_model()
-        .objects.filter(groups__name=role, is_active=True)
+        User.objects.filter(groups__name=role, is_active=True)
         .values_list("pk", flat=True)
         .distinct()
     )

@@ -14,7 +14,7 @@ template, results, documents) can use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,31 @@ def text_row(sheet: Worksheet, text: str) -> int:
     row = sheet.max_row
     sheet.cell(row=row, column=1).font = BODY_FONT
     return row
+
+
+def spanning_row(sheet: Worksheet, lead: Sequence[Any], text: str, width: int) -> int:
+    """Append a row of a table `width` columns wide whose first cells are `lead` and whose
+    remaining cells hold `text` merged into one: a part of the table ("units not ranked") or
+    a reason standing in place of figures. Set the column widths first: the row is given
+    the height its wrapped text needs (no spreadsheet fits a merged cell's height)."""
+    sheet.append([*lead, text])
+    row = sheet.max_row
+    start = len(lead) + 1
+    if start < width:
+        sheet.merge_cells(start_row=row, start_column=start, end_row=row, end_column=width)
+    merged = sum(
+        sheet.column_dimensions[get_column_letter(c)].width or 10 for c in range(start, width + 1)
+    )
+    per_line = max(int(merged * 1.1) - 1, 4)
+    lines = sum(-(-max(len(part), 1) // per_line) for part in text.split("\n"))
+    if lines > 1:
+        sheet.row_dimensions[row].height = 15 * lines + 3
+    return row
+
+
+def bold_cell(sheet: Worksheet, row: int, column: int = 1) -> None:
+    """One cell of a formatted table in bold (the title of a part of it)."""
+    sheet.cell(row=row, column=column).font = HEADER_FONT
 
 
 def widths(sheet: Worksheet, columns: Iterable[float]) -> None:

@@ -73,6 +73,16 @@ class Part:
     appraised_points: Decimal = ZERO
 
 
+# A value of `CaseTotals.as_dict()`: a figure, a count, the areas or the parts.
+Figure = (
+    Decimal
+    | int
+    | None
+    | list[dict[str, str | Decimal | None]]
+    | dict[str, dict[str, Decimal | None]]
+)
+
+
 @dataclass
 class CaseTotals:
     leaves: int = 0
@@ -87,6 +97,8 @@ class CaseTotals:
     areas: dict[int | None, AreaTotals] = field(default_factory=dict)
     self_weight: Decimal = Decimal(70)
     survey_weight: Decimal = Decimal(30)
+    survey_scored: int = 0  # survey leaves with an imported score
+    bonus_leaves: int = 0  # bonus and penalty leaves
     compared: int = 0
     overclaimed: int = 0
     overclaimed_points: Decimal = ZERO
@@ -117,7 +129,17 @@ class CaseTotals:
     @property
     def total(self) -> Decimal | None:
         """The appraised total on the 100-point scale, not rescaled for criteria not
-        applicable: what the seeds' groups (A from 90 points …) are read against."""
+        applicable: what the groups (A from 90 points …) are read against."""
+        return self._total(
+            self.self_part.appraised_points, self.bonus_appraised, self.penalty_appraised
+        )
+
+    @property
+    def self_assessed_total(self) -> Decimal | None:
+        """The same total with the unit's own scores (the survey part as imported)."""
+        return self._total(self.self_part.self_points, self.bonus_self, self.penalty_self)
+
+    def _total(self, self_points: Decimal, bonus: Decimal, penalty: Decimal) -> Decimal | None:
         ks = self.self_weight / self.self_part.max_points if self.self_part.max_points else ZERO
         kv = (
             self.survey_weight / self.survey_part.max_points
@@ -128,13 +150,29 @@ class CaseTotals:
             ks = HUNDRED / self.self_part.max_points if self.self_part.max_points else ZERO
         if not (self.self_part.applicable_max or self.survey_part.applicable_max):
             return None
-        achieved = (
-            self.self_part.appraised_points * ks
-            + self.survey_part.appraised_points * kv
-            + self.bonus_appraised
-            - self.penalty_appraised
-        )
+        achieved = self_points * ks + self.survey_part.appraised_points * kv + bonus - penalty
         return _q2(min(HUNDRED, max(ZERO, achieved)))
+
+    @property
+    def survey_points(self) -> Decimal | None:
+        """The survey part once imported; None before (not a zero the unit earned)."""
+        return self.survey_part.appraised_points if self.survey_scored else None
+
+    def parts(self) -> dict[str, dict[str, Decimal | None]]:
+        """Each part with its maximum, so that like is compared with like: the unit's own
+        scores and the appraised ones both of the self-assessed maximum (70), the survey of
+        its own (30)."""
+        return {
+            "self_assessed": {
+                "points": self.self_part.self_points,
+                "of": self.self_part.max_points,
+            },
+            "appraised": {
+                "points": self.self_part.appraised_points,
+                "of": self.self_part.max_points,
+            },
+            "survey": {"points": self.survey_points, "of": self.survey_part.max_points},
+        }
 
     @property
     def index(self) -> Decimal | None:
@@ -161,8 +199,11 @@ class CaseTotals:
             - self.penalty_appraised
         )
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Figure]:
         return {
+            "parts": self.parts(),
+            "total": self.total,
+            "self_assessed_total": self.self_assessed_total,
             "self_total": self.self_total,
             "appraised_total": self.appraised_total,
             "survey_total": self.survey_part.appraised_points,
@@ -357,7 +398,9 @@ def _build(
             part.appraised_points += points[v[14]]
             totals.leaves += v[10]
             totals.appraised += v[15]
+            totals.survey_scored += v[15]
         if v[16]:  # bonus and penalty leaves
+            totals.bonus_leaves += v[16]
             bonus[case_id] = [points[v[17]], points[v[18]], points[v[19]], points[v[20]]]
     for case_id, (bs, ba, ps, pa) in bonus.items():
         bonus_cap, penalty_cap = caps.get(setup[case_id][2], (ZERO, ZERO))
@@ -393,6 +436,7 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
         self_points = (score.self_score or ZERO) if applicable else ZERO
         appraised = (score.appraised_score or ZERO) if applicable else ZERO
         if criterion.method in BONUS_PENALTY:
+            totals.bonus_leaves += 1
             offset = 0 if criterion.method == Method.BONUS else 2
             bonus[offset] += self_points
             bonus[offset + 1] += appraised
@@ -406,8 +450,11 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
             target.self_points += self_points
             target.appraised_points += appraised
         totals.leaves += 1
-        totals.appraised += score.appraised_score is not None or score.appraised_round is not None
-        if not survey:
+        judged = score.appraised_score is not None or score.appraised_round is not None
+        totals.appraised += judged
+        if survey:
+            totals.survey_scored += judged
+        else:
             totals.self_scored += score.self_score is not None or score.not_applicable
         if criterion.area is not None:
             areas[criterion.area_id] = (

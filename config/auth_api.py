@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 
 from cases.inputs import StrictJSONParser
 from cases.users import signed_in
+from config import auth_guard
 from config.auth import fresh_token
 
 
@@ -46,8 +48,15 @@ class TokenView(ObtainAuthToken):
         # The Django request goes to authenticate(), so that the sign-in lock-out middleware
         # sees a locked-out attempt (it cannot see flags set on DRF's wrapper).
         serializer = self.serializer_class(data=request.data, context={"request": request._request})
-        serializer.is_valid(raise_exception=True)
-        token = fresh_token(serializer.validated_data["user"])
+        if not serializer.is_valid():
+            seconds = auth_guard.waiting(request._request)
+            if seconds:
+                response = Response({"detail": auth_guard.wait_message(seconds), "errors": []})
+                return auth_guard.with_retry_after(response, seconds)
+            raise ValidationError(serializer.errors)
+        user = serializer.validated_data["user"]
+        auth_guard.signed_in_ok(user.get_username())
+        token = fresh_token(user)
         return Response({"token": token.key})
 
     @extend_schema(request=None, responses={204: None})

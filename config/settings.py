@@ -169,6 +169,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username+address before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
+    # Then: makes an account guessed at from many addresses wait (config/auth_guard.py).
+    "config.auth_guard.SignInGuardBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -384,6 +386,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ops.lockout.lockout_response"
 AXES_VERBOSE = False
+AXES_WHITELIST_CALLABLE = "config.auth_guard.refused_by_guard"
+# Beside it, per account from every address (config/auth_guard.py): after
+# SIGNIN_ACCOUNT_FREE_FAILURES failures within a day the account answers only after a delay
+# from its last failure, SIGNIN_DELAY_BASE_SECONDS doubling with each further failure, never
+# more than SIGNIN_DELAY_MAX_SECONDS (a delay, not a lock: a real user waits minutes at
+# most, and not at all in a browser they signed in on within SIGNIN_DEVICE_DAYS). Spraying:
+# failures on SIGNIN_SPRAY_ACCOUNTS accounts from one address, or SIGNIN_SPRAY_ACCOUNTS_TOTAL
+# from anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES are audited and shown to the secretariat.
+SIGNIN_ACCOUNT_FREE_FAILURES = env_int("SIGNIN_ACCOUNT_FREE_FAILURES", 5)
+SIGNIN_DELAY_BASE_SECONDS = env_int("SIGNIN_DELAY_BASE_SECONDS", 15)
+SIGNIN_DELAY_MAX_SECONDS = env_int("SIGNIN_DELAY_MAX_SECONDS", 300)
+SIGNIN_DEVICE_DAYS = env_int("SIGNIN_DEVICE_DAYS", 180)
+SIGNIN_SPRAY_ACCOUNTS = env_int("SIGNIN_SPRAY_ACCOUNTS", 10)
+SIGNIN_SPRAY_ACCOUNTS_TOTAL = env_int("SIGNIN_SPRAY_ACCOUNTS_TOTAL", 30)
+SIGNIN_SPRAY_WINDOW_MINUTES = env_int("SIGNIN_SPRAY_WINDOW_MINUTES", 15)
 # /readyz names its components and their errors only to a request carrying this token
 # (`Authorization: Bearer …`); everyone else gets the status alone. Empty: nobody.
 OPS_TOKEN = env_secret("OPS_TOKEN", "")

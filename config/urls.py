@@ -1,9 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from config import auth_api
-from web.urls import auth_urlpatterns
+from config import auth_api, auth_pages
 
 # Each app owns its API routes; the token endpoint is the configuration's own.
 api_v1: list[URLPattern | URLResolver] = [
@@ -20,7 +20,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("i18n/", include("django.conf.urls.i18n")),
-    *auth_urlpatterns,
+    # Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.
+    path("login/", auth_pages.SignInView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("security/sign-ins/", auth_pages.sign_in_watch, name="sign-in-watch"),
     path("", include("web.urls")),
 ]
 

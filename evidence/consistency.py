@@ -31,10 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.permissions import system_user
+from evidence import trail
 from evidence.models import Document
 from evidence.services import FROZEN_STATES, retention_until
 from evidence.storage import ObjectMissing, ObjectRef, Storage, StorageError, get_storage
-from workflow import audit
 
 BATCH = 500
 
@@ -169,7 +169,7 @@ def _check_row(
             store.retain(key, version, until)
             Document.objects.filter(pk=document.pk).update(retained_until=until)
             with transaction.atomic():
-                audit.evidence_retained(
+                trail.evidence_retained(
                     document.case, actor=system_user(), documents=[document.pk], until=until
                 )
             problem.repaired, problem.outcome = True, f"locked until {until:%Y-%m-%d}"
@@ -180,4 +180,4 @@ def _mark(document: Document, state: str) -> None:
         before = document.integrity
         document.integrity = state
         Document.objects.filter(pk=document.pk).update(integrity=state)
-        audit.evidence_integrity(document, actor=system_user(), case=document.case, before=before)
+        trail.evidence_integrity(document, actor=system_user(), case=document.case, before=before)

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +38,7 @@ from cases import permissions
 from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Criterion, Method
 from cases.users import User
-from evidence import sniff
+from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
 from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
@@ -46,6 +47,7 @@ from workflow.models import AuditEntry, Clarification
 from workflow.transitions import before_self_deadline
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 S = Case.State
 ADD_STATES = (S.SELF_SCORING, S.EXPLANATION)
@@ -244,26 +246,64 @@ def add_evidence(
     `upload` is a spooled file, or one the upload handler already streamed to the store
     while it arrived (it has `stored`); from here on this function answers for that object.
     """
-    now = now or timezone.now()
+    at = now or timezone.now()
+    chosen: dict[str, Any] = {}
+
+    def check(lock: bool) -> Case:
+        chosen["note"] = _clean_note(note)
+        case = _case(case_id, actor, lock=lock)
+        _require_change(case, actor, at)
+        chosen["criterion"] = _criterion(case, criterion_code)
+        return case
+
+    def record(case: Case, document: Document) -> EvidenceLink:
+        link = _add_link(case, document, chosen["criterion"], chosen["note"], actor, at)
+        events.publish(trail.evidence_added(document, link, actor=actor))
+        return link
+
+    return keep_file(
+        upload, filename=filename, size=size, actor=actor, now=at, check=check, record=record
+    )
+
+
+def keep_file(
+    upload: BinaryIO,
+    *,
+    filename: str,
+    size: int,
+    actor: User,
+    now: datetime,
+    check: Callable[[bool], Case],
+    record: Callable[[Case, Document], T],
+    accept: Callable[[sniff.FileKind, str], None] | None = None,
+) -> T:
+    """Keep one file of a case in the store with its `Document` row; every caller that puts a
+    file in the store comes through here, so that the order that keeps store and database
+    consistent is written once.
+
+    `check(lock)` is the caller's rules: run before the file is stored, and again inside the
+    transaction on the locked case (it returns the case). `accept(kind, name)` may refuse a
+    type the caller does not take. `record(case, document)` writes the caller's own rows and
+    audit entry in the same transaction. Any refusal after the file was stored deletes it.
+    """
     stored: Stored | None = getattr(upload, "stored", None)
     store: Storage = getattr(upload, "store", None) or get_storage()
     if stored is not None:
         upload.claimed = True  # type: ignore[attr-defined]
     try:
         name = clean_filename(filename)
-        note = _clean_note(note)
-        case = _case(case_id, actor)
-        _require_change(case, actor, now)
-        criterion = _criterion(case, criterion_code)
+        case = check(False)
         if stored is None:
             kind = check_file(upload, name, size)
+            if accept is not None:
+                accept(kind, name)
             stored = _put(store, case, upload, size, kind)
         else:
             kind = upload.kind  # type: ignore[attr-defined]
+            if accept is not None:
+                accept(kind, name)
         with transaction.atomic(durable=True):
-            case = _case(case_id, actor, lock=True)
-            _require_change(case, actor, now)
-            criterion = _criterion(case, criterion_code)
+            case = check(True)
             document = Document.objects.create(
                 case=case,
                 storage_key=stored.key,
@@ -276,13 +316,11 @@ def add_evidence(
                 uploaded_by=actor,
                 uploaded_at=now,
             )
-            link = _add_link(case, document, criterion, note, actor, now)
-            events.publish(audit.evidence_added(document, link, actor=actor))
+            return record(case, document)
     except BaseException:
         if stored is not None:
             _discard(store, stored)
         raise
-    return link
 
 
 def _put(store: Storage, case: Case, upload: BinaryIO, size: int, kind: sniff.FileKind) -> Stored:
@@ -345,7 +383,7 @@ def link_document(
                 % {"name": document.filename, "code": criterion.code}
             )
         link = _add_link(case, document, criterion, note, actor, now)
-        events.publish(audit.evidence_linked(link, actor=actor))
+        events.publish(trail.evidence_linked(link, actor=actor))
     return link
 
 
@@ -376,7 +414,7 @@ def withdraw_link(
         link.withdraw_reason = " ".join(str(reason or "").split())
         link.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
         link.case = case
-        events.publish(audit.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
+        events.publish(trail.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
     return link
 
 
@@ -441,7 +479,7 @@ def open_download(document_id: Any, *, actor: User) -> Download:
                 _("The evidence store cannot be reached right now. Try again in a few minutes.")
             ) from exc
     with transaction.atomic():
-        audit.evidence_downloaded(document, actor=actor, case=case)
+        trail.evidence_downloaded(document, actor=actor, case=case)
     return Download(document, url, stream)
 
 
@@ -566,7 +604,7 @@ def retain_case_evidence(case_id: int, *, now: datetime | None = None) -> int:
         if done:
             with transaction.atomic():
                 case = Case.objects.select_related("cycle").get(pk=case_id)
-                audit.evidence_retained(
+                trail.evidence_retained(
                     case, actor=permissions.system_user(), documents=done, until=until
                 )
     return len(done)

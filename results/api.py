@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import Conflict, NotAllowed, NotFound
+from cases.errors import NotAllowed, NotFound
 from cases.inputs import text, validated
 from cases.models import Case, Cycle, Unit
 from cases.users import AnonymousUser, SignedInApiRequest, User
@@ -207,9 +207,12 @@ class ResultsAnnexView(_ResultsBase):
 
 
 class RewardsView(APIView):
-    """The emulation and reward proposal: the units meeting the cycle's rule."""
+    """The emulation and reward proposal: the units meeting the cycle's rule (409 while no
+    unit is ranked)."""
 
-    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
+    file_type = "xlsx"
+
+    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY, (200, DOCX): OpenApiTypes.BINARY})
     def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
         cycle = _cycle_for(
             request.user,
@@ -218,10 +221,11 @@ class RewardsView(APIView):
             _("Only the secretariat and the leader read the reward proposal."),
         )
         computed = ranking.compute_results(cycle)
-        if not any(group.ranked for group in computed.groups):
-            raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
-        content = documents.rewards_xlsx(computed)
-        return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, "xlsx"), XLSX)
+        if self.file_type == "docx":
+            content, kind = documents.rewards_docx(computed), DOCX
+        else:
+            content, kind = documents.rewards_xlsx(computed), XLSX
+        return attachment(content, _docx_name("de-xuat-khen-thuong", cycle, self.file_type), kind)
 
 
 def _latest_authority() -> str | None:
@@ -288,7 +292,7 @@ class SignedReportView(APIView):
         },
         responses={201: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
         report = services.attach_signed_report(pk, request.FILES.get("file"), actor=request.user)
         return Response(
             {

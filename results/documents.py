@@ -11,8 +11,8 @@
   finalised.
 - `results_annex_docx` / `results_annex_xlsx`: the annex of the publishing decision, one table
   per unit group; units not ranked listed apart with the reason and without an index.
-- `rewards_xlsx`: the emulation and reward proposal, the units meeting the cycle's rule
-  (`Cycle.reward_rule`, see `reward_reasons`).
+- `rewards_xlsx` / `rewards_docx`: the emulation and reward proposal, the units meeting the
+  cycle's rule (`Cycle.reward_rule`, see `reward_reasons`). Exists once a unit is ranked.
 
 Each reads its data in a constant number of queries whatever the number of units; documents
 are written by `results.paper` (Word) and `cases.sheets` (Excel print set-up).
@@ -42,8 +42,8 @@ from cases.errors import Conflict
 from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
 from cases.users import display_name
 from evidence.models import EvidenceLink
-from results.exports import sheet_title
-from results.paper import Bold, Column, Paper, place_of, points
+from results.exports import not_ranked_rows, sheet_title
+from results.paper import Bold, Column, Paper, Span, place_of, points
 from results.ranking import CycleResults, GroupResults, UnitResult, compute_results
 from workflow import audit
 from workflow.models import AuditEntry, Clarification
@@ -311,13 +311,21 @@ def _area_parts(cycle: Cycle) -> dict[tuple[int, str], tuple[Decimal, Decimal, D
     }
 
 
+FINALISED = (Case.State.FINALISED, Case.State.PUBLISHED)
+
+
+def appraisal_report_ready(cycle: Cycle) -> bool:
+    """The appraisal report exists once a case of the cycle is finalised."""
+    return Case.objects.filter(cycle=cycle, state__in=FINALISED).exists()
+
+
 def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> bytes:
     """Sở Nội vụ's report of the appraisal to the chair of the council.
 
     Refused (409) while no case of the cycle is finalised: there is nothing to report yet.
     """
     states = dict(Case.objects.filter(cycle=cycle).values_list("pk", "state"))
-    finalised = {Case.State.FINALISED, Case.State.PUBLISHED}
+    finalised = set(FINALISED)
     if not any(state in finalised for state in states.values()):
         raise Conflict(
             _("No case of this cycle is finalised yet: the appraisal report cannot be written.")
@@ -530,6 +538,17 @@ def _annex_line(group: GroupResults, row: UnitResult) -> list[Any]:
     ]
 
 
+def _annex_rows(group: GroupResults) -> Iterator[list[Any] | Span]:
+    """The ranked units, then those not ranked in the same table with the reason across
+    the figure columns (they have none)."""
+    for row in group.ranked:
+        yield _annex_line(group, row)
+    if group.excluded:
+        yield Span([], _("Units not ranked"), bold=True)
+        for row in group.excluded:
+            yield Span(["", row.unit_name], row.exclusion_reason)
+
+
 def results_annex_docx(results: CycleResults) -> bytes:
     cycle = results.cycle
     paper = Paper(landscape=True)
@@ -552,19 +571,13 @@ def results_annex_docx(results: CycleResults) -> bytes:
             Column(_("Group"), 2.0, "center"),
             Column(_("Change of rank"), 2.0, "center"),
         ]
-        paper.table(columns, (_annex_line(group, r) for r in group.ranked))
+        paper.table(columns, _annex_rows(group))
         if group.areas:
             paper.para(
                 "; ".join(f"{a.code}: {a.title} ({points(a.max_points)})" for a in group.areas),
                 italic=True,
                 size=10,
                 indent=False,
-            )
-        if group.excluded:
-            paper.para(_("Units not ranked"), bold=True, indent=False)
-            paper.table(
-                [Column(_("Unit"), 7.0), Column(_("Reason"), 16.0)],
-                ([r.unit_name, r.exclusion_reason] for r in group.excluded),
             )
     return paper.save()
 
@@ -583,21 +596,17 @@ def results_annex_xlsx(results: CycleResults) -> bytes:
         sheets.title_row(sheet, f"{title} — {group.name}")
         sheets.title_row(sheet, _decision_line(cycle), bold=False)
         sheet.append([])
+        sheets.widths(sheet, [6, 30] + [9] * len(group.areas) + [9, 9, 9, 11, 11])
         header = sheets.header_row(sheet, _annex_headers(group))
         for row in group.ranked:
             sheet.append(_annex_line(group, row))
+        parts = not_ranked_rows(sheet, group, [(r.unit_name,) for r in group.excluded])
         sheets.format_table(sheet, header + 1)
+        for part in parts:
+            sheets.bold_cell(sheet, part)
         sheet.append([])
         for area in group.areas:
             sheets.text_row(sheet, f"{area.code}: {area.title} ({points(area.max_points)})")
-        if group.excluded:
-            sheet.append([])
-            sheets.title_row(sheet, _("Units not ranked"))
-            first = sheets.header_row(sheet, [_("Unit"), _("Reason")])
-            for row in group.excluded:
-                sheet.append([row.unit_name, row.exclusion_reason])
-            sheets.format_table(sheet, first + 1)
-        sheets.widths(sheet, [6, 30] + [9] * len(group.areas) + [9, 9, 9, 11, 11])
         sheets.print_setup(sheet, title=f"{title} — {group.name}", header_rows=(header, header))
     if not results.groups:
         workbook.create_sheet(_("Results"))
@@ -628,17 +637,41 @@ def reward_reasons(row: UnitResult, rule: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def rewards_ready(results: CycleResults) -> bool:
+    """The reward proposal exists once a unit is ranked."""
+    return any(group.ranked for group in results.groups)
+
+
+def _require_rewards(results: CycleResults) -> None:
+    if not rewards_ready(results):
+        raise Conflict(_("No unit is ranked yet: there is nobody to propose for a reward."))
+
+
+def _proposed(results: CycleResults) -> Iterator[tuple[GroupResults, UnitResult, str]]:
+    """(unit group, unit, why) of every unit the cycle's rule proposes, in ranking order."""
+    rule = results.cycle.reward_rule or {}
+    for group in results.groups:
+        for row in group.ranked:
+            reasons = reward_reasons(row, rule)
+            if reasons:
+                yield group, row, "; ".join(reasons)
+
+
+def _rewards_title(cycle: Cycle) -> str:
+    return _("PROPOSAL FOR EMULATION AND REWARDS: PAR INDEX %(year)s") % {"year": cycle.year}
+
+
 def rewards_xlsx(results: CycleResults) -> bytes:
+    _require_rewards(results)
     cycle = results.cycle
-    rule = cycle.reward_rule or {}
     workbook = Workbook()
     sheet = workbook.active
     assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = _("Reward proposal")[:31]
-    title = _("PROPOSAL FOR EMULATION AND REWARDS: PAR INDEX %(year)s") % {"year": cycle.year}
+    title = _rewards_title(cycle)
     sheets.title_row(sheet, title)
     sheets.title_row(sheet, cycle.authority, bold=False)
-    sheets.title_row(sheet, _rule_text(rule), bold=False)
+    sheets.title_row(sheet, _rule_text(cycle.reward_rule or {}), bold=False)
     sheet.append([])
     header = sheets.header_row(
         sheet,
@@ -655,25 +688,20 @@ def rewards_xlsx(results: CycleResults) -> bytes:
         ],
     )
     number = 0
-    for group in results.groups:
-        for row in group.ranked:
-            reasons = reward_reasons(row, rule)
-            if not reasons:
-                continue
-            number += 1
-            sheet.append(
-                [
-                    number,
-                    group.name,
-                    row.rank,
-                    row.unit_name,
-                    row.points,
-                    row.index,
-                    group_label(row),
-                    rank_change_text(row),
-                    "; ".join(reasons),
-                ]
-            )
+    for number, (group, row, why) in enumerate(_proposed(results), start=1):
+        sheet.append(
+            [
+                number,
+                group.name,
+                row.rank,
+                row.unit_name,
+                row.points,
+                row.index,
+                group_label(row),
+                rank_change_text(row),
+                why,
+            ]
+        )
     if number:
         sheets.format_table(sheet, header + 1)
     else:
@@ -684,6 +712,54 @@ def rewards_xlsx(results: CycleResults) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def rewards_docx(results: CycleResults) -> bytes:
+    """The same proposal as an editable Word document from Sở Nội vụ, one table per unit
+    group, for the emulation council."""
+    _require_rewards(results)
+    cycle = results.cycle
+    paper = Paper()
+    paper.national_heading(
+        authority=cycle.authority,
+        body=REPORT_BODY,
+        number="Số: ……/SNV-TĐKT",
+        place=place_of(cycle.authority),
+        day=_today(),
+    )
+    paper.title(_("LIST"), _rewards_title(cycle))
+    paper.para(_rule_text(cycle.reward_rule or {}))
+    columns = [
+        Column(_("No."), 1.0, "center"),
+        Column(_("Rank"), 1.3, "center"),
+        Column(_("Unit"), 4.6),
+        Column(_("Total points"), 1.9, "right"),
+        Column(_("Index (%)"), 1.9, "right"),
+        Column(_("Group"), 2.1, "center"),
+        Column(_("Proposed because"), 3.7),
+    ]
+    by_group: dict[str, list[tuple[UnitResult, str]]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for group, row, why in _proposed(results):
+        by_group[group.code].append((row, why))
+        names[group.code] = group.name
+    if not by_group:
+        paper.para(_("No unit meets the cycle's reward rule."))
+    for number, (code, proposed) in enumerate(by_group.items(), start=1):
+        paper.heading(f"{number}. {names[code]}")
+        paper.table(
+            columns,
+            (
+                [n, row.rank, row.unit_name, row.points, row.index, group_label(row), why]
+                for n, (row, why) in enumerate(proposed, start=1)
+            ),
+        )
+    paper.signature(
+        [_("Emulation and Reward Council"), _("Filed: Office")],
+        _("Director"),
+        note=_("(Signature, full name and seal)"),
+    )
+    return paper.save()
 
 
 def _rule_text(rule: dict[str, Any]) -> str:

@@ -296,21 +296,33 @@ def _group_sheet(sheet: Any, results: CycleResults, group: GroupResults, honesty
         sheets.title_row(sheet, _("Provisional results: not yet published"), bold=False)
     sheet.append([])
     headers = _headers(group, honesty)
+    # Narrow number columns under wrapped headers: a whole row fits the width of A4 landscape;
+    # the group's name ("Nhóm C (trung bình)") on one line.
+    columns = [6.0, 10.0, 30.0] + [10.0] * (len(headers) - 3)
+    columns[headers.index(_("Group"))] = 17.0
+    sheets.widths(sheet, columns)
     header_row = sheets.header_row(sheet, headers)
     for row in group.ranked:
         sheet.append(_line(group, row, honesty))
+    parts = not_ranked_rows(sheet, group, [(r.unit_code, r.unit_name) for r in group.excluded])
     sheets.format_table(sheet, header_row + 1)
-    if group.excluded:
-        sheet.append([])
-        sheets.title_row(sheet, _("Units not ranked"))
-        first = sheets.header_row(sheet, [_("Unit code"), _("Unit"), _("Reason")])
-        for row in group.excluded:
-            sheet.append([row.unit_code, row.unit_name, row.exclusion_reason])
-        sheets.format_table(sheet, first + 1)
+    for part in parts:
+        sheets.bold_cell(sheet, part)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=4)
-    # Narrow number columns under wrapped headers: a whole row fits the width of A4 landscape.
-    sheets.widths(sheet, [6, 10, 30] + [10] * (len(headers) - 3))
     sheets.print_setup(sheet, title=f"{title} — {group.name}", header_rows=(header_row, header_row))
+
+
+def not_ranked_rows(sheet: Any, group: GroupResults, units: list[tuple[str, ...]]) -> list[int]:
+    """The units not ranked, under the ranked ones in the same table: a row naming the part,
+    then each unit in the unit columns with its reason across the figure columns (it has no
+    figures). Returns the rows to print in bold."""
+    if not group.excluded:
+        return []
+    width = sheet.max_column
+    part = sheets.spanning_row(sheet, [], _("Units not ranked"), width)
+    for lead, row in zip(units, group.excluded, strict=True):
+        sheets.spanning_row(sheet, [None, *lead], row.exclusion_reason, width)
+    return [part]
 
 
 def _line(group: GroupResults, row: UnitResult, honesty: bool) -> list[Any]:

@@ -87,6 +87,61 @@ class Bold:
     cells: Sequence[Any]
 
 
+@dataclass(frozen=True)
+class Span:
+    """A table row whose first cells are `lead` and whose remaining columns hold `text` in one
+    merged cell: a part of the table ("units not ranked", in bold) or a reason standing in
+    place of figures."""
+
+    lead: Sequence[Any]
+    text: str
+    bold: bool = False
+
+
+def _twips(cm: float) -> int:
+    return int(cm * _TWIPS_PER_CM)
+
+
+_NO_BORDERS = "".join(
+    f'<w:{side} w:val="nil"/>' for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+)
+_GRID_BORDERS = "".join(
+    f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+)
+
+
+def _table_start(widths: Sequence[float], *, framed: bool) -> str:
+    """A table of fixed column widths (cm): framed and centred (data), or without borders
+    (the layout of the heading and signature blocks). Properties in the schema's order."""
+    grid = "".join(f'<w:gridCol w:w="{_twips(w)}"/>' for w in widths)
+    if framed:
+        props = (
+            f'<w:jc w:val="center"/><w:tblBorders>{_GRID_BORDERS}</w:tblBorders>'
+            '<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="57" w:type="dxa"/>'
+            '<w:right w:w="57" w:type="dxa"/></w:tblCellMar>'
+        )
+    else:
+        props = f'<w:tblBorders>{_NO_BORDERS}</w:tblBorders><w:tblLayout w:type="fixed"/>'
+    return (
+        f'<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/>{props}</w:tblPr>'
+        f"<w:tblGrid>{grid}</w:tblGrid>"
+    )
+
+
+def _cell_start(width_cm: float, align: str, *, span: int = 1, middle: bool = False) -> str:
+    """A table cell and its one paragraph opened, up to where its runs go."""
+    props = f'<w:tcW w:w="{_twips(width_cm)}" w:type="dxa"/>'
+    if span > 1:
+        props += f'<w:gridSpan w:val="{span}"/>'
+    if middle:
+        props += '<w:vAlign w:val="center"/>'
+    return (
+        f"<w:tc><w:tcPr>{props}</w:tcPr><w:p><w:pPr>"
+        f'<w:spacing w:before="0" w:after="0"/><w:jc w:val="{align}"/></w:pPr>'
+    )
+
+
 class Paper:
     """One document being written, top to bottom."""
 
@@ -169,20 +224,17 @@ class Paper:
                 align="center",
             ),
         ]
-        widths = (6.5, 10.0) if not self.landscape else (9.0, 14.5)
+        self._layout((6.5, 10.0) if not self.landscape else (9.0, 14.5), left, right)
+
+    def _layout(self, widths: tuple[float, float], left: list[str], right: list[str]) -> None:
+        """Two blocks side by side in a table without borders, kept on one page."""
+        cells = "".join(
+            f'<w:tc><w:tcPr><w:tcW w:w="{_twips(w)}" w:type="dxa"/></w:tcPr>{"".join(ps)}</w:tc>'
+            for w, ps in zip(widths, (left, right), strict=True)
+        )
         self._write(
-            '<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
-            '<w:tblBorders><w:top w:val="nil"/><w:left w:val="nil"/><w:bottom w:val="nil"/>'
-            '<w:right w:val="nil"/><w:insideH w:val="nil"/><w:insideV w:val="nil"/></w:tblBorders>'
-            "</w:tblPr><w:tblGrid>"
-            + "".join(f'<w:gridCol w:w="{int(w * _TWIPS_PER_CM)}"/>' for w in widths)
-            + "</w:tblGrid><w:tr>"
-            + "".join(
-                f'<w:tc><w:tcPr><w:tcW w:w="{int(w * _TWIPS_PER_CM)}" w:type="dxa"/></w:tcPr>'
-                f"{''.join(ps)}</w:tc>"
-                for w, ps in zip(widths, (left, right), strict=True)
-            )
-            + "</w:tr></w:tbl>"
+            f"{_table_start(widths, framed=False)}<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+            f"{cells}</w:tr></w:tbl>"
         )
 
     def _cell_p(
@@ -198,52 +250,39 @@ class Paper:
         run = self._run(text, bold=bold, italic=italic, size=size) if text != "" else ""
         return f'<w:p><w:pPr><w:spacing w:before="0" w:after="0"/><w:jc w:val="{jc}"/></w:pPr>{run}</w:p>'
 
-    def table(self, columns: Sequence[Column], rows: Iterable[Sequence[Any] | Bold]) -> int:
+    def table(self, columns: Sequence[Column], rows: Iterable[Sequence[Any] | Bold | Span]) -> int:
         """A framed table, its header row repeated on every page; numbers as `points`.
         Returns the number of body rows written."""
-        grid = "".join(f'<w:gridCol w:w="{int(c.width_cm * _TWIPS_PER_CM)}"/>' for c in columns)
-        widths = [f'<w:tcW w:w="{int(c.width_cm * _TWIPS_PER_CM)}" w:type="dxa"/>' for c in columns]
         size = f'<w:sz w:val="{TABLE_SIZE * 2}"/><w:szCs w:val="{TABLE_SIZE * 2}"/>'
-        self._write(
-            '<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/>'
-            '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/><w:tblBorders>'
-            + "".join(
-                f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
-                for side in ("top", "left", "bottom", "right", "insideH", "insideV")
-            )
-            + '</w:tblBorders><w:tblCellMar><w:left w:w="57" w:type="dxa"/>'
-            '<w:right w:w="57" w:type="dxa"/></w:tblCellMar></w:tblPr>'
-            f"<w:tblGrid>{grid}</w:tblGrid>"
-        )
+        plain, bold = f"<w:rPr>{size}</w:rPr>", f"<w:rPr><w:b/>{size}</w:rPr>"
+        self._write(_table_start([c.width_cm for c in columns], framed=True))
         header = "".join(
-            f'<w:tc><w:tcPr>{width}<w:vAlign w:val="center"/></w:tcPr>'
-            '<w:p><w:pPr><w:spacing w:before="0" w:after="0"/><w:jc w:val="center"/></w:pPr>'
-            f'<w:r><w:rPr><w:b/>{size}</w:rPr><w:t xml:space="preserve">{_x(c.title)}</w:t>'
-            "</w:r></w:p></w:tc>"
-            for c, width in zip(columns, widths, strict=True)
+            f"{_cell_start(c.width_cm, 'center', middle=True)}<w:r>{bold}"
+            f'<w:t xml:space="preserve">{_x(c.title)}</w:t></w:r></w:p></w:tc>'
+            for c in columns
         )
         self._write(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{header}</w:tr>")
-        starts = [
-            f'<w:tc><w:tcPr>{width}</w:tcPr><w:p><w:pPr><w:spacing w:before="0" w:after="0"/>'
-            f'<w:jc w:val="{c.align}"/></w:pPr>'
-            for c, width in zip(columns, widths, strict=True)
-        ]
-        plain, bold = f"<w:rPr>{size}</w:rPr>", f"<w:rPr><w:b/>{size}</w:rPr>"
+        starts = [_cell_start(c.width_cm, c.align) for c in columns]
+
+        def cell(start: str, value: Any, rpr: str) -> str:
+            text = points(value) if isinstance(value, Decimal | float) else value
+            if text is None or text == "":
+                return f"{start}</w:p></w:tc>"
+            return f'{start}<w:r>{rpr}<w:t xml:space="preserve">{_x(text)}</w:t></w:r></w:p></w:tc>'
+
         count = 0
         chunk: list[str] = []
         for row in rows:
-            cells = row.cells if isinstance(row, Bold) else row
-            rpr = bold if isinstance(row, Bold) else plain
             chunk.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
-            for start, value in zip(starts, cells, strict=True):
-                text = points(value) if isinstance(value, Decimal | float) else value
-                if text is None or text == "":
-                    chunk.append(f"{start}</w:p></w:tc>")
-                else:
-                    chunk.append(
-                        f'{start}<w:r>{rpr}<w:t xml:space="preserve">{_x(text)}</w:t></w:r>'
-                        "</w:p></w:tc>"
-                    )
+            if isinstance(row, Span):
+                lead = len(row.lead)
+                chunk += [cell(st, v, plain) for st, v in zip(starts, row.lead, strict=False)]
+                rest = columns[lead:]
+                start = _cell_start(sum(c.width_cm for c in rest), "left", span=len(rest))
+                chunk.append(cell(start, row.text, bold if row.bold else plain))
+            else:
+                cells, rpr = (row.cells, bold) if isinstance(row, Bold) else (row, plain)
+                chunk += [cell(st, v, rpr) for st, v in zip(starts, cells, strict=True)]
             chunk.append("</w:tr>")
             count += 1
             if len(chunk) > 4000:
@@ -266,21 +305,7 @@ class Paper:
             right_ps.append(self._cell_p(note, italic=True, align="center"))
         right_ps += [self._cell_p("", align="center") for _blank in range(4)]
         right_ps.append(self._cell_p(signer, bold=True, align="center"))
-        widths = (8.0, 8.5) if not self.landscape else (12.0, 11.5)
-        self._write(
-            '<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
-            '<w:tblBorders><w:top w:val="nil"/><w:left w:val="nil"/><w:bottom w:val="nil"/>'
-            '<w:right w:val="nil"/><w:insideH w:val="nil"/><w:insideV w:val="nil"/></w:tblBorders>'
-            "</w:tblPr><w:tblGrid>"
-            + "".join(f'<w:gridCol w:w="{int(w * _TWIPS_PER_CM)}"/>' for w in widths)
-            + "</w:tblGrid><w:tr><w:trPr><w:cantSplit/></w:trPr>"
-            + "".join(
-                f'<w:tc><w:tcPr><w:tcW w:w="{int(w * _TWIPS_PER_CM)}" w:type="dxa"/></w:tcPr>'
-                f"{''.join(ps)}</w:tc>"
-                for w, ps in zip(widths, (left_ps, right_ps), strict=True)
-            )
-            + "</w:tr></w:tbl>"
-        )
+        self._layout((8.0, 8.5) if not self.landscape else (12.0, 11.5), left_ps, right_ps)
 
     # --- the package ---------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ until the results are published, each decision audited on the case.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,8 @@ from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
 from cases.users import User
 from deadlines.calendar import local_date, parse_day
 from evidence import services as evidence_services
-from evidence.errors import StoreUnavailable
 from evidence.models import Document
-from evidence.storage import StorageError, get_storage, new_key
+from evidence.sniff import FileKind
 from results import ranking
 from results.models import SignedReport
 from workflow import audit, events, rules
@@ -123,70 +121,55 @@ SIGNED_REPORT_ADDED = "results.signed_report.added"
 
 
 def attach_signed_report(
-    case_id: Any, upload: Any, *, actor: Any, now: datetime | None = None
+    case_id: Any, upload: Any, *, actor: User, now: datetime | None = None
 ) -> SignedReport:
     """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
-    limit, while the case is being self-scored. Stored first, then recorded; a refusal after
-    storing removes the object again."""
-    case = permissions.get_case_for_user(
-        actor, case_id, "submit_case", queryset=Case.objects.select_related("cycle", "unit")
-    )
+    limit, while the case is being self-scored; kept in the store like any evidence file."""
+    permissions.get_case_for_user(actor, case_id, "submit_case")
     if upload is None:
         raise InvalidInput(_("Attach the signed report (PDF) in the field “file”."))
-    if case.state != Case.State.SELF_SCORING:
-        raise WrongState(_("The signed report is attached before the self-assessment is sent."))
-    filename = evidence_services.clean_filename(getattr(upload, "name", ""))
-    size = int(getattr(upload, "size", 0) or 0)
-    kind = evidence_services.check_file(upload, filename, size)
-    if kind.code != "pdf":
-        raise InvalidInput(
-            _("“%(name)s” cannot be accepted: the signed report must be a PDF, it is %(what)s.")
-            % {"name": filename, "what": kind}
+    at = now or timezone.now()
+
+    def check(lock: bool) -> Case:
+        queryset = Case.objects.select_related("cycle", "unit")
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        case = permissions.get_case_for_user(actor, case_id, "submit_case", queryset=queryset)
+        if case.state != Case.State.SELF_SCORING:
+            raise WrongState(_("The signed report is attached before the self-assessment is sent."))
+        return case
+
+    def accept(kind: FileKind, name: str) -> None:
+        if kind.code != "pdf":
+            raise InvalidInput(
+                _("“%(name)s” cannot be accepted: the signed report must be a PDF, it is %(what)s.")
+                % {"name": name, "what": kind}
+            )
+
+    def record(case: Case, document: Document) -> SignedReport:
+        report = SignedReport.objects.create(
+            case=case, document=document, uploaded_by=actor, uploaded_at=at
         )
-    upload.seek(0)
-    store = get_storage()
-    try:
-        stored = store.put(new_key(case.pk), upload, size, kind.mime)
-    except StorageError as exc:
-        raise StoreUnavailable(
-            _("The evidence store cannot be reached right now. Nothing was saved; try again.")
-        ) from exc
-    try:
-        with transaction.atomic(durable=True):
-            locked = Case.objects.select_for_update().get(pk=case.pk)
-            if locked.state != Case.State.SELF_SCORING:
-                raise WrongState(
-                    _("The signed report is attached before the self-assessment is sent.")
-                )
-            at = now or timezone.now()
-            document = Document.objects.create(
-                case=case,
-                storage_key=stored.key,
-                version_id=stored.version_id,
-                sha256=stored.sha256,
-                size=stored.size,
-                content_type=kind.mime,
-                kind=kind.code,
-                filename=filename,
-                uploaded_by=actor,
-                uploaded_at=at,
-            )
-            report = SignedReport.objects.create(
-                case=case, document=document, uploaded_by=actor, uploaded_at=at
-            )
-            audit.record(
-                SIGNED_REPORT_ADDED,
-                actor=actor,
-                case=case,
-                cycle=case.cycle,
-                obj=report,
-                data={"filename": filename, "sha256": stored.sha256, "size": stored.size},
-            )
-    except Exception:
-        with contextlib.suppress(StorageError):  # else evidence_check finds the orphan
-            store.delete(stored.key, stored.version_id)
-        raise
-    return report
+        audit.record(
+            SIGNED_REPORT_ADDED,
+            actor=actor,
+            case=case,
+            cycle=case.cycle,
+            obj=report,
+            data={"filename": document.filename, "sha256": document.sha256, "size": document.size},
+        )
+        return report
+
+    return evidence_services.keep_file(
+        upload,
+        filename=getattr(upload, "name", ""),
+        size=int(getattr(upload, "size", 0) or 0),
+        actor=actor,
+        now=at,
+        check=check,
+        record=record,
+        accept=accept,
+    )
 
 
 def signed_report_guard(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:

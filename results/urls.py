@@ -19,6 +19,7 @@ cycle_routes = [
         for kind in ("docx", "xlsx")
     ],
     path("rewards.xlsx", api.RewardsView.as_view(), name="rewards"),
+    path("rewards.docx", api.RewardsView.as_view(file_type="docx"), name="rewards-docx"),
 ]
 
 case_routes = [

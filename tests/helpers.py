@@ -4,6 +4,7 @@ tests of a module, and waiting for something another thread or process does."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -11,11 +12,38 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from cases.models import Case, Cycle, Method, Score
 
 T = TypeVar("T")
+
+
+UNITS_HEADER = ("Mã đơn vị", "Tên đơn vị", "Mã khối", "Tên khối", "Mã đơn vị cấp trên")
+ACCOUNTS_HEADER = ("Họ và tên", "Email", "Mã đơn vị", "Vai trò")
+
+
+def people_workbook(
+    units: list[tuple[Any, ...]],
+    accounts: list[tuple[Any, ...]],
+    *,
+    units_header: tuple[str, ...] = UNITS_HEADER,
+    accounts_header: tuple[str, ...] = ACCOUNTS_HEADER,
+) -> bytes:
+    """The units-and-accounts workbook a province fills, as bytes (rows as given)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Đơn vị"
+    for row in (units_header, *units):
+        sheet.append(list(row))
+    other = workbook.create_sheet("Tài khoản")
+    for row in (accounts_header, *accounts):
+        other.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 def api(user: User | None) -> APIClient:

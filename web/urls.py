@@ -1,7 +1,19 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.views import appraisal, cases, cycles, evidence, history, home, inbox, results, secretariat
+from web.views import (
+    appraisal,
+    cases,
+    cycle_setup,
+    cycles,
+    evidence,
+    frameworks,
+    history,
+    home,
+    inbox,
+    people,
+    results,
+    secretariat,
+)
 
 app_name = "web"
 
@@ -21,7 +33,11 @@ urlpatterns = [
     path("cases/<int:pk>/questions/", appraisal.ask, name="ask"),
     path("questions/<int:pk>/answer/", appraisal.answer, name="answer"),
     path("cycles/", cycles.cycle_list, name="cycles"),
+    path("cycles/new/", cycle_setup.new, name="cycle-new"),
     path("cycles/<int:pk>/", cycles.overview, name="cycle"),
+    path("cycles/<int:pk>/settings/", cycle_setup.settings, name="cycle-settings"),
+    path("cycles/<int:pk>/sets/", cycle_setup.choose_set, name="cycle-set"),
+    path("cycles/<int:pk>/open/", cycle_setup.open_cycle, name="cycle-open"),
     path("cycles/<int:pk>/send-results/", cycles.submit_results, name="submit-results"),
     path("cycles/<int:pk>/steps/", cycles.bulk_step, name="bulk-step"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
@@ -32,6 +48,11 @@ urlpatterns = [
         secretariat.unassign,
         name="unassign",
     ),
+    path("frameworks/", frameworks.framework_list, name="frameworks"),
+    path("frameworks/import/", frameworks.framework_import, name="framework-import"),
+    path("frameworks/<int:pk>/", frameworks.framework_detail, name="framework"),
+    path("frameworks/<int:pk>/edit/", frameworks.framework_edit, name="framework-edit"),
+    path("frameworks/<int:pk>/copy/", frameworks.framework_copy, name="framework-copy"),
     path("calendar/", secretariat.calendar, name="calendar"),
     path("calendar/<str:day>/remove/", secretariat.calendar_remove, name="calendar-remove"),
     path("cycles/<int:pk>/results/", results.ranking, name="results"),
@@ -39,20 +60,16 @@ urlpatterns = [
     path("years/<str:code>/", history.unit, name="unit-years"),
     path("cycles/<int:pk>/results/<str:code>/", results.unit, name="result-unit"),
     path("cycles/<int:pk>/results/<str:code>/exclusion/", results.exclusion, name="exclusion"),
+    path("people/", people.people, name="people"),
+    path("people/<int:pk>/invite/", people.invite, name="person-invite"),
+    path("people/<int:pk>/deactivate/", people.deactivate, name="person-deactivate"),
+    path("people/<int:pk>/reactivate/", people.reactivate, name="person-reactivate"),
+    path("units/<int:pk>/rename/", people.rename_unit, name="unit-rename"),
+    path("units/merge/", people.merge_units, name="units-merge"),
+    # The invitation a new account receives: Django's password-reset confirmation.
+    path("invitation/<uidb64>/<token>/", people.InvitationView.as_view(), name="invitation"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/<int:pk>/open/", inbox.open_notification, name="open-notification"),
     path("notifications/read-all/", inbox.read_all, name="read-all"),
     path("notifications/settings/", inbox.notification_settings, name="notification-settings"),
-]
-
-# Sign-in keeps Django's own names ("login", "logout") that settings and the admin use.
-auth_urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from cases import permissions
 from cases.errors import NotAllowed, NotFound
 from cases.inputs import ScoreNumber, text, validated
-from cases.models import Case, Cycle, Score
+from cases.models import Case, Cycle, Framework, Score
 from cases.totals import totals_for
 from cases.users import SignedInApiRequest, User, display_name
 from deadlines.calendar import last_day
@@ -43,30 +43,91 @@ class UnitRefSerializer(serializers.Serializer):
     group = serializers.CharField(source="group.code")
 
 
+class BoundFrameworkSerializer(serializers.ModelSerializer):
+    group = serializers.CharField(source="unit_group.code")
+
+    class Meta:
+        model = Framework
+        fields = ["id", "group", "code", "title", "version", "derived_from"]
+
+
 class CycleSerializer(serializers.ModelSerializer):
+    frameworks = BoundFrameworkSerializer(many=True, read_only=True)
+
     class Meta:
         model = Cycle
         fields = [
             "id",
             "year",
+            "run_year",
             "title",
             "authority",
             "status",
+            "plan_number",
+            "plan_date",
+            "basis_decision_number",
+            "basis_decision_date",
             "self_assessment_due",
+            "survey_due",
             "appraisal_due",
             "publication_target",
             "explanation_window_days",
             "reminder_offsets",
             "overdue_reminder",
             "auto_start_appraisal",
+            "signed_report_required",
             "self_weight",
             "survey_weight",
             "group_thresholds",
+            "group_basis",
+            "frameworks",
             "decision_number",
             "decision_date",
             "decision_signer",
             "published_at",
         ]
+
+
+BandSerializer = inline_serializer(
+    "Band",
+    {
+        "group": serializers.CharField(help_text="A, B, C …"),
+        "min": serializers.DecimalField(5, 2, help_text="lowest points of the group"),
+        "label": serializers.CharField(required=False, help_text="tốt, khá, trung bình, yếu"),
+    },
+)
+
+
+class CycleCreateSerializer(serializers.Serializer):
+    """The documented shape; the service reads and checks every value itself."""
+
+    year = serializers.IntegerField(help_text="the year assessed")
+    run_year = serializers.IntegerField(required=False, help_text="the year it runs (year + 1)")
+    title = serializers.CharField(required=False)
+    authority = serializers.CharField()
+    plan_number = serializers.CharField(required=False)
+    plan_date = serializers.CharField(required=False, help_text="dd/mm/yyyy or ISO")
+    basis_decision_number = serializers.CharField(required=False)
+    basis_decision_date = serializers.CharField(required=False)
+    self_assessment_due = serializers.CharField(help_text="dd/mm/yyyy or ISO")
+    survey_due = serializers.CharField(required=False)
+    appraisal_due = serializers.CharField(help_text="the appraisal report to the chair")
+    publication_target = serializers.CharField(required=False)
+    explanation_window_days = serializers.IntegerField(required=False)
+    self_weight = serializers.DecimalField(5, 2, required=False)
+    survey_weight = serializers.DecimalField(5, 2, required=False)
+    group_thresholds = serializers.ListField(child=BandSerializer, required=False)
+    group_basis = serializers.ChoiceField(Cycle.GroupBasis.choices, required=False)
+    reminder_offsets = serializers.ListField(child=serializers.IntegerField(), required=False)
+    overdue_reminder = serializers.BooleanField(required=False)
+    auto_start_appraisal = serializers.BooleanField(required=False)
+    signed_report_required = serializers.BooleanField(required=False)
+    frameworks = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="ids of criteria sets, one per unit group; a set bound to another cycle "
+        "is copied as a new version",
+    )
 
 
 class CyclePatchSerializer(serializers.Serializer):
@@ -97,9 +158,35 @@ class AreaTotalsSerializer(serializers.Serializer):
     index = serializers.DecimalField(7, 2, allow_null=True)
 
 
+class PartSerializer(serializers.Serializer):
+    points = serializers.DecimalField(7, 2, allow_null=True)
+    of = serializers.DecimalField(7, 2)
+
+
+class PartsSerializer(serializers.Serializer):
+    """Figures of the same maximum side by side: the unit's self-assessed part and the
+    appraised one both of the self-assessed maximum (70), the survey part of its own (30;
+    null until imported)."""
+
+    self_assessed = PartSerializer()
+    appraised = PartSerializer()
+    survey = PartSerializer()
+
+
 class TotalsBriefSerializer(serializers.Serializer):
-    self_total = serializers.DecimalField(7, 2)
-    appraised_total = serializers.DecimalField(7, 2)
+    parts = PartsSerializer()
+    total = serializers.DecimalField(
+        7, 2, allow_null=True, help_text="the appraised total of 100 (what groups are read on)"
+    )
+    self_assessed_total = serializers.DecimalField(
+        7, 2, allow_null=True, help_text="the same total with the unit's own scores"
+    )
+    self_total = serializers.DecimalField(
+        7, 2, help_text="the unit's own points: self-assessed part with bonus and penalty"
+    )
+    appraised_total = serializers.DecimalField(
+        7, 2, help_text="appraised points of every part: self-assessed, survey, bonus, penalty"
+    )
     survey_total = serializers.DecimalField(7, 2)
     applicable_max = serializers.DecimalField(7, 2)
     self_index = serializers.DecimalField(7, 2, allow_null=True)
@@ -350,10 +437,41 @@ def _body(request: Request) -> dict[str, Any]:
 # --- views -------------------------------------------------------------------------------
 
 
+def _with_sets(cycles: QuerySet[Cycle]) -> QuerySet[Cycle]:
+    return cycles.prefetch_related(
+        Prefetch("frameworks", Framework.objects.select_related("unit_group"))
+    )
+
+
 class CycleListView(APIView):
     @extend_schema(responses=CycleSerializer(many=True))
     def get(self, request: SignedInApiRequest) -> Response:
-        return Response(CycleSerializer(_visible_cycles(request.user), many=True).data)
+        cycles = _with_sets(_visible_cycles(request.user))
+        return Response(CycleSerializer(cycles, many=True).data)
+
+    @extend_schema(request=CycleCreateSerializer, responses={201: CycleSerializer})
+    def post(self, request: SignedInApiRequest) -> Response:
+        data = request.data.dict() if isinstance(request.data, QueryDict) else _body(request)
+        cycle = cycle_services.create_cycle(data, actor=request.user)
+        return Response(
+            CycleSerializer(_with_sets(Cycle.objects.filter(pk=cycle.pk)).get()).data, status=201
+        )
+
+
+BindInput = inline_serializer("BindInput", {"framework": serializers.IntegerField()})
+
+
+class CycleFrameworkView(APIView):
+    """Choose a unit group's criteria set for a draft cycle."""
+
+    @extend_schema(request=BindInput, responses={201: BoundFrameworkSerializer})
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
+        if not _visible_cycles(request.user).filter(pk=pk).exists():
+            raise NotFound(_("This cycle does not exist or you may not see it."))
+        framework = cycle_services.bind_framework(
+            pk, _body(request).get("framework"), actor=request.user
+        )
+        return Response(BoundFrameworkSerializer(framework).data, status=201)
 
 
 class CycleDetailView(APIView):
@@ -365,7 +483,8 @@ class CycleDetailView(APIView):
 
     @extend_schema(responses=CycleSerializer)
     def get(self, request: SignedInApiRequest, pk: int) -> Response:
-        return Response(CycleSerializer(self._cycle(request, pk)).data)
+        self._cycle(request, pk)
+        return Response(CycleSerializer(_with_sets(Cycle.objects.filter(pk=pk)).get()).data)
 
     @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
     def patch(self, request: SignedInApiRequest, pk: int) -> Response:

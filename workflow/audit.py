@@ -10,23 +10,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField, Max, OuterRef, Subquery, Value
+from django.db.models import CharField, Max, Model, OuterRef, QuerySet, Subquery, Value
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from cases import permissions
-from cases.models import Case, Cycle, Score
+from cases.models import Case, Cycle, Framework, Score, SurveyImport
 from cases.totals import totals_from_scores
+from cases.users import User
+from deadlines.models import CalendarOverride, Extension
 from workflow.models import AuditEntry
+
+# What an entry holds: JSON, and the dates, times and decimals DjangoJSONEncoder writes out.
+Json = str | int | float | bool | Decimal | date | None | Mapping[str, "Json"] | Sequence["Json"]
+JsonObject = dict[str, Json]
 
 SECRET_HINTS = ("password", "token", "secret", "key")
 
@@ -36,10 +42,12 @@ SCORE_SELF = "cases.score.self_changed"
 SCORE_APPRAISED = "cases.score.appraised"
 CLARIFICATION_ASKED = "workflow.clarification.asked"
 CLARIFICATION_ANSWERED = "workflow.clarification.answered"
+CYCLE_CREATED = "cases.cycle.created"
 CYCLE_OPENED = "cases.cycle.opened"
 CYCLE_CHANGED = "cases.cycle.changed"
 CYCLE_RESULTS_SUBMITTED = "cases.cycle.results_submitted"
 CYCLE_PUBLISHED = "cases.cycle.published"
+FRAMEWORK_BOUND = "cases.framework.bound"
 MEMBERSHIP_ADDED = "cases.membership.added"
 MEMBERSHIP_REMOVED = "cases.membership.removed"
 ASSIGNMENT_ADDED = "cases.assignment.added"
@@ -48,6 +56,9 @@ SURVEY_IMPORTED = "cases.survey.imported"
 SCORE_SURVEY = "cases.score.survey_imported"
 RANKING_EXCLUDED = "cases.ranking.excluded"
 RANKING_REINSTATED = "cases.ranking.reinstated"
+FRAMEWORK_IMPORTED = "cases.framework.imported"
+FRAMEWORK_COPIED = "cases.framework.copied"
+FRAMEWORK_CHANGED = "cases.framework.changed"
 EXTENSION_GRANTED = "deadlines.extension.granted"
 CALENDAR_DAY_ADDED = "deadlines.calendar.day_added"
 CALENDAR_DAY_REMOVED = "deadlines.calendar.day_removed"
@@ -59,8 +70,19 @@ EVIDENCE_DOWNLOADED = "evidence.file.downloaded"
 EVIDENCE_RETAINED = "evidence.file.retained"
 EVIDENCE_INTEGRITY = "evidence.file.integrity_changed"
 
+PEOPLE_IMPORTED = "cases.people.imported"
+UNIT_GROUP_CREATED = "cases.unit_group.created"
+UNIT_CREATED = "cases.unit.created"
+UNIT_RENAMED = "cases.unit.renamed"
+UNIT_MERGED = "cases.unit.merged"
+ACCOUNT_CREATED = "cases.account.created"
+ACCOUNT_INVITED = "cases.account.invited"
+ACCOUNT_PASSWORD_SET = "cases.account.password_set"
+ACCOUNT_DEACTIVATED = "cases.account.deactivated"
+ACCOUNT_REACTIVATED = "cases.account.reactivated"
+
 # Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
-SnapshotPart = Callable[[Case], Any]
+SnapshotPart = Callable[[Case], Json]
 _snapshot_parts: dict[str, SnapshotPart] = {}
 
 
@@ -69,22 +91,23 @@ def register_snapshot_part(name: str, part: SnapshotPart) -> None:
     _snapshot_parts[name] = part
 
 
-def _mask(data: Any) -> Any:
-    if isinstance(data, dict):
+def _mask(data: Json) -> Json:
+    if isinstance(data, Mapping):
         return {
             k: "***" if any(h in str(k).lower() for h in SECRET_HINTS) else _mask(v)
             for k, v in data.items()
         }
-    if isinstance(data, list):
+    if isinstance(data, list | tuple):
         return [_mask(v) for v in data]
     return data
 
 
-def _jsonable(data: Any) -> Any:
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+def _jsonable(data: Json) -> Json:
+    loaded: Json = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return loaded
 
 
-def canonical_json(data: Any) -> str:
+def canonical_json(data: Json) -> str:
     return json.dumps(
         data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":")
     )
@@ -93,18 +116,18 @@ def canonical_json(data: Any) -> str:
 def record(
     action: str,
     *,
-    actor: Any,
+    actor: User,
     case: Case | None = None,
     cycle: Cycle | None = None,
-    obj: Any = None,
+    obj: Model | None = None,
     source: str = "",
     target: str = "",
-    before: Any = None,
-    after: Any = None,
+    before: Json = None,
+    after: Json = None,
     comment: str = "",
-    data: dict[str, Any] | None = None,
-    snapshot: Any = None,
-    at: Any = None,
+    data: Mapping[str, Json] | None = None,
+    snapshot: Json = None,
+    at: datetime | None = None,
     chain: str = "",
     case_locked: bool = False,
 ) -> AuditEntry:
@@ -200,7 +223,7 @@ def chain_of(entry: AuditEntry) -> str:
     return INSTALLATION_CHAIN
 
 
-def entry_fields(entry: AuditEntry) -> dict[str, Any]:
+def entry_fields(entry: AuditEntry) -> JsonObject:
     """What the hash covers: every recorded field (the snapshot through its own hash)."""
     return {
         "at": entry.at.astimezone(UTC).isoformat(),
@@ -331,7 +354,7 @@ def _heads(since: int | None) -> dict[str, tuple[int, str]]:
     return {chain: (seq, digest) for chain, seq, digest in rows.iterator(chunk_size=5000)}
 
 
-def _anchored(anchors: Any) -> dict[str, tuple[int, str]]:
+def _anchored(anchors: QuerySet[AuditEntry]) -> dict[str, tuple[int, str]]:
     heads: dict[str, tuple[int, str]] = {}
     for data in anchors.order_by("seq").values_list("data", flat=True):
         for chain, (seq, digest) in data.get("heads", {}).items():
@@ -362,7 +385,7 @@ def anchor(*, full: bool = False, now: datetime | None = None) -> AuditEntry | N
             since = int(start.data.get("through", 0)) if start is not None else 0
             recent = anchors.filter(seq__gte=start.seq) if start is not None else anchors
             heads, anchored = _heads(since), _anchored(recent)
-        changed = {
+        changed: JsonObject = {
             chain: [seq, digest]
             for chain, (seq, digest) in sorted(heads.items())
             if anchored.get(chain) != (seq, digest)
@@ -429,7 +452,12 @@ def _check_entry(entry: AuditEntry, previous: AuditEntry | None, keys: dict[str,
     return ""
 
 
-def _walk(entries: Any, keys: dict[str, bytes], result: Verification, visit: Any) -> bool:
+def _walk(
+    entries: QuerySet[AuditEntry],
+    keys: dict[str, bytes],
+    result: Verification,
+    visit: Callable[[AuditEntry], None],
+) -> bool:
     """Check each chain in order; `visit(entry)` sees every sound entry. False at a break."""
     previous: AuditEntry | None = None
     for entry in entries.order_by("chain", "seq").iterator(chunk_size=2000):
@@ -506,11 +534,11 @@ def verify_chain() -> tuple[int, str]:
     return result.checked, result.problem
 
 
-def score_table_snapshot(case: Case) -> dict[str, Any]:
+def score_table_snapshot(case: Case) -> JsonObject:
     """The case's score table as it stands, for the immutable snapshot of an audit entry."""
     rows = case.score_rows()
     totals = totals_from_scores(case, rows).as_dict()
-    snapshot = {
+    snapshot: JsonObject = {
         "case": case.pk,
         "unit": case.unit.code,
         "cycle": case.cycle_id,
@@ -542,10 +570,10 @@ def case_transition(
     case: Case,
     *,
     name: str,
-    actor: Any,
+    actor: User,
     source: str,
     comment: str,
-    data: dict[str, Any] | None = None,
+    data: Mapping[str, Json] | None = None,
     snapshot: bool = False,
     case_locked: bool = False,
 ) -> AuditEntry:
@@ -563,7 +591,7 @@ def case_transition(
     )
 
 
-def score_fields(score: Score) -> dict[str, Any]:
+def score_fields(score: Score) -> JsonObject:
     return {
         "value": score.value,
         "self_score": score.self_score,
@@ -581,8 +609,8 @@ def score_fields(score: Score) -> dict[str, Any]:
 def score_changed(
     score: Score,
     *,
-    actor: Any,
-    before: dict[str, Any],
+    actor: User,
+    before: Mapping[str, Json],
     appraised: bool,
     comment: str = "",
     case_locked: bool = False,
@@ -602,7 +630,7 @@ def score_changed(
 
 
 def extension_granted(
-    extension: Any, *, actor: Any, case: Case, data: dict[str, Any] | None = None
+    extension: Extension, *, actor: User, case: Case, data: Mapping[str, Json] | None = None
 ) -> AuditEntry:
     """A unit got a later self-assessment or explanation deadline (gia hạn), with the reason."""
     return record(
@@ -617,9 +645,11 @@ def extension_granted(
     )
 
 
-def calendar_day_changed(override: Any, *, actor: Any, added: bool, reason: str) -> AuditEntry:
+def calendar_day_changed(
+    override: CalendarOverride, *, actor: User, added: bool, reason: str
+) -> AuditEntry:
     """The secretariat added or removed a day off or a make-up working day."""
-    state = {"day": override.day, "kind": override.kind}
+    state: JsonObject = {"day": override.day, "kind": override.kind}
     return record(
         CALENDAR_DAY_ADDED if added else CALENDAR_DAY_REMOVED,
         actor=actor,
@@ -630,85 +660,11 @@ def calendar_day_changed(override: Any, *, actor: Any, added: bool, reason: str)
     )
 
 
-# --- evidence (evidence/services.py calls these; `document`/`link` are its models) -----------
-
-
-def _document_data(document: Any) -> dict[str, Any]:
-    return {
-        "document": document.pk,
-        "filename": document.filename,
-        "sha256": document.sha256,
-        "size": document.size,
-        "content_type": document.content_type,
-    }
-
-
-def _link_data(link: Any) -> dict[str, Any]:
-    return {"criterion": link.criterion.code, "version": link.version, "note": link.note}
-
-
-def evidence_added(document: Any, link: Any, *, actor: Any) -> AuditEntry:
-    return record(
-        EVIDENCE_ADDED,
-        actor=actor,
-        case=link.case,
-        obj=document,
-        data={**_document_data(document), **_link_data(link)},
-    )
-
-
-def evidence_linked(link: Any, *, actor: Any) -> AuditEntry:
-    return record(
-        EVIDENCE_LINKED,
-        actor=actor,
-        case=link.case,
-        obj=link,
-        data={**_document_data(link.document), **_link_data(link)},
-    )
-
-
-def evidence_withdrawn(link: Any, *, actor: Any, reason: str) -> AuditEntry:
-    return record(
-        EVIDENCE_WITHDRAWN,
-        actor=actor,
-        case=link.case,
-        obj=link,
-        before={"withdrawn": False},
-        after={"withdrawn": True},
-        comment=reason,
-        data={**_document_data(link.document), **_link_data(link)},
-    )
-
-
-def evidence_downloaded(document: Any, *, actor: Any, case: Case) -> AuditEntry:
-    return record(
-        EVIDENCE_DOWNLOADED, actor=actor, case=case, obj=document, data=_document_data(document)
-    )
-
-
-def evidence_retained(case: Case, *, actor: Any, documents: list[int], until: Any) -> AuditEntry:
-    return record(
-        EVIDENCE_RETAINED, actor=actor, case=case, data={"documents": documents, "until": until}
-    )
-
-
-def evidence_integrity(document: Any, *, actor: Any, case: Case, before: str) -> AuditEntry:
-    return record(
-        EVIDENCE_INTEGRITY,
-        actor=actor,
-        case=case,
-        obj=document,
-        before={"integrity": before},
-        after={"integrity": document.integrity},
-        data=_document_data(document),
-    )
-
-
 def survey_imported(
     cycle: Cycle,
     *,
-    actor: Any,
-    survey_import: Any,
+    actor: User,
+    survey_import: SurveyImport,
     before_count: int,
     after_count: int,
     changed: int,
@@ -735,10 +691,10 @@ def survey_imported(
 def survey_scores_changed(
     case: Case,
     *,
-    actor: Any,
-    survey_import: Any,
-    before: dict[str, Any],
-    after: dict[str, Any],
+    actor: User,
+    survey_import: SurveyImport,
+    before: Mapping[str, Json],
+    after: Mapping[str, Json],
 ) -> AuditEntry:
     """One entry per case whose survey scores an import changed: criterion → score."""
     return record(
@@ -753,7 +709,7 @@ def survey_scores_changed(
 
 
 def ranking_excluded(
-    case: Case, *, actor: Any, reason: str, follow_up: dict[str, Any] | None = None
+    case: Case, *, actor: User, reason: str, follow_up: Mapping[str, Json] | None = None
 ) -> AuditEntry:
     return record(
         RANKING_EXCLUDED,
@@ -767,7 +723,7 @@ def ranking_excluded(
     )
 
 
-def ranking_reinstated(case: Case, *, actor: Any, reason: str, previous_reason: str) -> AuditEntry:
+def ranking_reinstated(case: Case, *, actor: User, reason: str, previous_reason: str) -> AuditEntry:
     return record(
         RANKING_REINSTATED,
         actor=actor,
@@ -777,3 +733,56 @@ def ranking_reinstated(case: Case, *, actor: Any, reason: str, previous_reason: 
         after={"excluded": False},
         comment=reason,
     )
+
+
+def framework_imported(
+    framework: Framework, *, actor: User, filename: str, sha256: str, nodes: int
+) -> AuditEntry:
+    """A criteria set saved from a workbook (the file is known by its hash)."""
+    return record(
+        FRAMEWORK_IMPORTED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        after=_framework_facts(framework),
+        data={"filename": filename, "sha256": sha256, "criteria": nodes},
+    )
+
+
+def framework_copied(framework: Framework, *, actor: User, source: Framework) -> AuditEntry:
+    """A new version of a set, copied from `source` (last year's, or a frozen one)."""
+    return record(
+        FRAMEWORK_COPIED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before={"framework": source.pk, "version": source.version},
+        after=_framework_facts(framework),
+    )
+
+
+def framework_changed(
+    framework: Framework, *, actor: User, change: str, code: str, before: Json, after: Json
+) -> AuditEntry:
+    """One edit of a set: `change` is what was done (add, remove, move, change, details),
+    `before`/`after` the node (or the set's details) as it was and is."""
+    return record(
+        FRAMEWORK_CHANGED,
+        actor=actor,
+        cycle=framework.cycle,
+        obj=framework,
+        before=before,
+        after=after,
+        data={"change": change, "code": code, "version": framework.version},
+    )
+
+
+def _framework_facts(framework: Framework) -> JsonObject:
+    return {
+        "title": framework.title,
+        "group": framework.unit_group.code,
+        "version": framework.version,
+        "decision_number": framework.decision_number,
+        "decision_date": framework.decision_date,
+        "decision_signer": framework.decision_signer,
+    }

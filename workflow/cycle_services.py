@@ -15,29 +15,36 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cases import permissions
 from cases.errors import DomainError, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.frameworks import checks, copying
 from cases.models import (
     AppraiserAssignment,
     Case,
     Criterion,
     Cycle,
+    Framework,
     Membership,
     PublishedResult,
     Score,
     Unit,
+    UnitGroup,
 )
 from cases.users import User, display_name
 from deadlines import policy
 from deadlines.calendar import local_date, parse_day
 from deadlines.models import Extension
-from workflow import audit, events
+from workflow import audit, cycle_settings, events
 from workflow.services import apply_transition, run_transition
 
+# What may still change once a cycle is open: its title, deadlines and reminders. Everything
+# else (years, legal basis, weights, groups, criteria sets) is settled while it is a draft.
 EDITABLE_CYCLE_FIELDS = (
     "title",
     "self_assessment_due",
+    "survey_due",
     "appraisal_due",
     "publication_target",
     "explanation_window_days",
@@ -45,8 +52,7 @@ EDITABLE_CYCLE_FIELDS = (
     "overdue_reminder",
     "auto_start_appraisal",
 )
-BOOLEAN_FIELDS = ("overdue_reminder", "auto_start_appraisal")
-DATE_FIELDS = ("self_assessment_due", "appraisal_due", "publication_target")
+DATE_FIELDS = cycle_settings.DATES
 
 
 def _require_global(actor: User, perm: str) -> None:
@@ -54,14 +60,172 @@ def _require_global(actor: User, perm: str) -> None:
         raise NotAllowed(_("You are not allowed to do this."))
 
 
+def create_cycle(data: dict[str, Any], *, actor: User) -> Cycle:
+    """The secretariat creates a draft cycle with its settings and, optionally, its criteria
+    sets (`frameworks`: ids of sets, one per unit group). Every problem is named; nothing is
+    saved unless all is right."""
+    _require_global(actor, "cases.change_cycle")
+    data = dict(data)
+    framework_ids = data.pop("frameworks", None) or []
+    if not str(data.get("title") or "").strip():
+        data.pop("title", None)  # named after the year below
+    problems = {
+        **cycle_settings.unknown(data, cycle_settings.SETTINGS),
+        **cycle_settings.missing(data),
+    }
+    values, wrong = cycle_settings.read(data, cycle_settings.SETTINGS)
+    problems.update(wrong)
+    if "title" not in values and "year" in values:
+        values["title"] = _("Administrative reform index %(year)s") % {"year": values["year"]}
+    if values.get("run_year") is None and "year" in values:
+        values["run_year"] = values["year"] + 1
+    if not problems:
+        problems.update(cycle_settings.check_together(Cycle(**values)))
+    sets, set_problems = _sets_to_bind(framework_ids)
+    if set_problems:
+        problems.setdefault("frameworks", []).extend(set_problems)
+    if problems:
+        raise cycle_settings.SettingsRefused(problems)
+    with transaction.atomic():
+        cycle = Cycle.objects.create(**values)
+        audit.record(
+            audit.CYCLE_CREATED,
+            actor=actor,
+            cycle=cycle,
+            obj=cycle,
+            after={k: values[k] for k in cycle_settings.SETTINGS if k in values},
+        )
+        for framework in sets:
+            _bind(cycle, framework, actor)
+    return cycle
+
+
+def _sets_to_bind(raw: Any) -> tuple[list[Framework], list[str]]:
+    """The criteria sets named by id, at most one per unit group."""
+    if isinstance(raw, dict):
+        raw = list(raw.values())
+    if not isinstance(raw, list | tuple) or not all(
+        isinstance(i, int | str) and not isinstance(i, bool) and str(i).isdigit() for i in raw
+    ):
+        return [], [_("Give the criteria sets as a list of their ids.")]
+    ids = [int(i) for i in raw]
+    found = {f.pk: f for f in Framework.objects.filter(pk__in=ids).select_related("unit_group")}
+    problems = [
+        _("There is no criteria set with id %(id)s.") % {"id": i} for i in ids if i not in found
+    ]
+    groups: dict[int, Framework] = {}
+    for framework in found.values():
+        other = groups.setdefault(framework.unit_group_id, framework)
+        if other is not framework:
+            problems.append(
+                _("Two criteria sets are given for %(group)s; a unit group has one.")
+                % {"group": framework.unit_group.name}
+            )
+    return list(found.values()), problems
+
+
+def _bind(cycle: Cycle, framework: Framework, actor: User) -> Framework:
+    """Make `framework` the set of its unit group in `cycle` (a draft, locked by the caller).
+
+    A set not yet bound is bound as it is; a set bound to another cycle stays with it (its
+    cases were or will be scored against it) and a copy, its next version, is bound instead.
+    The set the group had in this cycle before is unbound and kept."""
+    if framework.cycle_id == cycle.pk:
+        return framework
+    previous = Framework.objects.filter(cycle=cycle, unit_group_id=framework.unit_group_id).first()
+    if previous is not None:
+        previous.cycle = None
+        previous.save(update_fields=["cycle"])
+    if framework.cycle_id is None:
+        framework.cycle = cycle
+        framework.save(update_fields=["cycle"])
+        bound = framework
+    else:
+        bound = copying.copy_framework(framework, cycle=cycle)
+    audit.record(
+        audit.FRAMEWORK_BOUND,
+        actor=actor,
+        cycle=cycle,
+        obj=bound,
+        data={
+            "framework": bound.pk,
+            "group": framework.unit_group.code,
+            "version": bound.version,
+            "copied_from": framework.pk if bound is not framework else None,
+            "replaced": previous.pk if previous is not None else None,
+        },
+    )
+    return bound
+
+
+def bind_framework(cycle_id: int, framework_id: Any, *, actor: User) -> Framework:
+    """The secretariat chooses the criteria set of a unit group for a draft cycle; returns the
+    set bound (a new version when the chosen one belongs to another cycle)."""
+    _require_global(actor, "cases.change_cycle")
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().filter(pk=cycle_id).first()
+        if cycle is None:
+            raise NotFound(_("This cycle does not exist."))
+        if cycle.status != Cycle.Status.DRAFT:
+            raise WrongState(
+                _("%(cycle)s is open: its criteria sets can no longer change.")
+                % {"cycle": cycle.title}
+            )
+        framework = (
+            Framework.objects.select_related("unit_group").filter(pk=framework_id).first()
+            if str(framework_id).isdigit()
+            else None
+        )
+        if framework is None:
+            raise InvalidInput(_("Choose a criteria set."))
+        return _bind(cycle, framework, actor)
+
+
+def opening_problems(cycle: Cycle) -> list[str]:
+    """Every reason the cycle cannot be opened yet: a unit group with active units but no
+    criteria set, a set that cannot be scored (it does not sum, a leaf has no method)."""
+    problems = []
+    frameworks = list(cycle.frameworks.select_related("unit_group").order_by("unit_group__code"))
+    covered = {f.unit_group_id for f in frameworks}
+    groups = list(
+        UnitGroup.objects.filter(units__is_active=True)
+        .annotate(n=Count("units"))
+        .order_by("code")
+        .values_list("pk", "name", "n")
+    )
+    if not groups:
+        problems.append(_("There is no active unit to assess."))
+    for group_id, name, count in groups:
+        if group_id not in covered:
+            problems.append(
+                ngettext(
+                    "%(group)s (%(n)s unit) has no criteria set in this cycle.",
+                    "%(group)s (%(n)s units) has no criteria set in this cycle.",
+                    count,
+                )
+                % {"group": name, "n": count}
+            )
+    for framework in frameworks:
+        problems += [
+            _("Criteria set “%(set)s”: %(problem)s") % {"set": framework.title, "problem": problem}
+            for problem in checks.set_problems(framework)
+        ]
+    return problems
+
+
 def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> int:
-    """Create one case, with a score row per leaf, for every active unit that has a framework."""
+    """Create one case, with a score row per leaf of its group's set, for every active unit.
+
+    Refused, with every reason, while a unit group has no set or a set cannot be scored."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
     with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         if cycle.status != Cycle.Status.DRAFT:
             raise WrongState(_("This cycle is already open."))
+        problems = opening_problems(cycle)
+        if problems:
+            raise GuardFailed(_("The cycle cannot be opened yet."), problems)
         frameworks = {f.unit_group_id: f for f in cycle.frameworks.all()}
         units = list(Unit.objects.filter(is_active=True, group_id__in=frameworks))
         cases = Case.objects.bulk_create([Case(cycle=cycle, unit=u) for u in units])
@@ -91,67 +255,13 @@ def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> in
     return len(cases)
 
 
-def _parse(field: str, raw: Any) -> Any:
-    if field in DATE_FIELDS:
-        if raw in (None, "") and field == "publication_target":
-            return None
-        parsed = parse_day(raw)
-        if parsed is None:
-            raise InvalidInput(
-                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
-                % {"field": field, "raw": raw}
-            )
-        return parsed
-    if field == "explanation_window_days":
-        try:
-            days = int(raw)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                _("The explanation window must be a whole number of working days.")
-            ) from None
-        if not 1 <= days <= 60:
-            raise InvalidInput(_("The explanation window must be between 1 and 60 working days."))
-        return days
-    if field == "reminder_offsets":
-        return _parse_offsets(raw)
-    if field in BOOLEAN_FIELDS:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-            return raw.strip().lower() == "true"
-        raise InvalidInput(_("%(field)s must be true or false.") % {"field": field})
-    text = str(raw or "").strip()
-    if not text:
-        raise InvalidInput(_("%(field)s cannot be empty.") % {"field": field})
-    return text
-
-
-def _parse_offsets(raw: Any) -> list[int]:
-    """Reminder days before a deadline: a list like [7, 3, 1, 0] or the text "7, 3, 1, 0"."""
-    error = InvalidInput(
-        _(
-            "Reminder days must be whole numbers of days before the deadline, from 0 (the day itself) to %(max)s, such as 7, 3, 1, 0."
+def _decision_day(raw: Any) -> Any:
+    parsed = parse_day(raw)
+    if parsed is None:
+        raise InvalidInput(
+            _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": raw}
         )
-        % {"max": policy.MAX_OFFSET_DAYS}
-    )
-    if isinstance(raw, str):
-        items: list[Any] = [part for part in raw.split(",") if part.strip()]
-    elif isinstance(raw, list | tuple):
-        items = list(raw)
-    else:
-        raise error
-    days: set[int] = set()
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, int | str):
-            raise error
-        try:
-            day = int(item)
-        except ValueError:
-            raise error from None
-        if not 0 <= day <= policy.MAX_OFFSET_DAYS:
-            raise error
-        days.add(day)
-    return sorted(days, reverse=True)
+    return parsed
 
 
 def cases_locked_by(cycle: Cycle, due: Any, now: datetime) -> int:
@@ -180,38 +290,29 @@ def update_cycle(
     confirm_lock: Any = None,
     now: datetime | None = None,
 ) -> Cycle:
-    """The secretariat changes deadlines or settings of a cycle; audited with the reason.
+    """The secretariat changes the settings of a cycle; audited with the reason.
 
-    A self-assessment deadline moved into the past locks every case still being scored at
-    the next sweep: the change is refused unless `confirm_lock` repeats how many cases that
-    is, so nobody locks units out by a typo."""
+    A draft takes every setting; an open cycle only its title, deadlines and reminders, and a
+    changed deadline needs the reason. A self-assessment deadline moved into the past locks
+    every case still being scored at the next sweep: the change is refused unless
+    `confirm_lock` repeats how many cases that is, so nobody locks units out by a typo."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
-    unknown = sorted(set(changes) - set(EDITABLE_CYCLE_FIELDS) - {"reason", "confirm_lock"})
-    if unknown:
-        raise InvalidInput(
-            _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(unknown)}
-        )
-    parsed = {k: _parse(k, v) for k, v in changes.items() if k in EDITABLE_CYCLE_FIELDS}
     with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        is_draft = cycle.status == Cycle.Status.DRAFT
+        allowed = cycle_settings.SETTINGS if is_draft else EDITABLE_CYCLE_FIELDS
+        problems = cycle_settings.unknown(changes, (*allowed, "reason", "confirm_lock"))
+        parsed, wrong = cycle_settings.read(changes, allowed)
+        problems.update(wrong)
+        if problems:
+            raise cycle_settings.SettingsRefused(problems)
         before = {k: getattr(cycle, k) for k in parsed}
         for key, value in parsed.items():
             setattr(cycle, key, value)
-        if cycle.appraisal_due <= cycle.self_assessment_due:
-            raise InvalidInput(
-                _(
-                    "The appraisal deadline (%(appraisal)s) must come after the self-assessment deadline (%(self)s)."
-                )
-                % {
-                    "appraisal": date_format(cycle.appraisal_due, "d/m/Y"),
-                    "self": date_format(cycle.self_assessment_due, "d/m/Y"),
-                }
-            )
-        if cycle.publication_target and cycle.publication_target < cycle.appraisal_due:
-            raise InvalidInput(
-                _("The publication target cannot come before the appraisal deadline.")
-            )
+        together = cycle_settings.check_together(cycle)
+        if together:
+            raise cycle_settings.SettingsRefused(together)
         extended = policy.latest_self_extension(cycle)
         if extended is not None and cycle.appraisal_due <= extended:
             raise InvalidInput(
@@ -223,7 +324,8 @@ def update_cycle(
                     "extended": date_format(extended, "d/m/Y"),
                 }
             )
-        if any(k in DATE_FIELDS for k in parsed) and not reason.strip():
+        changed_dates = [k for k in parsed if k in DATE_FIELDS and parsed[k] != before[k]]
+        if changed_dates and not is_draft and not reason.strip():
             raise InvalidInput(_("Give the reason for changing a deadline."))
         if "self_assessment_due" in parsed and parsed["self_assessment_due"] != before.get(
             "self_assessment_due"
@@ -463,7 +565,7 @@ def publish_cycle(
     _require_global(actor, "cases.publish_case")
     now = now or timezone.now()
     number = (decision_number or "").strip()
-    decision_day = _parse("self_assessment_due", decision_date) if decision_date else None
+    decision_day = _decision_day(decision_date) if decision_date else None
     errors = []
     if not number:
         errors.append(_("Give the number of the approval decision."))

@@ -1,13 +1,14 @@
-"""API routes of the workflow (cycles, cases, scores, questions, appraisal, survey), included
-under /api/v1/."""
+"""API routes of the workflow (criteria sets, cycles, cases, scores, questions, appraisal,
+survey, units and accounts), included under /api/v1/."""
 
 from django.urls import include, path
 
-from workflow import api, api_appraisal, api_survey
+from workflow import api, api_appraisal, api_frameworks, api_people, api_survey
 
 cycle_routes = [
     path("", api.CycleDetailView.as_view(), name="cycle-detail"),
     path("open/", api.CycleActionView.as_view(action_name="open"), name="cycle-open"),
+    path("frameworks/", api.CycleFrameworkView.as_view(), name="cycle-frameworks"),
     path(
         "submit_results/",
         api.CycleActionView.as_view(action_name="submit_results"),
@@ -46,10 +47,35 @@ case_routes = [
     path("appraisal/", api_appraisal.AppraisalView.as_view(), name="case-appraisal"),
 ]
 
+framework_routes = [
+    path("", api_frameworks.FrameworkDetailView.as_view(), name="framework-detail"),
+    path("copy/", api_frameworks.FrameworkCopyView.as_view(), name="framework-copy"),
+    path("criteria/", api_frameworks.CriterionListView.as_view(), name="framework-criteria"),
+    path(
+        "criteria/<str:code>/",
+        api_frameworks.CriterionView.as_view(),
+        name="framework-criterion",
+    ),
+]
+
 urlpatterns = [
+    path("frameworks/", api_frameworks.FrameworkListView.as_view(), name="framework-list"),
+    path(
+        "frameworks/template.xlsx",
+        api_frameworks.FrameworkTemplateView.as_view(),
+        name="framework-template",
+    ),
+    path(
+        "frameworks/<int:pk>.xlsx",
+        api_frameworks.FrameworkExportView.as_view(),
+        name="framework-xlsx",
+    ),
+    path("frameworks/<int:pk>/", include(framework_routes)),
     path("cycles/", api.CycleListView.as_view(), name="cycle-list"),
     path("cycles/<int:pk>/", include(cycle_routes)),
     path("cases/", api.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", include(case_routes)),
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
+    path("units/import/", api_people.UnitsImportView.as_view(), name="units-import"),
+    path("units/template.xlsx", api_people.UnitsTemplateView.as_view(), name="units-template"),
 ]

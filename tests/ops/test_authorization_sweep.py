@@ -23,6 +23,8 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from evidence.models import EvidenceLink
@@ -56,12 +58,22 @@ EXPECTED: dict[str, set[str] | None] = {
     "cycle-list": EVERYONE_SIGNED_IN,
     "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
     "cycle-open": None,
+    "cycle-frameworks": None,
     "cycle-submit-results": None,
     "cycle-publish": None,
     "cycle-assignments": GLOBAL,
     "cycle-assignment": None,
     "worklist": EVERYONE_SIGNED_IN - {"outsider"},  # each their own list
     "survey": None,
+    # Criteria sets: read by the global roles, changed by the secretariat (the sample set is
+    # the open cycle's, frozen: every write is refused).
+    "framework-list": GLOBAL,
+    "framework-template": GLOBAL,
+    "framework-xlsx": GLOBAL,
+    "framework-detail": GLOBAL,
+    "framework-copy": None,
+    "framework-criteria": None,
+    "framework-criterion": None,
     "survey-template-xlsx": {"secretariat"},
     "survey-template-csv": {"secretariat"},
     "results": GLOBAL,
@@ -75,6 +87,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "results-annex-docx": GLOBAL,
     "results-annex-xlsx": GLOBAL,
     "rewards": None,
+    "rewards-docx": None,
     "case-report": GLOBAL | UNIT_A | {"appraiser"},
     "case-signed-report": None,
     # The years side by side: published figures only, public. The sample code is not a unit's.
@@ -104,10 +117,15 @@ EXPECTED: dict[str, set[str] | None] = {
     "case-evidence-links": None,
     "evidence-withdraw": None,
     "evidence-download": GLOBAL | UNIT_A | {"appraiser"},
+    # Units and accounts: the secretariat's.
+    "units-import": None,
+    "units-template": {"secretariat"},
+    "web:invitation": None,  # anyone holding the link; a wrong token shows the refusal page
     "schema": set(ROLES),  # the API's description, no data
     "set_language": None,
     "login": None,
     "logout": None,
+    "sign-in-watch": {"secretariat"},
     # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
     # another unit's case hidden.
     **dict.fromkeys(
@@ -140,12 +158,27 @@ EXPECTED: dict[str, set[str] | None] = {
     ),
     "web:survey": {"secretariat"},
     "web:appraisers": {"secretariat"},
+    "web:cycle-new": {"secretariat"},
+    "web:cycle-settings": {"secretariat"},
+    "web:cycle-set": None,
+    "web:cycle-open": None,
     "web:unassign": None,
     "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
     "web:relink": UNIT_A,
     "web:notification-settings": EVERYONE_SIGNED_IN,
     "web:calendar": {"secretariat"},
+    "web:frameworks": GLOBAL,
+    "web:framework-import": {"secretariat"},
+    "web:framework": GLOBAL,
+    "web:framework-edit": None,
+    "web:framework-copy": None,
     "web:calendar-remove": None,
+    "web:people": {"secretariat"},
+    "web:person-invite": None,
+    "web:person-deactivate": None,
+    "web:person-reactivate": None,
+    "web:unit-rename": {"secretariat"},
+    "web:units-merge": {"secretariat"},
     "web:years": set(ROLES),
     "web:unit-years": None,
 }
@@ -231,6 +264,11 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             "code": crit.code,
             "name": "submit",
             "day": timezone.localdate().isoformat(),
+            "person": staff.pk,
+            "unit": case.unit_id,
+            "uidb64": urlsafe_base64_encode(force_bytes(staff.pk)),
+            "token": "not-a-token",
+            "framework": world.cycle.frameworks.get().pk,
         }
     return found
 
@@ -245,12 +283,18 @@ def pk_kind(name: str) -> str:
         return "clarification"
     if name == "web:open-notification":
         return "notification"
+    if name.startswith(("framework", "web:framework")):
+        return "framework"
     if name == "evidence-download":
         return "document"
     if name == "evidence-withdraw":
         return "link"
     if name == "notification-read":
         return "notification"
+    if name.startswith("web:person-"):
+        return "person"
+    if name == "web:unit-rename":
+        return "unit"
     return "cycle"
 
 

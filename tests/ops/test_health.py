@@ -15,6 +15,8 @@ from django.test import Client
 from cases.permissions import SECRETARIAT
 from evidence.storage import get_storage
 from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
+from workflow import audit
+from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 OPS_TOKEN = "operator-token-for-the-tests-0123456789"
@@ -103,3 +105,5 @@ def test_first_secretariat_account_needs_a_strong_password(monkeypatch: Any) -> 
     assert user.groups.filter(name=SECRETARIAT).exists()
     assert user.check_password("Cai-cach-hanh-chinh-2026")
     assert (user.first_name, user.last_name) == ("Nguyễn Văn", "An")
+    entry = AuditEntry.objects.get(action=audit.ACCOUNT_CREATED)
+    assert (entry.actor, entry.data["role"]) == (user, SECRETARIAT)

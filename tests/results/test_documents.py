@@ -228,7 +228,9 @@ def test_published_annex_has_one_table_per_group_and_lists_excluded_units_withou
         "C (trung bình)",
         "",
     ] in rows
-    assert ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] in rows
+    # not ranked: in the group's own table, the reason across the figure columns
+    part = rows.index(["Đơn vị không xếp hạng"] * 9)
+    assert rows[part + 1] == ["", "Sở Công Thương", *["Tài liệu kiểm chứng không trung thực"] * 7]
     assert "99,00" not in text  # the excluded unit's index is not published
 
 
@@ -241,7 +243,12 @@ def test_published_annex_workbook_prints_and_keeps_excluded_units_apart(
     sheet = workbook["Khối sở"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[5][:8] == [1, "Sở Tư pháp", 39, 55, 27, 94, 94, "A (tốt)"]
-    assert rows[-1][:2] == ["Sở Công Thương", "Tài liệu kiểm chứng không trung thực"]
+    part = rows.index(["Đơn vị không xếp hạng", *[None] * 8])
+    assert (
+        rows[part + 1]
+        == [None, "Sở Công Thương", "Tài liệu kiểm chứng không trung thực"] + [None] * 6
+    )
+    assert f"C{part + 2}:I{part + 2}" in sheet.merged_cells  # the reason across the figures
     assert not any(99 in r for r in rows)
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.print_title_rows == "$5:$5"
@@ -264,24 +271,51 @@ def test_reward_proposal_lists_the_units_meeting_the_cycles_rule(
     assert rows[5][8] == "nhóm A; hạng 1 trong khối"
 
 
+def test_reward_proposal_as_word_lists_the_same_units_per_unit_group(
+    published: SimpleNamespace,
+) -> None:
+    Cycle.objects.filter(pk=published.cycle.pk).update(reward_rule={"groups": ["A"], "top": 1})
+    response = api(published.secretariat).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.docx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == DOCX
+    text = _text(response.content)
+    assert "ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in text and "Quy tắc" in text
+    rows = _table_rows(response.content)
+    proposed = [r[2] for r in rows if r[0].isdigit()]
+    assert proposed == ["Sở Tư pháp", "Sở Y tế", "Xã An Phú"]
+    assert [
+        "1",
+        "1",
+        "Sở Tư pháp",
+        "94,00",
+        "94,00",
+        "A (tốt)",
+        "nhóm A; hạng 1 trong khối",
+    ] in rows
+    assert "Sở Công Thương" not in text  # not ranked: never proposed
+
+
+@pytest.mark.parametrize("ext", ["xlsx", "docx"])
 @pytest.mark.parametrize(
     ("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403), ("auditor", 403)]
 )
 def test_only_the_secretariat_and_leader_read_the_reward_proposal(
-    published: SimpleNamespace, who: str | None, status: int
+    published: SimpleNamespace, who: str | None, status: int, ext: str
 ) -> None:
     user = getattr(published, who) if who else None
-    response = api(user).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.xlsx")
+    response = api(user).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.{ext}")
 
     assert response.status_code == status
     assert response.json()["detail"]
 
 
-def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace) -> None:
+@pytest.mark.parametrize("ext", ["xlsx", "docx"])
+def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace, ext: str) -> None:
     Score.objects.filter(case__cycle=excluded.cycle).update(
         self_score=None, appraised_score=None, not_applicable=True
     )
-    response = api(excluded.secretariat).get(f"/api/v1/cycles/{excluded.cycle.pk}/rewards.xlsx")
+    response = api(excluded.secretariat).get(f"/api/v1/cycles/{excluded.cycle.pk}/rewards.{ext}")
 
     assert response.status_code == 409
     assert response.json()["detail"]

@@ -146,6 +146,7 @@ def printed(scored: SimpleNamespace, tmp_path: Path) -> dict[str, Any]:
         "bao-cao-tham-dinh.docx": appraisal,
         "bao-cao-tu-danh-gia.docx": leader.get(f"/api/v1/cases/{p.cases['S1'].pk}/report.docx"),
         "de-xuat-khen-thuong.xlsx": leader.get(f"{base}/rewards.xlsx"),
+        "de-xuat-khen-thuong-word.docx": leader.get(f"{base}/rewards.docx"),
     }
     assert {name: r.status_code for name, r in responses.items()} == dict.fromkeys(responses, 200)
     pdfs = _convert({name: r.content for name, r in responses.items()}, tmp_path)
@@ -161,10 +162,11 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
     assert pages == {
         "ket-qua.xlsx": 2,  # one page per unit group: 20 departments, 3 communes
         "phu-luc-word.docx": 2,
-        "phu-luc-excel.xlsx": 3,  # the departments' sheet: its 19 ranked, legend, 1 apart
+        "phu-luc-excel.xlsx": 2,  # one page per sheet: 19 ranked and the one not ranked
         "bao-cao-tham-dinh.docx": pages["bao-cao-tham-dinh.docx"],
         "bao-cao-tu-danh-gia.docx": 1,  # the test framework: 7 criteria
         "de-xuat-khen-thuong.xlsx": 1,
+        "de-xuat-khen-thuong-word.docx": 1,
     }
     assert 4 <= pages["bao-cao-tham-dinh.docx"] <= 12  # 23 units, a few lines each
 
@@ -178,6 +180,10 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
     assert "1 Sở Tư pháp 39,00 55,00 27,00 94,00 94,00 A" in annex
     assert "Sở Công Thương Tài liệu kiểm chứng không trung thực" in annex
     assert "99,00" not in annex
+    # not ranked: the part's title and its units in the group's table, not a table apart
+    assert "D (yếu) Đơn vị không xếp hạng Sở Công Thương" in annex
+    sheets = printed["phu-luc-excel.xlsx"][1]
+    assert "D (yếu) Đơn vị không xếp hạng Sở Công Thương Tài liệu kiểm chứng" in sheets
 
     report = printed["bao-cao-tham-dinh.docx"][1]
     for words in (
@@ -197,6 +203,9 @@ def test_every_document_prints_on_few_pages_with_its_figures_and_diacritics(
 
     rewards = printed["de-xuat-khen-thuong.xlsx"][1]
     assert "ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in rewards and "Xã An Phú" in rewards
+    letter = printed["de-xuat-khen-thuong-word.docx"][1]
+    assert "DANH SÁCH ĐỀ XUẤT THI ĐUA, KHEN THƯỞNG" in letter
+    assert "1 1 Sở Tư pháp 94,00 94,00 A (tốt) nhóm A; hạng 1" in letter
 
     for name, (_count, _words, fonts) in printed.items():
         # Times New Roman printed as its metric twin, not through a fallback without glyphs

@@ -161,14 +161,16 @@ def test_excel_export_has_one_sheet_per_group_with_areas_as_columns(
         (3, "S2", "Sở Tài chính", 26, 52, 0, 78, 86.67, "Group B (fairly good)"),
         (4, "S4", "Sở Xây dựng", 20, 25, 1, 46, 46, "Group D (weak)"),
     ]
-    assert rows[10][0] == "Units not ranked"
-    # Not assessed: the reason, no index.
-    assert rows[12] == [
+    # Not assessed: in the same table, the reason across the figure columns, no index.
+    assert rows[9] == ["Units not ranked", *[None] * 10]
+    assert rows[10] == [
+        None,
         "S5",
         "Sở Công Thương",
         "Tài liệu kiểm chứng không trung thực",
-        *[None] * 8,
+        *[None] * 7,
     ]
+    assert "D11:K11" in sheet.merged_cells
 
 
 def test_excel_export_is_set_up_to_print_on_a4_landscape_one_page_wide(

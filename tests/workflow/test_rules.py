@@ -184,7 +184,13 @@ def test_transitions_allowed_lists_the_buttons_a_page_draws() -> None:
 # --- one home: no permission asked anywhere else -------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["cases", "deadlines", "workflow", "evidence", "notifications", "web", "config"]
+# Every package of the application (not the tests or the benchmarks): a new app is covered
+# the day it is added.
+APPS = sorted(
+    path.parent.name
+    for path in ROOT.glob("*/__init__.py")
+    if path.parent.name not in ("tests", "bench")
+)
 
 
 def _has_perm_calls(path: Path) -> list[int]:
@@ -207,6 +213,10 @@ def test_no_permission_is_asked_outside_the_permissions_module() -> None:
         for line in _has_perm_calls(path)
     }
     assert found == set(), "ask cases.permissions (or workflow.rules) instead"
+
+
+def test_the_scan_covers_every_app() -> None:
+    assert {"cases", "workflow", "results", "ops", "web", "config"} <= set(APPS)
 
 
 def test_the_scan_finds_a_has_perm_call(tmp_path: Path) -> None:

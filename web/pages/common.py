@@ -45,6 +45,15 @@ class Viewer:
         with the user's other global permissions, answers without a query of its own)."""
         return permissions.may_view_provisional_results(self.user)
 
+    @property
+    def manages_people(self) -> bool:
+        """The secretariat keeps the units and accounts."""
+        return permissions.may_manage_people(self.user)
+
+    @property
+    def watches_sign_ins(self) -> bool:
+        return permissions.may_watch_sign_ins(self.user)
+
     @cached_property
     def unit_ids(self) -> list[int]:
         if not self.user.is_authenticated:

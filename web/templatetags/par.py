@@ -9,6 +9,7 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from cases.frameworks.excel import settings_text
 from cases.users import AnonymousUser, User, display_name
 from web import labels
 
@@ -162,3 +163,9 @@ def latest_published_cycle() -> Any:
     from cases.models import Cycle
 
     return Cycle.objects.filter(status=Cycle.Status.PUBLISHED).order_by("-year", "-pk").first()
+
+
+@register.filter
+def settings_of(node: Any) -> str:
+    """A criterion's method settings as the criteria-set workbook writes them."""
+    return settings_text(node.method, node.config)

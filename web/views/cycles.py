@@ -30,7 +30,8 @@ def cycle_list(request: SignedInRequest) -> HttpResponse:
     if not permissions.may_view_cycles(request.user):
         raise PermissionDenied
     cycles = Cycle.objects.order_by("-year", "title")
-    return render(request, "web/cycle_list.html", {"cycles": cycles})
+    context = {"cycles": cycles, "may_manage": permissions.may_manage_cycle(request.user)}
+    return render(request, "web/cycle_list.html", context)
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from cases.permissions import SECRETARIAT, ensure_role_groups
+from workflow import audit
 
 
 class Command(BaseCommand):
@@ -44,4 +45,11 @@ class Command(BaseCommand):
             user.is_staff = True
             user.save()
             user.groups.add(Group.objects.get(name=SECRETARIAT))
+            # The first account has no one above it: it is its own author in the trail.
+            audit.record(
+                audit.ACCOUNT_CREATED,
+                actor=user,
+                obj=user,
+                data={"user": username, "email": user.email, "role": SECRETARIAT},
+            )
         self.stdout.write(f"Secretariat account {username!r} created.")

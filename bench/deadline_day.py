@@ -1,0 +1,411 @@
+"""Deadline day as users live it: thousands of units saving, reading, uploading, submitting.
+
+An installation of 4,000 units with 100 criteria each (400,000 score rows, every case in
+self-scoring with its scores entered), served by uvicorn with two workers on PostgreSQL and
+the evidence store, as production runs it. 100 clients (each a unit's head, signed in both
+to the pages and to the API) work for 60 seconds, mixing what they do on 31 March:
+
+    70 %  save a self score (PUT /api/v1/cases/{id}/scores/{code}/)
+    20 %  open the score sheet (GET /cases/{id}/)
+     5 %  upload 1 MB of evidence (POST /api/v1/cases/{id}/evidence/)
+     5 %  submit the case (and go on with the next unit of the client's share)
+
+Baseline, in the same run against the same server: the same clients for as long on a bare
+view doing one indexed UPDATE and one SELECT of a score row (added to the URLconf of the
+benchmark's own server only). Prints requests per second, p50/p95/p99 of each kind and the
+errors. Targets: zero errors; save p95 < 250 ms; sheet p95 < 500 ms; overall throughput at
+least 0.3 of the baseline's. Figures, not asserted times.
+
+Needs DATABASE_URL (PostgreSQL) and TEST_S3_ENDPOINT (`make bench` starts both); works in a
+database of its own, dropped at the end. BENCH_DAY_UNITS, BENCH_DAY_CLIENTS and
+BENCH_DAY_SECONDS make it smaller for a quick look.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = int(os.environ.get("BENCH_DAY_UNITS", "4000"))
+LEAVES = 100
+CLIENTS = int(os.environ.get("BENCH_DAY_CLIENTS", "100"))
+SECONDS = float(os.environ.get("BENCH_DAY_SECONDS", "60"))
+MIX = (("save", 70), ("sheet", 20), ("upload", 5), ("submit", 5))
+TARGET_P95 = {"save": 0.250, "sheet": 0.500}
+MB = 1024 * 1024
+
+
+# --- the benchmark's server: the product plus the baseline view ---------------------------
+
+
+def server_app() -> Any:
+    """uvicorn's factory (`--factory bench.deadline_day:server_app`): the product's ASGI
+    application with the bare baseline view in front of its URLs."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.http import HttpRequest, JsonResponse
+    from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
+
+    from config import urls
+    from config.asgi import application
+
+    @csrf_exempt
+    def baseline(request: HttpRequest, pk: int) -> JsonResponse:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE cases_score SET note = %s WHERE id = %s", ["đã xem", pk])
+            cursor.execute("SELECT id, self_score, note FROM cases_score WHERE id = %s", [pk])
+            row = cursor.fetchone()
+        return JsonResponse({"id": row[0], "note": row[2]})
+
+    urls.urlpatterns.insert(0, path("bench-baseline/<int:pk>/", baseline))
+    return application
+
+
+# --- the installation ---------------------------------------------------------------------
+
+
+@dataclass
+class Unit:
+    case: int
+    token: str
+    session: str
+    codes: list[str]
+    score_ids: list[int]
+
+
+def own_database(url: str) -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    base, _slash, name = url.rpartition("/")
+    mine = f"{name.split('?')[0]}_bench_day"
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{mine}"')
+
+    def drop() -> None:
+        admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
+        admin.close()
+
+    return f"{base}/{mine}", drop
+
+
+def load() -> list[Unit]:
+    """The province: one open cycle, every case self-scored and ready to submit."""
+    import secrets
+    from importlib import import_module
+
+    from common import manual_framework
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from cases import frameworks
+    from cases.models import Case, Cycle, Membership, Score, UnitGroup
+    from cases.models import Unit as UnitRow
+    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from workflow import cycle_services
+
+    ensure_role_groups()
+    secretariat = User.objects.create_user("secretariat")
+    secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
+    group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
+    units = UnitRow.objects.bulk_create(
+        [UnitRow(code=f"X{i:05}", name=f"Xã {i}", group=group) for i in range(UNITS)],
+        batch_size=5000,
+    )
+    password = make_password("x")
+    heads = User.objects.bulk_create(
+        [User(username=f"x{i:05}.head", password=password) for i in range(UNITS)],
+        batch_size=5000,
+    )
+    Membership.objects.bulk_create(
+        [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)],
+        batch_size=5000,
+    )
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        year=today.year,
+        title="Chỉ số CCHC – ngày hết hạn",
+        authority="UBND",
+        self_assessment_due=today.replace(year=today.year + 1),
+        appraisal_due=today.replace(year=today.year + 2),
+    )
+    frameworks.load(manual_framework(LEAVES), cycle=cycle, unit_group=group)
+    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    sync_case_permissions(Case.objects.filter(cycle=cycle))
+    Score.objects.update(self_score=0, evidence_explanation="Số liệu theo báo cáo CCHC năm.")
+    # Only the clients' units need a way in.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    case_of = dict(Case.objects.values_list("unit_id", "pk"))
+    scores: dict[int, list[tuple[str, int]]] = {}
+    for case_id, code, pk in Score.objects.order_by("criterion__position").values_list(
+        "case_id", "criterion__code", "pk"
+    ):
+        scores.setdefault(case_id, []).append((code, pk))
+    out = []
+    for unit, head in zip(units, heads, strict=True):
+        token = Token.objects.create(user=head, key=secrets.token_hex(20))
+        session = store()
+        session[SESSION_KEY] = str(head.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = head.get_session_auth_hash()
+        session.create()
+        rows = scores[case_of[unit.pk]]
+        out.append(
+            Unit(
+                case=case_of[unit.pk],
+                token=token.key,
+                session=session.session_key or "",
+                codes=[code for code, _pk in rows],
+                score_ids=[pk for _code, pk in rows],
+            )
+        )
+    return out
+
+
+# --- the clients --------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    what: str
+    status: int
+    seconds: float
+    body: str = ""
+
+
+@dataclass
+class Client:
+    """A head working through its share of the units, one after another."""
+
+    index: int
+    units: list[Unit]
+    rng: random.Random
+    at: int = 0
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def unit(self) -> Unit:
+        return self.units[self.at % len(self.units)]
+
+
+def _pdf(size: int) -> bytes:
+    head, tail = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b"\n%%EOF\n"
+    return head + os.urandom(size - len(head) - len(tail)) + tail
+
+
+PDF = _pdf(MB)
+
+
+def act(http: Any, base: str, client: Client, what: str) -> Answer:
+    unit = client.unit
+    api = {"Authorization": f"Token {unit.token}"}
+    start = time.perf_counter()
+    if what == "save":
+        code = client.rng.choice(unit.codes)
+        response = http.put(
+            f"{base}/api/v1/cases/{unit.case}/scores/{code}/",
+            json={"self_score": client.rng.choice([0, 1]), "note": f"Ghi chú {code}"},
+            headers=api,
+            timeout=120,
+        )
+    elif what == "sheet":
+        response = http.get(
+            f"{base}/cases/{unit.case}/", cookies={"sessionid": unit.session}, timeout=120
+        )
+    elif what == "upload":
+        response = http.post(
+            f"{base}/api/v1/cases/{unit.case}/evidence/",
+            data={"criterion": client.rng.choice(unit.codes), "note": "Báo cáo"},
+            files={"file": ("bao-cao.pdf", PDF, "application/pdf")},
+            headers=api,
+            timeout=120,
+        )
+    elif what == "submit":
+        response = http.post(
+            f"{base}/api/v1/cases/{unit.case}/transitions/submit/", headers=api, timeout=120
+        )
+        if response.status_code == 200:
+            client.at += 1  # on to the next unit of the client's share
+    else:  # the baseline
+        response = http.post(
+            f"{base}/bench-baseline/{client.rng.choice(unit.score_ids)}/", timeout=120
+        )
+    seconds = time.perf_counter() - start
+    body = response.text[:200] if response.status_code >= 300 else ""
+    return Answer(what, response.status_code, seconds, body)
+
+
+def run(
+    base: str, clients: list[Client], choose: Callable[[Client], str], seconds: float = SECONDS
+) -> float:
+    """Every client works until `seconds` have passed; returns the seconds it took."""
+    import requests
+
+    barrier = threading.Barrier(len(clients) + 1)
+    stop_at: list[float] = []
+
+    def work(client: Client) -> None:
+        with requests.Session() as http:
+            barrier.wait()
+            while time.perf_counter() < stop_at[0]:
+                client.answers.append(act(http, base, client, choose(client)))
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    stop_at.append(time.perf_counter() + seconds)
+    start = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+def pct(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[p - 1]
+
+
+def report(label: str, answers: list[Answer], seconds: float) -> float:
+    rate = len(answers) / seconds
+    errors = [a for a in answers if not 200 <= a.status < 300]
+    print(
+        f"{label}: {len(answers)} requests in {seconds:.1f} s = {rate:.1f} req/s, "
+        f"errors {len(errors)}"
+    )
+    for what in sorted({a.what for a in answers}):
+        times = [a.seconds for a in answers if a.what == what]
+        target = TARGET_P95.get(what)
+        mark = f"  (target p95 < {target * 1000:.0f} ms)" if target else ""
+        print(
+            f"  {what:<8} {len(times):>6}  p50 {pct(times, 50) * 1000:7.0f} ms  "
+            f"p95 {pct(times, 95) * 1000:7.0f} ms  p99 {pct(times, 99) * 1000:7.0f} ms{mark}"
+        )
+    for answer in errors[:5]:
+        print(f"  error: {answer.what} {answer.status} {answer.body!r}")
+    return rate
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))  # the apps before this folder's scripts of the same names
+    from common import server_env
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("bench/deadline_day.py needs PostgreSQL: run it with `make bench`.")
+    s3 = os.environ.get("TEST_S3_ENDPOINT", "")
+    db_url, drop = own_database(os.environ["DATABASE_URL"])
+    var_dir = tempfile.mkdtemp(prefix="bench-day-")  # static files, keys: as a server has
+    env = server_env(
+        db_url,
+        MINIO_ENDPOINT=s3,
+        MINIO_ACCESS_KEY="bench",
+        MINIO_SECRET_KEY="bench-secret",
+        MINIO_BUCKET="bench-deadline-day",
+        VAR_DIR=var_dir,
+        NOTIFY_EMAIL_INLINE_MAX="0",  # as in production: e-mail is the notifier's work
+        DB_POOL_MAX_SIZE="10",  # as in .env.example: a pool per worker
+        PYTHONPATH=str(ROOT),
+    )
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)
+        started = time.perf_counter()
+        units = load()
+        print(
+            f"{UNITS} units × {LEAVES} criteria loaded in {time.perf_counter() - started:.0f} s; "
+            f"{CLIENTS} clients for {SECONDS:.0f} s each phase; uvicorn with 2 workers; "
+            f"evidence in {'the S3 server' if s3 else 'a local folder'}"
+        )
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/uvicorn"),
+                *("--factory", "bench.deadline_day:server_app"),
+                *("--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        shares: list[list[Unit]] = [units[i::CLIENTS] for i in range(CLIENTS)]
+
+        def clients(seed: int) -> list[Client]:
+            return [Client(i, shares[i], random.Random(seed * 1000 + i)) for i in range(CLIENTS)]
+
+        kinds = [k for k, _w in MIX]
+        weights = [w for _k, w in MIX]
+        # Warm both workers up (URLconf, templates, connections) before measuring.
+        run(base, clients(0), lambda c: "baseline", 3.0)
+        baseline = clients(1)
+        base_s = run(base, baseline, lambda c: "baseline")
+        day = clients(2)
+        day_s = run(base, day, lambda c: c.rng.choices(kinds, weights)[0])
+        base_rate = report("baseline (one indexed UPDATE and one SELECT)", _all(baseline), base_s)
+        day_rate = report(
+            "deadline day (70 % save, 20 % sheet, 5 % upload, 5 % submit)", _all(day), day_s
+        )
+        print(f"throughput: {day_rate / base_rate:.2f} of the baseline's (target >= 0.30)")
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        drop()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _all(clients: list[Client]) -> list[Answer]:
+    return [a for c in clients for a in c.answers]
+
+
+if __name__ == "__main__":
+    main()

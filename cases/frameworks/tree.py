@@ -1,0 +1,523 @@
+"""A criteria set as a tree in memory: built from YAML, a workbook or the database, checked,
+and saved in one insert per level.
+
+Every way a set comes in (the YAML files beside this module, an Excel import, a copy) goes
+through `problems()` and `save()`, so that a set is checked by one set of rules and stored in
+one shape: the method's settings in `Criterion.config` in a canonical form (numbers as JSON
+numbers in `thresholds`/`levels`, as text in `per_violation`/`points_each`, no empty `rule`),
+which is what lets a set leave as a workbook and come back identical.
+
+The rules: codes are unique; every leaf has a known method, and the settings its method
+needs; no maximum is negative; a parent is worth the sum of its children, except a parent of
+bonus and penalty items only, whose items are outside the sum (each item's maximum is the
+set's cap).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cases.models import Criterion, Cycle, Framework, Method, UnitGroup
+from cases.scoring import fmt
+
+OUTSIDE_SUM = (Method.BONUS, Method.PENALTY)
+BONUS_AREA_TITLE = "Điểm thưởng, điểm trừ"
+_STEP = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:điểm\s*)?/")
+
+
+def number(value: Decimal) -> int | float:
+    """A setting's number as JSON keeps it: 1 not 1.0, 0.5 as 0.5."""
+    value = Decimal(value).normalize()
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def text_number(value: Decimal | str | int | float) -> str:
+    """A number kept as text (per violation, points each): "0.5", "1", never "1.0"."""
+    value = Decimal(str(value)).normalize()
+    return str(int(value)) if value == value.to_integral_value() else format(value, "f")
+
+
+@dataclass
+class Node:
+    """One row of a set: an area, a criterion or a sub-criterion."""
+
+    code: str
+    title: str
+    max_points: Decimal
+    method: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    evidence_required: bool = False
+    not_applicable_allowed: bool = False
+    guidance: str = ""
+    data_source: str = ""
+    children: list[Node] = field(default_factory=list)
+    row: int | None = None  # the workbook row it came from, to name it in a problem
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    @property
+    def outside_sum(self) -> bool:
+        return self.method in OUTSIDE_SUM
+
+    def children_sum(self) -> Decimal:
+        return sum((c.max_points for c in self.children if not c.outside_sum), Decimal(0))
+
+    def sums(self) -> bool:
+        """A parent is worth its children (a parent of bonus/penalty items only: always)."""
+        if self.is_leaf or all(c.outside_sum for c in self.children):
+            return True
+        return self.children_sum() == self.max_points
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything a set says about the node, its children included (comparisons, API)."""
+        return {
+            "code": self.code,
+            "title": self.title,
+            "max_points": text_number(self.max_points),
+            "method": self.method,
+            "config": self.config,
+            "evidence_required": self.evidence_required,
+            "not_applicable_allowed": self.not_applicable_allowed,
+            "guidance": self.guidance,
+            "data_source": self.data_source,
+            "children": [c.as_dict() for c in self.children],
+        }
+
+
+@dataclass
+class Tree:
+    areas: list[Node]
+
+    def walk(self) -> Iterator[tuple[Node, Node | None, int]]:
+        """(node, parent, depth) in reading order."""
+        stack: list[tuple[Node, Node | None, int]] = [(a, None, 0) for a in reversed(self.areas)]
+        while stack:
+            node, parent, depth = stack.pop()
+            yield node, parent, depth
+            stack.extend((c, node, depth + 1) for c in reversed(node.children))
+
+    def total(self) -> Decimal:
+        """The points of the whole set (bonus and penalty items aside)."""
+        return sum((a.max_points for a in self.areas if not a.outside_sum), Decimal(0))
+
+    def cap(self, method: str) -> Decimal:
+        return max(
+            (n.max_points for n, _p, _d in self.walk() if n.method == method), default=Decimal(0)
+        )
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in self.areas]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with a node; `column` is the key of the workbook column it is in."""
+
+    node: Node | None
+    column: str
+    message: str
+    # "incomplete": a state an editor passes through (a parent that does not sum yet, a new
+    # leaf without its method or settings); a set is saved from a file or scored only
+    # without any, but edited step by step with them shown.
+    kind: str = "invalid"
+
+    @property
+    def incomplete(self) -> bool:
+        return self.kind == "incomplete"
+
+
+def canonical_config(method: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The settings a method uses, in the one shape every source stores."""
+    out: dict[str, Any] = {}
+    if method == Method.PERCENTAGE:
+        out["thresholds"] = [
+            {"min": number(Decimal(str(b["min"]))), "points": number(Decimal(str(b["points"])))}
+            for b in config.get("thresholds") or []
+        ]
+    if method == Method.GRADED:
+        out["levels"] = [
+            {"label": str(level["label"]), "points": number(Decimal(str(level["points"])))}
+            for level in config.get("levels") or []
+        ]
+    if method == Method.DEDUCTION and config.get("per_violation") not in (None, ""):
+        out["per_violation"] = text_number(config["per_violation"])
+    if method in OUTSIDE_SUM:
+        out["points_each"] = text_number(config.get("points_each") or 0)
+    if config.get("rule"):
+        out["rule"] = str(config["rule"])
+    return out
+
+
+def problems(tree: Tree) -> list[Problem]:
+    """Every reason the set cannot be saved, in reading order."""
+    found: list[Problem] = []
+    seen: dict[str, Node] = {}
+    if not tree.areas:
+        found.append(Problem(None, "", _("The set has no criterion.")))
+    for node, _parent, _depth in tree.walk():
+        if node.code in seen:
+            other = seen[node.code]
+            found.append(
+                Problem(
+                    node,
+                    "code",
+                    _("the code %(code)s is used twice%(where)s.")
+                    % {
+                        "code": node.code,
+                        "where": _(" (also in row %(row)s)") % {"row": other.row}
+                        if other.row
+                        else "",
+                    },
+                )
+            )
+        seen.setdefault(node.code, node)
+        if not node.title.strip():
+            found.append(Problem(node, "title", _("the content is missing.")))
+        if node.max_points < 0:
+            found.append(
+                Problem(
+                    node,
+                    "max_points",
+                    _("the maximum cannot be negative (%(max)s).") % {"max": fmt(node.max_points)},
+                )
+            )
+        if node.is_leaf:
+            found.extend(_leaf_problems(node))
+        elif node.method:
+            found.append(
+                Problem(
+                    node,
+                    "method",
+                    _("%(code)s has sub-criteria: its points are their sum, it has no method.")
+                    % {"code": node.code},
+                )
+            )
+        if not node.sums():
+            found.append(
+                Problem(
+                    node,
+                    "max_points",
+                    _("%(code)s is worth %(max)s points but its parts sum to %(sum)s.")
+                    % {
+                        "code": node.code,
+                        "max": fmt(node.max_points),
+                        "sum": fmt(node.children_sum()),
+                    },
+                    "incomplete",
+                )
+            )
+    return found
+
+
+def _leaf_problems(node: Node) -> list[Problem]:
+    if not node.method:
+        return [Problem(node, "method", _("the scoring method is missing."), "incomplete")]
+    if node.method not in Method.values:
+        return [
+            Problem(
+                node,
+                "method",
+                _("unknown scoring method “%(method)s”; the methods are: %(names)s.")
+                % {"method": node.method, "names": ", ".join(str(m.label) for m in Method)},
+            )
+        ]
+    cfg = node.config
+    if node.method == Method.PERCENTAGE and not cfg.get("thresholds"):
+        return [
+            Problem(
+                node,
+                "settings",
+                _("give the bands: “≥ rate%: points”, one per line."),
+                "incomplete",
+            )
+        ]
+    if node.method == Method.GRADED and not cfg.get("levels"):
+        return [
+            Problem(
+                node,
+                "settings",
+                _("give the levels: “level: points”, one per line."),
+                "incomplete",
+            )
+        ]
+    top = max(
+        [Decimal(str(x["points"])) for x in cfg.get("thresholds", []) + cfg.get("levels", [])],
+        default=Decimal(0),
+    )
+    if top > node.max_points:
+        return [
+            Problem(
+                node,
+                "settings",
+                _("a setting gives %(points)s points, more than the maximum %(max)s.")
+                % {"points": fmt(top), "max": fmt(node.max_points)},
+            )
+        ]
+    return []
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def from_yaml(data: dict[str, Any]) -> Tree:
+    """The tree of a YAML set (the shape of the files beside this module). "Not applicable"
+    allowed on a node holds for everything under it; bonus and penalty items become the
+    leaves of a last area."""
+
+    def node(item: dict[str, Any], na_allowed: bool) -> Node:
+        children = item.get("sub") or item.get("criteria") or []
+        na = na_allowed or bool(item.get("not_applicable_allowed"))
+        method = "" if children else str(item.get("method", ""))
+        config: dict[str, Any] = {}
+        if not children:
+            config = {
+                "thresholds": item.get("thresholds", []),
+                "levels": item.get("levels", []),
+                "per_violation": item.get("per_violation") or per_violation(item.get("rule", "")),
+                "rule": item.get("rule", ""),
+            }
+        return Node(
+            code=str(item["code"]),
+            title=str(item["title"]),
+            max_points=_dec(item.get("max_points", 0)),
+            method=method,
+            config=canonical_config(method, config) if method in Method.values else config,
+            evidence_required=bool(item.get("evidence_required")) and not children,
+            not_applicable_allowed=na,
+            guidance=str(item.get("guidance", "")),
+            data_source=str(item.get("data_source", "")),
+            children=[node(child, na) for child in children],
+        )
+
+    areas = [node(area, False) for area in data.get("areas") or []]
+    bonus = data.get("bonus_penalty") or {}
+    if bonus.get("items"):
+        items = []
+        for item in bonus["items"]:
+            method = Method.BONUS if item.get("type") == "bonus" else Method.PENALTY
+            each = (
+                item.get("points_each") or item.get("points") or per_violation(item.get("rule", ""))
+            )
+            items.append(
+                Node(
+                    code=str(item["code"]),
+                    title=str(item["title"]),
+                    max_points=_dec(
+                        bonus.get("bonus_cap" if method == Method.BONUS else "penalty_cap", 0)
+                    ),
+                    method=method,
+                    config=canonical_config(
+                        method, {"points_each": each or 0, "rule": item.get("rule", "")}
+                    ),
+                    evidence_required=bool(item.get("evidence_required")),
+                    guidance=str(item.get("guidance", "")),
+                )
+            )
+        areas.append(
+            Node(
+                code=str(len(areas) + 1),
+                title=BONUS_AREA_TITLE,
+                max_points=Decimal(0),
+                children=items,
+            )
+        )
+    return Tree(areas)
+
+
+def from_framework(framework: Framework) -> Tree:
+    """The saved tree of a set (one query)."""
+    by_id: dict[int, Node] = {}
+    areas: list[Node] = []
+    for c in Criterion.objects.filter(framework=framework).order_by("position"):
+        node = Node(
+            code=c.code,
+            title=c.title,
+            max_points=c.max_points,
+            method=c.method,
+            config=c.config or {},
+            evidence_required=c.evidence_required,
+            not_applicable_allowed=c.not_applicable_allowed,
+            guidance=c.guidance,
+            data_source=c.data_source,
+        )
+        by_id[c.pk] = node
+        parent = by_id.get(c.parent_id) if c.parent_id else None
+        (parent.children if parent is not None else areas).append(node)
+    return Tree(areas)
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def per_violation(rule: str) -> Decimal | None:
+    """The points a deduction rule written as text takes per violation ("trừ 0.5/vi phạm")."""
+    match = _STEP.search(rule or "")
+    return _dec(match.group(1).replace(",", ".")) if match else None
+
+
+# --- saving --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save(
+    tree: Tree,
+    *,
+    unit_group: UnitGroup,
+    cycle: Cycle | None = None,
+    code: str,
+    title: str,
+    version: int = 1,
+    derived_from: Framework | None = None,
+    decision_number: str = "",
+    decision_date: Any = None,
+    decision_signer: str = "",
+) -> Framework:
+    """Store a checked tree as a set: the set, then one insert per level of the tree."""
+    framework = Framework.objects.create(
+        cycle=cycle,
+        unit_group=unit_group,
+        code=code,
+        title=title,
+        version=version,
+        derived_from=derived_from,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        decision_signer=decision_signer,
+        bonus_cap=tree.cap(Method.BONUS),
+        penalty_cap=tree.cap(Method.PENALTY),
+    )
+    _insert(framework, tree)
+    return framework
+
+
+@transaction.atomic
+def replace(framework: Framework, tree: Tree) -> None:
+    """Store an edited tree in place of the set's criteria (a set no case is scored against:
+    its rows are written anew)."""
+    Criterion.objects.filter(framework=framework).delete()
+    framework.bonus_cap, framework.penalty_cap = tree.cap(Method.BONUS), tree.cap(Method.PENALTY)
+    framework.save(update_fields=["bonus_cap", "penalty_cap"])
+    _insert(framework, tree)
+
+
+def _insert(framework: Framework, tree: Tree) -> None:
+    """One INSERT per level of the tree, parents first."""
+    saved: dict[int, Criterion] = {}  # id(node) → its row
+    levels: dict[int, list[tuple[Node, Node | None, Node, int]]] = {}
+    area_of: dict[int, Node] = {}
+    for position, (node, parent, depth) in enumerate(tree.walk(), start=1):
+        area = node if parent is None else area_of[id(parent)]
+        area_of[id(node)] = area
+        levels.setdefault(depth, []).append((node, parent, area, position))
+    for depth in sorted(levels):
+        rows = [
+            Criterion(
+                framework=framework,
+                parent=saved[id(parent)] if parent is not None else None,
+                area=saved[id(area)] if parent is not None else None,
+                code=node.code,
+                title=node.title,
+                position=position,
+                depth=depth,
+                max_points=node.max_points,
+                method=node.method if node.is_leaf else "",
+                config=node.config if node.is_leaf else {},
+                evidence_required=node.evidence_required and node.is_leaf,
+                not_applicable_allowed=node.not_applicable_allowed,
+                guidance=node.guidance,
+                data_source=node.data_source,
+                is_leaf=node.is_leaf,
+            )
+            for node, parent, area, position in levels[depth]
+        ]
+        created = Criterion.objects.bulk_create(rows)
+        if any(c.pk is None for c in created):  # a backend that returns no ids
+            ids = dict(
+                Criterion.objects.filter(framework=framework, depth=depth).values_list("code", "pk")
+            )
+            for c in created:
+                c.pk = ids[c.code]
+        for (node, _p, _a, _pos), row in zip(levels[depth], created, strict=True):
+            saved[id(node)] = row
+
+
+# --- editing -------------------------------------------------------------------------------
+
+
+class EditError(ValueError):
+    """An edit that names a node the tree does not have, or cannot be made."""
+
+
+def find(tree: Tree, code: str) -> tuple[Node, Node | None]:
+    """The node with this code and its parent."""
+    for node, parent, _depth in tree.walk():
+        if node.code == code:
+            return node, parent
+    raise EditError(_("The set has no criterion %(code)s.") % {"code": code})
+
+
+def _siblings(tree: Tree, parent: Node | None) -> list[Node]:
+    return parent.children if parent is not None else tree.areas
+
+
+def renumber(tree: Tree) -> None:
+    """Codes follow the tree: the areas 1, 2, 3 …, their children 1.1, 1.2 … (what the
+    workbook reads the tree from)."""
+
+    def number_children(prefix: str, children: list[Node]) -> None:
+        for index, child in enumerate(children, start=1):
+            child.code = f"{prefix}{index}"
+            number_children(f"{child.code}.", child.children)
+
+    number_children("", tree.areas)
+
+
+def add(tree: Tree, parent_code: str, node: Node) -> Node:
+    """Append `node` under `parent_code` ("" for a new area); a leaf that gets a child
+    becomes a parent and loses its method."""
+    parent = find(tree, parent_code)[0] if parent_code else None
+    if parent is not None and parent.is_leaf:
+        parent.method, parent.config, parent.evidence_required = "", {}, False
+    _siblings(tree, parent).append(node)
+    renumber(tree)
+    return node
+
+
+def remove(tree: Tree, code: str) -> Node:
+    node, parent = find(tree, code)
+    _siblings(tree, parent).remove(node)
+    renumber(tree)
+    return node
+
+
+def move(tree: Tree, code: str, *, step: int = 0, parent_code: str | None = None) -> Node:
+    """Move a node `step` places among its siblings, or to the end of another parent's
+    children ("" = make it an area)."""
+    node, parent = find(tree, code)
+    siblings = _siblings(tree, parent)
+    if parent_code is not None:
+        target = find(tree, parent_code)[0] if parent_code else None
+        if target is node or (
+            target is not None and any(n is target for n, _p, _d in Tree([node]).walk())
+        ):
+            raise EditError(_("A criterion cannot be moved under itself."))
+        siblings.remove(node)
+        if target is not None and target.is_leaf:
+            target.method, target.config, target.evidence_required = "", {}, False
+        _siblings(tree, target).append(node)
+    else:
+        index = siblings.index(node)
+        new = min(max(index + step, 0), len(siblings) - 1)
+        siblings.insert(new, siblings.pop(index))
+    renumber(tree)
+    return node

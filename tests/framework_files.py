@@ -1,0 +1,49 @@
+"""Criteria-set workbooks for the tests: the template's header and a small correct set."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+
+HEADER = [
+    "Mã (STT)",
+    "Nội dung",
+    "Điểm tối đa",
+    "Phương pháp chấm",
+    "Thiết lập của phương pháp",
+    "Cách chấm",
+    "Tài liệu kiểm chứng bắt buộc",
+    "Được không áp dụng",
+    "Hướng dẫn cho đơn vị",
+    "Nguồn số liệu",
+]
+
+
+def xlsx(rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+GOOD = [
+    HEADER,
+    ["1", "Công tác chỉ đạo, điều hành CCHC", 3, "", "", "", "", "", "", ""],
+    ["1.1", "Ban hành kế hoạch CCHC năm", 1, "Có/Không", "", "", "Có", "Không", "Kế hoạch", ""],
+    [
+        "1.2",
+        "Tỷ lệ hồ sơ giải quyết đúng hạn",
+        2,
+        "percentage_threshold",
+        "≥ 100%: 2\n≥ 90%: 1,5; ≥ 0%: 0",
+        "",
+        "Có",
+        "Không",
+        "",
+        "Hệ thống một cửa",
+    ],
+]

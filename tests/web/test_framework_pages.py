@@ -1,0 +1,162 @@
+"""The secretariat's criteria-set pages: importing from Excel with a preview of the tree and
+its sums before anything is saved, every problem of a refused file by row and column, the
+frozen set of an open cycle, copying it as a new version and editing that version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from cases.models import Criterion, Framework
+from tests.framework_files import GOOD, HEADER, xlsx
+from tests.web.html import Page
+from workflow import audit
+from workflow.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+IMPORT = reverse("web:framework-import")
+FIELDS = {
+    "group": "khoi_so",
+    "decision_number": "45/QĐ-UBND",
+    "decision_date": "02/01/2026",
+    "decision_signer": "Chủ tịch UBND tỉnh",
+}
+
+
+def test_the_secretariat_finds_the_sets_in_the_menu_and_the_unit_does_not(
+    world: Any, signed_in: Any
+) -> None:
+    page = Page(signed_in(world.secretariat).get(reverse("web:home")))
+    assert page.first("a", href=reverse("web:frameworks")).text == "Bộ tiêu chí"
+    staff = Page(signed_in(world.staff_a).get(reverse("web:home")))
+    assert staff.first("a", href=reverse("web:frameworks")) is None
+    assert signed_in(world.staff_a).get(reverse("web:frameworks")).status_code == 403
+
+
+def test_an_import_shows_the_tree_and_its_sums_before_saving_it(world: Any, signed_in: Any) -> None:
+    client = signed_in(world.secretariat)
+    sets = Framework.objects.count()
+    preview = client.post(
+        IMPORT, {**FIELDS, "file": SimpleUploadedFile("Bộ tiêu chí 2026.xlsx", xlsx(GOOD))}
+    )
+    assert preview.status_code == 200
+    page = Page(preview)
+    rows = [r.attrs["data-code"] for r in page.all("tr") if "data-code" in r.attrs]
+    assert rows == ["1", "1.1", "1.2"]
+    assert page.id("preview-tree-total").text == "3"
+    assert "Tỷ lệ hồ sơ giải quyết đúng hạn" in page.text
+    assert Framework.objects.count() == sets  # nothing saved yet
+
+    confirm = page.first("input", name="confirm").attrs["value"]
+    saved = client.post(IMPORT, {"confirm": confirm})
+    framework = Framework.objects.latest("pk")
+    assert saved.status_code == 302
+    assert saved["Location"] == reverse("web:framework", args=[framework.pk])
+    assert (framework.decision_number, framework.decision_signer) == (
+        "45/QĐ-UBND",
+        "Chủ tịch UBND tỉnh",
+    )
+    assert framework.criteria.count() == 3
+    entry = AuditEntry.objects.get(action=audit.FRAMEWORK_IMPORTED, object_id=str(framework.pk))
+    assert entry.actor == world.secretariat
+    # Saving the same preview twice saves nothing more.
+    assert client.post(IMPORT, {"confirm": confirm}).status_code == 400
+    assert Framework.objects.count() == sets + 1
+
+
+def test_a_refused_file_lists_every_problem_by_row_and_column(world: Any, signed_in: Any) -> None:
+    rows = [
+        HEADER,
+        ["1", "Khu vực", 4, "", "", "", "", "", "", ""],
+        ["1.1", "Một", 1, "Có/Không", "", "", "Có", "Không", "", ""],
+        ["1.1", "Một lần nữa", 1, "Có/Không", "", "", "Có", "Không", "", ""],
+        ["2.1", "Không có khu vực", 1, "Có/Không", "", "", "Có", "Không", "", ""],
+    ]
+    before = Framework.objects.count(), Criterion.objects.count()
+    response = signed_in(world.secretariat).post(
+        IMPORT, {**FIELDS, "file": SimpleUploadedFile("sai.xlsx", xlsx(rows))}
+    )
+    assert response.status_code == 400
+    page = Page(response)
+    found = {
+        (r.attrs["data-row"], r.attrs["data-column"])
+        for r in page.all("tr")
+        if "data-row" in r.attrs
+    }
+    assert {("4", "A"), ("5", "A"), ("2", "C")} <= found
+    assert "không có dòng mã 2 ở phía trên" in page.text
+    assert page.first("input", name="confirm") is None
+    assert (Framework.objects.count(), Criterion.objects.count()) == before
+
+
+def test_the_frozen_set_says_which_cycle_froze_it_and_offers_no_editor(
+    world: Any, signed_in: Any
+) -> None:
+    frozen = Framework.objects.get(cycle=world.cycle)
+    page = Page(signed_in(world.secretariat).get(reverse("web:framework", args=[frozen.pk])))
+    assert world.cycle.title in page.id("frozen").text
+    assert page.first("button", value="remove") is None
+    assert page.id("set-tree-total").text == "100"
+    refused = signed_in(world.secretariat).post(
+        reverse("web:framework-edit", args=[frozen.pk]),
+        {"op": "change", "code": "1.1.1", "max_points": "2"},
+    )
+    assert refused.status_code == 302
+    assert frozen.criteria.get(code="1.1.1").max_points == 1
+
+
+def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copied = client.post(reverse("web:framework-copy", args=[frozen.pk]))
+    copy = Framework.objects.get(derived_from=frozen)
+    assert copied["Location"] == reverse("web:framework", args=[copy.pk])
+    edit = reverse("web:framework-edit", args=[copy.pk])
+    client.post(
+        edit,
+        {
+            "op": "change",
+            "code": "1.1.2",
+            "title": "Mức độ hoàn thành kế hoạch CCHC năm",
+            "max_points": "2",
+            "settings": "≥ 100%: 2\n≥ 80%: 1",
+            "evidence_required_shown": "1",
+            "evidence_required": "on",
+            "not_applicable_allowed_shown": "1",
+            "guidance": "Báo cáo kết quả thực hiện kế hoạch",
+        },
+    )
+    leaf = copy.criteria.get(code="1.1.2")
+    assert (leaf.title, leaf.max_points, leaf.guidance) == (
+        "Mức độ hoàn thành kế hoạch CCHC năm",
+        2,
+        "Báo cáo kết quả thực hiện kế hoạch",
+    )
+    assert leaf.config["thresholds"] == [{"min": 100, "points": 2}, {"min": 80, "points": 1}]
+    page = Page(client.get(reverse("web:framework", args=[copy.pk])))
+    assert "1.1 có điểm tối đa 2,5 nhưng tổng các mục con là 3." in page.id("set-problems").text
+    row = page.id("node-1.1")
+    assert row is not None and "has-problem" in row.attrs["class"]
+    # Down, then up again; then remove: each one audited with its author.
+    client.post(edit, {"op": "down", "code": "1.1"})
+    assert copy.criteria.get(code="1.2").title == "Kế hoạch CCHC năm"
+    assert copy.criteria.get(code="1.2.2").max_points == 2  # its parts moved with it
+    client.post(edit, {"op": "up", "code": "1.2"})
+    assert copy.criteria.get(code="1.1").title == "Kế hoạch CCHC năm"
+    client.post(edit, {"op": "remove", "code": "1.1.1"})
+    page = Page(client.get(reverse("web:framework", args=[copy.pk])))
+    assert "1.1 có điểm tối đa 2,5 nhưng tổng các mục con là 2." in page.id("set-problems").text
+    changes = AuditEntry.objects.filter(action=audit.FRAMEWORK_CHANGED, object_id=str(copy.pk))
+    assert [e.data["change"] for e in changes.order_by("pk")] == [
+        "change",
+        "move",
+        "move",
+        "remove",
+    ]
+    assert {e.actor for e in changes} == {world.secretariat}

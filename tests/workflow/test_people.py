@@ -1,0 +1,450 @@
+"""The secretariat keeps the units and accounts: the workbook import (all rows or none, each
+problem by sheet, row and column), invitations through Django's password-reset links,
+deactivation, renaming and merging with the lineage the results follow."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from cases.errors import DomainError, InvalidInput, NotAllowed, WrongState
+from cases.models import Membership, Unit, UnitGroup, UnitLineage
+from results.history import lineage_of
+from tests.factories import PASSWORD
+from tests.helpers import api, people_workbook
+from workflow import audit
+from workflow import people as people_services
+from workflow.models import AuditEntry
+
+UNITS = [
+    ("XTHU", "Xã Thử Nghiệm", "khoi_xa_moi", "Khối xã mới", None),
+    ("XTHU.VH", "Phòng Văn hóa xã Thử Nghiệm", "khoi_xa_moi", None, "XTHU"),
+    ("STP", "Sở Tư pháp", "khoi_so", None, None),  # already there, unchanged
+]
+ACCOUNTS = [
+    ("Nguyễn Văn An", "an.nv@xathu.gov.vn", "XTHU", "Cán bộ"),
+    ("Trần Thị Bình", "Binh.TT@xathu.gov.vn", "XTHU", "Thủ trưởng"),
+    ("Lê Văn Cường", "cuong@stp.gov.vn", "STP", "Công chức phụ trách CCHC"),
+]
+
+
+def _everything() -> tuple[Any, ...]:
+    """What an import may change, to show that a refused one changed nothing."""
+    return (
+        sorted(UnitGroup.objects.values_list("code", "name")),
+        sorted(Unit.objects.values_list("code", "name", "is_active", "parent__code")),
+        sorted(User.objects.values_list("username", "is_active", "password")),
+        sorted(Membership.objects.values_list("user__username", "unit__code", "role")),
+        AuditEntry.objects.count(),
+        len(mail.outbox),
+    )
+
+
+def _post(user: User, content: bytes, name: str = "don-vi.xlsx") -> Any:
+    return api(user).post(
+        "/api/v1/units/import/", {"file": SimpleUploadedFile(name, content)}, format="multipart"
+    )
+
+
+def _signs_in(username: str, password: str) -> bool:
+    """Through the sign-in form, as a person does (its lockout checks included)."""
+    response = Client().post("/login/", {"username": username, "password": password})
+    return response.status_code == 302
+
+
+def _link(message: Any) -> str:
+    found = re.search(r"https?://\S+/invitation/\S+/", message.body)
+    assert found, message.body
+    return found.group(0)
+
+
+def test_secretariat_imports_units_and_accounts_and_each_new_account_is_invited(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.SITE_URL = "https://cchc.example.gov.vn:8443"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(world.secretariat, people_workbook(UNITS, ACCOUNTS))
+    assert response.status_code == 201, response.json()
+    assert response.json() == {
+        "filename": "don-vi.xlsx",
+        "sha256": response.json()["sha256"],
+        "groups_created": 1,
+        "units_created": 2,
+        "units_unchanged": 1,
+        "accounts_created": 3,
+        "memberships_added": 3,
+        "invitations_sent": 3,
+    }
+    child = Unit.objects.get(code="XTHU.VH")
+    assert child.parent is not None and child.parent.code == "XTHU"
+    assert child.group.name == "Khối xã mới"
+    binh = User.objects.get(username="binh.tt@xathu.gov.vn")
+    assert binh.get_full_name() == "Trần Thị Bình"
+    assert not binh.has_usable_password()  # nobody was given a password
+    assert set(Membership.objects.filter(user=binh).values_list("unit__code", "role")) == {
+        ("XTHU", "head")
+    }
+    assert Membership.objects.filter(user__username="cuong@stp.gov.vn", unit=world.unit_a).exists()
+    # The new STP member may open STP's case at once.
+    cuong = User.objects.get(username="cuong@stp.gov.vn")
+    assert api(cuong).get(f"/api/v1/cases/{world.case_a.pk}/").status_code == 200
+
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "an.nv@xathu.gov.vn",
+        "binh.tt@xathu.gov.vn",
+        "cuong@stp.gov.vn",
+    ]
+    message = next(m for m in mail.outbox if m.to == ["binh.tt@xathu.gov.vn"])
+    assert "Trần Thị Bình" in message.body and "binh.tt@xathu.gov.vn" in message.body
+    link = _link(message)
+    assert link.startswith("https://cchc.example.gov.vn:8443/invitation/")
+
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions.count(audit.ACCOUNT_CREATED) == 3
+    assert actions.count(audit.ACCOUNT_INVITED) == 3
+    assert actions.count(audit.UNIT_CREATED) == 2
+    assert actions.count(audit.UNIT_GROUP_CREATED) == 1
+    assert actions.count(audit.PEOPLE_IMPORTED) == 1
+    entry = AuditEntry.objects.get(action=audit.PEOPLE_IMPORTED)
+    assert entry.actor == world.secretariat
+
+
+def test_the_invitation_link_sets_the_password_once(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(world.secretariat, people_workbook(UNITS[:1], ACCOUNTS[:1]))
+    path = _link(mail.outbox[0]).split("://", 1)[1].split("/", 1)[1]
+    browser = Client()
+    form = browser.get("/" + path, follow=True)
+    assert form.status_code == 200
+    assert "an.nv@xathu.gov.vn" in form.content.decode()
+    new_password = "Cải-cách-2026!"
+    done = browser.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+    )
+    assert done.status_code == 302 and done["Location"] == "/login/"
+    user = User.objects.get(username="an.nv@xathu.gov.vn")
+    assert user.check_password(new_password)
+    assert AuditEntry.objects.filter(action=audit.ACCOUNT_PASSWORD_SET, actor=user).count() == 1
+    # Used once: the same link no longer sets anything.
+    again = Client().get("/" + path, follow=True)
+    assert "invitation-invalid" in again.content.decode()
+    assert _signs_in("an.nv@xathu.gov.vn", new_password)
+
+
+def test_a_refused_file_names_every_problem_by_sheet_row_and_column_and_changes_nothing(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any
+) -> None:
+    units = [
+        ("XMOI", "Xã Mới", "khoi_xa", None, None),  # unknown group without its name
+        ("XMOI", "Xã Mới lần hai", "khoi_so", None, None),  # duplicate code
+        ("XHAI", "", "khoi_so", None, "KHONGCO"),  # name missing, unknown parent
+        ("STC", "Sở Tài chính tỉnh", "khoi_so", None, None),  # exists with another name
+    ]
+    accounts = [
+        ("Nguyễn Văn An", "an@x.gov.vn", "XKHAC", "Cán bộ"),  # unknown unit
+        ("Nguyễn Văn Ba", "AN@x.gov.vn", "STP", "Cán bộ"),  # duplicate e-mail
+        ("Nguyễn Văn Bốn", "khong-phai-email", "STP", "Giám đốc"),  # bad e-mail and role
+        ("", "nam@x.gov.vn", "STP", "Cán bộ"),  # name missing
+        ("Kiểm Toán", "auditor@example.test", "STP", "Cán bộ"),  # the auditor: no case role
+    ]
+    before = _everything()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(world.secretariat, people_workbook(units, accounts))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "Tệp chưa được nhập: hãy sửa các lỗi sau rồi nhập lại."
+    errors = body["errors"]
+    expected = [
+        "Trang “Đơn vị”, dòng 2, cột C (Mã khối): chưa có khối “khoi_xa”",
+        "Trang “Đơn vị”, dòng 3, cột A (Mã đơn vị): mã đơn vị “XMOI” đã có ở dòng 2.",
+        "Trang “Đơn vị”, dòng 4, cột B (Tên đơn vị): tên đơn vị đang để trống.",
+        "Trang “Đơn vị”, dòng 4, cột E (Mã đơn vị cấp trên): không có đơn vị mã “KHONGCO”",
+        "Trang “Đơn vị”, dòng 5, cột A (Mã đơn vị): đơn vị STC đã có và tên là “Sở Tài chính”",
+        "Trang “Tài khoản”, dòng 2, cột C (Mã đơn vị): không có đơn vị mã “XKHAC”",
+        "Trang “Tài khoản”, dòng 3, cột B (Email): e-mail an@x.gov.vn đã có ở dòng 2.",
+        "Trang “Tài khoản”, dòng 4, cột B (Email): “khong-phai-email” không phải là địa chỉ e-mail.",
+        "Trang “Tài khoản”, dòng 4, cột D (Vai trò): “Giám đốc” không phải là vai trò",
+        "Trang “Tài khoản”, dòng 5, cột A (Họ và tên): họ và tên đang để trống.",
+        "Trang “Tài khoản”, dòng 6, cột B (Email): auditor",
+    ]
+    assert len(errors) == len(expected), errors
+    for text, error in zip(expected, errors, strict=True):
+        assert error.startswith(text), (text, error)
+    assert _everything() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "a.xlsx", "Tệp không có nội dung."),
+        (b"Ma don vi;Ten don vi\nX;Y\n", "a.xlsx", "không phải là bảng tính Excel (.xlsx)"),
+        (b"PK\x03\x04 not really a zip", "a.xlsx", "không phải là bảng tính Excel (.xlsx)"),
+    ],
+)
+def test_a_file_that_is_not_a_workbook_is_refused(
+    world: SimpleNamespace, content: bytes, name: str, message: str
+) -> None:
+    before = _everything()
+    response = _post(world.secretariat, content, name)
+    assert response.status_code == 400
+    assert message in " ".join(response.json()["errors"] or [response.json()["detail"]])
+    assert _everything() == before
+
+
+def test_a_workbook_with_too_many_rows_is_refused_without_reading_on(
+    world: SimpleNamespace,
+) -> None:
+    from cases.people import MAX_ROWS
+
+    accounts: list[tuple[Any, ...]] = [()] * (MAX_ROWS + 5) + [("A", "a@x.vn", "STP", "Cán bộ")]
+    before = _everything()
+    response = _post(world.secretariat, people_workbook([], accounts))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [f"Trang “Tài khoản”: trang tính có hơn {MAX_ROWS} dòng."]
+    assert _everything() == before
+
+
+def test_a_missing_column_is_named(world: SimpleNamespace) -> None:
+    before = _everything()
+    content = people_workbook(
+        [], [("A", "STP", "Cán bộ")], accounts_header=("Họ và tên", "Mã đơn vị", "Vai trò")
+    )
+    response = _post(world.secretariat, content)
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["Trang “Tài khoản”, dòng 1: thiếu cột “Thư điện tử”."]
+    assert _everything() == before
+
+
+def test_an_existing_account_is_added_to_the_unit_without_a_new_account_or_invitation(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any
+) -> None:
+    accounts = [("Stc Staff", "STC.STAFF@example.test", "STP", "Cán bộ")]
+    users = User.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(world.secretariat, people_workbook([], accounts))
+    assert response.status_code == 201
+    assert response.json()["accounts_created"] == 0
+    assert response.json()["memberships_added"] == 1
+    assert User.objects.count() == users
+    assert mail.outbox == []
+    assert world.staff_b.memberships.filter(unit=world.unit_a, role="staff").exists()
+    # The same file again changes nothing more.
+    again = _post(world.secretariat, people_workbook([], accounts))
+    assert again.json()["memberships_added"] == 0
+
+
+def test_only_the_secretariat_imports(world: SimpleNamespace) -> None:
+    before = _everything()
+    for user in (world.head_a, world.leader, world.auditor):
+        response = _post(user, people_workbook(UNITS, ACCOUNTS))
+        assert response.status_code == 403
+    assert api(world.head_a).get("/api/v1/units/template.xlsx").status_code == 403
+    assert _everything() == before
+
+
+def test_the_template_is_the_workbook_the_import_reads(world: SimpleNamespace) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    response = api(world.secretariat).get("/api/v1/units/template.xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    units, accounts = workbook.worksheets[:2]
+    assert [c.value for c in units[1]] == [
+        "Mã đơn vị",
+        "Tên đơn vị",
+        "Mã khối",
+        "Tên khối",
+        "Mã đơn vị cấp trên",
+    ]
+    assert [c.value for c in accounts[1]] == ["Họ và tên", "Thư điện tử", "Mã đơn vị", "Vai trò"]
+    units.append(["XMAU", "Xã Mẫu", "khoi_so", None, None])
+    accounts.append(["Người Mẫu", "mau@x.vn", "XMAU", "Cán bộ"])
+    out = io.BytesIO()
+    workbook.save(out)
+    imported = _post(world.secretariat, out.getvalue())
+    assert imported.status_code == 201, imported.json()
+    assert imported.json()["units_created"] == 1
+
+
+def test_the_english_template_reads_back_too(world: SimpleNamespace) -> None:
+    content = people_workbook(
+        [("XEN", "Commune EN", "khoi_so", None, None)],
+        [("Anna Nguyen", "anna@x.vn", "XEN", "Unit head")],
+        units_header=("Unit code", "Unit name", "Unit group code", "Unit group name", "Parent"),
+        accounts_header=("Full name", "E-mail", "Unit code", "Role"),
+    )
+    response = _post(world.secretariat, content)
+    assert response.status_code == 201, response.json()
+    assert Membership.objects.get(user__username="anna@x.vn").role == "head"
+
+
+def test_a_mail_server_that_is_down_leaves_the_import_and_the_invitation_can_be_sent_again(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(world.secretariat, people_workbook(UNITS[:1], ACCOUNTS[:1]))
+    assert response.status_code == 201
+    user = User.objects.get(username="an.nv@xathu.gov.vn")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        people_services.invite(user.pk, actor=world.secretariat)
+    assert [m.to for m in mail.outbox] == [["an.nv@xathu.gov.vn"]]
+    assert (
+        AuditEntry.objects.filter(action=audit.ACCOUNT_INVITED, object_id=str(user.pk)).count() == 2
+    )
+
+
+def test_an_account_with_a_password_is_not_invited_again(world: SimpleNamespace) -> None:
+    before = _everything()
+    with pytest.raises(WrongState):
+        people_services.invite(world.staff_a.pk, actor=world.secretariat)
+    assert _everything() == before
+
+
+def test_a_deactivated_person_can_no_longer_sign_in_nor_use_a_token(
+    world: SimpleNamespace,
+) -> None:
+    token = Token.objects.create(user=world.staff_a)
+    people_services.deactivate(world.staff_a.pk, actor=world.secretariat, reason="Nghỉ hưu")
+    assert not _signs_in("stp.staff", PASSWORD)
+    response = Client().get("/api/v1/cases/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 401
+    assert not Token.objects.filter(user=world.staff_a).exists()
+    entry = AuditEntry.objects.get(action=audit.ACCOUNT_DEACTIVATED)
+    assert entry.actor == world.secretariat and entry.comment == "Nghỉ hưu"
+    # Their membership and work stay; reactivated, they sign in again.
+    assert world.staff_a.memberships.filter(unit=world.unit_a).exists()
+    people_services.reactivate(world.staff_a.pk, actor=world.secretariat)
+    assert _signs_in("stp.staff", PASSWORD)
+
+
+def test_the_secretariat_cannot_deactivate_itself_and_others_cannot_deactivate_anyone(
+    world: SimpleNamespace,
+) -> None:
+    before = _everything()
+    with pytest.raises(InvalidInput):
+        people_services.deactivate(world.secretariat.pk, actor=world.secretariat)
+    with pytest.raises(NotAllowed):
+        people_services.deactivate(world.staff_b.pk, actor=world.head_a)
+    assert _everything() == before
+
+
+def _spare_units() -> tuple[Unit, Unit]:
+    group = UnitGroup.objects.get(code="khoi_so")
+    return (
+        Unit.objects.create(code="SCU1", name="Sở Cũ Một", group=group),
+        Unit.objects.create(code="SCU2", name="Sở Cũ Hai", group=group),
+    )
+
+
+def test_a_renamed_unit_is_continued_by_a_new_one_that_keeps_its_people(
+    world: SimpleNamespace,
+) -> None:
+    old, _other = _spare_units()
+    member = User.objects.create_user("scu1.staff")
+    Membership.objects.create(user=member, unit=old, role="staff")
+    new = people_services.rename_unit(
+        "scu1", new_code="SMOI", new_name="Sở Mới", actor=world.secretariat, note="QĐ 12/QĐ-UBND"
+    )
+    old.refresh_from_db()
+    assert not old.is_active and old.name == "Sở Cũ Một"  # past years keep the old name
+    assert new.is_active and new.group == old.group
+    link = UnitLineage.objects.get(successor=new)
+    assert (link.predecessor, link.kind, link.note) == (old, "renaming", "QĐ 12/QĐ-UBND")
+    assert list(member.memberships.values_list("unit__code", flat=True)) == ["SMOI"]
+    assert lineage_of(new) == [new.pk, old.pk]
+    entry = AuditEntry.objects.get(action=audit.UNIT_RENAMED)
+    assert entry.before == {"code": "SCU1", "name": "Sở Cũ Một"}
+    assert entry.after == {"code": "SMOI", "name": "Sở Mới"}
+
+
+def test_units_merge_into_a_new_unit_or_into_one_of_them(world: SimpleNamespace) -> None:
+    one, two = _spare_units()
+    merged = people_services.merge_units(
+        ["SCU1", "SCU2"], into_code="SGOP", into_name="Sở Gộp", actor=world.secretariat
+    )
+    assert set(lineage_of(merged)) == {merged.pk, one.pk, two.pk}
+    assert set(UnitLineage.objects.filter(successor=merged).values_list("kind", flat=True)) == {
+        "merger"
+    }
+    group = merged.group
+    three = Unit.objects.create(code="SCU3", name="Sở Cũ Ba", group=group)
+    absorbed = people_services.merge_units(["SCU3"], into_code="SGOP", actor=world.secretariat)
+    assert absorbed == merged and absorbed.is_active
+    assert set(lineage_of(merged)) == {merged.pk, one.pk, two.pk, three.pk}
+
+
+@pytest.mark.parametrize(
+    ("call", "status"),
+    [
+        # STP is assessed in the world's open cycle.
+        (
+            lambda w: people_services.rename_unit(
+                "STP", new_code="STP2", new_name="X", actor=w.secretariat
+            ),
+            409,
+        ),
+        (
+            lambda w: people_services.merge_units(
+                ["STP", "STC"], into_code="SG", into_name="G", actor=w.secretariat
+            ),
+            409,
+        ),
+        (
+            lambda w: people_services.merge_units(
+                ["SCU1"], into_code="SG", into_name="G", actor=w.secretariat
+            ),
+            400,
+        ),
+        (
+            lambda w: people_services.rename_unit(
+                "SCU1", new_code="SCU2", new_name="X", actor=w.secretariat
+            ),
+            400,
+        ),
+        (
+            lambda w: people_services.rename_unit(
+                "SCU1", new_code="S9", new_name="X", actor=w.head_a
+            ),
+            403,
+        ),
+        (
+            lambda w: people_services.rename_unit(
+                "NOPE", new_code="S9", new_name="X", actor=w.secretariat
+            ),
+            404,
+        ),
+    ],
+    ids=[
+        "open-cycle-rename",
+        "open-cycle-merge",
+        "one-unit",
+        "code-taken",
+        "not-secretariat",
+        "unknown",
+    ],
+)
+def test_a_refused_rename_or_merge_changes_nothing(
+    world: SimpleNamespace, call: Any, status: int
+) -> None:
+    _spare_units()
+    before = (_everything(), UnitLineage.objects.count())
+    with pytest.raises(DomainError) as refused:
+        call(world)
+    assert refused.value.status_code == status
+    assert (_everything(), UnitLineage.objects.count()) == before

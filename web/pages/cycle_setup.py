@@ -1,0 +1,260 @@
+"""The secretariat's cycle form: a new cycle, or the settings of one, with the criteria set
+of each unit group and what still stops the cycle from opening.
+
+Read model and form plumbing only: values go as typed to `workflow.cycle_services`
+(`create_cycle`, `update_cycle`, `bind_framework`, `open_cycle`), which read, check and
+audit them; its refusal names each field, and the page shows the words beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.http import QueryDict
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from cases.models import Cycle, Framework, UnitGroup, default_thresholds
+from results.ranking import group_labels
+from workflow import cycle_services, cycle_settings
+
+# How each setting is typed in the form.
+KINDS = {
+    "year": "number",
+    "run_year": "number",
+    "title": "text",
+    "authority": "text",
+    "plan_number": "text",
+    "plan_date": "date",
+    "basis_decision_number": "text",
+    "basis_decision_date": "date",
+    "self_assessment_due": "date",
+    "survey_due": "date",
+    "appraisal_due": "date",
+    "publication_target": "date",
+    "explanation_window_days": "number",
+    "self_weight": "number",
+    "survey_weight": "number",
+    "group_basis": "choice",
+    "reminder_offsets": "text",
+    "overdue_reminder": "check",
+    "auto_start_appraisal": "check",
+    "signed_report_required": "check",
+}
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "basis",
+        (
+            "year",
+            "run_year",
+            "title",
+            "authority",
+            "plan_number",
+            "plan_date",
+            "basis_decision_number",
+            "basis_decision_date",
+        ),
+    ),
+    ("deadlines", ("self_assessment_due", "survey_due", "appraisal_due", "publication_target")),
+    (
+        "settings",
+        (
+            "explanation_window_days",
+            "self_weight",
+            "survey_weight",
+            "group_basis",
+            "reminder_offsets",
+            "overdue_reminder",
+            "auto_start_appraisal",
+            "signed_report_required",
+        ),
+    ),
+)
+BAND_ROWS = 6
+
+
+@dataclass
+class Input:
+    name: str
+    label: str
+    kind: str
+    value: str
+    errors: list[str]
+    editable: bool
+    choices: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def checked(self) -> bool:
+        return self.value == "true"
+
+
+@dataclass
+class SetChoice:
+    group: UnitGroup
+    options: list[tuple[int, str]]
+    chosen: Framework | None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CycleForm:
+    cycle: Cycle | None
+    sections: list[tuple[str, str, list[Input]]]
+    bands: list[dict[str, str]]
+    band_errors: list[str]
+    sets: list[SetChoice]
+    errors: list[str]
+    opening: list[str]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.cycle is None or self.cycle.status == Cycle.Status.DRAFT
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return date_format(value, "d/m/Y")
+    if isinstance(value, Decimal):
+        return str(value.normalize() if value % 1 else int(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _defaults() -> dict[str, Any]:
+    """A new cycle's starting values: the model's defaults."""
+    blank = Cycle()
+    return {name: getattr(blank, name) for name in KINDS}
+
+
+def section_title(key: str) -> str:
+    return {
+        "basis": _("Years and legal basis"),
+        "deadlines": _("Deadlines"),
+        "settings": _("Weights, groups and reminders"),
+    }[key]
+
+
+def build(
+    cycle: Cycle | None,
+    posted: QueryDict | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> CycleForm:
+    problems = problems or {}
+    source = {k: getattr(cycle, k) for k in KINDS} if cycle is not None else _defaults()
+    editable = set(
+        cycle_settings.SETTINGS
+        if cycle is None or cycle.status == Cycle.Status.DRAFT
+        else cycle_services.EDITABLE_CYCLE_FIELDS
+    )
+    sections = []
+    for key, names in SECTIONS:
+        inputs = []
+        for name in names:
+            if posted is not None and name in editable:
+                value = (
+                    ("true" if posted.get(name) else "false")
+                    if KINDS[name] == "check"
+                    else posted.get(name, "")
+                )
+            else:
+                value = _text(source[name])
+            choices = Cycle.GroupBasis.choices if name == "group_basis" else []
+            inputs.append(
+                Input(
+                    name=name,
+                    label=cycle_settings.label(name),
+                    kind=KINDS[name],
+                    value=value,
+                    errors=problems.get(name, []),
+                    editable=name in editable,
+                    choices=[(str(v), str(lbl)) for v, lbl in choices],
+                )
+            )
+        sections.append((key, section_title(key), inputs))
+    bands_source = cycle.group_thresholds if cycle is not None else default_thresholds()
+    band_names = group_labels()
+    if posted is not None:
+        bands = [
+            {k: posted.get(f"band_{k}_{i}", "") for k in ("group", "min", "label")}
+            for i in range(BAND_ROWS)
+        ]
+    else:
+        bands = [
+            {
+                "group": str(b.get("group", "")),
+                "min": _text(b.get("min")),
+                "label": str(b.get("label") or band_names.get(str(b.get("group")), "")),
+            }
+            for b in bands_source
+        ]
+        bands += [{"group": "", "min": "", "label": ""}] * (BAND_ROWS - len(bands))
+    return CycleForm(
+        cycle=cycle,
+        sections=sections,
+        bands=bands,
+        band_errors=problems.get("group_thresholds", []),
+        sets=_sets(cycle, posted, problems.get("frameworks", [])),
+        errors=problems.get("", []),
+        opening=cycle_services.opening_problems(cycle)
+        if cycle is not None and cycle.status == Cycle.Status.DRAFT
+        else [],
+    )
+
+
+def _sets(cycle: Cycle | None, posted: QueryDict | None, errors: list[str]) -> list[SetChoice]:
+    """Each unit group with the sets it may use: every version the secretariat keeps."""
+    frameworks = list(
+        Framework.objects.select_related("cycle").order_by("unit_group_id", "-created_at", "-pk")
+    )
+    chosen = {
+        f.unit_group_id: f for f in frameworks if cycle is not None and f.cycle_id == cycle.pk
+    }
+    rows = []
+    for group in UnitGroup.objects.order_by("code"):
+        options = [(f.pk, framework_label(f)) for f in frameworks if f.unit_group_id == group.pk]
+        rows.append(SetChoice(group=group, options=options, chosen=chosen.get(group.pk)))
+    if rows:
+        rows[0].errors = errors
+    return rows
+
+
+def framework_label(framework: Framework) -> str:
+    bound = framework.cycle
+    where = (
+        _("used by %(cycle)s: a copy is made") % {"cycle": bound.title}
+        if bound is not None
+        else _("not used by a cycle yet")
+    )
+    return _("%(title)s, version %(version)s (%(where)s)") % {
+        "title": framework.title,
+        "version": framework.version,
+        "where": where,
+    }
+
+
+def posted_settings(posted: QueryDict, fields: tuple[str, ...] | set[str]) -> dict[str, Any]:
+    """What the form sent, as the service reads it: text as typed, boxes as true/false, the
+    group rows as a list (blank rows left out)."""
+    data: dict[str, Any] = {}
+    for name in KINDS:
+        if name not in fields:
+            continue
+        if KINDS[name] == "check":
+            data[name] = "true" if posted.get(name) else "false"
+        elif name in posted:
+            data[name] = posted.get(name, "")
+    if "group_thresholds" in fields and any(f"band_group_{i}" in posted for i in range(BAND_ROWS)):
+        data["group_thresholds"] = [
+            {k: posted.get(f"band_{k}_{i}", "").strip() for k in ("group", "min", "label")}
+            for i in range(BAND_ROWS)
+            if any(posted.get(f"band_{k}_{i}", "").strip() for k in ("group", "min", "label"))
+        ]
+    return data
