@@ -40,6 +40,34 @@ def bench_database() -> Iterator[None]:
         teardown_test_environment()
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now, for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def own_database(url: str, suffix: str) -> tuple[str, Callable[[], None]]:
+    """A database of the benchmark's own on the server `url` names (for servers started as
+    separate processes, which cannot share a test transaction); returns its URL and a
+    function that drops it."""
+    import psycopg
+
+    base, _slash, name = url.rpartition("/")
+    mine = f"{name.split('?')[0]}_{suffix}"
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{mine}"')
+
+    def drop() -> None:
+        admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
+        admin.close()
+
+    return f"{base}/{mine}", drop
+
+
 def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,16 +18,17 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from common import ROOT, bench_database, commune_province, server_env, setup_django
+from common import (
+    ROOT,
+    bench_database,
+    commune_province,
+    free_port,
+    server_env,
+    setup_django,
+)
 
 N_UNITS = int(os.environ.get("BENCH_UNITS", "1000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:

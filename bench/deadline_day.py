@@ -89,22 +89,6 @@ class Unit:
     score_ids: list[int]
 
 
-def own_database(url: str) -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    base, _slash, name = url.rpartition("/")
-    mine = f"{name.split('?')[0]}_bench_day"
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{mine}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-        admin.close()
-
-    return f"{base}/{mine}", drop
-
-
 def load() -> list[Unit]:
     """The province: one open cycle, every case self-scored and ready to submit."""
     import secrets
@@ -307,20 +291,14 @@ def report(label: str, answers: list[Answer], seconds: float) -> float:
     return rate
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     sys.path.insert(0, str(ROOT))  # the apps before this folder's scripts of the same names
-    from common import server_env
+    from common import free_port, own_database, server_env
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/deadline_day.py needs PostgreSQL: run it with `make bench`.")
     s3 = os.environ.get("TEST_S3_ENDPOINT", "")
-    db_url, drop = own_database(os.environ["DATABASE_URL"])
+    db_url, drop = own_database(os.environ["DATABASE_URL"], "bench_day")
     var_dir = tempfile.mkdtemp(prefix="bench-day-")  # static files, keys: as a server has
     env = server_env(
         db_url,

@@ -33,6 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from common import free_port, own_database
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("BENCH_PUSH_CLIENTS", "500"))
 ROUNDS = int(os.environ.get("BENCH_PUSH_ROUNDS", "8"))
@@ -43,12 +45,12 @@ SENT: dict[str, list[float]] = {"baseline": [], "transition": []}
 # --- the client process -------------------------------------------------------------------
 
 
-def run_clients(port: int, tokens: list[str], rounds: int) -> None:
-    """Open one WebSocket per token; print DONE k when every client has its k-th message."""
+def run_clients(port: int, tickets: list[str], rounds: int) -> None:
+    """Open one WebSocket per ticket; print DONE k when every client has its k-th message."""
     from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
 
     arrivals: list[list[float]] = [[] for _ in range(rounds)]
-    counts = [0] * len(tokens)
+    counts = [0] * len(tickets)
     ready = asyncio.Event()
     opened = [0]
     finished = asyncio.Event()
@@ -60,7 +62,7 @@ def run_clients(port: int, tokens: list[str], rounds: int) -> None:
                 message = json.loads(payload)
                 if message["type"] == "hello":
                     opened[0] += 1
-                    if opened[0] == len(tokens):
+                    if opened[0] == len(tickets):
                         ready.set()
                     return
                 if message["type"] != "notification":
@@ -72,7 +74,7 @@ def run_clients(port: int, tokens: list[str], rounds: int) -> None:
                     print(f"EXTRA message for client {index}", flush=True)
                     return
                 arrivals[k].append(at)
-                if len(arrivals[k]) == len(tokens):
+                if len(arrivals[k]) == len(tickets):
                     print(f"DONE {k}", flush=True)
                     if k == rounds - 1:
                         finished.set()
@@ -87,16 +89,16 @@ def run_clients(port: int, tokens: list[str], rounds: int) -> None:
         loop = asyncio.get_running_loop()
         gate = asyncio.Semaphore(50)
 
-        async def connect(index: int, token: str) -> None:
+        async def connect(index: int, ticket: str) -> None:
             factory = WebSocketClientFactory(
-                f"ws://127.0.0.1:{port}/ws/notifications/?token={token}"
+                f"ws://127.0.0.1:{port}/ws/notifications/?ticket={ticket}"
             )
             factory.protocol = make_protocol(index)
             factory.setProtocolOptions(openHandshakeTimeout=120)
             async with gate:
                 await loop.create_connection(factory, "127.0.0.1", port)
 
-        await asyncio.gather(*(connect(i, t) for i, t in enumerate(tokens)))
+        await asyncio.gather(*(connect(i, t) for i, t in enumerate(tickets)))
         await asyncio.wait_for(ready.wait(), 120)
         print("READY", flush=True)
         await asyncio.wait_for(finished.wait(), 600)
@@ -106,29 +108,6 @@ def run_clients(port: int, tokens: list[str], rounds: int) -> None:
 
 
 # --- the driver ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def own_database(url: str) -> tuple[str, Any]:
-    """A database of this bench's own on the same server; returns its URL and a dropper."""
-    import psycopg
-
-    base, _slash, name = url.rpartition("/")
-    mine = f"{name.split('?')[0]}_bench_push"
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{mine}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
-        admin.close()
-
-    return f"{base}/{mine}", drop
 
 
 class Lines:
@@ -195,8 +174,22 @@ def build_province(n: int) -> Any:
     Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
     cycle_services.open_cycle(cycle.pk, actor=secretariat)
     case = Case.objects.get(cycle=cycle, unit=unit)
-    tokens = list(Token.objects.filter(user__in=users).values_list("key", flat=True))
-    return case, secretariat, [u.pk for u in users], tokens
+    return case, secretariat, [u.pk for u in users]
+
+
+def tickets_for(user_ids: list[int]) -> list[str]:
+    """A live-push ticket per member, obtained with their API token as a script would (the
+    service the API's view calls), good for long enough to open 500 sockets."""
+    from django.contrib.auth.models import User
+    from django.test import override_settings
+    from rest_framework.authtoken.models import Token
+
+    from notifications.sockets import issue_ticket
+
+    keys = dict(Token.objects.filter(user_id__in=user_ids).values_list("user_id", "key"))
+    users = User.objects.in_bulk(user_ids)
+    with override_settings(WEBSOCKET_TICKET_SECONDS=600):
+        return [issue_ticket(users[uid], token_key=keys[uid]).value for uid in user_ids]
 
 
 def transition_round(case: Any, secretariat: Any) -> tuple[float, float]:
@@ -265,7 +258,7 @@ def main() -> int:
         run_clients(int(sys.argv[2]), sys.stdin.read().split(), int(sys.argv[3]))
         return 0
     database_url, redis_url = os.environ["DATABASE_URL"], os.environ["TEST_REDIS_URL"]
-    db_url, drop_db = own_database(database_url)
+    db_url, drop_db = own_database(database_url, "bench_push")
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -285,7 +278,7 @@ def main() -> int:
     procs: list[subprocess.Popen[str]] = []
     try:
         call_command("migrate", verbosity=0)
-        case, secretariat, user_ids, tokens = build_province(CLIENTS)
+        case, secretariat, user_ids = build_province(CLIENTS)
         port = free_port()
         server = subprocess.Popen(
             [
@@ -318,7 +311,7 @@ def main() -> int:
         )
         procs.append(clients)
         assert clients.stdin is not None
-        clients.stdin.write("\n".join(tokens))
+        clients.stdin.write("\n".join(tickets_for(user_ids)))
         clients.stdin.close()
         lines = Lines(clients)
         lines.expect("READY", 180)

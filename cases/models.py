@@ -173,6 +173,10 @@ class Cycle(models.Model):
         _("the head attaches the signed self-assessment report (PDF) before submitting"),
         default=False,
     )
+    explanation_may_replace_evidence = models.BooleanField(
+        _("a written explanation may stand in for a document on a criterion requiring evidence"),
+        default=True,
+    )
     reward_rule = models.JSONField(
         _("reward rule"),
         default=default_reward_rule,

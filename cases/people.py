@@ -455,6 +455,12 @@ def _check_parents(
                 _("no unit with code “%(code)s” in this file or in the installation.")
                 % {"code": unit.parent},
             )
+        elif key not in listed and not existing[key].is_active:
+            row.problem(
+                "parent",
+                _("unit %(code)s has been merged or renamed and is no longer active.")
+                % {"code": existing[key].code},
+            )
         elif key in listed:
             # Follow the parents listed in the file: a loop never reaches the top.
             chain, current = {unit.code.upper()}, key

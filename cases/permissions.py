@@ -283,6 +283,12 @@ def may_manage_cycle(user: AnyUser) -> bool:
     return _global(user, "change_cycle")
 
 
+def holds_official_role(user: AnyUser) -> bool:
+    """The secretariat, the leader or the auditor: the roles a second factor is required of
+    where the installation turns the requirement on (config/auth_two_factor.py)."""
+    return bool(roles_of(user) & {SECRETARIAT, LEADER, AUDITOR})
+
+
 def may_manage_frameworks(user: AnyUser) -> bool:
     """The secretariat: criteria sets are Sở Nội vụ's to import, copy and edit."""
     return _global(user, "change_cycle")

@@ -16,6 +16,7 @@ where the method computes points from a declared figure, that figure:
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -125,6 +126,31 @@ def points_from_value(criterion: Criterion, value: Decimal) -> Decimal:
         _("Criterion %(code)s is scored by typing the points, not a figure.")
         % {"code": criterion.code}
     )
+
+
+# A penalty rule that counts working days late, in the sets' own words
+# ("0,5 điểm/ngày làm việc trễ", "… ngày làm việc chậm") or in English.
+_LATE_DAYS = re.compile(r"ngày\s+làm\s+việc\s+(trễ|chậm)|working\s+days?\s+late", re.IGNORECASE)
+
+
+def counts_working_days_late(criterion: Criterion) -> bool:
+    """A penalty whose figure is the case's working days late: computed from the dates and
+    proposed to the appraiser, never typed. Recognised by its rule text or by
+    `counts: late_working_days` in its settings."""
+    if criterion.method != Method.PENALTY:
+        return False
+    cfg = criterion.config or {}
+    return cfg.get("counts") == "late_working_days" or bool(
+        _LATE_DAYS.search(str(cfg.get("rule", "")))
+    )
+
+
+def appraisal_needs_reason(
+    points: Decimal | None, self_score: Decimal | None, proposed: Decimal | None = None
+) -> bool:
+    """An appraised score other than the unit's own, or than what the dates propose (a
+    penalty per working day late), is given with its reason."""
+    return points != self_score and (proposed is None or points != proposed)
 
 
 def check_points(criterion: Criterion, points: Decimal) -> Decimal:

@@ -1,22 +1,35 @@
 """API tokens that expire: a token older than API_TOKEN_TTL_DAYS no longer signs a user in.
 
 A new sign-in (POST /api/v1/auth/token/) replaces an expired token; DELETE on the same
-address revokes the caller's token at once.
+address revokes the caller's token at once. Integrations use long-lived tokens instead, made
+and revoked by their user in the pages (`Bearer par_…`, INTEGRATION_TOKEN_DAYS).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    TokenAuthentication,
+    get_authorization_header,
+)
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 
+from cases.errors import InvalidInput, NotFound
 from cases.users import User
+from config import auth_two_factor as two_factor
+from ops.models import IntegrationToken
+from workflow import audit
 
 
 def token_expired(token: Token) -> bool:
@@ -37,4 +50,89 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         user, token = super().authenticate_credentials(key)
         if token_expired(token):
             raise AuthenticationFailed(_("Your sign-in token has expired: sign in again."))
+        if settings.TWO_FACTOR_REQUIRED and two_factor.issued_on_password_alone(user):
+            raise AuthenticationFailed(_("Sign in again with your second factor."))
         return user, token
+
+
+# --- long-lived tokens for integrations (made in the pages) --------------------------------
+
+INTEGRATION_TOKEN_CREATED = "auth.integration_token.created"
+INTEGRATION_TOKEN_REVOKED = "auth.integration_token.revoked"
+INTEGRATION_PREFIX = "par_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_integration_token(user: User, name: str) -> tuple[IntegrationToken, str]:
+    """A new token and its key, which is shown once and kept only as a SHA-256."""
+    name = " ".join(str(name).split())[:100]
+    if not name:
+        raise InvalidInput(_("Name the integration that will use the token."))
+    key = INTEGRATION_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = IntegrationToken.objects.create(
+            user=user,
+            name=name,
+            prefix=key[:12],
+            key_sha256=_digest(key),
+            expires_at=timezone.now() + timedelta(days=settings.INTEGRATION_TOKEN_DAYS),
+        )
+        audit.record(
+            INTEGRATION_TOKEN_CREATED,
+            actor=user,
+            obj=token,
+            data={"name": token.name, "prefix": token.prefix, "expires_at": token.expires_at},
+        )
+    return token, key
+
+
+def revoke_integration_token(user: User, pk: int) -> IntegrationToken:
+    """Revoke one of the user's own tokens at once (404 for anyone else's)."""
+    with transaction.atomic():
+        token = (
+            IntegrationToken.objects.select_for_update()
+            .filter(pk=pk, user=user, revoked_at__isnull=True)
+            .first()
+        )
+        if token is None:
+            raise NotFound(_("No such token of yours, or it is already revoked."))
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            INTEGRATION_TOKEN_REVOKED, actor=user, obj=token, data={"prefix": token.prefix}
+        )
+    return token
+
+
+class IntegrationTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer par_…`: an integration's token, until revoked or expired."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, IntegrationToken] | None:
+        header = get_authorization_header(request).split()
+        if len(header) != 2 or header[0].lower() != self.keyword.lower().encode():
+            return None
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise AuthenticationFailed(_("Invalid token.")) from None
+        if not key.startswith(INTEGRATION_PREFIX):
+            return None
+        now = timezone.now()
+        token = (
+            IntegrationToken.objects.select_related("user")
+            .filter(key_sha256=_digest(key), revoked_at__isnull=True, expires_at__gt=now)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise AuthenticationFailed(_("Invalid token."))
+        if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=5):
+            IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

@@ -7,6 +7,9 @@
   counted on the calendar with the secretariat's overrides, computed once and stored on
   the questions by the workflow (`Clarification.due_at`, the end of that day); an
   explanation extension moves that stored instant.
+- A case is late by the working days after its (extended) self-assessment date up to the
+  day it was received — sent by its head, or locked at the cut-off (`working_days_late`);
+  a penalty counted per working day late is proposed from that (`late_penalty`).
 - Reminders go out on the latest configured offset whose day has come (`current_offset`),
   so a sweep that ran late sends one reminder, not every one it missed.
 """
@@ -14,18 +17,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import DateField, F, Max, OuterRef, Subquery
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce, Greatest
 
-from cases.models import Case, Cycle
+from cases.models import Case, Criterion, Cycle
+from cases.scoring import counts_working_days_late, points_from_value
 from deadlines.calendar import (
     add_working_days,
     end_of_day,
     is_past,
+    is_working_day,
     last_day,
     local_date,
     reminder_day,
@@ -91,6 +98,62 @@ def working_days_after(start: date, n: int) -> date:
     # N working days never span more than ~3N calendar days plus Tết; 4N + 30 is ample.
     days_off, make_up = calendar_overrides(start, start + timedelta(days=4 * n + 30))
     return add_working_days(start, n, days_off, make_up)
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (0 when `end` is not later)."""
+    if end <= start:
+        return 0
+    days_off, make_up = calendar_overrides(start, end)
+    return sum(
+        1
+        for offset in range(1, (end - start).days + 1)
+        if is_working_day(start + timedelta(days=offset), days_off, make_up)
+    )
+
+
+def working_days_late(case: Case) -> int:
+    """How many working days after its (extended) self-assessment date the case was
+    received: sent by its head, or locked at the cut-off. 0 when on time or not received."""
+    if case.submitted_at is None:
+        return 0
+    return working_days_between(self_assessment_due(case), local_date(case.submitted_at))
+
+
+@dataclass(frozen=True)
+class LatePenalty:
+    """The penalty a set counts per working day late, as proposed for one case."""
+
+    days: int
+    per_day: Decimal
+    points: Decimal
+
+
+def late_penalty(case: Case, criterion: Criterion) -> LatePenalty | None:
+    """The proposal for a penalty counted per working day late (None for other criteria):
+    the days late times the set's points per day, capped at the criterion's maximum."""
+    if not counts_working_days_late(criterion):
+        return None
+    days = working_days_late(case)
+    cent = Decimal("0.01")
+    per_day = Decimal(str((criterion.config or {}).get("points_each", 0))).quantize(cent)
+    points = points_from_value(criterion, Decimal(days)).quantize(cent)
+    return LatePenalty(days, per_day, points)
+
+
+def report_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The appraisal report is late: its date (`appraisal_due`) passed and the results were
+    not yet sent to the leader for approval."""
+    return cycle.status == Cycle.Status.OPEN and is_past(cycle.appraisal_due, now)
+
+
+def publication_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The publication target passed and the results are not published."""
+    return (
+        cycle.publication_target is not None
+        and cycle.status in (Cycle.Status.OPEN, Cycle.Status.RESULTS_SUBMITTED)
+        and is_past(cycle.publication_target, now)
+    )
 
 
 def explanation_due(case: Case, now: datetime) -> date:

@@ -68,6 +68,10 @@ KIND_OVERDUE = rules.OVERDUE_REMINDER
 KIND_EXPLANATION = rules.EXPLANATION_REMINDER
 KIND_APPRAISAL = rules.APPRAISAL_REMINDER
 KIND_LATE_SUMMARY = rules.LATE_SUMMARY
+KIND_REPORT = rules.REPORT_REMINDER
+KIND_REPORT_OVERDUE = rules.REPORT_OVERDUE
+KIND_PUBLICATION = rules.PUBLICATION_REMINDER
+KIND_PUBLICATION_OVERDUE = rules.PUBLICATION_OVERDUE
 
 
 @dataclass
@@ -132,12 +136,14 @@ def sweep(now: datetime | None = None) -> Report:
         lambda: _explanation_reminders(now),
         lambda: _appraisal_reminders(now),
         lambda: _late_summaries(late),
+        lambda: _cycle_date_reminders(now),
     ):
-        reminders = build()
-        if reminders:
+        by_kind: dict[str, list[Reminder]] = defaultdict(list)
+        for reminder in build():
+            by_kind[reminder.kind].append(reminder)
+        for kind, reminders in by_kind.items():
             sent = _deliver(reminders, now, run)
             if sent:
-                kind = reminders[0].kind
                 report.notifications[kind] = report.notifications.get(kind, 0) + sent
     return report
 
@@ -436,6 +442,96 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
                             "web:home"
                         ),  # an appraiser's cases are listed on the home page
                     )
+                )
+    return reminders
+
+
+def _cycle_date_reminders(now: datetime) -> list[Reminder]:
+    """The dates Sở Nội vụ and the leaders are held to, watched like the units' own: before
+    the appraisal report date the secretariat is reminded (how many cases are finalised);
+    once it passed with the results not sent for approval, and once the publication target
+    passed unpublished, the secretariat and the leaders are told. The leaders are reminded
+    of the publication target too."""
+    cycles = list(
+        Cycle.objects.filter(
+            status__in=(Cycle.Status.OPEN, Cycle.Status.RESULTS_SUBMITTED)
+        ).order_by("pk")
+    )
+    if not cycles:
+        return []
+    counts = {
+        row["cycle_id"]: (row["done"], row["n"])
+        for row in Case.objects.filter(cycle__in=cycles)
+        .values("cycle_id")
+        .annotate(n=Count("pk"), done=Count("pk", filter=Q(state=Case.State.FINALISED)))
+    }
+    secretariat = permissions.role_member_ids(permissions.SECRETARIAT)
+    everyone = sorted(set(secretariat) | set(permissions.role_member_ids(permissions.LEADER)))
+    day = local_date(now)  # the days left the texts state
+    reminders: list[Reminder] = []
+
+    def add(key: str, kind: str, recipients: list[int], texts: Any, cycle: Cycle) -> None:
+        if recipients:
+            reminders.append(
+                Reminder(
+                    key=key,
+                    kind=kind,
+                    recipients=recipients,
+                    texts=texts,
+                    cycle_id=cycle.pk,
+                    link=reverse("web:cycle", args=[cycle.pk]),
+                )
+            )
+
+    for cycle in cycles:
+        offsets = policy.clean_offsets(cycle.reminder_offsets)
+        done, total = counts.get(cycle.pk, (0, 0))
+        report_due = cycle.appraisal_due
+        if policy.report_overdue(cycle, now):
+            add(
+                f"report-overdue:{cycle.pk}:{report_due.isoformat()}",
+                KIND_REPORT_OVERDUE,
+                everyone,
+                partial(texts.report_overdue, cycle.title, report_due, done, total),
+                cycle,
+            )
+        elif cycle.status == Cycle.Status.OPEN:
+            offset = policy.current_offset(report_due, now, offsets)
+            if offset is not None:
+                add(
+                    f"report:{cycle.pk}:{report_due.isoformat()}:T-{offset}",
+                    KIND_REPORT,
+                    secretariat,
+                    partial(
+                        texts.report_reminder,
+                        cycle.title,
+                        report_due,
+                        done,
+                        total,
+                        (report_due - day).days,
+                    ),
+                    cycle,
+                )
+        target = cycle.publication_target
+        if target is None:
+            continue
+        if policy.publication_overdue(cycle, now):
+            add(
+                f"publication-overdue:{cycle.pk}:{target.isoformat()}",
+                KIND_PUBLICATION_OVERDUE,
+                everyone,
+                partial(texts.publication_overdue, cycle.title, target),
+                cycle,
+            )
+        else:
+            offset = policy.current_offset(target, now, offsets)
+            if offset is not None:
+                add(
+                    f"publication:{cycle.pk}:{target.isoformat()}:T-{offset}",
+                    KIND_PUBLICATION,
+                    everyone,
+                    partial(texts.publication_reminder, cycle.title, target, (target - day).days),
+                    cycle,
                 )
     return reminders
 

@@ -104,3 +104,56 @@ def late_summary(cycle: str, due: date, units: Sequence[str]) -> Texts:
         return text
 
     return bilingual(render)
+
+
+def _finalised(finalised: int, cases: int) -> str:
+    return ngettext(
+        "%(done)d of %(n)d case finalised", "%(done)d of %(n)d cases finalised", cases
+    ) % {"done": finalised, "n": cases}
+
+
+def report_reminder(cycle: str, due: date, finalised: int, cases: int, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "Reminder: the appraisal report of %(cycle)s goes to the Chair of the appraisal "
+                "council by the end of %(date)s (%(left)s); %(done)s."
+            )
+            % {
+                "cycle": cycle,
+                "date": day(due),
+                "left": _days_left(days_left),
+                "done": _finalised(finalised, cases),
+            }
+        )
+    )
+
+
+def report_overdue(cycle: str, due: date, finalised: int, cases: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "Overdue: the appraisal report of %(cycle)s was due by %(date)s and the results "
+                "have not been sent for approval; %(done)s."
+            )
+            % {"cycle": cycle, "date": day(due), "done": _finalised(finalised, cases)}
+        )
+    )
+
+
+def publication_reminder(cycle: str, due: date, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _("Reminder: the results of %(cycle)s are to be published by %(date)s (%(left)s).")
+            % {"cycle": cycle, "date": day(due), "left": _days_left(days_left)}
+        )
+    )
+
+
+def publication_overdue(cycle: str, due: date) -> Texts:
+    return bilingual(
+        lambda: (
+            _("Overdue: the results of %(cycle)s were to be published by %(date)s.")
+            % {"cycle": cycle, "date": day(due)}
+        )
+    )

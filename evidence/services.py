@@ -487,8 +487,9 @@ def open_download(document_id: Any, *, actor: User) -> Download:
 
 
 def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    """The Ministry's rule: a criterion that requires evidence has a current version of it,
-    or a written explanation of how the score was reached. Bonus/penalty claims need it only
+    """A criterion that requires evidence has a current version of it, or — where the
+    cycle lets text stand in for a document — a written explanation of how the score was
+    reached. Bonus/penalty claims need it only
     when points are claimed; survey criteria never. Reads the score rows and the current
     evidence the snapshot reads too."""
     backed = {
@@ -496,15 +497,20 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
         for link in current_evidence(case)
         if link.document.integrity == Document.Integrity.OK
     }
-    return [
+    text_may_stand_in = case.cycle.explanation_may_replace_evidence
+    message = (
         _(
             "Criterion %(code)s requires evidence: attach a document or explain how the score was reached."
         )
-        % {"code": score.criterion.code}
+        if text_may_stand_in
+        else _("Criterion %(code)s requires evidence: attach a document.")
+    )
+    return [
+        message % {"code": score.criterion.code}
         for score in case.score_rows()
         if score.criterion.evidence_required
         and not score.not_applicable
-        and score.evidence_explanation == ""
+        and (score.evidence_explanation == "" or not text_may_stand_in)
         and score.criterion.method != Method.SURVEY
         and (
             score.criterion.method not in (Method.BONUS, Method.PENALTY)

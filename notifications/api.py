@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
+from cases.errors import NotAllowed
 from cases.users import SignedInApiRequest, display_name
-from notifications import services
+from notifications import services, sockets
 from notifications.models import Delivery, Notification
 
 
@@ -188,3 +191,24 @@ class CaseNoticesView(APIView):
         """Who was told what about the case, when it reached them and when they read it."""
         case = permissions.get_case_for_user(request.user, pk, "view_audit")
         return Response(NoticeSerializer(services.notices_of_case(case), many=True).data)
+
+
+SocketTicketOutput = inline_serializer(
+    "SocketTicket",
+    {"ticket": serializers.CharField(), "expires_at": serializers.DateTimeField()},
+)
+
+
+class SocketTicketView(APIView):
+    @extend_schema(request=None, responses={201: SocketTicketOutput})
+    def post(self, request: SignedInApiRequest) -> Response:
+        """A single-use ticket to open /ws/notifications/?ticket=… before `expires_at`. The
+        socket stays open while the session or token this request came with signs you in."""
+        authenticator, session_key = request.successful_authenticator, request.session.session_key
+        if isinstance(authenticator, TokenAuthentication):
+            ticket = sockets.issue_ticket(request.user, token_key=request.auth.key)
+        elif isinstance(authenticator, SessionAuthentication) and session_key:
+            ticket = sockets.issue_ticket(request.user, session_key=session_key)
+        else:
+            raise NotAllowed(_("Sign in with a session or an API token to open the live push."))
+        return Response({"ticket": ticket.value, "expires_at": ticket.expires_at}, status=201)

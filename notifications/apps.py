@@ -7,9 +7,11 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import services
+        from notifications import services, sockets
         from workflow import events
 
         # In the event's transaction: the audit entry becomes inbox rows (and their
         # deliveries, sent after commit by notify()).
         events.subscribe(in_transaction=services.on_event)
+        # Sign-out, token revocation and deactivation close the sockets they opened.
+        sockets.connect_signals()

@@ -339,7 +339,7 @@ def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outc
         for d in rows
     ]
     try:
-        errors = async_to_sync(_send_all)(messages, float(settings.NOTIFY_PUSH_TIMEOUT))
+        errors = async_to_sync(send_all)(messages, float(settings.NOTIFY_PUSH_TIMEOUT))
     except Exception as exc:  # no layer to send through at all: every push waits for a retry
         errors = [f"channel layer: {exc!r}"] * len(messages)
     return {
@@ -348,7 +348,7 @@ def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outc
     }
 
 
-async def _send_all(messages: list[tuple[str, dict[str, Any]]], timeout: float) -> list[str | None]:
+async def send_all(messages: list[tuple[str, dict[str, Any]]], timeout: float) -> list[str | None]:
     """group_send each message; None where it was handed to the layer, else the error."""
     layer = get_channel_layer()
     if layer is None:

@@ -158,3 +158,35 @@ class EmailOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind}"
+
+
+class SocketTicket(models.Model):
+    """A single-use pass to open the live push, obtained over the API a moment before.
+
+    The WebSocket's address is written to access logs, so it carries this instead of a
+    credential. Only the ticket's SHA-256 is kept; the row is deleted when it is used, and
+    rows past `expires_at` are pruned when the next ticket is issued. The credential it was
+    obtained with (an API token or a session) stays attached to the socket it opens: the
+    socket ends when that credential does.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="socket_tickets"
+    )
+    token_key = models.CharField(max_length=64, blank=True)
+    session_key = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("live push ticket")
+        verbose_name_plural = _("live push tickets")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(token_key="") | ~models.Q(session_key=""),
+                name="socket_ticket_has_credential",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.expires_at:%Y-%m-%d %H:%M:%S}"

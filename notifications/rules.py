@@ -16,6 +16,10 @@
 | deadlines.reminder.explanation    | the sweep, before the answer date    | unit staff and head               | view_case             |
 | deadlines.reminder.appraisal      | the sweep, before the appraisal date | each appraiser with work left     | (named: no case data) |
 | deadlines.summary.late            | the sweep, once a deadline passed    | the secretariat                   | view_case (global)    |
+| deadlines.reminder.report         | the sweep, before the appraisal report date | the secretariat            | view_case (global)    |
+| deadlines.overdue.report          | the sweep, once it passed unsent     | the secretariat and the leaders   | view_case (global)    |
+| deadlines.reminder.publication    | the sweep, before the publication target | the secretariat and the leaders | view_case (global) |
+| deadlines.overdue.publication     | the sweep, once it passed unpublished | the secretariat and the leaders  | view_case (global)    |
 
 "needs" is the case permission (`cases.permissions`) every recipient must hold on the
 notification's case — or globally when the notification has no case. `notify` drops
@@ -223,6 +227,10 @@ OVERDUE_REMINDER = "deadlines.reminder.overdue"
 EXPLANATION_REMINDER = "deadlines.reminder.explanation"
 APPRAISAL_REMINDER = "deadlines.reminder.appraisal"
 LATE_SUMMARY = "deadlines.summary.late"
+REPORT_REMINDER = "deadlines.reminder.report"
+REPORT_OVERDUE = "deadlines.overdue.report"
+PUBLICATION_REMINDER = "deadlines.reminder.publication"
+PUBLICATION_OVERDUE = "deadlines.overdue.publication"
 
 KINDS: dict[str, Kind] = {
     k.code: k
@@ -305,6 +313,10 @@ KINDS: dict[str, Kind] = {
         Kind(EXPLANATION_REMINDER, _("Answer deadline reminder")),
         Kind(APPRAISAL_REMINDER, _("Appraisal deadline reminder"), named=True),
         Kind(LATE_SUMMARY, _("Units late with their self-assessment")),
+        Kind(REPORT_REMINDER, _("Appraisal report deadline reminder")),
+        Kind(REPORT_OVERDUE, _("Appraisal report overdue")),
+        Kind(PUBLICATION_REMINDER, _("Publication target reminder")),
+        Kind(PUBLICATION_OVERDUE, _("Publication overdue")),
     )
 }
 BY_ACTION: dict[str, Kind] = {k.action: k for k in KINDS.values() if k.action}

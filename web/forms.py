@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from cases.errors import InvalidInput
 from cases.models import Criterion
-from cases.scoring import check_points, resolve_self_score, to_decimal
+from cases.scoring import appraisal_needs_reason, check_points, resolve_self_score, to_decimal
 from deadlines.models import Extension
 from web.pages import entry_kind
 
@@ -111,12 +111,14 @@ class AppraisalForm(forms.Form):
         criterion: Criterion,
         self_score: Decimal | None,
         na_claimed: bool = False,
+        proposed: Decimal | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.criterion = criterion
         self.self_score = self_score
         self.na_claimed = na_claimed
+        self.proposed = proposed
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -131,7 +133,10 @@ class AppraisalForm(forms.Form):
         except InvalidInput as error:
             self.add_error("appraised_score", str(error.message))
             return data
-        if points != self.self_score and not (data.get("comment") or "").strip():
+        if (
+            appraisal_needs_reason(points, self.self_score, self.proposed)
+            and not (data.get("comment") or "").strip()
+        ):
             self.add_error(
                 "comment",
                 _(

@@ -36,6 +36,10 @@ DONE: dict[str, Promise] = {
 
 ACTIONS: dict[str, Promise] = {
     "auth.signin.spraying": _("Password spraying on many accounts"),
+    "auth.two_factor.enabled": _("Two-factor sign-in turned on"),
+    "auth.two_factor.recovery_codes_renewed": _("New recovery codes made"),
+    "auth.integration_token.created": _("Integration token made"),
+    "auth.integration_token.revoked": _("Integration token revoked"),
     "workflow.case.submit": _("Self-assessment submitted"),
     "workflow.case.recall": _("Self-assessment recalled"),
     "workflow.case.lock_at_cutoff": _("Locked at the deadline"),

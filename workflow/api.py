@@ -29,6 +29,7 @@ from cases.inputs import ScoreNumber, text, validated
 from cases.models import Case, Cycle, Framework, Score
 from cases.totals import totals_for
 from cases.users import SignedInApiRequest, User, display_name
+from deadlines import policy
 from deadlines.calendar import last_day
 from workflow import cycle_services, schedule, services
 from workflow.models import AuditEntry, Clarification
@@ -51,8 +52,26 @@ class BoundFrameworkSerializer(serializers.ModelSerializer):
         fields = ["id", "group", "code", "title", "version", "derived_from"]
 
 
+class OverdueSerializer(serializers.Serializer):
+    appraisal_report = serializers.BooleanField(
+        help_text="the appraisal report date passed and the results are not sent for approval"
+    )
+    publication = serializers.BooleanField(
+        help_text="the publication target passed and the results are not published"
+    )
+
+
 class CycleSerializer(serializers.ModelSerializer):
     frameworks = BoundFrameworkSerializer(many=True, read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    @extend_schema_field(OverdueSerializer)
+    def get_overdue(self, cycle: Cycle) -> dict[str, bool]:
+        now = timezone.now()
+        return {
+            "appraisal_report": policy.report_overdue(cycle, now),
+            "publication": policy.publication_overdue(cycle, now),
+        }
 
     class Meta:
         model = Cycle
@@ -76,6 +95,7 @@ class CycleSerializer(serializers.ModelSerializer):
             "overdue_reminder",
             "auto_start_appraisal",
             "signed_report_required",
+            "explanation_may_replace_evidence",
             "self_weight",
             "survey_weight",
             "group_thresholds",
@@ -85,6 +105,7 @@ class CycleSerializer(serializers.ModelSerializer):
             "decision_date",
             "decision_signer",
             "published_at",
+            "overdue",
         ]
 
 
@@ -141,6 +162,11 @@ class CyclePatchSerializer(serializers.Serializer):
     )
     overdue_reminder = serializers.BooleanField(required=False)
     auto_start_appraisal = serializers.BooleanField(required=False)
+    explanation_may_replace_evidence = serializers.BooleanField(
+        required=False,
+        help_text="whether a written explanation may stand in for a document on a criterion "
+        "that requires evidence",
+    )
     reason = serializers.CharField(required=False, allow_blank=True)
     confirm_lock = serializers.IntegerField(
         required=False,

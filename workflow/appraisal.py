@@ -28,7 +28,9 @@ from cases.models import (
     Cycle,
     Score,
 )
+from cases.scoring import counts_working_days_late
 from cases.users import User
+from deadlines import policy
 from workflow import rules
 from workflow.models import Clarification
 
@@ -151,9 +153,17 @@ def side_by_side(case: Case, user: User) -> dict[str, Any]:
     for score in scores:
         criterion = score.criterion
         row = _criterion_row(score, facts, questions.get(criterion.pk, []))
+        row["proposed"] = _proposal(case, criterion)
         row["rounds"] = rounds.get(score.pk, [])
         for name, (values, default) in extra.items():
             row[name] = values.get(score.pk, default())
+        # Requires evidence, but rests on the unit's written explanation alone.
+        row["rests_on_text"] = (
+            criterion.evidence_required
+            and not score.not_applicable
+            and bool(score.evidence_explanation)
+            and not row.get("evidence")
+        )
         differing += row["differs"]
         unappraised += row["to_appraise"]
         area_rows[criterion.area_id or criterion.pk]["criteria"].append(row)
@@ -164,6 +174,20 @@ def side_by_side(case: Case, user: User) -> dict[str, Any]:
         "appraisal_round": case.appraisal_round,
         "summary": {"criteria": len(scores), "unappraised": unappraised, "differing": differing},
         "areas": [a for a in area_rows.values() if a["criteria"]],
+    }
+
+
+def _proposal(case: Case, criterion: Criterion) -> dict[str, Any] | None:
+    """What the dates propose for a penalty counted per working day late."""
+    if not counts_working_days_late(criterion):
+        return None
+    late = policy.late_penalty(case, criterion)
+    if late is None:
+        return None
+    return {
+        "working_days_late": late.days,
+        "per_day": _dec(late.per_day),
+        "score": _dec(late.points),
     }
 
 
@@ -207,8 +231,8 @@ def _criterion_row(
         "differs": differs,
         "to_appraise": appraised and score.appraised_round is None,
         "questions": questions,
-        "may_appraise": appraised
-        and not rules.appraise_criterion(
+        # Bonus and penalty leaves are appraised too, though a case is complete without.
+        "may_appraise": not rules.appraise_criterion(
             facts,
             code=criterion.code,
             area=area_code,

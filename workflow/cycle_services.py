@@ -51,6 +51,7 @@ EDITABLE_CYCLE_FIELDS = (
     "reminder_offsets",
     "overdue_reminder",
     "auto_start_appraisal",
+    "explanation_may_replace_evidence",
 )
 DATE_FIELDS = cycle_settings.DATES
 

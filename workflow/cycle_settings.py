@@ -43,6 +43,7 @@ SETTINGS = (
     "overdue_reminder",
     "auto_start_appraisal",
     "signed_report_required",
+    "explanation_may_replace_evidence",
 )
 REQUIRED = ("year", "authority", "self_assessment_due", "appraisal_due")
 DATES = (
@@ -55,7 +56,12 @@ DATES = (
 )
 OPTIONAL = ("run_year", "plan_date", "basis_decision_date", "survey_due", "publication_target")
 TEXTS = {"title": 255, "authority": 255, "plan_number": 64, "basis_decision_number": 64}
-BOOLEANS = ("overdue_reminder", "auto_start_appraisal", "signed_report_required")
+BOOLEANS = (
+    "overdue_reminder",
+    "auto_start_appraisal",
+    "signed_report_required",
+    "explanation_may_replace_evidence",
+)
 WEIGHTS = ("self_weight", "survey_weight")
 MAX_BANDS = 10
 

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, ImportRefused, InvalidInput, NotAllowed, NotFound
-from cases.frameworks import excel, tree
+from cases.frameworks import copying, excel, tree
 from cases.frameworks.tree import Node, Problem, Tree
 from cases.models import Framework, UnitGroup
 from cases.survey import Problems
@@ -37,14 +36,6 @@ DETAIL_FIELDS = ("title", "decision_number", "decision_date", "decision_signer")
 def _require_manager(actor: User) -> None:
     if not permissions.may_manage_frameworks(actor):
         raise NotAllowed(_("Only the secretariat manages criteria sets."))
-
-
-def next_version(unit_group_id: int, code: str) -> int:
-    """One above the highest version of the set's code in its unit group."""
-    highest = Framework.objects.filter(unit_group_id=unit_group_id, code=code).aggregate(
-        v=Max("version")
-    )["v"]
-    return (highest or 0) + 1
 
 
 # --- import --------------------------------------------------------------------------------
@@ -158,7 +149,7 @@ def import_framework(
             built,
             unit_group=group,
             code=group.code,
-            version=next_version(group.pk, group.code),
+            version=copying.next_version(group.pk, group.code),
             **details,
         )
         audit.framework_imported(
@@ -184,17 +175,7 @@ def copy_framework(framework_id: int, *, actor: User) -> Framework:
         )
         if source is None:
             raise NotFound(_("This criteria set does not exist."))
-        copy = tree.save(
-            tree.from_framework(source),
-            unit_group=source.unit_group,
-            code=source.code,
-            title=source.title,
-            version=next_version(source.unit_group_id, source.code),
-            derived_from=source,
-            decision_number=source.decision_number,
-            decision_date=source.decision_date,
-            decision_signer=source.decision_signer,
-        )
+        copy = copying.copy_framework(source)
         audit.framework_copied(copy, actor=actor, source=source)
     return copy
 
@@ -317,8 +298,13 @@ def change_criterion(
         before = _plain(node)
         if not node.is_leaf and values.get("method"):
             raise tree.EditError(
-                _("%(code)s has sub-criteria: its points are their sum, it has no method.")
-                % {"code": code}
+                _("%(field)s: %(message)s")
+                % {
+                    "field": code,
+                    "message": _(
+                        "it has sub-criteria: its points are their sum, it has no method."
+                    ),
+                }
             )
         _set(node, values)
         return code, before, _plain(node)

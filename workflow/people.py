@@ -106,8 +106,6 @@ def import_units_and_people(filename: str, content: bytes, *, actor: User) -> Im
         touched = {m.unit_id for m in memberships}
         if touched:
             permissions.sync_case_permissions(Case.objects.filter(unit_id__in=touched))
-        for user in new_users:
-            _record_invitation(user, actor)
         summary.invited = [u.pk for u in new_users]
         audit.record(
             audit.PEOPLE_IMPORTED,
@@ -191,21 +189,36 @@ def _create_people(
         existing.add((user_id, unit.pk, row.role))
         memberships.append(Membership(user_id=user_id, unit=unit, role=row.role))
     Membership.objects.bulk_create(memberships)
+    # One entry per new account, with its units and its invitation (an import of a
+    # province's people writes one entry per person, not three).
+    units_of: dict[int, list[dict[str, str]]] = {}
+    for membership in memberships:
+        units_of.setdefault(membership.user_id, []).append(
+            {"unit": membership.unit.code, "role": membership.role}
+        )
     for user in new_users:
         row = new_rows[user.email]
         audit.record(
             audit.ACCOUNT_CREATED,
             actor=actor,
             obj=user,
-            data={"user": user.username, "name": row.full_name, "email": user.email},
+            data={
+                "user": user.username,
+                "name": row.full_name,
+                "email": user.email,
+                "units": units_of.get(user.pk, []),
+                "invited": True,
+            },
         )
-    emails = {u.pk: u.username for u in new_users}
-    emails.update(
+    new_ids = {u.pk for u in new_users}
+    emails = dict(
         User.objects.filter(pk__in=[r.user_id for r in rows if r.user_id]).values_list(
             "pk", "username"
         )
     )
     for membership in memberships:
+        if membership.user_id in new_ids:
+            continue
         audit.record(
             audit.MEMBERSHIP_ADDED,
             actor=actor,

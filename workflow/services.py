@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 
 from cases import permissions
@@ -31,7 +32,13 @@ from cases.errors import (
     WrongState,
 )
 from cases.models import Appraisal, Case, Criterion, Score
-from cases.scoring import check_points, resolve_self_score, to_decimal
+from cases.scoring import (
+    appraisal_needs_reason,
+    check_points,
+    fmt,
+    resolve_self_score,
+    to_decimal,
+)
 from cases.users import User
 from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
@@ -353,7 +360,12 @@ def set_appraised_score(
             points = check_points(
                 criterion, to_decimal(data.get("appraised_score"), criterion, _("the score"))
             )
-            if points != score.self_score and not comment:
+            late = policy.late_penalty(case, criterion)
+            proposed = late.points if late is not None else None
+            if late is not None and points == proposed and not comment:
+                # The dates' proposal needs no reason typed: the reason is the count.
+                comment = late_penalty_reason(late)
+            if appraisal_needs_reason(points, score.self_score, proposed) and not comment:
                 raise InvalidInput(
                     _(
                         "Criterion %(code)s: the appraised score differs from the self score; "
@@ -367,6 +379,14 @@ def set_appraised_score(
             score.not_applicable = False
         _record_appraisal(case, score, points, comment, actor=actor, now=now, before=before)
     return score
+
+
+def late_penalty_reason(late: policy.LatePenalty) -> str:
+    return ngettext(
+        "Received %(days)s working day late × %(per_day)s points.",
+        "Received %(days)s working days late × %(per_day)s points.",
+        late.days,
+    ) % {"days": late.days, "per_day": fmt(late.per_day)}
 
 
 def _unchanged(score: Score, data: dict[str, Any], comment: str) -> bool:

@@ -197,8 +197,7 @@ def problems(tree: Tree) -> list[Problem]:
                 Problem(
                     node,
                     "method",
-                    _("%(code)s has sub-criteria: its points are their sum, it has no method.")
-                    % {"code": node.code},
+                    _("it has sub-criteria: its points are their sum, it has no method."),
                 )
             )
         if not node.sums():
@@ -206,12 +205,8 @@ def problems(tree: Tree) -> list[Problem]:
                 Problem(
                     node,
                     "max_points",
-                    _("%(code)s is worth %(max)s points but its parts sum to %(sum)s.")
-                    % {
-                        "code": node.code,
-                        "max": fmt(node.max_points),
-                        "sum": fmt(node.children_sum()),
-                    },
+                    _("the maximum is %(max)s points but the parts sum to %(sum)s.")
+                    % {"max": fmt(node.max_points), "sum": fmt(node.children_sum())},
                     "incomplete",
                 )
             )

@@ -14,6 +14,7 @@ from deadlines.sweep import (
     KIND_EXPLANATION,
     KIND_LATE_SUMMARY,
     KIND_OVERDUE,
+    KIND_REPORT,
     KIND_SELF,
     sweep,
 )
@@ -200,7 +201,8 @@ def test_appraisers_with_unappraised_criteria_are_reminded_before_the_appraisal_
 
     report = sweep(at(2026, 5, 7, 8))
 
-    assert report.notifications == {KIND_APPRAISAL: 1}
+    # The secretariat hears of the appraisal report's date on the same day (test_cycle_dates).
+    assert report.notifications == {KIND_APPRAISAL: 1, KIND_REPORT: 1}
     note = Notification.objects.get(kind=KIND_APPRAISAL)
     assert note.recipient.username == "appraiser1"
     assert "2 cases" in note.text_en and "10/05/2026" in note.text_en
@@ -208,7 +210,8 @@ def test_appraisers_with_unappraised_criteria_are_reminded_before_the_appraisal_
     assert sweep(at(2026, 5, 7, 9)).sent == 0
     appraise_all(dated.case_a, dated.appraiser)
     appraise_all(dated.case_b, dated.appraiser)
-    assert sweep(at(2026, 5, 9, 8)).sent == 0  # T-1, but nothing is left to appraise
+    # T-1, but nothing is left to appraise (the secretariat's T-1 on the report still goes).
+    assert sweep(at(2026, 5, 9, 8)).notifications == {KIND_REPORT: 1}
 
 
 def test_extensions_move_enforcement_and_reminders_together(dated: SimpleNamespace) -> None:

@@ -33,7 +33,7 @@ from cases.models import Case
 from config.asgi import application
 from notifications.delivery import user_group
 from notifications.models import Delivery, Notification
-from tests.notifications.helpers import RedisServer, redis_layer
+from tests.notifications.helpers import RedisServer, redis_layer, ticket, with_token
 from workflow import services as wf
 from workflow.models import AuditEntry
 
@@ -55,7 +55,8 @@ def province(transactional_db: Any) -> SimpleNamespace:
 
 
 async def open_page(token: str) -> WebsocketCommunicator:
-    page = WebsocketCommunicator(application, f"/ws/notifications/?token={token}")
+    fresh = await database_sync_to_async(lambda: ticket(with_token(token)))()
+    page = WebsocketCommunicator(application, f"/ws/notifications/?ticket={fresh}")
     connected, _protocol = await page.connect(timeout=5)
     assert connected
     assert (await page.receive_json_from(timeout=5))["type"] == "hello"

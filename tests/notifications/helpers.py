@@ -11,12 +11,16 @@ import subprocess
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from cases.models import Case
 from config.settings import redis_channel_layers
@@ -142,6 +146,37 @@ MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 def token_for(user: User) -> str:
     return Token.objects.get_or_create(user=user)[0].key
+
+
+TICKETS = "/api/v1/notifications/socket-ticket/"
+
+
+def age_token(key: str, days: int) -> None:
+    Token.objects.filter(key=key).update(created=timezone.now() - timedelta(days=days))
+
+
+def with_token(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def signed_in_browser(user: User) -> Client:
+    """A browser with a session of its own (each call: another session of the user)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def ticket(client: Client) -> str:
+    """A ticket for the live push, asked for as the page or a script asks (API, POST)."""
+    headers = {}
+    if "sessionid" in client.cookies:  # the page sends its CSRF token, as app.js does
+        client.get("/")
+        headers["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    response = client.post(TICKETS, **headers)
+    assert response.status_code == 201, response.content
+    return str(response.json()["ticket"])
 
 
 # --- moving the case of unit A along the workflow ----------------------------------------------

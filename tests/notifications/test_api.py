@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.test import Client
+from django.utils import timezone
 
-from notifications.models import Notification
+from notifications.models import Notification, SocketTicket
 from notifications.services import notify
 from tests.helpers import api
+from tests.notifications.helpers import (
+    TICKETS,
+    age_token,
+    signed_in_browser,
+    ticket,
+    token_for,
+    with_token,
+)
 
 
 def tell(
@@ -162,3 +173,43 @@ def test_units_may_not_read_the_proof_of_notice(world: Any) -> None:
     assert api(world.staff_a).get(url).status_code == 403
     assert api(world.head_b).get(url).status_code == 404
     assert api(world.outsider).get(url).status_code == 404
+
+
+# --- the ticket that opens the live push (its use: test_socket_credentials.py) -------------
+
+
+def test_a_ticket_is_given_only_to_someone_signed_in(world: Any) -> None:
+    response = Client().post(TICKETS)
+    assert response.status_code == 401
+    assert not SocketTicket.objects.exists()
+
+
+def test_a_ticket_is_good_for_a_few_seconds(world: Any, settings: Any) -> None:
+    settings.WEBSOCKET_TICKET_SECONDS = 30
+    response = with_token(token_for(world.head_a)).post(TICKETS)
+    assert response.status_code == 201
+    stored = SocketTicket.objects.get()
+    assert stored.user == world.head_a
+    assert 25 < (stored.expires_at - timezone.now()).total_seconds() <= 30
+    assert datetime.fromisoformat(response.json()["expires_at"]) == stored.expires_at
+
+
+def test_an_expired_token_gets_no_ticket(world: Any, settings: Any) -> None:
+    key = token_for(world.head_a)
+    age_token(key, settings.API_TOKEN_TTL_DAYS + 1)
+    response = with_token(key).post(TICKETS)
+    assert response.status_code == 401
+    assert not SocketTicket.objects.exists()
+
+
+def test_a_page_needs_its_csrf_token_for_a_ticket(world: Any) -> None:
+    """Another site cannot make the user's browser fetch a ticket with its session."""
+    response = signed_in_browser(world.head_a).post(TICKETS)
+    assert response.status_code == 403
+    assert not SocketTicket.objects.exists()
+
+
+def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
+    fresh = ticket(with_token(token_for(world.head_a)))
+    stored = SocketTicket.objects.get()
+    assert fresh not in stored.digest and len(stored.digest) == 64

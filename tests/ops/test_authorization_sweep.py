@@ -112,6 +112,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "notification-read-all": None,
     "notification-settings": EVERYONE_SIGNED_IN,
     "notification-read": None,
+    "notification-socket-ticket": None,  # POST only; who gets one: tests/notifications
     "case-notices": GLOBAL,
     "case-evidence": GLOBAL | UNIT_A | {"appraiser"},
     "case-evidence-links": None,
@@ -126,6 +127,10 @@ EXPECTED: dict[str, set[str] | None] = {
     "login": None,
     "logout": None,
     "sign-in-watch": {"secretariat"},
+    "second-factor": None,  # only in the middle of a sign-in; otherwise back to the login
+    "second-factor-setup": None,
+    "account-security": EVERYONE_SIGNED_IN,  # each their own
+    "admin-login": None,  # a redirect to the login page
     # Pages (namespace web:): no JSON reads to check, but the same refusals, no 5xx, and
     # another unit's case hidden.
     **dict.fromkeys(

@@ -107,10 +107,17 @@ def test_make_run_serves_pages_static_files_and_the_live_push_with_debug_off(
     assert missing.status_code == 404
     assert "URLconf" not in missing.text and "DEBUG = True" not in missing.text
 
-    # The live push: the page's WebSocket is served by the same process.
+    # The live push: the page's WebSocket is served by the same process, opened with a
+    # ticket the page asks for with its session (and its CSRF token), as app.js does.
+    asked = http.post(
+        f"{served.base}/api/v1/notifications/socket-ticket/",
+        headers={"X-CSRFToken": http.cookies["csrftoken"]},
+        timeout=30,
+    )
+    assert asked.status_code == 201, asked.text
     with connect(
-        f"ws{served.base.removeprefix('http')}/ws/notifications/",
-        additional_headers={"Cookie": f"sessionid={unit.session}", "Origin": served.base},
+        f"ws{served.base.removeprefix('http')}/ws/notifications/?ticket={asked.json()['ticket']}",
+        additional_headers={"Origin": served.base},
         open_timeout=30,
     ) as socket:
         assert json.loads(socket.recv(timeout=30))["type"] == "hello"

@@ -17,24 +17,37 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from cases.models import Case, Cycle, Method, Score
+from cases import frameworks
+from cases.frameworks import excel as framework_excel
+from cases.frameworks import tree as framework_tree
+from cases.models import Case, Cycle, Method, Score, Unit
 from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from tests.factories import PASSWORD
-from tests.helpers import appraise_all, fill_self_scores, force_state, self_scorable, wait_until
+from tests.helpers import (
+    appraise_all,
+    fill_self_scores,
+    force_state,
+    people_workbook,
+    self_scorable,
+    wait_until,
+)
 from workflow import cycle_services, services
 
 pytestmark = pytest.mark.browser
@@ -409,6 +422,22 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
     unit.click(".bell")
     assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
     shot(unit, "17-inbox")
+    _signing_out_in_another_tab_stops_the_bell(unit)
+
+
+def _signing_out_in_another_tab_stops_the_bell(page: Page) -> None:
+    """The server closes the page's socket when its session ends; the page asks for a new
+    ticket once, is refused, and stops instead of reconnecting."""
+    page.wait_for_selector(".bell.is-live")
+    asked: list[int] = []
+    page.on("response", lambda r: asked.append(r.status) if "socket-ticket" in r.url else None)
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.click("text=Đăng xuất")
+    page.wait_for_selector(".bell:not(.is-live)", timeout=10000)
+    page.wait_for_timeout(4000)  # the page's first retry comes after 1 s
+    assert asked in ([401], [403]), asked
+    assert not page.is_visible(".bell.is-live")
 
 
 def _a_push_sent_again_is_not_announced_again(page: Page, user: Any) -> None:
@@ -582,3 +611,129 @@ def test_the_secretariat_starts_many_appraisals_and_the_appraiser_agrees_with_an
         case=world.case_a, criterion__area__code="1", appraised_round__isnull=True
     ).exclude(criterion__method=Method.SURVEY)
     assert not unappraised.exists()
+
+
+def _password_sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_invitation(
+    transactional_db: Any,
+    live_server: Any,
+    browser: Browser,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The secretariat, from the one command that makes its account, sets up the year in the
+    pages only: units and accounts from Excel, the communes' criteria set from its Excel
+    file, the cycle with its deadlines and set, an appraiser for an area, and opens it; the
+    commune's staff member follows the e-mailed invitation, chooses a password and sees the
+    score sheet with the imported criteria."""
+    base = live_server.url
+    settings.SITE_URL = base
+    assert not Unit.objects.exists() and not Cycle.objects.exists()
+    monkeypatch.setenv("SECRETARIAT_PASSWORD", "Thu-ky-So-Noi-vu-2026")
+    call_command("create_secretariat", "thu.ky", "--full-name", "Nguyễn Thư Ký", stdout=StringIO())
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    _password_sign_in(page, base, "thu.ky", "Thu-ky-So-Noi-vu-2026")
+
+    # 1. Units and accounts from the province's workbook.
+    page.click("nav >> text=Đơn vị và tài khoản")
+    page.wait_for_url(f"{base}/people/")
+    workbook = tmp_path / "Đơn vị và tài khoản.xlsx"
+    workbook.write_bytes(
+        people_workbook(
+            [
+                ("XANLAC", "Xã An Lạc", "khoi_xa", "Khối xã, phường, đặc khu", None),
+                ("XDONGTIEN", "Xã Đồng Tiến", "khoi_xa", None, None),
+            ],
+            [
+                ("Nguyễn Văn An", "an.nv@anlac.gov.vn", "XANLAC", "Cán bộ"),
+                ("Trần Thị Bình", "binh.tt@anlac.gov.vn", "XANLAC", "Thủ trưởng"),
+                ("Lê Văn Thẩm", "tham.lv@dongtien.gov.vn", "XDONGTIEN", "Cán bộ"),
+            ],
+        )
+    )
+    page.set_input_files("#people-file", str(workbook))
+    page.click("#people-form button[type=submit]")
+    page.wait_for_selector(".message-success")
+    assert "2 đơn vị mới" in page.inner_text(".messages")
+    assert page.locator("#people tr[data-status='invited']").count() == 3
+    shot(page, "40-setup-units-and-accounts")
+
+    # 2. The communes' criteria set, from its Excel file.
+    sample = frameworks.read(ROOT.parent / "shared" / "frameworks" / "khoi-xa-sample.yaml")
+    criteria = tmp_path / "Bộ tiêu chí khối xã.xlsx"
+    criteria.write_bytes(framework_excel.workbook(framework_tree.from_yaml(sample)))
+    page.goto(f"{base}/frameworks/import/")
+    page.select_option("#set-group", "khoi_xa")
+    page.fill("#set-number", "125/QĐ-UBND")
+    page.fill("#set-date", "15/01/2026")
+    page.fill("#set-signer", "Chủ tịch UBND tỉnh")
+    page.set_input_files("#set-file", str(criteria))
+    page.click("#preview-set")
+    page.wait_for_selector("#preview")
+    shot(page, "41-setup-criteria-preview")
+    page.click("#save-set")
+    page.wait_for_selector(".message-success")
+
+    # 3. The cycle: its years, deadlines and set.
+    today = local_date(timezone.now())
+    page.goto(f"{base}/cycles/new/")
+    page.fill("#c-year", str(today.year))
+    page.fill("#c-authority", "UBND tỉnh Thử Nghiệm")
+    page.fill("#c-self_assessment_due", (today + timedelta(days=30)).strftime("%d/%m/%Y"))
+    page.fill("#c-appraisal_due", (today + timedelta(days=90)).strftime("%d/%m/%Y"))
+    page.select_option("#set-khoi_xa", index=1)
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector(".message-success")
+    cycle = Cycle.objects.get()
+    assert cycle.status == Cycle.Status.DRAFT
+    shot(page, "42-setup-cycle-draft")
+
+    # 4. An appraiser for area 1 (a commune's officer: never for the commune's own case).
+    page.goto(f"{base}/cycles/{cycle.pk}/appraisers/")
+    page.fill("#add-user", "tham.lv@dongtien.gov.vn")
+    page.select_option("#add-area", "1")
+    page.click("#add-appraiser button[type=submit]")
+    page.wait_for_selector(".message-success")
+
+    # 5. Open it: a case for each commune, a score row for each leaf of the set.
+    page.goto(f"{base}/cycles/{cycle.pk}/settings/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"form[action='/cycles/{cycle.pk}/open/'] button")
+    page.wait_for_selector(".message-success")
+    cycle.refresh_from_db()
+    assert cycle.status == Cycle.Status.OPEN
+    case = Case.objects.get(cycle=cycle, unit__code="XANLAC")
+    leaves = sum(1 for area in sample["areas"] for _criterion in area["criteria"])
+    assert case.scores.count() == leaves
+    shot(page, "43-setup-cycle-open")
+
+    # 6. The staff member follows the invitation and sees the imported criteria.
+    (message,) = [m for m in mail.outbox if m.to == ["an.nv@anlac.gov.vn"]]
+    link = next(line for line in message.body.splitlines() if "/invitation/" in line)
+    assert link.startswith(f"{base}/invitation/")
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff.goto(link)
+    staff.wait_for_selector("#invitation-form")
+    shot(staff, "44-invitation-set-password")
+    staff.fill("#id_new_password1", "An-Lac-cai-cach-2026")
+    staff.fill("#id_new_password2", "An-Lac-cai-cach-2026")
+    staff.click("#invitation-form button[type=submit]")
+    staff.wait_for_url(f"{base}/login/")
+    _password_sign_in(staff, base, "an.nv@anlac.gov.vn", "An-Lac-cai-cach-2026")
+    staff.click(f"a[href='/cases/{case.pk}/'] >> nth=0")
+    staff.wait_for_url(f"{base}/cases/{case.pk}/")
+    sheet = staff.inner_text("main")
+    assert "Xã An Lạc" in sheet
+    for area in sample["areas"][:2]:
+        for criterion in area["criteria"]:
+            assert criterion["title"] in sheet
+    shot(staff, "45-invited-staff-score-sheet")

@@ -140,7 +140,7 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
     )
     assert leaf.config["thresholds"] == [{"min": 100, "points": 2}, {"min": 80, "points": 1}]
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
-    assert "1.1 có điểm tối đa 2,5 nhưng tổng các mục con là 3." in page.id("set-problems").text
+    assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 3." in page.id("set-problems").text
     row = page.id("node-1.1")
     assert row is not None and "has-problem" in row.attrs["class"]
     # Down, then up again; then remove: each one audited with its author.
@@ -151,7 +151,7 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
     assert copy.criteria.get(code="1.1").title == "Kế hoạch CCHC năm"
     client.post(edit, {"op": "remove", "code": "1.1.1"})
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
-    assert "1.1 có điểm tối đa 2,5 nhưng tổng các mục con là 2." in page.id("set-problems").text
+    assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 2." in page.id("set-problems").text
     changes = AuditEntry.objects.filter(action=audit.FRAMEWORK_CHANGED, object_id=str(copy.pk))
     assert [e.data["change"] for e in changes.order_by("pk")] == [
         "change",

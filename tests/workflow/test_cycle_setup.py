@@ -207,7 +207,7 @@ def test_opening_a_cycle_whose_set_does_not_sum_is_refused_with_the_criterion(
     response = open_(world.secretariat, cycle)
     assert response.status_code == 400
     (problem,) = response.json()["errors"]
-    assert "1.1 “Kế hoạch CCHC năm” có 2,5 điểm nhưng các phần cộng lại được 3,5" in problem
+    assert "1.1 “Kế hoạch CCHC năm”: điểm tối đa là 2,5 nhưng tổng các mục con là 3,5" in problem
     cycle.refresh_from_db()
     assert cycle.status == "draft" and counts() == before
 

@@ -70,6 +70,7 @@ def test_secretariat_imports_units_and_accounts_and_each_new_account_is_invited(
     world: SimpleNamespace, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.SITE_URL = "https://cchc.example.gov.vn:8443"
+    last = AuditEntry.objects.latest("pk").pk
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(world.secretariat, people_workbook(UNITS, ACCOUNTS))
     assert response.status_code == 201, response.json()
@@ -107,14 +108,24 @@ def test_secretariat_imports_units_and_accounts_and_each_new_account_is_invited(
     link = _link(message)
     assert link.startswith("https://cchc.example.gov.vn:8443/invitation/")
 
-    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    actions = list(AuditEntry.objects.filter(pk__gt=last).values_list("action", flat=True))
     assert actions.count(audit.ACCOUNT_CREATED) == 3
-    assert actions.count(audit.ACCOUNT_INVITED) == 3
+    assert actions.count(audit.ACCOUNT_INVITED) == 0  # the creation says it was invited
+    assert actions.count(audit.MEMBERSHIP_ADDED) == 0  # ... and names its unit and role
     assert actions.count(audit.UNIT_CREATED) == 2
     assert actions.count(audit.UNIT_GROUP_CREATED) == 1
     assert actions.count(audit.PEOPLE_IMPORTED) == 1
     entry = AuditEntry.objects.get(action=audit.PEOPLE_IMPORTED)
     assert entry.actor == world.secretariat
+    created = AuditEntry.objects.get(action=audit.ACCOUNT_CREATED, object_id=str(binh.pk))
+    assert created.actor == world.secretariat
+    assert created.data == {
+        "user": "binh.tt@xathu.gov.vn",
+        "name": "Trần Thị Bình",
+        "email": "binh.tt@xathu.gov.vn",
+        "units": [{"unit": "XTHU", "role": "head"}],
+        "invited": True,
+    }
 
 
 def test_the_invitation_link_sets_the_password_once(
@@ -230,6 +241,7 @@ def test_an_existing_account_is_added_to_the_unit_without_a_new_account_or_invit
     world: SimpleNamespace, django_capture_on_commit_callbacks: Any
 ) -> None:
     accounts = [("Stc Staff", "STC.STAFF@example.test", "STP", "Cán bộ")]
+    last = AuditEntry.objects.latest("pk").pk
     users = User.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(world.secretariat, people_workbook([], accounts))
@@ -239,6 +251,8 @@ def test_an_existing_account_is_added_to_the_unit_without_a_new_account_or_invit
     assert User.objects.count() == users
     assert mail.outbox == []
     assert world.staff_b.memberships.filter(unit=world.unit_a, role="staff").exists()
+    added = AuditEntry.objects.get(action=audit.MEMBERSHIP_ADDED, pk__gt=last)
+    assert added.data == {"user": "stc.staff", "unit": "STP", "role": "staff"}
     # The same file again changes nothing more.
     again = _post(world.secretariat, people_workbook([], accounts))
     assert again.json()["memberships_added"] == 0
@@ -305,7 +319,7 @@ def test_a_mail_server_that_is_down_leaves_the_import_and_the_invitation_can_be_
         people_services.invite(user.pk, actor=world.secretariat)
     assert [m.to for m in mail.outbox] == [["an.nv@xathu.gov.vn"]]
     assert (
-        AuditEntry.objects.filter(action=audit.ACCOUNT_INVITED, object_id=str(user.pk)).count() == 2
+        AuditEntry.objects.filter(action=audit.ACCOUNT_INVITED, object_id=str(user.pk)).count() == 1
     )
 
 
@@ -371,6 +385,24 @@ def test_a_renamed_unit_is_continued_by_a_new_one_that_keeps_its_people(
     entry = AuditEntry.objects.get(action=audit.UNIT_RENAMED)
     assert entry.before == {"code": "SCU1", "name": "Sở Cũ Một"}
     assert entry.after == {"code": "SMOI", "name": "Sở Mới"}
+
+
+def test_a_retired_unit_takes_no_new_child_nor_new_people(world: SimpleNamespace) -> None:
+    _spare_units()
+    people_services.rename_unit("SCU1", new_code="SMOI", new_name="Sở Mới", actor=world.secretariat)
+    before = _everything()
+    content = people_workbook(
+        [("PCON", "Phòng Con", "khoi_so", None, "SCU1")], [("An", "an@x.vn", "SCU1", "Cán bộ")]
+    )
+    response = _post(world.secretariat, content)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "Trang “Đơn vị”, dòng 2, cột E (Mã đơn vị cấp trên): đơn vị SCU1 đã được sáp nhập hoặc "
+        "đổi tên, không còn hoạt động.",
+        "Trang “Tài khoản”, dòng 2, cột C (Mã đơn vị): đơn vị SCU1 đã được sáp nhập hoặc đổi "
+        "tên, không còn hoạt động.",
+    ]
+    assert _everything() == before
 
 
 def test_units_merge_into_a_new_unit_or_into_one_of_them(world: SimpleNamespace) -> None:

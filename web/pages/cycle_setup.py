@@ -43,6 +43,7 @@ KINDS = {
     "overdue_reminder": "check",
     "auto_start_appraisal": "check",
     "signed_report_required": "check",
+    "explanation_may_replace_evidence": "check",
 }
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -70,6 +71,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "overdue_reminder",
             "auto_start_appraisal",
             "signed_report_required",
+            "explanation_may_replace_evidence",
         ),
     ),
 )

@@ -212,6 +212,8 @@ class CycleProgress:
     late: list[Case]
     late_count: int
     chart: charts.BarChart
+    report_overdue: bool = False  # the appraisal report date passed, results not sent
+    publication_overdue: bool = False  # the publication target passed, not published
 
     @property
     def all_finalised(self) -> bool:
@@ -260,6 +262,8 @@ def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> Cycl
         late=late,
         late_count=late_count,
         chart=chart,
+        report_overdue=policy.report_overdue(cycle, now),
+        publication_overdue=policy.publication_overdue(cycle, now),
     )
 
 

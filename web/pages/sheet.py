@@ -27,6 +27,8 @@ from cases.models import (
 )
 from cases.totals import CaseTotals, totals_from_scores
 from cases.users import User
+from deadlines import policy
+from deadlines.policy import LatePenalty
 from evidence.models import Document, EvidenceLink
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules
@@ -158,6 +160,20 @@ class Row:
     may_add_evidence: bool = False
     may_withdraw: bool = False  # withdraw a version, link its file elsewhere (self-scoring)
     upload_error: str = ""
+    late_penalty: LatePenalty | None = None  # the dates' proposal, for a penalty per day late
+
+    @property
+    def rests_on_text(self) -> bool:
+        """A criterion requiring evidence backed by the unit's written explanation alone: no
+        current, intact document (the appraiser weighs it knowing that)."""
+        s = self.score
+        return (
+            s is not None
+            and self.criterion.evidence_required
+            and not s.not_applicable
+            and bool(s.evidence_explanation)
+            and not any(item.intact and not item.withdrawn for item in self.evidence)
+        )
 
     @property
     def differs(self) -> bool:
@@ -563,7 +579,9 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
                 and not row.criterion.is_survey
                 and not rules.in_area(facts, code=code, area=area_code)
             )
-            row.may_appraise = row.self_scored and not rules.appraise_criterion(
+            row.late_penalty = policy.late_penalty(case, row.criterion)
+            # Bonus and penalty leaves are appraised too, though a case is complete without.
+            row.may_appraise = not rules.appraise_criterion(
                 facts,
                 code=code,
                 area=area_code,

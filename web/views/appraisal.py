@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from cases.errors import DomainError
 from cases.models import Case, Score
 from cases.users import SignedInRequest
+from deadlines import policy
 from web import pages, rows
 from web.forms import AnswerForm, AppraisalForm, QuestionForm, field_errors
 from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
@@ -53,8 +54,13 @@ def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse
     if score is None or not score.criterion.is_leaf:
         raise Http404
     na_claimed = score.not_applicable or bool(score.not_applicable_decision)
+    late = policy.late_penalty(case, score.criterion)
     form = AppraisalForm(
-        request.POST, criterion=score.criterion, self_score=score.self_score, na_claimed=na_claimed
+        request.POST,
+        criterion=score.criterion,
+        self_score=score.self_score,
+        na_claimed=na_claimed,
+        proposed=late.points if late is not None else None,
     )
     saved = None
     if form.is_valid():

@@ -190,12 +190,16 @@
     }, 10000);
   }
 
-  /* The bell: the unread count, kept live over the WebSocket; the link works regardless. */
+  /* The bell: the unread count, kept live over the WebSocket; the link works regardless.
+     The socket opens with a single-use ticket the page asks for with its session (the
+     session cookie is not what opens it); the server closes it when the session ends, and
+     a new ticket is then refused, so the page stops trying. */
   function startBell() {
-    var bell = document.querySelector("[data-bell][data-bell-ws]");
-    if (!bell || !window.WebSocket) return;
+    var bell = document.querySelector("[data-bell][data-bell-ws][data-bell-ticket]");
+    if (!bell || !window.WebSocket || !window.fetch) return;
     var counter = bell.querySelector("[data-bell-count]");
     var unreadWord = counter ? counter.getAttribute("data-bell-unread-label") || "" : "";
+    var csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
     var delay = 1000;
     var socket;
     var seen = {};
@@ -207,9 +211,33 @@
       counter.classList.toggle("is-zero", n === 0);
     }
 
+    function later() {
+      window.setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 60000);
+    }
+
     function connect() {
+      window
+        .fetch(bell.getAttribute("data-bell-ticket"), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrf ? csrf.value : "", Accept: "application/json" },
+        })
+        .then(function (response) {
+          if (response.status === 401 || response.status === 403) return null; /* signed out */
+          if (!response.ok) throw new Error("no ticket: " + response.status);
+          return response.json();
+        })
+        .then(function (body) {
+          if (body && typeof body.ticket === "string") openSocket(body.ticket);
+        })
+        .catch(later);
+    }
+
+    function openSocket(ticket) {
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + window.location.host + bell.getAttribute("data-bell-ws"));
+      var address = bell.getAttribute("data-bell-ws") + "?ticket=" + encodeURIComponent(ticket);
+      socket = new WebSocket(scheme + window.location.host + address);
       socket.addEventListener("open", function () {
         delay = 1000;
         bell.classList.add("is-live");
@@ -230,11 +258,9 @@
           seen[data.id] = true;
         }
       });
-      socket.addEventListener("close", function (event) {
+      socket.addEventListener("close", function () {
         bell.classList.remove("is-live");
-        if (event.code === 1008) return; /* signed out: do not insist */
-        window.setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 60000);
+        later(); /* a new ticket first: refused once the session has ended */
       });
     }
     connect();

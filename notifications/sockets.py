@@ -1,0 +1,187 @@
+"""Who may hold a live-push socket, and for how long.
+
+A page or a script asks the API for a ticket (`POST /api/v1/notifications/socket-ticket/`,
+signed in with its session or API token) and opens `/ws/notifications/?ticket=…` within
+WEBSOCKET_TICKET_SECONDS. The ticket opens one socket, once: the credential never appears
+in the socket's address, which access logs write down.
+
+The socket lives as long as the credential the ticket was obtained with:
+- when it ends by an event — sign-out of that session, revocation of that token (a deleted
+  token row), deactivation or deletion of the account — its user's open sockets are told at
+  once over the channel layer, and those holding that credential close;
+- whatever else ends it (a token growing too old, a session expiring or invalidated by a
+  password change, a message the layer lost) is found by the socket itself, which checks
+  its credential every WEBSOCKET_RECHECK_SECONDS the way the API and the pages check it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import import_module
+from typing import Any, cast
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.settings import api_settings
+
+from cases.users import User
+from notifications import delivery
+from notifications.models import SocketTicket
+
+log = logging.getLogger(__name__)
+
+CREDENTIAL_ENDED = "credential.ended"  # the channel-layer message type
+MAX_TICKET_LENGTH = 128
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def credential_digest(*, token_key: str = "", session_key: str = "") -> str:
+    """How sockets and the messages that end them name a credential, without carrying it."""
+    return _sha256(f"token:{token_key}" if token_key else f"session:{session_key}")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The API token or the session a socket was opened with (exactly one of the two)."""
+
+    user: User
+    token_key: str = ""
+    session_key: str = ""
+
+    @property
+    def digest(self) -> str:
+        return credential_digest(token_key=self.token_key, session_key=self.session_key)
+
+    def holds(self) -> bool:
+        """Whether it still signs its user in, checked as the API (token) or the pages
+        (session) check it."""
+        user = _token_user(self.token_key) if self.token_key else _session_user(self.session_key)
+        return user is not None and user.pk == self.user.pk and user.is_active
+
+
+def _token_user(key: str) -> Any:
+    """The token's user as the API's own token authentication sees it (age included)."""
+    classes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for authentication in classes:
+        if issubclass(authentication, TokenAuthentication):
+            try:
+                user, _token = authentication().authenticate_credentials(key)
+            except AuthenticationFailed:
+                continue
+            return user
+    return None
+
+
+def _session_user(key: str) -> Any:
+    """The session's user as a page request would find it (expiry, password change)."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    user = get_user(request)
+    return user if user.is_authenticated else None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    value: str
+    expires_at: datetime
+
+
+def issue_ticket(user: User, *, token_key: str = "", session_key: str = "") -> Ticket:
+    """A new single-use ticket for the user, tied to the credential the request came with."""
+    if bool(token_key) == bool(session_key):
+        raise ValueError("a ticket is obtained with exactly one credential")
+    now = timezone.now()
+    SocketTicket.objects.filter(expires_at__lte=now).delete()
+    value = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=settings.WEBSOCKET_TICKET_SECONDS)
+    SocketTicket.objects.create(
+        digest=_sha256(value),
+        user=user,
+        token_key=token_key,
+        session_key=session_key,
+        expires_at=expires_at,
+    )
+    return Ticket(value, expires_at)
+
+
+def redeem_ticket(value: str) -> Credential | None:
+    """The credential behind a ticket that is unused, not expired, and whose credential still
+    holds; the ticket is used up either way."""
+    if not value or len(value) > MAX_TICKET_LENGTH:
+        return None
+    row = (
+        SocketTicket.objects.select_related("user")
+        .filter(digest=_sha256(value), expires_at__gt=timezone.now())
+        .first()
+    )
+    if row is None:
+        return None
+    used, _by_model = SocketTicket.objects.filter(pk=row.pk).delete()
+    if not used:  # another handshake used it a moment ago
+        return None
+    credential = Credential(row.user, token_key=row.token_key, session_key=row.session_key)
+    return credential if credential.holds() else None
+
+
+# --- ending the sockets of a credential or of an account ------------------------------------
+
+
+def end_sockets(user_id: int, digest: str | None) -> None:
+    """After commit, close the user's open sockets held by that credential (None: all)."""
+    transaction.on_commit(lambda: _tell_sockets(user_id, digest))
+
+
+def _tell_sockets(user_id: int, digest: str | None) -> None:
+    message = {"type": CREDENTIAL_ENDED, "credential": digest}
+    try:
+        errors = async_to_sync(delivery.send_all)(
+            [(delivery.user_group(user_id), message)], float(settings.NOTIFY_PUSH_TIMEOUT)
+        )
+    except Exception as exc:  # no layer at all
+        errors = [repr(exc)]
+    if errors[0] is not None:
+        # The sockets find out themselves at their next check of the credential.
+        log.warning("could not tell the sockets of user %s to close: %s", user_id, errors[0])
+
+
+def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    session_key = request.session.session_key if request is not None else None
+    if user is not None and session_key:
+        end_sockets(user.pk, credential_digest(session_key=session_key))
+
+
+def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
+    end_sockets(instance.user_id, credential_digest(token_key=instance.key))
+
+
+def _user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+    if not created and not instance.is_active:
+        end_sockets(instance.pk, None)
+
+
+def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
+    end_sockets(instance.pk, None)
+
+
+def connect_signals() -> None:
+    """Called once from NotificationsConfig.ready()."""
+    user_logged_out.connect(_signed_out, dispatch_uid="sockets.signed_out")
+    post_delete.connect(_token_deleted, sender=Token, dispatch_uid="sockets.token_deleted")
+    post_save.connect(_user_saved, sender=User, dispatch_uid="sockets.user_saved")
+    post_delete.connect(_user_deleted, sender=User, dispatch_uid="sockets.user_deleted")

@@ -1,0 +1,191 @@
+"""The live push follows the credential it was opened with: a single-use ticket obtained over
+the API opens a socket, and the socket closes when that session or token stops signing its
+user in — at once on sign-out, revocation or deactivation, at its next check otherwise.
+
+These tests commit for real (transaction=True): the sockets are told after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from config.asgi import application
+from notifications.models import SocketTicket
+from notifications.websocket import CREDENTIAL_ENDED
+from tests.notifications.helpers import (
+    age_token,
+    signed_in_browser,
+    submit,
+    ticket,
+    token_for,
+    with_token,
+)
+from tests.notifications.test_websocket import SAME_SITE, start_appraisal
+from workflow import people
+
+pytestmark = pytest.mark.django_db(transaction=True)
+sync = database_sync_to_async
+
+
+async def opened(fresh_ticket: str) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(
+        application, f"/ws/notifications/?ticket={fresh_ticket}", headers=SAME_SITE
+    )
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+    return comm
+
+
+async def refused(fresh_ticket: str) -> bool:
+    comm = WebsocketCommunicator(
+        application, f"/ws/notifications/?ticket={fresh_ticket}", headers=SAME_SITE
+    )
+    return await comm.connect(timeout=5) == (False, 1008)
+
+
+async def closed_for_its_credential(comm: WebsocketCommunicator) -> bool:
+    output = await comm.receive_output(timeout=5)
+    await comm.disconnect()
+    return output == {"type": "websocket.close", "code": CREDENTIAL_ENDED}
+
+
+# --- the ticket ----------------------------------------------------------------------------
+
+
+async def test_a_ticket_opens_one_socket_once(world: Any) -> None:
+    fresh = await sync(lambda: ticket(with_token(token_for(world.head_a))))()
+    comm = await opened(fresh)
+    assert await refused(fresh)
+    await comm.disconnect()
+    assert not await sync(SocketTicket.objects.exists)()
+
+
+async def test_a_ticket_not_used_in_time_opens_nothing(world: Any) -> None:
+    fresh = await sync(lambda: ticket(with_token(token_for(world.head_a))))()
+    await sync(SocketTicket.objects.update)(expires_at=timezone.now() - timedelta(seconds=1))
+    assert await refused(fresh)
+
+
+async def test_a_ticket_whose_token_was_revoked_before_use_opens_nothing(world: Any) -> None:
+    key = await sync(token_for)(world.head_a)
+    fresh = await sync(lambda: ticket(with_token(key)))()
+    await sync(Token.objects.filter(key=key).delete)()
+    assert await refused(fresh)
+
+
+async def test_a_ticket_whose_token_grew_too_old_before_use_opens_nothing(
+    world: Any, settings: Any
+) -> None:
+    key = await sync(token_for)(world.head_a)
+    fresh = await sync(lambda: ticket(with_token(key)))()
+    await sync(age_token)(key, settings.API_TOKEN_TTL_DAYS + 1)
+    assert await refused(fresh)
+
+
+# --- the open socket ends with its credential ----------------------------------------------
+
+
+async def test_signing_out_closes_that_browsers_sockets_and_no_others(
+    world: Any, layer: str
+) -> None:
+    await sync(submit)(world)
+    office, home = (
+        await sync(signed_in_browser)(world.head_a),
+        await sync(signed_in_browser)(world.head_a),
+    )
+    office_page = await opened(await sync(ticket)(office))
+    home_page = await opened(await sync(ticket)(home))
+    script = await opened(await sync(lambda: ticket(with_token(token_for(world.head_a))))())
+
+    csrf = office.cookies["csrftoken"].value
+    signed_out = await sync(office.post)(reverse("logout"), HTTP_X_CSRFTOKEN=csrf)
+    assert signed_out.status_code == 302
+
+    assert await closed_for_its_credential(office_page)
+    await start_appraisal(world)
+    for still_open in (home_page, script):
+        assert (await still_open.receive_json_from(timeout=5))["kind"] == "appraisal_started"
+        await still_open.disconnect()
+
+
+async def test_revoking_the_token_closes_its_sockets(world: Any) -> None:
+    await sync(submit)(world)
+    key = await sync(token_for)(world.head_a)
+    script = await opened(await sync(lambda: ticket(with_token(key)))())
+    page = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
+
+    revoked = await sync(with_token(key).delete)("/api/v1/auth/token/")
+    assert revoked.status_code == 204
+
+    assert await closed_for_its_credential(script)
+    await start_appraisal(world)
+    assert (await page.receive_json_from(timeout=5))["kind"] == "appraisal_started"
+    await page.disconnect()
+
+
+async def test_deactivating_the_account_closes_all_its_sockets(world: Any) -> None:
+    await sync(submit)(world)
+    script = await opened(await sync(lambda: ticket(with_token(token_for(world.head_a))))())
+    page = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
+    colleague = await opened(await sync(lambda: ticket(with_token(token_for(world.staff_a))))())
+
+    await sync(people.deactivate)(world.head_a.pk, actor=world.secretariat, reason="Nghỉ hưu")
+
+    assert await closed_for_its_credential(script)
+    assert await closed_for_its_credential(page)
+    await start_appraisal(world)
+    assert (await colleague.receive_json_from(timeout=5))["kind"] == "appraisal_started"
+    await colleague.disconnect()
+
+
+async def test_a_token_that_grows_too_old_while_open_closes_the_socket_at_the_next_check(
+    world: Any, settings: Any
+) -> None:
+    """No event announces an expiry: the socket finds it out by checking its credential."""
+    settings.WEBSOCKET_RECHECK_SECONDS = 0.2
+    key = await sync(token_for)(world.head_a)
+    script = await opened(await sync(lambda: ticket(with_token(key)))())
+    page = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
+    assert await script.receive_nothing(timeout=0.5)  # checked, still good
+
+    await sync(age_token)(key, settings.API_TOKEN_TTL_DAYS + 1)
+
+    assert await closed_for_its_credential(script)
+    assert await page.receive_nothing(timeout=0.5)
+    await page.disconnect()
+
+
+async def test_a_session_that_ends_without_a_sign_out_closes_its_socket_at_the_next_check(
+    world: Any, settings: Any
+) -> None:
+    """The session expired, or a password change elsewhere invalidated it: no sign-out."""
+    settings.WEBSOCKET_RECHECK_SECONDS = 0.2
+    expired, other_password = (
+        await sync(signed_in_browser)(world.head_a),
+        await sync(signed_in_browser)(world.staff_a),
+    )
+    expiring_page = await opened(await sync(ticket)(expired))
+    staff_page = await opened(await sync(ticket)(other_password))
+
+    await sync(Session.objects.filter(session_key=expired.cookies["sessionid"].value).update)(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+
+    def change_password_elsewhere() -> None:
+        world.staff_a.set_password("một mật khẩu mới 2026")
+        world.staff_a.save()
+
+    await sync(change_password_elsewhere)()
+
+    assert await closed_for_its_credential(expiring_page)
+    assert await closed_for_its_credential(staff_page)
