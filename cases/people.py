@@ -43,6 +43,10 @@ from cases.users import User
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5_000  # per sheet: a province has hundreds of units and a few thousand people
+# Unpacked, the sheets of a full file take a few MB; a file packed small whose sheets unpack
+# to more (a million empty formatted cells) is refused before it is read.
+MAX_SHEET_BYTES = 16 * 1024 * 1024
+MAX_COLUMNS = 30  # the template's columns and a few of the province's own
 
 UNITS, PEOPLE = "units", "people"
 SHEET_TITLES = {UNITS: gettext_lazy("Units"), PEOPLE: gettext_lazy("Accounts")}
@@ -214,6 +218,19 @@ def read_workbook(content: bytes, problems: Problems) -> dict[str, Sheet]:
         problems.add(_("The file is not an Excel workbook (.xlsx): use the template."))
         return {}
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(
+                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
+            )
+        if unpacked > MAX_SHEET_BYTES:
+            problems.add(
+                _(
+                    "The workbook's sheets are too large (more than %(rows)s rows each): keep "
+                    "only the template's tables, without empty formatted cells."
+                )
+                % {"rows": MAX_ROWS}
+            )
+            return {}
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
         problems.add(_("The file is not an Excel workbook (.xlsx) that can be read."))
@@ -249,15 +266,17 @@ def _sheets(workbook: Any, problems: Problems) -> dict[str, Sheet]:
             )
             continue
         rows = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        for number, values in enumerate(cells, start=1):
+            if not any(not _blank(v) for v in values):
+                continue  # empty (formatted) rows, wherever they are, say nothing
             if number > MAX_ROWS + 1:
                 problems.add(
                     _("the sheet has more than %(rows)s rows.") % {"rows": MAX_ROWS},
                     sheet=ws.title,
                 )
                 break
-            if any(not _blank(v) for v in values):
-                rows.append((number, list(values)))
+            rows.append((number, list(values)))
         found[kind] = Sheet(kind=kind, title=ws.title, rows=rows)
     return found
 

@@ -22,9 +22,8 @@ from cases.users import User
 from deadlines import policy, texts
 from deadlines.calendar import end_of_day, is_working_day, last_day, local_date, parse_day
 from deadlines.models import CalendarOverride, Extension
-from workflow import audit, events
+from workflow import audit, events, rules
 from workflow.models import Clarification
-from workflow.services import state_label
 
 EXTENSION_KIND = "deadlines.extension_granted"
 
@@ -68,11 +67,16 @@ def grant_extension(
             case_id,
             queryset=Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
         )
-        _require_secretariat(actor, _("Only the secretariat grants extensions."))
-        if kind not in Extension.Kind.values:
+        known = kind in Extension.Kind.values
+        facts = rules.facts_for(actor, case, now, codes=("change_cycle",))
+        reasons = rules.extend(facts, kind if known else None)
+        if reasons and reasons[0].kind == rules.Kind.ROLE:
+            raise NotAllowed(_("Only the secretariat grants extensions."))
+        if not known:
             raise InvalidInput(
                 _("Say which deadline to extend: “self_assessment” or “explanation”.")
             )
+        rules.enforce(reasons)
         day = _day(due_date, _("New deadline"))
         reason_text = _reason(reason, _("Give the reason for the extension."))
         if kind == Extension.Kind.SELF_ASSESSMENT:
@@ -119,11 +123,6 @@ def _later_than(day: date, current: date) -> None:
 
 
 def _check_self_assessment(case: Case, day: date) -> date:
-    if case.state not in (Case.State.SELF_SCORING, Case.State.SUBMITTED):
-        raise WrongState(
-            _("The self-assessment of this case is over: the case is “%(state)s”.")
-            % {"state": state_label(case.state)}
-        )
     current = policy.self_assessment_due(case)
     _later_than(day, current)
     if day >= case.cycle.appraisal_due:
@@ -135,9 +134,7 @@ def _check_self_assessment(case: Case, day: date) -> date:
 
 
 def _check_explanation(case: Case, day: date) -> date:
-    due_at = (
-        Clarification.objects.answer_due_at(case) if case.state == Case.State.EXPLANATION else None
-    )
+    due_at = Clarification.objects.answer_due_at(case)
     if due_at is None:
         raise WrongState(_("No explanation is requested from this unit now."))
     current = last_day(due_at)

@@ -35,16 +35,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import Conflict, GuardFailed, InvalidInput, NotAllowed, NotFound, WrongState
+from cases.errors import Conflict, InvalidInput, NotFound
 from cases.models import Case, Criterion, Method
 from cases.users import User
 from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
 from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
-from workflow import audit, events
+from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import before_self_deadline
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,28 +138,16 @@ def _state_label(case: Case) -> str:
 
 
 def _require_change(case: Case, actor: User, now: datetime, *, withdraw: bool = False) -> None:
-    """The unit's staff or head, while the case takes evidence (404/403/409/400 otherwise)."""
-    if not (
-        permissions.has_case_perm(actor, "edit_self_score", case)
-        or permissions.has_case_perm(actor, "answer_clarification", case)
-    ):
-        raise NotAllowed(_("Only the unit's staff can add or withdraw its evidence."))
-    if withdraw and case.state != S.SELF_SCORING:
-        raise WrongState(
-            _("Evidence can be withdrawn only during self-scoring; the case is “%(state)s”.")
-            % {"state": _state_label(case)}
-        )
-    if case.state not in ADD_STATES:
-        raise WrongState(
-            _("The evidence of this case is frozen: the case is “%(state)s”.")
-            % {"state": _state_label(case)}
-        )
-    perm = "edit_self_score" if case.state == S.SELF_SCORING else "answer_clarification"
-    permissions.require(actor, perm, case)
-    if case.state == S.SELF_SCORING:
-        reasons = before_self_deadline(case, now, {})
-        if reasons:
-            raise GuardFailed(reasons[0])
+    """The unit's staff or head, while the case takes evidence (403/409/400 otherwise, from
+    `workflow.rules`, which the pages ask too)."""
+    facts = rules.facts_for(
+        actor,
+        case,
+        now,
+        codes=("edit_self_score", "answer_clarification"),
+        with_deadline=True,
+    )
+    rules.enforce((rules.withdraw_evidence if withdraw else rules.add_evidence)(facts))
 
 
 def _criterion(case: Case, code: Any) -> Criterion:
@@ -276,6 +263,7 @@ def keep_file(
     check: Callable[[bool], Case],
     record: Callable[[Case, Document], T],
     accept: Callable[[sniff.FileKind, str], None] | None = None,
+    made: sniff.FileKind | None = None,
 ) -> T:
     """Keep one file of a case in the store with its `Document` row; every caller that puts a
     file in the store comes through here, so that the order that keeps store and database
@@ -285,6 +273,8 @@ def keep_file(
     transaction on the locked case (it returns the case). `accept(kind, name)` may refuse a
     type the caller does not take. `record(case, document)` writes the caller's own rows and
     audit entry in the same transaction. Any refusal after the file was stored deletes it.
+    `made`: the kind of a file the product wrote itself (a generated report), which is not
+    judged as an upload is.
     """
     stored: Stored | None = getattr(upload, "stored", None)
     store: Storage = getattr(upload, "store", None) or get_storage()
@@ -294,7 +284,7 @@ def keep_file(
         name = clean_filename(filename)
         case = check(False)
         if stored is None:
-            kind = check_file(upload, name, size)
+            kind = made or check_file(upload, name, size)
             if accept is not None:
                 accept(kind, name)
             stored = _put(store, case, upload, size, kind)

@@ -210,5 +210,11 @@ class SocketTicketView(APIView):
         elif isinstance(authenticator, SessionAuthentication) and session_key:
             ticket = sockets.issue_ticket(request.user, session_key=session_key)
         else:
-            raise NotAllowed(_("Sign in with a session or an API token to open the live push."))
+            # An integration's long-lived token is not checked again by open sockets here.
+            raise NotAllowed(
+                _(
+                    "The live push opens with a signed-in page or a sign-in token "
+                    "(POST /api/v1/auth/token/), not with an integration token."
+                )
+            )
         return Response({"ticket": ticket.value, "expires_at": ticket.expires_at}, status=201)

@@ -164,7 +164,8 @@ def _docx_name(stem: str, cycle: Cycle, ext: str = "docx") -> str:
 
 
 class CaseReportView(APIView):
-    """The unit's self-assessment report: whoever may see the case."""
+    """The unit's self-assessment report: whoever may see the case. Once sent, the report
+    kept at the sending (the paper that was sent); before, the draft as the table stands."""
 
     @extend_schema(responses={(200, DOCX): OpenApiTypes.BINARY})
     def get(self, request: SignedInApiRequest, pk: int) -> HttpResponse:
@@ -172,7 +173,8 @@ class CaseReportView(APIView):
             request.user, pk, queryset=Case.objects.select_related("cycle", "unit")
         )
         name = f"bao-cao-tu-danh-gia-{case.unit.code.lower()}-{case.cycle.year}.docx"
-        return attachment(documents.self_assessment_report(case), name, DOCX)
+        content = services.submitted_report(case) or documents.self_assessment_report(case)
+        return attachment(content, name, DOCX)
 
 
 class AppraisalReportView(APIView):

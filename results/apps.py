@@ -10,8 +10,10 @@ class ResultsConfig(AppConfig):
         # Results sit above the workflow: publication freezes the ranking through this hook
         # instead of the workflow importing the ranking.
         from results import services
+        from workflow import events
         from workflow.cycle_services import register_results_freezer
         from workflow.transitions import register_guard
 
         register_results_freezer(services.freeze_results)
         register_guard("submit", services.signed_report_guard)
+        events.subscribe(after_commit=services.on_workflow_event)

@@ -76,17 +76,16 @@ def rank_change_text(row: UnitResult) -> str:
 # --- the unit's self-assessment report ---------------------------------------------------
 
 
-def _submission(case: Case) -> AuditEntry | None:
+SUBMISSIONS = (
+    audit.CASE_TRANSITION.format(name="submit"),
+    audit.CASE_TRANSITION.format(name="lock_at_cutoff"),
+)
+
+
+def last_submission(case: Case) -> AuditEntry | None:
+    """The entry of the case's last sending (by the head, or locked at the cutoff)."""
     return (
-        AuditEntry.objects.filter(
-            case=case,
-            action__in=[
-                audit.CASE_TRANSITION.format(name="submit"),
-                audit.CASE_TRANSITION.format(name="lock_at_cutoff"),
-            ],
-        )
-        .order_by("-at", "-pk")
-        .first()
+        AuditEntry.objects.filter(case=case, action__in=SUBMISSIONS).order_by("-at", "-pk").first()
     )
 
 
@@ -116,7 +115,7 @@ def self_assessment_report(case: Case) -> bytes:
         .values_list("criterion_id", "document__filename", "note")
     ):
         evidence[criterion_id].append(f"{filename} ({note})" if note else filename)
-    submitted = _submission(case)
+    submitted = last_submission(case)
 
     area_totals: dict[int, Decimal] = defaultdict(Decimal)
     for pk, _code, _title, _max, _depth, is_leaf, _method, area_id in criteria:

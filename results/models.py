@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from evidence.models import Document
+from workflow.models import AuditEntry
 
 
 class SignedReport(models.Model):
@@ -31,6 +32,24 @@ class SignedReport(models.Model):
         verbose_name = _("signed self-assessment report")
         verbose_name_plural = _("signed self-assessment reports")
         ordering = ["case", "-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.document.filename}"
+
+
+class SubmittedReport(models.Model):
+    """The self-assessment report as it was sent: written when the submission (or the lock
+    at the cutoff) commits and kept in the evidence store, where the case's retention covers
+    it, so that the paper the unit sent can be given again byte for byte."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="submitted_reports")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="+")
+    submission = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("submitted self-assessment report")
+        verbose_name_plural = _("submitted self-assessment reports")
+        ordering = ["case", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.case}: {self.document.filename}"

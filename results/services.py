@@ -1,4 +1,5 @@
-"""The writers of results: the leader's exclusions from the ranking, the frozen publication.
+"""The writers of results: the leader's exclusions from the ranking, the frozen publication,
+the unit's signed report and the self-assessment report kept as it was sent.
 
 Units found to have provided untruthful evidence or figures are not ranked: the case keeps its
 scores and state and is still published; the results list it apart with the reason. Decided
@@ -7,6 +8,8 @@ until the results are published, each decision audited on the case.
 
 from __future__ import annotations
 
+import io
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +25,14 @@ from cases.users import User
 from deadlines.calendar import local_date, parse_day
 from evidence import services as evidence_services
 from evidence.models import Document
-from evidence.sniff import FileKind
-from results import ranking
-from results.models import SignedReport
+from evidence.sniff import KINDS, FileKind
+from evidence.storage import StorageError, get_storage
+from results import documents, ranking
+from results.models import SignedReport, SubmittedReport
 from workflow import audit, events, rules
+from workflow.models import AuditEntry
+
+logger = logging.getLogger(__name__)
 
 
 def _decidable_case(case_id: Any, actor: User) -> Case:
@@ -189,3 +196,81 @@ def signed_report_guard(case: Case, now: datetime, params: dict[str, Any]) -> li
             )
         ]
     return []
+
+
+# --- the self-assessment report as it was sent ----------------------------------------------
+
+SUBMITTED_REPORT_KEPT = "results.submitted_report.kept"
+SENT = audit.CASE_TRANSITION.format(name="submit")
+
+
+def keep_submitted_report(entry: AuditEntry) -> SubmittedReport:
+    """Write the case's self-assessment report as it stands at the submission `entry` and
+    keep it in the evidence store, then give it the retention the case's evidence has."""
+    case = Case.objects.select_related("cycle", "unit").get(pk=entry.case_id)
+    content = documents.self_assessment_report(case)
+    at = timezone.now()
+
+    def check(lock: bool) -> Case:
+        queryset = Case.objects.select_related("cycle", "unit")
+        return (queryset.select_for_update(of=("self",)) if lock else queryset).get(pk=case.pk)
+
+    def record(locked: Case, document: Document) -> SubmittedReport:
+        report = SubmittedReport.objects.create(case=locked, document=document, submission=entry)
+        audit.record(
+            SUBMITTED_REPORT_KEPT,
+            actor=document.uploaded_by,
+            case=locked,
+            cycle=locked.cycle,
+            obj=report,
+            data={"filename": document.filename, "sha256": document.sha256, "size": document.size},
+        )
+        return report
+
+    report = evidence_services.keep_file(
+        io.BytesIO(content),
+        filename=f"bao-cao-tu-danh-gia-{case.unit.code.lower()}-{case.cycle.year}.docx",
+        size=len(content),
+        actor=permissions.system_user(),
+        now=at,
+        check=check,
+        record=record,
+        made=KINDS["docx"],
+    )
+    evidence_services.retain_case_evidence(case.pk)
+    return report
+
+
+def on_workflow_event(entry: AuditEntry) -> None:
+    """After-commit subscriber: keep the report of a case its head just sent. Never raises
+    (the submission has committed); without a kept report (a case locked at the cutoff,
+    which the sweep does by the thousand, or a store that was down) the report is written
+    afresh from the frozen table when asked for."""
+    if entry.action != SENT or entry.case_id is None:
+        return
+    try:
+        keep_submitted_report(entry)
+    except Exception:
+        logger.exception("Could not keep the submitted report of audit entry %s.", entry.pk)
+
+
+def submitted_report(case: Case) -> bytes | None:
+    """The report kept at the case's last sending, byte for byte; None while the case is
+    being self-scored, when none was kept, or when the store cannot give it back."""
+    if case.state == Case.State.SELF_SCORING:
+        return None
+    submission = documents.last_submission(case)
+    kept = (
+        SubmittedReport.objects.select_related("document").filter(submission=submission).first()
+        if submission
+        else None
+    )
+    if kept is None or kept.document.integrity != Document.Integrity.OK:
+        return None
+    try:
+        return b"".join(
+            get_storage().iter_chunks(kept.document.storage_key, kept.document.version_id)
+        )
+    except StorageError:
+        logger.warning("The kept report %s cannot be read from the store.", kept.pk)
+        return None

@@ -286,14 +286,72 @@ def decide_ranking(f: Facts) -> list[Reason]:
     return []
 
 
+# Which deadline an extension moves, and the states in which it is still running.
+EXTENDABLE_BY_KIND: dict[str, tuple[str, ...]] = {
+    "self_assessment": (S.SELF_SCORING, S.SUBMITTED),
+    "explanation": (S.EXPLANATION,),
+}
 EXTENDABLE = (S.SELF_SCORING, S.SUBMITTED, S.EXPLANATION)
 
 
-def extend(f: Facts) -> list[Reason]:
-    """The secretariat grants a later deadline while one is running."""
+def extend(f: Facts, kind: str | None = None) -> list[Reason]:
+    """The secretariat grants a later deadline while one is running: the self-assessment
+    while the unit scores or its submission waits for appraisal, the answer date during an
+    explanation (`kind`; without it, either)."""
+    message = None
+    if kind == "self_assessment":
+        message = _("The self-assessment of this case is over: the case is “%(state)s”.") % {
+            "state": _state_label(f.state)
+        }
+    elif kind == "explanation":
+        message = _("No explanation is requested from this unit now.")
     return _first(
         lambda: _role(f, "change_cycle"),
-        lambda: _in_states(f, EXTENDABLE),
+        lambda: _in_states(f, EXTENDABLE_BY_KIND.get(kind or "", EXTENDABLE), message),
+    )
+
+
+# --- evidence: what the unit's staff and head may do with the files of their case ---------
+
+EVIDENCE_STATES = (S.SELF_SCORING, S.EXPLANATION)
+
+
+def _evidence_role(f: Facts) -> list[Reason]:
+    if not f.perms & {"edit_self_score", "answer_clarification"}:
+        return [Reason(Kind.ROLE, _("Only the unit's staff can add or withdraw its evidence."))]
+    return []
+
+
+def add_evidence(f: Facts) -> list[Reason]:
+    """Files are added while the unit scores (until its deadline) and, during an
+    explanation, to answer the questions; the case's evidence is frozen otherwise."""
+    reasons = _first(
+        lambda: _evidence_role(f),
+        lambda: _in_states(
+            f,
+            EVIDENCE_STATES,
+            _("The evidence of this case is frozen: the case is “%(state)s”.")
+            % {"state": _state_label(f.state)},
+        ),
+    )
+    if reasons:
+        return reasons
+    if f.state == S.SELF_SCORING:
+        return _first(lambda: _role(f, "edit_self_score"), lambda: _self_deadline(f))
+    return _role(f, "answer_clarification")
+
+
+def withdraw_evidence(f: Facts) -> list[Reason]:
+    """A file is withdrawn only while the unit still scores, before its deadline."""
+    return _first(
+        lambda: _evidence_role(f),
+        lambda: _in_states(
+            f,
+            [S.SELF_SCORING],
+            _("Evidence can be withdrawn only during self-scoring; the case is “%(state)s”.")
+            % {"state": _state_label(f.state)},
+        ),
+        lambda: add_evidence(f),
     )
 
 

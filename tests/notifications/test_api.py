@@ -9,6 +9,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from config.auth import create_integration_token
+from notifications import sockets
 from notifications.models import Notification, SocketTicket
 from notifications.services import notify
 from tests.helpers import api
@@ -202,6 +204,15 @@ def test_an_expired_token_gets_no_ticket(world: Any, settings: Any) -> None:
     assert not SocketTicket.objects.exists()
 
 
+def test_an_integration_token_gets_no_ticket_and_is_told_what_does(world: Any) -> None:
+    _token, key = create_integration_token(world.head_a, "Cổng dữ liệu của Sở")
+    client = Client()
+    response = client.post(TICKETS, HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 403
+    assert "/api/v1/auth/token/" in response.json()["detail"]
+    assert not SocketTicket.objects.exists()
+
+
 def test_a_page_needs_its_csrf_token_for_a_ticket(world: Any) -> None:
     """Another site cannot make the user's browser fetch a ticket with its session."""
     response = signed_in_browser(world.head_a).post(TICKETS)
@@ -213,3 +224,21 @@ def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
     fresh = ticket(with_token(token_for(world.head_a)))
     stored = SocketTicket.objects.get()
     assert fresh not in stored.digest and len(stored.digest) == 64
+
+
+def test_opening_a_socket_and_each_later_check_cost_a_few_queries(
+    world: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Redeeming: the ticket, its deletion, then the credential as the API or a page reads
+    it; the periodic check is that last part alone."""
+    by_token = ticket(with_token(token_for(world.head_a)))
+    by_session = ticket(signed_in_browser(world.staff_a))
+    with django_assert_max_num_queries(3):
+        token_credential = sockets.redeem_ticket(by_token)
+    with django_assert_max_num_queries(4):
+        session_credential = sockets.redeem_ticket(by_session)
+    assert token_credential is not None and session_credential is not None
+    with django_assert_max_num_queries(1):
+        assert token_credential.holds()
+    with django_assert_max_num_queries(2):
+        assert session_credential.holds()

@@ -4,7 +4,9 @@ deactivation, renaming and merging with the lineage the results follow."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from openpyxl.utils import get_column_letter
 from rest_framework.authtoken.models import Token
 
 from cases.errors import DomainError, InvalidInput, NotAllowed, WrongState
@@ -223,6 +226,44 @@ def test_a_workbook_with_too_many_rows_is_refused_without_reading_on(
     response = _post(world.secretariat, people_workbook([], accounts))
     assert response.status_code == 400
     assert response.json()["errors"] == [f"Trang “Tài khoản”: trang tính có hơn {MAX_ROWS} dòng."]
+    assert _everything() == before
+
+
+def _million_empty_cells() -> bytes:
+    """The template's workbook whose accounts sheet holds 1 000 × 1 000 empty formatted
+    cells: small packed, only its unpacked size gives it away."""
+    base = people_workbook([], [])
+    cells = "".join(f'<c r="{get_column_letter(c)}{{r}}" s="0"/>' for c in range(1, 1001))
+    rows = "".join(f'<row r="{r}">{cells.format(r=r)}</row>' for r in range(1, 1001))
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+        f'.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(base)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, sheet if item.filename == "xl/worksheets/sheet2.xml" else data)
+    return out.getvalue()
+
+
+def test_a_workbook_of_a_million_empty_cells_is_refused_without_reading_it(
+    world: SimpleNamespace,
+) -> None:
+    from cases.people import MAX_BYTES
+
+    content = _million_empty_cells()
+    assert len(content) < MAX_BYTES
+    before = _everything()
+    response = _post(world.secretariat, content)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "Các trang của bảng tính quá lớn (hơn 5000 dòng mỗi trang): chỉ giữ các bảng theo "
+        "mẫu, không để ô trống có định dạng."
+    ]
     assert _everything() == before
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,18 @@ TABLE: dict[str, tuple[rules.Predicate, set[str], set[str]]] = {
         {"secretariat"},
         {S.SELF_SCORING, S.SUBMITTED, S.EXPLANATION},
     ),
+    "extend_self_assessment": (
+        partial(rules.extend, kind="self_assessment"),
+        {"secretariat"},
+        {S.SELF_SCORING, S.SUBMITTED},
+    ),
+    "extend_explanation": (
+        partial(rules.extend, kind="explanation"),
+        {"secretariat"},
+        {S.EXPLANATION},
+    ),
+    "add_evidence": (rules.add_evidence, {"staff", "head"}, {S.SELF_SCORING, S.EXPLANATION}),
+    "withdraw_evidence": (rules.withdraw_evidence, {"staff", "head"}, {S.SELF_SCORING}),
 }
 
 CASES = [(action, role, state) for action in TABLE for role in ROLES for state in STATES]
@@ -223,3 +236,16 @@ def test_the_scan_finds_a_has_perm_call(tmp_path: Path) -> None:
     sample = tmp_path / "view.py"
     sample.write_text("def view(request):\n    return request.user.has_perm('cases.view_cycle')\n")
     assert _has_perm_calls(sample) == [2]
+
+
+def test_evidence_is_added_until_the_deadline_and_again_to_answer_questions() -> None:
+    passed = {"self_due": date(2026, 3, 15), "self_due_passed": True}
+    late = rules.add_evidence(facts("staff", S.SELF_SCORING, **passed))
+    assert [r.kind for r in late] == [Kind.DATE] and "15/03/2026" in str(late[0])
+    assert [r.kind for r in rules.withdraw_evidence(facts("head", S.SELF_SCORING, **passed))] == [
+        Kind.DATE
+    ]
+    # The self-assessment date does not bind the answers of an explanation round.
+    assert rules.add_evidence(facts("staff", S.EXPLANATION, **passed)) == []
+    frozen = rules.add_evidence(facts("staff", S.SUBMITTED))
+    assert [r.kind for r in frozen] == [Kind.STATE]
