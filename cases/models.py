@@ -599,6 +599,89 @@ class AppraiserAssignment(models.Model):
         return f"{self.user} – {self.cycle.year} – {self.area_code}"
 
 
+class Council(models.Model):
+    """The appraisal council of a cycle (Hội đồng thẩm định), formed each year by a decision.
+
+    Its members are the only people the secretariat may assign areas to: council members
+    through the department they represent (each area is assigned to departments), and the
+    support team (Tổ giúp việc) directly.
+    """
+
+    cycle = models.OneToOneField(Cycle, on_delete=models.CASCADE, related_name="council")
+    decision_number = models.CharField(_("decision number"), max_length=64)
+    decision_date = models.DateField(_("decision date"))
+    decision_signer = models.CharField(_("decision signed by"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("appraisal council")
+        verbose_name_plural = _("appraisal councils")
+
+    def __str__(self) -> str:
+        return f"{self.cycle} – {self.decision_number}"
+
+
+class CouncilMember(models.Model):
+    """A person of the council: its chair, a vice-chair, a member for a department, or one
+    of the support team. A member never appraises the case of the department they represent."""
+
+    class Role(models.TextChoices):
+        CHAIR = "chair", _("Chair")
+        VICE_CHAIR = "vice_chair", _("Vice-chair")
+        MEMBER = "member", _("Member")
+        SUPPORT = "support", _("Support team")
+
+    council = models.ForeignKey(Council, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="council_seats"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    department = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="council_members",
+        verbose_name=_("department represented"),
+    )
+
+    class Meta:
+        verbose_name = _("council member")
+        verbose_name_plural = _("council members")
+        constraints = [
+            models.UniqueConstraint(fields=["council", "user"], name="uniq_council_member"),
+            models.UniqueConstraint(
+                fields=["council"],
+                condition=models.Q(role="chair"),
+                name="one_council_chair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()}"
+
+
+class CouncilArea(models.Model):
+    """An area of the cycle's criteria assigned to a department represented on the council."""
+
+    council = models.ForeignKey(Council, on_delete=models.CASCADE, related_name="areas")
+    area_code = models.CharField(_("area"), max_length=32)
+    department = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("department")
+    )
+
+    class Meta:
+        verbose_name = _("area of a council department")
+        verbose_name_plural = _("areas of council departments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["council", "area_code", "department"], name="uniq_council_area"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_code} → {self.department.code}"
+
+
 class UnitLineage(models.Model):
     """An old unit continued by a new one: a merger, a split or a renaming.
 

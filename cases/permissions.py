@@ -25,6 +25,7 @@ from cases.models import (
     AppraiserAssignment,
     Case,
     CaseUserObjectPermission,
+    CouncilMember,
     Membership,
 )
 from cases.users import AnonymousUser, User
@@ -361,7 +362,8 @@ def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
     """Derive the object permissions of these cases from memberships and assignments.
 
     Idempotent: the cases' rows are replaced by what the memberships say now. An appraiser
-    who is a member of a unit gets no appraisal permission on that unit's case.
+    who is a member of a unit, or represents it on the council, gets no appraisal
+    permission on that unit's case.
     """
     case_list = list(
         cases.only("pk", "unit_id", "cycle_id") if isinstance(cases, QuerySet) else cases
@@ -385,6 +387,12 @@ def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
         .distinct()
     ):
         appraisers.setdefault(cycle_id, set()).add(user_id)
+    # A council member speaks for a department: they do not appraise its case either.
+    represents: set[tuple[int, int, int]] = set(
+        CouncilMember.objects.filter(
+            council__cycle_id__in=cycle_ids, department__isnull=False
+        ).values_list("council__cycle_id", "user_id", "department_id")
+    )
 
     rows = []
     for case in case_list:
@@ -393,6 +401,8 @@ def sync_case_permissions(cases: Iterable[Case] | QuerySet[Case]) -> int:
         }
         for user_id in appraisers.get(case.cycle_id, ()):
             if user_id in grants:  # conflict of interest: their own unit
+                continue
+            if (case.cycle_id, user_id, case.unit_id) in represents:
                 continue
             grants[user_id] = set(APPRAISER_PERMS)
         rows += [

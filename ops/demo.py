@@ -16,8 +16,9 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from cases import frameworks
-from cases.models import Cycle, Framework, Membership, Unit, UnitGroup
+from cases.models import Council, CouncilMember, Cycle, Framework, Membership, Unit, UnitGroup
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
+from workflow import council
 from workflow.cycle_services import add_membership, assign_appraiser, open_cycle
 
 AUTHORITY = "UBND tỉnh Sơn Hà"
@@ -58,6 +59,9 @@ COMMUNES = [
     ("XQUANGTRUNG", "Xã Quảng Trung"),
     ("DKCONSON", "Đặc khu Côn Sơn"),
 ]
+# The council is formed by a decision of the chair each year; the demo's two appraisers are
+# its support team, who may appraise any area.
+COUNCIL_DECISION = "01/QĐ-HĐTĐ"
 APPRAISER_AREAS = {"appraiser1": ["1", "2", "3", "4"], "appraiser2": ["5", "6", "7", "8", "9"]}
 
 
@@ -135,8 +139,13 @@ def _build(today: date) -> tuple[Cycle, User]:
             user = _user(f"{unit.code.lower()}.{role}", label, unit.name)
             if not Membership.objects.filter(user=user, unit=unit, role=role).exists():
                 add_membership(user, unit, role, actor=secretariat)
+    if not Council.objects.filter(cycle=cycle).exists():
+        signed = min(today, date.today())  # a decision is never dated in the future
+        council.form_council(cycle.pk, COUNCIL_DECISION, signed, actor=secretariat)
     for username, areas in APPRAISER_AREAS.items():
         user = _user(username, "Thành viên", f"Hội đồng thẩm định ({username[-1]})")
+        if not CouncilMember.objects.filter(council__cycle=cycle, user=user).exists():
+            council.add_member(cycle.pk, user.pk, CouncilMember.Role.SUPPORT, actor=secretariat)
         for area in areas:
             assign_appraiser(cycle, user, area, actor=secretariat)
     return cycle, secretariat

@@ -18,7 +18,7 @@ from cases import frameworks
 from cases.models import Case, Cycle, Unit, UnitGroup
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
 from deadlines.calendar import local_date
-from workflow import cycle_services
+from workflow import council, cycle_services
 
 PASSWORD = "pw-12345-xyz"  # every persona's, for tests that sign in through the login form
 
@@ -30,6 +30,15 @@ def make_user(username: str, *groups: str) -> User:
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     return user
+
+
+def seat_support_team(cycle: Cycle, users: list[User], *, actor: User) -> None:
+    """The cycle's council, formed by a decision of today, with these people on its support
+    team (who may appraise any area)."""
+    today = local_date(timezone.now())
+    council.form_council(cycle.pk, "01/QĐ-HĐTĐ", today, actor=actor)
+    for user in users:
+        council.add_member(cycle.pk, user.pk, "support", actor=actor)
 
 
 def build_world(*, framework: str = "khoi_so", deadline_days: int = 7) -> SimpleNamespace:
@@ -64,6 +73,7 @@ def build_world(*, framework: str = "khoi_so", deadline_days: int = 7) -> Simple
         (w.head_b, unit_b, "head"),
     ):
         cycle_services.add_membership(user, unit, role, actor=actor)
+    seat_support_team(cycle, [w.appraiser, w.appraiser2], actor=actor)
     for area in ("1", "2", "3", "4"):
         cycle_services.assign_appraiser(cycle, w.appraiser, area, actor=actor)
     for area in ("5", "6", "7", "8", "9"):

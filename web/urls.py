@@ -3,6 +3,7 @@ from django.urls import path
 from web.views import (
     appraisal,
     cases,
+    council,
     cycle_setup,
     cycles,
     evidence,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("cycles/<int:pk>/steps/", cycles.bulk_step, name="bulk-step"),
     path("cycles/<int:pk>/publish/", cycles.publish, name="publish"),
     path("cycles/<int:pk>/survey/", secretariat.survey_import, name="survey"),
+    path("cycles/<int:pk>/council/", council.council, name="council"),
     path("cycles/<int:pk>/appraisers/", secretariat.appraisers, name="appraisers"),
     path(
         "cycles/<int:pk>/appraisers/<int:assignment_id>/remove/",

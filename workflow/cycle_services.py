@@ -36,7 +36,7 @@ from cases.users import User, display_name
 from deadlines import policy
 from deadlines.calendar import local_date, parse_day
 from deadlines.models import Extension
-from workflow import audit, cycle_settings, events
+from workflow import audit, council, cycle_settings, events
 from workflow.services import apply_transition, run_transition
 
 # What may still change once a cycle is open: its title, deadlines and reminders. Everything
@@ -391,6 +391,9 @@ def assign_appraiser(
 ) -> AppraiserAssignment:
     if not permissions.may_take_case_role(user):
         raise InvalidInput(permissions.case_role_refusal(user))
+    refusal = council.assignable_refusal(cycle, user, area_code)
+    if refusal:
+        raise InvalidInput(refusal)
     with transaction.atomic():
         assignment, created = AppraiserAssignment.objects.get_or_create(
             cycle=cycle, user=user, area_code=area_code
@@ -440,11 +443,13 @@ def create_assignment(
             errors.append(_("There is no active user “%(user)s”.") % {"user": user_ref or ""})
         elif not permissions.may_take_case_role(user):
             errors.append(permissions.case_role_refusal(user))
-        areas = set(
-            Criterion.objects.filter(framework__cycle=cycle, parent__isnull=True).values_list(
-                "code", flat=True
-            )
-        )
+        areas = set(council.area_codes(cycle))
+        if (
+            user is not None
+            and area_code in areas
+            and (why := council.assignable_refusal(cycle, user, area_code))
+        ):
+            errors.append(why)
         if area_code not in areas:
             errors.append(
                 _("“%(area)s” is not an area of this cycle's criteria (areas: %(areas)s).")

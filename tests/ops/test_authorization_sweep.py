@@ -164,6 +164,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:survey": {"secretariat"},
     "web:appraisers": {"secretariat"},
     "web:cycle-new": {"secretariat"},
+    "web:council": {"secretariat"},
     "web:cycle-settings": {"secretariat"},
     "web:cycle-set": None,
     "web:cycle-open": None,

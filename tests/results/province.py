@@ -25,7 +25,7 @@ from django.utils import timezone
 from cases import frameworks
 from cases.models import Case, Cycle, Score, Unit, UnitGroup
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
-from tests.factories import make_user
+from tests.factories import make_user, seat_support_team
 from workflow import cycle_services
 
 AUTHORITY = "UBND tỉnh Thử nghiệm"
@@ -200,6 +200,7 @@ def build_province() -> SimpleNamespace:
     p.appraiser2 = make_user("appraiser2")
     p.cycle = make_cycle(2025, so, xa)
     cycle_services.add_membership(p.staff_s1, p.units["S1"], "staff", actor=p.secretariat)
+    seat_support_team(p.cycle, [p.appraiser, p.appraiser2], actor=p.secretariat)
     cycle_services.assign_appraiser(p.cycle, p.appraiser, "1", actor=p.secretariat)
     cycle_services.assign_appraiser(p.cycle, p.appraiser2, "2", actor=p.secretariat)
     cycle_services.open_cycle(p.cycle.pk, actor=p.secretariat)

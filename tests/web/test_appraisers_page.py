@@ -12,7 +12,7 @@ from cases import permissions
 from cases.models import AppraiserAssignment, Case, Cycle
 from tests.factories import make_user
 from tests.web.html import Page
-from workflow import cycle_services
+from workflow import council, cycle_services
 from workflow.models import AuditEntry
 
 
@@ -93,11 +93,23 @@ def test_the_secretariat_removes_an_assignment_and_the_rights_go_with_it(
 
 def test_a_new_member_is_added_by_user_name(world: Any, signed_in: Any) -> None:
     director = make_user("stp.director")
+    council.add_member(world.cycle.pk, director.pk, "support", actor=world.secretariat)
     response = signed_in(world.secretariat).post(_url(world), {"user": "stp.director", "area": "3"})
     assert response.status_code == 302
     assert _areas(world, director) == {"3"}
     page = Page(signed_in(world.secretariat).get(_url(world)))
     assert page.id(f"ap-{director.pk}") is not None
+
+
+def test_someone_not_on_the_council_is_refused_beside_the_add_form(
+    world: Any, signed_in: Any
+) -> None:
+    make_user("stp.director")
+    before = AuditEntry.objects.count()
+    response = signed_in(world.secretariat).post(_url(world), {"user": "stp.director", "area": "3"})
+    assert response.status_code == 400
+    assert "không thuộc Hội đồng thẩm định" in Page(response).id("add-error").text
+    assert AuditEntry.objects.count() == before
 
 
 def test_an_unknown_user_is_refused_beside_the_add_form_and_nothing_changes(
@@ -188,6 +200,7 @@ def test_the_table_costs_the_same_for_two_members_or_eight(
     for n in range(6):
         member = make_user(f"member{n}")
         cycle_services.add_membership(member, world.unit_b, "staff", actor=world.secretariat)
+        council.add_member(world.cycle.pk, member.pk, "support", actor=world.secretariat)
         cycle_services.assign_appraiser(world.cycle, member, str(n + 1), actor=world.secretariat)
     with django_assert_max_num_queries(APPRAISERS_PAGE_QUERIES) as eight:
         page = Page(client.get(_url(world)))

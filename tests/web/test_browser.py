@@ -668,8 +668,8 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     tmp_path: Path,
 ) -> None:
     """The secretariat, from the one command that makes its account, sets up the year in the
-    pages only: units and accounts from Excel, the communes' criteria set from its Excel
-    file, the cycle with its deadlines and set, an appraiser for an area, and opens it; the
+    pages only: units and accounts from Excel, each unit group's criteria set from its Excel
+    file, the cycle with its deadlines and sets, an appraiser for an area, and opens it; the
     commune's staff member follows the e-mailed invitation, chooses a password and sees the
     score sheet with the imported criteria."""
     base = live_server.url
@@ -690,36 +690,42 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
             [
                 ("XANLAC", "Xã An Lạc", "khoi_xa", "Khối xã, phường, đặc khu", None),
                 ("XDONGTIEN", "Xã Đồng Tiến", "khoi_xa", None, None),
+                ("SNV", "Sở Nội vụ", "khoi_so", "Khối sở, ban, ngành", None),
             ],
             [
                 ("Nguyễn Văn An", "an.nv@anlac.gov.vn", "XANLAC", "Cán bộ"),
                 ("Trần Thị Bình", "binh.tt@anlac.gov.vn", "XANLAC", "Thủ trưởng"),
-                ("Lê Văn Thẩm", "tham.lv@dongtien.gov.vn", "XDONGTIEN", "Cán bộ"),
+                ("Lê Văn Thẩm", "tham.lv@snv.gov.vn", "SNV", "Cán bộ"),
             ],
         )
     )
     page.set_input_files("#people-file", str(workbook))
     page.click("#people-form button[type=submit]")
     page.wait_for_selector(".message-success")
-    assert "2 đơn vị mới" in page.inner_text(".messages")
+    assert "3 đơn vị mới" in page.inner_text(".messages")
     assert page.locator("#people tr[data-status='invited']").count() == 3
     shot(page, "40-setup-units-and-accounts")
 
-    # 2. The communes' criteria set, from its Excel file.
-    sample = frameworks.read(ROOT.parent / "shared" / "frameworks" / "khoi-xa-sample.yaml")
-    criteria = tmp_path / "Bộ tiêu chí khối xã.xlsx"
-    criteria.write_bytes(framework_excel.workbook(framework_tree.from_yaml(sample)))
-    page.goto(f"{base}/frameworks/import/")
-    page.select_option("#set-group", "khoi_xa")
-    page.fill("#set-number", "125/QĐ-UBND")
-    page.fill("#set-date", "15/01/2026")
-    page.fill("#set-signer", "Chủ tịch UBND tỉnh")
-    page.set_input_files("#set-file", str(criteria))
-    page.click("#preview-set")
-    page.wait_for_selector("#preview")
-    shot(page, "41-setup-criteria-preview")
-    page.click("#save-set")
-    page.wait_for_selector(".message-success")
+    # 2. Each unit group's criteria set, from its Excel file.
+    samples = ROOT.parent / "shared" / "frameworks"
+    sample = frameworks.read(samples / "khoi-xa-sample.yaml")
+    for group, data in (
+        ("khoi_xa", sample),
+        ("khoi_so", frameworks.read(samples / "khoi-so-sample.yaml")),
+    ):
+        criteria = tmp_path / f"Bộ tiêu chí {group}.xlsx"
+        criteria.write_bytes(framework_excel.workbook(framework_tree.from_yaml(data)))
+        page.goto(f"{base}/frameworks/import/")
+        page.select_option("#set-group", group)
+        page.fill("#set-number", "125/QĐ-UBND")
+        page.fill("#set-date", "15/01/2026")
+        page.fill("#set-signer", "Chủ tịch UBND tỉnh")
+        page.set_input_files("#set-file", str(criteria))
+        page.click("#preview-set")
+        page.wait_for_selector("#preview")
+        shot(page, f"41-setup-criteria-preview-{group}")
+        page.click("#save-set")
+        page.wait_for_selector(".message-success")
 
     # 3. The cycle: its years, deadlines and set.
     today = local_date(timezone.now())
@@ -729,15 +735,16 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     page.fill("#c-self_assessment_due", (today + timedelta(days=30)).strftime("%d/%m/%Y"))
     page.fill("#c-appraisal_due", (today + timedelta(days=90)).strftime("%d/%m/%Y"))
     page.select_option("#set-khoi_xa", index=1)
+    page.select_option("#set-khoi_so", index=1)
     page.click("form.card button[type=submit]")
     page.wait_for_selector(".message-success")
     cycle = Cycle.objects.get()
     assert cycle.status == Cycle.Status.DRAFT
     shot(page, "42-setup-cycle-draft")
 
-    # 4. An appraiser for area 1 (a commune's officer: never for the commune's own case).
+    # 4. An appraiser for area 1 (an officer of Sở Nội vụ: never for its own case).
     page.goto(f"{base}/cycles/{cycle.pk}/appraisers/")
-    page.fill("#add-user", "tham.lv@dongtien.gov.vn")
+    page.fill("#add-user", "tham.lv@snv.gov.vn")
     page.select_option("#add-area", "1")
     page.click("#add-appraiser button[type=submit]")
     page.wait_for_selector(".message-success")
@@ -749,6 +756,7 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     page.wait_for_selector(".message-success")
     cycle.refresh_from_db()
     assert cycle.status == Cycle.Status.OPEN
+    assert cycle.cases.count() == 3
     case = Case.objects.get(cycle=cycle, unit__code="XANLAC")
     leaves = sum(1 for area in sample["areas"] for _criterion in area["criteria"])
     assert case.scores.count() == leaves

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cases.frameworks.copying import copy_framework
 from cases.models import Case, Criterion, Cycle, Framework, Score, Unit, UnitGroup
 from tests.helpers import api
+from workflow.framework_services import copy_framework
 from workflow.models import AuditEntry
 
 NEXT_YEAR = {
@@ -109,7 +109,7 @@ def test_a_set_used_by_another_cycle_is_copied_as_a_new_version(world: SimpleNam
 
 
 def test_a_set_not_yet_used_is_bound_as_it_is(world: SimpleNamespace) -> None:
-    spare = copy_framework(world.cycle.frameworks.get())
+    spare = copy_framework(world.cycle.frameworks.get().pk, actor=world.secretariat)
     response = create(world.secretariat, {**NEXT_YEAR, "frameworks": [spare.pk]})
     assert response.status_code == 201, response.json()
     assert [f["id"] for f in response.json()["frameworks"]] == [spare.pk]
@@ -160,7 +160,7 @@ def test_every_problem_is_named_at_once(world: SimpleNamespace) -> None:
 
 def test_two_sets_for_one_unit_group_are_refused(world: SimpleNamespace) -> None:
     used = world.cycle.frameworks.get()
-    spare = copy_framework(used)
+    spare = copy_framework(used.pk, actor=world.secretariat)
     before = counts()
     response = create(world.secretariat, {**NEXT_YEAR, "frameworks": [used.pk, spare.pk]})
     assert response.status_code == 400
@@ -249,7 +249,7 @@ def test_a_draft_takes_every_setting_an_open_cycle_only_its_deadlines(
 
 
 def test_the_set_of_an_open_cycle_cannot_be_replaced(world: SimpleNamespace) -> None:
-    spare = copy_framework(world.cycle.frameworks.get())
+    spare = copy_framework(world.cycle.frameworks.get().pk, actor=world.secretariat)
     before = counts()
     response = api(world.secretariat).post(
         f"/api/v1/cycles/{world.cycle.pk}/frameworks/", {"framework": spare.pk}, format="json"
@@ -265,7 +265,7 @@ def test_choosing_another_set_for_a_draft_unbinds_the_previous_one(
     used = world.cycle.frameworks.get()
     cycle = _draft(world, frameworks=[used.pk])
     first = cycle.frameworks.get()
-    spare = copy_framework(used)
+    spare = copy_framework(used.pk, actor=world.secretariat)
     response = api(world.secretariat).post(
         f"/api/v1/cycles/{cycle.pk}/frameworks/", {"framework": spare.pk}, format="json"
     )

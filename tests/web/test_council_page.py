@@ -1,0 +1,68 @@
+"""The secretariat records the council in its page: the decision, the people, the areas of
+each member department; a refusal is shown beside the form it came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from cases.models import AppraiserAssignment, Council, CouncilArea, CouncilMember
+from tests.factories import make_user
+from tests.web.html import Page
+
+
+def _url(world: Any) -> str:
+    return reverse("web:council", args=[world.cycle.pk])
+
+
+def test_the_secretariat_forms_the_council_and_gives_an_area_to_a_department(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    person = make_user("stc.council")
+    steps = [
+        {"action": "decision", "decision_number": "88/QĐ-UBND", "decision_date": "02/01/2026"},
+        {"action": "add_member", "user": "leader", "role": "chair"},
+        {"action": "add_member", "user": person.username, "role": "member", "department": "STC"},
+        {"action": "add_area", "area": "3", "department": "STC"},
+    ]
+    for step in steps:
+        response = client.post(_url(world), step)
+        assert response.status_code == 302, Page(response).text
+    assert Council.objects.get(cycle=world.cycle).decision_number == "88/QĐ-UBND"
+    assert CouncilMember.objects.get(user=world.leader).role == "chair"
+    assert CouncilArea.objects.get(area_code="3").department == world.unit_b
+    response = client.post(
+        reverse("web:appraisers", args=[world.cycle.pk]), {"user": person.username, "area": "3"}
+    )
+    assert response.status_code == 302
+    assert AppraiserAssignment.objects.filter(user=person, area_code="3").exists()
+    page = Page(client.get(_url(world)))
+    assert "Sở Tài chính" in page.id("area-3").text and "Stc.Council" in page.id("area-3").text
+
+
+def test_a_member_without_a_department_is_refused_beside_the_form(
+    world: Any, signed_in: Any
+) -> None:
+    before = CouncilMember.objects.count()
+    response = signed_in(world.secretariat).post(
+        _url(world), {"action": "add_member", "user": "outsider", "role": "member"}
+    )
+    assert response.status_code == 400
+    page = Page(response)
+    assert "đại diện" in page.id("add-member-error").text
+    assert page.id("m-user")["value"] == "outsider"
+    assert CouncilMember.objects.count() == before
+
+
+def test_only_the_secretariat_opens_the_council_page(world: Any, signed_in: Any) -> None:
+    before = CouncilMember.objects.count()
+    for user in (world.leader, world.appraiser, world.head_a):
+        client = signed_in(user)
+        assert client.get(_url(world)).status_code == 403
+        response = client.post(
+            _url(world), {"action": "add_member", "user": "outsider", "role": "support"}
+        )
+        assert response.status_code == 403
+    assert CouncilMember.objects.count() == before

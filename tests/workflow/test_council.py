@@ -1,0 +1,165 @@
+"""The appraisal council as a record: its decision, people and the areas of each member
+department; only its people are assigned, and nobody appraises a unit they represent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from cases import permissions
+from cases.errors import InvalidInput, NotAllowed
+from cases.models import AppraiserAssignment, Council, CouncilArea, CouncilMember
+from tests.factories import make_user
+from tests.helpers import api
+from workflow import council, cycle_services
+from workflow.models import AuditEntry
+
+
+def state() -> tuple[Any, ...]:
+    return (
+        list(Council.objects.values_list("decision_number", "decision_date")),
+        sorted(CouncilMember.objects.values_list("user_id", "role", "department_id")),
+        sorted(CouncilArea.objects.values_list("area_code", "department_id")),
+        sorted(AppraiserAssignment.objects.values_list("user_id", "area_code")),
+        AuditEntry.objects.count(),
+    )
+
+
+@pytest.fixture
+def member(world: SimpleNamespace) -> Any:
+    """A council member for Sở Tư pháp (unit A), which holds area 1."""
+    user = make_user("stp.council")
+    council.add_member(world.cycle.pk, user.pk, "member", "STP", actor=world.secretariat)
+    council.assign_area(world.cycle.pk, "1", "STP", actor=world.secretariat)
+    return user
+
+
+def test_a_member_appraises_the_areas_of_their_department_but_never_its_own_case(
+    world: SimpleNamespace, member: Any
+) -> None:
+    created, _new = cycle_services.create_assignment(
+        world.cycle.pk, member.username, "1", actor=world.secretariat
+    )
+    assert created.area_code == "1"
+    assert permissions.has_case_perm(member, "appraise_case", world.case_b)
+    member_again = type(member).objects.get(pk=member.pk)  # fresh permission caches
+    assert not permissions.has_case_perm(member_again, "view_case", world.case_a)
+    entries = AuditEntry.objects.filter(action__startswith="cases.council.").order_by("pk")
+    assert [(e.action, e.actor) for e in entries][-2:] == [
+        ("cases.council.member_added", world.secretariat),
+        ("cases.council.area_assigned", world.secretariat),
+    ]
+
+
+def test_a_member_is_refused_an_area_their_department_does_not_hold(
+    world: SimpleNamespace, member: Any
+) -> None:
+    before = state()
+    response = api(world.secretariat).post(
+        f"/api/v1/cycles/{world.cycle.pk}/assignments/",
+        {"user": member.username, "area_code": "2"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "Lĩnh vực 2 chưa được giao cho Sở Tư pháp" in " ".join(response.json()["errors"])
+    assert state() == before
+
+
+def test_someone_not_on_the_council_cannot_be_assigned(world: SimpleNamespace) -> None:
+    before = state()
+    with pytest.raises(InvalidInput, match="không thuộc Hội đồng thẩm định"):
+        cycle_services.assign_appraiser(world.cycle, world.outsider, "1", actor=world.secretariat)
+    assert state() == before
+
+
+def test_the_support_team_may_appraise_any_area(world: SimpleNamespace) -> None:
+    assignment, created = cycle_services.create_assignment(
+        world.cycle.pk, world.appraiser.username, "7", actor=world.secretariat
+    )
+    assert created and assignment.user == world.appraiser
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda w: council.form_council(w.cycle.pk, "", "01/01/2026", actor=w.secretariat), "số"),
+        (
+            lambda w: council.form_council(
+                w.cycle.pk,
+                "2/QĐ",
+                timezone.localdate() + timedelta(days=3),
+                actor=w.secretariat,
+            ),
+            "tương lai",
+        ),
+        (
+            lambda w: council.add_member(w.cycle.pk, "outsider", "member", actor=w.secretariat),
+            "đại diện",
+        ),
+        (
+            lambda w: council.add_member(w.cycle.pk, "outsider", "boss", actor=w.secretariat),
+            "vai trò",
+        ),
+        (
+            lambda w: council.add_member(
+                w.cycle.pk, "outsider", "member", "KHONGCO", actor=w.secretariat
+            ),
+            "KHONGCO",
+        ),
+        (
+            lambda w: council.add_member(w.cycle.pk, "appraiser1", "support", actor=w.secretariat),
+            "đã thuộc",
+        ),
+        (
+            lambda w: council.add_member(w.cycle.pk, "auditor", "support", actor=w.secretariat),
+            "auditor",
+        ),
+        (lambda w: council.assign_area(w.cycle.pk, "1", "STC", actor=w.secretariat), "STC"),
+        (lambda w: council.assign_area(w.cycle.pk, "99", "STC", actor=w.secretariat), "99"),
+    ],
+)
+def test_a_bad_council_change_is_refused_with_the_reason_and_changes_nothing(
+    world: SimpleNamespace, call: Any, fragment: str
+) -> None:
+    before = state()
+    with pytest.raises(InvalidInput) as refused:
+        call(world)
+    assert fragment in " ".join([str(refused.value.message), *map(str, refused.value.errors)])
+    assert state() == before
+
+
+def test_the_council_has_one_chair(world: SimpleNamespace) -> None:
+    council.add_member(world.cycle.pk, "leader", "chair", actor=world.secretariat)
+    before = state()
+    with pytest.raises(InvalidInput) as refused:
+        council.add_member(world.cycle.pk, "outsider", "chair", actor=world.secretariat)
+    assert "đã có Chủ tịch" in " ".join(map(str, refused.value.errors))
+    assert state() == before
+
+
+def test_people_who_appraise_stay_until_their_assignments_are_removed(
+    world: SimpleNamespace, member: Any
+) -> None:
+    cycle_services.create_assignment(world.cycle.pk, member.pk, "1", actor=world.secretariat)
+    seat = CouncilMember.objects.get(user=member)
+    row = CouncilArea.objects.get(area_code="1")
+    before = state()
+    with pytest.raises(InvalidInput, match="lĩnh vực 1"):
+        council.remove_member(world.cycle.pk, seat.pk, actor=world.secretariat)
+    with pytest.raises(InvalidInput, match="lĩnh vực 1"):
+        council.unassign_area(world.cycle.pk, row.pk, actor=world.secretariat)
+    assert state() == before
+
+
+def test_only_the_secretariat_records_the_council(world: SimpleNamespace) -> None:
+    before = state()
+    for user in (world.leader, world.auditor, world.appraiser, world.head_a):
+        with pytest.raises(NotAllowed):
+            council.form_council(world.cycle.pk, "9/QĐ", "01/01/2026", actor=user)
+        with pytest.raises(NotAllowed):
+            council.add_member(world.cycle.pk, "outsider", "support", actor=user)
+    assert state() == before
