@@ -173,6 +173,20 @@ def account_security(request: SignedInRequest) -> HttpResponse:
                 )
             context["error"] = two_factor.wrong_code_message(verdict)
             status = 429 if verdict.wait else 400
+        elif action == "turn-off" and context["authenticator"] is not None:
+            verdict = two_factor.check_code(user, request.POST.get("code", ""))
+            if verdict.device is not None and verdict.device == context["authenticator"]:
+                try:
+                    two_factor.turn_off(user)
+                except DomainError as error:
+                    context["error"] = str(error.message)
+                    status = error.status_code
+                else:
+                    messages.success(request, _("Two-factor sign-in is off."))
+                    return redirect("account-security")
+            else:
+                context["error"] = two_factor.wrong_code_message(verdict)
+                status = 429 if verdict.wait else 400
         elif action == "token":
             try:
                 token, key = auth.create_integration_token(user, request.POST.get("name", ""))

@@ -38,6 +38,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from cases import permissions
+from cases.errors import NotAllowed
 from cases.users import User
 from workflow import audit
 
@@ -49,6 +50,7 @@ _PENDING = "par_pending_sign_in"
 _CHECKED = "par_second_factor_checked"
 
 TWO_FACTOR_ENABLED = "auth.two_factor.enabled"
+TWO_FACTOR_DISABLED = "auth.two_factor.disabled"
 RECOVERY_CODES_RENEWED = "auth.two_factor.recovery_codes_renewed"
 
 
@@ -119,6 +121,17 @@ def confirm_authenticator(user: User, code: str) -> tuple[TOTPDevice, list[str]]
         Token.objects.filter(user=user).delete()
         audit.record(TWO_FACTOR_ENABLED, actor=user, obj=device)
     return device, codes
+
+
+def turn_off(user: User) -> None:
+    """Back to the password alone, for someone of whom the installation does not require a
+    second factor (the caller has checked a current code)."""
+    if required_for(user):
+        raise NotAllowed(_("Two-factor sign-in is required for your account: it stays on."))
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        audit.record(TWO_FACTOR_DISABLED, actor=user)
 
 
 def renew_recovery_codes(user: User) -> list[str]:

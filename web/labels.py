@@ -37,6 +37,7 @@ DONE: dict[str, Promise] = {
 ACTIONS: dict[str, Promise] = {
     "auth.signin.spraying": _("Password spraying on many accounts"),
     "auth.two_factor.enabled": _("Two-factor sign-in turned on"),
+    "auth.two_factor.disabled": _("Two-factor sign-in turned off"),
     "auth.two_factor.recovery_codes_renewed": _("New recovery codes made"),
     "auth.integration_token.created": _("Integration token made"),
     "auth.integration_token.revoked": _("Integration token revoked"),

@@ -93,6 +93,8 @@ class SheetWords:
     withdraw_label: str
     relink: str
     relink_label: str
+    guidance: str
+    data_source: str
     separator: str
 
     def pts(self, value: Any) -> str:
@@ -157,6 +159,8 @@ class SheetWords:
             withdraw_label=_("Withdraw version %(version)s of this evidence"),
             relink=_("Use for another criterion…"),
             relink_label=_("Use version %(version)s of this evidence for another criterion"),
+            guidance=_("Guidance"),
+            data_source=_("Data source"),
         )
 
 
@@ -470,6 +474,7 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
             else _readonly(row, w)
         )
         extra = evidence_block(row, page) if row.evidence or row.may_add_evidence else ""
+        guidance = _guidance(c, w, a)
         questions = ""
         if row.questions:
             n = len(row.questions)
@@ -484,9 +489,22 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
             f'<li class="leaf depth-{c.depth}{missing}" id="{a}"><div class="leaf-head">'
             f'<span class="code">{_e(c.code)}</span>'
             f'<span class="leaf-title" id="{a}-title">{_e(c.title)}</span>{tags}</div>'
-            f"{body}{extra}{questions}</li>"
+            f"{guidance}{body}{extra}{questions}</li>"
         )
     return mark_safe("".join(out))  # every value above is escaped
+
+
+def _guidance(c: Any, w: SheetWords, a: str) -> str:
+    """What the criteria set tells units about the criterion: what counts as evidence, where
+    the figure comes from."""
+    parts = []
+    if c.guidance:
+        parts.append(f"<strong>{w.guidance}:</strong> {linebreaks_br(c.guidance)}")
+    if c.data_source:
+        parts.append(f"<strong>{w.data_source}:</strong> {_e(c.data_source)}")
+    if not parts:
+        return ""
+    return f'<p class="hint guidance" id="{a}-guidance">{"<br>".join(parts)}</p>'
 
 
 def overview_rows(rows: Iterable[Any], selectable: bool = False) -> SafeString:

@@ -224,3 +224,16 @@ def test_only_the_secretariat_sees_the_sign_in_watch(role: str, people: dict[str
     assert response.status_code == 403
     assert "staff1" not in response.content.decode()
     assert Client().get("/security/sign-ins/").status_code == 302  # to the sign-in page
+
+
+def test_the_guard_costs_a_failed_sign_in_a_few_queries(
+    people: dict[str, User], django_assert_max_num_queries: Any
+) -> None:
+    for n in range(3):
+        page_attempt(f"staff{n}", "doan-sai", "203.0.113.7")
+    # django-axes' own bookkeeping is most of the rest
+    with django_assert_max_num_queries(20) as counted:
+        response = page_attempt("stp.head", "doan-sai", "203.0.113.7")
+    assert response.status_code == 200
+    guard = [q for q in counted.captured_queries if "ops_signinfailure" in q["sql"]]
+    assert len(guard) <= 6

@@ -349,3 +349,38 @@ def test_turning_it_on_ends_tokens_issued_on_the_password_alone(people: dict[str
     device = TOTPDevice.objects.get(user=people["staff"])
     client.post("/account/security/", {"action": "authenticator", "code": code(device)})
     assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/cases/").status_code == 401
+
+
+def test_staff_turn_it_off_with_a_code_officials_cannot(
+    settings: Any, people: dict[str, User]
+) -> None:
+    settings.TWO_FACTOR_REQUIRED = True
+    staff_device = with_authenticator(people["staff"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    password_step(client, "stp.staff")
+    client.post("/login/second-factor/", {"code": code(staff_device)})
+    response = client.post("/account/security/", {"action": "turn-off", "code": "12"})
+    assert response.status_code == 400
+    assert TOTPDevice.objects.filter(user=people["staff"]).exists()
+    after_a_wrong_code()
+    response = client.post(
+        "/account/security/", {"action": "turn-off", "code": code(staff_device, 1)}
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=people["staff"]).exists()
+    assert AuditEntry.objects.filter(action="auth.two_factor.disabled").count() == 1
+    assert password_step(Client(), "stp.staff")["Location"] == "/"
+    # the leader's stays on where the installation requires it
+    leader_device = with_authenticator(people["leader"])
+    leader = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    password_step(leader, "leader")
+    leader.post("/login/second-factor/", {"code": code(leader_device)})
+    response = leader.post(
+        "/account/security/", {"action": "turn-off", "code": code(leader_device, 1)}
+    )
+    assert response.status_code == 403
+    assert "bắt buộc" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=people["leader"]).exists()
+    assert not AuditEntry.objects.filter(
+        action="auth.two_factor.disabled", actor=people["leader"]
+    ).exists()

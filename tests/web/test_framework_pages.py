@@ -19,6 +19,7 @@ from workflow.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("web:framework-import")
+SET_PAGE_QUERIES = 8  # session, user, roles, the set, its tree, its versions, the menu
 FIELDS = {
     "group": "khoi_so",
     "decision_number": "45/QĐ-UBND",
@@ -160,3 +161,33 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
         "remove",
     ]
     assert {e.actor for e in changes} == {world.secretariat}
+
+
+def test_the_unit_reads_the_guidance_and_data_source_on_its_score_sheet(
+    world: Any, signed_in: Any
+) -> None:
+    Criterion.objects.filter(framework__cycle=world.cycle, code="1.1.1").update(
+        guidance="Quyết định ban hành kế hoạch\nkèm bản kế hoạch <đã ký>"
+    )
+    page = Page(signed_in(world.staff_a).get(reverse("web:case", args=[world.case_a.pk])))
+    hints = {e.attrs["id"]: e.text for e in page.all("p") if "guidance" in e.attrs.get("class", "")}
+    assert hints["c-1-1-1-guidance"].startswith("Hướng dẫn: Quyết định ban hành kế hoạch")
+    assert hints["c-1-1-1-guidance"].endswith("kèm bản kế hoạch <đã ký>")  # shown as typed
+    assert hints["c-3-3-1-guidance"] == "Nguồn số liệu: Hệ thống thông tin giải quyết TTHC cấp tỉnh"
+
+
+def test_a_set_page_costs_the_same_queries_whatever_its_size(
+    world: Any, signed_in: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    client.post(IMPORT, {**FIELDS, "file": SimpleUploadedFile("nho.xlsx", xlsx(GOOD))})
+    confirm = client.session["framework_import"]["sha256"]
+    client.post(IMPORT, {"confirm": confirm})
+    small = Framework.objects.latest("pk")
+    large = Framework.objects.get(cycle=world.cycle)
+    counted = []
+    for framework in (small, large):
+        with django_assert_max_num_queries(SET_PAGE_QUERIES) as queries:
+            assert client.get(reverse("web:framework", args=[framework.pk])).status_code == 200
+        counted.append(len(queries.captured_queries))
+    assert counted[0] == counted[1], counted

@@ -328,3 +328,21 @@ def test_a_set_is_stored_in_one_insert_per_level(
     data = frameworks.read(frameworks.BUILTIN["khoi_so"])
     with django_assert_max_num_queries(8):  # savepoint, the set, three levels, release
         frameworks.load(data, cycle=None, unit_group=world.group)
+
+
+def test_the_problems_are_named_in_english_for_an_english_reader(world: Any) -> None:
+    rows = [*GOOD, ["1.3", "Âm", -1, "manual", "", "", "Yes", "No", "", ""]]
+    client = api(world.secretariat)
+    response = client.post(
+        "/api/v1/frameworks/",
+        {
+            "group": "khoi_so",
+            **DECISION,
+            "file": SimpleUploadedFile("set.xlsx", xlsx(rows)),
+        },
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    problems = response.json()["problems"]
+    assert {"row": 5, "column": "C", "message": "the maximum cannot be negative (-1)."} in problems

@@ -144,7 +144,7 @@ def test_self_scores_are_locked_once_submitted(world: SimpleNamespace) -> None:
         f"/api/v1/cases/{case.pk}/scores/1.4/", {"self_score": 1}, format="json"
     )
     assert response.status_code == 409
-    assert "Đã nộp" in response.json()["detail"]
+    assert "Đã gửi" in response.json()["detail"]
 
 
 def test_a_unit_never_sees_another_units_case(world: SimpleNamespace) -> None:
