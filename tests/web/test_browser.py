@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
@@ -31,7 +32,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from cases import frameworks
+from cases import frameworks, permissions
 from cases.frameworks import excel as framework_excel
 from cases.frameworks import tree as framework_tree
 from cases.models import Case, Cycle, Method, Score, Unit
@@ -669,7 +670,8 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
 ) -> None:
     """The secretariat, from the one command that makes its account, sets up the year in the
     pages only: units and accounts from Excel, each unit group's criteria set from its Excel
-    file, the cycle with its deadlines and sets, an appraiser for an area, and opens it; the
+    file, the cycle with its deadlines and sets, the appraisal council with an area for a
+    member department and its member, and opens it; the
     commune's staff member follows the e-mailed invitation, chooses a password and sees the
     score sheet with the imported criteria."""
     base = live_server.url
@@ -742,7 +744,24 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     assert cycle.status == Cycle.Status.DRAFT
     shot(page, "42-setup-cycle-draft")
 
-    # 4. An appraiser for area 1 (an officer of Sở Nội vụ: never for its own case).
+    # 4. The appraisal council: its decision, a member for Sở Nội vụ, area 1 for that
+    # department, and through it the member (never for Sở Nội vụ's own case).
+    page.goto(f"{base}/cycles/{cycle.pk}/council/")
+    page.fill("#d-number", "45/QĐ-UBND")
+    page.fill("#d-date", "20/01/2026")
+    page.fill("#d-signer", "Chủ tịch UBND tỉnh")
+    page.click("form:has(input[name=action][value=decision]) button[type=submit]")
+    page.wait_for_selector(".message-success")
+    page.fill("#m-user", "tham.lv@snv.gov.vn")
+    page.select_option("#m-role", "member")
+    page.select_option("#m-department", "SNV")
+    page.click("#add-member button[type=submit]")
+    page.wait_for_selector(".message-success")
+    page.select_option("#a-area", "1")
+    page.select_option("#a-department", "SNV")
+    page.click("#add-area button[type=submit]")
+    page.wait_for_selector(".message-success")
+    shot(page, "43-setup-council")
     page.goto(f"{base}/cycles/{cycle.pk}/appraisers/")
     page.fill("#add-user", "tham.lv@snv.gov.vn")
     page.select_option("#add-area", "1")
@@ -760,7 +779,11 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     case = Case.objects.get(cycle=cycle, unit__code="XANLAC")
     leaves = sum(1 for area in sample["areas"] for _criterion in area["criteria"])
     assert case.scores.count() == leaves
-    shot(page, "43-setup-cycle-open")
+    appraiser = User.objects.get(username="tham.lv@snv.gov.vn")
+    own = Case.objects.get(cycle=cycle, unit__code="SNV")
+    assert permissions.has_case_perm(appraiser, "appraise_case", case)
+    assert not permissions.has_case_perm(appraiser, "appraise_case", own)
+    shot(page, "44-setup-cycle-open")
 
     # 6. The staff member follows the invitation and sees the imported criteria.
     (message,) = [m for m in mail.outbox if m.to == ["an.nv@anlac.gov.vn"]]
@@ -769,7 +792,7 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     staff.goto(link)
     staff.wait_for_selector("#invitation-form")
-    shot(staff, "44-invitation-set-password")
+    shot(staff, "45-invitation-set-password")
     staff.fill("#id_new_password1", "An-Lac-cai-cach-2026")
     staff.fill("#id_new_password2", "An-Lac-cai-cach-2026")
     staff.click("#invitation-form button[type=submit]")
@@ -782,4 +805,4 @@ def test_a_province_starts_from_an_empty_installation_and_its_staff_follows_the_
     for area in sample["areas"][:2]:
         for criterion in area["criteria"]:
             assert criterion["title"] in sheet
-    shot(staff, "45-invited-staff-score-sheet")
+    shot(staff, "46-invited-staff-score-sheet")
