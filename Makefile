@@ -59,7 +59,12 @@ check: setup
 	.venv/bin/mypy
 	docker-compose --env-file .env.example -f docker-compose.yml config -q
 
-test: setup system-packages check
+# axe-core, pinned in package-lock.json, which the browser tests inject into every page.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+test: setup system-packages node_modules/.installed check
 	bash scripts/with-services.sh .venv/bin/pytest $(PYTEST_ARGS)
 
 bench: setup system-packages

@@ -466,10 +466,17 @@ def template_xlsx(cycle: Cycle) -> bytes:
     return out.getvalue()
 
 
+def _decimal_comma(value: Any) -> Any:
+    """A number as a Vietnamese reader writes it (2 · 7,5 · 1,25); the import reads it back."""
+    if not isinstance(value, Decimal):
+        return value
+    return format(value.normalize(), "f").replace(".", ",")
+
+
 def template_csv(cycle: Cycle) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(template_headers())
     for row in template_rows(cycle):
-        writer.writerow(["" if v is None else csv_value(v) for v in row])
+        writer.writerow(["" if v is None else csv_value(_decimal_comma(v)) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

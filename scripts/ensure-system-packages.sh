@@ -7,6 +7,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
+command -v npm >/dev/null || need+=(npm)  # installs axe-core for the browser tests
 # Generated documents are checked as printed: LibreOffice converts them to PDF, poppler reads
 # the PDF back, Liberation Serif stands in for Times New Roman with Vietnamese diacritics.
 [[ -x /usr/lib/libreoffice/program/swriter ]] || need+=(libreoffice-writer-nogui)

@@ -11,6 +11,7 @@ app.js rely on: ids `c-<code>-<field>`, errors in `data-error-for` slots.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,8 @@ from django.utils.formats import date_format, get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+NUMBER = re.compile(r"\d+(?:\.\d+)+")
 
 
 def _e(value: Any) -> str:
@@ -93,12 +96,56 @@ class SheetWords:
     withdraw_label: str
     relink: str
     relink_label: str
+    one_point: str
+    n_points: str
     guidance: str
     data_source: str
     separator: str
 
     def pts(self, value: Any) -> str:
         return format_points(value, self.separator)
+
+    def figures(self, text: str) -> str:
+        """A framework's own words with their decimals written as the page writes numbers
+        ("trừ 0.5 điểm" → "trừ 0,5 điểm")."""
+        return NUMBER.sub(
+            lambda m: m[0] if m[0].count(".") > 1 else m[0].replace(".", self.separator), text
+        )  # a code such as 1.2.3 keeps its dots
+
+    def points_text(self, value: Any) -> str:
+        """Points with their word: "1 điểm", "2,5 điểm" ("1 point", "2,5 points")."""
+        if value is not None and value != "" and Decimal(str(value)) == 1:
+            return self.one_point
+        return self.n_points % {"n": self.pts(value)}
+
+    def answer(self, criterion: Any, kind: str, value: Any) -> str:
+        """The unit's declared answer in words (escaped): "Có", a level's name, "85%",
+        "0 lần vi phạm"; empty where the unit typed points."""
+        if value is None or value == "" or kind in ("points", "survey"):
+            return ""
+        number = Decimal(str(value))
+        if kind == "yes_no":
+            return self.yes if number else self.no
+        if kind == "level":
+            levels = (criterion.config or {}).get("levels", [])
+            index = int(number)
+            return _e(levels[index].get("label", "")) if 0 <= index < len(levels) else ""
+        if kind == "rate":
+            return f"{self.pts(number)}%"
+        count = int(number)
+        if criterion.method == "deduction":
+            text = ngettext("%(n)s violation", "%(n)s violations", count)
+        else:
+            text = ngettext("%(n)s time", "%(n)s times", count)
+        return _e(text % {"n": count})
+
+    def self_score_text(self, criterion: Any, kind: str, points: Any, value: Any) -> str:
+        """A self score as read back: the answer with its points ("Có (1 điểm)"), or the
+        points alone where the unit typed them."""
+        answer = self.answer(criterion, kind, value)
+        if not answer:
+            return _e(self.pts(points))
+        return f"{answer} ({self.points_text(points)})"
 
     def entry(self, value: Any) -> str:
         """A stored number as an input's value (decimal comma, empty when none); what the
@@ -158,7 +205,9 @@ class SheetWords:
             withdraw=_("Withdraw…"),
             withdraw_label=_("Withdraw version %(version)s of this evidence"),
             relink=_("Use for another criterion…"),
-            relink_label=_("Use version %(version)s of this evidence for another criterion"),
+            relink_label=_("Use for another criterion: version %(version)s of this evidence"),
+            one_point=_("1 point"),
+            n_points=_("%(n)s points"),
             guidance=_("Guidance"),
             data_source=_("Data source"),
         )
@@ -192,8 +241,8 @@ def _entry(row: Any, w: SheetWords) -> str:
     if kind == "yes_no":
         options = (
             _option("", w.choose, current)
-            + _option("1", f"{w.yes} ({w.pts(c.max_points)} {w.points})", current)
-            + _option("0", f"{w.no} (0 {w.points})", current)
+            + _option("1", f"{w.yes} ({w.points_text(c.max_points)})", current)
+            + _option("0", f"{w.no} ({w.points_text(0)})", current)
         )
         return (
             f'<label for="{a}-entry">{w.done}</label><div class="entry-line">'
@@ -204,7 +253,7 @@ def _entry(row: Any, w: SheetWords) -> str:
         options = _option("", w.choose, current) + "".join(
             _option(
                 str(i),
-                f"{_e(level.get('label', ''))} ({w.pts(level.get('points'))} {w.points})",
+                f"{_e(level.get('label', ''))} ({w.points_text(level.get('points'))})",
                 current,
             )
             for i, level in enumerate((c.config or {}).get("levels", []))
@@ -216,7 +265,7 @@ def _entry(row: Any, w: SheetWords) -> str:
         )
     if kind == "rate":
         bands = " · ".join(
-            f"≥ {w.pts(b.get('min'))}%: {w.pts(b.get('points'))} {w.points}"
+            f"≥ {w.pts(b.get('min'))}%: {w.points_text(b.get('points'))}"
             for b in (c.config or {}).get("thresholds", [])
         )
         return (
@@ -230,7 +279,7 @@ def _entry(row: Any, w: SheetWords) -> str:
         f'<label for="{a}-entry">{label}</label><div class="entry-line">'
         f'<input type="text" inputmode="numeric" name="entry" id="{a}-entry" value="{current}" '
         f'autocomplete="off" {described}></div>'
-        f'<p class="hint" id="{a}-entry-hint">{_e((c.config or {}).get("rule", ""))}</p>'
+        f'<p class="hint" id="{a}-entry-hint">{_e(w.figures((c.config or {}).get("rule", "")))}</p>'
     )
 
 
@@ -242,14 +291,14 @@ def _not_applicable(row: Any, w: SheetWords) -> str:
         checked = bool(row.score.not_applicable)
     return (
         f'<fieldset class="na"><legend>{w.not_applicable}</legend>'
-        f'<input type="checkbox" name="not_applicable" id="{a}-na" value="on"'
-        f'{" checked" if checked else ""} aria-describedby="{a}-na-error"> '
-        f'<label for="{a}-na">{w.does_not_apply}</label>'
+        f'<div class="na-choice"><input type="checkbox" name="not_applicable" id="{a}-na" '
+        f'value="on"{" checked" if checked else ""} aria-describedby="{a}-na-error"> '
+        f'<label for="{a}-na">{w.does_not_apply}</label></div>'
         f"{_error(a, 'na', errors, 'not_applicable')}"
-        f'<label for="{a}-na-reason">{w.na_reason}</label>'
-        f'<textarea name="not_applicable_reason" id="{a}-na-reason" rows="1" '
+        f'<div class="field na-reason"><label for="{a}-na-reason">{w.na_reason}</label>'
+        f'<textarea name="not_applicable_reason" id="{a}-na-reason" rows="2" '
         f'aria-describedby="{a}-na-reason-error">{_e(row.value_of("not_applicable_reason"))}'
-        f"</textarea>{_error(a, 'na-reason', errors, 'not_applicable_reason')}</fieldset>"
+        f"</textarea>{_error(a, 'na-reason', errors, 'not_applicable_reason')}</div></fieldset>"
     )
 
 
@@ -307,10 +356,8 @@ def _readonly(row: Any, w: SheetWords) -> str:
             item(w.reason, _e(s.not_applicable_reason)),
         ]
     else:
-        figure = ""
-        if s.value is not None and row.kind != "points":
-            figure = f' <span class="muted">({_e(w.pts(s.value))}{"%" if row.kind == "rate" else ""})</span>'
-        parts = [item(w.self_score, _e(w.pts(s.self_score)) + figure)]
+        said = w.self_score_text(c, row.kind, s.self_score, s.value)
+        parts = [item(w.self_score, said)]
     if s.appraised_round:
         parts.append(item(w.appraised_score, _e(w.pts(s.appraised_score))))
     if s.note:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from decimal import Decimal
@@ -321,3 +322,22 @@ def test_the_csv_template_reads_back(province: SimpleNamespace) -> None:
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "Unit code,Unit name,Criterion code,Criterion,Max points,Score"
     assert len(lines) == 17
+
+
+def test_the_csv_template_writes_the_decimal_comma_and_a_filled_copy_imports(
+    province: SimpleNamespace,
+) -> None:
+    url = f"/api/v1/cycles/{province.cycle.pk}/survey/template.csv"
+    rows = list(
+        csv.reader(api(province.secretariat).get(url).content.decode("utf-8-sig").splitlines())
+    )
+    assert rows[1][4] == "10"  # not "10.00"
+    for row in rows[1:]:
+        row[5] = "7,5"
+    filled = io.StringIO()
+    csv.writer(filled).writerows(rows)
+    imported = upload(province.secretariat, province.cycle, filled.getvalue().encode(), "xhh.csv")
+    assert imported.status_code == 201, imported.json()
+
+    again = api(province.secretariat).get(url).content.decode("utf-8-sig").splitlines()
+    assert again[1].endswith(',10,"7,5"')  # the score in force, with the decimal comma

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.web.helpers import CHROMIUM_ARGS
 
 
 @pytest.fixture
@@ -30,3 +34,32 @@ def s3_evidence(settings: Any) -> None:
 
     use_s3(settings, s3_endpoint(), new_bucket())
     get_storage().ensure_bucket()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One Chromium per module (a session-wide sync Playwright upsets later async tests)."""
+    run = tmp_path_factory.mktemp("chromium")
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "TMPDIR")}
+    saved["DJANGO_ALLOW_ASYNC_UNSAFE"] = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ.update(
+        XDG_CONFIG_HOME=str(run / "config"),
+        XDG_CACHE_HOME=str(run / "cache"),
+        TMPDIR=str(run),
+        # Playwright's sync API runs an event loop in this thread; the ORM calls of the
+        # test set-up are plain synchronous calls all the same.
+        DJANGO_ALLOW_ASYNC_UNSAFE="true",
+    )
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -9,7 +9,9 @@ from typing import Any
 from django.urls import reverse
 
 from cases.models import Case, Score
-from tests.helpers import fill_self_scores, force_state
+from deadlines.calendar import last_day
+from notifications.models import Notification
+from tests.helpers import appraise_all, fill_self_scores, force_state, import_survey_scores
 from tests.web.helpers import htmx
 from tests.web.html import Page
 from workflow import services
@@ -80,6 +82,71 @@ def test_the_appraiser_asks_and_the_unit_answers_in_one_thread(world: Any, signe
     thread = Page(unit.get(answered["Location"])).id(f"q-{question.pk}").text
     assert "Đề nghị bổ sung kế hoạch CCHC năm đã ký." in thread
     assert "Đã bổ sung Kế hoạch số 15/KH-STP ngày 10/01." in thread
+
+
+def test_the_answer_date_reads_as_the_end_of_a_day_like_the_notice_and_the_deadlines(
+    world: Any, signed_in: Any
+) -> None:
+    case = _appraising(world)
+    services.ask_clarification(case.pk, "1.5", "Vì sao?", actor=world.appraiser)
+    services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    question = Clarification.objects.get(case=case)
+    day = last_day(question.due_at).strftime("%d/%m/%Y")
+
+    page = Page(signed_in(world.staff_a).get(reverse("web:appraisal", args=[case.pk])))
+
+    assert f"hạn trả lời: hết ngày {day}" in page.id(f"q-{question.pk}").text
+    assert "00:00" not in page.id(f"q-{question.pk}").text
+    assert day in page.first("dl", **{"class": "deadlines"}).text  # and in the deadlines
+    notice = Notification.objects.filter(recipient=world.staff_a, case=case).last()
+    assert f"hết ngày {day}" in notice.text_vi  # and in the notice the unit received
+
+
+def test_the_sheet_and_the_appraisal_page_count_the_same_leaves_and_the_index_waits(
+    world: Any, signed_in: Any
+) -> None:
+    case = _appraising(world)
+    appraiser = signed_in(world.appraiser)
+    htmx(
+        appraiser,
+        reverse("web:appraise", args=[case.pk, "1.5"]),
+        {"appraised_score": "0", "comment": ""},
+    )
+    sheet = Page(signed_in(world.secretariat).get(reverse("web:case", args=[case.pk])))
+    appraisal = Page(appraiser.get(reverse("web:appraisal", args=[case.pk])))
+
+    scored, leaves = sheet.id("self-count").text.split("/")
+    assert appraisal.id("appraised-count").text == f"1/{leaves}"  # one of the same leaves
+    assert scored == leaves
+    for page in (sheet, appraisal):  # an index of one row would mislead
+        assert page.id("index").text == "sau thẩm định"
+
+    appraise_all(case, world.appraiser)
+    import_survey_scores(world.cycle, 0)
+    appraisal = Page(appraiser.get(reverse("web:appraisal", args=[case.pk])))
+    assert appraisal.id("appraised-count").text == f"{leaves}/{leaves}"
+    assert appraisal.id("index").text == "0,00"
+
+
+def test_the_appraiser_reads_the_units_answers_in_words(world: Any, signed_in: Any) -> None:
+    case = world.case_a
+    fill_self_scores(case, 0)
+    for code, value in (("1.1.1", 1), ("1.2", 0), ("1.4", 1), ("1.1.2", "85")):
+        services.set_self_score(case.pk, code, actor=world.staff_a, data={"value": value})
+    force_state(case, Case.State.APPRAISING)
+
+    page = Page(signed_in(world.appraiser).get(reverse("web:appraisal", args=[case.pk])))
+
+    def said(code: str) -> str:
+        """The unit's self score as its row reads it back."""
+        row = page.id("c-" + code.replace(".", "-"))
+        assert row is not None
+        return row.text.split("Điểm tự chấm")[1]
+
+    assert said("1.1.1").startswith("Có (1 điểm) ")
+    assert said("1.2").startswith("0 lần vi phạm (1,5 điểm) ")
+    assert said("1.4").startswith("Thực hiện chưa đầy đủ (0,5 điểm) ")
+    assert said("1.1.2").startswith("85% (1 điểm) ")
 
 
 def test_an_empty_question_is_refused_beside_the_question_field(world: Any, signed_in: Any) -> None:

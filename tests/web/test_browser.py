@@ -30,7 +30,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from cases import frameworks, permissions
 from cases.frameworks import excel as framework_excel
@@ -55,45 +55,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """One Chromium per module (a session-wide sync Playwright upsets later async tests)."""
-    run = tmp_path_factory.mktemp("chromium")
-    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "TMPDIR")}
-    saved["DJANGO_ALLOW_ASYNC_UNSAFE"] = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ.update(
-        XDG_CONFIG_HOME=str(run / "config"),
-        XDG_CACHE_HOME=str(run / "cache"),
-        TMPDIR=str(run),
-        # Playwright's sync API runs an event loop in this thread; the ORM calls of the
-        # test set-up are plain synchronous calls all the same.
-        DJANGO_ALLOW_ASYNC_UNSAFE="true",
-    )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +76,7 @@ def s3(settings: Any) -> None:
 
 
 def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 

@@ -187,3 +187,33 @@ def test_after_the_deadline_the_sheet_is_read_only(world: Any, signed_in: Any) -
     assert "Đã hết hạn tự đánh giá: không thể sửa điểm nữa." in html
     assert "quá hạn" in html
     assert Page(page).first("form", **{"class": "score-form"}) is None
+
+
+def test_points_hints_and_choices_are_written_as_a_vietnamese_reader_writes_them(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.staff_a)
+    page = Page(client.get(reverse("web:case", args=[world.case_a.pk])))
+    assert page.id("c-1-2-entry-hint").text == "trừ 0,5/báo cáo thiếu hoặc trễ, tối thiểu 0"
+    assert page.id("c-2-1-2-entry-hint").text == "trừ 0,25/vi phạm"
+    yes, no = [o.text for o in page.all("option") if o.attrs.get("value") in ("1", "0")][:2]
+    assert (yes, no) == ("Có (1 điểm)", "Không (0 điểm)")
+
+    client.cookies["django_language"] = "en"
+    english = Page(client.get(reverse("web:case", args=[world.case_a.pk])))
+    options = [o.text for o in english.all("option") if o.attrs.get("value") in ("1", "0")]
+    assert options[:2] == ["Yes (1 point)", "No (0 points)"]  # not "1 points"
+    # English pages write numbers the English way, the framework's words included
+    assert english.id("c-1-2-entry-hint").text == "trừ 0.5/báo cáo thiếu hoặc trễ, tối thiểu 0"
+
+
+def test_the_not_applicable_choice_and_its_reason_sit_on_lines_of_their_own(
+    world: Any, signed_in: Any
+) -> None:
+    page = Page(signed_in(world.staff_a).get(reverse("web:case", args=[world.case_a.pk])))
+    choice = page.first("div", **{"class": "na-choice"})
+    reason = page.first("div", **{"class": "field na-reason"})
+    assert choice is not None and reason is not None
+    assert "Tiêu chí này không áp dụng" in choice.text and "Lý do" not in choice.text
+    box = page.first("textarea", name="not_applicable_reason")
+    assert box is not None and box["rows"] == "2"

@@ -234,6 +234,7 @@ class AreaBlock:
     rows: list[Row]
     scored: int = 0
     total: int = 0
+    appraised: int = 0
     self_points: Decimal = Decimal(0)
     appraised_points: Decimal = Decimal(0)
     index: Decimal | None = None
@@ -290,6 +291,23 @@ class Sheet:
     @property
     def to_score(self) -> int:
         return sum(b.total for b in self.areas)
+
+    @property
+    def appraised(self) -> int:
+        """Leaves the council has appraised, of the same `to_score` leaves the sheet counts
+        (survey, bonus and penalty leaves are not the council's to appraise one by one)."""
+        return sum(b.appraised for b in self.areas)
+
+    @property
+    def index_final(self) -> bool:
+        return index_final(self.totals, self.appraised, self.to_score)
+
+
+def index_final(totals: CaseTotals, appraised: int, to_score: int) -> bool:
+    """The appraised index means something only once every leaf is appraised and the survey
+    imported: before, it would be the figure of a few rows."""
+    survey_done = not totals.survey_part.max_points or totals.survey_scored > 0
+    return appraised >= to_score and survey_done
 
 
 def case_scores(case: Case) -> list[Score]:
@@ -384,6 +402,7 @@ def _blocks(
         if row.score is not None and row.self_scored:
             block.total += 1
             block.scored += not row.missing
+            block.appraised += row.score.appraised_round is not None
     return list(blocks.values())
 
 
@@ -526,6 +545,12 @@ class AppraisalSheet:
     answer_errors: dict[int, list[str]] = field(default_factory=dict)
     answer_posted: dict[int, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    appraised: int = 0  # of the whole case, whatever area is shown
+    to_score: int = 0
+
+    @property
+    def index_final(self) -> bool:
+        return index_final(self.totals, self.appraised, self.to_score)
 
 
 def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> AppraisalSheet:
@@ -568,6 +593,7 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
                 q.round == case.appraisal_round for q in row.questions
             )
     choices = [(b.area.code, b.area.title) for b in blocks]
+    appraised, to_score = sum(b.appraised for b in blocks), sum(b.total for b in blocks)
     if area:
         blocks = [b for b in blocks if b.area.code == area]
     all_questions = [q for qs in questions.values() for q in qs]
@@ -584,6 +610,8 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
         open_questions=sum(1 for q in all_questions if q.status == Clarification.Status.OPEN),
         area_filter=area,
         area_choices=choices,
+        appraised=appraised,
+        to_score=to_score,
     )
 
 

@@ -7,11 +7,14 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.frameworks.excel import settings_text
 from cases.users import AnonymousUser, User, display_name
+from deadlines.calendar import last_day
 from web import labels
+from web.rows import SheetWords
 
 register = template.Library()
 
@@ -46,6 +49,21 @@ def official(value: Any) -> str:
     except (InvalidOperation, ValueError):
         return str(value)
     return number_format(number.quantize(Decimal("0.01")), decimal_pos=2)
+
+
+@register.filter
+def closing_day(deadline_at: Any) -> Any:
+    """The day a deadline stored as an instant closes at its end, as deadlines are shown
+    everywhere ("by the end of 10/12/2026", never "11/12/2026 00:00")."""
+    return last_day(deadline_at) if deadline_at else None
+
+
+@register.filter
+def self_answer(row: Any) -> str:
+    """A row's self score as read back, the declared answer in words ("Có (1 điểm)")."""
+    s = row.score
+    text = SheetWords.now().self_score_text(row.criterion, row.kind, s.self_score, s.value)
+    return mark_safe(text)
 
 
 @register.filter
