@@ -191,12 +191,16 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:person-reactivate": None,
     "web:unit-rename": {"secretariat"},
     "web:units-merge": {"secretariat"},
+    "web:case-documents": GLOBAL | UNIT_A | {"appraiser"},
+    "web:signed-report": None,
     "web:years": set(ROLES),
     "web:unit-years": None,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {
     "web:case",
+    "web:case-documents",
+    "web:signed-report",
     "web:self-score",
     "web:transition",
     "web:history",
