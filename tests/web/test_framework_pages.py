@@ -19,7 +19,7 @@ from workflow.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("web:framework-import")
-SET_PAGE_QUERIES = 8  # session, user, roles, the set, its tree, its versions, the menu
+SET_PAGE_QUERIES = 8  # session, user, roles, the set, its tree, versions, changes, menu
 FIELDS = {
     "group": "khoi_so",
     "decision_number": "45/QĐ-UBND",

@@ -169,6 +169,7 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "may_manage": permissions.may_manage_frameworks(request.user),
         "editing": node,
         "targets": targets,
+        "changes": pages.changes(framework),
         "adding": adding,
         "methods": Method.choices,
         "versions": Framework.objects.filter(
