@@ -124,11 +124,12 @@ class IntegrationTokenAuthentication(BaseAuthentication):
             return None
         now = timezone.now()
         token = (
-            IntegrationToken.objects.select_related("user")
-            .filter(key_sha256=_digest(key), revoked_at__isnull=True, expires_at__gt=now)
+            IntegrationToken.objects.usable()
+            .select_related("user")
+            .filter(key_sha256=_digest(key))
             .first()
         )
-        if token is None or not token.user.is_active:
+        if token is None:
             raise AuthenticationFailed(_("Invalid token."))
         if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=5):
             IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)

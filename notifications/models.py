@@ -166,27 +166,23 @@ class SocketTicket(models.Model):
     The WebSocket's address is written to access logs, so it carries this instead of a
     credential. Only the ticket's SHA-256 is kept; the row is deleted when it is used, and
     rows past `expires_at` are pruned when the next ticket is issued. The credential it was
-    obtained with (an API token or a session) stays attached to the socket it opens: the
-    socket ends when that credential does.
+    obtained with (a session, an API token, an integration token) stays with the socket it
+    opens: the socket ends when that credential does.
     """
 
     digest = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="socket_tickets"
     )
-    token_key = models.CharField(max_length=64, blank=True)
-    session_key = models.CharField(max_length=64, blank=True)
+    # The credential it was obtained with: its kind (notifications.sockets.KINDS) and what
+    # names it there (a token's key, a session's key, an integration token's id).
+    kind = models.CharField(max_length=16)
+    reference = models.CharField(max_length=128)
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
         verbose_name = _("live push ticket")
         verbose_name_plural = _("live push tickets")
-        constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(token_key="") | ~models.Q(session_key=""),
-                name="socket_ticket_has_credential",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -1,14 +1,15 @@
 """Who may hold a live-push socket, and for how long.
 
 A page or a script asks the API for a ticket (`POST /api/v1/notifications/socket-ticket/`,
-signed in with its session or API token) and opens `/ws/notifications/?ticket=…` within
+signed in with its session, API token or integration token) and opens `/ws/notifications/?ticket=…` within
 WEBSOCKET_TICKET_SECONDS. The ticket opens one socket, once: the credential never appears
 in the socket's address, which access logs write down.
 
 The socket lives as long as the credential the ticket was obtained with:
 - when it ends by an event — sign-out of that session, revocation of that token (a deleted
-  token row), deactivation or deletion of the account — its user's open sockets are told at
-  once over the channel layer, and those holding that credential close;
+  token row; a revoked integration token: `ops.live_push`), deactivation or deletion of the
+  account — its user's open sockets are told at once over the channel layer, and those
+  holding that credential close;
 - whatever else ends it (a token growing too old, a session expiring or invalidated by a
   password change, a message the layer lost) is found by the socket itself, which checks
   its credential every WEBSOCKET_RECHECK_SECONDS the way the API and the pages check it.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -32,9 +34,14 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.authentication import BaseAuthentication, TokenAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from cases.users import User
@@ -51,28 +58,63 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def credential_digest(*, token_key: str = "", session_key: str = "") -> str:
+def credential_digest(kind: str, reference: str) -> str:
     """How sockets and the messages that end them name a credential, without carrying it."""
-    return _sha256(f"token:{token_key}" if token_key else f"session:{session_key}")
+    return _sha256(f"{kind}:{reference}")
+
+
+@dataclass(frozen=True)
+class CredentialKind:
+    """A way of signing in to the API that may open the live push: how to name the
+    credential a request came with (None: not this kind), and the user it signs in now
+    (None once it no longer does)."""
+
+    name: str
+    reference: Callable[[Request], str | None]
+    user_of: Callable[[str], Any]
+
+
+KINDS: dict[str, CredentialKind] = {}
+
+
+def register_credential_kind(kind: CredentialKind) -> None:
+    """For a way of signing in that an app above this one owns (called from its ready())."""
+    KINDS[kind.name] = kind
+
+
+def credential_of(request: Request) -> tuple[str, str] | None:
+    """(kind, reference) of the credential the request was signed in with, if it may open
+    the live push."""
+    for kind in KINDS.values():
+        reference = kind.reference(request)
+        if reference:
+            return kind.name, reference
+    return None
 
 
 @dataclass(frozen=True)
 class Credential:
-    """The API token or the session a socket was opened with (exactly one of the two)."""
+    """The credential a socket was opened with."""
 
     user: User
-    token_key: str = ""
-    session_key: str = ""
+    kind: str
+    reference: str
 
     @property
     def digest(self) -> str:
-        return credential_digest(token_key=self.token_key, session_key=self.session_key)
+        return credential_digest(self.kind, self.reference)
 
     def holds(self) -> bool:
-        """Whether it still signs its user in, checked as the API (token) or the pages
-        (session) check it."""
-        user = _token_user(self.token_key) if self.token_key else _session_user(self.session_key)
+        """Whether it still signs its user in, checked as the API or the pages check it."""
+        kind = KINDS.get(self.kind)
+        user = kind.user_of(self.reference) if kind is not None else None
         return user is not None and user.pk == self.user.pk and user.is_active
+
+
+def _token_reference(request: Request) -> str | None:
+    if isinstance(request.successful_authenticator, TokenAuthentication):
+        return str(request.auth.key)
+    return None
 
 
 def _token_user(key: str) -> Any:
@@ -88,6 +130,12 @@ def _token_user(key: str) -> Any:
     return None
 
 
+def _session_reference(request: Request) -> str | None:
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        return request.session.session_key or None
+    return None
+
+
 def _session_user(key: str) -> Any:
     """The session's user as a page request would find it (expiry, password change)."""
     request = HttpRequest()
@@ -96,26 +144,27 @@ def _session_user(key: str) -> Any:
     return user if user.is_authenticated else None
 
 
+TOKEN, SESSION = "token", "session"
+register_credential_kind(CredentialKind(TOKEN, _token_reference, _token_user))
+register_credential_kind(CredentialKind(SESSION, _session_reference, _session_user))
+
+
 @dataclass(frozen=True)
 class Ticket:
     value: str
     expires_at: datetime
 
 
-def issue_ticket(user: User, *, token_key: str = "", session_key: str = "") -> Ticket:
+def issue_ticket(user: User, kind: str, reference: str) -> Ticket:
     """A new single-use ticket for the user, tied to the credential the request came with."""
-    if bool(token_key) == bool(session_key):
-        raise ValueError("a ticket is obtained with exactly one credential")
+    if kind not in KINDS or not reference:
+        raise ValueError(f"not a credential that may open the live push: {kind}")
     now = timezone.now()
     SocketTicket.objects.filter(expires_at__lte=now).delete()
     value = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.WEBSOCKET_TICKET_SECONDS)
     SocketTicket.objects.create(
-        digest=_sha256(value),
-        user=user,
-        token_key=token_key,
-        session_key=session_key,
-        expires_at=expires_at,
+        digest=_sha256(value), user=user, kind=kind, reference=reference, expires_at=expires_at
     )
     return Ticket(value, expires_at)
 
@@ -135,7 +184,7 @@ def redeem_ticket(value: str) -> Credential | None:
     used, _by_model = SocketTicket.objects.filter(pk=row.pk).delete()
     if not used:  # another handshake used it a moment ago
         return None
-    credential = Credential(row.user, token_key=row.token_key, session_key=row.session_key)
+    credential = Credential(row.user, row.kind, row.reference)
     return credential if credential.holds() else None
 
 
@@ -163,11 +212,11 @@ def _tell_sockets(user_id: int, digest: str | None) -> None:
 def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     session_key = request.session.session_key if request is not None else None
     if user is not None and session_key:
-        end_sockets(user.pk, credential_digest(session_key=session_key))
+        end_sockets(user.pk, credential_digest(SESSION, session_key))
 
 
 def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
-    end_sockets(instance.user_id, credential_digest(token_key=instance.key))
+    end_sockets(instance.user_id, credential_digest(TOKEN, instance.key))
 
 
 def _user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:

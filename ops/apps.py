@@ -8,8 +8,9 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import checks  # noqa: F401  (registers the system checks)
+        from ops import checks, live_push  # noqa: F401  (checks: registers the system checks)
         from ops.logs import log_transition
         from workflow import events
 
         events.subscribe(in_transaction=log_transition)
+        live_push.connect()  # integration tokens open the live push too

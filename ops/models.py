@@ -31,6 +31,14 @@ class SignInFailure(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.address or ''}"
 
 
+class IntegrationTokenQuerySet(models.QuerySet["IntegrationToken"]):
+    def usable(self) -> IntegrationTokenQuerySet:
+        """Tokens that still sign their user in: not revoked, not expired, user active."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).filter(
+            user__is_active=True
+        )
+
+
 class IntegrationToken(models.Model):
     """A long-lived API token for an integration, made by its user in the pages.
 
@@ -49,6 +57,8 @@ class IntegrationToken(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = IntegrationTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("integration token")

@@ -42,6 +42,8 @@ ACTIONS: dict[str, Promise] = {
     "auth.integration_token.created": _("Integration token made"),
     "auth.integration_token.revoked": _("Integration token revoked"),
     "workflow.case.submit": _("Self-assessment submitted"),
+    "results.signed_report.added": _("Signed report attached"),
+    "results.submitted_report.kept": _("Self-assessment report kept as sent"),
     "workflow.case.recall": _("Self-assessment recalled"),
     "workflow.case.lock_at_cutoff": _("Locked at the deadline"),
     "workflow.case.start_appraisal": _("Appraisal started"),

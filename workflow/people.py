@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from cases import people, permissions
-from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Cycle, Membership, Unit, UnitGroup, UnitLineage
 from cases.users import User, display_name
 from workflow import audit
@@ -95,6 +95,20 @@ def import_units_and_people(filename: str, content: bytes, *, actor: User) -> Im
     account invited once the import is committed."""
     _require(actor)
     summary = ImportSummary(filename=filename[:255], sha256=hashlib.sha256(content).hexdigest())
+    try:
+        _import(content, summary, actor)
+    except IntegrityError:
+        # Another import (or the admin) created one of these units or accounts between this
+        # file's checks and its writes: nothing of this file was kept.
+        raise Conflict(
+            _(
+                "Units or accounts of this file were created meanwhile by someone else: import it again."
+            )
+        ) from None
+    return summary
+
+
+def _import(content: bytes, summary: ImportSummary, actor: User) -> None:
     with transaction.atomic():
         plan = people.parse(content)
         groups = _create_groups(plan.groups, actor)
@@ -114,7 +128,6 @@ def import_units_and_people(filename: str, content: bytes, *, actor: User) -> Im
         )
         ids = list(summary.invited)
         transaction.on_commit(lambda: send_invitations(ids))
-    return summary
 
 
 def _create_groups(wanted: dict[str, str], actor: User) -> dict[str, UnitGroup]:

@@ -3,12 +3,29 @@ survey, units and accounts), included under /api/v1/."""
 
 from django.urls import include, path
 
-from workflow import api, api_appraisal, api_frameworks, api_people, api_survey
+from workflow import api, api_appraisal, api_council, api_frameworks, api_people, api_survey
 
 cycle_routes = [
     path("", api.CycleDetailView.as_view(), name="cycle-detail"),
     path("open/", api.CycleActionView.as_view(action_name="open"), name="cycle-open"),
     path("frameworks/", api.CycleFrameworkView.as_view(), name="cycle-frameworks"),
+    path("council/", api_council.CouncilView.as_view(), name="cycle-council"),
+    path(
+        "council/members/",
+        api_council.CouncilMemberListView.as_view(),
+        name="cycle-council-members",
+    ),
+    path(
+        "council/members/<int:member_id>/",
+        api_council.CouncilMemberView.as_view(),
+        name="cycle-council-member",
+    ),
+    path("council/areas/", api_council.CouncilAreaListView.as_view(), name="cycle-council-areas"),
+    path(
+        "council/areas/<int:row_id>/",
+        api_council.CouncilAreaView.as_view(),
+        name="cycle-council-area",
+    ),
     path(
         "submit_results/",
         api.CycleActionView.as_view(action_name="submit_results"),

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from config.auth import create_integration_token
 from notifications import sockets
 from notifications.models import Notification, SocketTicket
 from notifications.services import notify
@@ -201,15 +200,6 @@ def test_an_expired_token_gets_no_ticket(world: Any, settings: Any) -> None:
     age_token(key, settings.API_TOKEN_TTL_DAYS + 1)
     response = with_token(key).post(TICKETS)
     assert response.status_code == 401
-    assert not SocketTicket.objects.exists()
-
-
-def test_an_integration_token_gets_no_ticket_and_is_told_what_does(world: Any) -> None:
-    _token, key = create_integration_token(world.head_a, "Cổng dữ liệu của Sở")
-    client = Client()
-    response = client.post(TICKETS, HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert response.status_code == 403
-    assert "/api/v1/auth/token/" in response.json()["detail"]
     assert not SocketTicket.objects.exists()
 
 

@@ -14,13 +14,16 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
+from config.auth import create_integration_token, revoke_integration_token
 from notifications.models import SocketTicket
 from notifications.websocket import CREDENTIAL_ENDED
+from ops.models import IntegrationToken
 from tests.notifications.helpers import (
     age_token,
     signed_in_browser,
@@ -131,6 +134,38 @@ async def test_revoking_the_token_closes_its_sockets(world: Any) -> None:
     await start_appraisal(world)
     assert (await page.receive_json_from(timeout=5))["kind"] == "appraisal_started"
     await page.disconnect()
+
+
+async def test_an_integration_token_opens_the_push_until_it_is_revoked(world: Any) -> None:
+    await sync(submit)(world)
+    token, key = await sync(create_integration_token)(world.head_a, "Cổng dữ liệu của Sở")
+    integration = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    fresh = await sync(ticket)(integration)
+    assert await sync(lambda: SocketTicket.objects.get().kind)() == "integration"
+    program = await opened(fresh)
+    page = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
+
+    await sync(revoke_integration_token)(world.head_a, token.pk)
+
+    assert await closed_for_its_credential(program)
+    await start_appraisal(world)
+    assert (await page.receive_json_from(timeout=5))["kind"] == "appraisal_started"
+    await page.disconnect()
+
+
+async def test_an_integration_token_that_expires_while_open_closes_at_the_next_check(
+    world: Any, settings: Any
+) -> None:
+    settings.WEBSOCKET_RECHECK_SECONDS = 0.2
+    token, key = await sync(create_integration_token)(world.head_a, "Cổng dữ liệu của Sở")
+    program = await opened(await sync(ticket)(Client(HTTP_AUTHORIZATION=f"Bearer {key}")))
+    assert await program.receive_nothing(timeout=0.5)  # checked, still good
+
+    await sync(IntegrationToken.objects.filter(pk=token.pk).update)(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert await closed_for_its_credential(program)
 
 
 async def test_deactivating_the_account_closes_all_its_sockets(world: Any) -> None:

@@ -27,6 +27,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
+from cases.models import CouncilArea, CouncilMember
 from evidence.models import EvidenceLink
 from notifications.services import notify
 from tests.evidence.helpers import upload
@@ -59,6 +60,11 @@ EXPECTED: dict[str, set[str] | None] = {
     "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
     "cycle-open": None,
     "cycle-frameworks": None,
+    "cycle-council": GLOBAL,
+    "cycle-council-members": None,
+    "cycle-council-member": None,
+    "cycle-council-areas": None,
+    "cycle-council-area": None,
     "cycle-submit-results": None,
     "cycle-publish": None,
     "cycle-assignments": GLOBAL,
@@ -185,12 +191,16 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:person-reactivate": None,
     "web:unit-rename": {"secretariat"},
     "web:units-merge": {"secretariat"},
+    "web:case-documents": GLOBAL | UNIT_A | {"appraiser"},
+    "web:signed-report": None,
     "web:years": set(ROLES),
     "web:unit-years": None,
 }
 # URLs whose ids belong to a unit: another unit's id must give its staff 404.
 PAGE_CASE_SCOPED = {
     "web:case",
+    "web:case-documents",
+    "web:signed-report",
     "web:self-score",
     "web:transition",
     "web:history",
@@ -239,6 +249,10 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
         .criterion
     )
     assignment = world.cycle.assignments.first()
+    seat = CouncilMember.objects.filter(council__cycle=world.cycle).first()
+    area = CouncilArea.objects.create(  # set-up shortcut: an area of a member department
+        council=seat.council, area_code="1", department=world.unit_a
+    )
     found: dict[str, dict[str, Any]] = {}
     for key, case, staff in (
         ("own", world.case_a, world.staff_a),
@@ -267,6 +281,8 @@ def samples(world: SimpleNamespace) -> dict[str, dict[str, Any]]:
             "link": link.pk,
             "notification": note.pk if note is not None else None,
             "assignment_id": assignment.pk if assignment is not None else None,
+            "member_id": seat.pk,
+            "row_id": area.pk,
             "code": crit.code,
             "name": "submit",
             "day": timezone.localdate().isoformat(),

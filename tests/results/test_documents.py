@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from cases.models import Case, Cycle, RankingExclusion, Score
+from cases.models import Appraisal, Case, Cycle, RankingExclusion, Score
 from tests.helpers import api
 from tests.results.province import finalise_all
 from workflow import cycle_services
-from workflow.models import AuditEntry
+from workflow.models import AuditEntry, Clarification
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -172,6 +172,50 @@ def test_appraisal_report_shows_each_units_areas_adjustments_and_proposed_rankin
     assert "Phường Bắc Sơn" in text.split("II.")[0]  # late at the cutoff, in the overview
     assert "Sở Công Thương: Tài liệu kiểm chứng không trung thực" in text
     assert "1 | Sở Tư pháp | 94,00 | 94,00 | A (tốt)" in text
+
+
+def test_appraisal_report_says_what_each_explanation_round_changed_and_why(
+    excluded: SimpleNamespace,
+) -> None:
+    """Set-up shortcut: the rounds' appraisals and the answered question written as rows."""
+    finalise_all(excluded.cycle)
+    case, now = excluded.cases["S4"], timezone.now()
+    rounds = {"1.1": (10, 14, 14), "1.2": (5, 5, 6), "2.1": (20, 20, 20)}
+    for code, scores in rounds.items():
+        score = Score.objects.get(case=case, criterion__code=code)
+        for number, points in enumerate(scores, start=1):
+            Appraisal.objects.create(
+                score=score,
+                round=number,
+                appraised_score=points,
+                appraiser=excluded.appraiser,
+                at=now,
+            )
+    Clarification.objects.create(
+        case=case,
+        criterion=Score.objects.get(case=case, criterion__code="1.1").criterion,
+        round=1,
+        question="Đề nghị bổ sung kế hoạch CCHC năm.",
+        asked_by=excluded.appraiser,
+        status=Clarification.Status.ANSWERED,
+        answer="Đã bổ sung Kế hoạch số 12/KH-SXD",
+        answered_at=now,
+    )
+
+    response = api(excluded.secretariat).get(
+        f"/api/v1/cycles/{excluded.cycle.pk}/appraisal-report.docx"
+    )
+
+    assert response.status_code == 200
+    text = _text(response.content)
+    s4 = text.split("Sở Xây dựng (S4)", 1)[1].split("Sở Công Thương (S5)", 1)[0]
+    assert (
+        "Sau giải trình: vòng 2, tiêu chí 1.1: 10,00 → 14,00 "
+        "(giải trình: Đã bổ sung Kế hoạch số 12/KH-SXD); vòng 3, tiêu chí 1.2: 5,00 → 6,00."
+    ) in s4
+    assert "2.1:" not in s4  # a round that changed nothing is not reported
+    others = text.replace(s4, "")
+    assert "Sau giải trình" not in others  # no other unit had a round that changed a score
 
 
 @pytest.mark.parametrize(("who", "status"), [(None, 401), ("outsider", 404), ("staff_s1", 403)])

@@ -11,6 +11,8 @@ from typing import Any
 
 import docx
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from cases.models import Case, Unit
 from evidence.models import Document
@@ -63,6 +65,10 @@ def test_the_report_sent_is_kept_and_given_back_unchanged_after_the_unit_is_rena
         assert hashlib.sha256(response.content).hexdigest() == kept.document.sha256
         text = _text(response.content)
         assert sent_name in text and "Tên mới" not in text
+    staff = Client()
+    staff.force_login(world.staff_a)
+    history = staff.get(reverse("web:history", args=[world.case_a.pk]))
+    assert "Đã lưu báo cáo tự đánh giá như bản đã gửi" in history.content.decode()
 
 
 def test_a_draft_report_is_written_afresh_and_nothing_is_kept_before_sending(

@@ -56,6 +56,10 @@ def test_the_secretariat_creates_chooses_the_set_and_opens_a_cycle_in_the_pages(
     assert (cycle.status, cycle.run_year, cycle.auto_start_appraisal) == ("draft", 2032, False)
     assert [b["label"] for b in cycle.group_thresholds] == ["tốt", "khá", "trung bình", "yếu"]
 
+    listed = Page(client.get(reverse("web:cycles"))).text
+    assert "Chỉ số cải cách hành chính năm 2031" in listed and "Đang chuẩn bị" in listed
+    overview = client.get(reverse("web:cycle", args=[cycle.pk]))
+    assert overview.status_code == 200  # a cycle being prepared has no case yet
     settings = reverse("web:cycle-settings", args=[cycle.pk])
     page = Page(client.get(settings))
     assert "Khối sở (2 đơn vị) chưa có bộ tiêu chí" in page.id("open-title").text + page.text

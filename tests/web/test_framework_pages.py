@@ -19,7 +19,7 @@ from workflow.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("web:framework-import")
-SET_PAGE_QUERIES = 8  # session, user, roles, the set, its tree, its versions, the menu
+SET_PAGE_QUERIES = 8  # session, user, roles, the set, its tree, versions, changes, menu
 FIELDS = {
     "group": "khoi_so",
     "decision_number": "45/QĐ-UBND",
@@ -191,3 +191,22 @@ def test_a_set_page_costs_the_same_queries_whatever_its_size(
             assert client.get(reverse("web:framework", args=[framework.pk])).status_code == 200
         counted.append(len(queries.captured_queries))
     assert counted[0] == counted[1], counted
+
+
+def test_a_criterion_is_moved_under_another_parent_and_the_codes_follow(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    frozen = Framework.objects.get(cycle=world.cycle)
+    client.post(reverse("web:framework-copy", args=[frozen.pk]))
+    copy = Framework.objects.get(derived_from=frozen)
+    page = Page(client.get(reverse("web:framework", args=[copy.pk]) + "?edit=1.5"))
+    targets = [o.attrs["value"] for o in page.all("option") if o.attrs.get("value") is not None]
+    assert "1.3" in targets and "1.5" not in targets
+    client.post(
+        reverse("web:framework-edit", args=[copy.pk]),
+        {"op": "move", "code": "1.5", "parent": "1.3"},
+    )
+    moved = copy.criteria.get(title="Sáng kiến, giải pháp mới trong CCHC được công nhận")
+    assert (moved.code, moved.parent.code, moved.area.code, moved.depth) == ("1.3.3", "1.3", "1", 2)
+    assert copy.criteria.get(code="1.5").title.startswith("Đánh giá về công tác chỉ đạo")

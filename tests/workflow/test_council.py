@@ -163,3 +163,44 @@ def test_only_the_secretariat_records_the_council(world: SimpleNamespace) -> Non
         with pytest.raises(NotAllowed):
             council.add_member(world.cycle.pk, "outsider", "support", actor=user)
     assert state() == before
+
+
+def test_the_council_is_recorded_and_read_through_the_api(world: SimpleNamespace) -> None:
+    base = f"/api/v1/cycles/{world.cycle.pk}/council/"
+    client = api(world.secretariat)
+    response = client.post(
+        base, {"decision_number": "7/QĐ-UBND", "decision_date": "05/01/2026"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    person = make_user("stc.council")
+    response = client.post(
+        base + "members/",
+        {"user": person.username, "role": "member", "department": "STC"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    member_id = response.json()["id"]
+    response = client.post(base + "areas/", {"area": "4", "department": "STC"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = api(world.auditor).get(base).json()
+    assert (body["decision_number"], body["decision_date"]) == ("7/QĐ-UBND", "2026-01-05")
+    assert {"user": "stc.council", "role": "member", "department": "STC"}.items() <= next(
+        m for m in body["members"] if m["id"] == member_id
+    ).items()
+    assert body["areas"] == [{"id": body["areas"][0]["id"], "area": "4", "department": "STC"}]
+    assert client.delete(f"{base}areas/{body['areas'][0]['id']}/").status_code == 204
+    assert client.delete(f"{base}members/{member_id}/").status_code == 204
+    assert not CouncilMember.objects.filter(user=person).exists()
+
+
+def test_a_council_change_through_the_api_by_anyone_else_is_refused_before_its_input(
+    world: SimpleNamespace,
+) -> None:
+    before = state()
+    base = f"/api/v1/cycles/{world.cycle.pk}/council/"
+    for user in (world.leader, world.auditor, world.appraiser):
+        assert api(user).post(base, {}, format="json").status_code == 403
+        assert api(user).post(base + "members/", {}, format="json").status_code == 403
+    assert api(world.head_a).get(base).status_code == 403
+    assert api(world.outsider).post(base, {}, format="json").status_code == 404
+    assert state() == before

@@ -267,6 +267,28 @@ def test_a_workbook_of_a_million_empty_cells_is_refused_without_reading_it(
     assert _everything() == before
 
 
+def test_a_unit_created_meanwhile_by_someone_else_refuses_the_whole_file(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = people_services.people.parse
+
+    def checked_then_taken(content: bytes) -> Any:
+        plan = checked(content)
+        # Between this file's checks and its writes, another import commits XTHU.
+        Unit.objects.create(code="XTHU", name="Xã khác", group=world.group)
+        return plan
+
+    monkeypatch.setattr(people_services.people, "parse", checked_then_taken)
+    before = _everything()
+    response = _post(world.secretariat, people_workbook(UNITS, ACCOUNTS))
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "Trong lúc nhập, người khác đã tạo một số đơn vị hoặc tài khoản có trong tệp này: "
+        "hãy nhập lại."
+    )
+    assert _everything() == before
+
+
 def test_a_missing_column_is_named(world: SimpleNamespace) -> None:
     before = _everything()
     content = people_workbook(

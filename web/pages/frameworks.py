@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases.frameworks import excel
 from cases.frameworks.tree import Node, Problem, Tree
 from cases.models import Framework, Method
+from cases.users import User
+from workflow import audit
+from workflow.models import AuditEntry
 
 
 @dataclass
@@ -67,3 +74,39 @@ def set_list() -> list[Framework]:
             "unit_group__code", "-version", "-pk"
         )
     )
+
+
+CHANGE_WORDS = {
+    "add": gettext_lazy("added"),
+    "remove": gettext_lazy("removed"),
+    "move": gettext_lazy("moved"),
+    "change": gettext_lazy("changed"),
+    "details": gettext_lazy("title or decision changed"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    actor: User
+    what: str
+    code: str
+
+
+def changes(framework: Framework) -> list[Change]:
+    """Who did what to the set, newest first (its audit entries, one query)."""
+    entries = (
+        AuditEntry.objects.filter(object_type="cases.framework", object_id=str(framework.pk))
+        .select_related("actor")
+        .order_by("-at", "-pk")[:100]
+    )
+    out = []
+    for entry in entries:
+        if entry.action == audit.FRAMEWORK_IMPORTED:
+            what = str(_("imported from “%(file)s”") % {"file": entry.data.get("filename", "")})
+        elif entry.action == audit.FRAMEWORK_COPIED:
+            what = str(_("made as a copy"))
+        else:
+            what = str(CHANGE_WORDS.get(str(entry.data.get("change")), entry.action))
+        out.append(Change(entry.at, entry.actor, what, str(entry.data.get("code", ""))))
+    return out

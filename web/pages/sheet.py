@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from cases.errors import DomainError
 from cases.models import (
     NOT_SELF_SCORED,
     Appraisal,
@@ -637,9 +636,7 @@ def attach_appraisal_posted(
 
 def evidence_row(case: Case, code: str, user: User, now: datetime) -> Row | None:
     """One criterion's evidence block after an upload: its versions and whether this user
-    may add another now (the evidence service answers, as it will on the next upload)."""
-    from evidence import services as evidence_services
-
+    may add another now (`workflow.rules` answers, as it will to the next upload)."""
     score = (
         Score.objects.filter(case=case, criterion__code=code, criterion__is_leaf=True)
         .select_related("criterion")
@@ -649,9 +646,10 @@ def evidence_row(case: Case, code: str, user: User, now: datetime) -> Row | None
         return None
     row = Row(criterion=score.criterion, score=score)
     row.evidence = case_evidence(case).get(score.criterion_id, [])
-    try:
-        evidence_services.check_may_add(case.pk, user, now=now)
-    except DomainError:
+    facts = rules.facts_for(
+        user, case, now, codes=("edit_self_score", "answer_clarification"), with_deadline=True
+    )
+    if rules.add_evidence(facts):
         return row
     row.may_add_evidence = not score.criterion.is_survey and (
         case.state == Case.State.SELF_SCORING
@@ -659,7 +657,7 @@ def evidence_row(case: Case, code: str, user: User, now: datetime) -> Row | None
             case=case, criterion=score.criterion, round=case.appraisal_round
         ).exists()
     )
-    row.may_withdraw = row.may_add_evidence and case.state == Case.State.SELF_SCORING
+    row.may_withdraw = row.may_add_evidence and rules.allowed(rules.withdraw_evidence, facts)
     return row
 
 

@@ -20,6 +20,7 @@ from cases.models import Case, Cycle, UnitGroup
 from cases.users import SignedInRequest
 from web import labels, pages
 from web.forms import PublishForm
+from web.pages.documents import cycle_documents
 from web.shortcuts import back_to, cycle_for, refuse
 from workflow import cycle_services
 from workflow.transitions import TRANSITIONS
@@ -49,6 +50,7 @@ def overview(request: SignedInRequest, pk: int) -> HttpResponse:
         "states": Case.State.choices,
         "may_manage": permissions.may_manage_cycle(request.user),
         "bulk_steps": _bulk_steps(request.user, cycle),
+        "downloads": cycle_documents(cycle, request.user, None),
     }
     return render(request, "web/cycle_overview.html", context)
 

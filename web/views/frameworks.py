@@ -150,8 +150,16 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     editing = request.GET.get("edit", "") if editable else ""
     adding = request.GET.get("add") if editable else None
     node = None
+    targets: list[tuple[str, str]] = []
     if editing:
         node = next((n for n, _p, _d in built.walk() if n.code == editing), None)
+    if node is not None:
+        inside = {id(n) for n, _p, _d in tree.Tree([node]).walk()}
+        targets = [
+            (n.code, f"{n.code} {n.title}")
+            for n, _p, _d in built.walk()
+            if id(n) not in inside and n.method not in tree.OUTSIDE_SUM
+        ]
     context = {
         "framework": framework,
         "rows": pages.tree_rows(built, found),
@@ -160,6 +168,8 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "editable": editable,
         "may_manage": permissions.may_manage_frameworks(request.user),
         "editing": node,
+        "targets": targets,
+        "changes": pages.changes(framework),
         "adding": adding,
         "methods": Method.choices,
         "versions": Framework.objects.filter(

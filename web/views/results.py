@@ -23,6 +23,7 @@ from results import services
 from results.api import results_cycle
 from results.ranking import compute_results
 from web import pages
+from web.pages.documents import cycle_documents
 from web.shortcuts import back_to, refuse
 
 
@@ -42,6 +43,7 @@ def ranking(request: HttpRequest, pk: int) -> HttpResponse:
         "computed": computed,
         "groups": pages.results_view(computed),
         "may_decide": permissions.may_decide_results(request.user),
+        "downloads": cycle_documents(computed.cycle, request.user, computed),
     }
     return render(request, "web/results.html", context)
 
