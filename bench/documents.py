@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -80,7 +81,7 @@ def main() -> int:
     admin_url, bench_url, name = data._database_urls()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=bench_url, DEBUG="false", SECRET_KEY="bench-only-secret")
+    os.environ.update(DATABASE_URL=bench_url, DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
         import django

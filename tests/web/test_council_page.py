@@ -10,6 +10,7 @@ from django.urls import reverse
 from cases.models import AppraiserAssignment, Council, CouncilArea, CouncilMember
 from tests.factories import make_user
 from tests.web.html import Page
+from workflow import council
 
 
 def _url(world: Any) -> str:
@@ -66,3 +67,22 @@ def test_only_the_secretariat_opens_the_council_page(world: Any, signed_in: Any)
         )
         assert response.status_code == 403
     assert CouncilMember.objects.count() == before
+
+
+def test_the_council_page_costs_the_same_for_two_people_or_eight(
+    world: Any, signed_in: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    with django_assert_max_num_queries(COUNCIL_PAGE_QUERIES) as two:
+        client.get(_url(world))
+    for n in range(6):
+        person = make_user(f"council{n}")
+        council.add_member(world.cycle.pk, person.pk, "member", "STC", actor=world.secretariat)
+    council.assign_area(world.cycle.pk, "2", "STC", actor=world.secretariat)
+    with django_assert_max_num_queries(COUNCIL_PAGE_QUERIES) as eight:
+        page = Page(client.get(_url(world)))
+    assert len([tr for tr in page.all("tr") if tr.attrs.get("id", "").startswith("member-")]) == 8
+    assert len(eight) == len(two)
+
+
+COUNCIL_PAGE_QUERIES = 11

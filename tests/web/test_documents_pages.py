@@ -53,6 +53,10 @@ def test_head_attaches_the_signed_scan_on_the_documents_tab_and_sees_it_count(
     Cycle.objects.filter(pk=world.cycle.pk).update(signed_report_required=True)
     fill_self_scores(world.case_a, 0)
     head = signed_in(world.head_a)
+    sheet = Page(head.get(reverse("web:case", args=[world.case_a.pk])))
+    link = sheet.id("signed-report-link")  # the sheet's checklist leads to the tab
+    assert link is not None
+    assert link["href"] == reverse("web:case-documents", args=[world.case_a.pk])
     before = _tab(head, world)
     assert "Hãy đính kèm bản quét báo cáo tự đánh giá đã ký" in before.text  # what is missing
     assert before.id("signed-file") is not None
