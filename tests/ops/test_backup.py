@@ -124,7 +124,8 @@ def test_postgresql_with_the_s3_store_comes_back_with_every_object_and_its_reten
         assert upload(world.staff_a, world.case_a, criterion, content).status_code == 201
     fill_self_scores(world.case_a)
     services.run_transition(world.case_a.pk, "submit", actor=world.head_a)
-    assert Document.objects.filter(retained_until__isnull=False).count() == 2
+    # the two evidence files and the self-assessment report kept as it was sent
+    assert Document.objects.filter(retained_until__isnull=False).count() == 3
 
     archive = tmp_path / "par.tar"
     out = io.StringIO()
@@ -168,7 +169,7 @@ def test_postgresql_with_the_s3_store_comes_back_with_every_object_and_its_reten
         assert conn.execute(
             "SELECT state FROM cases_case WHERE id = %s", [world.case_a.pk]
         ).fetchone() == (Case.State.SUBMITTED,)
-    assert len(rows) == 2
+    assert len(rows) == 3
     for key, version_id, sha256, retained_until in rows:
         response = store.get_object(bucket, key, version_id=version_id)
         assert hashlib.sha256(response.read()).hexdigest() == sha256

@@ -11,7 +11,7 @@ from cases.models import AppraiserAssignment, Case, Score
 from tests.factories import make_user
 from tests.helpers import api
 from tests.results.province import put_scores
-from workflow import appraisal, cycle_services
+from workflow import appraisal, council, cycle_services
 from workflow.appraisal import register_criterion_column
 from workflow.models import AuditEntry
 
@@ -32,6 +32,7 @@ def _self_scores(p: SimpleNamespace, code: str, scores: dict[str, int]) -> None:
 
 def test_secretariat_assigns_a_council_member_to_an_area(province: SimpleNamespace) -> None:
     member = make_user("stp.director")
+    council.add_member(province.cycle.pk, member.pk, "support", actor=province.secretariat)
     url = f"/api/v1/cycles/{province.cycle.pk}/assignments/"
 
     response = api(province.secretariat).post(url, {"user": "stp.director", "area_code": "2"})

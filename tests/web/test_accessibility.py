@@ -63,9 +63,10 @@ POST_ONLY = {
     "person-invite",
     "person-deactivate",
     "person-reactivate",
+    "signed-report",
 }
 # One visit per page kind, and per state of the case or cycle for these pages.
-CASE_PAGES = {"case", "history", "appraisal"}
+CASE_PAGES = {"case", "history", "appraisal", "case-documents"}
 CYCLE_PAGES = {"cycle", "results", "result-unit"}
 # Pages of the configuration's own URLs (sign-in and its watch).
 OUTSIDE_WEB = {"login", "sign-in-watch"}
