@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 S = Case.State
-ADD_STATES = (S.SELF_SCORING, S.EXPLANATION)
 # Transitions after which the case's evidence is locked in the store.
 FREEZING = ("submit", "lock_at_cutoff", "submit_explanation", "expire_explanation")
 FREEZING_ACTIONS = frozenset(audit.CASE_TRANSITION.format(name=name) for name in FREEZING)
