@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -313,8 +313,11 @@ def _area_parts(cycle: Cycle) -> dict[tuple[int, str], tuple[Decimal, Decimal, D
 FINALISED = (Case.State.FINALISED, Case.State.PUBLISHED)
 
 
-def appraisal_report_ready(cycle: Cycle) -> bool:
-    """The appraisal report exists once a case of the cycle is finalised."""
+def appraisal_report_ready(cycle: Cycle, counts: Mapping[str, int] | None = None) -> bool:
+    """The appraisal report exists once a case of the cycle is finalised. `counts` (cases
+    per state), when the caller has them, spare the query."""
+    if counts is not None:
+        return any(counts.get(state, 0) for state in FINALISED)
     return Case.objects.filter(cycle=cycle, state__in=FINALISED).exists()
 
 

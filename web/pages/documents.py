@@ -7,6 +7,7 @@ its download would answer with the file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,11 +66,19 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
     )
 
 
-def cycle_documents(cycle: Cycle, user: AnyUser, results: CycleResults | None) -> list[Download]:
+def cycle_documents(
+    cycle: Cycle,
+    user: AnyUser,
+    results: CycleResults | None,
+    counts: Mapping[str, int] | None = None,
+) -> list[Download]:
     """The cycle's documents this user may download now. Without `results` (a page that
-    does not rank), only those that need no ranking."""
+    does not rank), only those that need no ranking; `counts` are the cases per state when
+    the page has them."""
     found = []
-    if permissions.may_view_appraisal_report(user) and documents.appraisal_report_ready(cycle):
+    if permissions.may_view_appraisal_report(user) and documents.appraisal_report_ready(
+        cycle, counts
+    ):
         found.append(
             Download(
                 _("Appraisal report to the council chair"),

@@ -41,16 +41,19 @@ def overview(request: SignedInRequest, pk: int) -> HttpResponse:
     cycle = cycle_for(request, pk)
     now = timezone.now()
     filters = {k: request.GET.get(k, "") for k in pages.OVERVIEW_FILTERS}
+    progress = pages.cycle_progress(cycle, now)
     context = {
         "cycle": cycle,
-        "progress": pages.cycle_progress(cycle, now),
+        "progress": progress,
         "rows": pages.overview_rows(cycle, now, filters),
         "filters": filters,
         "groups": UnitGroup.objects.order_by("code"),
         "states": Case.State.choices,
         "may_manage": permissions.may_manage_cycle(request.user),
         "bulk_steps": _bulk_steps(request.user, cycle),
-        "downloads": cycle_documents(cycle, request.user, None),
+        "downloads": cycle_documents(
+            cycle, request.user, None, {s.state: s.count for s in progress.states}
+        ),
     }
     return render(request, "web/cycle_overview.html", context)
 
