@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +26,12 @@ from django.core.validators import validate_email
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from cases import permissions, sheets
+from cases import permissions, sheets, workbooks
 from cases.cells import keep_texts
 from cases.errors import ImportRefused
 from cases.models import Membership, Unit, UnitGroup
@@ -206,39 +204,25 @@ class Sheet:
 
 def read_workbook(content: bytes, problems: Problems) -> dict[str, Sheet]:
     """The two sheets of the workbook; empty (with the problem noted) when unreadable."""
-    if not content:
-        problems.add(_("The file is empty."))
-        return {}
-    if len(content) > MAX_BYTES:
-        problems.add(
-            _("The file is larger than %(size)s MB.") % {"size": MAX_BYTES // (1024 * 1024)}
-        )
-        return {}
-    if not content.startswith(b"PK\x03\x04"):
-        problems.add(_("The file is not an Excel workbook (.xlsx): use the template."))
-        return {}
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(
-                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
+        workbook = workbooks.open_uploaded(
+            content,
+            max_bytes=MAX_BYTES,
+            max_sheet_bytes=MAX_SHEET_BYTES,
+            too_large=_(
+                "The workbook's sheets are too large (more than %(rows)s rows each): keep "
+                "only the template's tables, without empty formatted cells."
             )
-        if unpacked > MAX_SHEET_BYTES:
-            problems.add(
-                _(
-                    "The workbook's sheets are too large (more than %(rows)s rows each): keep "
-                    "only the template's tables, without empty formatted cells."
-                )
-                % {"rows": MAX_ROWS}
-            )
-            return {}
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        problems.add(_("The file is not an Excel workbook (.xlsx) that can be read."))
+            % {"rows": MAX_ROWS},
+            not_xlsx=_("The file is not an Excel workbook (.xlsx): use the template."),
+        )
+    except workbooks.Unreadable as refused:
+        problems.add(refused.message)
         return {}
     try:
         return _sheets(workbook, problems)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-        problems.add(_("The file is not an Excel workbook (.xlsx) that can be read."))
+    except (*workbooks.UNREADABLE_ERRORS, TypeError):
+        problems.add(workbooks.unreadable().message)
         return {}
     finally:
         workbook.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -28,12 +27,11 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from cases import sheets
+from cases import sheets, workbooks
 from cases.cells import keep_texts
 from cases.errors import InvalidInput
 from cases.frameworks.tree import (
@@ -266,29 +264,20 @@ def read(filename: str, content: bytes) -> Tree:
 
 
 def _rows(filename: str, content: bytes, found: Problems) -> list[tuple[int, list[Any]]] | None:
-    if not content:
-        found.add(_("The file is empty."))
-        return None
-    if len(content) > MAX_BYTES:
-        found.add(_("The file is larger than %(size)s MB.") % {"size": MAX_BYTES // (1024 * 1024)})
-        return None
-    if not content.startswith(b"PK\x03\x04"):
-        found.add(_("The file is not an Excel workbook (.xlsx) that can be read."))
+    try:
+        book = workbooks.open_uploaded(
+            content,
+            max_bytes=MAX_BYTES,
+            max_sheet_bytes=MAX_SHEET_BYTES,
+            too_large=_(
+                "The workbook's sheets are too large for a criteria set (more than %(rows)s rows of content): keep only the table, without empty formatted cells."
+            )
+            % {"rows": MAX_ROWS},
+        )
+    except workbooks.Unreadable as refused:
+        found.add(refused.message)
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            sheets_size = sum(
-                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
-            )
-        if sheets_size > MAX_SHEET_BYTES:
-            found.add(
-                _(
-                    "The workbook's sheets are too large for a criteria set (more than %(rows)s rows of content): keep only the table, without empty formatted cells."
-                )
-                % {"rows": MAX_ROWS}
-            )
-            return None
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.worksheets[0]
         rows: list[tuple[int, list[Any]]] = []
         for number_, values in enumerate(
@@ -300,10 +289,11 @@ def _rows(filename: str, content: bytes, found: Problems) -> list[tuple[int, lis
                     return None
                 continue
             rows.append((number_, list(values)))
-        book.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, IndexError):
-        found.add(_("The file is not an Excel workbook (.xlsx) that can be read."))
+    except (*workbooks.UNREADABLE_ERRORS, IndexError):
+        found.add(workbooks.unreadable().message)
         return None
+    finally:
+        book.close()
     return rows
 
 
