@@ -366,6 +366,23 @@ def withdraw_evidence(f: Facts) -> list[Reason]:
     )
 
 
+# --- the head's signed report --------------------------------------------------------------
+
+
+def attach_signed_report(f: Facts) -> list[Reason]:
+    """The head attaches the scan of the signed report before sending: while the case is
+    being self-scored, until its (extended) deadline, as the sending itself."""
+    return _first(
+        lambda: _role(f, "submit_case"),
+        lambda: _in_states(
+            f,
+            [S.SELF_SCORING],
+            _("The signed report is attached before the self-assessment is sent."),
+        ),
+        lambda: _self_deadline(f),
+    )
+
+
 # --- gathering the facts, enforcing the answer ------------------------------------------
 
 
