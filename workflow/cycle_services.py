@@ -282,6 +282,11 @@ def cases_locked_by(cycle: Cycle, due: Any, now: datetime) -> int:
     )
 
 
+class LockNotConfirmed(GuardFailed):
+    """A deadline moved into the past without repeating how many cases it locks: a refusal
+    about the confirmation, which the settings page shows beside that field."""
+
+
 def update_cycle(
     cycle_id: int,
     changes: dict[str, Any],
@@ -333,7 +338,7 @@ def update_cycle(
         ):
             locking = cases_locked_by(cycle, cycle.self_assessment_due, now)
             if locking and str(confirm_lock or "").strip() != str(locking):
-                raise GuardFailed(
+                raise LockNotConfirmed(
                     _(
                         "The new self-assessment deadline (%(date)s) has already passed: "
                         "%(count)s cases still being scored will be locked."
