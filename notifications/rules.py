@@ -16,6 +16,8 @@
 | deadlines.reminder.explanation    | the sweep, before the answer date    | unit staff and head               | view_case             |
 | deadlines.reminder.appraisal      | the sweep, before the appraisal date | each appraiser with work left     | (named: no case data) |
 | deadlines.summary.late            | the sweep, once a deadline passed    | the secretariat                   | view_case (global)    |
+| deadlines.reminder.survey         | the sweep, before the survey date, scores missing | the secretariat      | view_case (global)    |
+| deadlines.overdue.survey          | the sweep, once it passed, scores missing | the secretariat              | view_case (global)    |
 | deadlines.reminder.report         | the sweep, before the appraisal report date | the secretariat            | view_case (global)    |
 | deadlines.overdue.report          | the sweep, once it passed unsent     | the secretariat and the leaders   | view_case (global)    |
 | deadlines.reminder.publication    | the sweep, before the publication target | the secretariat and the leaders | view_case (global) |
@@ -260,6 +262,8 @@ OVERDUE_REMINDER = "deadlines.reminder.overdue"
 EXPLANATION_REMINDER = "deadlines.reminder.explanation"
 APPRAISAL_REMINDER = "deadlines.reminder.appraisal"
 LATE_SUMMARY = "deadlines.summary.late"
+SURVEY_REMINDER = "deadlines.reminder.survey"
+SURVEY_OVERDUE = "deadlines.overdue.survey"
 REPORT_REMINDER = "deadlines.reminder.report"
 REPORT_OVERDUE = "deadlines.overdue.report"
 PUBLICATION_REMINDER = "deadlines.reminder.publication"
@@ -355,6 +359,8 @@ KINDS: dict[str, Kind] = {
         Kind(EXPLANATION_REMINDER, _("Answer deadline reminder")),
         Kind(APPRAISAL_REMINDER, _("Appraisal deadline reminder"), named=True),
         Kind(LATE_SUMMARY, _("Units late with their self-assessment")),
+        Kind(SURVEY_REMINDER, _("Survey scores deadline reminder")),
+        Kind(SURVEY_OVERDUE, _("Survey scores overdue")),
         Kind(REPORT_REMINDER, _("Appraisal report deadline reminder")),
         Kind(REPORT_OVERDUE, _("Appraisal report overdue")),
         Kind(PUBLICATION_REMINDER, _("Publication target reminder")),
