@@ -401,7 +401,8 @@ AXES_WHITELIST_CALLABLE = "config.auth_guard.refused_by_guard"
 # more than SIGNIN_DELAY_MAX_SECONDS (a delay, not a lock: a real user waits minutes at
 # most, and not at all in a browser they signed in on within SIGNIN_DEVICE_DAYS). Spraying:
 # failures on SIGNIN_SPRAY_ACCOUNTS accounts from one address, or SIGNIN_SPRAY_ACCOUNTS_TOTAL
-# from anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES are audited and shown to the secretariat.
+# from anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES are audited and shown to the secretariat,
+# who are notified once per wave (after two quiet windows, a new wave).
 SIGNIN_ACCOUNT_FREE_FAILURES = env_int("SIGNIN_ACCOUNT_FREE_FAILURES", 5)
 SIGNIN_DELAY_BASE_SECONDS = env_int("SIGNIN_DELAY_BASE_SECONDS", 15)
 SIGNIN_DELAY_MAX_SECONDS = env_int("SIGNIN_DELAY_MAX_SECONDS", 300)

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases import permissions
-from cases.errors import Conflict, InvalidInput, WrongState
+from cases.errors import Conflict, InvalidInput
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
 from cases.users import User
 from deadlines.calendar import local_date, parse_day
@@ -131,7 +131,8 @@ def attach_signed_report(
     case_id: Any, upload: Any, *, actor: User, now: datetime | None = None
 ) -> SignedReport:
     """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
-    limit, while the case is being self-scored; kept in the store like any evidence file."""
+    limit, when `rules.attach_signed_report` allows (self-scoring, before the deadline);
+    kept in the store like any evidence file."""
     permissions.get_case_for_user(actor, case_id, "submit_case")
     if upload is None:
         raise InvalidInput(_("Attach the signed report (PDF) in the field “file”."))
@@ -142,8 +143,8 @@ def attach_signed_report(
         if lock:
             queryset = queryset.select_for_update(of=("self",))
         case = permissions.get_case_for_user(actor, case_id, "submit_case", queryset=queryset)
-        if case.state != Case.State.SELF_SCORING:
-            raise WrongState(_("The signed report is attached before the self-assessment is sent."))
+        facts = rules.facts_for(actor, case, at, codes=("submit_case",), with_deadline=True)
+        rules.enforce(rules.attach_signed_report(facts))
         return case
 
     def accept(kind: FileKind, name: str) -> None:

@@ -59,6 +59,9 @@ class OverdueSerializer(serializers.Serializer):
     publication = serializers.BooleanField(
         help_text="the publication target passed and the results are not published"
     )
+    survey = serializers.BooleanField(
+        help_text="the survey date passed and survey scores are still missing"
+    )
 
 
 class CycleSerializer(serializers.ModelSerializer):
@@ -71,6 +74,7 @@ class CycleSerializer(serializers.ModelSerializer):
         return {
             "appraisal_report": policy.report_overdue(cycle, now),
             "publication": policy.publication_overdue(cycle, now),
+            "survey": policy.survey_overdue(cycle, now),
         }
 
     class Meta:
