@@ -25,11 +25,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateField, F, Max, OuterRef, Subquery
+from django.db.models import Count, DateField, F, Max, OuterRef, Subquery
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce, Greatest
 
-from cases.models import Case, Criterion, Cycle
+from cases.models import Case, Criterion, Cycle, Score
 from cases.scoring import counts_working_days_late, points_from_value
 from deadlines.calendar import (
     add_working_days,
@@ -174,6 +174,29 @@ def report_overdue(cycle: Cycle, now: datetime) -> bool:
     """The appraisal report is late: its date (`appraisal_due`) passed and the results were
     not yet sent to the leader for approval."""
     return cycle.status == Cycle.Status.OPEN and is_past(cycle.appraisal_due, now)
+
+
+def survey_missing(cycle_ids: Iterable[int]) -> dict[int, int]:
+    """Per cycle, how many cases still lack a survey score (cycles with none left out)."""
+    return dict(
+        Score.objects.filter(case__cycle_id__in=list(cycle_ids))
+        .survey_missing()
+        .order_by()
+        .values("case__cycle_id")
+        .annotate(n=Count("case_id", distinct=True))
+        .values_list("case__cycle_id", "n")
+    )
+
+
+def survey_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The survey date (`survey_due`) passed and survey scores are still missing (asked of
+    the database only once the date passed in an open cycle)."""
+    return (
+        cycle.survey_due is not None
+        and cycle.status == Cycle.Status.OPEN
+        and is_past(cycle.survey_due, now)
+        and bool(survey_missing([cycle.pk]))
+    )
 
 
 def publication_overdue(cycle: Cycle, now: datetime) -> bool:

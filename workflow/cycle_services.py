@@ -527,10 +527,7 @@ def _survey_complete(cycle: Cycle) -> None:
     """Every applicable survey criterion has an imported score: else the index is wrong."""
     missing = list(
         Score.objects.survey_of(cycle)
-        .filter(
-            not_applicable=False,
-            appraised_score__isnull=True,
-        )
+        .survey_missing()
         .values_list("case__unit__code", "case__unit__name")
         .annotate(n=Count("pk"))
         .order_by("case__unit__code")
