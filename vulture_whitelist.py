@@ -361,3 +361,4 @@ _.label_lines  # unused property (web/charts.py, read by web/partials/bar_chart.
 label_x  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
 font_size  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
 marks_top  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
+confirm_errors  # unused variable (web/pages/cycle_setup.py, read by web/cycle_form.html)
