@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.models import Case, Cycle
 from cases.permissions import AnyUser
+from cases.users import User
 from results import documents, services
 from results.models import SignedReport, SubmittedReport
 from results.ranking import CycleResults
+from workflow import rules
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,16 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
         signed=signed,
         required=required,
         missing=services.signed_report_guard(case, now, {}) if required and self_scoring else [],
-        may_attach=self_scoring and permissions.has_case_perm(user, "submit_case", case),
+        may_attach=self_scoring and _may_attach(case, user, now),
     )
+
+
+def _may_attach(case: Case, user: AnyUser, now: datetime) -> bool:
+    """The upload is offered exactly when the service would take it (`rules`)."""
+    if not isinstance(user, User) or not permissions.has_case_perm(user, "submit_case", case):
+        return False
+    facts = rules.facts_for(user, case, now, codes=("submit_case",), with_deadline=True)
+    return rules.allowed(rules.attach_signed_report, facts)
 
 
 def cycle_documents(
