@@ -18,7 +18,8 @@ least 0.3 of the baseline's. Figures, not asserted times.
 
 Needs DATABASE_URL (PostgreSQL) and TEST_S3_ENDPOINT (`make bench` starts both); works in a
 database of its own, dropped at the end. BENCH_DAY_UNITS, BENCH_DAY_CLIENTS and
-BENCH_DAY_SECONDS make it smaller for a quick look.
+BENCH_DAY_SECONDS make it smaller for a quick look; BENCH_DAY_EACH_SECONDS=N adds a phase of
+N seconds per kind alone, with its CPU per request.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ UNITS = int(os.environ.get("BENCH_DAY_UNITS", "4000"))
 LEAVES = 100
 CLIENTS = int(os.environ.get("BENCH_DAY_CLIENTS", "100"))
 SECONDS = float(os.environ.get("BENCH_DAY_SECONDS", "60"))
+EACH_SECONDS = float(os.environ.get("BENCH_DAY_EACH_SECONDS", "0"))
 MIX = (("save", 70), ("sheet", 20), ("upload", 5), ("submit", 5))
 TARGET_P95 = {"save": 0.250, "sheet": 0.500}
 MB = 1024 * 1024
@@ -422,6 +424,18 @@ def main() -> None:
         )
         print(cpu_line(cpu[1], cpu[2], len(_all(day))))
         print(f"throughput: {day_rate / base_rate:.2f} of the baseline's (target >= 0.30)")
+        if EACH_SECONDS:
+            # Each kind alone, for where the time goes (not part of the targets).
+            done = [day]
+            for seed, kind in enumerate(kinds, start=3):
+                alone = clients(seed)
+                for client in alone:  # on from the units the earlier phases submitted
+                    client.at = max(c.at for phase in done for c in phase) + 1
+                done.append(alone)
+                before = meter.read()
+                alone_s = run(base, alone, lambda c, k=kind: k, EACH_SECONDS)
+                report(f"{kind} alone", _all(alone), alone_s)
+                print(cpu_line(before, meter.read(), len(_all(alone))))
     finally:
         if server is not None:
             server.terminate()
