@@ -602,7 +602,7 @@ class ScoreView(APIView):
             score = services.set_appraised_score(pk, code, actor=request.user, data=data)
         else:
             score = services.set_self_score(pk, code, actor=request.user, data=data)
-        score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
+        # The service's row is the saved one, its criterion and area loaded with it.
         return Response(ScoreSerializer(score).data)
 
 
