@@ -18,11 +18,13 @@ least 0.3 of the baseline's. Figures, not asserted times.
 
 Needs DATABASE_URL (PostgreSQL) and TEST_S3_ENDPOINT (`make bench` starts both); works in a
 database of its own, dropped at the end. BENCH_DAY_UNITS, BENCH_DAY_CLIENTS and
-BENCH_DAY_SECONDS make it smaller for a quick look.
+BENCH_DAY_SECONDS make it smaller for a quick look; BENCH_DAY_EACH_SECONDS=N adds a phase of
+N seconds per kind alone, with its CPU per request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -43,6 +45,7 @@ UNITS = int(os.environ.get("BENCH_DAY_UNITS", "4000"))
 LEAVES = 100
 CLIENTS = int(os.environ.get("BENCH_DAY_CLIENTS", "100"))
 SECONDS = float(os.environ.get("BENCH_DAY_SECONDS", "60"))
+EACH_SECONDS = float(os.environ.get("BENCH_DAY_EACH_SECONDS", "0"))
 MIX = (("save", 70), ("sheet", 20), ("upload", 5), ("submit", 5))
 TARGET_P95 = {"save": 0.250, "sheet": 0.500}
 MB = 1024 * 1024
@@ -90,24 +93,31 @@ class Unit:
 
 
 def load() -> list[Unit]:
-    """The province: one open cycle, every case self-scored and ready to submit."""
+    """The province: one open cycle, every case self-scored and ready to submit.
+
+    Written in bulk (a few statements per table, whatever the number of units), so that the
+    full size seeds in well under the time of the run itself; prints each step's time."""
     import secrets
-    from importlib import import_module
+    from datetime import timedelta
 
     from common import manual_framework
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
     from django.utils import timezone
+    from django.utils.crypto import get_random_string
     from rest_framework.authtoken.models import Token
 
     from cases import frameworks
     from cases.models import Case, Cycle, Membership, Score, UnitGroup
     from cases.models import Unit as UnitRow
-    from cases.permissions import SECRETARIAT, ensure_role_groups, sync_case_permissions
+    from cases.permissions import SECRETARIAT, ensure_role_groups
     from workflow import cycle_services
 
+    step = Steps()
     ensure_role_groups()
     secretariat = User.objects.create_user("secretariat")
     secretariat.groups.add(Group.objects.get(name=SECRETARIAT))
@@ -125,6 +135,7 @@ def load() -> list[Unit]:
         [Membership(user=h, unit=u, role="head") for h, u in zip(heads, units, strict=True)],
         batch_size=5000,
     )
+    step("units, heads, memberships")
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         year=today.year,
@@ -134,11 +145,36 @@ def load() -> list[Unit]:
         appraisal_due=today.replace(year=today.year + 2),
     )
     frameworks.load(manual_framework(LEAVES), cycle=cycle, unit_group=group)
+    # Opening creates the cases, their score rows and the heads' object permissions.
     cycle_services.open_cycle(cycle.pk, actor=secretariat)
-    sync_case_permissions(Case.objects.filter(cycle=cycle))
+    step("cycle opened (cases, score rows, permissions)")
     Score.objects.update(self_score=0, evidence_explanation="Số liệu theo báo cáo CCHC năm.")
-    # Only the clients' units need a way in.
-    store = import_module(settings.SESSION_ENGINE).SessionStore
+    step("self scores entered")
+    # Every head signed in to the API (a token) and to the pages (a session row).
+    tokens = Token.objects.bulk_create(
+        [Token(user=h, key=secrets.token_hex(20)) for h in heads], batch_size=5000
+    )
+    expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    store = SessionStore()
+    backend = "django.contrib.auth.backends.ModelBackend"
+    sessions = Session.objects.bulk_create(
+        [
+            Session(
+                session_key=get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789"),
+                session_data=store.encode(
+                    {
+                        SESSION_KEY: str(h.pk),
+                        BACKEND_SESSION_KEY: backend,
+                        HASH_SESSION_KEY: h.get_session_auth_hash(),
+                    }
+                ),
+                expire_date=expires,
+            )
+            for h in heads
+        ],
+        batch_size=5000,
+    )
+    step("tokens and sessions")
     case_of = dict(Case.objects.values_list("unit_id", "pk"))
     scores: dict[int, list[tuple[str, int]]] = {}
     for case_id, code, pk in Score.objects.order_by("criterion__position").values_list(
@@ -146,24 +182,31 @@ def load() -> list[Unit]:
     ):
         scores.setdefault(case_id, []).append((code, pk))
     out = []
-    for unit, head in zip(units, heads, strict=True):
-        token = Token.objects.create(user=head, key=secrets.token_hex(20))
-        session = store()
-        session[SESSION_KEY] = str(head.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = head.get_session_auth_hash()
-        session.create()
+    for unit, token, session in zip(units, tokens, sessions, strict=True):
         rows = scores[case_of[unit.pk]]
         out.append(
             Unit(
                 case=case_of[unit.pk],
                 token=token.key,
-                session=session.session_key or "",
+                session=session.session_key,
                 codes=[code for code, _pk in rows],
                 score_ids=[pk for _code, pk in rows],
             )
         )
+    step("clients' view of the installation")
     return out
+
+
+class Steps:
+    """Prints the seconds each seeding step took."""
+
+    def __init__(self) -> None:
+        self.at = time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        now = time.perf_counter()
+        print(f"  seeded {what} in {now - self.at:.1f} s", flush=True)
+        self.at = now
 
 
 # --- the clients --------------------------------------------------------------------------
@@ -321,6 +364,9 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         call_command("collectstatic", "--noinput", verbosity=0)
+        if s3:
+            call_command("evidence_bucket", verbosity=0)  # as a deploy does, before any upload
+        load_before = _load_average()
         started = time.perf_counter()
         units = load()
         print(
@@ -358,15 +404,38 @@ def main() -> None:
         weights = [w for _k, w in MIX]
         # Warm both workers up (URLconf, templates, connections) before measuring.
         run(base, clients(0), lambda c: "baseline", 3.0)
+        meter = CpuMeter(server.pid, s3.rpartition(":")[2] or "-")
         baseline = clients(1)
+        cpu = [meter.read()]
         base_s = run(base, baseline, lambda c: "baseline")
+        cpu.append(meter.read())
+        load_after_baseline = _load_average()
         day = clients(2)
         day_s = run(base, day, lambda c: c.rng.choices(kinds, weights)[0])
+        cpu.append(meter.read())
+        print(
+            f"load average (1 min) before the run {load_before}, after the baseline "
+            f"{load_after_baseline}, after the day {_load_average()} (on {os.cpu_count()} cores)"
+        )
         base_rate = report("baseline (one indexed UPDATE and one SELECT)", _all(baseline), base_s)
+        print(cpu_line(cpu[0], cpu[1], len(_all(baseline))))
         day_rate = report(
             "deadline day (70 % save, 20 % sheet, 5 % upload, 5 % submit)", _all(day), day_s
         )
+        print(cpu_line(cpu[1], cpu[2], len(_all(day))))
         print(f"throughput: {day_rate / base_rate:.2f} of the baseline's (target >= 0.30)")
+        if EACH_SECONDS:
+            # Each kind alone, for where the time goes (not part of the targets).
+            done = [day]
+            for seed, kind in enumerate(kinds, start=3):
+                alone = clients(seed)
+                for client in alone:  # on from the units the earlier phases submitted
+                    client.at = max(c.at for phase in done for c in phase) + 1
+                done.append(alone)
+                before = meter.read()
+                alone_s = run(base, alone, lambda c, k=kind: k, EACH_SECONDS)
+                report(f"{kind} alone", _all(alone), alone_s)
+                print(cpu_line(before, meter.read(), len(_all(alone))))
     finally:
         if server is not None:
             server.terminate()
@@ -379,6 +448,66 @@ def main() -> None:
         connections.close_all()
         drop()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used by the parts of the run, read from /proc (Linux): the
+    server (uvicorn and its workers), the database server, the S3 server, and this process
+    (the clients). Tells where a request's time goes; empty where /proc cannot say."""
+
+    def __init__(self, server: int, s3_port: str) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.roots = {"server": {server}}
+        pg_data = os.environ.get("TEST_PG_DATA", "")
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            self.roots["database"] = {int(Path(pg_data, "postmaster.pid").read_text().split()[0])}
+        moto = {pid for pid, cmd in _commands().items() if "moto_server" in cmd and s3_port in cmd}
+        if moto:
+            self.roots["S3"] = moto
+
+    def read(self) -> dict[str, float]:
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+        out = {}
+        for name, roots in self.roots.items():
+            tree, grew = set(roots), True
+            while grew:
+                more = {pid for pid, parent in parents.items() if parent in tree} - tree
+                tree |= more
+                grew = bool(more)
+            out[name] = sum(used.get(pid, 0.0) for pid in tree)
+        times = os.times()
+        out["clients"] = times.user + times.system
+        return out
+
+
+def _commands() -> dict[int, str]:
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            found[int(cmdline.parent.name)] = cmdline.read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    parts = [
+        f"{name} {(after[name] - before[name]) * 1000 / max(requests, 1):.1f}" for name in after
+    ]
+    return "  CPU per request (ms): " + ", ".join(parts)
+
+
+def _load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def _all(clients: list[Client]) -> list[Answer]:

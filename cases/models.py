@@ -481,6 +481,12 @@ class ScoreQuerySet(models.QuerySet["Score"]):
         """The survey leaves of every case of a cycle (filled by the survey import)."""
         return self.filter(case__cycle=cycle, criterion__method=Method.SURVEY)
 
+    def survey_missing(self) -> ScoreQuerySet:
+        """Survey leaves that count and have no imported score yet."""
+        return self.filter(
+            criterion__method=Method.SURVEY, not_applicable=False, appraised_score__isnull=True
+        )
+
 
 class Score(models.Model):
     """The self score and the appraised score of one leaf criterion of one case.

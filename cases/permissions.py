@@ -215,6 +215,7 @@ def get_case_for_user(
     annotations["_own_unit"] = Exists(
         Membership.objects.filter(user=user, unit_id=OuterRef("unit_id"))
     )
+    annotations["_represents"] = Exists(_seats_for_case(user))
     try:
         case = base.annotate(**annotations).get(pk=pk)
     except (Case.DoesNotExist, ValueError, TypeError):
@@ -224,6 +225,7 @@ def get_case_for_user(
             getattr(case, f"_global_{code}", False)
         )
     _members(case)[user.pk] = getattr(case, "_own_unit")  # noqa: B009 (annotated above)
+    _representing(case)[user.pk] = getattr(case, "_represents")  # noqa: B009 (annotated above)
     if not has_case_perm(user, "view_case", case):
         raise not_found
     if perm != "view_case":
@@ -257,6 +259,38 @@ def is_member(user: AnyUser, case: Case) -> bool:
     if known is not None:
         return known
     return case.unit_id in member_unit_ids(user)
+
+
+def _representing(case: Case) -> dict[int, bool]:
+    return case.__dict__.setdefault("_represents_of", {})
+
+
+def _seats_for_case(user: User) -> QuerySet[CouncilMember]:
+    """The user's council seats speaking for the outer case's unit in the case's cycle."""
+    return CouncilMember.objects.filter(
+        user=user, council__cycle_id=OuterRef("cycle_id"), department_id=OuterRef("unit_id")
+    )
+
+
+def represents(user: AnyUser, case: Case) -> bool:
+    """Whether the user speaks for the case's unit on the cycle's appraisal council: then,
+    whatever their role, they do not judge the case either.
+
+    Answered by the annotation `get_case_for_user` adds to its one query, else by the
+    user's seats in that cycle (one query per cycle and request)."""
+    if not isinstance(user, User):
+        return False
+    known = _representing(case).get(user.pk)
+    if known is not None:
+        return known
+    seats: dict[int, frozenset[int]] = user.__dict__.setdefault("_par_represented", {})
+    if case.cycle_id not in seats:
+        seats[case.cycle_id] = frozenset(
+            CouncilMember.objects.filter(
+                user=user, council__cycle_id=case.cycle_id, department__isnull=False
+            ).values_list("department_id", flat=True)
+        )
+    return case.unit_id in seats[case.cycle_id]
 
 
 def require(user: AnyUser, perm: str, case: Case) -> None:
@@ -351,7 +385,9 @@ def appraisable_cases(user: AnyUser) -> QuerySet[Case]:
     if not isinstance(user, User) or not user.is_active:
         return Case.objects.none()
     if _global(user, "appraise_case"):
-        return Case.objects.exclude(unit__memberships__user=user)
+        return Case.objects.exclude(unit__memberships__user=user).exclude(
+            Exists(_seats_for_case(user))
+        )
     return Case.objects.filter(
         caseuserobjectpermission__user=user,
         caseuserobjectpermission__permission__codename="appraise_case",

@@ -128,21 +128,31 @@ def points_from_value(criterion: Criterion, value: Decimal) -> Decimal:
     )
 
 
-# A penalty rule that counts working days late, in the sets' own words
-# ("0,5 điểm/ngày làm việc trễ", "… ngày làm việc chậm") or in English.
+# The setting that makes a penalty item the late-submission deduction: its figure is the
+# case's working days late, computed from the dates (`Criterion.config["counts"]`).
+LATE_WORKING_DAYS = "late_working_days"
+
+# The rule's own words for it ("0,5 điểm/ngày làm việc trễ", "… ngày làm việc chậm", or in
+# English): how a YAML set that does not give the setting is read (`says_working_days_late`).
 _LATE_DAYS = re.compile(r"ngày\s+làm\s+việc\s+(trễ|chậm)|working\s+days?\s+late", re.IGNORECASE)
+
+
+def says_working_days_late(rule: str) -> bool:
+    return bool(_LATE_DAYS.search(rule or ""))
 
 
 def counts_working_days_late(criterion: Criterion) -> bool:
     """A penalty whose figure is the case's working days late: computed from the dates and
-    proposed to the appraiser, never typed. Recognised by its rule text or by
-    `counts: late_working_days` in its settings."""
+    proposed to the appraiser, never typed. Said by the set's explicit setting
+    (`Criterion.config["counts"]`: the YAML key `counts: late_working_days`, the workbook's
+    settings "0,5/ngày làm việc trễ"); a criterion stored before the setting existed is
+    read by its rule's words."""
     if criterion.method != Method.PENALTY:
         return False
     cfg = criterion.config or {}
-    return cfg.get("counts") == "late_working_days" or bool(
-        _LATE_DAYS.search(str(cfg.get("rule", "")))
-    )
+    if "counts" in cfg:
+        return cfg["counts"] == LATE_WORKING_DAYS
+    return says_working_days_late(str(cfg.get("rule", "")))
 
 
 def appraisal_needs_reason(

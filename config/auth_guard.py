@@ -12,7 +12,8 @@ Spraying, one password tried on many accounts, is seen when failures name
 SIGNIN_SPRAY_ACCOUNTS accounts from one address, or SIGNIN_SPRAY_ACCOUNTS_TOTAL from
 anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES: one audit entry per source and window, shown
 to the secretariat on the sign-in watch page; the spraying address then waits as an account
-would.
+would. The secretariat is notified once per wave: the first entry after two quiet windows
+(spraying that goes on is audited again each window, and is still the same wave).
 
 The guard is an authentication backend (placed before the password check, so that it runs for
 the login page, the admin and the API token alike) and a receiver of Django's
@@ -40,10 +41,10 @@ from django.utils.translation import ngettext
 
 from cases.permissions import system_user
 from ops.models import SignInFailure
-from workflow import audit
+from workflow import audit, events
 from workflow.models import AuditEntry
 
-SPRAYING = "auth.signin.spraying"
+SPRAYING = audit.SIGNIN_SPRAYING
 DEVICE_COOKIE = "par_device"
 _DEVICE_SALT = "config.auth_guard.device"
 _WAIT_ATTRIBUTE = "par_signin_wait"
@@ -221,7 +222,9 @@ def _audit_spraying(address: str | None, now: datetime) -> None:
         if already:
             continue
         usernames = sorted(failures.values_list("username", flat=True).distinct()[:limit])
-        audit.record(
+        quiet_since = now - 2 * timedelta(minutes=settings.SIGNIN_SPRAY_WINDOW_MINUTES)
+        new_wave = not AuditEntry.objects.filter(action=SPRAYING, at__gte=quiet_since).exists()
+        entry = audit.record(
             SPRAYING,
             actor=system_user(),
             at=now,
@@ -230,5 +233,7 @@ def _audit_spraying(address: str | None, now: datetime) -> None:
                 "accounts": accounts,
                 "window_minutes": settings.SIGNIN_SPRAY_WINDOW_MINUTES,
                 "usernames": usernames,
+                "new_wave": new_wave,
             },
         )
+        events.publish(entry)

@@ -401,7 +401,8 @@ AXES_WHITELIST_CALLABLE = "config.auth_guard.refused_by_guard"
 # more than SIGNIN_DELAY_MAX_SECONDS (a delay, not a lock: a real user waits minutes at
 # most, and not at all in a browser they signed in on within SIGNIN_DEVICE_DAYS). Spraying:
 # failures on SIGNIN_SPRAY_ACCOUNTS accounts from one address, or SIGNIN_SPRAY_ACCOUNTS_TOTAL
-# from anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES are audited and shown to the secretariat.
+# from anywhere, within SIGNIN_SPRAY_WINDOW_MINUTES are audited and shown to the secretariat,
+# who are notified once per wave (after two quiet windows, a new wave).
 SIGNIN_ACCOUNT_FREE_FAILURES = env_int("SIGNIN_ACCOUNT_FREE_FAILURES", 5)
 SIGNIN_DELAY_BASE_SECONDS = env_int("SIGNIN_DELAY_BASE_SECONDS", 15)
 SIGNIN_DELAY_MAX_SECONDS = env_int("SIGNIN_DELAY_MAX_SECONDS", 300)
@@ -427,6 +428,9 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Chỉ số CCHC")
 # The live push (notifications.sockets): a ticket opens one socket within this many seconds;
 # an open socket checks every so often that its session or token still signs its user in.
 WEBSOCKET_TICKET_SECONDS = env_int("WEBSOCKET_TICKET_SECONDS", 30)
+# Tickets one user may ask for in a minute (every open page asks once, and again after each
+# reconnection); beyond it the API answers 429 with the seconds to wait.
+WEBSOCKET_TICKETS_PER_MINUTE = env_int("WEBSOCKET_TICKETS_PER_MINUTE", 30)
 WEBSOCKET_RECHECK_SECONDS = env_int("WEBSOCKET_RECHECK_SECONDS", 60)
 
 # JSON lines (ops.logs) for the data centre's log collector; plain text with DEBUG on.

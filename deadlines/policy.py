@@ -7,9 +7,12 @@
   counted on the calendar with the secretariat's overrides, computed once and stored on
   the questions by the workflow (`Clarification.due_at`, the end of that day); an
   explanation extension moves that stored instant.
-- A case is late by the working days after its (extended) self-assessment date up to the
-  day it was received — sent by its head, or locked at the cut-off (`working_days_late`);
-  a penalty counted per working day late is proposed from that (`late_penalty`).
+- A case sent by its head is late by the working days after the date it was held to
+  (`held_to`: the cycle's date, moved only by extensions granted before the date they move
+  had passed) up to and including the day it was sent (`working_days_late`). An extension
+  granted once the deadline had passed lets the unit send late, it does not make it on
+  time. A case locked at the cut-off and never sent has no such count. A penalty counted
+  per working day late is proposed from that (`late_penalty`).
 - Reminders go out on the latest configured offset whose day has come (`current_offset`),
   so a sweep that ran late sends one reminder, not every one it missed.
 """
@@ -22,11 +25,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateField, F, Max, OuterRef, Subquery
+from django.db.models import Count, DateField, F, Max, OuterRef, Subquery
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce, Greatest
 
-from cases.models import Case, Criterion, Cycle
+from cases.models import Case, Criterion, Cycle, Score
 from cases.scoring import counts_working_days_late, points_from_value
 from deadlines.calendar import (
     add_working_days,
@@ -112,12 +115,35 @@ def working_days_between(start: date, end: date) -> int:
     )
 
 
-def working_days_late(case: Case) -> int:
-    """How many working days after its (extended) self-assessment date the case was
-    received: sent by its head, or locked at the cut-off. 0 when on time or not received."""
-    if case.submitted_at is None:
-        return 0
-    return working_days_between(self_assessment_due(case), local_date(case.submitted_at))
+def held_to(case: Case) -> date:
+    """The self-assessment date a case is held to for lateness: the cycle's date, moved by
+    each extension granted while the date it moves had not yet passed (one query). Unlike
+    `self_assessment_due`, which says until when the unit may still send, an extension
+    granted after the deadline passed moves nothing here."""
+    due = case.cycle.self_assessment_due
+    for granted_at, new_due in (
+        Extension.objects.filter(case_id=case.pk, kind=Extension.Kind.SELF_ASSESSMENT)
+        .order_by("granted_at", "pk")
+        .values_list("granted_at", "due_date")
+    ):
+        if new_due > due and granted_at < end_of_day(due):
+            due = new_due
+    return due
+
+
+def was_sent(case: Case) -> bool:
+    """The head sent the case (and has not recalled it): a lock at the cut-off is no sending."""
+    return case.submitted_at is not None and not case.is_late
+
+
+def working_days_late(case: Case) -> int | None:
+    """The working days after the date the case is held to (`held_to`) up to and including
+    the day its head sent it, on the calendar with the secretariat's overrides: 0 when sent
+    in time; None when it was never sent (still being scored, or locked at the cut-off)."""
+    if not was_sent(case):
+        return None
+    assert case.submitted_at is not None
+    return working_days_between(held_to(case), local_date(case.submitted_at))
 
 
 @dataclass(frozen=True)
@@ -130,11 +156,14 @@ class LatePenalty:
 
 
 def late_penalty(case: Case, criterion: Criterion) -> LatePenalty | None:
-    """The proposal for a penalty counted per working day late (None for other criteria):
-    the days late times the set's points per day, capped at the criterion's maximum."""
+    """The proposal for a penalty counted per working day late: the days late times the
+    set's points per day, capped at the criterion's maximum. None for other criteria, and
+    for a case never sent (there is no sending to count to: the appraiser decides)."""
     if not counts_working_days_late(criterion):
         return None
     days = working_days_late(case)
+    if days is None:
+        return None
     cent = Decimal("0.01")
     per_day = Decimal(str((criterion.config or {}).get("points_each", 0))).quantize(cent)
     points = points_from_value(criterion, Decimal(days)).quantize(cent)
@@ -145,6 +174,29 @@ def report_overdue(cycle: Cycle, now: datetime) -> bool:
     """The appraisal report is late: its date (`appraisal_due`) passed and the results were
     not yet sent to the leader for approval."""
     return cycle.status == Cycle.Status.OPEN and is_past(cycle.appraisal_due, now)
+
+
+def survey_missing(cycle_ids: Iterable[int]) -> dict[int, int]:
+    """Per cycle, how many cases still lack a survey score (cycles with none left out)."""
+    return dict(
+        Score.objects.filter(case__cycle_id__in=list(cycle_ids))
+        .survey_missing()
+        .order_by()
+        .values("case__cycle_id")
+        .annotate(n=Count("case_id", distinct=True))
+        .values_list("case__cycle_id", "n")
+    )
+
+
+def survey_overdue(cycle: Cycle, now: datetime) -> bool:
+    """The survey date (`survey_due`) passed and survey scores are still missing (asked of
+    the database only once the date passed in an open cycle)."""
+    return (
+        cycle.survey_due is not None
+        and cycle.status == Cycle.Status.OPEN
+        and is_past(cycle.survey_due, now)
+        and bool(survey_missing([cycle.pk]))
+    )
 
 
 def publication_overdue(cycle: Cycle, now: datetime) -> bool:

@@ -68,6 +68,8 @@ KIND_OVERDUE = rules.OVERDUE_REMINDER
 KIND_EXPLANATION = rules.EXPLANATION_REMINDER
 KIND_APPRAISAL = rules.APPRAISAL_REMINDER
 KIND_LATE_SUMMARY = rules.LATE_SUMMARY
+KIND_SURVEY = rules.SURVEY_REMINDER
+KIND_SURVEY_OVERDUE = rules.SURVEY_OVERDUE
 KIND_REPORT = rules.REPORT_REMINDER
 KIND_REPORT_OVERDUE = rules.REPORT_OVERDUE
 KIND_PUBLICATION = rules.PUBLICATION_REMINDER
@@ -448,6 +450,8 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
 
 def _cycle_date_reminders(now: datetime) -> list[Reminder]:
     """The dates Sở Nội vụ and the leaders are held to, watched like the units' own: before
+    the survey date the secretariat is reminded while survey scores are missing, and told
+    once it passed with some still missing; before
     the appraisal report date the secretariat is reminded (how many cases are finalised);
     once it passed with the results not sent for approval, and once the publication target
     passed unpublished, the secretariat and the leaders are told. The leaders are reminded
@@ -465,12 +469,17 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
         .values("cycle_id")
         .annotate(n=Count("pk"), done=Count("pk", filter=Q(state=Case.State.FINALISED)))
     }
+    survey_missing = policy.survey_missing(
+        c.pk for c in cycles if c.survey_due is not None and c.status == Cycle.Status.OPEN
+    )
     secretariat = permissions.role_member_ids(permissions.SECRETARIAT)
     everyone = sorted(set(secretariat) | set(permissions.role_member_ids(permissions.LEADER)))
     day = local_date(now)  # the days left the texts state
     reminders: list[Reminder] = []
 
-    def add(key: str, kind: str, recipients: list[int], texts: Any, cycle: Cycle) -> None:
+    def add(
+        key: str, kind: str, recipients: list[int], texts: Any, cycle: Cycle, page: str = "cycle"
+    ) -> None:
         if recipients:
             reminders.append(
                 Reminder(
@@ -479,13 +488,42 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
                     recipients=recipients,
                     texts=texts,
                     cycle_id=cycle.pk,
-                    link=reverse("web:cycle", args=[cycle.pk]),
+                    link=reverse(f"web:{page}", args=[cycle.pk]),
                 )
             )
 
     for cycle in cycles:
         offsets = policy.clean_offsets(cycle.reminder_offsets)
         done, total = counts.get(cycle.pk, (0, 0))
+        survey_due, missing = cycle.survey_due, survey_missing.get(cycle.pk, 0)
+        if survey_due is not None and missing:
+            if is_past(survey_due, now):
+                add(
+                    f"survey-overdue:{cycle.pk}:{survey_due.isoformat()}",
+                    KIND_SURVEY_OVERDUE,
+                    secretariat,
+                    partial(texts.survey_overdue, cycle.title, survey_due, missing, total),
+                    cycle,
+                    "survey",
+                )
+            else:
+                offset = policy.current_offset(survey_due, now, offsets)
+                if offset is not None:
+                    add(
+                        f"survey:{cycle.pk}:{survey_due.isoformat()}:T-{offset}",
+                        KIND_SURVEY,
+                        secretariat,
+                        partial(
+                            texts.survey_reminder,
+                            cycle.title,
+                            survey_due,
+                            missing,
+                            total,
+                            (survey_due - day).days,
+                        ),
+                        cycle,
+                        "survey",
+                    )
         report_due = cycle.appraisal_due
         if policy.report_overdue(cycle, now):
             add(

@@ -157,3 +157,37 @@ def publication_overdue(cycle: str, due: date) -> Texts:
             % {"cycle": cycle, "date": day(due)}
         )
     )
+
+
+def _without_survey(missing: int, cases: int) -> str:
+    return ngettext(
+        "%(missing)d of %(n)d unit still without survey scores",
+        "%(missing)d of %(n)d units still without survey scores",
+        cases,
+    ) % {"missing": missing, "n": cases}
+
+
+def survey_reminder(cycle: str, due: date, missing: int, cases: int, days_left: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _(
+                "Reminder: the survey scores of %(cycle)s are to be imported by the end of "
+                "%(date)s (%(left)s); %(missing)s."
+            )
+            % {
+                "cycle": cycle,
+                "date": day(due),
+                "left": _days_left(days_left),
+                "missing": _without_survey(missing, cases),
+            }
+        )
+    )
+
+
+def survey_overdue(cycle: str, due: date, missing: int, cases: int) -> Texts:
+    return bilingual(
+        lambda: (
+            _("Overdue: the survey scores of %(cycle)s were due by %(date)s; %(missing)s.")
+            % {"cycle": cycle, "date": day(due), "missing": _without_survey(missing, cases)}
+        )
+    )

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -198,8 +201,18 @@ SocketTicketOutput = inline_serializer(
 )
 
 
+class TooManyTickets(Throttled):
+    """429 with Retry-After; the message names the wait itself, in the user's language."""
+
+    wait: float | None
+
+    def __init__(self, wait: int, detail: str) -> None:
+        super().__init__(detail=detail)
+        self.wait = wait
+
+
 class SocketTicketView(APIView):
-    @extend_schema(request=None, responses={201: SocketTicketOutput})
+    @extend_schema(request=None, responses={201: SocketTicketOutput, 429: None})
     def post(self, request: SignedInApiRequest) -> Response:
         """A single-use ticket to open /ws/notifications/?ticket=… before `expires_at`. The
         socket stays open while the session or token this request came with signs you in."""
@@ -208,5 +221,16 @@ class SocketTicketView(APIView):
         credential = sockets.credential_of(request)
         if credential is None:
             raise NotAllowed(_("Sign in with a session or an API token to open the live push."))
+        wait = sockets.ticket_wait(request.user, timezone.now())
+        if wait:
+            raise TooManyTickets(
+                wait,
+                ngettext(
+                    "Too many requests to open the live push: try again in %(count)d second.",
+                    "Too many requests to open the live push: try again in %(count)d seconds.",
+                    wait,
+                )
+                % {"count": wait},
+            )
         ticket = sockets.issue_ticket(request.user, *credential)
         return Response({"ticket": ticket.value, "expires_at": ticket.expires_at}, status=201)

@@ -164,10 +164,12 @@ class SocketTicket(models.Model):
     """A single-use pass to open the live push, obtained over the API a moment before.
 
     The WebSocket's address is written to access logs, so it carries this instead of a
-    credential. Only the ticket's SHA-256 is kept; the row is deleted when it is used, and
-    rows past `expires_at` are pruned when the next ticket is issued. The credential it was
-    obtained with (a session, an API token, an integration token) stays with the socket it
-    opens: the socket ends when that credential does.
+    credential. Only the ticket's SHA-256 is kept; the row is marked used when it is used
+    (it opens nothing more), kept for a minute after it was issued so that the tickets a
+    user asked for are counted (WEBSOCKET_TICKETS_PER_MINUTE), and pruned when a later
+    ticket is issued. The credential it was obtained with (a session, an API token, an
+    integration token) stays with the socket it opens: the socket ends when that credential
+    does.
     """
 
     digest = models.CharField(max_length=64, unique=True)
@@ -178,9 +180,12 @@ class SocketTicket(models.Model):
     # names it there (a token's key, a session's key, an integration token's id).
     kind = models.CharField(max_length=16)
     reference = models.CharField(max_length=128)
+    issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [models.Index(fields=["user", "issued_at"], name="socket_ticket_issued")]
         verbose_name = _("live push ticket")
         verbose_name_plural = _("live push tickets")
 

@@ -16,10 +16,13 @@
 | deadlines.reminder.explanation    | the sweep, before the answer date    | unit staff and head               | view_case             |
 | deadlines.reminder.appraisal      | the sweep, before the appraisal date | each appraiser with work left     | (named: no case data) |
 | deadlines.summary.late            | the sweep, once a deadline passed    | the secretariat                   | view_case (global)    |
+| deadlines.reminder.survey         | the sweep, before the survey date, scores missing | the secretariat      | view_case (global)    |
+| deadlines.overdue.survey          | the sweep, once it passed, scores missing | the secretariat              | view_case (global)    |
 | deadlines.reminder.report         | the sweep, before the appraisal report date | the secretariat            | view_case (global)    |
 | deadlines.overdue.report          | the sweep, once it passed unsent     | the secretariat and the leaders   | view_case (global)    |
 | deadlines.reminder.publication    | the sweep, before the publication target | the secretariat and the leaders | view_case (global) |
 | deadlines.overdue.publication     | the sweep, once it passed unpublished | the secretariat and the leaders  | view_case (global)    |
+| auth.signin_spraying              | auth.signin.spraying (a new wave)    | the secretariat                   | change_cycle (global) |
 
 "needs" is the case permission (`cases.permissions`) every recipient must hold on the
 notification's case — or globally when the notification has no case. `notify` drops
@@ -41,6 +44,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -200,6 +204,37 @@ def leaders_of_cycle(entry: AuditEntry) -> Iterable[Audience]:
     )
 
 
+def secretariat_on_new_spraying_wave(entry: AuditEntry) -> Iterable[Audience]:
+    """The secretariat, once per wave of spraying: spraying that goes on is audited again
+    every window (and for every source), but only the entry that starts a wave is told."""
+    if not entry.data.get("new_wave"):
+        return
+    yield Audience(
+        permissions.role_members(permissions.SECRETARIAT),
+        None,
+        {
+            "address": entry.data.get("address") or "",
+            "accounts": entry.data.get("accounts", 0),
+            "minutes": entry.data.get("window_minutes", 0),
+            "link": reverse("sign-in-watch"),
+        },
+    )
+
+
+def _spraying_text(ctx: dict[str, Any]) -> str:
+    if ctx["address"]:
+        message = _(
+            "Password spraying: one password was tried on %(accounts)s accounts from the address "
+            "%(address)s within %(minutes)s minutes. See the failed sign-ins page."
+        )
+    else:
+        message = _(
+            "Password spraying: one password was tried on %(accounts)s accounts from many "
+            "addresses within %(minutes)s minutes. See the failed sign-ins page."
+        )
+    return str(message) % ctx
+
+
 def every_unit_of_cycle(entry: AuditEntry) -> Iterable[Audience]:
     cycle = entry.cycle
     assert cycle is not None
@@ -227,10 +262,13 @@ OVERDUE_REMINDER = "deadlines.reminder.overdue"
 EXPLANATION_REMINDER = "deadlines.reminder.explanation"
 APPRAISAL_REMINDER = "deadlines.reminder.appraisal"
 LATE_SUMMARY = "deadlines.summary.late"
+SURVEY_REMINDER = "deadlines.reminder.survey"
+SURVEY_OVERDUE = "deadlines.overdue.survey"
 REPORT_REMINDER = "deadlines.reminder.report"
 REPORT_OVERDUE = "deadlines.overdue.report"
 PUBLICATION_REMINDER = "deadlines.reminder.publication"
 PUBLICATION_OVERDUE = "deadlines.overdue.publication"
+SIGNIN_SPRAYING = "auth.signin_spraying"
 
 KINDS: dict[str, Kind] = {
     k.code: k
@@ -308,11 +346,21 @@ KINDS: dict[str, Kind] = {
             audiences=unit_of_extension,
             render=_extension_text,
         ),
+        Kind(
+            SIGNIN_SPRAYING,
+            _("Password spraying"),
+            perm="change_cycle",
+            action=audit.SIGNIN_SPRAYING,
+            audiences=secretariat_on_new_spraying_wave,
+            render=_spraying_text,
+        ),
         Kind(SELF_ASSESSMENT_REMINDER, _("Self-assessment deadline reminder")),
         Kind(OVERDUE_REMINDER, _("Self-assessment overdue")),
         Kind(EXPLANATION_REMINDER, _("Answer deadline reminder")),
         Kind(APPRAISAL_REMINDER, _("Appraisal deadline reminder"), named=True),
         Kind(LATE_SUMMARY, _("Units late with their self-assessment")),
+        Kind(SURVEY_REMINDER, _("Survey scores deadline reminder")),
+        Kind(SURVEY_OVERDUE, _("Survey scores overdue")),
         Kind(REPORT_REMINDER, _("Appraisal report deadline reminder")),
         Kind(REPORT_OVERDUE, _("Appraisal report overdue")),
         Kind(PUBLICATION_REMINDER, _("Publication target reminder")),
@@ -331,6 +379,8 @@ def link_for(case: Case | None, context: dict[str, Any]) -> str:
     """Where a notification points (the case page, or the cycle's results)."""
     if case is not None:
         return f"/cases/{case.pk}/"
+    if "link" in context:
+        return str(context["link"])
     if "cycle_id" in context:
         return f"/cycles/{context['cycle_id']}/results/"
     return "/"

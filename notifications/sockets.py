@@ -3,7 +3,8 @@
 A page or a script asks the API for a ticket (`POST /api/v1/notifications/socket-ticket/`,
 signed in with its session, API token or integration token) and opens `/ws/notifications/?ticket=…` within
 WEBSOCKET_TICKET_SECONDS. The ticket opens one socket, once: the credential never appears
-in the socket's address, which access logs write down.
+in the socket's address, which access logs write down. A user gets at most
+WEBSOCKET_TICKETS_PER_MINUTE tickets a minute (429 with the wait beyond that).
 
 The socket lives as long as the credential the ticket was obtained with:
 - when it ends by an event — sign-out of that session, revocation of that token (a deleted
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,16 +157,41 @@ class Ticket:
     expires_at: datetime
 
 
+TICKET_RATE_WINDOW = timedelta(minutes=1)
+
+
+def ticket_wait(user: User, now: datetime) -> int:
+    """Seconds until the user may have another ticket: 0 while they asked for fewer than
+    WEBSOCKET_TICKETS_PER_MINUTE in the last minute (a page asks once, and again after
+    each reconnection)."""
+    issued = list(
+        SocketTicket.objects.filter(user=user, issued_at__gt=now - TICKET_RATE_WINDOW)
+        .order_by("-issued_at")
+        .values_list("issued_at", flat=True)[: settings.WEBSOCKET_TICKETS_PER_MINUTE]
+    )
+    if len(issued) < settings.WEBSOCKET_TICKETS_PER_MINUTE:
+        return 0
+    return max(1, math.ceil((issued[-1] + TICKET_RATE_WINDOW - now).total_seconds()))
+
+
 def issue_ticket(user: User, kind: str, reference: str) -> Ticket:
-    """A new single-use ticket for the user, tied to the credential the request came with."""
+    """A new single-use ticket for the user, tied to the credential the request came with
+    (the caller has checked `ticket_wait`)."""
     if kind not in KINDS or not reference:
         raise ValueError(f"not a credential that may open the live push: {kind}")
     now = timezone.now()
-    SocketTicket.objects.filter(expires_at__lte=now).delete()
+    SocketTicket.objects.filter(
+        expires_at__lte=now, issued_at__lte=now - TICKET_RATE_WINDOW
+    ).delete()
     value = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.WEBSOCKET_TICKET_SECONDS)
     SocketTicket.objects.create(
-        digest=_sha256(value), user=user, kind=kind, reference=reference, expires_at=expires_at
+        digest=_sha256(value),
+        user=user,
+        kind=kind,
+        reference=reference,
+        issued_at=now,
+        expires_at=expires_at,
     )
     return Ticket(value, expires_at)
 
@@ -174,14 +201,15 @@ def redeem_ticket(value: str) -> Credential | None:
     holds; the ticket is used up either way."""
     if not value or len(value) > MAX_TICKET_LENGTH:
         return None
+    now = timezone.now()
     row = (
         SocketTicket.objects.select_related("user")
-        .filter(digest=_sha256(value), expires_at__gt=timezone.now())
+        .filter(digest=_sha256(value), expires_at__gt=now, used_at__isnull=True)
         .first()
     )
     if row is None:
         return None
-    used, _by_model = SocketTicket.objects.filter(pk=row.pk).delete()
+    used = SocketTicket.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
     if not used:  # another handshake used it a moment ago
         return None
     credential = Credential(row.user, row.kind, row.reference)

@@ -59,6 +59,9 @@ class OverdueSerializer(serializers.Serializer):
     publication = serializers.BooleanField(
         help_text="the publication target passed and the results are not published"
     )
+    survey = serializers.BooleanField(
+        help_text="the survey date passed and survey scores are still missing"
+    )
 
 
 class CycleSerializer(serializers.ModelSerializer):
@@ -71,6 +74,7 @@ class CycleSerializer(serializers.ModelSerializer):
         return {
             "appraisal_report": policy.report_overdue(cycle, now),
             "publication": policy.publication_overdue(cycle, now),
+            "survey": policy.survey_overdue(cycle, now),
         }
 
     class Meta:
@@ -588,7 +592,7 @@ class ScoreView(APIView):
             score = services.set_appraised_score(pk, code, actor=request.user, data=data)
         else:
             score = services.set_self_score(pk, code, actor=request.user, data=data)
-        score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
+        # The service's row is the saved one, its criterion and area loaded with it.
         return Response(ScoreSerializer(score).data)
 
 

@@ -85,6 +85,8 @@ ACCOUNT_INVITED = "cases.account.invited"
 ACCOUNT_PASSWORD_SET = "cases.account.password_set"
 ACCOUNT_DEACTIVATED = "cases.account.deactivated"
 ACCOUNT_REACTIVATED = "cases.account.reactivated"
+# One password tried on many accounts (config/auth_guard.py); the secretariat is told.
+SIGNIN_SPRAYING = "auth.signin.spraying"
 
 # Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
 SnapshotPart = Callable[[Case], Json]

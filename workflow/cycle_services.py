@@ -282,6 +282,11 @@ def cases_locked_by(cycle: Cycle, due: Any, now: datetime) -> int:
     )
 
 
+class LockNotConfirmed(GuardFailed):
+    """A deadline moved into the past without repeating how many cases it locks: a refusal
+    about the confirmation, which the settings page shows beside that field."""
+
+
 def update_cycle(
     cycle_id: int,
     changes: dict[str, Any],
@@ -333,7 +338,7 @@ def update_cycle(
         ):
             locking = cases_locked_by(cycle, cycle.self_assessment_due, now)
             if locking and str(confirm_lock or "").strip() != str(locking):
-                raise GuardFailed(
+                raise LockNotConfirmed(
                     _(
                         "The new self-assessment deadline (%(date)s) has already passed: "
                         "%(count)s cases still being scored will be locked."
@@ -522,10 +527,7 @@ def _survey_complete(cycle: Cycle) -> None:
     """Every applicable survey criterion has an imported score: else the index is wrong."""
     missing = list(
         Score.objects.survey_of(cycle)
-        .filter(
-            not_applicable=False,
-            appraised_score__isnull=True,
-        )
+        .survey_missing()
         .values_list("case__unit__code", "case__unit__name")
         .annotate(n=Count("pk"))
         .order_by("case__unit__code")

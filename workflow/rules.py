@@ -59,6 +59,8 @@ class Facts:
     state: str
     perms: frozenset[str]
     own_unit: bool = False
+    # Speaks for the case's unit on the cycle's appraisal council (whatever their role).
+    represents: bool = False
     cycle_status: str = Cycle.Status.OPEN
     self_due: date | None = None
     self_due_passed: bool = False
@@ -81,6 +83,9 @@ JUDGING = frozenset(
     }
 )
 
+# What a member of the unit or its representative on the council may not do to its case.
+CONFLICTED = JUDGING | {"publish_case"}
+
 # The source states of each transition, read from the state machine itself.
 SOURCES: dict[str, frozenset[str]] = {}
 for _t in Case._meta.get_field("state").get_all_transitions(Case):
@@ -99,12 +104,23 @@ def _role(f: Facts, codename: str) -> list[Reason]:
 
 
 def _conflict(f: Facts, codename: str) -> list[Reason]:
-    if codename in JUDGING and f.own_unit:
+    if codename in JUDGING:
+        return _own_unit(f, _("You belong to %(unit)s: you may not judge its own case."))
+    return []
+
+
+def _own_unit(f: Facts, message: str) -> list[Reason]:
+    """The conflict of interest: a member of the case's unit, or its representative on the
+    appraisal council, does not judge it."""
+    unit = {"unit": f.unit_name or _("this unit")}
+    if f.own_unit:
+        return [Reason(Kind.CONFLICT, message % unit)]
+    if f.represents:
         return [
             Reason(
                 Kind.CONFLICT,
-                _("You belong to %(unit)s: you may not judge its own case.")
-                % {"unit": f.unit_name or _("this unit")},
+                _("You represent %(unit)s on the appraisal council: you may not judge its case.")
+                % unit,
             )
         ]
     return []
@@ -267,14 +283,9 @@ def decide_ranking(f: Facts) -> list[Reason]:
     """The leader excludes a unit from the ranking or reinstates it, before publication."""
     if "publish_case" not in f.perms:
         return [Reason(Kind.ROLE, _("Only the leader decides which units are ranked."))]
-    if f.own_unit:
-        return [
-            Reason(
-                Kind.CONFLICT,
-                _("You belong to %(unit)s: you may not decide its ranking.")
-                % {"unit": f.unit_name or _("this unit")},
-            )
-        ]
+    conflict = _own_unit(f, _("You belong to %(unit)s: you may not decide its ranking."))
+    if conflict:
+        return conflict
     if f.cycle_status in (Cycle.Status.DRAFT, Cycle.Status.PUBLISHED):
         return [
             Reason(
@@ -355,6 +366,23 @@ def withdraw_evidence(f: Facts) -> list[Reason]:
     )
 
 
+# --- the head's signed report --------------------------------------------------------------
+
+
+def attach_signed_report(f: Facts) -> list[Reason]:
+    """The head attaches the scan of the signed report before sending: while the case is
+    being self-scored, until its (extended) deadline, as the sending itself."""
+    return _first(
+        lambda: _role(f, "submit_case"),
+        lambda: _in_states(
+            f,
+            [S.SELF_SCORING],
+            _("The signed report is attached before the self-assessment is sent."),
+        ),
+        lambda: _self_deadline(f),
+    )
+
+
 # --- gathering the facts, enforcing the answer ------------------------------------------
 
 
@@ -386,6 +414,7 @@ def facts_for(
         state=case.state,
         perms=perms,
         own_unit=permissions.is_member(user, case),
+        represents=bool(perms & CONFLICTED) and permissions.represents(user, case),
         cycle_status=case.cycle.status,
         self_due=self_due,
         self_due_passed=self_due is not None and is_past(self_due, now),

@@ -8,8 +8,10 @@ English, accents and case ignored); the first sheet is read, the others are note
 
 The method's settings are written as text, one item a line (or separated by “;”):
 bands "≥ 100%: 1,5", levels "Thực hiện đầy đủ: 1", and a single number for a deduction (points
-per violation) or a bonus/penalty item (points each time). Numbers take the decimal comma or
-point. Export writes the same layout, so that a set goes out and comes back identical.
+per violation) or a bonus/penalty item (points each time); "0,5/ngày làm việc trễ" makes a
+penalty item the late-submission deduction, whose working days late are counted from the
+dates (`Criterion.config["counts"]`). Numbers take the decimal comma or point. Export writes
+the same layout, so that a set goes out and comes back identical.
 
 Every problem is named by row and column (`cases.survey.Problems`), and the file is refused
 whole when there is any. A workbook is refused before it is parsed when its first sheet is
@@ -44,7 +46,7 @@ from cases.frameworks.tree import (
     text_number,
 )
 from cases.models import Framework, Method
-from cases.scoring import fmt
+from cases.scoring import LATE_WORKING_DAYS, fmt
 from cases.survey import Problems, _blank, _code, _fold, _number
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -81,6 +83,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 YES = {"co", "x", "yes", "y", "1", "true", "dung", "bat buoc"}
 NO = {"khong", "no", "n", "0", "false", "sai", ""}
+# The unit of a penalty counted per working day late, accents and case folded.
+_LATE_UNIT = re.compile(r"ngay lam viec (tre|cham)|working days? late")
 _BAND = re.compile(r"^(?:≥|>=|>|từ|tu)?\s*([0-9]+(?:[.,][0-9]+)?)\s*%?\s*[:=→]\s*(.+)$", re.I)
 
 
@@ -118,7 +122,10 @@ def settings_text(method: str, config: dict[str, Any]) -> str:
     if method == Method.DEDUCTION and config.get("per_violation"):
         return fmt(Decimal(str(config["per_violation"])))
     if method in (Method.BONUS, Method.PENALTY):
-        return fmt(Decimal(str(config.get("points_each") or 0)))
+        each = fmt(Decimal(str(config.get("points_each") or 0)))
+        if method == Method.PENALTY and config.get("counts") == LATE_WORKING_DAYS:
+            return _("%(points)s/working day late") % {"points": each}
+        return each
     return ""
 
 
@@ -179,6 +186,9 @@ def _instructions() -> list[str]:
             "Settings of “%(m)s”: the points taken per violation; of a bonus or penalty item: the points each time."
         )
         % {"m": Method.DEDUCTION.label},
+        _(
+            "The penalty for sending the self-assessment late: “0,5/working day late”; the working days late are then counted from the dates, not typed."
+        ),
         _(
             "Bonus and penalty items sit under an area of their own worth 0; their maximum is the cap."
         ),
@@ -449,12 +459,19 @@ def _settings(method: str, raw: str, problem: Any) -> dict[str, Any]:
     if method in (Method.DEDUCTION, Method.BONUS, Method.PENALTY):
         if not items:
             return {}
-        step = _number(re.sub(r"\s*(điểm)?\s*/.*$", "", items[0]))
+        amount, _slash, per = items[0].partition("/")
+        step = _number(re.sub(r"\s*(điểm|points?)?\s*$", "", amount.strip()))
         if len(items) > 1 or step is None or step < 0:
             problem(_("give one number (the points), not “%(raw)s”.") % {"raw": raw})
             return {}
-        key = "per_violation" if method == Method.DEDUCTION else "points_each"
-        return {key: text_number(step)}
+        if method == Method.DEDUCTION:
+            return {"per_violation": text_number(step)}
+        found: dict[str, Any] = {"points_each": text_number(step)}
+        if method == Method.PENALTY:
+            # "0,5/ngày làm việc trễ": the late-submission deduction, counted from the dates.
+            late = _LATE_UNIT.search(_fold(per))
+            found["counts"] = LATE_WORKING_DAYS if late else ""
+        return found
     if items and method:
         problem(
             _("the method “%(method)s” takes no settings.")

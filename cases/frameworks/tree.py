@@ -25,10 +25,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cases.models import Criterion, Cycle, Framework, Method, UnitGroup
-from cases.scoring import fmt
+from cases.scoring import LATE_WORKING_DAYS, fmt, says_working_days_late
 
 OUTSIDE_SUM = (Method.BONUS, Method.PENALTY)
 BONUS_AREA_TITLE = "Điểm thưởng, điểm trừ"
+# What a penalty item may count instead of the appraiser's figure: the late-submission
+# deduction counts the case's working days late ("by hand" is simply no setting).
+COUNTS = (LATE_WORKING_DAYS,)
 _STEP = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:điểm\s*)?/")
 
 
@@ -152,6 +155,9 @@ def canonical_config(method: str, config: dict[str, Any]) -> dict[str, Any]:
         out["per_violation"] = text_number(config["per_violation"])
     if method in OUTSIDE_SUM:
         out["points_each"] = text_number(config.get("points_each") or 0)
+    if method == Method.PENALTY and config.get("counts") is not None:
+        # "" counted by the appraiser; an unknown value is a problem (`problems`)
+        out["counts"] = str(config["counts"])
     if config.get("rule"):
         out["rule"] = str(config["rule"])
     return out
@@ -226,6 +232,15 @@ def _leaf_problems(node: Node) -> list[Problem]:
             )
         ]
     cfg = node.config
+    if cfg.get("counts") and cfg["counts"] not in COUNTS:
+        return [
+            Problem(
+                node,
+                "settings",
+                _("a penalty item counts “%(known)s” or nothing, not “%(counts)s”.")
+                % {"known": ", ".join(COUNTS), "counts": cfg["counts"]},
+            )
+        ]
     if node.method == Method.PERCENTAGE and not cfg.get("thresholds"):
         return [
             Problem(
@@ -311,7 +326,12 @@ def from_yaml(data: dict[str, Any]) -> Tree:
                     ),
                     method=method,
                     config=canonical_config(
-                        method, {"points_each": each or 0, "rule": item.get("rule", "")}
+                        method,
+                        {
+                            "points_each": each or 0,
+                            "rule": item.get("rule", ""),
+                            "counts": _counts(method, item),
+                        },
                     ),
                     evidence_required=bool(item.get("evidence_required")),
                     guidance=str(item.get("guidance", "")),
@@ -326,6 +346,17 @@ def from_yaml(data: dict[str, Any]) -> Tree:
             )
         )
     return Tree(areas)
+
+
+def _counts(method: str, item: dict[str, Any]) -> str | None:
+    """What a YAML penalty item counts: its `counts` key, or else what its rule's words say
+    (the sets written before the key, such as the province's sample, name the late-submission
+    deduction only as "… điểm/ngày làm việc trễ")."""
+    if method != Method.PENALTY:
+        return None
+    if item.get("counts") is not None:
+        return str(item["counts"])
+    return LATE_WORKING_DAYS if says_working_days_late(str(item.get("rule", ""))) else ""
 
 
 def from_framework(framework: Framework) -> Tree:

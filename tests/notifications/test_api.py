@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import time_machine
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -210,6 +211,36 @@ def test_a_page_needs_its_csrf_token_for_a_ticket(world: Any) -> None:
     assert not SocketTicket.objects.exists()
 
 
+def test_a_user_who_asks_for_too_many_tickets_is_told_to_wait(world: Any, settings: Any) -> None:
+    settings.WEBSOCKET_TICKETS_PER_MINUTE = 3
+    client = with_token(token_for(world.head_a))
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _n in range(3):
+            assert client.post(TICKETS).status_code == 201
+            clock.shift(timedelta(seconds=10))
+        refused = client.post(TICKETS, HTTP_ACCEPT_LANGUAGE="vi")
+        assert refused.status_code == 429
+        assert refused["Retry-After"] == "30"  # the first of the three leaves the minute then
+        assert refused.json() == {
+            "detail": "Quá nhiều yêu cầu mở kênh thông báo trực tiếp: thử lại sau 30 giây.",
+            "errors": [],
+        }
+        assert SocketTicket.objects.count() == 3
+        # Someone else is not held back by it.
+        assert with_token(token_for(world.head_b)).post(TICKETS).status_code == 201
+        clock.shift(timedelta(seconds=31))
+        assert client.post(TICKETS).status_code == 201
+
+
+def test_a_used_ticket_still_counts_towards_the_limit(world: Any, settings: Any) -> None:
+    """Opening the socket at once does not give the ticket back: each ask counts."""
+    settings.WEBSOCKET_TICKETS_PER_MINUTE = 2
+    client = with_token(token_for(world.head_a))
+    for _n in range(2):
+        assert sockets.redeem_ticket(ticket(client)) is not None
+    assert client.post(TICKETS).status_code == 429
+
+
 def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
     fresh = ticket(with_token(token_for(world.head_a)))
     stored = SocketTicket.objects.get()
@@ -219,7 +250,7 @@ def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
 def test_opening_a_socket_and_each_later_check_cost_a_few_queries(
     world: Any, django_assert_max_num_queries: Any
 ) -> None:
-    """Redeeming: the ticket, its deletion, then the credential as the API or a page reads
+    """Redeeming: the ticket, marking it used, then the credential as the API or a page reads
     it; the periodic check is that last part alone."""
     by_token = ticket(with_token(token_for(world.head_a)))
     by_session = ticket(signed_in_browser(world.staff_a))

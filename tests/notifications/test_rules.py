@@ -280,6 +280,10 @@ def test_every_kind_is_labelled_and_worded_in_vietnamese_and_english(code: str) 
             "explanation": True,
             "due_date": date(2026, 4, 10),
             "reason": "Đổi lãnh đạo",
+            "address": "203.0.113.26",
+            "accounts": 12,
+            "minutes": 15,
         }
         text_vi, text_en = kind.texts(context)
-        assert text_vi != text_en and "2026" in text_vi and "2026" in text_en
+        shown = "203.0.113.26" if code == rules.SIGNIN_SPRAYING else "2026"
+        assert text_vi != text_en and shown in text_vi and shown in text_en

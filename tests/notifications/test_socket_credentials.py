@@ -70,7 +70,7 @@ async def test_a_ticket_opens_one_socket_once(world: Any) -> None:
     comm = await opened(fresh)
     assert await refused(fresh)
     await comm.disconnect()
-    assert not await sync(SocketTicket.objects.exists)()
+    assert await sync(lambda: SocketTicket.objects.get().used_at)() is not None
 
 
 async def test_a_ticket_not_used_in_time_opens_nothing(world: Any) -> None:

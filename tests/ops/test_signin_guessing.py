@@ -12,12 +12,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
+from notifications import rules
+from notifications.models import Notification
 from ops.models import SignInFailure
 from tests.factories import PASSWORD, make_user
 from workflow.models import AuditEntry
@@ -190,12 +194,49 @@ def test_spraying_from_many_addresses_is_audited(settings: Any, people: dict[str
     assert not AuditEntry.objects.filter(action=SPRAYING).exclude(pk=entry.pk).exists()
 
 
+def spray(accounts: range, address: str) -> None:
+    for n in accounts:
+        page_attempt(f"staff{n}", "Matkhau@2026", address)
+
+
+def test_the_secretariat_is_notified_of_spraying_once_per_wave(
+    settings: Any, people: dict[str, User]
+) -> None:
+    other = make_user("secretariat2", SECRETARIAT)
+    settings.SIGNIN_SPRAY_ACCOUNTS_TOTAL = 11
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        spray(range(10), "203.0.113.7")  # the address's entry, then the total's: one wave
+        page_attempt("staff10", "Matkhau@2026", "192.0.2.50")
+        assert AuditEntry.objects.filter(action=SPRAYING).count() == 2
+        told = Notification.objects.filter(kind=rules.SIGNIN_SPRAYING)
+        assert {n.recipient for n in told.all()} == {people["secretariat"], other}
+        notice = told.get(recipient=other)
+        assert notice.text_vi == (
+            "Dò mật khẩu: một mật khẩu được thử trên 10 tài khoản từ địa chỉ 203.0.113.7 "
+            "trong 15 phút. Xem trang Đăng nhập sai."
+        )
+        assert "10 accounts from the address 203.0.113.7" in notice.text_en
+        assert notice.link == "/security/sign-ins/" and notice.case is None
+        # The spraying goes on into the next window: audited again, still the same wave.
+        clock.shift(timedelta(minutes=settings.SIGNIN_SPRAY_WINDOW_MINUTES + 1))
+        spray(range(10), "203.0.113.7")
+        assert AuditEntry.objects.filter(action=SPRAYING).count() == 3
+        assert told.count() == 2
+        # Quiet for two windows, then a new wave: told again.
+        clock.shift(timedelta(minutes=2 * settings.SIGNIN_SPRAY_WINDOW_MINUTES + 1))
+        spray(range(10), "198.51.100.9")
+        assert told.count() == 4
+        assert told.filter(text_vi__contains="198.51.100.9").count() == 2
+    assert not Notification.objects.exclude(kind=rules.SIGNIN_SPRAYING).exists()
+
+
 def test_a_few_mistakes_by_different_people_are_not_spraying(
     settings: Any, people: dict[str, User]
 ) -> None:
     for n in range(settings.SIGNIN_SPRAY_ACCOUNTS - 1):
         page_attempt(f"staff{n}", "doan-sai", "203.0.113.7")
     assert not AuditEntry.objects.filter(action=SPRAYING).exists()
+    assert not Notification.objects.exists()
 
 
 def test_the_secretariat_sees_spraying_and_waiting_accounts(

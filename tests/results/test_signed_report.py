@@ -4,18 +4,20 @@ as evidence uploads are, and nothing is stored."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cases.models import Case, Cycle, Score
 from evidence.models import Document
 from evidence.storage import LocalStorage, get_storage
 from results.models import SignedReport
 from tests.evidence import samples
-from tests.helpers import api, fill_self_scores
+from tests.helpers import api, fill_self_scores, force_state
 
 
 @pytest.fixture
@@ -117,3 +119,29 @@ def test_only_the_units_head_attaches_the_signed_report(required: SimpleNamespac
     assert _attach(required.staff_a, required.case_a, samples.pdf()).status_code == 403
     assert _attach(required.head_b, required.case_a, samples.pdf()).status_code == 404
     assert not SignedReport.objects.exists()
+
+
+def test_head_cannot_attach_the_signed_report_once_the_deadline_passed(
+    required: SimpleNamespace, local_store: LocalStorage
+) -> None:
+    yesterday = timezone.localdate() - timedelta(days=1)
+    Cycle.objects.filter(pk=required.cycle.pk).update(self_assessment_due=yesterday)
+
+    response = _attach(required.head_a, required.case_a, samples.pdf())
+
+    assert response.status_code == 400
+    assert yesterday.strftime("%d/%m/%Y") in response.json()["detail"]
+    assert not SignedReport.objects.exists() and not Document.objects.exists()
+    assert list(local_store.list_objects()) == []
+
+
+def test_head_cannot_attach_the_signed_report_to_a_sent_case(
+    required: SimpleNamespace, local_store: LocalStorage
+) -> None:
+    force_state(required.case_a, Case.State.SUBMITTED)
+
+    response = _attach(required.head_a, required.case_a, samples.pdf())
+
+    assert response.status_code == 409
+    assert "before the self-assessment is sent" in response.json()["detail"]
+    assert not SignedReport.objects.exists() and not Document.objects.exists()

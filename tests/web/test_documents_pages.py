@@ -4,12 +4,14 @@ the file."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Cycle
 from evidence.models import Document
@@ -93,6 +95,22 @@ def test_staff_see_the_scans_but_only_the_head_attaches_one(
 
     assert _attach(staff, world, samples.pdf()).status_code == 403
     assert _attach(signed_in(world.head_b), world, samples.pdf()).status_code == 404
+    assert not SignedReport.objects.exists() and not Document.objects.exists()
+
+
+def test_the_head_is_not_offered_the_upload_once_the_deadline_passed(
+    world: Any, signed_in: Any, local_store: LocalStorage
+) -> None:
+    Cycle.objects.filter(pk=world.cycle.pk).update(
+        signed_report_required=True,
+        self_assessment_due=timezone.localdate() - timedelta(days=1),
+    )
+    head = signed_in(world.head_a)
+
+    assert _tab(head, world).id("signed-file") is None
+    refused = _attach(head, world, samples.pdf())
+    assert refused.status_code == 400
+    assert "hạn" in Page(refused).text
     assert not SignedReport.objects.exists() and not Document.objects.exists()
 
 

@@ -26,11 +26,11 @@ RECEIVED = datetime.combine(date(2026, 6, 10), time(10, 0), VN)  # the Wednesday
 
 
 def _received_late(world: Any) -> Case:
-    """Unit A's case received on Wednesday 10/6 for a deadline of Friday 5/6: 3 working days
-    late (Monday, Tuesday, Wednesday), now being appraised."""
+    """Unit A's case sent by its head on Wednesday 10/6 for a deadline of Friday 5/6: 3
+    working days late (Monday, Tuesday, Wednesday), now being appraised."""
     Cycle.objects.filter(pk=world.cycle.pk).update(self_assessment_due=DUE)
     fill_self_scores(world.case_a)
-    Case.objects.filter(pk=world.case_a.pk).update(submitted_at=RECEIVED, is_late=True)
+    Case.objects.filter(pk=world.case_a.pk).update(submitted_at=RECEIVED, is_late=False)
     return force_state(world.case_a, Case.State.APPRAISING)
 
 
@@ -84,7 +84,7 @@ def test_a_penalty_other_than_the_proposal_still_needs_its_reason(
     assert AuditEntry.objects.count() == before
 
 
-def test_a_unit_received_within_its_extension_is_not_late(world: Any) -> None:
+def test_a_unit_received_within_an_extension_granted_in_time_is_not_late(world: Any) -> None:
     case = _received_late(world)
     Extension.objects.create(
         case=case,
@@ -93,6 +93,7 @@ def test_a_unit_received_within_its_extension_is_not_late(world: Any) -> None:
         previous_due=DUE,
         reason="Gia hạn do sự cố phần mềm",
         granted_by=world.secretariat,
+        granted_at=datetime.combine(date(2026, 6, 4), time(15, 0), VN),
     )
 
     side = api(world.appraiser2).get(f"/api/v1/cases/{case.pk}/appraisal/").json()

@@ -12,10 +12,18 @@ from django.utils import timezone
 
 from cases import permissions
 from cases.errors import InvalidInput, NotAllowed
-from cases.models import AppraiserAssignment, Council, CouncilArea, CouncilMember
+from cases.models import (
+    NOT_SELF_SCORED,
+    AppraiserAssignment,
+    Case,
+    Council,
+    CouncilArea,
+    CouncilMember,
+    Score,
+)
 from tests.factories import make_user
-from tests.helpers import api
-from workflow import council, cycle_services
+from tests.helpers import api, force_state
+from workflow import appraisal, council, cycle_services, rules, services
 from workflow.models import AuditEntry
 
 
@@ -204,3 +212,38 @@ def test_a_council_change_through_the_api_by_anyone_else_is_refused_before_its_i
     assert api(world.head_a).get(base).status_code == 403
     assert api(world.outsider).post(base, {}, format="json").status_code == 404
     assert state() == before
+
+
+def test_a_secretariat_official_representing_a_department_does_not_appraise_its_case(
+    world: SimpleNamespace,
+) -> None:
+    """The secretariat appraises every case, but not the one of a department it speaks for
+    on the council: the global role does not lift the conflict of interest."""
+    council.add_member(world.cycle.pk, "secretariat", "member", "STP", actor=world.secretariat)
+    case_a = force_state(world.case_a, Case.State.APPRAISING)
+    force_state(world.case_b, Case.State.APPRAISING)
+    leaf = (
+        Score.objects.filter(case=case_a)
+        .exclude(criterion__method__in=NOT_SELF_SCORED)
+        .select_related("criterion")
+        .order_by("criterion__position")
+        .first()
+    )
+    assert leaf is not None
+    before = (state(), list(Score.objects.filter(case=case_a).values_list("appraised_score")))
+    official = type(world.secretariat).objects.get(pk=world.secretariat.pk)
+
+    with pytest.raises(NotAllowed, match="Sở Tư pháp"):
+        services.set_appraised_score(
+            case_a.pk,
+            leaf.criterion.code,
+            actor=official,
+            data={"appraised_score": "0", "comment": "x"},
+        )
+
+    assert (state(), list(Score.objects.filter(case=case_a).values_list("appraised_score"))) == (
+        before
+    )
+    facts = rules.facts_for(official, case_a)
+    assert [r.kind for r in rules.appraise(facts)] == [rules.Kind.CONFLICT]
+    assert [c.unit.code for c in appraisal.worklist(official, world.cycle)] == ["STC"]

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from cases import frameworks
+from cases import frameworks, scoring
 from cases.frameworks import excel, tree
 from cases.models import Criterion, Framework, Method
 from tests.framework_files import GOOD, HEADER, xlsx
@@ -346,3 +346,95 @@ def test_the_problems_are_named_in_english_for_an_english_reader(world: Any) -> 
     assert response.status_code == 400
     problems = response.json()["problems"]
     assert {"row": 5, "column": "C", "message": "the maximum cannot be negative (-1)."} in problems
+
+
+def _penalty_set(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "areas": [
+            {
+                "code": "1",
+                "title": "Khu vực",
+                "max_points": 1,
+                "criteria": [{"code": "1.1", "title": "Một", "max_points": 1, "method": "manual"}],
+            }
+        ],
+        "bonus_penalty": {"penalty_cap": 3, "items": [{"code": "2.1", "type": "penalty", **item}]},
+    }
+
+
+def _late_deduction(framework: Framework) -> Criterion:
+    return Criterion.objects.get(framework=framework, code="2.1")
+
+
+def test_the_yaml_set_names_its_late_submission_deduction_explicitly(world: Any) -> None:
+    named = frameworks.load(
+        _penalty_set(
+            {
+                "title": "Gửi kết quả tự đánh giá trễ hạn",
+                "points_each": 0.5,
+                "counts": "late_working_days",
+            }
+        ),
+        cycle=None,
+        unit_group=world.group,
+    )
+    by_hand = frameworks.load(
+        _penalty_set(
+            {
+                "title": "Chậm gửi báo cáo",
+                "rule": "0.5 điểm/ngày làm việc trễ",
+                "counts": "",
+            }
+        ),
+        cycle=None,
+        unit_group=world.group,
+    )
+
+    assert _late_deduction(named).config == {"points_each": "0.5", "counts": "late_working_days"}
+    assert scoring.counts_working_days_late(_late_deduction(named))
+    # Said explicitly, the setting wins over the rule's words.
+    assert not scoring.counts_working_days_late(_late_deduction(by_hand))
+
+
+def test_a_yaml_set_without_the_setting_is_read_by_its_rules_words(world: Any) -> None:
+    sample = frameworks.load(
+        frameworks.read(SAMPLES / "khoi-so-sample.yaml"), cycle=None, unit_group=world.group
+    )
+
+    late = Criterion.objects.get(framework=sample, code="9.2")
+    assert late.config["counts"] == "late_working_days"
+    assert Criterion.objects.get(framework=sample, code="9.3").config.get("counts") == ""
+
+
+def test_an_unknown_count_of_a_penalty_item_refuses_the_set(world: Any) -> None:
+    before = counts()
+    with pytest.raises(frameworks.FrameworkError, match="late_days"):
+        frameworks.load(
+            _penalty_set({"title": "Trễ hạn", "points_each": 0.5, "counts": "late_days"}),
+            cycle=None,
+            unit_group=world.group,
+        )
+    assert counts() == before
+
+
+def test_the_workbook_marks_the_late_submission_deduction_in_its_settings(world: Any) -> None:
+    rows = [
+        *GOOD,
+        ["9", "Điểm thưởng, điểm trừ", 0, "", "", "", "", "", "", ""],
+        ["9.1", "Gửi kết quả tự đánh giá trễ hạn", 3, "penalty", "0,5/ngày làm việc trễ"],
+        ["9.2", "Tự chấm không trung thực", 3, "penalty", "1", "0,5 điểm/ngày làm việc trễ"],
+    ]
+
+    response = post_set(world.secretariat, xlsx(rows))
+
+    assert response.status_code == 201, response.content
+    framework = Framework.objects.get(pk=response.json()["id"])
+    late, other = (Criterion.objects.get(framework=framework, code=c) for c in ("9.1", "9.2"))
+    assert (late.config["points_each"], late.config["counts"]) == ("0.5", "late_working_days")
+    assert scoring.counts_working_days_late(late)
+    # The settings column decides; the rule's words do not make a deduction count days.
+    assert not scoring.counts_working_days_late(other)
+    exported = load_workbook(io.BytesIO(excel.export(framework))).worksheets[0]
+    settings = {row[0].value: row[4].value for row in exported.iter_rows(min_row=2)}
+    assert settings["9.1"] == "0,5/ngày làm việc trễ"
+    assert settings["9.2"] == "1"

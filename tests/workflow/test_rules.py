@@ -91,6 +91,7 @@ TABLE: dict[str, tuple[rules.Predicate, set[str], set[str]]] = {
     ),
     "add_evidence": (rules.add_evidence, {"staff", "head"}, {S.SELF_SCORING, S.EXPLANATION}),
     "withdraw_evidence": (rules.withdraw_evidence, {"staff", "head"}, {S.SELF_SCORING}),
+    "attach_signed_report": (rules.attach_signed_report, {"head"}, {S.SELF_SCORING}),
 }
 
 CASES = [(action, role, state) for action in TABLE for role in ROLES for state in STATES]
@@ -249,3 +250,11 @@ def test_evidence_is_added_until_the_deadline_and_again_to_answer_questions() ->
     assert rules.add_evidence(facts("staff", S.EXPLANATION, **passed)) == []
     frozen = rules.add_evidence(facts("staff", S.SUBMITTED))
     assert [r.kind for r in frozen] == [Kind.STATE]
+
+
+def test_the_signed_report_is_attached_until_the_deadline_as_the_sending() -> None:
+    passed = {"self_due": date(2026, 3, 31), "self_due_passed": True}
+    late = rules.attach_signed_report(facts("head", S.SELF_SCORING, **passed))
+    assert [r.kind for r in late] == [Kind.DATE]
+    assert "31/03/2026" in str(late[0])
+    assert rules.attach_signed_report(facts("head", S.SELF_SCORING)) == []

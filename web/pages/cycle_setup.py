@@ -110,6 +110,7 @@ class CycleForm:
     sets: list[SetChoice]
     errors: list[str]
     opening: list[str]
+    confirm_errors: list[str] = field(default_factory=list)  # beside the lock confirmation
 
     @property
     def is_draft(self) -> bool:
@@ -205,6 +206,7 @@ def build(
         band_errors=problems.get("group_thresholds", []),
         sets=_sets(cycle, posted, problems.get("frameworks", [])),
         errors=problems.get("", []),
+        confirm_errors=problems.get("confirm_lock", []),
         opening=cycle_services.opening_problems(cycle)
         if cycle is not None and cycle.status == Cycle.Status.DRAFT
         else [],

@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 from cases import permissions
 from cases.models import Case, Cycle
 from cases.permissions import AnyUser
+from cases.users import User
 from results import documents, services
 from results.models import SignedReport, SubmittedReport
 from results.ranking import CycleResults
+from workflow import rules
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Download:
 @dataclass
 class CaseDocuments:
     report: Download
-    sent: SubmittedReport | None  # the report kept at the last sending
+    sent: SubmittedReport | None  # the report kept at the last receiving
+    locked: bool  # received by the lock at the cutoff, not sent by the head
     signed: list[SignedReport]  # the head's scans, latest first
     required: bool  # the cycle requires a signed scan before sending
     missing: list[str]  # why the latest scan would not count now (if required)
@@ -48,7 +51,11 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
     sent = None
     last = documents.last_submission(case)
     if last is not None and case.state != Case.State.SELF_SCORING:
-        sent = SubmittedReport.objects.select_related("document").filter(submission=last).first()
+        sent = (
+            SubmittedReport.objects.select_related("document", "submission")
+            .filter(submission=last)
+            .first()
+        )
     signed = list(
         SignedReport.objects.filter(case=case)
         .select_related("document", "uploaded_by")
@@ -59,11 +66,20 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
     return CaseDocuments(
         report=report,
         sent=sent,
+        locked=sent is not None and sent.submission.action == documents.LOCKED,
         signed=signed,
         required=required,
         missing=services.signed_report_guard(case, now, {}) if required and self_scoring else [],
-        may_attach=self_scoring and permissions.has_case_perm(user, "submit_case", case),
+        may_attach=self_scoring and _may_attach(case, user, now),
     )
+
+
+def _may_attach(case: Case, user: AnyUser, now: datetime) -> bool:
+    """The upload is offered exactly when the service would take it (`rules`)."""
+    if not isinstance(user, User) or not permissions.has_case_perm(user, "submit_case", case):
+        return False
+    facts = rules.facts_for(user, case, now, codes=("submit_case",), with_deadline=True)
+    return rules.allowed(rules.attach_signed_report, facts)
 
 
 def cycle_documents(

@@ -214,6 +214,7 @@ class CycleProgress:
     chart: charts.BarChart
     report_overdue: bool = False  # the appraisal report date passed, results not sent
     publication_overdue: bool = False  # the publication target passed, not published
+    survey_overdue: bool = False  # the survey date passed, survey scores missing
 
     @property
     def all_finalised(self) -> bool:
@@ -264,6 +265,7 @@ def cycle_progress(cycle: Cycle, now: datetime, *, late_limit: int = 20) -> Cycl
         chart=chart,
         report_overdue=policy.report_overdue(cycle, now),
         publication_overdue=policy.publication_overdue(cycle, now),
+        survey_overdue=policy.survey_overdue(cycle, now),
     )
 
 

@@ -471,6 +471,8 @@ def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     questions = case_questions(case)
     totals = totals_from_scores(case, scores)
     deadlines = case_deadlines(case, now)
+    # The submit guards ask for the same date: read with the case, as the submit reads it.
+    case.__dict__.setdefault(policy.SELF_DUE, deadlines.self_assessment.due)
     facts = rules.facts_for(user, case, now, self_due=deadlines.self_assessment.due)
     transitions = rules.transitions_allowed(facts)
     can_edit = rules.allowed(rules.edit_self_score, facts)

@@ -28,6 +28,8 @@ def _render(request: SignedInRequest, form: pages.CycleForm, status: int = 200) 
 def _problems(error: DomainError) -> dict[str, list[str]]:
     if isinstance(error, cycle_settings.SettingsRefused):
         return error.by_field
+    if isinstance(error, cycle_services.LockNotConfirmed):
+        return {"confirm_lock": [str(error.message), *(str(e) for e in error.errors)]}
     return {"": [str(error.message), *(str(e) for e in error.errors)]}
 
 

@@ -225,6 +225,11 @@
         })
         .then(function (response) {
           if (response.status === 401 || response.status === 403) return null; /* signed out */
+          if (response.status === 429) {
+            /* too many tickets asked for: wait as long as the server says */
+            var wait = parseInt(response.headers.get("Retry-After") || "", 10);
+            if (wait > 0) delay = Math.max(delay, wait * 1000);
+          }
           if (!response.ok) throw new Error("no ticket: " + response.status);
           return response.json();
         })
