@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -26,9 +27,29 @@ _stop = threading.Event()
 _start_lock = threading.Lock()
 
 
+# Work of the apps above that follows each sweep (results keeps the reports of the cases
+# received, `results.apps`): registered once from an AppConfig.ready(), as the workflow's
+# event subscribers are, since this layer may not import them.
+_after_sweep: list[Callable[[], object]] = []
+
+
+def after_each_sweep(job: Callable[[], object]) -> None:
+    if job not in _after_sweep:
+        _after_sweep.append(job)
+
+
+def run_after_sweep() -> None:
+    """The registered jobs, each on its own: a failure is logged and the next pass retries."""
+    for job in _after_sweep:
+        try:
+            job()
+        except Exception:
+            log.exception("%s failed after the sweep; the next pass will try again.", job)
+
+
 def sweep_once() -> None:
-    """One sweep, then an audit anchor of the chains written since; each failure is logged
-    and the next pass tries again."""
+    """One sweep, the work that follows it, then an audit anchor of the chains written
+    since; each failure is logged and the next pass tries again."""
     close_old_connections()
     try:
         report = sweep()
@@ -37,6 +58,7 @@ def sweep_once() -> None:
     else:
         if report.locked or report.expired or report.started or report.sent:
             log.info("Deadline sweep: %s", report)
+    run_after_sweep()
     try:
         audit.anchor()
     except Exception:

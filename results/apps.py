@@ -9,6 +9,7 @@ class ResultsConfig(AppConfig):
     def ready(self) -> None:
         # Results sit above the workflow: publication freezes the ranking through this hook
         # instead of the workflow importing the ranking.
+        from deadlines.runner import after_each_sweep
         from results import services
         from workflow import events
         from workflow.cycle_services import register_results_freezer
@@ -17,3 +18,4 @@ class ResultsConfig(AppConfig):
         register_results_freezer(services.freeze_results)
         register_guard("submit", services.signed_report_guard)
         events.subscribe(after_commit=services.on_workflow_event)
+        after_each_sweep(services.keep_missing_reports)

@@ -43,6 +43,7 @@ from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, Surve
 from cases.users import display_name
 from evidence.models import EvidenceLink
 from results.exports import not_ranked_rows, sheet_title
+from results.models import SubmittedReport
 from results.paper import Bold, Column, Paper, Span, place_of, points
 from results.ranking import CycleResults, GroupResults, UnitResult, compute_results
 from workflow import audit
@@ -76,10 +77,8 @@ def rank_change_text(row: UnitResult) -> str:
 # --- the unit's self-assessment report ---------------------------------------------------
 
 
-SUBMISSIONS = (
-    audit.CASE_TRANSITION.format(name="submit"),
-    audit.CASE_TRANSITION.format(name="lock_at_cutoff"),
-)
+LOCKED = audit.CASE_TRANSITION.format(name="lock_at_cutoff")
+SUBMISSIONS = (audit.CASE_TRANSITION.format(name="submit"), LOCKED)
 
 
 def last_submission(case: Case) -> AuditEntry | None:
@@ -108,14 +107,19 @@ def self_assessment_report(case: Case) -> bytes:
             "not_applicable_reason",
         )
     }
+    submitted = last_submission(case) if case.state != Case.State.SELF_SCORING else None
+    links = EvidenceLink.objects.filter(case=case, withdrawn_at__isnull=True)
+    if submitted is not None:
+        # The evidence as it stood at the sending, whenever the report is written (files
+        # added during an explanation round came later).
+        links = EvidenceLink.objects.filter(case=case, created_at__lte=submitted.at).exclude(
+            withdrawn_at__lte=submitted.at
+        )
     evidence: dict[int, list[str]] = defaultdict(list)
-    for criterion_id, filename, note in (
-        EvidenceLink.objects.filter(case=case, withdrawn_at__isnull=True)
-        .order_by("criterion__position", "-version")
-        .values_list("criterion_id", "document__filename", "note")
-    ):
+    for criterion_id, filename, note in links.order_by(
+        "criterion__position", "-version"
+    ).values_list("criterion_id", "document__filename", "note"):
         evidence[criterion_id].append(f"{filename} ({note})" if note else filename)
-    submitted = last_submission(case)
 
     area_totals: dict[int, Decimal] = defaultdict(Decimal)
     for pk, _code, _title, _max, _depth, is_leaf, _method, area_id in criteria:
@@ -187,7 +191,21 @@ def self_assessment_report(case: Case) -> bytes:
         yield Bold(["", _("Total self-assessed points"), None, self_total, ""])
 
     paper.table(columns, lines())
-    if submitted:
+    if submitted and submitted.action == LOCKED:
+        paper.para(
+            _(
+                "The unit did not send its self-assessment: the score table above is the one "
+                "locked at the cutoff on %(when)s, which the council appraises; the checksum "
+                "(SHA-256) of its record: %(sha)s."
+            )
+            % {
+                "when": date_format(timezone.localtime(submitted.at), "d/m/Y H:i"),
+                "sha": submitted.snapshot_sha256,
+            },
+            italic=True,
+            size=11,
+        )
+    elif submitted:
         paper.para(
             _(
                 "The score table above is the one sent on %(when)s by %(who)s; the checksum "
@@ -310,6 +328,28 @@ def _area_parts(cycle: Cycle) -> dict[tuple[int, str], tuple[Decimal, Decimal, D
     }
 
 
+def _kept_reports(cycle: Cycle) -> dict[int, str]:
+    """Per case, the self-assessment report the council reads: the one kept at the case's
+    last receiving, sent by the head or locked at the cutoff (one query)."""
+    found: dict[int, str] = {}
+    for case_id, action, at, sha in (
+        SubmittedReport.objects.filter(case__cycle=cycle)
+        .order_by("case_id", "submission__at", "submission_id")
+        .values_list("case_id", "submission__action", "submission__at", "document__sha256")
+        .iterator(chunk_size=5000)
+    ):
+        when = date_format(timezone.localtime(at), "d/m/Y H:i")
+        if action == LOCKED:
+            text = _(
+                "Self-assessment report: not sent, locked at the cutoff on %(when)s and kept "
+                "as it stood (SHA-256 %(sha)s)."
+            )
+        else:
+            text = _("Self-assessment report: sent on %(when)s, kept as sent (SHA-256 %(sha)s).")
+        found[case_id] = text % {"when": when, "sha": sha}
+    return found
+
+
 FINALISED = (Case.State.FINALISED, Case.State.PUBLISHED)
 
 
@@ -336,6 +376,7 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
     late = dict(Case.objects.filter(cycle=cycle, is_late=True).values_list("pk", "unit__name"))
     adjustments = _adjustments(cycle)
     changes = _round_changes(cycle)
+    received = _kept_reports(cycle)
     survey = SurveyImport.objects.filter(cycle=cycle).order_by("-imported_at", "-pk").first()
 
     paper = Paper()
@@ -412,6 +453,8 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
             Bold([_("Total"), row.applicable_max, sums[0], sums[1], sums[1] - sums[0], sums[2]])
         )
         paper.table(area_columns, lines)
+        if row.case_id in received:
+            paper.para(received[row.case_id], italic=True, size=11)
         if adjustments.get(row.case_id):
             paper.para(_("Adjusted scores:"), italic=True, indent=False, after=2)
             paper.table(

@@ -1,5 +1,6 @@
 """The writers of results: the leader's exclusions from the ranking, the frozen publication,
-the unit's signed report and the self-assessment report kept as it was sent.
+the unit's signed report and the self-assessment report kept as it was received (sent by
+the head, or locked at the cutoff).
 
 Units found to have provided untruthful evidence or figures are not ranked: the case keeps its
 scores and state and is still published; the results list it apart with the reason. Decided
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -24,6 +26,7 @@ from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
 from cases.users import User
 from deadlines.calendar import local_date, parse_day
 from evidence import services as evidence_services
+from evidence.errors import StoreUnavailable
 from evidence.models import Document
 from evidence.sniff import KINDS, FileKind
 from evidence.storage import StorageError, get_storage
@@ -214,7 +217,11 @@ def keep_submitted_report(entry: AuditEntry) -> SubmittedReport:
 
     def check(lock: bool) -> Case:
         queryset = Case.objects.select_related("cycle", "unit")
-        return (queryset.select_for_update(of=("self",)) if lock else queryset).get(pk=case.pk)
+        found = (queryset.select_for_update(of=("self",)) if lock else queryset).get(pk=case.pk)
+        if SubmittedReport.objects.filter(submission=entry).exists():
+            # Kept meanwhile (another worker's pass): the file just stored is discarded.
+            raise Conflict(_("The report of this sending is already kept."))
+        return found
 
     def record(locked: Case, document: Document) -> SubmittedReport:
         report = SubmittedReport.objects.create(case=locked, document=document, submission=entry)
@@ -244,15 +251,63 @@ def keep_submitted_report(entry: AuditEntry) -> SubmittedReport:
 
 def on_workflow_event(entry: AuditEntry) -> None:
     """After-commit subscriber: keep the report of a case its head just sent. Never raises
-    (the submission has committed); without a kept report (a case locked at the cutoff,
-    which the sweep does by the thousand, or a store that was down) the report is written
-    afresh from the frozen table when asked for."""
+    (the submission has committed). What it does not keep — a case locked at the cutoff,
+    which the sweep does by the thousand, or a sending whose keeping failed (the store or
+    the database went away) — `keep_missing_reports` keeps on a later pass."""
     if entry.action != SENT or entry.case_id is None:
         return
     try:
         keep_submitted_report(entry)
     except Exception:
         logger.exception("Could not keep the submitted report of audit entry %s.", entry.pk)
+
+
+# Reports kept per pass of the worker: a cutoff that locked thousands of cases is caught up
+# over a few passes instead of holding one pass for minutes.
+KEPT_PER_PASS = 100
+
+
+def reports_to_keep(limit: int = KEPT_PER_PASS) -> list[AuditEntry]:
+    """The receivings (sent or locked at the cutoff) that are the last of their case, in a
+    cycle not yet published, while the case is not being self-scored again, and whose report
+    is not kept: what the council must be able to read as it was received. Oldest first."""
+    last = (
+        AuditEntry.objects.filter(case_id=OuterRef("case_id"), action__in=documents.SUBMISSIONS)
+        .order_by("-at", "-pk")
+        .values("pk")[:1]
+    )
+    return list(
+        AuditEntry.objects.filter(
+            action__in=documents.SUBMISSIONS,
+            case__cycle__status__in=(Cycle.Status.OPEN, Cycle.Status.RESULTS_SUBMITTED),
+        )
+        .exclude(case__state=Case.State.SELF_SCORING)
+        .annotate(last=Subquery(last))
+        .filter(pk=F("last"))
+        .exclude(Exists(SubmittedReport.objects.filter(submission=OuterRef("pk"))))
+        .order_by("pk")[:limit]
+    )
+
+
+def keep_missing_reports(limit: int = KEPT_PER_PASS) -> int:
+    """Keep the reports `reports_to_keep` finds (run by the deadline worker after each
+    sweep). The need is read from what committed, so a keeping lost to a dropped connection
+    or a store that was down is simply found again on the next pass. Stops at the first
+    store failure: the others would wait on it too. Returns how many were kept."""
+    kept = 0
+    for entry in reports_to_keep(limit):
+        try:
+            keep_submitted_report(entry)
+        except Conflict:
+            continue  # kept by another pass meanwhile
+        except StoreUnavailable:
+            logger.warning("The evidence store is down: reports will be kept on a later pass.")
+            break
+        except Exception:
+            logger.exception("Could not keep the report of audit entry %s.", entry.pk)
+            continue
+        kept += 1
+    return kept
 
 
 def submitted_report(case: Case) -> bytes | None:

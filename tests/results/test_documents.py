@@ -94,6 +94,7 @@ def test_the_report_of_a_submitted_case_names_the_submission_and_its_checksum(
     excluded: SimpleNamespace,
 ) -> None:
     case = excluded.cases["S1"]
+    Case.objects.filter(pk=case.pk).update(state=Case.State.SUBMITTED)
     entry = AuditEntry.objects.create(
         action="workflow.case.submit",
         case=case,

@@ -8,7 +8,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from cases.models import Cycle
+from results.ranking import basis_figure, group_labels, group_name
 from web import charts
+from web.templatetags.par import pts
 
 # --- results -------------------------------------------------------------------------------
 
@@ -22,23 +25,59 @@ class GroupView:
     area_codes: list[str]
 
 
+def group_legend(cycle: Cycle) -> tuple[list[Decimal], list[charts.LegendItem]]:
+    """The cycle's own group thresholds: the values where a group starts (drawn as dashed
+    lines) and a legend naming each group with its band, e.g. "Nhóm A (tốt): từ 90 trở lên"."""
+    bands = sorted(cycle.group_thresholds, key=lambda b: Decimal(str(b["min"])), reverse=True)
+    legend = []
+    upper: Decimal | None = None
+    for band in bands:
+        code = str(band["group"])
+        name = group_name(code, str(band.get("label", "") or group_labels().get(code, "")))
+        low = Decimal(str(band["min"]))
+        if upper is None:
+            text = _("%(group)s: %(min)s or more") % {"group": name, "min": pts(low)}
+        elif low > 0:
+            text = _("%(group)s: %(min)s to under %(max)s") % {
+                "group": name,
+                "min": pts(low),
+                "max": pts(upper),
+            }
+        else:
+            text = _("%(group)s: under %(max)s") % {"group": name, "max": pts(upper)}
+        legend.append(charts.LegendItem(f"group-{code}", text))
+        upper = low
+    marks = [Decimal(str(b["min"])) for b in bands if Decimal(str(b["min"])) > 0]
+    if marks:
+        legend.append(charts.LegendItem("mark", _("Dashed line: where a group starts")))
+    return sorted(marks), legend
+
+
 def results_view(computed: Any) -> list[GroupView]:
-    """Each group's ranking with a bar chart of indexes, coloured by classification, with
-    the cycle's thresholds drawn as guide lines."""
-    thresholds = [
-        Decimal(str(band["min"]))
-        for band in computed.cycle.group_thresholds
-        if Decimal(str(band["min"])) > 0
-    ]
+    """Each group's ranking with a bar chart of the figure the groups are read against
+    (the index, or the total of 100), coloured by group, with the cycle's thresholds drawn
+    as guide lines and named in a legend."""
+    cycle = computed.cycle
+    marks, legend = group_legend(cycle)
+    by_index = cycle.group_basis == Cycle.GroupBasis.INDEX
+    description = _("Dashed lines mark where each group starts: %(values)s.") % {
+        "values": ", ".join(pts(m) for m in reversed(marks))
+    }
     views = []
     for group in computed.groups:
         ranked = group.ranked
+        if by_index:
+            title = _("Index of each unit: %(group)s") % {"group": group.name}
+        else:
+            title = _("Total points (of 100) of each unit: %(group)s") % {"group": group.name}
         chart = charts.bar_chart(
-            [(f"{r.rank}. {r.unit_name}", r.index or Decimal(0)) for r in ranked],
-            title=_("Index of each unit: %(group)s") % {"group": group.name},
+            [(f"{r.rank}. {r.unit_name}", basis_figure(r, cycle) or Decimal(0)) for r in ranked],
+            title=title,
             maximum=Decimal(100),
             classes=[f"group-{r.classification}" for r in ranked],
-            marks=thresholds,
+            marks=marks,
+            description=description if marks else "",
+            legend=legend,
         )
         views.append(GroupView(group, chart, [a.code for a in group.areas]))
     return views

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Cycle, Unit
 from results import history
+from results.ranking import group_labels, group_name
 from web import charts
 
 
@@ -21,11 +22,16 @@ def unit(request: HttpRequest, code: str) -> HttpResponse:
     if found is None:
         raise Http404(_("There is no unit with this code."))
     years = history.unit_history(found)
+    seen = sorted({y.classification for y in years if y.index is not None and y.classification})
+    legend = [
+        charts.LegendItem(f"group-{c}", group_name(c, group_labels().get(c, ""))) for c in seen
+    ]
     chart = charts.bar_chart(
         [(f"{y.year} – {y.unit_name}", y.index) for y in years if y.index is not None],
         title=_("Index of %(unit)s over the years") % {"unit": found.name},
         maximum=Decimal(100),
         classes=[f"group-{y.classification}" for y in years if y.index is not None],
+        legend=legend,
     )
     codes = sorted({c for y in years for c in y.areas}, key=lambda c: (len(c), c))
     context = {"unit": found, "years": years, "chart": chart, "codes": codes}

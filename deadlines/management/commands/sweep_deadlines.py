@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from deadlines.runner import run_forever
+from deadlines.runner import run_after_sweep, run_forever
 from deadlines.sweep import sweep
 
 
@@ -32,6 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["loop"]:
             self.stdout.write(f"Deadline sweep: {sweep()}")
+            run_after_sweep()
             return
         interval = options["interval"] or settings.SWEEP_INTERVAL
         stop = threading.Event()
