@@ -47,6 +47,19 @@ def main() -> None:
                 services.run_transition(case.pk, "submit", actor=head_of[case.unit_id])
                 services.run_transition(case.pk, "start_appraisal", actor=secretariat)
 
+        def without_report() -> None:
+            """The same transitions without the report results keeps after each submit
+            (its after-commit subscriber writes a Word document and stores it): what the
+            transition with every guarantee of its own costs, inbox rows and push included."""
+            from results import services as results_services
+
+            saved = events._after_commit[:]
+            events._after_commit.remove(results_services.on_workflow_event)
+            try:
+                service()
+            finally:
+                events._after_commit[:] = saved
+
         def core() -> None:
             """The same transitions with the apps above the workflow unsubscribed: what the
             lock, guards, state change and audit entry cost on their own."""
@@ -65,17 +78,24 @@ def main() -> None:
         full = timed(service)
         assert Case.objects.filter(cycle=cycle, state="appraising").count() == N_CASES
         reset()
+        no_report = timed(without_report)
+        reset()
         bare = timed(core)
         n = 2 * N_CASES
         print(f"cases: {N_CASES}, leaves per case: {leaves}, transitions: {n}")
         print(f"plain ORM updates: {n / baseline:,.0f}/s ({baseline:.2f} s)")
         print(f"transition service, everything: {n / full:,.0f}/s ({full:.2f} s)")
         print(
+            f"transition service without the kept submit report: "
+            f"{n / no_report:,.0f}/s ({no_report:.2f} s)"
+        )
+        print(
             f"transition service without notification/evidence subscribers: "
             f"{n / bare:,.0f}/s ({bare:.2f} s)"
         )
         print(
             f"ratio service/plain: {baseline / full:.2f} (target >= 0.10); "
+            f"without the kept report: {baseline / no_report:.2f}; "
             f"without subscribers: {baseline / bare:.2f}"
         )
         concurrent_saves(cases, head_of)
