@@ -132,7 +132,9 @@ def run_transitions(
             with transaction.atomic():
                 outcomes = _apply_batch(chunk, name, actor=actor, comment=comment, now=now)
         except Exception:
-            log.warning("Batch of %s %s failed; done again case by case.", len(chunk), name)
+            log.warning(
+                "Batch of %s %s failed; done again case by case.", len(chunk), name, exc_info=True
+            )
             outcomes = _apply_each(chunk, name, actor=actor, comment=comment, now=now)
         yield from outcomes
 
