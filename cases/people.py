@@ -33,8 +33,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cases import permissions, sheets, workbooks
 from cases.cells import keep_texts
-from cases.errors import ImportRefused
 from cases.models import Membership, Unit, UnitGroup
+from cases.problems import Problems
 from cases.survey import _blank, _code, _fold
 from cases.users import User
 
@@ -136,61 +136,6 @@ class Plan:
     units: list[UnitRow] = field(default_factory=list)
     units_unchanged: int = 0
     people: list[PersonRow] = field(default_factory=list)
-
-
-class Problems:
-    """Every reason a file is refused, each with its sheet, row and column."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        message: str,
-        *,
-        sheet: str = "",
-        row: int | None = None,
-        column: int | None = None,
-        header: str = "",
-    ) -> None:
-        letter = get_column_letter(column) if column else None
-        if row and letter:
-            text = _("Sheet “%(sheet)s”, row %(row)s, column %(column)s (%(header)s): %(message)s")
-        elif row:
-            text = _("Sheet “%(sheet)s”, row %(row)s: %(message)s")
-        elif sheet:
-            text = _("Sheet “%(sheet)s”: %(message)s")
-        else:
-            text = "%(message)s"
-        values = {"sheet": sheet, "row": row, "column": letter, "header": header}
-        self.items.append(
-            {
-                "sheet": sheet or None,
-                "row": row,
-                "column": letter,
-                "message": message,
-                "text": text % {**values, "message": message},
-            }
-        )
-
-    def refuse_if_any(self) -> None:
-        if self.items:
-            sheets = list(dict.fromkeys(p["sheet"] for p in self.items))
-            self.items.sort(  # in reading order: sheet by sheet, row by row
-                key=lambda p: (
-                    sheets.index(p["sheet"]),
-                    p["row"] or 0,
-                    len(p["column"] or ""),
-                    p["column"] or "",
-                )
-            )
-            raise ImportRefused(
-                _("The file was not imported: correct these problems and import it again."),
-                self.items,
-            )
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
@@ -322,6 +323,15 @@ def holds_official_role(user: AnyUser) -> bool:
     """The secretariat, the leader or the auditor: the roles a second factor is required of
     where the installation turns the requirement on (config/auth_two_factor.py)."""
     return bool(roles_of(user) & {SECRETARIAT, LEADER, AUDITOR})
+
+
+def second_factor_required(user: AnyUser) -> bool:
+    """Whether the installation requires a second factor of this user (TWO_FACTOR_REQUIRED):
+    superusers and the official roles. Read from the user's roles as they are now, so a
+    session or socket made on the password alone is refused once its user gains one."""
+    return bool(settings.TWO_FACTOR_REQUIRED) and (
+        bool(getattr(user, "is_superuser", False)) or holds_official_role(user)
+    )
 
 
 def may_manage_frameworks(user: AnyUser) -> bool:

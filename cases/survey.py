@@ -32,14 +32,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cases import sheets
 from cases.cells import csv_value, keep_texts
-from cases.errors import ImportRefused
 from cases.models import Case, Criterion, Cycle, Method, Score
+from cases.problems import Problems
 from cases.scoring import fmt
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -87,43 +86,6 @@ class SurveyRow:
     score: Decimal
     case_id: int
     criterion_id: int
-
-
-class Problems:
-    """Every reason a file is refused, each with where it is."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(
-        self, message: str, *, row: int | None = None, column: int | None = None, header: str = ""
-    ) -> None:
-        letter = get_column_letter(column) if column else None
-        if row and letter:
-            text = _("Row %(row)s, column %(column)s (%(header)s): %(message)s") % {
-                "row": row,
-                "column": letter,
-                "header": header,
-                "message": message,
-            }
-        elif row:
-            text = _("Row %(row)s: %(message)s") % {"row": row, "message": message}
-        else:
-            text = message
-        self.items.append({"row": row, "column": letter, "message": message, "text": text})
-
-    def refuse_if_any(self) -> None:
-        if self.items:
-            self.items.sort(  # in reading order: the file's own problems first
-                key=lambda p: (p["row"] or 0, len(p["column"] or ""), p["column"] or "")
-            )
-            raise ImportRefused(
-                _("The file was not imported: correct these problems and import it again."),
-                self.items,
-            )
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
 
 
 @dataclass

@@ -132,6 +132,9 @@ class IntegrationTokenAuthentication(BaseAuthentication):
         )
         if token is None:
             raise AuthenticationFailed(_("Invalid token."))
+        if settings.TWO_FACTOR_REQUIRED and two_factor.issued_on_password_alone(token.user):
+            # Its user was given a role that requires a second factor and has none yet.
+            raise AuthenticationFailed(_("Sign in again with your second factor."))
         if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=5):
             IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

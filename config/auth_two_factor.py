@@ -56,9 +56,7 @@ RECOVERY_CODES_RENEWED = "auth.two_factor.recovery_codes_renewed"
 
 def required_for(user: User) -> bool:
     """Whether the installation requires a second factor of this user (their role)."""
-    return bool(settings.TWO_FACTOR_REQUIRED) and (
-        user.is_superuser or permissions.holds_official_role(user)
-    )
+    return permissions.second_factor_required(user)
 
 
 def authenticator(user: User) -> TOTPDevice | None:
@@ -238,8 +236,13 @@ def mark_checked(request: HttpRequest) -> None:
 
 
 class SecondFactorMiddleware:
-    """Ends a session that lacks the second factor its user needs (one made before the
-    installation required it): asked once per session, and only where it is required."""
+    """Ends a session that lacks the second factor its user needs: one made before the
+    installation required it, or before its user was given a role that requires it.
+
+    Roles change while a session lasts, so whether the role requires a second factor is
+    read on every request of a session not verified by one (the user's groups, one query
+    the pages reuse); whether the user has set an authenticator up elsewhere, once per
+    session. Only where the installation requires it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -253,11 +256,14 @@ class SecondFactorMiddleware:
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         user: Any = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or request.session.get(_CHECKED):
+        if user is None or not user.is_authenticated or user.is_verified():
             return None
-        if user.is_verified() or not needs_second_factor(user):
-            request.session[_CHECKED] = True
-            return None
+        if not required_for(user):
+            if request.session.get(_CHECKED):
+                return None
+            if authenticator(user) is None:
+                request.session[_CHECKED] = True
+                return None
         logout(request)
         message = _("Sign in again with your second factor.")
         if request.path.startswith("/api/"):

@@ -10,10 +10,17 @@ The socket lives as long as the credential the ticket was obtained with:
 - when it ends by an event — sign-out of that session, revocation of that token (a deleted
   token row; a revoked integration token: `ops.live_push`), deactivation or deletion of the
   account — its user's open sockets are told at once over the channel layer, and those
-  holding that credential close;
+  holding that credential close; a change of the user's global roles closes all of them,
+  and the pages ask for new tickets with the credential as it now stands;
 - whatever else ends it (a token growing too old, a session expiring or invalidated by a
-  password change, a message the layer lost) is found by the socket itself, which checks
-  its credential every WEBSOCKET_RECHECK_SECONDS the way the API and the pages check it.
+  password change, a session made on the password alone whose user now holds a role that
+  requires a second factor, a message the layer lost) is found by the socket itself, which
+  checks its credential every WEBSOCKET_RECHECK_SECONDS the way the API and the pages check
+  it.
+
+What a socket carries is decided when each notification is written (`notify` drops whoever
+may not hear it, reading memberships and roles as they are then): a user removed from a unit
+or a council hears nothing more of it on a socket opened before.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.middleware import OTPMiddleware
 from rest_framework.authentication import (
     BaseAuthentication,
     SessionAuthentication,
@@ -46,6 +54,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from cases import permissions
 from cases.users import User
 from notifications import delivery
 from notifications.models import SocketTicket
@@ -139,11 +148,18 @@ def _session_reference(request: Request) -> str | None:
 
 
 def _session_user(key: str) -> Any:
-    """The session's user as a page request would find it (expiry, password change)."""
+    """The session's user as a page request would find it (expiry, password change, and a
+    role that now requires the second factor the session was not verified with)."""
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(key)
-    user = get_user(request)
-    return user if user.is_authenticated else None
+    request.user = get_user(request)
+    # django-otp's middleware, as the pages have it: the user with is_verified().
+    user = OTPMiddleware(lambda verified: verified.user)(request)
+    if not user.is_authenticated:
+        return None
+    if permissions.second_factor_required(user) and not user.is_verified():
+        return None
+    return user
 
 
 TOKEN, SESSION = "token", "session"
@@ -256,9 +272,25 @@ def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
     end_sockets(instance.pk, None)
 
 
+def _roles_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """A user's global roles changed: their sockets close and the pages ask for new tickets,
+    which the API gives only to a credential still good for the new role (a session made on
+    the password alone is not, once the role requires a second factor)."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    user_ids = sorted(pk_set or ()) if reverse else [instance.pk]
+    for user_id in user_ids:
+        end_sockets(user_id, None)
+
+
 def connect_signals() -> None:
     """Called once from NotificationsConfig.ready()."""
     user_logged_out.connect(_signed_out, dispatch_uid="sockets.signed_out")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="sockets.token_deleted")
     post_save.connect(_user_saved, sender=User, dispatch_uid="sockets.user_saved")
     post_delete.connect(_user_deleted, sender=User, dispatch_uid="sockets.user_deleted")
+    m2m_changed.connect(
+        _roles_changed, sender=User.groups.through, dispatch_uid="sockets.roles_changed"
+    )

@@ -10,8 +10,9 @@ command -v msgfmt >/dev/null || need+=(gettext)
 command -v npm >/dev/null || need+=(npm)  # installs axe-core for the browser tests
 # Generated documents are checked as printed: LibreOffice converts them to PDF, poppler reads
 # the PDF back, Liberation Serif stands in for Times New Roman with Vietnamese diacritics.
-[[ -x /usr/lib/libreoffice/program/swriter ]] || need+=(libreoffice-writer-nogui)
-[[ -x /usr/lib/libreoffice/program/scalc ]] || need+=(libreoffice-calc-nogui)
+# (The -nogui packages have no swriter/scalc launchers: look for their filter libraries.)
+[[ -e /usr/lib/libreoffice/program/libswdlo.so ]] || need+=(libreoffice-writer-nogui)
+[[ -e /usr/lib/libreoffice/program/libscdlo.so ]] || need+=(libreoffice-calc-nogui)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
 [[ -e /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ]] || need+=(fonts-liberation2)
 if ((${#need[@]})); then

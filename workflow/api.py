@@ -6,6 +6,7 @@ result; domain errors become JSON through `config.api_errors`.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -31,7 +32,7 @@ from cases.totals import totals_for
 from cases.users import SignedInApiRequest, User, display_name
 from deadlines import policy
 from deadlines.calendar import last_day
-from workflow import cycle_services, schedule, services
+from workflow import cycle_services, cycle_settings, schedule, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import USER_TRANSITIONS
 
@@ -81,29 +82,8 @@ class CycleSerializer(serializers.ModelSerializer):
         model = Cycle
         fields = [
             "id",
-            "year",
-            "run_year",
-            "title",
-            "authority",
             "status",
-            "plan_number",
-            "plan_date",
-            "basis_decision_number",
-            "basis_decision_date",
-            "self_assessment_due",
-            "survey_due",
-            "appraisal_due",
-            "publication_target",
-            "explanation_window_days",
-            "reminder_offsets",
-            "overdue_reminder",
-            "auto_start_appraisal",
-            "signed_report_required",
-            "explanation_may_replace_evidence",
-            "self_weight",
-            "survey_weight",
-            "group_thresholds",
-            "group_basis",
+            *cycle_settings.SETTINGS,
             "frameworks",
             "decision_number",
             "decision_date",
@@ -123,59 +103,89 @@ BandSerializer = inline_serializer(
 )
 
 
-class CycleCreateSerializer(serializers.Serializer):
-    """The documented shape; the service reads and checks every value itself."""
+def _date(help_text: str = "dd/mm/yyyy or ISO", *, optional: bool = False) -> Any:
+    """A date as text; an optional one may be emptied (null or "")."""
+    return lambda required: serializers.CharField(
+        required=required, allow_null=optional, allow_blank=optional, help_text=help_text
+    )
 
-    year = serializers.IntegerField(help_text="the year assessed")
-    run_year = serializers.IntegerField(required=False, help_text="the year it runs (year + 1)")
-    title = serializers.CharField(required=False)
-    authority = serializers.CharField()
-    plan_number = serializers.CharField(required=False)
-    plan_date = serializers.CharField(required=False, help_text="dd/mm/yyyy or ISO")
-    basis_decision_number = serializers.CharField(required=False)
-    basis_decision_date = serializers.CharField(required=False)
-    self_assessment_due = serializers.CharField(help_text="dd/mm/yyyy or ISO")
-    survey_due = serializers.CharField(required=False)
-    appraisal_due = serializers.CharField(help_text="the appraisal report to the chair")
-    publication_target = serializers.CharField(required=False)
-    explanation_window_days = serializers.IntegerField(required=False)
-    self_weight = serializers.DecimalField(5, 2, required=False)
-    survey_weight = serializers.DecimalField(5, 2, required=False)
-    group_thresholds = serializers.ListField(child=BandSerializer, required=False)
-    group_basis = serializers.ChoiceField(Cycle.GroupBasis.choices, required=False)
-    reminder_offsets = serializers.ListField(child=serializers.IntegerField(), required=False)
-    overdue_reminder = serializers.BooleanField(required=False)
-    auto_start_appraisal = serializers.BooleanField(required=False)
-    signed_report_required = serializers.BooleanField(required=False)
-    frameworks = serializers.ListField(
+
+def _plain(field: type[serializers.Field], **options: Any) -> Any:
+    return lambda required: field(required=required, **options)
+
+
+# How the API documents each setting of `cycle_settings.SETTINGS` (the service reads and
+# checks every value itself); a setting missing here fails at import.
+_SETTING_FIELDS: dict[str, Any] = {
+    "year": _plain(serializers.IntegerField, help_text="the year assessed"),
+    "run_year": _plain(serializers.IntegerField, help_text="the year it runs (year + 1)"),
+    "title": _plain(serializers.CharField),
+    "authority": _plain(serializers.CharField),
+    "plan_number": _plain(serializers.CharField),
+    "plan_date": _date(optional=True),
+    "basis_decision_number": _plain(serializers.CharField),
+    "basis_decision_date": _date(optional=True),
+    "self_assessment_due": _date(),
+    "survey_due": _date("the survey scores imported, dd/mm/yyyy or ISO", optional=True),
+    "appraisal_due": _date("the appraisal report to the chair, dd/mm/yyyy or ISO"),
+    "publication_target": _date(optional=True),
+    "explanation_window_days": _plain(serializers.IntegerField),
+    "self_weight": _plain(serializers.DecimalField, max_digits=5, decimal_places=2),
+    "survey_weight": _plain(serializers.DecimalField, max_digits=5, decimal_places=2),
+    "group_thresholds": lambda required: serializers.ListField(
+        required=required, child=copy.deepcopy(BandSerializer)
+    ),
+    "group_basis": _plain(serializers.ChoiceField, choices=Cycle.GroupBasis.choices),
+    "reminder_offsets": lambda required: serializers.ListField(
+        required=required,
         child=serializers.IntegerField(),
-        required=False,
-        help_text="ids of criteria sets, one per unit group; a set bound to another cycle "
-        "is copied as a new version",
-    )
-
-
-class CyclePatchSerializer(serializers.Serializer):
-    title = serializers.CharField(required=False)
-    self_assessment_due = serializers.CharField(required=False, help_text="dd/mm/yyyy or ISO")
-    appraisal_due = serializers.CharField(required=False)
-    publication_target = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    explanation_window_days = serializers.IntegerField(required=False)
-    reminder_offsets = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="days before, e.g. [7, 3, 1, 0]"
-    )
-    overdue_reminder = serializers.BooleanField(required=False)
-    auto_start_appraisal = serializers.BooleanField(required=False)
-    explanation_may_replace_evidence = serializers.BooleanField(
-        required=False,
+        help_text="days before, e.g. [7, 3, 1, 0]",
+    ),
+    "overdue_reminder": _plain(serializers.BooleanField),
+    "auto_start_appraisal": _plain(serializers.BooleanField),
+    "signed_report_required": _plain(serializers.BooleanField),
+    "explanation_may_replace_evidence": _plain(
+        serializers.BooleanField,
         help_text="whether a written explanation may stand in for a document on a criterion "
         "that requires evidence",
-    )
-    reason = serializers.CharField(required=False, allow_blank=True)
-    confirm_lock = serializers.IntegerField(
-        required=False,
-        help_text="how many cases a self-assessment deadline moved into the past locks",
-    )
+    ),
+}
+
+
+def _settings_fields(required: tuple[str, ...] = ()) -> dict[str, serializers.Field]:
+    return {name: _SETTING_FIELDS[name](name in required) for name in cycle_settings.SETTINGS}
+
+
+CycleCreateSerializer = serializers.SerializerMetaclass(
+    "CycleCreateSerializer",
+    (serializers.Serializer,),
+    {
+        **_settings_fields(cycle_settings.REQUIRED),
+        "frameworks": serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text="ids of criteria sets, one per unit group; a set bound to another cycle "
+            "is copied as a new version",
+        ),
+        "__module__": __name__,
+        "__doc__": "The documented shape; the service reads and checks every value itself.",
+    },
+)
+CyclePatchSerializer = serializers.SerializerMetaclass(
+    "CyclePatchSerializer",
+    (serializers.Serializer,),
+    {
+        **_settings_fields(),
+        "reason": serializers.CharField(required=False, allow_blank=True),
+        "confirm_lock": serializers.IntegerField(
+            required=False,
+            help_text="how many cases a self-assessment deadline moved into the past locks",
+        ),
+        "__module__": __name__,
+        "__doc__": "Any setting of a draft; once it is open only its title, deadlines and "
+        "reminders.",
+    },
+)
 
 
 class AreaTotalsSerializer(serializers.Serializer):

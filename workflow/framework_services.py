@@ -25,7 +25,7 @@ from cases.errors import Conflict, ImportRefused, InvalidInput, NotAllowed, NotF
 from cases.frameworks import copying, excel, tree
 from cases.frameworks.tree import Node, Problem, Tree
 from cases.models import Framework, UnitGroup
-from cases.survey import Problems
+from cases.problems import Problems
 from cases.users import User
 from deadlines.calendar import local_date, parse_day
 from workflow import audit

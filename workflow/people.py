@@ -40,6 +40,7 @@ from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongStat
 from cases.models import Case, Cycle, Membership, Unit, UnitGroup, UnitLineage
 from cases.users import User, display_name
 from workflow import audit
+from workflow.models import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -111,41 +112,47 @@ def import_units_and_people(filename: str, content: bytes, *, actor: User) -> Im
 def _import(content: bytes, summary: ImportSummary, actor: User) -> None:
     with transaction.atomic():
         plan = people.parse(content)
-        groups = _create_groups(plan.groups, actor)
-        units = _create_units(plan.units, groups, actor)
+        # Every unit, account and membership is audited, the whole file in one write.
+        entries: list[AuditEntry] = []
+        groups = _create_groups(plan.groups, actor, entries)
+        units = _create_units(plan.units, groups, actor, entries)
         summary.groups, summary.units = len(plan.groups), len(plan.units)
         summary.units_unchanged = plan.units_unchanged
-        new_users, memberships = _create_people(plan.people, units, actor)
+        new_users, memberships = _create_people(plan.people, units, actor, entries)
         summary.accounts, summary.memberships = len(new_users), len(memberships)
         touched = {m.unit_id for m in memberships}
         if touched:
             permissions.sync_case_permissions(Case.objects.filter(unit_id__in=touched))
         summary.invited = [u.pk for u in new_users]
-        audit.record(
-            audit.PEOPLE_IMPORTED,
-            actor=actor,
-            data=dict(summary.as_dict()),
-        )
+        entries.append(audit.entry_of(audit.PEOPLE_IMPORTED, actor=actor, data=summary.as_dict()))
+        audit.record_many(entries)
         ids = list(summary.invited)
         transaction.on_commit(lambda: send_invitations(ids))
 
 
-def _create_groups(wanted: dict[str, str], actor: User) -> dict[str, UnitGroup]:
+def _create_groups(
+    wanted: dict[str, str], actor: User, entries: list[AuditEntry]
+) -> dict[str, UnitGroup]:
     created = UnitGroup.objects.bulk_create(
         [UnitGroup(code=code, name=name) for code, name in wanted.items()]
     )
-    for group in created:
-        audit.record(
+    entries += [
+        audit.entry_of(
             audit.UNIT_GROUP_CREATED,
             actor=actor,
             obj=group,
             data={"code": group.code, "name": group.name},
         )
+        for group in created
+    ]
     return {g.code: g for g in UnitGroup.objects.all()}
 
 
 def _create_units(
-    rows: list[people.UnitRow], groups: dict[str, UnitGroup], actor: User
+    rows: list[people.UnitRow],
+    groups: dict[str, UnitGroup],
+    actor: User,
+    entries: list[AuditEntry],
 ) -> dict[str, Unit]:
     created = Unit.objects.bulk_create(
         [Unit(code=r.code, name=r.name, group=groups[r.group]) for r in rows]
@@ -157,18 +164,23 @@ def _create_units(
             unit.parent = by_code[row.parent.upper()]
             with_parent.append(unit)
     Unit.objects.bulk_update(with_parent, ["parent"])
-    for unit, row in zip(created, rows, strict=True):
-        audit.record(
+    entries += [
+        audit.entry_of(
             audit.UNIT_CREATED,
             actor=actor,
             obj=unit,
             data={"code": unit.code, "name": unit.name, "group": row.group, "parent": row.parent},
         )
+        for unit, row in zip(created, rows, strict=True)
+    ]
     return by_code
 
 
 def _create_people(
-    rows: list[people.PersonRow], units: dict[str, Unit], actor: User
+    rows: list[people.PersonRow],
+    units: dict[str, Unit],
+    actor: User,
+    entries: list[AuditEntry],
 ) -> tuple[list[User], list[Membership]]:
     new_rows: dict[str, people.PersonRow] = {}
     for row in rows:
@@ -211,17 +223,19 @@ def _create_people(
         )
     for user in new_users:
         row = new_rows[user.email]
-        audit.record(
-            audit.ACCOUNT_CREATED,
-            actor=actor,
-            obj=user,
-            data={
-                "user": user.username,
-                "name": row.full_name,
-                "email": user.email,
-                "units": units_of.get(user.pk, []),
-                "invited": True,
-            },
+        entries.append(
+            audit.entry_of(
+                audit.ACCOUNT_CREATED,
+                actor=actor,
+                obj=user,
+                data={
+                    "user": user.username,
+                    "name": row.full_name,
+                    "email": user.email,
+                    "units": units_of.get(user.pk, []),
+                    "invited": True,
+                },
+            )
         )
     new_ids = {u.pk for u in new_users}
     emails = dict(
@@ -232,15 +246,17 @@ def _create_people(
     for membership in memberships:
         if membership.user_id in new_ids:
             continue
-        audit.record(
-            audit.MEMBERSHIP_ADDED,
-            actor=actor,
-            obj=membership,
-            data={
-                "user": emails[membership.user_id],
-                "unit": membership.unit.code,
-                "role": membership.role,
-            },
+        entries.append(
+            audit.entry_of(
+                audit.MEMBERSHIP_ADDED,
+                actor=actor,
+                obj=membership,
+                data={
+                    "user": emails[membership.user_id],
+                    "unit": membership.unit.code,
+                    "role": membership.role,
+                },
+            )
         )
     return new_users, memberships
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from cases import permissions, survey
 from cases.errors import InvalidInput, NotAllowed, WrongState
 from cases.models import Case, Cycle, Score, SurveyImport
+from cases.problems import Problems
 from cases.users import User
 from workflow import audit, events
 
@@ -125,7 +126,7 @@ def _refuse_decided_changes(changed: list[Score]) -> None:
     for score in changed:
         if score.case.state in DECIDED:
             locked.setdefault(score.case.unit.code, []).append(score.criterion.code)
-    problems = survey.Problems()
+    problems = Problems()
     for unit, codes in locked.items():
         problems.add(
             _(

@@ -13,7 +13,7 @@ penalty item the late-submission deduction, whose working days late are counted 
 dates (`Criterion.config["counts"]`). Numbers take the decimal comma or point. Export writes
 the same layout, so that a set goes out and comes back identical.
 
-Every problem is named by row and column (`cases.survey.Problems`), and the file is refused
+Every problem is named by row and column (`cases.problems.Problems`), and the file is refused
 whole when there is any. A workbook is refused before it is parsed when its first sheet is
 too large for a criteria set (a sheet of a million empty cells among them).
 """
@@ -46,8 +46,9 @@ from cases.frameworks.tree import (
     text_number,
 )
 from cases.models import Framework, Method
+from cases.problems import Problems
 from cases.scoring import LATE_WORKING_DAYS, fmt
-from cases.survey import Problems, _blank, _code, _fold, _number
+from cases.survey import _blank, _code, _fold, _number
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000

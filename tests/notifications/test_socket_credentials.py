@@ -13,18 +13,22 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from cases.models import Membership
+from cases.permissions import SECRETARIAT
 from config.asgi import application
 from config.auth import create_integration_token, revoke_integration_token
 from notifications.models import SocketTicket
 from notifications.websocket import CREDENTIAL_ENDED
 from ops.models import IntegrationToken
 from tests.notifications.helpers import (
+    TICKETS,
     age_token,
     signed_in_browser,
     submit,
@@ -34,6 +38,7 @@ from tests.notifications.helpers import (
 )
 from tests.notifications.test_websocket import SAME_SITE, start_appraisal
 from workflow import people
+from workflow.cycle_services import remove_membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
 sync = database_sync_to_async
@@ -224,3 +229,65 @@ async def test_a_session_that_ends_without_a_sign_out_closes_its_socket_at_the_n
 
     assert await closed_for_its_credential(expiring_page)
     assert await closed_for_its_credential(staff_page)
+
+
+# --- a change of role -------------------------------------------------------------------------
+
+
+async def test_a_member_removed_from_the_unit_hears_nothing_more_of_it(world: Any) -> None:
+    """Rights are read per request and per notification, not kept by the socket or the token:
+    the same token no longer opens the case, the open socket no longer hears of it."""
+    await sync(submit)(world)
+    key = await sync(token_for)(world.staff_a)
+    removed = await opened(await sync(lambda: ticket(with_token(key)))())
+    head = await opened(await sync(lambda: ticket(with_token(token_for(world.head_a))))())
+    case_url = f"/api/v1/cases/{world.case_a.pk}/"
+    assert (await sync(with_token(key).get)(case_url)).status_code == 200
+
+    membership = await sync(Membership.objects.get)(
+        user=world.staff_a, unit_id=world.case_a.unit_id
+    )
+    await sync(remove_membership)(membership, actor=world.secretariat)
+
+    assert (await sync(with_token(key).get)(case_url)).status_code == 404
+    await start_appraisal(world)
+    assert (await head.receive_json_from(timeout=5))["kind"] == "appraisal_started"
+    assert await removed.receive_nothing(timeout=0.5)
+    await head.disconnect()
+    await removed.disconnect()
+
+
+async def test_a_role_that_requires_a_second_factor_ends_a_session_made_without_one(
+    world: Any, settings: Any
+) -> None:
+    """Made secretariat while signed in with the password alone: the open page's socket
+    closes at once, and its session gets no new ticket (the page then stops asking)."""
+    settings.TWO_FACTOR_REQUIRED = True
+    browser = await sync(signed_in_browser)(world.staff_a)
+    page = await opened(await sync(ticket)(browser))
+    colleague = await opened(await sync(lambda: ticket(signed_in_browser(world.head_a)))())
+
+    secretariat = await sync(Group.objects.get)(name=SECRETARIAT)
+    await sync(world.staff_a.groups.add)(secretariat)
+
+    assert await closed_for_its_credential(page)
+    csrf = browser.cookies["csrftoken"].value
+    asked = await sync(browser.post)(TICKETS, HTTP_X_CSRFTOKEN=csrf)
+    assert asked.status_code == 401
+    assert await colleague.receive_nothing(timeout=0.5)  # another user is not concerned
+    await colleague.disconnect()
+
+
+async def test_a_socket_finds_out_at_its_next_check_if_the_role_change_was_not_announced(
+    world: Any, settings: Any
+) -> None:
+    settings.TWO_FACTOR_REQUIRED = True
+    settings.WEBSOCKET_RECHECK_SECONDS = 0.2
+    page = await opened(await sync(lambda: ticket(signed_in_browser(world.staff_a)))())
+    assert await page.receive_nothing(timeout=0.5)  # checked, still good
+
+    secretariat = await sync(Group.objects.get)(name=SECRETARIAT)
+    # Written straight into the table: no signal tells the sockets.
+    await sync(User.groups.through.objects.create)(user=world.staff_a, group=secretariat)
+
+    assert await closed_for_its_credential(page)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -210,6 +210,48 @@ def test_a_session_from_before_the_requirement_is_ended(
     assert response["Location"].startswith("/login/")
     assert signed_in_as(client) is None
     assert client.get("/api/v1/cases/").status_code in (401, 403)
+
+
+def test_staff_made_secretariat_are_asked_for_the_second_factor_at_the_next_request(
+    people: dict[str, User], required: None
+) -> None:
+    """Staff need no second factor; the secretariat does. Given the role while signed in on
+    the password alone, the session, the API token and the integration token all stop."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    password_step(client, "stp.staff")
+    assert client.get("/").status_code == 200
+    key = api_token("stp.staff").json()["token"]
+    made = client.post("/account/security/", {"action": "token", "name": "Cổng dữ liệu"})
+    integration = APIClient(HTTP_AUTHORIZATION=f"Bearer {new_key(made)}")
+    token = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    assert token.get("/api/v1/cases/").status_code == 200
+    assert integration.get("/api/v1/cases/").status_code == 200
+
+    people["staff"].groups.add(Group.objects.get(name=SECRETARIAT))
+
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert signed_in_as(client) is None
+    assert token.get("/api/v1/cases/").status_code == 401
+    assert integration.get("/api/v1/cases/").status_code == 401
+    # Signing in again now asks for the authenticator to be set up.
+    assert password_step(client, "stp.staff")["Location"] == "/login/second-factor/setup/"
+
+
+def test_a_role_taken_away_is_gone_at_the_next_request(people: dict[str, User]) -> None:
+    """Rights are read from the database on every request: nothing to end, nothing kept."""
+    client = Client()
+    password_step(client, "secretariat")
+    key = api_token("secretariat").json()["token"]
+    token = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/security/sign-ins/").status_code == 200
+    assert token.get("/api/v1/units/template.xlsx").status_code == 200
+
+    people["secretariat"].groups.clear()
+
+    assert client.get("/security/sign-ins/").status_code == 403
+    assert token.get("/api/v1/units/template.xlsx").status_code == 403
+    assert signed_in_as(client) is not None  # still signed in, as who they now are
 
 
 def test_the_admin_signs_in_through_the_same_pages(people: dict[str, User]) -> None:

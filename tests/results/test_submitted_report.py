@@ -137,6 +137,7 @@ def test_a_case_locked_at_the_cutoff_has_its_report_kept_for_the_council(
     staff.force_login(world.secretariat)
     tab = staff.get(reverse("web:case-documents", args=[world.case_a.pk])).content.decode()
     assert kept.document.sha256 in tab
+    assert "Đơn vị không gửi kết quả tự đánh giá" in tab  # locked, not sent
     # The appraisal report names the report the council reads for each unit.
     force_state(world.case_b, Case.State.FINALISED)
     appraisal = _text(documents.appraisal_report(world.cycle))

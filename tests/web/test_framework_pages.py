@@ -100,6 +100,8 @@ def test_the_frozen_set_says_which_cycle_froze_it_and_offers_no_editor(
     frozen = Framework.objects.get(cycle=world.cycle)
     page = Page(signed_in(world.secretariat).get(reverse("web:framework", args=[frozen.pk])))
     assert world.cycle.title in page.id("frozen").text
+    assert page.first("title").text == f"{frozen.title} · Chỉ số CCHC"  # the set's name only
+    assert len(page.all("table", id="set-changes")) <= 1
     assert page.first("button", value="remove") is None
     assert page.id("set-tree-total").text == "100"
     refused = signed_in(world.secretariat).post(

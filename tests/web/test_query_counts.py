@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import connection
@@ -122,3 +123,39 @@ def test_the_secretariat_home_with_300_cases_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(HOME_QUERIES):
         response = client.get(reverse("web:home"))
     assert response.status_code == 200
+
+
+# The sheet's autosave of one row (htmx): the session and the user, the case with the
+# permission, the leaf; the save itself (BEGIN, the case locked, the score row locked with its
+# criterion, UPDATE, the audit INSERT, COMMIT); then the row's fragment: the area's and the
+# case's progress (one aggregate) and the case's totals (three).
+AUTOSAVE_QUERIES = 14
+
+
+def test_an_autosave_costs_the_same_for_8_or_100_criteria(
+    db: Any, django_assert_max_num_queries: Any
+) -> None:
+    w = province(small=(2, 8), big=(2, 100))
+    counts = []
+    cases = ((w.small_head, w.small_case, "1.2", 8), (w.big_head, w.big_case, "4.25", 100))
+    for head, case, code, leaves in cases:
+        client = _client(head)
+        client.get(reverse("web:case", args=[case.pk]))  # the session as a page left it
+        url = reverse("web:self-score", args=[case.pk, code])
+        with (
+            django_assert_max_num_queries(AUTOSAVE_QUERIES),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            response = client.post(
+                url, {"entry": "1", "note": "Đã rà soát"}, HTTP_HX_REQUEST="true"
+            )
+        assert response.status_code == 200
+        html = response.content.decode()
+        # One leaf scored: of its area's quarter of the leaves, and of the case's.
+        area = re.search(r'id="progress-a-(\d)"[^>]*>([^<]*)<', html)
+        assert area is not None and area[1] == code[0]
+        assert re.findall(r"\d+", area[2]) == ["1", str(leaves // 4)]
+        assert f'<strong id="self-count" hx-swap-oob="true">1/{leaves}</strong>' in html
+        assert Score.objects.get(case=case, criterion__code=code).self_score == 1
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

@@ -14,7 +14,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from openpyxl.utils import get_column_letter
 from rest_framework.authtoken.models import Token
 
@@ -543,3 +545,33 @@ def test_a_refused_rename_or_merge_changes_nothing(
         call(world)
     assert refused.value.status_code == status
     assert (_everything(), UnitLineage.objects.count()) == before
+
+
+def _province(prefix: str, units: int, people: int) -> bytes:
+    """A workbook of `units` new units of a new group and `people` new accounts, plus the
+    existing STP staff member added to the first new unit."""
+    rows = [
+        (f"{prefix}{n}", f"Xã {prefix} {n}", f"khoi_{prefix}", f"Khối {prefix}", None)
+        for n in range(units)
+    ]
+    accounts = [
+        (f"Người {prefix} {n}", f"{prefix}.{n}@xa.gov.vn", f"{prefix}{n % units}", "Cán bộ")
+        for n in range(people)
+    ]
+    accounts.append(("Stp Staff", "stp.staff@example.test", f"{prefix}0", "Cán bộ"))
+    return people_workbook(rows, accounts)
+
+
+def test_a_province_import_costs_the_same_queries_whatever_its_number_of_rows(
+    world: SimpleNamespace, django_assert_max_num_queries: Any
+) -> None:
+    """Every unit, account and membership is audited, in a few statements for the whole file
+    (not a few per entry), and the audit trail still verifies."""
+    with CaptureQueriesContext(connection) as small:
+        assert _post(world.secretariat, _province("XA", 1, 2)).status_code == 201
+    before = AuditEntry.objects.count()
+    with django_assert_max_num_queries(len(small)):
+        assert _post(world.secretariat, _province("XB", 12, 40)).status_code == 201
+
+    assert AuditEntry.objects.count() - before == 1 + 12 + 40 + 1 + 1  # group, units, …
+    assert audit.verify().problem == ""

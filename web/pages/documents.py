@@ -34,7 +34,8 @@ class Download:
 @dataclass
 class CaseDocuments:
     report: Download
-    sent: SubmittedReport | None  # the report kept at the last sending
+    sent: SubmittedReport | None  # the report kept at the last receiving
+    locked: bool  # received by the lock at the cutoff, not sent by the head
     signed: list[SignedReport]  # the head's scans, latest first
     required: bool  # the cycle requires a signed scan before sending
     missing: list[str]  # why the latest scan would not count now (if required)
@@ -50,7 +51,11 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
     sent = None
     last = documents.last_submission(case)
     if last is not None and case.state != Case.State.SELF_SCORING:
-        sent = SubmittedReport.objects.select_related("document").filter(submission=last).first()
+        sent = (
+            SubmittedReport.objects.select_related("document", "submission")
+            .filter(submission=last)
+            .first()
+        )
     signed = list(
         SignedReport.objects.filter(case=case)
         .select_related("document", "uploaded_by")
@@ -61,6 +66,7 @@ def case_documents(case: Case, user: AnyUser, now: datetime) -> CaseDocuments:
     return CaseDocuments(
         report=report,
         sent=sent,
+        locked=sent is not None and sent.submission.action == documents.LOCKED,
         signed=signed,
         required=required,
         missing=services.signed_report_guard(case, now, {}) if required and self_scoring else [],

@@ -515,17 +515,32 @@ def leaf(case: Case, code: str) -> Criterion | None:
     return Criterion.objects.leaves_of(case).filter(code=code).select_related("area").first()
 
 
-def area_progress(case: Case, area_id: int | None) -> tuple[int, int]:
-    """(scored, total) self-scorable leaves of one area, after an autosave."""
+@dataclass(frozen=True)
+class SaveProgress:
+    """Self-scorable leaves scored, of one area and of the whole case, after an autosave."""
+
+    area_scored: int
+    area_total: int
+    case_scored: int
+    case_total: int
+
+
+def area_progress(case: Case, area_id: int | None) -> SaveProgress:
+    """The area's and the case's progress in one aggregate query (counted as the sheet and
+    `self_progress` count: a leaf is done when scored or declared not applicable)."""
+    done = Q(self_score__isnull=False) | Q(not_applicable=True)
+    in_area = Q(criterion__area_id=area_id)
     counts = (
-        Score.objects.filter(case=case, criterion__area_id=area_id)
+        Score.objects.filter(case=case)
         .exclude(criterion__method__in=NOT_SELF_SCORED)
         .aggregate(
-            total=Count("pk"),
-            scored=Count("pk", filter=Q(self_score__isnull=False) | Q(not_applicable=True)),
+            area_total=Count("pk", filter=in_area),
+            area_scored=Count("pk", filter=in_area & done),
+            case_total=Count("pk"),
+            case_scored=Count("pk", filter=done),
         )
     )
-    return counts["scored"], counts["total"]
+    return SaveProgress(**counts)
 
 
 # --- appraisal, side by side -----------------------------------------------------------

@@ -96,8 +96,7 @@ def _saved_fragment(
     current = score or Score.objects.select_related("criterion").get(
         case=case, criterion__code=code, criterion__framework__cycle_id=case.cycle_id
     )
-    scored, total = pages.area_progress(case, current.criterion.area_id)
-    case_total, case_scored, _appraised = pages.self_progress([case.pk]).get(case.pk, (0, 0, 0))
+    progress = pages.area_progress(case, current.criterion.area_id)
     context: dict[str, Any] = {
         "case": case,
         "score": current,
@@ -105,11 +104,11 @@ def _saved_fragment(
         "errors": form.field_errors(),
         "anchor": pages.anchor(code),
         "area_anchor": pages.area_anchor(current.criterion),
-        "scored": scored,
-        "total": total,
+        "scored": progress.area_scored,
+        "total": progress.area_total,
         "totals": totals_for([case])[case.pk],
-        "case_scored": case_scored,
-        "case_total": case_total,
+        "case_scored": progress.case_scored,
+        "case_total": progress.case_total,
         "now": timezone.now(),
     }
     return render(request, "web/partials/score_saved.html", context, status=200 if score else 400)
