@@ -362,9 +362,6 @@ label_x  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
 font_size  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
 marks_top  # unused variable (web/charts.py, read by web/partials/bar_chart.html)
 confirm_errors  # unused variable (web/pages/cycle_setup.py, read by web/cycle_form.html)
-<<<<<<< HEAD
 issued_at  # unused variable (notifications/models.py, counted by notifications/sockets.py in ORM lookups)
 used_at  # unused variable (notifications/models.py, set and filtered by notifications/sockets.py in ORM lookups)
-=======
 never_sent  # unused variable (web/pages/sheet.py, read by web/partials/appraisal_row.html)
->>>>>>> main
