@@ -24,6 +24,7 @@ from cases.models import (
     Method,
     Score,
 )
+from cases.scoring import counts_working_days_late
 from cases.totals import CaseTotals, totals_from_scores
 from cases.users import User
 from deadlines import policy
@@ -160,6 +161,7 @@ class Row:
     may_withdraw: bool = False  # withdraw a version, link its file elsewhere (self-scoring)
     upload_error: str = ""
     late_penalty: LatePenalty | None = None  # the dates' proposal, for a penalty per day late
+    never_sent: bool = False  # such a penalty on a case locked and never sent: no proposal
 
     @property
     def rests_on_text(self) -> bool:
@@ -596,6 +598,7 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
                 and not rules.in_area(facts, code=code, area=area_code)
             )
             row.late_penalty = policy.late_penalty(case, row.criterion)
+            row.never_sent = row.late_penalty is None and counts_working_days_late(row.criterion)
             # Bonus and penalty leaves are appraised too, though a case is complete without.
             row.may_appraise = not rules.appraise_criterion(
                 facts,
