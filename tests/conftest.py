@@ -20,12 +20,20 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from tests import sharing
+from tests import sharing, workers
 from tests.factories import open_world
 from tests.notifications.helpers import RedisServer
 
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     raise pytest.UsageError("The tests run on PostgreSQL: start them with `make test`.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workers.isolate()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    workers.release()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
