@@ -33,6 +33,16 @@ def as_postgres(*command: str) -> list[str]:
     return list(command)
 
 
+def _run(*command: str, check: bool = True) -> None:
+    subprocess.run(
+        as_postgres(*command),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=check,
+    )
+
+
 class Worker:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -55,55 +65,26 @@ class Worker:
             path.mkdir(mode=0o755)
             if os.geteuid() == 0:
                 shutil.chown(path, "postgres")
-        port = free_port()
-        quiet = {"stdout": subprocess.DEVNULL, "stdin": subprocess.DEVNULL, "check": True}
-        subprocess.run(
-            as_postgres(
-                f"{self.pg_bin}/initdb",
-                "--no-sync",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "-U",
-                "postgres",
-                "-D",
-                str(self.pg_data),
-            ),
-            **quiet,  # type: ignore[arg-type]
-        )
-        options = (
-            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        subprocess.run(
-            as_postgres(
-                f"{self.pg_bin}/pg_ctl",
-                "-D",
-                str(self.pg_data),
-                "-w",
-                "-l",
-                str(sock / "pg.log"),
-                "start",
-                "-o",
-                options,
-            ),
-            **quiet,  # type: ignore[arg-type]
-        )
-        subprocess.run(
-            as_postgres(
-                f"{self.pg_bin}/createdb",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "par",
-            ),
-            **quiet,  # type: ignore[arg-type]
-        )
+        _run(
+            f"{self.pg_bin}/initdb", "--no-sync", "-A", "trust", "-E", "UTF8",
+            "--locale=C.UTF-8", "-U", "postgres", "-D", str(self.pg_data),
+        )  # fmt: skip
+        for attempt in range(3):  # another process may take the free port before the server
+            port = free_port()
+            options = (
+                f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
+            try:
+                _run(
+                    f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w",
+                    "-l", str(sock / "pg.log"), "start", "-o", options,
+                )  # fmt: skip
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+        _run(f"{self.pg_bin}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "par")
         os.environ.update(
             DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/par",
             TEST_PG_DATA=str(self.pg_data),
@@ -116,20 +97,21 @@ class Worker:
         from django.conf import settings
 
         for alias in settings.DATABASES:
-            settings.DATABASES[alias].update(HOST="127.0.0.1", PORT=port)
+            settings.DATABASES[alias]["HOST"] = "127.0.0.1"
+            settings.DATABASES[alias]["PORT"] = str(port)
         connections.close_all()
 
     def stop(self) -> None:
         if self.redis is not None:
             self.redis.stop()
-        if self.pg_bin and (self.pg_data / "PG_VERSION").exists():
-            subprocess.run(
-                as_postgres(
-                    f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-m", "immediate", "stop"
-                ),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+        if self.pg_bin and (self.pg_data / "postmaster.pid").exists():
+            _run(
+                f"{self.pg_bin}/pg_ctl",
+                "-D",
+                str(self.pg_data),
+                "-m",
+                "immediate",
+                "stop",
                 check=False,
             )
         shutil.rmtree(self.folder, ignore_errors=True)
