@@ -9,13 +9,15 @@ per cycle: two past years of a national installation (46 cycles, finished) and t
 provinces of the current year, each at its own point of the year when the sweep runs:
 
     40 + 6 cycles   past years: published, or finalised in a still-open cycle
-    12 provinces    self-assessment due in 20 days: self-scoring, nothing due yet
+    4 provinces     self-assessment due in 20 days: self-scoring, nothing due yet
     2 provinces     due in 3 days (T-3): 80 % still self-scoring are reminded
     1 province      due today (the morning reminder): 60 % still self-scoring
     1 province      cutoff passed last night: 5 % never submitted (locked now, overdue
                     reminders, a summary to the secretariat); appraisal opens
                     automatically, so every case starts appraisal now
     1 province      the same with a manual appraisal start: 5 % locked now
+    8 provinces     cutoff passed last night and no unit submitted: the 1,000 cases fall
+                    due at once (locked now, each with its snapshot; overdue reminders)
     8 provinces     submitted, waiting for the secretariat to start appraisal
     6 provinces     appraising, appraisal due in 3 days (T-3 to appraisers); 4 cases each
                     whose answer window closed (expired now), 6 answering by tomorrow (T-1)
@@ -124,7 +126,7 @@ def load(now: datetime) -> None:
         Unit,
         UnitGroup,
     )
-    from cases.permissions import SECRETARIAT
+    from cases.permissions import SECRETARIAT, sync_case_permissions
     from deadlines.calendar import end_of_day
     from workflow.models import Clarification
 
@@ -133,10 +135,11 @@ def load(now: datetime) -> None:
     plan = (
         ["published"] * 40
         + ["finalised"] * 6
-        + ["far"] * 12
+        + ["far"] * 4
         + ["soon"] * 2
         + ["today"]
         + ["cutoff_auto", "cutoff_manual"]
+        + ["cutoff_missed"] * 8
         + ["waiting"] * 8
         + ["appraising"] * 6
         + ["finalised"] * 3
@@ -185,6 +188,7 @@ def load(now: datetime) -> None:
                 "today": today,
                 "cutoff_auto": today - timedelta(days=1),
                 "cutoff_manual": today - timedelta(days=1),
+                "cutoff_missed": today - timedelta(days=1),
                 "waiting": today - timedelta(days=10),
                 "appraising": today - timedelta(days=40),
             }.get(kind, today - timedelta(days=120 if p < 46 else 60))
@@ -264,6 +268,8 @@ def load(now: datetime) -> None:
                 if kind in ("far", "soon", "today"):
                     scoring = {"far": True, "soon": u % 5 != 0, "today": u % 5 < 3}[kind]
                     state = S.SELF_SCORING if scoring else S.SUBMITTED
+                elif kind == "cutoff_missed":
+                    state = S.SELF_SCORING
                 elif kind.startswith("cutoff"):
                     state = S.SELF_SCORING if u % 20 == 0 else S.SUBMITTED
                 elif kind == "waiting":
@@ -331,6 +337,9 @@ def load(now: datetime) -> None:
                     )
                 )
         Clarification.objects.bulk_create(questions)
+        # The object permissions the services derive from memberships and assignments (a
+        # notification reaches only who may see its case): those of the open cycles.
+        sync_case_permissions(Case.objects.filter(cycle__status=Cycle.Status.OPEN))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 

@@ -12,16 +12,16 @@ learns that another unit's case exists), 403 to someone who may see it but not a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import BaseExpression
 from django.utils.translation import gettext as _
 
-from cases.errors import NotAllowed, NotFound
+from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import (
     AppraiserAssignment,
     Case,
@@ -201,11 +201,51 @@ def get_case_for_user(
 ) -> Case:
     """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`)."""
     base = queryset if queryset is not None else Case.objects.all()
-    not_found = NotFound(_("This assessment case does not exist or you may not see it."))
     if not isinstance(user, User) or not user.is_active:
-        raise not_found
+        raise _not_found()
     # One query answers "which case" and "may this user see it / do perm to it", the user's
     # global permissions included unless this request already read them.
+    wanted, annotations = _decision_annotations(user, perm)
+    try:
+        case = base.annotate(**annotations).get(pk=pk)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise _not_found() from None
+    _decide(user, case, perm, wanted)
+    return case
+
+
+def cases_for_user(
+    user: AnyUser, pks: Sequence[int], perm: str, queryset: QuerySet[Case]
+) -> list[tuple[int, Case | DomainError]]:
+    """`get_case_for_user` for many cases in one query, in id order (the sweep locks a batch
+    of cases this way): each id with its case, or the refusal get_case_for_user raises."""
+    if not isinstance(user, User) or not user.is_active:
+        return [(pk, _not_found()) for pk in sorted(pks)]
+    wanted, annotations = _decision_annotations(user, perm)
+    found = {
+        case.pk: case
+        for case in queryset.annotate(**annotations).filter(pk__in=list(pks)).order_by("pk")
+    }
+    decided: list[tuple[int, Case | DomainError]] = []
+    for pk in sorted(pks):
+        case = found.get(pk)
+        if case is None:
+            decided.append((pk, _not_found()))
+            continue
+        try:
+            _decide(user, case, perm, wanted)
+        except DomainError as refusal:
+            decided.append((pk, refusal))
+        else:
+            decided.append((pk, case))
+    return decided
+
+
+def _not_found() -> NotFound:
+    return NotFound(_("This assessment case does not exist or you may not see it."))
+
+
+def _decision_annotations(user: User, perm: str) -> tuple[set[str], dict[str, BaseExpression]]:
     known: frozenset[str] | None = user.__dict__.get(_GLOBAL_PERMS)
     wanted = {"view_case", perm} - (known or frozenset())
     annotations: dict[str, BaseExpression] = {
@@ -217,10 +257,10 @@ def get_case_for_user(
         Membership.objects.filter(user=user, unit_id=OuterRef("unit_id"))
     )
     annotations["_represents"] = Exists(_seats_for_case(user))
-    try:
-        case = base.annotate(**annotations).get(pk=pk)
-    except (Case.DoesNotExist, ValueError, TypeError):
-        raise not_found from None
+    return wanted, annotations
+
+
+def _decide(user: User, case: Case, perm: str, wanted: set[str]) -> None:
     for code in wanted:
         _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}") or bool(
             getattr(case, f"_global_{code}", False)
@@ -228,10 +268,9 @@ def get_case_for_user(
     _members(case)[user.pk] = getattr(case, "_own_unit")  # noqa: B009 (annotated above)
     _representing(case)[user.pk] = getattr(case, "_represents")  # noqa: B009 (annotated above)
     if not has_case_perm(user, "view_case", case):
-        raise not_found
+        raise _not_found()
     if perm != "view_case":
         require(user, perm, case)
-    return case
 
 
 def _members(case: Case) -> dict[int, bool]:
@@ -471,10 +510,6 @@ def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Mem
     return qs.values_list("user_id", flat=True).distinct()
 
 
-def unit_member_ids(case: Case, roles: Iterable[str] | None = None) -> list[int]:
-    return list(unit_members(case, roles))
-
-
 def holds(codename: str, case: Case | None) -> Q:
     """A condition on users: active and holding `codename` globally or on the case (for a
     fan-out query that filters or annotates users in the same statement)."""
@@ -503,6 +538,47 @@ def holds(codename: str, case: Case | None) -> Q:
         )
     may = Q(is_superuser=True) | Q(*ways, _connector=Q.OR)
     return Q(is_active=True) & may
+
+
+def holders(wanted: Iterable[tuple[int, int | None, str]]) -> set[tuple[int, int | None, str]]:
+    """Which of these (user id, case id or None, codename) hold: `holds` asked for many
+    users, cases and codenames at once (a fan-out of a batch of cases), in two queries."""
+    wanted = set(wanted)
+    users = sorted({user_id for user_id, _case, _code in wanted})
+    codes = sorted({code for _user, _case, code in wanted})
+    if not wanted:
+        return set()
+    names = {code: f"_holds_{i}" for i, code in enumerate(codes)}
+    held_globally = {
+        (row[0], code)
+        for row in User.objects.filter(pk__in=users)
+        .annotate(
+            **{
+                names[code]: ExpressionWrapper(holds(code, None), output_field=BooleanField())
+                for code in codes
+            }
+        )
+        .values_list("pk", *names.values())
+        for code, held in zip(codes, row[1:], strict=True)
+        if held
+    }
+    case_ids = {case_id for _user, case_id, _code in wanted if case_id is not None}
+    held_on_case = set(
+        CaseUserObjectPermission.objects.filter(
+            content_object_id__in=sorted(case_ids),
+            user_id__in=users,
+            user__is_active=True,
+            permission__content_type__app_label="cases",
+            permission__codename__in=codes,
+        ).values_list("user_id", "content_object_id", "permission__codename")
+        if case_ids
+        else ()
+    )
+    return {
+        (user_id, case_id, code)
+        for user_id, case_id, code in wanted
+        if (user_id, code) in held_globally or (user_id, case_id, code) in held_on_case
+    }
 
 
 def role_members(role: str) -> QuerySet[User, int]:

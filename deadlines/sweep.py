@@ -5,8 +5,8 @@ default, by a thread inside the web process (`deadlines.runner`).
 
 Invariants:
 - Every automatic transition goes through `workflow.services.run_transitions` as the named
-  system user, batches of cases per transaction, each case in its own savepoint with its
-  own audit entry and snapshot. The service locks the case
+  system user, batches of cases per transaction, each case with its own audit entry and
+  snapshot. The service locks the case
   and re-checks state and guards, so when another sweep (or a person) got there first it
   answers WrongState / GuardFailed / Conflict: "someone else did it", skipped quietly.
 - A reminder goes to a recipient at most once per occasion. The ReminderLog row (unique on
@@ -15,8 +15,10 @@ Invariants:
   notifies. Rows are inserted in key order, so two sweeps at once wait, never deadlock.
 - Only the latest occasion that has come is sent (`policy.current_offset`): a sweep days late
   sends one reminder, and once the deadline passed only the overdue one.
-- Work is found set-based: a few queries per kind of work, not per case. What stays per
-  case is what must: each transition, and each `notify` (one per case reminded).
+- Work is found set-based: a few queries per kind of work, not per case. Transitions and
+  reminders go in batches, each a fixed number of statements whatever its size: the cases
+  locked in one query, each audited with its own entry (and snapshot), and one notification
+  fan-out per batch (`notify_many`).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from deadlines import policy, texts
 from deadlines.calendar import is_past, last_day, local_date
 from deadlines.models import ReminderLog
 from notifications import rules
-from notifications.services import notify
+from notifications.services import Message, notify_many
 from workflow.models import Clarification
 from workflow.services import run_transitions
 
@@ -659,18 +661,24 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
         )
         case_ids = {r.case_id for r in batch if r.case_id is not None}
         cases = Case.objects.in_bulk(case_ids)
+        messages = []
         for reminder in batch:
             mine = [u for u in reminder.recipients if (reminder.key, u) in claimed]
             if not mine:
                 continue
             text_vi, text_en = reminder.texts()
-            notify(
-                reminder.kind,
-                mine,
-                text_vi=text_vi,
-                text_en=text_en,
-                case=cases.get(reminder.case_id) if reminder.case_id else None,
-                link=reminder.link,
+            messages.append(
+                Message(
+                    reminder.kind,
+                    mine,
+                    text_vi,
+                    text_en,
+                    cases.get(reminder.case_id) if reminder.case_id else None,
+                    reminder.link,
+                )
             )
             sent += len(mine)
+        # One fan-out for the batch: its recipients' permissions in two queries, the inbox
+        # rows and deliveries in two INSERTs.
+        notify_many(messages)
     return sent

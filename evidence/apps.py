@@ -15,5 +15,7 @@ class EvidenceConfig(AppConfig):
 
         register_guard("submit", services.evidence_or_explanation)
         events.subscribe(after_commit=services.on_workflow_event)
-        audit.register_snapshot_part("evidence", services.snapshot_part)
+        audit.register_snapshot_part(
+            "evidence", services.snapshot_part, services.preload_current_evidence
+        )
         appraisal.register_criterion_column("evidence", services.appraisal_column, list)

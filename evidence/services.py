@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO, TypeVar
@@ -515,6 +515,22 @@ def current_evidence(case: Case) -> list[EvidenceLink]:
     if "_current_evidence" not in case.__dict__:
         case.__dict__["_current_evidence"] = list(case_evidence(case, current_only=True))
     return case.__dict__["_current_evidence"]
+
+
+def preload_current_evidence(cases: Sequence[Case]) -> None:
+    """`current_evidence` of many cases in one query (the sweep snapshots a batch)."""
+    todo = {case.pk: case for case in cases if "_current_evidence" not in case.__dict__}
+    if not todo:
+        return
+    links: dict[int, list[EvidenceLink]] = {pk: [] for pk in todo}
+    for link in (
+        EvidenceLink.objects.filter(case__in=list(todo), withdrawn_at__isnull=True)
+        .select_related("document", "document__uploaded_by", "criterion", "created_by")
+        .order_by("case_id", "criterion__position", "-version")
+    ):
+        links[link.case_id].append(link)
+    for pk, case in todo.items():
+        case.__dict__["_current_evidence"] = links[pk]
 
 
 def snapshot_part(case: Case) -> list[dict[str, Any]]:

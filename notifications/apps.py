@@ -11,7 +11,7 @@ class NotificationsConfig(AppConfig):
         from workflow import events
 
         # In the event's transaction: the audit entry becomes inbox rows (and their
-        # deliveries, sent after commit by notify()).
-        events.subscribe(in_transaction=services.on_event)
+        # deliveries, sent after commit by notify()); a batch's entries in one go.
+        events.subscribe(in_transaction=services.on_event, in_transaction_many=services.on_events)
         # Sign-out, token revocation and deactivation close the sockets they opened.
         sockets.connect_signals()

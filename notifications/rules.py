@@ -38,7 +38,7 @@ entry. The sweep's kinds are written by the sweep (`deadlines.texts`, also throu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -69,6 +69,8 @@ class Audience:
 
 
 Audiences = Callable[[AuditEntry], Iterable[Audience]]
+# The audiences of many entries of one kind (a batch of the sweep), read in a few queries.
+BatchAudiences = Callable[[Sequence[AuditEntry]], Iterable[tuple[AuditEntry, Audience]]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Kind:
     # The text from the audience's context, when one pattern cannot say it.
     render: Callable[[dict[str, Any]], str] | None = None
     named: bool = False  # without a case: reaches whom the sender names (no case data)
+    batch_audiences: BatchAudiences | None = None
 
     def label_in(self, language: str) -> str:
         with translation.override("en" if language.startswith("en") else "vi"):
@@ -153,23 +156,59 @@ def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
 def unit_and_appraisers(entry: AuditEntry) -> Iterable[Audience]:
     """The unit, and every appraiser of the cycle with the areas of the case they appraise
     (one audience per set of areas; never a member of the unit, who does not appraise it)."""
-    yield from unit_of_case(entry)
-    case = entry.case
-    assert case is not None
-    members = set(permissions.unit_member_ids(case))
-    areas: dict[int, list[str]] = {}
-    for user_id, area in (
-        AppraiserAssignment.objects.filter(cycle_id=case.cycle_id)
-        .order_by("area_code")
-        .values_list("user_id", "area_code")
+    for _entry, audience in units_and_appraisers([entry]):
+        yield audience
+
+
+def units_and_appraisers(entries: Sequence[AuditEntry]) -> Iterable[tuple[AuditEntry, Audience]]:
+    """`unit_and_appraisers` of many cases: two queries (the units' members, the cycles'
+    appraisers) whatever their number."""
+    cases = [entry.case for entry in entries if entry.case is not None]
+    members: dict[int, list[int]] = {}
+    for unit_id, user_id in (
+        Membership.objects.filter(unit_id__in={case.unit_id for case in cases})
+        .order_by("unit_id", "user_id")
+        .values_list("unit_id", "user_id")
+        .distinct()
     ):
-        if user_id not in members:
-            areas.setdefault(user_id, []).append(area)
-    together: dict[tuple[str, ...], list[int]] = {}
-    for user_id, codes in areas.items():
-        together.setdefault(tuple(codes), []).append(user_id)
-    for area_codes, user_ids in together.items():
-        yield Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)})
+        members.setdefault(unit_id, []).append(user_id)
+    appraisers: dict[int, list[tuple[int, str]]] = {}
+    for cycle_id, user_id, area in (
+        AppraiserAssignment.objects.filter(cycle_id__in={case.cycle_id for case in cases})
+        .order_by("area_code", "pk")
+        .values_list("cycle_id", "user_id", "area_code")
+    ):
+        appraisers.setdefault(cycle_id, []).append((user_id, area))
+    for entry in entries:
+        case = entry.case
+        assert case is not None
+        unit = members.get(case.unit_id, [])
+        for audience in unit_of_case(entry):
+            yield entry, Audience(unit, case, audience.context)
+        areas: dict[int, list[str]] = {}
+        for user_id, area in appraisers.get(case.cycle_id, []):
+            if user_id not in unit:
+                areas.setdefault(user_id, []).append(area)
+        together: dict[tuple[str, ...], list[int]] = {}
+        for user_id, codes in areas.items():
+            together.setdefault(tuple(codes), []).append(user_id)
+        for area_codes, user_ids in together.items():
+            yield (
+                entry,
+                Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)}),
+            )
+
+
+def audiences_of(
+    kind: Kind, entries: Sequence[AuditEntry]
+) -> Iterable[tuple[AuditEntry, Audience]]:
+    """The audiences of many entries of a kind: its batch form when it has one."""
+    if kind.batch_audiences is not None:
+        yield from kind.batch_audiences(entries)
+    elif kind.audiences is not None:
+        for entry in entries:
+            for audience in kind.audiences(entry):
+                yield entry, audience
 
 
 def _appraisal_started_text(ctx: dict[str, Any]) -> str:
@@ -286,6 +325,7 @@ KINDS: dict[str, Kind] = {
             _("Appraisal started"),
             action=audit.CASE_TRANSITION.format(name="start_appraisal"),
             audiences=unit_and_appraisers,
+            batch_audiences=units_and_appraisers,
             render=_appraisal_started_text,
         ),
         Kind(

@@ -9,7 +9,8 @@ event leaves no row and sends nothing; a failed delivery stays pending for the w
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -81,6 +82,84 @@ def notify(
     return rows
 
 
+@dataclass(frozen=True)
+class Message:
+    """One text of `notify_many` to the users named (ids), about a case or none."""
+
+    kind: str
+    recipients: list[int]
+    text_vi: str
+    text_en: str
+    case: Case | None = None
+    link: str = ""
+    event: AuditEntry | None = None
+
+
+def notify_many(messages: Sequence[Message]) -> list[Notification]:
+    """`notify` for many texts at once (a batch of the sweep): who may hear each is decided
+    for all of them in two queries (`permissions.holders`), and the inbox rows and their
+    deliveries are two bulk INSERTs, whatever the number of texts and recipients. Pushes
+    leave after commit, as with `notify`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notify_many() runs inside the transaction of the events it reports.")
+    for message in messages:
+        if message.kind not in rules.KINDS:
+            raise ValueError(
+                f"Notification kind {message.kind!r} is not in notifications.rules.KINDS."
+            )
+    asked = set()
+    named = set()
+    for message in messages:
+        kind = rules.KINDS[message.kind]
+        for user_id in message.recipients:
+            if message.case is None and kind.named:
+                named.add(user_id)
+            else:
+                asked.add((user_id, message.case.pk if message.case else None, kind.perm))
+    allowed = permissions.holders(asked)
+    active = (
+        set(
+            get_user_model()
+            .objects.filter(pk__in=sorted(named), is_active=True)
+            .values_list("pk", flat=True)
+        )
+        if named
+        else set()
+    )
+    now = timezone.now()
+    rows = []
+    for message in messages:
+        kind = rules.KINDS[message.kind]
+        case_id = message.case.pk if message.case else None
+        left_out = []
+        for user_id in sorted(set(message.recipients)):
+            if message.case is None and kind.named:
+                may = user_id in active
+            else:
+                may = (user_id, case_id, kind.perm) in allowed
+            if not may:
+                left_out.append(user_id)
+                continue
+            rows.append(
+                Notification(
+                    recipient_id=user_id,
+                    kind=message.kind,
+                    case=message.case,
+                    event=message.event,
+                    text_vi=message.text_vi,
+                    text_en=message.text_en,
+                    link=message.link,
+                    created_at=now,
+                )
+            )
+        if left_out:
+            log.info("notification %s: users %s may not hear it, left out", kind.code, left_out)
+    if rows:
+        rows = Notification.objects.bulk_create(rows, batch_size=2000)
+        delivery.batch_for_this_transaction().add(rows, now)
+    return rows
+
+
 def _copy(row: Notification, **changes: Any) -> Notification:
     fields = {f.attname: getattr(row, f.attname) for f in Notification._meta.concrete_fields}
     return Notification(**{**fields, **changes})
@@ -103,6 +182,36 @@ def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
         .annotate(may=ExpressionWrapper(may, output_field=BooleanField()))
         .order_by("pk")
     )
+
+
+def on_events(entries: Sequence[AuditEntry]) -> None:
+    """workflow.events in-transaction subscriber of a batch (the sweep's): the entries become
+    inbox rows in one `notify_many`, their audiences read per kind for the whole batch."""
+    by_kind: dict[str, list[AuditEntry]] = {}
+    for entry in entries:
+        kind = rules.BY_ACTION.get(entry.action)
+        if kind is not None and kind.audiences is not None:
+            by_kind.setdefault(kind.code, []).append(entry)
+    messages = []
+    for code, of_kind in by_kind.items():
+        kind = rules.KINDS[code]
+        for entry, audience in rules.audiences_of(kind, of_kind):
+            ids = [u if isinstance(u, int) else u.pk for u in audience.user_ids]
+            if not ids:
+                continue
+            text_vi, text_en = kind.texts(audience.context)
+            messages.append(
+                Message(
+                    kind.code,
+                    ids,
+                    text_vi,
+                    text_en,
+                    audience.case,
+                    rules.link_for(audience.case, audience.context),
+                    entry,
+                )
+            )
+    notify_many(messages)
 
 
 def on_event(entry: AuditEntry) -> None:

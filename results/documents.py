@@ -41,6 +41,8 @@ from cases.cells import keep_texts
 from cases.errors import Conflict
 from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
 from cases.users import display_name
+from deadlines import policy
+from deadlines.calendar import local_date
 from evidence.models import EvidenceLink
 from results.exports import not_ranked_rows, sheet_title
 from results.models import SubmittedReport
@@ -350,6 +352,24 @@ def _kept_reports(cycle: Cycle) -> dict[int, str]:
     return found
 
 
+def _late_units(cycle: Cycle) -> dict[int, str]:
+    """The cases locked at the cutoff and those their head sent after the date they were held
+    to (`deadlines.policy.held_to`: an extension granted once it had passed lets a unit send,
+    late), with their units' names (two queries)."""
+    held = policy.held_to_dates(cycle)
+    return {
+        pk: name
+        for pk, name, is_late, submitted_at in Case.objects.filter(cycle=cycle).values_list(
+            "pk", "unit__name", "is_late", "submitted_at"
+        )
+        if is_late
+        or (
+            submitted_at is not None
+            and local_date(submitted_at) > held.get(pk, cycle.self_assessment_due)
+        )
+    }
+
+
 FINALISED = (Case.State.FINALISED, Case.State.PUBLISHED)
 
 
@@ -373,7 +393,7 @@ def appraisal_report(cycle: Cycle, *, results: CycleResults | None = None) -> by
             _("No case of this cycle is finalised yet: the appraisal report cannot be written.")
         )
     results = results or compute_results(cycle)
-    late = dict(Case.objects.filter(cycle=cycle, is_late=True).values_list("pk", "unit__name"))
+    late = _late_units(cycle)
     adjustments = _adjustments(cycle)
     changes = _round_changes(cycle)
     received = _kept_reports(cycle)

@@ -14,13 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField, Max, Model, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Max, Model, OuterRef, QuerySet, Subquery, Value, sql
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast, Concat
+from django.db.models.sql.compiler import SQLInsertCompiler
 from django.utils import timezone
 
 from cases import permissions
@@ -79,6 +81,7 @@ PEOPLE_IMPORTED = "cases.people.imported"
 UNIT_GROUP_CREATED = "cases.unit_group.created"
 UNIT_CREATED = "cases.unit.created"
 UNIT_RENAMED = "cases.unit.renamed"
+UNIT_NAME_CORRECTED = "cases.unit.name_corrected"
 UNIT_MERGED = "cases.unit.merged"
 ACCOUNT_CREATED = "cases.account.created"
 ACCOUNT_INVITED = "cases.account.invited"
@@ -88,14 +91,29 @@ ACCOUNT_REACTIVATED = "cases.account.reactivated"
 # One password tried on many accounts (config/auth_guard.py); the secretariat is told.
 SIGNIN_SPRAYING = "auth.signin.spraying"
 
-# Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on).
+# Parts other apps add to a case's snapshot (evidence adds the versions the scores rely on),
+# each with what reads its data for many cases at once.
 SnapshotPart = Callable[[Case], Json]
+SnapshotPreload = Callable[[Sequence[Case]], None]
 _snapshot_parts: dict[str, SnapshotPart] = {}
+_snapshot_preloads: dict[str, SnapshotPreload] = {}
 
 
-def register_snapshot_part(name: str, part: SnapshotPart) -> None:
-    """Called once from an app's AppConfig.ready(): `part(case)` joins every snapshot."""
+def register_snapshot_part(
+    name: str, part: SnapshotPart, preload: SnapshotPreload | None = None
+) -> None:
+    """Called once from an app's AppConfig.ready(): `part(case)` joins every snapshot;
+    `preload(cases)`, if given, reads what `part` needs for many cases in one go."""
     _snapshot_parts[name] = part
+    if preload is not None:
+        _snapshot_preloads[name] = preload
+
+
+def preload_snapshots(cases: Sequence[Case]) -> None:
+    """Read what the snapshots of these cases need in a few queries, whatever their number."""
+    Case.load_score_rows(cases)
+    for preload in _snapshot_preloads.values():
+        preload(cases)
 
 
 def _mask(data: Json) -> Json:
@@ -120,45 +138,31 @@ def canonical_json(data: Json) -> str:
     )
 
 
-def record(
-    action: str,
-    *,
-    actor: User,
-    case: Case | None = None,
-    cycle: Cycle | None = None,
-    obj: Model | None = None,
-    source: str = "",
-    target: str = "",
-    before: Json = None,
-    after: Json = None,
-    comment: str = "",
-    data: Mapping[str, Json] | None = None,
-    snapshot: Json = None,
-    at: datetime | None = None,
-    chain: str = "",
-    case_locked: bool = False,
-) -> AuditEntry:
+class EntryFields(TypedDict, total=False):
+    """What an entry may say besides its action (see `AuditEntry`)."""
+
+    actor: Required[User]
+    case: Case | None
+    cycle: Cycle | None
+    obj: Model | None
+    source: str
+    target: str
+    before: Json
+    after: Json
+    comment: str
+    data: Mapping[str, Json] | None
+    snapshot: Json
+    at: datetime | None
+    chain: str
+
+
+def record(action: str, *, case_locked: bool = False, **fields: Unpack[EntryFields]) -> AuditEntry:
     """Write one entry. Must run inside the transaction of the change it records.
 
     `case_locked`: the caller holds the case's row lock (select_for_update) in this
     transaction, which serialises the case's chain; otherwise it is taken here."""
     _require_transaction()
-    entry = entry_of(
-        action,
-        actor=actor,
-        case=case,
-        cycle=cycle,
-        obj=obj,
-        source=source,
-        target=target,
-        before=before,
-        after=after,
-        comment=comment,
-        data=data,
-        snapshot=snapshot,
-        at=at,
-        chain=chain,
-    )
+    entry = entry_of(action, **fields)
     _append(entry, case_locked=case_locked)
     return entry
 
@@ -189,44 +193,30 @@ def _require_transaction() -> None:
         raise RuntimeError("Audit entries are written inside the change's transaction.")
 
 
-def entry_of(
-    action: str,
-    *,
-    actor: User,
-    case: Case | None = None,
-    cycle: Cycle | None = None,
-    obj: Model | None = None,
-    source: str = "",
-    target: str = "",
-    before: Json = None,
-    after: Json = None,
-    comment: str = "",
-    data: Mapping[str, Json] | None = None,
-    snapshot: Json = None,
-    at: datetime | None = None,
-    chain: str = "",
-) -> AuditEntry:
+def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
     """An entry as `record` writes it, not yet chained nor saved (for `record_many`)."""
+    snapshot, case = fields.get("snapshot"), fields.get("case")
+    before, after, obj = fields.get("before"), fields.get("after"), fields.get("obj")
     snap = _jsonable(snapshot) if snapshot is not None else None
     return AuditEntry(
-        at=at or timezone.now(),
-        actor=actor,
+        at=fields.get("at") or timezone.now(),
+        actor=fields["actor"],
         action=action,
         case=case,
-        cycle=cycle or (case.cycle if case is not None else None),
+        cycle=fields.get("cycle") or (case.cycle if case is not None else None),
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        source=source,
-        target=target,
+        source=fields.get("source", ""),
+        target=fields.get("target", ""),
         before=_jsonable(_mask(before)) if before is not None else None,
         after=_jsonable(_mask(after)) if after is not None else None,
-        comment=comment,
-        data=_jsonable(_mask(data or {})),
+        comment=fields.get("comment", ""),
+        data=_jsonable(_mask(fields.get("data") or {})),
         snapshot=snap,
         snapshot_sha256=hashlib.sha256(canonical_json(snap).encode()).hexdigest()
         if snap is not None
         else "",
-        chain=chain,
+        chain=fields.get("chain", ""),
     )
 
 
@@ -404,6 +394,82 @@ def _insert_unless_taken(entry: AuditEntry) -> bool:
     entry._state.adding = False
     entry._state.db = "default"
     return True
+
+
+def append_locked(entries: Sequence[AuditEntry]) -> None:
+    """Chain entries of cases whose rows this transaction holds locked, one entry per case,
+    and insert them in one statement (the sweep's batches: see `_append` for one entry).
+
+    Each head comes with its locked case when the locking query read it (`case_head`), else
+    all are read in one query. An entry whose position turned out taken (that head predates
+    the commit of the writer the lock waited for) is chained again on the head read now."""
+    _require_transaction()
+    chains = [entry.chain or chain_of(entry) for entry in entries]
+    if len(set(chains)) != len(chains) or not all(c.startswith("case:") for c in chains):
+        raise ValueError("append_locked takes at most one entry per case chain.")
+    heads: dict[str, tuple[int, str]] = {}
+    unknown = []
+    for entry, chain in zip(entries, chains, strict=True):
+        entry.chain = chain
+        case = entry.case
+        if case is not None and HEAD_SEQ in case.__dict__:
+            heads[chain] = (case.__dict__[HEAD_SEQ] or 0, case.__dict__[HEAD_HASH] or GENESIS_HASH)
+        else:
+            unknown.append(chain)
+    heads.update(_read_heads(unknown))
+    key = current_key()
+    keys = {key_id(key): key.encode()}
+    pending = list(entries)
+    while pending:
+        for entry in pending:
+            entry.key_id = next(iter(keys))
+            entry.seq, entry.prev_hash = heads[entry.chain][0] + 1, heads[entry.chain][1]
+            entry.hash = entry_hash(entry, keys)
+        taken = _insert_many_unless_taken(pending)
+        heads.update(_read_heads([entry.chain for entry in taken]))
+        pending = taken
+    for entry in entries:
+        if entry.case is not None:
+            entry.case.__dict__[HEAD_SEQ], entry.case.__dict__[HEAD_HASH] = entry.seq, entry.hash
+
+
+def _read_heads(chains: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """The head (seq, hash) of each chain named, in one query (genesis for an empty one)."""
+    if not chains:
+        return {}
+    heads = dict.fromkeys(chains, (0, GENESIS_HASH))
+    latest = AuditEntry.objects.filter(chain=OuterRef("chain")).order_by("-seq").values("seq")[:1]
+    for chain, seq, digest in AuditEntry.objects.filter(
+        chain__in=list(heads), seq=Subquery(latest)
+    ).values_list("chain", "seq", "hash"):
+        heads[chain] = (seq, digest)
+    return heads
+
+
+def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all; returns those not written.
+
+    Written as VALUES rows by Django's generic compiler: PostgreSQL's own sends the columns
+    as arrays (UNNEST), and quoting each snapshot's JSON inside an array literal costs more
+    than the rest of the batch together."""
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    query = sql.InsertQuery(AuditEntry, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, list(entries))
+    compiler = SQLInsertCompiler(query, connection, "default")
+    returning: Any = [meta.pk, meta.get_field("chain"), meta.get_field("seq")]
+    rows: Any = compiler.execute_sql(returning)
+    written = {(chain, seq): pk for pk, chain, seq in rows}
+    taken = []
+    for entry in entries:
+        pk = written.get((entry.chain, entry.seq))
+        if pk is None:
+            taken.append(entry)
+            continue
+        entry.pk = pk
+        entry._state.adding = False
+        entry._state.db = "default"
+    return taken
 
 
 # --- anchors ------------------------------------------------------------------------------
@@ -645,7 +711,25 @@ def case_transition(
     snapshot: bool = False,
     case_locked: bool = False,
 ) -> AuditEntry:
-    return record(
+    entry = case_transition_entry(
+        case, name=name, actor=actor, source=source, comment=comment, data=data, snapshot=snapshot
+    )
+    _append(entry, case_locked=case_locked)
+    return entry
+
+
+def case_transition_entry(
+    case: Case,
+    *,
+    name: str,
+    actor: User,
+    source: str,
+    comment: str,
+    data: Mapping[str, Json] | None = None,
+    snapshot: bool = False,
+) -> AuditEntry:
+    """The entry of a transition, not yet written (`append_locked` writes a batch of them)."""
+    return entry_of(
         CASE_TRANSITION.format(name=name),
         actor=actor,
         case=case,
@@ -655,7 +739,6 @@ def case_transition(
         comment=comment,
         data=data,
         snapshot=score_table_snapshot(case) if snapshot else None,
-        case_locked=case_locked,
     )
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.management import call_command
+from django.db import DatabaseError
 
 from cases.models import Case, Score
 from deadlines.models import Extension, ReminderLog
@@ -21,7 +22,7 @@ from deadlines.sweep import (
 from notifications.models import Notification
 from tests.deadlines.helpers import at, fresh, inbox, request_explanation, set_cycle
 from tests.helpers import appraise_all, fill_self_scores, force_state
-from workflow import services
+from workflow import audit, services
 from workflow.models import AuditEntry, Clarification
 
 UNIT_A = ["stp.head", "stp.staff"]
@@ -265,20 +266,19 @@ def test_the_management_command_reports_what_it_did(dated: SimpleNamespace, caps
     assert Case.objects.filter(is_late=True).count() == 2
 
 
-def test_one_failing_case_does_not_stop_the_others(
+def test_one_case_failing_its_own_checks_does_not_stop_its_batch(
     dated: SimpleNamespace, monkeypatch: Any, caplog: Any
 ) -> None:
-    """The cases due are locked in batches, one transaction each: a case failing half-way
-    (its state and audit entry written) is undone alone, its batch still commits."""
-    real = services.apply_transition
+    """The cases due are locked in batches, one transaction each: a case whose snapshot
+    cannot be taken is left out (no state, no entry), the rest of its batch commits."""
+    real = audit.score_table_snapshot
 
-    def broken_for_a(case_id: int, name: str, **kwargs: Any) -> Case:
-        case = real(case_id, name, **kwargs)
-        if case_id == dated.case_a.pk:
-            raise RuntimeError("disk full")
-        return case
+    def broken_for_a(case: Case) -> Any:
+        if case.pk == dated.case_a.pk:
+            raise RuntimeError("unreadable score table")
+        return real(case)
 
-    monkeypatch.setattr(services, "apply_transition", broken_for_a)
+    monkeypatch.setattr(audit, "score_table_snapshot", broken_for_a)
     report = sweep(at(2026, 4, 1, 9))
 
     assert (report.locked, report.failed) == (1, 1)
@@ -290,3 +290,33 @@ def test_one_failing_case_does_not_stop_the_others(
     assert recipients(KIND_OVERDUE) == sorted(UNIT_A + UNIT_B)  # both are late all the same
     monkeypatch.undo()
     assert sweep(at(2026, 4, 1, 9, 1)).locked == 1  # the next pass locks it
+
+
+def test_a_batch_whose_writes_fail_is_done_again_case_by_case(
+    dated: SimpleNamespace, monkeypatch: Any, caplog: Any
+) -> None:
+    """When a write of the batch fails, the batch rolls back and each case is done again in
+    a savepoint of its own: a case failing half-way (its state and audit entry written) is
+    undone alone, the others commit."""
+
+    def batch_insert_fails(entries: Any) -> None:
+        raise DatabaseError("could not extend file")
+
+    real = services.apply_transition
+
+    def broken_for_a(case_id: int, name: str, **kwargs: Any) -> Case:
+        case = real(case_id, name, **kwargs)
+        if case_id == dated.case_a.pk:
+            raise RuntimeError("disk full")
+        return case
+
+    monkeypatch.setattr(audit, "append_locked", batch_insert_fails)
+    monkeypatch.setattr(services, "apply_transition", broken_for_a)
+    report = sweep(at(2026, 4, 1, 9))
+
+    assert (report.locked, report.failed) == (1, 1)
+    assert fresh(dated.case_b).is_late and not fresh(dated.case_a).is_late
+    assert fresh(dated.case_a).state == Case.State.SELF_SCORING
+    locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
+    assert list(locks.values_list("case_id", flat=True)) == [dated.case_b.pk]
+    assert "done again case by case" in caplog.text and "lock_at_cutoff of case" in caplog.text

@@ -5,17 +5,21 @@ extension with explicit instants."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
+
+import docx
 
 from cases import permissions
 from cases.models import Case, Criterion
 from deadlines import policy
 from deadlines import services as deadline_services
 from deadlines.models import CalendarOverride
+from results import documents
 from tests.deadlines.helpers import at, fresh
-from tests.helpers import fill_self_scores
+from tests.helpers import fill_self_scores, force_state
 from workflow import services
 
 
@@ -107,3 +111,20 @@ def test_case_locked_at_the_cutoff_and_never_sent_has_no_count_to_propose(
     assert case.is_late and case.submitted_at is not None
     assert policy.working_days_late(case) is None
     assert policy.late_penalty(case, _penalty(case)) is None
+
+
+def test_the_appraisal_report_lists_a_unit_that_sent_late_under_a_late_extension(
+    dated: SimpleNamespace,
+) -> None:
+    _locked_at_the_cutoff(dated)
+    _extend(dated, date(2026, 4, 10), granted=(2026, 4, 2, 10, 0))
+    case = _sent_again(dated)
+    assert not case.is_late  # sent by its head: no longer marked locked
+    force_state(case, Case.State.FINALISED)
+
+    text = "\n".join(
+        p.text for p in docx.Document(io.BytesIO(documents.appraisal_report(case.cycle))).paragraphs
+    )
+
+    late_line = next(line for line in text.splitlines() if line.startswith("Gửi muộn hoặc bị khóa"))
+    assert dated.unit_a.name in late_line

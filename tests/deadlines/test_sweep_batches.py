@@ -1,0 +1,131 @@
+"""The sweep at a cutoff where many units fall due at once: the cases are locked in batches,
+each batch in a fixed number of statements whatever its size, each case still audited with
+its own snapshot, and one notification fan-out per batch."""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases.models import Case, Membership, Score, Unit
+from cases.permissions import sync_case_permissions
+from deadlines.sweep import KIND_LATE_SUMMARY, KIND_OVERDUE, sweep
+from notifications.models import Delivery, Notification
+from tests.deadlines.helpers import at, set_cycle
+from workflow import audit, services
+from workflow.models import AuditEntry
+
+# The whole first sweep after the cutoff, whether 2 or 12 cases fall due: finding the work,
+# the locks (the cases locked in one query, their scores and evidence, one UPDATE, one audit
+# INSERT), appraisal started where the cycle says so (the same, plus one fan-out), the
+# overdue reminders and the late summary (claimed and notified in a few statements each).
+FIRST_SWEEP_STATEMENTS = 52
+# One batch of start_appraisal: BEGIN, the cases locked, one UPDATE, one audit INSERT, the
+# units' members and the cycles' appraisers, who may hear it (two), the inbox rows, the
+# deliveries, COMMIT; then the push (languages, unread counts, its outcome).
+START_BATCH_STATEMENTS = 14
+
+
+def more_units(w: SimpleNamespace, n: int) -> list[Case]:
+    """`n` more units of the cycle, each with a staff member, a head and a case scored like
+    case A's (memberships made directly: their case permissions derived as services do)."""
+    criteria = list(Score.objects.filter(case=w.case_a).values_list("criterion_id", flat=True))
+    cases = []
+    for i in range(n):
+        unit = Unit.objects.create(code=f"X{i:02d}", name=f"Xã {i}", group=w.group)
+        for role in ("staff", "head"):
+            user = User.objects.create(username=f"x{i:02d}.{role}")
+            Membership.objects.create(user=user, unit=unit, role=role)
+        cases.append(Case.objects.create(cycle=w.cycle, unit=unit))
+    Score.objects.bulk_create(
+        [Score(case=case, criterion_id=c, self_score=0) for case in cases for c in criteria]
+    )
+    sync_case_permissions(Case.objects.filter(cycle=w.cycle))
+    return [w.case_a, w.case_b, *cases]
+
+
+def first_sweep_statements(w: SimpleNamespace, extra: int) -> tuple[int, list[Case]]:
+    cases = more_units(w, extra)
+    set_cycle(w.cycle, auto_start_appraisal=True)
+    with CaptureQueriesContext(connection) as queries:
+        report = sweep(at(2026, 4, 1, 9))
+    assert (report.locked, report.started, report.failed) == (len(cases), len(cases), 0)
+    assert report.notifications[KIND_OVERDUE] == 2 * len(cases)
+    assert report.notifications[KIND_LATE_SUMMARY] == 1
+    return len(queries), cases
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_the_first_sweep_at_the_cutoff_costs_the_same_for_2_or_12_cases_due(
+    dated: SimpleNamespace, extra: int
+) -> None:
+    statements, cases = first_sweep_statements(dated, extra)
+    assert statements <= FIRST_SWEEP_STATEMENTS
+    for case in cases:
+        lock = AuditEntry.objects.get(case=case, action="workflow.case.lock_at_cutoff")
+        assert lock.chain == f"case:{case.pk}" and lock.hash == audit.entry_hash(lock)
+        assert lock.snapshot is not None and lock.snapshot["case"] == case.pk
+        assert len(lock.snapshot["scores"]) == Score.objects.filter(case=case).count()
+        digest = hashlib.sha256(audit.canonical_json(lock.snapshot).encode()).hexdigest()
+        assert lock.snapshot_sha256 == digest
+        start = AuditEntry.objects.get(case=case, action="workflow.case.start_appraisal")
+        assert (start.seq, start.prev_hash) == (lock.seq + 1, lock.hash)
+    assert audit.verify().problem == ""
+    assert set(Case.objects.filter(cycle=dated.cycle).values_list("state", "is_late")) == {
+        ("appraising", True)
+    }
+    assert sweep(at(2026, 4, 1, 9, 5)).sent == 0  # the second sweep sends nothing
+
+
+def test_a_batch_of_appraisal_starts_is_one_fan_out_whatever_its_size(
+    dated: SimpleNamespace,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0  # as in production: e-mail is the notifier's
+    cases = more_units(dated, 10)
+    Case.objects.filter(cycle=dated.cycle).update(state=Case.State.SUBMITTED)
+    system = User.objects.get(username="system")
+    ids = [case.pk for case in cases]
+    with (
+        django_assert_max_num_queries(START_BATCH_STATEMENTS),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        outcomes = list(services.run_transitions(ids, "start_appraisal", actor=system))
+    assert outcomes == [(pk, None) for pk in sorted(ids)]
+    for case in cases:
+        entry = AuditEntry.objects.get(case=case, action="workflow.case.start_appraisal")
+        heard = set(
+            Notification.objects.filter(event=entry).values_list("recipient__username", flat=True)
+        )
+        members = set(
+            Membership.objects.filter(unit=case.unit).values_list("user__username", flat=True)
+        )
+        assert heard == members | {"appraiser1", "appraiser2"}
+    pushed = Delivery.objects.filter(channel="push", notification__kind="appraisal_started")
+    assert pushed.count() == 4 * len(cases)
+    assert set(pushed.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_a_case_someone_else_moved_is_skipped_and_the_batch_goes_on(
+    dated: SimpleNamespace,
+) -> None:
+    cases = more_units(dated, 3)
+    Case.objects.filter(cycle=dated.cycle).update(state=Case.State.SUBMITTED)
+    Case.objects.filter(pk=cases[1].pk).update(state=Case.State.APPRAISING)
+    system = User.objects.get(username="system")
+    outcomes = dict(
+        services.run_transitions([c.pk for c in cases], "start_appraisal", actor=system)
+    )
+    assert type(outcomes.pop(cases[1].pk)).__name__ == "WrongState"
+    assert set(outcomes.values()) == {None}
+    moved = AuditEntry.objects.filter(action="workflow.case.start_appraisal")
+    assert cases[1].pk not in set(moved.values_list("case_id", flat=True))
+    assert moved.count() == len(cases) - 1
