@@ -301,14 +301,7 @@ class Sheet:
 
     @property
     def index_final(self) -> bool:
-        return index_final(self.totals, self.appraised, self.to_score)
-
-
-def index_final(totals: CaseTotals, appraised: int, to_score: int) -> bool:
-    """The appraised index means something only once every leaf is appraised and the survey
-    imported: before, it would be the figure of a few rows."""
-    survey_done = not totals.survey_part.max_points or totals.survey_scored > 0
-    return appraised >= to_score and survey_done
+        return self.totals.index_final
 
 
 def case_scores(case: Case) -> list[Score]:
@@ -568,7 +561,7 @@ class AppraisalSheet:
 
     @property
     def index_final(self) -> bool:
-        return index_final(self.totals, self.appraised, self.to_score)
+        return self.totals.index_final
 
 
 def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> AppraisalSheet:
