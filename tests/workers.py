@@ -51,7 +51,8 @@ class Worker:
         self.redis: RedisServer | None = None
 
     def start(self) -> None:
-        self.folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o755)  # PostgreSQL's user passes through it, whatever the umask
         if self.pg_bin:
             self._start_postgres()
         if os.environ.get("TEST_REDIS_URL"):

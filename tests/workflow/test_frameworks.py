@@ -496,3 +496,18 @@ def test_a_frozen_set_is_not_renumbered(world: Any) -> None:
     with pytest.raises(Conflict):
         framework_services.renumber_criteria(frozen.pk, actor=world.secretariat)
     assert (_titles(frozen), AuditEntry.objects.count()) == (before, audited)
+
+
+def test_the_codes_are_renumbered_through_the_api_by_the_secretariat_only(world: Any) -> None:
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    framework_services.move_criterion(copy.pk, "1.1", step=1, actor=world.secretariat)
+    before = _titles(copy)
+
+    refused = api(world.leader).post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+    assert refused.status_code == 403 and _titles(copy) == before
+    done = api(world.secretariat).post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+
+    assert done.status_code == 200, done.content
+    assert [a["code"] for a in done.json()["tree"][0]["children"]][:2] == ["1.1", "1.2"]
+    assert _titles(copy)["1.2"] == before["1.1"]
