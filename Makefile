@@ -64,8 +64,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# The suite runs in TEST_WORKERS parallel processes, each with its own PostgreSQL and Redis
+# (tests/workers.py); TEST_WORKERS=0 runs it in this one process (docs/testing.md).
+TEST_WORKERS ?= 3
 test: setup system-packages node_modules/.installed check
-	bash scripts/with-services.sh .venv/bin/pytest $(PYTEST_ARGS)
+	bash scripts/with-services.sh .venv/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup system-packages
 	bash scripts/with-services.sh bash -c 'for f in bench/*.py; do echo "== $$f"; $(PY) "$$f" || exit 1; done'

@@ -88,6 +88,8 @@ class CaseTotals:
     leaves: int = 0
     self_scored: int = 0
     appraised: int = 0
+    self_leaves: int = 0  # the leaves the unit scores (the "x/y" every page counts)
+    self_appraised: int = 0  # of those, the ones the council has appraised
     self_part: Part = field(default_factory=Part)
     survey_part: Part = field(default_factory=Part)
     bonus_self: Decimal = ZERO
@@ -175,6 +177,13 @@ class CaseTotals:
         }
 
     @property
+    def index_final(self) -> bool:
+        """The appraised index means something only once every leaf the unit scores is
+        appraised and the survey imported: before, it would be the figure of a few rows."""
+        survey_done = not self.survey_part.max_points or self.survey_scored > 0
+        return self.self_appraised >= self.self_leaves and survey_done
+
+    @property
     def index(self) -> Decimal | None:
         """The appraised index (what is ranked and published)."""
         return self._index(
@@ -209,9 +218,12 @@ class CaseTotals:
             "survey_total": self.survey_part.appraised_points,
             "applicable_max": self.self_part.applicable_max + self.survey_part.applicable_max,
             "self_index": self.self_index,
-            "index": self.index,
+            "index": self.index if self.index_final else None,
+            "index_final": self.index_final,
             "leaves": self.leaves,
+            "self_leaves": self.self_leaves,
             "self_scored": self.self_scored,
+            "self_appraised": self.self_appraised,
             "appraised": self.appraised,
             "areas": [
                 {
@@ -385,8 +397,10 @@ def _build(
             part.self_points += points[v[3]]
             part.appraised_points += points[v[4]]
             totals.leaves += v[0]
+            totals.self_leaves += v[0]
             totals.self_scored += v[5]
             totals.appraised += v[6]
+            totals.self_appraised += v[6]
             totals.compared += v[7]
             totals.overclaimed += v[8]
             totals.overclaimed_points += points[v[9]]
@@ -455,6 +469,8 @@ def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
         if survey:
             totals.survey_scored += judged
         else:
+            totals.self_leaves += 1
+            totals.self_appraised += judged
             totals.self_scored += score.self_score is not None or score.not_applicable
         if criterion.area is not None:
             areas[criterion.area_id] = (

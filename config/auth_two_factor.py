@@ -40,6 +40,7 @@ from rest_framework.authtoken.models import Token
 from cases import permissions
 from cases.errors import NotAllowed
 from cases.users import User
+from ops.models import IntegrationToken
 from workflow import audit
 
 RECOVERY_CODES = 10
@@ -111,14 +112,26 @@ def confirm_authenticator(user: User, code: str) -> tuple[TOTPDevice, list[str]]
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None or not device.verify_token(_clean(code)):
             return None
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        replaced, _by_model = TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_recovery_codes(user)
         # An API token issued on the password alone stops working.
         Token.objects.filter(user=user).delete()
         audit.record(TWO_FACTOR_ENABLED, actor=user, obj=device)
+        if required_for(user) and not replaced:
+            _revoke_integration_tokens(user)
     return device, codes
+
+
+def _revoke_integration_tokens(user: User) -> None:
+    """The integration tokens of someone whose role requires a second factor and who had none
+    until now: made on the password alone (before the role or the requirement came), they
+    would otherwise carry the role from now on. Each revocation is audited."""
+    from config.auth import revoke_integration_token
+
+    for pk in IntegrationToken.objects.usable().filter(user=user).values_list("pk", flat=True):
+        revoke_integration_token(user, pk)
 
 
 def turn_off(user: User) -> None:

@@ -429,7 +429,7 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Chỉ số CCHC")
 # an open socket checks every so often that its session or token still signs its user in.
 WEBSOCKET_TICKET_SECONDS = env_int("WEBSOCKET_TICKET_SECONDS", 30)
 # Tickets one user may ask for in a minute (every open page asks once, and again after each
-# reconnection); beyond it the API answers 429 with the seconds to wait.
+# reconnection); beyond it the API answers 429 with the seconds to wait. 0: no limit.
 WEBSOCKET_TICKETS_PER_MINUTE = env_int("WEBSOCKET_TICKETS_PER_MINUTE", 30)
 WEBSOCKET_RECHECK_SECONDS = env_int("WEBSOCKET_RECHECK_SECONDS", 60)
 

@@ -45,6 +45,7 @@ from cases.models import (
     NOT_SELF_SCORED,
     AppraiserAssignment,
     Case,
+    CouncilMember,
     Cycle,
     Membership,
     Score,
@@ -578,7 +579,8 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
 
 def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
     """Count, per appraiser, the criteria of their areas not appraised yet and the cases they
-    are in, leaving out the cases of their own units (they may not appraise those)."""
+    are in, leaving out the cases of their own units and of the department they represent
+    on the council (they may not appraise those)."""
     by_area: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for area, case_id, unit_id, n in (
         Score.objects.filter(
@@ -594,6 +596,11 @@ def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
     for user_id, unit_id in Membership.objects.filter(user_id__in=list(areas)).values_list(
         "user_id", "unit_id"
     ):
+        own_units[user_id].add(unit_id)
+    # Nor the case of the department they represent on this cycle's council.
+    for user_id, unit_id in CouncilMember.objects.filter(
+        council__cycle=cycle, user_id__in=list(areas), department__isnull=False
+    ).values_list("user_id", "department_id"):
         own_units[user_id].add(unit_id)
 
     def pending(user_id: int) -> tuple[int, int]:

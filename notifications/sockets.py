@@ -179,13 +179,16 @@ TICKET_RATE_WINDOW = timedelta(minutes=1)
 def ticket_wait(user: User, now: datetime) -> int:
     """Seconds until the user may have another ticket: 0 while they asked for fewer than
     WEBSOCKET_TICKETS_PER_MINUTE in the last minute (a page asks once, and again after
-    each reconnection)."""
+    each reconnection; 0 turns the limit off)."""
+    limit = int(settings.WEBSOCKET_TICKETS_PER_MINUTE)
+    if limit <= 0:
+        return 0
     issued = list(
         SocketTicket.objects.filter(user=user, issued_at__gt=now - TICKET_RATE_WINDOW)
         .order_by("-issued_at")
-        .values_list("issued_at", flat=True)[: settings.WEBSOCKET_TICKETS_PER_MINUTE]
+        .values_list("issued_at", flat=True)[:limit]
     )
-    if len(issued) < settings.WEBSOCKET_TICKETS_PER_MINUTE:
+    if len(issued) < limit:
         return 0
     return max(1, math.ceil((issued[-1] + TICKET_RATE_WINDOW - now).total_seconds()))
 

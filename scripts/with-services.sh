@@ -16,6 +16,11 @@ cleanup() {
   [[ -n ${s3_pid:-} ]] && kill "$s3_pid" 2>/dev/null
   [[ -f $run/redis.pid ]] && kill "$(cat "$run/redis.pid")" 2>/dev/null
   [[ -d $run/pg ]] && as_pg "$pg_bin/pg_ctl" -D "$run/pg" -m immediate stop >/dev/null 2>&1
+  # Servers a parallel test worker started for itself (tests/workers.py), if it did not stop them.
+  for pid in "$run"/worker-*/redis/redis.pid; do [[ -f $pid ]] && kill "$(cat "$pid")" 2>/dev/null; done
+  for data in "$run"/worker-*/pg; do
+    [[ -f $data/postmaster.pid ]] && as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1
+  done
   rm -rf "$run"
 }
 trap cleanup EXIT INT TERM

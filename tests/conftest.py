@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from tests import sharing
+from tests import sharing, workers
 from tests.factories import open_world
 from tests.notifications.helpers import RedisServer
 
@@ -28,8 +28,45 @@ if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     raise pytest.UsageError("The tests run on PostgreSQL: start them with `make test`.")
 
 
+# The files that take longest, first: `make test` hands files to its parallel workers in
+# collection order (`tests.scheduling`), so these start at once and the workers finish
+# together. Only the speed of a parallel run depends on this list.
+LONGEST_FIRST = (
+    "tests/web/test_accessibility.py",
+    "tests/ops/test_backup.py",
+    "tests/ops/test_embedded.py",  # with the backup: one worker builds their installation
+    "tests/ops/test_request_bodies.py",
+    "tests/ops/test_api_fuzz.py",
+    "tests/ops/test_authorization_sweep.py",
+    "tests/web/test_browser.py",
+    "tests/drills/test_sweep_killed.py",
+    "tests/ops/test_deploy_checks.py",
+    "tests/drills/test_postgres_restart.py",
+    "tests/cases/test_totals_paths.py",
+    "tests/drills/test_store_outage.py",
+    "tests/workflow/test_audit_chain.py",
+    "tests/ops/test_static_files.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workers.isolate()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    workers.release()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {file: index for index, file in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
     sharing.decide(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from tests.scheduling import FileScheduling
+
+    return FileScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

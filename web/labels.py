@@ -83,6 +83,7 @@ ACTIONS: dict[str, Promise] = {
     "cases.unit_group.created": _("Unit group created"),
     "cases.unit.created": _("Unit created"),
     "cases.unit.renamed": _("Unit renamed"),
+    "cases.unit.name_corrected": _("Unit name corrected"),
     "cases.unit.merged": _("Units merged"),
     "cases.account.created": _("Account created"),
     "cases.account.invited": _("Invitation sent"),

@@ -26,6 +26,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from web import uploads
+
 NUMBER = re.compile(r"\d+(?:\.\d+)+")
 
 
@@ -384,6 +386,7 @@ class SheetContext:
     withdraw_pattern: str = ""
     relink_pattern: str = ""
     back: str = "sheet"
+    upload_limit: str = ""  # the upload form's size limit (web/uploads.py)
 
     @classmethod
     def for_page(cls, request: Any, case: Any, back: str = "sheet") -> SheetContext:
@@ -397,6 +400,7 @@ class SheetContext:
             withdraw_pattern=reverse("web:withdraw", args=[DOC_PLACEHOLDER]),
             relink_pattern=reverse("web:relink", args=[DOC_PLACEHOLDER]),
             back=back,
+            upload_limit=uploads.limit_attributes("evidence"),
         )
 
     def download_url(self, document_id: int) -> str:
@@ -478,7 +482,7 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
             f'<form class="upload" method="post" enctype="multipart/form-data" action="{url}" '
             f'hx-post="{url}" hx-encoding="multipart/form-data" hx-target="#{a}-evidence" '
             f'hx-swap="outerHTML" data-upload data-status="{a}-upload-status" '
-            f'data-failed="{w.upload_failed}" data-sending="{w.uploading}">'
+            f'data-failed="{w.upload_failed}" data-sending="{w.uploading}"{page.upload_limit}>'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{page.csrf}">'
             f'<label for="{a}-file">{w.upload_label}</label>'
             f'<input type="file" name="file" id="{a}-file" aria-describedby="{a}-file-error"{invalid}>'

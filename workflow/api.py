@@ -230,10 +230,19 @@ class TotalsBriefSerializer(serializers.Serializer):
     survey_total = serializers.DecimalField(7, 2)
     applicable_max = serializers.DecimalField(7, 2)
     self_index = serializers.DecimalField(7, 2, allow_null=True)
-    index = serializers.DecimalField(7, 2, allow_null=True)
-    leaves = serializers.IntegerField()
-    self_scored = serializers.IntegerField()
-    appraised = serializers.IntegerField()
+    index = serializers.DecimalField(
+        7,
+        2,
+        allow_null=True,
+        help_text="the appraised index; null until every criterion the unit scores is "
+        "appraised and the survey imported (index_final)",
+    )
+    index_final = serializers.BooleanField()
+    leaves = serializers.IntegerField(help_text="leaves scored one by one, survey included")
+    self_leaves = serializers.IntegerField(help_text="the leaves the unit scores")
+    self_scored = serializers.IntegerField(help_text="of self_leaves, those self-scored")
+    self_appraised = serializers.IntegerField(help_text="of self_leaves, those appraised")
+    appraised = serializers.IntegerField(help_text="of leaves, those appraised or imported")
 
 
 class TotalsSerializer(TotalsBriefSerializer):

@@ -209,6 +209,16 @@ class FrameworkCopyView(APIView):
         return Response(framework_json(copy), status=201)
 
 
+class FrameworkRenumberView(APIView):
+    """POST: the codes follow the order of the rows (1, 1.1, 1.2 …); edits keep them."""
+
+    @extend_schema(request=None, responses=FrameworkOutput)
+    def post(self, request: SignedInApiRequest, pk: int) -> Response:
+        _framework(request.user, pk)
+        services.renumber_criteria(pk, actor=request.user)
+        return Response(framework_json(_framework(request.user, pk)))
+
+
 NodeForm = inline_serializer(
     "CriterionFields",
     {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -81,6 +81,7 @@ PEOPLE_IMPORTED = "cases.people.imported"
 UNIT_GROUP_CREATED = "cases.unit_group.created"
 UNIT_CREATED = "cases.unit.created"
 UNIT_RENAMED = "cases.unit.renamed"
+UNIT_NAME_CORRECTED = "cases.unit.name_corrected"
 UNIT_MERGED = "cases.unit.merged"
 ACCOUNT_CREATED = "cases.account.created"
 ACCOUNT_INVITED = "cases.account.invited"
@@ -137,45 +138,31 @@ def canonical_json(data: Json) -> str:
     )
 
 
-def record(
-    action: str,
-    *,
-    actor: User,
-    case: Case | None = None,
-    cycle: Cycle | None = None,
-    obj: Model | None = None,
-    source: str = "",
-    target: str = "",
-    before: Json = None,
-    after: Json = None,
-    comment: str = "",
-    data: Mapping[str, Json] | None = None,
-    snapshot: Json = None,
-    at: datetime | None = None,
-    chain: str = "",
-    case_locked: bool = False,
-) -> AuditEntry:
+class EntryFields(TypedDict, total=False):
+    """What an entry may say besides its action (see `AuditEntry`)."""
+
+    actor: Required[User]
+    case: Case | None
+    cycle: Cycle | None
+    obj: Model | None
+    source: str
+    target: str
+    before: Json
+    after: Json
+    comment: str
+    data: Mapping[str, Json] | None
+    snapshot: Json
+    at: datetime | None
+    chain: str
+
+
+def record(action: str, *, case_locked: bool = False, **fields: Unpack[EntryFields]) -> AuditEntry:
     """Write one entry. Must run inside the transaction of the change it records.
 
     `case_locked`: the caller holds the case's row lock (select_for_update) in this
     transaction, which serialises the case's chain; otherwise it is taken here."""
     _require_transaction()
-    entry = entry_of(
-        action,
-        actor=actor,
-        case=case,
-        cycle=cycle,
-        obj=obj,
-        source=source,
-        target=target,
-        before=before,
-        after=after,
-        comment=comment,
-        data=data,
-        snapshot=snapshot,
-        at=at,
-        chain=chain,
-    )
+    entry = entry_of(action, **fields)
     _append(entry, case_locked=case_locked)
     return entry
 
@@ -206,44 +193,30 @@ def _require_transaction() -> None:
         raise RuntimeError("Audit entries are written inside the change's transaction.")
 
 
-def entry_of(
-    action: str,
-    *,
-    actor: User,
-    case: Case | None = None,
-    cycle: Cycle | None = None,
-    obj: Model | None = None,
-    source: str = "",
-    target: str = "",
-    before: Json = None,
-    after: Json = None,
-    comment: str = "",
-    data: Mapping[str, Json] | None = None,
-    snapshot: Json = None,
-    at: datetime | None = None,
-    chain: str = "",
-) -> AuditEntry:
+def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
     """An entry as `record` writes it, not yet chained nor saved (for `record_many`)."""
+    snapshot, case = fields.get("snapshot"), fields.get("case")
+    before, after, obj = fields.get("before"), fields.get("after"), fields.get("obj")
     snap = _jsonable(snapshot) if snapshot is not None else None
     return AuditEntry(
-        at=at or timezone.now(),
-        actor=actor,
+        at=fields.get("at") or timezone.now(),
+        actor=fields["actor"],
         action=action,
         case=case,
-        cycle=cycle or (case.cycle if case is not None else None),
+        cycle=fields.get("cycle") or (case.cycle if case is not None else None),
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        source=source,
-        target=target,
+        source=fields.get("source", ""),
+        target=fields.get("target", ""),
         before=_jsonable(_mask(before)) if before is not None else None,
         after=_jsonable(_mask(after)) if after is not None else None,
-        comment=comment,
-        data=_jsonable(_mask(data or {})),
+        comment=fields.get("comment", ""),
+        data=_jsonable(_mask(fields.get("data") or {})),
         snapshot=snap,
         snapshot_sha256=hashlib.sha256(canonical_json(snap).encode()).hexdigest()
         if snap is not None
         else "",
-        chain=chain,
+        chain=fields.get("chain", ""),
     )
 
 

@@ -24,7 +24,7 @@ from cases import permissions
 from cases.errors import Conflict, ImportRefused, InvalidInput, NotAllowed, NotFound
 from cases.frameworks import copying, excel, tree
 from cases.frameworks.tree import Node, Problem, Tree
-from cases.models import Framework, UnitGroup
+from cases.models import Criterion, Framework, UnitGroup
 from cases.problems import Problems
 from cases.users import User
 from deadlines.calendar import local_date, parse_day
@@ -229,6 +229,7 @@ def _edit(
     with transaction.atomic():
         framework = _editable(framework_id)
         built = tree.from_framework(framework)
+        built.retired = _codes_before(framework)
         try:
             code, before, after = apply(built)
         except tree.EditError as error:
@@ -241,6 +242,22 @@ def _edit(
     return remaining
 
 
+def _codes_before(framework: Framework) -> frozenset[str]:
+    """The codes of the versions this set was copied from: a new criterion never takes one."""
+    sources: list[int] = []
+    source_id = framework.derived_from_id
+    while source_id is not None and source_id not in sources and len(sources) < 50:
+        sources.append(source_id)
+        source_id = (
+            Framework.objects.filter(pk=source_id).values_list("derived_from_id", flat=True).first()
+        )
+    if not sources:
+        return frozenset()
+    return frozenset(
+        Criterion.objects.filter(framework_id__in=sources).values_list("code", flat=True)
+    )
+
+
 def _plain(node: Node) -> dict[str, Any]:
     data = node.as_dict()
     data["children"] = [c.code for c in node.children]
@@ -250,7 +267,8 @@ def _plain(node: Node) -> dict[str, Any]:
 def add_criterion(
     framework_id: int, parent_code: str, fields: Mapping[str, Any], *, actor: User
 ) -> list[Problem]:
-    """Add an area (no parent) or a criterion under `parent_code`, coded after its siblings."""
+    """Add an area (no parent) or a criterion under `parent_code`, coded after the codes in
+    use there (now and in the versions it was copied from)."""
     values = excel.node_fields(fields, required=True)
     node = Node(code="new", title="", max_points=Decimal(0))
     _set(node, values)
@@ -278,13 +296,26 @@ def move_criterion(
     step: int = 0,
     parent_code: str | None = None,
 ) -> list[Problem]:
-    """Up or down among its siblings (`step`), or under another parent; codes follow."""
+    """Up or down among its siblings (`step`: codes kept), or under another parent (the
+    next code there)."""
 
     def apply(built: Tree) -> tuple[str, Any, Any]:
         node = tree.move(built, code, step=step, parent_code=parent_code)
         return code, {"code": code}, {"code": node.code}
 
     return _edit(framework_id, actor=actor, change="move", apply=apply)
+
+
+def renumber_criteria(framework_id: int, *, actor: User) -> list[Problem]:
+    """Codes follow the order shown (1, 1.1, 1.2 …), as a province's published table numbers
+    its rows: only when the secretariat asks, since a code already used by last year's set
+    or a filled workbook then names another criterion. The audit keeps {old: new}."""
+
+    def apply(built: Tree) -> tuple[str, Any, Any]:
+        changed = tree.renumber(built)
+        return "", {"codes": list(changed)}, {"codes": list(changed.values())}
+
+    return _edit(framework_id, actor=actor, change="renumber", apply=apply)
 
 
 def change_criterion(

@@ -516,6 +516,34 @@ def rename_unit(
     return new
 
 
+def correct_unit_name(code: str, *, new_name: str, actor: User, note: str = "") -> Unit:
+    """A misspelt name corrected: the same unit under the right name, audited. It stays the
+    unit its cases, people and past years belong to (no lineage), so it may be corrected
+    while the unit is assessed; a name changed by decision is `rename_unit`."""
+    _require(actor)
+    name = " ".join(new_name.split())
+    if not name:
+        raise InvalidInput(_("Give the unit's corrected name."))
+    if len(name) > 255:
+        raise InvalidInput(_("The name has at most 255 characters."))
+    with transaction.atomic():
+        unit = _active_unit(code)
+        if name == unit.name:
+            raise InvalidInput(_("The corrected name is the name the unit has already."))
+        before = unit.name
+        unit.name = name
+        unit.save(update_fields=["name"])
+        audit.record(
+            audit.UNIT_NAME_CORRECTED,
+            actor=actor,
+            obj=unit,
+            before={"name": before},
+            after={"name": name},
+            comment=note[:500],
+        )
+    return unit
+
+
 def merge_units(
     codes: Iterable[str],
     *,

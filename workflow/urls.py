@@ -67,6 +67,7 @@ case_routes = [
 framework_routes = [
     path("", api_frameworks.FrameworkDetailView.as_view(), name="framework-detail"),
     path("copy/", api_frameworks.FrameworkCopyView.as_view(), name="framework-copy"),
+    path("renumber/", api_frameworks.FrameworkRenumberView.as_view(), name="framework-renumber"),
     path("criteria/", api_frameworks.CriterionListView.as_view(), name="framework-criteria"),
     path(
         "criteria/<str:code>/",

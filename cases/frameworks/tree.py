@@ -99,6 +99,9 @@ class Node:
 @dataclass
 class Tree:
     areas: list[Node]
+    # Codes an earlier version of the set used: never given to a new criterion, so that a
+    # code keeps one meaning from year to year (comparisons, the workbook round trip).
+    retired: frozenset[str] = frozenset()
 
     def walk(self) -> Iterator[tuple[Node, Node | None, int]]:
         """(node, parent, depth) in reading order."""
@@ -496,39 +499,64 @@ def _siblings(tree: Tree, parent: Node | None) -> list[Node]:
     return parent.children if parent is not None else tree.areas
 
 
-def renumber(tree: Tree) -> None:
-    """Codes follow the tree: the areas 1, 2, 3 …, their children 1.1, 1.2 … (what the
-    workbook reads the tree from)."""
+def renumber(tree: Tree) -> dict[str, str]:
+    """Codes follow the order: the areas 1, 2, 3 …, their children 1.1, 1.2 … Only when the
+    secretariat asks (an edit keeps the codes in use); returns {old: new} of those changed."""
+    changed: dict[str, str] = {}
 
     def number_children(prefix: str, children: list[Node]) -> None:
         for index, child in enumerate(children, start=1):
-            child.code = f"{prefix}{index}"
-            number_children(f"{child.code}.", child.children)
+            code = f"{prefix}{index}"
+            if child.code != code:
+                changed[child.code] = code
+            child.code = code
+            number_children(f"{code}.", child.children)
 
     number_children("", tree.areas)
+    return changed
+
+
+def _next_code(tree: Tree, parent: Node | None) -> str:
+    """The code after the highest one under `parent` in this set and its earlier versions."""
+    prefix = f"{parent.code}." if parent is not None else ""
+    used = {n.code for n in _siblings(tree, parent)} | tree.retired
+    numbers = [
+        int(code[len(prefix) :])
+        for code in used
+        if code.startswith(prefix) and code[len(prefix) :].isdigit()
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def _recode(node: Node, code: str) -> None:
+    """`node` under its new code, its parts re-prefixed (the code places a row in the tree)."""
+    old = node.code
+    for part, _p, _d in Tree([node]).walk():
+        part.code = code + part.code[len(old) :] if part.code.startswith(old) else part.code
 
 
 def add(tree: Tree, parent_code: str, node: Node) -> Node:
-    """Append `node` under `parent_code` ("" for a new area); a leaf that gets a child
-    becomes a parent and loses its method."""
+    """Append `node` under `parent_code` ("" for a new area), coded after the codes in use;
+    a leaf that gets a child becomes a parent and loses its method."""
     parent = find(tree, parent_code)[0] if parent_code else None
     if parent is not None and parent.is_leaf:
         parent.method, parent.config, parent.evidence_required = "", {}, False
+    node.code = _next_code(tree, parent)
     _siblings(tree, parent).append(node)
-    renumber(tree)
     return node
 
 
 def remove(tree: Tree, code: str) -> Node:
+    """Take the node out; the others keep their codes (a gap shows where it was)."""
     node, parent = find(tree, code)
     _siblings(tree, parent).remove(node)
-    renumber(tree)
     return node
 
 
 def move(tree: Tree, code: str, *, step: int = 0, parent_code: str | None = None) -> Node:
-    """Move a node `step` places among its siblings, or to the end of another parent's
-    children ("" = make it an area)."""
+    """Move a node `step` places among its siblings (codes kept: the order is shown by the
+    rows), or to the end of another parent's children ("" = make it an area), where it
+    takes the next code there, its parts with it."""
     node, parent = find(tree, code)
     siblings = _siblings(tree, parent)
     if parent_code is not None:
@@ -540,10 +568,10 @@ def move(tree: Tree, code: str, *, step: int = 0, parent_code: str | None = None
         siblings.remove(node)
         if target is not None and target.is_leaf:
             target.method, target.config, target.evidence_required = "", {}, False
+        _recode(node, _next_code(tree, target))
         _siblings(tree, target).append(node)
     else:
         index = siblings.index(node)
         new = min(max(index + step, 0), len(siblings) - 1)
         siblings.insert(new, siblings.pop(index))
-    renumber(tree)
     return node

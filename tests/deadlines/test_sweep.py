@@ -21,8 +21,9 @@ from deadlines.sweep import (
 )
 from notifications.models import Notification
 from tests.deadlines.helpers import at, fresh, inbox, request_explanation, set_cycle
+from tests.factories import make_user
 from tests.helpers import appraise_all, fill_self_scores, force_state
-from workflow import audit, services
+from workflow import audit, council, cycle_services, services
 from workflow.models import AuditEntry, Clarification
 
 UNIT_A = ["stp.head", "stp.staff"]
@@ -320,3 +321,20 @@ def test_a_batch_whose_writes_fail_is_done_again_case_by_case(
     locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
     assert list(locks.values_list("case_id", flat=True)) == [dated.case_b.pk]
     assert "done again case by case" in caplog.text and "lock_at_cutoff of case" in caplog.text
+
+
+def test_a_council_member_is_not_reminded_of_the_case_of_the_department_they_represent(
+    dated: SimpleNamespace,
+) -> None:
+    """They may not appraise it, so its criteria are not counted as their work left."""
+    member = make_user("stp.council")
+    council.add_member(dated.cycle.pk, member.pk, "member", "STP", actor=dated.secretariat)
+    council.assign_area(dated.cycle.pk, "1", "STP", actor=dated.secretariat)
+    cycle_services.assign_appraiser(dated.cycle, member, "1", actor=dated.secretariat)
+    for case in (dated.case_a, dated.case_b):
+        force_state(case, Case.State.APPRAISING)
+
+    sweep(at(2026, 5, 7, 8))
+
+    note = Notification.objects.get(kind=KIND_APPRAISAL, recipient=member)
+    assert "1 case" in note.text_en and "2 cases" not in note.text_en

@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -77,9 +78,13 @@ class SmtpServer:
 class RedisServer:
     """A redis-server of the test's own, so that it can be stopped and started again."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="notify-redis-")
+        if folder is None:
+            self.dir = tempfile.mkdtemp(prefix="notify-redis-")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.dir = str(folder)
         self.pidfile = os.path.join(self.dir, "redis.pid")
 
     @property

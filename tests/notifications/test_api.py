@@ -241,6 +241,12 @@ def test_a_used_ticket_still_counts_towards_the_limit(world: Any, settings: Any)
     assert client.post(TICKETS).status_code == 429
 
 
+def test_a_limit_of_zero_turns_the_limit_off(world: Any, settings: Any) -> None:
+    settings.WEBSOCKET_TICKETS_PER_MINUTE = 0
+    client = with_token(token_for(world.head_a))
+    assert [client.post(TICKETS).status_code for _n in range(3)] == [201, 201, 201]
+
+
 def test_only_a_digest_of_the_ticket_is_stored(world: Any) -> None:
     fresh = ticket(with_token(token_for(world.head_a)))
     stored = SocketTicket.objects.get()

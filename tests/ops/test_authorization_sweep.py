@@ -78,6 +78,7 @@ EXPECTED: dict[str, set[str] | None] = {
     "framework-xlsx": GLOBAL,
     "framework-detail": GLOBAL,
     "framework-copy": None,
+    "framework-renumber": None,
     "framework-criteria": None,
     "framework-criterion": None,
     "survey-template-xlsx": {"secretariat"},

@@ -234,8 +234,30 @@ def test_staff_made_secretariat_are_asked_for_the_second_factor_at_the_next_requ
     assert signed_in_as(client) is None
     assert token.get("/api/v1/cases/").status_code == 401
     assert integration.get("/api/v1/cases/").status_code == 401
-    # Signing in again now asks for the authenticator to be set up.
+    # Signing in again now asks for the authenticator to be set up; once it is, the token
+    # made on the password alone stays revoked (a new one is made with the second factor).
     assert password_step(client, "stp.staff")["Location"] == "/login/second-factor/setup/"
+    client.get("/login/second-factor/setup/")
+    device = TOTPDevice.objects.get(user=people["staff"])
+    client.post("/login/second-factor/setup/", {"code": code(device)})
+    assert signed_in_as(client) == str(people["staff"].pk)
+    assert integration.get("/api/v1/cases/").status_code == 401
+    assert IntegrationToken.objects.get().revoked_at is not None
+    assert AuditEntry.objects.filter(action="auth.integration_token.revoked").count() == 1
+
+
+def test_staff_who_turn_it_on_themselves_keep_their_integration_tokens(
+    people: dict[str, User], required: None
+) -> None:
+    client = Client()
+    password_step(client, "stp.staff")
+    made = client.post("/account/security/", {"action": "token", "name": "Cổng dữ liệu"})
+    integration = APIClient(HTTP_AUTHORIZATION=f"Bearer {new_key(made)}")
+    client.get("/account/security/")
+    device = TOTPDevice.objects.get(user=people["staff"], confirmed=False)
+    client.post("/account/security/", {"action": "authenticator", "code": code(device)})
+    assert TOTPDevice.objects.filter(user=people["staff"], confirmed=True).exists()
+    assert integration.get("/api/v1/cases/").status_code == 200
 
 
 def test_a_role_taken_away_is_gone_at_the_next_request(people: dict[str, User]) -> None:

@@ -74,6 +74,9 @@ def test_secretariat_must_confirm_on_the_page_how_many_cases_a_past_deadline_loc
     assert field["aria-invalid"] == "true"
     top = page.first("div", **{"class": "row-errors"})
     assert top is not None and "2 hồ sơ" not in top.text
+    # The groups, shown but not sent by an open cycle's form, are still the cycle's own.
+    bands = [page.first("input", name=f"band_{k}_0") for k in ("group", "min")]
+    assert [b["value"] for b in bands if b is not None] == ["A", "90"]
     assert _state(world) == before
     confirmed = client.post(url, {**moved, "confirm_lock": "2"})
     assert confirmed.status_code == 302

@@ -146,12 +146,19 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
     assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 3." in page.id("set-problems").text
     row = page.id("node-1.1")
     assert row is not None and "has-problem" in row.attrs["class"]
-    # Down, then up again; then remove: each one audited with its author.
+    # Down, then up again (the codes stay, the rows show the order); then remove: each
+    # one audited with its author.
     client.post(edit, {"op": "down", "code": "1.1"})
-    assert copy.criteria.get(code="1.2").title == "Kế hoạch CCHC năm"
-    assert copy.criteria.get(code="1.2.2").max_points == 2  # its parts moved with it
-    client.post(edit, {"op": "up", "code": "1.2"})
+    rows = [
+        r.attrs["data-code"]
+        for r in Page(client.get(reverse("web:framework", args=[copy.pk]))).all("tr")
+        if "data-code" in r.attrs
+    ]
+    assert rows.index("1.2") < rows.index("1.1") < rows.index("1.1.1") < rows.index("1.3")
     assert copy.criteria.get(code="1.1").title == "Kế hoạch CCHC năm"
+    assert copy.criteria.get(code="1.1.2").max_points == 2  # its parts moved with it
+    client.post(edit, {"op": "up", "code": "1.1"})
+    assert copy.criteria.order_by("position")[1].code == "1.1"
     client.post(edit, {"op": "remove", "code": "1.1.1"})
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
     assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 2." in page.id("set-problems").text
@@ -211,4 +218,22 @@ def test_a_criterion_is_moved_under_another_parent_and_the_codes_follow(
     )
     moved = copy.criteria.get(title="Sáng kiến, giải pháp mới trong CCHC được công nhận")
     assert (moved.code, moved.parent.code, moved.area.code, moved.depth) == ("1.3.3", "1.3", "1", 2)
-    assert copy.criteria.get(code="1.5").title.startswith("Đánh giá về công tác chỉ đạo")
+    assert not copy.criteria.filter(code="1.5").exists()  # the others keep their codes
+    assert copy.criteria.get(code="1.6").title.startswith("Đánh giá về công tác chỉ đạo")
+
+
+def test_the_secretariat_renumbers_the_codes_from_the_editor(world: Any, signed_in: Any) -> None:
+    client = signed_in(world.secretariat)
+    frozen = Framework.objects.get(cycle=world.cycle)
+    client.post(reverse("web:framework-copy", args=[frozen.pk]))
+    copy = Framework.objects.get(derived_from=frozen)
+    edit = reverse("web:framework-edit", args=[copy.pk])
+    client.post(edit, {"op": "down", "code": "1.1"})
+    page = Page(client.get(reverse("web:framework", args=[copy.pk])))
+    assert page.id("renumber") is not None
+
+    client.post(edit, {"op": "renumber"})
+
+    assert copy.criteria.get(code="1.2").title == "Kế hoạch CCHC năm"
+    page = Page(client.get(reverse("web:framework", args=[copy.pk])))
+    assert "đánh số lại" in page.id("set-changes").text.lower()

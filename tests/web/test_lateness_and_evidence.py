@@ -141,3 +141,24 @@ def test_a_cycle_that_wants_documents_refuses_a_submission_backed_by_text_alone(
         *body.get("errors", []),
     ]
     assert (Case.objects.get(pk=world.case_a.pk).state, AuditEntry.objects.count()) == before
+
+
+def test_appraiser_of_a_case_locked_and_never_sent_is_told_the_dates_propose_nothing(
+    world: Any, signed_in: Any
+) -> None:
+    Cycle.objects.filter(pk=world.cycle.pk).update(self_assessment_due=DUE)
+    fill_self_scores(world.case_a)
+    locked_at = datetime.combine(date(2026, 6, 6), time(0, 1), VN)
+    Case.objects.filter(pk=world.case_a.pk).update(submitted_at=locked_at, is_late=True)
+    case = force_state(world.case_a, Case.State.APPRAISING)
+
+    page = Page(signed_in(world.appraiser2).get(reverse("web:appraisal", args=[case.pk])))
+    side = api(world.appraiser2).get(f"/api/v1/cases/{case.pk}/appraisal/").json()
+
+    assert page.id("c-9-2-proposal").text == (
+        "Không có đề xuất theo ngày: đơn vị không gửi kết quả tự đánh giá, hồ sơ bị khóa "
+        "khi hết hạn. Hãy nhập điểm trừ kèm lý do."
+    )
+    assert page.id("c-9-2-appraised")["value"] == ""
+    rows = {r["criterion"]: r for a in side["areas"] for r in a["criteria"]}
+    assert rows["9.2"]["proposed"] is None

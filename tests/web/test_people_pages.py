@@ -15,6 +15,7 @@ from django.test import Client
 from cases.models import Membership, Unit, UnitGroup, UnitLineage
 from tests.helpers import people_workbook
 from tests.web.html import Page
+from workflow import audit
 from workflow.models import AuditEntry
 
 SignedIn = Callable[[User], Client]
@@ -119,7 +120,12 @@ def test_the_secretariat_renames_and_merges_units_from_the_pages(
     assert client.get(f"/units/{one.pk}/rename/").status_code == 200
     renamed = client.post(
         f"/units/{one.pk}/rename/",
-        {"new_code": "SMOT", "new_name": "Sở Một", "effective_date": "01/07/2026"},
+        {
+            "kind": "decision",
+            "new_code": "SMOT",
+            "new_name": "Sở Một",
+            "effective_date": "01/07/2026",
+        },
     )
     assert renamed.status_code == 302
     link = UnitLineage.objects.get(predecessor=one)
@@ -150,3 +156,42 @@ def test_the_page_asks_the_same_number_of_queries_however_many_people(
         Membership.objects.create(user=user, unit=world.unit_b, role="staff")
     with django_assert_max_num_queries(12):
         assert client.get("/people/").status_code == 200
+
+
+def test_a_misspelt_unit_name_is_corrected_in_place_even_while_the_unit_is_assessed(
+    world: SimpleNamespace, signed_in: SignedIn
+) -> None:
+    """A spelling correction keeps the unit (its case, people and past years); only a name
+    changed by decision makes a new unit that continues the old one."""
+    client = signed_in(world.secretariat)
+    form = Page(client.get(f"/units/{world.unit_a.pk}/rename/"))
+    assert form.first("input", name="kind", value="correction") is not None
+    assert form.first("input", name="kind", value="decision") is not None
+
+    response = client.post(
+        f"/units/{world.unit_a.pk}/rename/",
+        {"kind": "correction", "new_name": "Sở  Tư pháp tỉnh ", "note": "sửa lỗi chính tả"},
+    )
+
+    assert response.status_code == 302
+    unit = Unit.objects.get(pk=world.unit_a.pk)
+    assert (unit.code, unit.name, unit.is_active) == ("STP", "Sở Tư pháp tỉnh", True)
+    assert UnitLineage.objects.count() == 0
+    assert world.staff_a.memberships.get().unit == unit
+    entry = AuditEntry.objects.get(action=audit.UNIT_NAME_CORRECTED)
+    assert (entry.actor, entry.object_id) == (world.secretariat, str(unit.pk))
+    assert (entry.before, entry.after) == ({"name": "Sở Tư pháp"}, {"name": "Sở Tư pháp tỉnh"})
+    assert entry.comment == "sửa lỗi chính tả"
+
+
+def test_a_correction_without_a_new_name_is_refused_and_changes_nothing(
+    world: SimpleNamespace, signed_in: SignedIn
+) -> None:
+    before = _state()
+    for name in ("", "Sở Tư pháp"):
+        response = signed_in(world.secretariat).post(
+            f"/units/{world.unit_a.pk}/rename/", {"kind": "correction", "new_name": name}
+        )
+        assert response.status_code == 400
+        assert Page(response).id("rename-error") is not None
+    assert _state() == before

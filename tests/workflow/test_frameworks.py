@@ -16,11 +16,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 from cases import frameworks, scoring
+from cases.errors import Conflict
 from cases.frameworks import excel, tree
 from cases.models import Criterion, Framework, Method
 from tests.framework_files import GOOD, HEADER, xlsx
 from tests.helpers import api
-from workflow import audit
+from workflow import audit, framework_services
 from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -251,17 +252,18 @@ def test_last_years_set_is_copied_and_edited_with_the_sums_checked_as_it_goes(
     assert added.json()["problems"] == []
     leaf = Criterion.objects.get(framework=copy, code="1.1.3")
     assert (leaf.title, leaf.max_points, leaf.method) == ("Công khai kế hoạch", 0.5, "yes_no")
-    # Renamed and moved to the top: the codes follow the order.
+    # Renamed and moved to the top: it is shown first, every code keeps its criterion.
     moved = client.patch(
         f"{url}1.1.3/", {"title": "Công khai kế hoạch CCHC", "step": -2}, format="json"
     )
     assert moved.status_code == 200, moved.content
     assert [
-        (c.code, c.title) for c in Criterion.objects.filter(framework=copy, parent__code="1.1")
+        (c.code, c.title)
+        for c in Criterion.objects.filter(framework=copy, parent__code="1.1").order_by("position")
     ] == [
-        ("1.1.1", "Công khai kế hoạch CCHC"),
-        ("1.1.2", "Ban hành kế hoạch CCHC năm đúng thời hạn"),
-        ("1.1.3", "Mức độ hoàn thành kế hoạch CCHC"),
+        ("1.1.3", "Công khai kế hoạch CCHC"),
+        ("1.1.1", "Ban hành kế hoạch CCHC năm đúng thời hạn"),
+        ("1.1.2", "Mức độ hoàn thành kế hoạch CCHC"),
     ]
     removed = client.delete(f"{url}1.1.1/")
     assert removed.status_code == 200
@@ -438,3 +440,74 @@ def test_the_workbook_marks_the_late_submission_deduction_in_its_settings(world:
     settings = {row[0].value: row[4].value for row in exported.iter_rows(min_row=2)}
     assert settings["9.1"] == "0,5/ngày làm việc trễ"
     assert settings["9.2"] == "1"
+
+
+def _titles(framework: Framework) -> dict[str, str]:
+    return dict(Criterion.objects.filter(framework=framework).values_list("code", "title"))
+
+
+def test_structural_edits_keep_every_code_naming_the_criterion_it_named_last_year(
+    world: Any,
+) -> None:
+    """Last year's comparison and filled workbooks refer to criteria by code: adding,
+    removing and moving keep the codes in use, and a new criterion never takes a code last
+    year's set gave to another one."""
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    last_year = _titles(frozen)
+    leaf = {"title": "Tiêu chí mới", "max_points": "1", "method": "yes_no"}
+
+    framework_services.move_criterion(copy.pk, "1.1", step=1, actor=world.secretariat)
+    framework_services.remove_criterion(copy.pk, "1.1.2", actor=world.secretariat)
+    framework_services.add_criterion(copy.pk, "1.1", leaf, actor=world.secretariat)
+
+    now = _titles(copy)
+    kept = {code: title for code, title in now.items() if title != "Tiêu chí mới"}
+    assert kept == {code: last_year[code] for code in kept}  # same code, same criterion
+    assert set(last_year) - set(now) == {"1.1.2"}
+    new_code = next(code for code, title in now.items() if title == "Tiêu chí mới")
+    assert new_code == "1.1.3" and new_code not in last_year  # not the removed 1.1.2
+    assert [c.code for c in copy.criteria.filter(depth=1, area__code="1").order_by("position")][
+        :2
+    ] == ["1.2", "1.1"]  # the order is the rows'
+
+
+def test_the_codes_are_renumbered_in_order_only_when_the_secretariat_asks(
+    world: Any,
+) -> None:
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    framework_services.move_criterion(copy.pk, "1.1", step=1, actor=world.secretariat)
+    title_of_1_1 = _titles(frozen)["1.1"]
+
+    framework_services.renumber_criteria(copy.pk, actor=world.secretariat)
+
+    renumbered = copy.criteria.get(title=title_of_1_1, depth=1)
+    assert renumbered.code == "1.2"
+    assert copy.criteria.get(code="1.2.1").parent == renumbered  # its parts follow
+    entry = AuditEntry.objects.filter(action=audit.FRAMEWORK_CHANGED).latest("pk")
+    assert entry.data["change"] == "renumber" and entry.actor == world.secretariat
+    assert dict(zip(entry.before["codes"], entry.after["codes"], strict=True))["1.1"] == "1.2"
+
+
+def test_a_frozen_set_is_not_renumbered(world: Any) -> None:
+    frozen = Framework.objects.get(cycle=world.cycle)
+    before, audited = _titles(frozen), AuditEntry.objects.count()
+    with pytest.raises(Conflict):
+        framework_services.renumber_criteria(frozen.pk, actor=world.secretariat)
+    assert (_titles(frozen), AuditEntry.objects.count()) == (before, audited)
+
+
+def test_the_codes_are_renumbered_through_the_api_by_the_secretariat_only(world: Any) -> None:
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    framework_services.move_criterion(copy.pk, "1.1", step=1, actor=world.secretariat)
+    before = _titles(copy)
+
+    refused = api(world.leader).post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+    assert refused.status_code == 403 and _titles(copy) == before
+    done = api(world.secretariat).post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+
+    assert done.status_code == 200, done.content
+    assert [a["code"] for a in done.json()["tree"][0]["children"]][:2] == ["1.1", "1.2"]
+    assert _titles(copy)["1.2"] == before["1.1"]

@@ -184,7 +184,9 @@ def build(
         sections.append((key, section_title(key), inputs))
     bands_source = cycle.group_thresholds if cycle is not None else default_thresholds()
     band_names = group_labels()
-    if posted is not None:
+    # An open cycle's bands are shown, not sent (their inputs are disabled): after a refused
+    # save they are the cycle's own, not the empty rows of the request.
+    if posted is not None and "group_thresholds" in editable:
         bands = [
             {k: posted.get(f"band_{k}_{i}", "") for k in ("group", "min", "label")}
             for i in range(BAND_ROWS)

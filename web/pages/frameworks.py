@@ -82,6 +82,7 @@ CHANGE_WORDS = {
     "move": gettext_lazy("moved"),
     "change": gettext_lazy("changed"),
     "details": gettext_lazy("title or decision changed"),
+    "renumber": gettext_lazy("codes renumbered in order"),
 }
 
 

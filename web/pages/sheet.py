@@ -24,6 +24,7 @@ from cases.models import (
     Method,
     Score,
 )
+from cases.scoring import counts_working_days_late
 from cases.totals import CaseTotals, totals_from_scores
 from cases.users import User
 from deadlines import policy
@@ -160,6 +161,7 @@ class Row:
     may_withdraw: bool = False  # withdraw a version, link its file elsewhere (self-scoring)
     upload_error: str = ""
     late_penalty: LatePenalty | None = None  # the dates' proposal, for a penalty per day late
+    never_sent: bool = False  # such a penalty on a case locked and never sent: no proposal
 
     @property
     def rests_on_text(self) -> bool:
@@ -299,14 +301,7 @@ class Sheet:
 
     @property
     def index_final(self) -> bool:
-        return index_final(self.totals, self.appraised, self.to_score)
-
-
-def index_final(totals: CaseTotals, appraised: int, to_score: int) -> bool:
-    """The appraised index means something only once every leaf is appraised and the survey
-    imported: before, it would be the figure of a few rows."""
-    survey_done = not totals.survey_part.max_points or totals.survey_scored > 0
-    return appraised >= to_score and survey_done
+        return self.totals.index_final
 
 
 def case_scores(case: Case) -> list[Score]:
@@ -566,7 +561,7 @@ class AppraisalSheet:
 
     @property
     def index_final(self) -> bool:
-        return index_final(self.totals, self.appraised, self.to_score)
+        return self.totals.index_final
 
 
 def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> AppraisalSheet:
@@ -596,6 +591,7 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
                 and not rules.in_area(facts, code=code, area=area_code)
             )
             row.late_penalty = policy.late_penalty(case, row.criterion)
+            row.never_sent = row.late_penalty is None and counts_working_days_late(row.criterion)
             # Bonus and penalty leaves are appraised too, though a case is complete without.
             row.may_appraise = not rules.appraise_criterion(
                 facts,

@@ -7,13 +7,13 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.frameworks.excel import settings_text
 from cases.users import AnonymousUser, User, display_name
 from deadlines.calendar import last_day
-from web import labels
+from web import labels, uploads
 from web.rows import SheetWords
 
 register = template.Library()
@@ -187,3 +187,10 @@ def latest_published_cycle() -> Any:
 def settings_of(node: Any) -> str:
     """A criterion's method settings as the criteria-set workbook writes them."""
     return settings_text(node.method, node.config)
+
+
+@register.simple_tag
+def upload_limit(kind: str) -> SafeString:
+    """The attributes that make an upload form say its size limit before sending
+    (web/uploads.py): {% upload_limit "survey" %} inside the form's tag."""
+    return uploads.limit_attributes(kind)

@@ -184,7 +184,7 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def framework_edit(request: SignedInRequest, pk: int) -> HttpResponse:
-    """One edit of the set: `op` is add, change, remove, up, down or details."""
+    """One edit of the set: `op` is add, change, remove, up, down, move, renumber or details."""
     _manager(request)
     framework = _framework(pk)
     op = request.POST.get("op", "")
@@ -208,6 +208,8 @@ def framework_edit(request: SignedInRequest, pk: int) -> HttpResponse:
             services.move_criterion(
                 pk, code, parent_code=request.POST.get("parent", ""), actor=request.user
             )
+        elif op == "renumber":
+            services.renumber_criteria(pk, actor=request.user)
         elif op == "details":
             services.change_details(
                 pk,

@@ -134,7 +134,8 @@ def _date(raw: str) -> date | None:
 
 @login_required
 def rename_unit(request: SignedInRequest, pk: int) -> HttpResponse:
-    """GET: the form. POST: a new unit (new code and name) continues this one."""
+    """GET: the form. POST: the misspelt name corrected in place (`kind=correction`), or a
+    new unit (new code and name) that continues this one (`kind=decision`)."""
     _manager(request)
     unit = Unit.objects.filter(pk=pk).select_related("group").first()
     if unit is None:
@@ -143,18 +144,33 @@ def rename_unit(request: SignedInRequest, pk: int) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
+        correction = request.POST.get("kind") == "correction"
         try:
-            new = people_services.rename_unit(
-                unit.code,
-                new_code=request.POST.get("new_code", ""),
-                new_name=request.POST.get("new_name", ""),
-                effective_date=_date(request.POST.get("effective_date", "")),
-                note=request.POST.get("note", ""),
-                actor=request.user,
-            )
+            if correction:
+                new = people_services.correct_unit_name(
+                    unit.code,
+                    new_name=request.POST.get("new_name", ""),
+                    note=request.POST.get("note", ""),
+                    actor=request.user,
+                )
+            else:
+                new = people_services.rename_unit(
+                    unit.code,
+                    new_code=request.POST.get("new_code", ""),
+                    new_name=request.POST.get("new_name", ""),
+                    effective_date=_date(request.POST.get("effective_date", "")),
+                    note=request.POST.get("note", ""),
+                    actor=request.user,
+                )
         except DomainError as refused:
             error, status = str(refused.message), refused.status_code
         else:
+            if correction:
+                messages.success(
+                    request,
+                    _("The name was corrected: %(unit)s stays the same unit.") % {"unit": new},
+                )
+                return back_to("web:people", anchor=f"unit-{new.pk}")
             messages.success(
                 request,
                 _("%(old)s is continued by %(new)s; its people moved to it.")

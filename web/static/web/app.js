@@ -21,6 +21,55 @@
     true
   );
 
+  /* A form with data-max-bytes sends no file over its limit: the words of data-too-large
+     (with the file's size) are said beside the file field, and the form keeps what it holds.
+     The server answers such a body 413 before reading it; said the same way when it does. */
+  function chosenFile(form) {
+    var inputs = form.querySelectorAll ? form.querySelectorAll("input[type=file]") : [];
+    for (var i = 0; i < inputs.length; i++) {
+      var file = inputs[i].files && inputs[i].files[0];
+      if (file) return { input: inputs[i], size: file.size };
+    }
+    return null;
+  }
+
+  function megabytes(bytes) {
+    var language = document.documentElement.getAttribute("lang") || "vi";
+    return new Intl.NumberFormat(language, { maximumFractionDigits: 1 }).format(bytes / 1048576);
+  }
+
+  function sayTooLarge(form, chosen) {
+    var text = (form.getAttribute("data-too-large") || "").replace("{size}", megabytes(chosen.size));
+    var error = document.getElementById(chosen.input.id + "-error");
+    if (error) {
+      error.textContent = text;
+      error.setAttribute("role", "alert");
+    }
+    chosen.input.setAttribute("aria-invalid", "true");
+    var status = document.getElementById(form.getAttribute("data-status") || "");
+    if (status) status.textContent = "";
+    var bar = form.querySelector("progress");
+    if (bar) bar.hidden = true;
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = false;
+  }
+
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      var max = form.getAttribute && parseInt(form.getAttribute("data-max-bytes") || "", 10);
+      var chosen = max > 0 ? chosenFile(form) : null;
+      if (chosen && chosen.size > max) {
+        event.preventDefault();
+        event.stopPropagation();
+        sayTooLarge(form, chosen);
+        chosen.input.focus();
+      }
+    },
+    true
+  );
+
   /* After a partial update, mark the fields whose error text is not empty. */
   function markInvalid(root) {
     var errors = (root || document).querySelectorAll("[data-error-for]");
@@ -70,6 +119,11 @@
     var button = form.querySelector && form.querySelector("button[type=submit]");
     if (button) button.disabled = false;
     var xhr = event.detail.xhr;
+    var chosen = chosenFile(form);
+    if (xhr && xhr.status === 413 && chosen && form.hasAttribute("data-too-large")) {
+      sayTooLarge(form, chosen);
+      return;
+    }
     var text = form.getAttribute("data-failed");
     if (event.type === "htmx:responseError" && xhr && xhr.status) {
       var said = serverMessage(xhr);

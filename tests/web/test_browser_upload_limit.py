@@ -1,0 +1,135 @@
+"""In a real browser: a file over the evidence limit is refused beside its field, in
+Vietnamese with the decimal comma, before it is sent, and the form keeps what was typed; a
+page that sends it all the same (its limit changed since it was drawn) says the server's
+413 the same way.
+
+Screenshots go to test-artifacts/screenshots/ as in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, expect
+
+from evidence.models import Document
+from tests.web.test_browser import _free_port, sign_in, with_session
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
+    yield
+    for context in list(browser.contexts):
+        context.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _file(tmp_path: Path, megabytes: float) -> Path:
+    path = tmp_path / "Báo cáo CCHC quý I.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"0" * int(megabytes * MB))
+    return path
+
+
+def test_a_file_over_the_limit_is_refused_beside_its_field_before_it_is_sent(
+    world: Any, live_server: Any, browser: Browser, settings: Any, tmp_path: Path
+) -> None:
+    settings.EVIDENCE_MAX_UPLOAD_MB = 1
+    page = sign_in(browser, live_server.url, "stp.head")
+    page.goto(f"{live_server.url}/cases/{world.case_a.pk}/")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+
+    page.set_input_files("#c-1-1-1-file", str(_file(tmp_path, 1.5)))
+    page.fill("#c-1-1-1-file-note", "Mục II, trang 4")
+    page.click("#c-1-1-1-evidence button[type=submit]")
+
+    error = page.locator("#c-1-1-1-file-error")
+    expect(error).to_have_text("Tệp quá lớn (1,5 MB): giới hạn là 1 MB.")
+    expect(page.locator("#c-1-1-1-file")).to_have_attribute("aria-invalid", "true")
+    assert page.input_value("#c-1-1-1-file-note") == "Mục II, trang 4"  # the form is kept
+    assert page.locator("#c-1-1-1-file").evaluate("e => e.files.length") == 1
+    assert sent == [] and not Document.objects.exists()
+    _shot(page, "upload-limit-01-refused-before-sending")
+
+
+@pytest.fixture
+def asgi_server_with_1_mb(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
+    """The ASGI server (with the layer that refuses a body before reading it), on the test
+    database, with an evidence limit of 1 MB."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    database = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "SWEEP_IN_PROCESS": "false",
+        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+        "VAR_DIR": str(tmp_path / "var"),
+        "EVIDENCE_MAX_UPLOAD_MB": "1",
+    }
+    env.pop("REDIS_URL", None)
+    log = (tmp_path / "asgi.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        import socket
+
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail((tmp_path / "asgi.log").read_text())
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+        print((tmp_path / "asgi.log").read_text()[-3000:])  # shown when the test fails
+
+
+def test_the_servers_413_is_said_beside_the_field_too(
+    world: Any, asgi_server_with_1_mb: str, browser: Browser, tmp_path: Path
+) -> None:
+    base = asgi_server_with_1_mb
+    page = with_session(browser, base, world.head_a)
+    page.goto(f"{base}/cases/{world.case_a.pk}/")
+    # A page drawn before the limit was lowered: it does not know the new one.
+    page.eval_on_selector("#c-1-1-1-evidence form", "f => f.removeAttribute('data-max-bytes')")
+    page.set_input_files("#c-1-1-1-file", str(_file(tmp_path, 2.5)))
+    page.fill("#c-1-1-1-file-note", "Mục II, trang 4")
+    with page.expect_response(lambda r: "/evidence/" in r.url) as answered:
+        page.click("#c-1-1-1-evidence button[type=submit]")
+    assert answered.value.status == 413
+    expect(page.locator("#c-1-1-1-file-error")).to_have_text(
+        "Tệp quá lớn (2,5 MB): giới hạn là 1 MB."
+    )
+    assert page.input_value("#c-1-1-1-file-note") == "Mục II, trang 4"
+    assert not Document.objects.exists()
+    _shot(page, "upload-limit-02-refused-by-the-server")
