@@ -96,6 +96,7 @@ class UnitResult:
     self_max: Decimal | None = None  # the maximum of the self-assessed part
     survey_max: Decimal | None = None  # the maximum of the survey part
     withheld: bool = False  # excluded by decision: no figure is published
+    final: bool = True  # every leaf appraised and the survey imported (CaseTotals.index_final)
     follow_up_by: str = ""  # who must clarify the responsibility (private)
     follow_up_due: date | None = None
     rank: int | None = None
@@ -275,6 +276,7 @@ def _unit_result(case: tuple[Any, ...], totals: CaseTotals) -> UnitResult:
         unit_name=unit_name,
         state=state,
         index=index,
+        final=totals.index_final,
         total=totals.total,
         appraised_points=totals.self_part.appraised_points,
         self_max=totals.self_part.max_points,
@@ -347,6 +349,13 @@ def compute_results(cycle: Cycle, *, withhold_excluded: bool | None = None) -> C
             if row.index is None and not row.excluded and not row.withheld:
                 row.excluded = True
                 row.exclusion_reason = _("No criterion applies to this unit: it cannot be ranked.")
+            elif not row.final and not row.excluded and cycle.status != Cycle.Status.PUBLISHED:
+                # A provisional ranking shows no index a few appraised rows would make.
+                row.excluded = True
+                row.exclusion_reason = _(
+                    "Not appraised in full yet (or the survey not imported): no index yet."
+                )
+                row.index = row.total = None
         ranked = assign_ranks([r for r in rows if not r.excluded])
         for row in ranked:
             row.classification, row.classification_label = classify(

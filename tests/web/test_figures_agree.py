@@ -71,6 +71,10 @@ def test_every_page_and_the_api_agree_on_a_case_in_each_state(world: Any, signed
     assert seen["sheet"] == seen["api"][0] == seen["overview"][0] == f"{leaves}/{leaves}"
     assert seen["appraisal"] == seen["api"][1] == seen["overview"][1] == f"1/{leaves}"
     assert seen["index"] == (None, None)
+    results = reverse("web:results", args=[world.cycle.pk])
+    provisional = Page(signed_in(world.leader).get(results))
+    assert not any(case.unit.name in r.text for r in provisional.all("tr"))  # not ranked
+    assert "Chưa thẩm định đầy đủ (hoặc chưa nhập điểm điều tra xã hội học)" in provisional.text
 
     # Every row appraised, the survey not imported yet: still no index.
     self_scorable(case).update(appraised_score=0, appraised_round=1)
