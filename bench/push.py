@@ -184,12 +184,12 @@ def tickets_for(user_ids: list[int]) -> list[str]:
     from django.test import override_settings
     from rest_framework.authtoken.models import Token
 
-    from notifications.sockets import issue_ticket
+    from notifications.sockets import TOKEN, issue_ticket
 
     keys = dict(Token.objects.filter(user_id__in=user_ids).values_list("user_id", "key"))
     users = User.objects.in_bulk(user_ids)
     with override_settings(WEBSOCKET_TICKET_SECONDS=600):
-        return [issue_ticket(users[uid], token_key=keys[uid]).value for uid in user_ids]
+        return [issue_ticket(users[uid], TOKEN, keys[uid]).value for uid in user_ids]
 
 
 def transition_round(case: Any, secretariat: Any) -> tuple[float, float]:

@@ -480,16 +480,35 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
     day = local_date(now)  # the days left the texts state
     reminders: list[Reminder] = []
 
-    def add(
-        key: str, kind: str, recipients: list[int], texts: Any, cycle: Cycle, page: str = "cycle"
+    def watch(
+        cycle: Cycle,
+        name: str,
+        due: date,
+        *,
+        overdue: bool,
+        remind: bool,
+        told: tuple[str, list[int], Any],
+        reminded: tuple[str, list[int], Callable[[int], tuple[str, str]]],
+        page: str = "cycle",
     ) -> None:
+        """One date of the cycle: the overdue notice (`told`: kind, recipients, texts) once
+        `overdue`; else, while `remind`, the T-n reminder (`reminded`: texts by days left)."""
+        if overdue:
+            key, (kind, recipients, said) = f"{name}-overdue:{cycle.pk}:{due.isoformat()}", told
+        else:
+            offset = policy.current_offset(due, now, offsets) if remind else None
+            if offset is None:
+                return
+            kind, recipients, by_days_left = reminded
+            key = f"{name}:{cycle.pk}:{due.isoformat()}:T-{offset}"
+            said = partial(by_days_left, (due - day).days)
         if recipients:
             reminders.append(
                 Reminder(
                     key=key,
                     kind=kind,
                     recipients=recipients,
-                    texts=texts,
+                    texts=said,
                     cycle_id=cycle.pk,
                     link=reverse(f"web:{page}", args=[cycle.pk]),
                 )
@@ -498,82 +517,64 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
     for cycle in cycles:
         offsets = policy.clean_offsets(cycle.reminder_offsets)
         done, total = counts.get(cycle.pk, (0, 0))
-        survey_due, missing = cycle.survey_due, survey_missing.get(cycle.pk, 0)
-        if survey_due is not None and missing:
-            if is_past(survey_due, now):
-                add(
-                    f"survey-overdue:{cycle.pk}:{survey_due.isoformat()}",
+        title, missing = cycle.title, survey_missing.get(cycle.pk, 0)
+        if cycle.survey_due is not None and missing:
+            due = cycle.survey_due
+            watch(
+                cycle,
+                "survey",
+                due,
+                overdue=is_past(due, now),
+                remind=True,
+                told=(
                     KIND_SURVEY_OVERDUE,
                     secretariat,
-                    partial(texts.survey_overdue, cycle.title, survey_due, missing, total),
-                    cycle,
-                    "survey",
-                )
-            else:
-                offset = policy.current_offset(survey_due, now, offsets)
-                if offset is not None:
-                    add(
-                        f"survey:{cycle.pk}:{survey_due.isoformat()}:T-{offset}",
-                        KIND_SURVEY,
-                        secretariat,
-                        partial(
-                            texts.survey_reminder,
-                            cycle.title,
-                            survey_due,
-                            missing,
-                            total,
-                            (survey_due - day).days,
-                        ),
-                        cycle,
-                        "survey",
-                    )
-        report_due = cycle.appraisal_due
-        if policy.report_overdue(cycle, now):
-            add(
-                f"report-overdue:{cycle.pk}:{report_due.isoformat()}",
+                    partial(texts.survey_overdue, title, due, missing, total),
+                ),
+                reminded=(
+                    KIND_SURVEY,
+                    secretariat,
+                    partial(texts.survey_reminder, title, due, missing, total),
+                ),
+                page="survey",
+            )
+        due = cycle.appraisal_due
+        watch(
+            cycle,
+            "report",
+            due,
+            overdue=policy.report_overdue(cycle, now),
+            remind=cycle.status == Cycle.Status.OPEN,
+            told=(
                 KIND_REPORT_OVERDUE,
                 everyone,
-                partial(texts.report_overdue, cycle.title, report_due, done, total),
+                partial(texts.report_overdue, title, due, done, total),
+            ),
+            reminded=(
+                KIND_REPORT,
+                secretariat,
+                partial(texts.report_reminder, title, due, done, total),
+            ),
+        )
+        if cycle.publication_target is not None:
+            due = cycle.publication_target
+            watch(
                 cycle,
-            )
-        elif cycle.status == Cycle.Status.OPEN:
-            offset = policy.current_offset(report_due, now, offsets)
-            if offset is not None:
-                add(
-                    f"report:{cycle.pk}:{report_due.isoformat()}:T-{offset}",
-                    KIND_REPORT,
-                    secretariat,
-                    partial(
-                        texts.report_reminder,
-                        cycle.title,
-                        report_due,
-                        done,
-                        total,
-                        (report_due - day).days,
-                    ),
-                    cycle,
-                )
-        target = cycle.publication_target
-        if target is None:
-            continue
-        if policy.publication_overdue(cycle, now):
-            add(
-                f"publication-overdue:{cycle.pk}:{target.isoformat()}",
-                KIND_PUBLICATION_OVERDUE,
-                everyone,
-                partial(texts.publication_overdue, cycle.title, target),
-                cycle,
-            )
-        else:
-            offset = policy.current_offset(target, now, offsets)
-            if offset is not None:
-                add(
-                    f"publication:{cycle.pk}:{target.isoformat()}:T-{offset}",
+                "publication",
+                due,
+                overdue=policy.publication_overdue(cycle, now),
+                remind=True,
+                told=(
+                    KIND_PUBLICATION_OVERDUE,
+                    everyone,
+                    partial(texts.publication_overdue, title, due),
+                ),
+                reminded=(
                     KIND_PUBLICATION,
                     everyone,
-                    partial(texts.publication_reminder, cycle.title, target, (target - day).days),
-                    cycle,
-                )
+                    partial(texts.publication_reminder, title, due),
+                ),
+            )
     return reminders
 
 
