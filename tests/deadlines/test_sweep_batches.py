@@ -26,6 +26,10 @@ from workflow.models import AuditEntry
 # INSERT), appraisal started where the cycle says so (the same, plus one fan-out), the
 # overdue reminders and the late summary (claimed and notified in a few statements each).
 FIRST_SWEEP_STATEMENTS = 52
+# One batch of lock_at_cutoff: BEGIN, the cases locked (with their deadlines and audit
+# heads), their score rows, the criteria of those rows, their current evidence, one UPDATE,
+# one audit INSERT (an entry with its snapshot per case), COMMIT.
+LOCK_BATCH_STATEMENTS = 8
 # One batch of start_appraisal: BEGIN, the cases locked, one UPDATE, one audit INSERT, the
 # units' members and the cycles' appraisers, who may hear it (two), the inbox rows, the
 # deliveries, COMMIT; then the push (languages, unread counts, its outcome).
@@ -81,6 +85,24 @@ def test_the_first_sweep_at_the_cutoff_costs_the_same_for_2_or_12_cases_due(
         ("appraising", True)
     }
     assert sweep(at(2026, 4, 1, 9, 5)).sent == 0  # the second sweep sends nothing
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_a_batch_of_locks_at_the_cutoff_costs_the_same_statements_whatever_its_size(
+    dated: SimpleNamespace, extra: int, django_assert_max_num_queries: Any
+) -> None:
+    cases = more_units(dated, extra)
+    system = User.objects.get(username="system")
+    with django_assert_max_num_queries(LOCK_BATCH_STATEMENTS):
+        outcomes = list(
+            services.run_transitions(
+                [c.pk for c in cases], "lock_at_cutoff", actor=system, now=at(2026, 4, 1, 9)
+            )
+        )
+    assert outcomes == [(pk, None) for pk in sorted(c.pk for c in cases)]
+    locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
+    assert sorted(locks.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
+    assert all(entry.snapshot is not None for entry in locks)
 
 
 def test_a_batch_of_appraisal_starts_is_one_fan_out_whatever_its_size(
