@@ -365,3 +365,4 @@ confirm_errors  # unused variable (web/pages/cycle_setup.py, read by web/cycle_f
 issued_at  # unused variable (notifications/models.py, counted by notifications/sockets.py in ORM lookups)
 used_at  # unused variable (notifications/models.py, set and filtered by notifications/sockets.py in ORM lookups)
 never_sent  # unused variable (web/pages/sheet.py, read by web/partials/appraisal_row.html)
+_.state_display  # unused property (cases/models.py, read by web/partials/case_header.html, progress_card.html, home.html)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
@@ -413,6 +414,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle.year} – {self.unit.code}"
+
+    @staticmethod
+    def state_text(state: str, is_late: bool) -> str:
+        """The state as people read it: a case the deadline locked sits in `submitted` with
+        `is_late`, but its unit never sent it, so "Submitted" would say the opposite."""
+        if state == Case.State.SUBMITTED and is_late:
+            return str(pgettext_lazy("case state", "Not sent"))
+        return str(Case.State(state).label)
+
+    @property
+    def state_display(self) -> str:
+        return Case.state_text(self.state, self.is_late)
 
     def score_rows(self) -> list[Score]:
         """The score rows with their criteria, loaded once per instance: a transition's guards

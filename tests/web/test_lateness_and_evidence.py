@@ -162,3 +162,21 @@ def test_appraiser_of_a_case_locked_and_never_sent_is_told_the_dates_propose_not
     assert page.id("c-9-2-appraised")["value"] == ""
     rows = {r["criterion"]: r for a in side["areas"] for r in a["criteria"]}
     assert rows["9.2"]["proposed"] is None
+
+
+def test_secretariat_reads_a_case_locked_at_the_cutoff_as_not_sent(
+    world: Any, signed_in: Any
+) -> None:
+    Case.objects.filter(pk=world.case_a.pk).update(is_late=True)
+    locked = force_state(world.case_a, Case.State.SUBMITTED)
+    sent = force_state(world.case_b, Case.State.SUBMITTED)
+    client = signed_in(world.secretariat)
+
+    def states(url: str) -> set[str]:
+        return {
+            e.text for e in Page(client.get(url)).all("span", **{"class": "state state-submitted"})
+        }
+
+    assert states(reverse("web:case", args=[locked.pk])) == {"Chưa gửi"}
+    assert states(reverse("web:case", args=[sent.pk])) == {"Đã gửi"}
+    assert states(reverse("web:cycle", args=[world.cycle.pk])) == {"Chưa gửi", "Đã gửi"}

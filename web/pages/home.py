@@ -318,7 +318,6 @@ def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[
         )
     )
     progress = self_progress(cases)
-    labels = {s.value: str(s.label) for s in Case.State}
     out = []
     for pk, code, name, group, state, is_late, submitted_at, self_due in rows:
         total, scored, appraised = progress.get(pk, (0, 0, 0))
@@ -329,7 +328,7 @@ def overview_rows(cycle: Cycle, now: datetime, filters: dict[str, str]) -> list[
                 name,
                 group,
                 state,
-                labels[state],
+                Case.state_text(state, is_late),
                 is_late,
                 scored,
                 total,
