@@ -308,7 +308,7 @@ def _group_sheet(sheet: Any, results: CycleResults, group: GroupResults, honesty
     sheets.format_table(sheet, header_row + 1)
     for part in parts:
         sheets.bold_cell(sheet, part)
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=4)
+    sheet.freeze_panes = f"D{header_row + 1}"  # a coordinate: the cell may be merged
     sheets.print_setup(sheet, title=f"{title} — {group.name}", header_rows=(header_row, header_row))
 
 

@@ -256,3 +256,15 @@ def test_published_results_served_to_the_public_may_be_cached_and_nothing_else(
     assert public["Cache-Control"] == "public, max-age=300"
     # The secretariat's copy may hold what the public's does not: private.
     assert api(published.secretariat).get(_url(published, tail))["Cache-Control"] == "no-store"
+
+
+def test_secretariat_downloads_provisional_results_before_any_unit_is_finished(
+    world: SimpleNamespace,
+) -> None:
+    response = api(world.secretariat).get(f"/api/v1/cycles/{world.cycle.pk}/results.xlsx")
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert sheet.freeze_panes == "D6"  # under the header row, over the units not yet ranked
+    assert any(world.case_a.unit.code in r for r in rows)
