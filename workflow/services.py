@@ -217,6 +217,21 @@ def _locking_query() -> Any:
     )
 
 
+def _move(case: Case, spec: Any, actor: User, now: datetime, params: dict[str, Any]) -> str:
+    """The rules, the guards and the state change on the (locked) instance, shared by one
+    transition and a batch of them; returns the state the case left."""
+    rules.enforce(
+        rules.transition(spec.name)(rules.facts_for(actor, case, now, codes=(spec.perm,)))
+    )
+    reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
+    if reasons:
+        raise GuardFailed(_("This step cannot be done yet."), reasons)
+    source = case.state
+    getattr(case, spec.name)()
+    _TIMESTAMPS.get(spec.name, lambda c, n: None)(case, now)
+    return source
+
+
 def _transition_in_memory(
     case: Case, spec: Any, actor: Any, comment: str, now: datetime
 ) -> AuditEntry:
@@ -224,15 +239,9 @@ def _transition_in_memory(
     follow-up writes (`_AFTER`), and its audit entry built (written with the batch's)."""
     name = spec.name
     params: dict[str, Any] = {"comment": comment}
-    rules.enforce(rules.transition(name)(rules.facts_for(actor, case, now, codes=(spec.perm,))))
-    reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
-    if reasons:
-        raise GuardFailed(_("This step cannot be done yet."), reasons)
     columns = [f.attname for f in Case._meta.concrete_fields]
     before = {column: getattr(case, column) for column in columns}
-    source = case.state
-    getattr(case, name)()
-    _TIMESTAMPS.get(name, lambda c, n: None)(case, now)
+    source = _move(case, spec, actor, now, params)
     case.__dict__[_CHANGED] = {
         column
         for column in columns
@@ -266,13 +275,7 @@ def apply_transition(
     now = now or timezone.now()
     params = {**(params or {}), "comment": comment}
     case = _locked_case(case_id, actor, spec.perm)
-    rules.enforce(rules.transition(name)(rules.facts_for(actor, case, now, codes=(spec.perm,))))
-    reasons = [reason for guard in spec.guards for reason in guard(case, now, params)]
-    if reasons:
-        raise GuardFailed(_("This step cannot be done yet."), reasons)
-    source = case.state
-    getattr(case, name)()
-    _TIMESTAMPS.get(name, lambda c, n: None)(case, now)
+    source = _move(case, spec, actor, now, params)
     case.save()
     data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
     data.update({k: v for k, v in params.items() if k not in ("comment",)})
