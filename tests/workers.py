@@ -21,7 +21,8 @@ from pathlib import Path
 
 from django.db import connections
 
-from tests.notifications.helpers import RedisServer, free_port
+from bench.common import free_port
+from tests.notifications.helpers import RedisServer
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 

@@ -21,16 +21,10 @@ import pytest
 import requests
 from django.db import connection, connections
 
-from bench.common import server_env
+from bench.common import free_port, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, seconds: float = 20) -> None:

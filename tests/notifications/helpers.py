@@ -23,16 +23,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from bench.common import free_port
 from cases.models import Case
 from config.settings import redis_channel_layers
 from tests.helpers import fill_self_scores
 from workflow import services as wf
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Mailbox:

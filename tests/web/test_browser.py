@@ -9,18 +9,13 @@ Each page visited is saved as a screenshot in test-artifacts/screenshots/ for re
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -49,6 +44,7 @@ from tests.helpers import (
     self_scorable,
     wait_until,
 )
+from tests.web.helpers import asgi_server_on_test_database
 from workflow import cycle_services, services
 
 pytestmark = pytest.mark.browser
@@ -349,52 +345,14 @@ def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
     shot(unit, "25-notification-settings")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def asgi_server(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
     """The ASGI server (HTTP and WebSocket) on the test database, with the Redis layer."""
     redis_url = os.environ.get("TEST_REDIS_URL", "")
     if not redis_url:
         pytest.fail("TEST_REDIS_URL is not set: run the tests with `make test`.")
-    url = urlsplit(os.environ["DATABASE_URL"])
-    database = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "SWEEP_IN_PROCESS": "false",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
-        "VAR_DIR": str(tmp_path / "var"),
-    }
-    log = (tmp_path / "asgi.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail((tmp_path / "asgi.log").read_text())
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
-        print((tmp_path / "asgi.log").read_text()[-3000:])  # shown when the test fails
+    with asgi_server_on_test_database(tmp_path, REDIS_URL=redis_url) as base:
+        yield base
 
 
 def test_the_bell_counts_a_new_notification_without_a_reload(

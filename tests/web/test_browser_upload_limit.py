@@ -8,21 +8,16 @@ Screenshots go to test-artifacts/screenshots/ as in test_browser.py.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
 from evidence.models import Document
-from tests.web.test_browser import _free_port, sign_in, with_session
+from tests.web.helpers import asgi_server_on_test_database
+from tests.web.test_browser import sign_in, with_session
 
 pytestmark = pytest.mark.browser
 
@@ -75,43 +70,8 @@ def test_a_file_over_the_limit_is_refused_beside_its_field_before_it_is_sent(
 def asgi_server_with_1_mb(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
     """The ASGI server (with the layer that refuses a body before reading it), on the test
     database, with an evidence limit of 1 MB."""
-    url = urlsplit(os.environ["DATABASE_URL"])
-    database = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "SWEEP_IN_PROCESS": "false",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
-        "VAR_DIR": str(tmp_path / "var"),
-        "EVIDENCE_MAX_UPLOAD_MB": "1",
-    }
-    env.pop("REDIS_URL", None)
-    log = (tmp_path / "asgi.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        import socket
-
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail((tmp_path / "asgi.log").read_text())
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
-        print((tmp_path / "asgi.log").read_text()[-3000:])  # shown when the test fails
+    with asgi_server_on_test_database(tmp_path, EVIDENCE_MAX_UPLOAD_MB="1") as base:
+        yield base
 
 
 def test_the_servers_413_is_said_beside_the_field_too(
