@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from evidence.storage import LocalStorage, get_storage
 from tests import sharing, workers
 from tests.factories import open_world
 from tests.notifications.helpers import RedisServer
@@ -99,6 +100,16 @@ def world(
     if _world_of_the_module is not None:
         return copy.deepcopy(_world_of_the_module)
     return open_world()
+
+
+@pytest.fixture
+def local_store(settings: Any, tmp_path: Any) -> LocalStorage:
+    """Evidence kept in a folder of the test's own (the embedded default's store)."""
+    settings.MINIO_ENDPOINT = ""
+    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
+    store = get_storage()
+    assert isinstance(store, LocalStorage)
+    return store
 
 
 @pytest.fixture

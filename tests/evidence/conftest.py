@@ -10,17 +10,8 @@ from typing import Any
 import pytest
 from minio import Minio
 
-from evidence.storage import LocalStorage, S3Storage, Storage, get_storage
+from evidence.storage import S3Storage, Storage, get_storage
 from tests.evidence.helpers import S3_ACCESS, S3_SECRET, new_bucket, s3_endpoint, use_s3
-
-
-@pytest.fixture
-def local_store(settings: Any, tmp_path: Any) -> LocalStorage:
-    settings.MINIO_ENDPOINT = ""
-    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
-    store = get_storage()
-    assert isinstance(store, LocalStorage)
-    return store
 
 
 @pytest.fixture

@@ -14,19 +14,10 @@ from django.utils import timezone
 
 from cases.models import Case, Cycle, Score
 from evidence.models import Document
-from evidence.storage import LocalStorage, get_storage
+from evidence.storage import LocalStorage
 from results.models import SignedReport
 from tests.evidence import samples
 from tests.helpers import api, fill_self_scores, force_state
-
-
-@pytest.fixture
-def local_store(settings: Any, tmp_path: Any) -> LocalStorage:
-    settings.MINIO_ENDPOINT = ""
-    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
-    store = get_storage()
-    assert isinstance(store, LocalStorage)
-    return store
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import docx
-import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,7 @@ from deadlines.calendar import VN, local_date
 from deadlines.runner import run_after_sweep
 from deadlines.sweep import sweep
 from evidence.models import Document
-from evidence.storage import LocalStorage, get_storage
+from evidence.storage import LocalStorage
 from results import documents
 from results.models import SubmittedReport
 from results.services import keep_missing_reports
@@ -30,15 +29,6 @@ from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from tests.helpers import api, fill_self_scores, force_state
 from workflow.models import AuditEntry
-
-
-@pytest.fixture
-def local_store(settings: Any, tmp_path: Any) -> LocalStorage:
-    settings.MINIO_ENDPOINT = ""
-    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
-    store = get_storage()
-    assert isinstance(store, LocalStorage)
-    return store
 
 
 def _send(world: SimpleNamespace, capture: Any) -> Any:

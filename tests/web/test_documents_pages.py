@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -15,21 +14,12 @@ from django.utils import timezone
 
 from cases.models import Cycle
 from evidence.models import Document
-from evidence.storage import LocalStorage, get_storage
+from evidence.storage import LocalStorage
 from results.models import SignedReport
 from tests.evidence import samples
 from tests.helpers import fill_self_scores
 from tests.web.html import Page
 from tests.web.test_results_pages import _finalised, _published
-
-
-@pytest.fixture
-def local_store(settings: Any, tmp_path: Any) -> LocalStorage:
-    settings.MINIO_ENDPOINT = ""
-    settings.EVIDENCE_LOCAL_DIR = tmp_path / "evidence"
-    store = get_storage()
-    assert isinstance(store, LocalStorage)
-    return store
 
 
 def _tab(client: Client, world: Any) -> Page:
