@@ -5,7 +5,6 @@ names the groups with the cycle's own thresholds."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,9 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Browser, Page
 
-from cases.models import Case, Cycle, Method, Score, Unit
-from tests.helpers import appraise_all, fill_self_scores, force_state
+from cases.models import Cycle, Unit
+from tests.web.test_results_pages import _published
 from web.charts import MAX_LINES, wrap_label
-from workflow import cycle_services
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LONG_NAME = "Ủy ban nhân dân xã Tân Phước Hưng thuộc huyện Phụng Hiệp tỉnh Hậu Giang"
@@ -67,23 +65,7 @@ def _published_with_a_long_name(world: Any) -> None:
     published under the thresholds above."""
     Unit.objects.filter(pk=world.case_a.unit_id).update(name=LONG_NAME)
     Cycle.objects.filter(pk=world.cycle.pk).update(group_thresholds=THRESHOLDS)
-    for case, full in ((world.case_a, True), (world.case_b, False)):
-        fill_self_scores(case)
-        appraise_all(case, world.appraiser)
-        rows = Score.objects.filter(case=case).exclude(
-            criterion__method__in=[Method.BONUS, Method.PENALTY]
-        )
-        for row in rows.select_related("criterion"):
-            points = row.criterion.max_points if full else 0
-            Score.objects.filter(pk=row.pk).update(appraised_score=points)
-        force_state(case, Case.State.FINALISED)
-    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
-    cycle_services.publish_cycle(
-        world.cycle.pk,
-        actor=world.leader,
-        decision_number="99/QĐ-UBND",
-        decision_date=date(2026, 4, 15),
-    )
+    _published(world)
 
 
 def _charts(page: Page) -> list[dict[str, Any]]:
