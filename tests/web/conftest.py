@@ -36,6 +36,16 @@ def s3_evidence(settings: Any) -> None:
     get_storage().ensure_bucket()
 
 
+@pytest.fixture
+def close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
+    """Close every page before the database is flushed: an open page's bell keeps reconnecting
+    to /ws/notifications/, and the request it makes would race the flush into a deadlock.
+    Browser test modules use it (`pytest.mark.usefixtures("close_pages")`)."""
+    yield
+    for context in list(browser.contexts):
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """One Chromium per module (a session-wide sync Playwright upsets later async tests)."""

@@ -12,7 +12,6 @@ Any violation fails, whatever its impact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ from web.urls import urlpatterns as page_urls
 from workflow import cycle_services, services
 from workflow.people import invitation_link
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -96,22 +95,6 @@ class Visited:
     checked: int = 0
     rules_passed: int = 0
     violations: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
-    yield
-    for context in list(browser.contexts):
-        context.close()
-
-
-@pytest.fixture
-def s3(settings: Any) -> None:
-    from evidence.storage import get_storage
-    from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
-
-    use_s3(settings, s3_endpoint(), new_bucket())
-    get_storage().ensure_bucket()
 
 
 def _finished_cycle(world: Any, years_ago: int, *, publish: bool) -> Cycle:
@@ -281,7 +264,7 @@ def _crawl_and_check(browser: Browser, base: str, username: str | None, seen: Vi
 
 
 def test_every_page_of_every_role_passes_axe_in_vietnamese_and_english(
-    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None
+    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3_evidence: None
 ) -> None:
     assert AXE.exists(), "axe-core is missing: make test installs it (npm ci)"
     _finished_cycle(world, 2, publish=True)

@@ -47,28 +47,10 @@ from tests.helpers import (
 from tests.web.helpers import asgi_server_on_test_database
 from workflow import cycle_services, services
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
-    """Close every page before the database is flushed: an open page's bell keeps reconnecting
-    to /ws/notifications/, and the request it makes would race the flush into a deadlock."""
-    yield
-    for context in list(browser.contexts):
-        context.close()
-
-
-@pytest.fixture
-def s3(settings: Any) -> None:
-    from evidence.storage import get_storage
-    from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
-
-    use_s3(settings, s3_endpoint(), new_bucket())
-    get_storage().ensure_bucket()
 
 
 def shot(page: Page, name: str) -> None:
@@ -109,7 +91,12 @@ def _ready_to_submit_but(case: Case, *, score_left: str, evidence_left: str) -> 
 
 
 def test_the_unit_head_goes_from_sign_in_to_submit_with_an_evidence_upload(
-    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
+    transactional_db: Any,
+    world: Any,
+    live_server: Any,
+    browser: Browser,
+    s3_evidence: None,
+    tmp_path: Path,
 ) -> None:
     _ready_to_submit_but(world.case_a, score_left="1.5", evidence_left="1.1.1")
     base = live_server.url
@@ -282,7 +269,12 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
 
 
 def test_the_secretariat_imports_the_survey_scores_after_a_refused_file(
-    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
+    transactional_db: Any,
+    world: Any,
+    live_server: Any,
+    browser: Browser,
+    s3_evidence: None,
+    tmp_path: Path,
 ) -> None:
     base = live_server.url
     page = sign_in(browser, base, "secretariat")

@@ -32,16 +32,9 @@ from tests.factories import PASSWORD
 from tests.helpers import fill_self_scores
 from tests.results.test_documents_print import _convert
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Any:
-    yield
-    for context in list(browser.contexts):
-        context.close()
 
 
 def _shot(page: Page, name: str) -> None:
@@ -93,15 +86,6 @@ def test_the_secretariat_is_told_beside_the_confirmation_how_many_cases_a_past_d
     assert Cycle.objects.get(pk=world.cycle.pk).self_assessment_due == yesterday
 
 
-@pytest.fixture
-def s3(settings: Any) -> None:
-    from evidence.storage import get_storage
-    from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
-
-    use_s3(settings, s3_endpoint(), new_bucket())
-    get_storage().ensure_bucket()
-
-
 def _pdf_text(name: str, content: bytes, folder: Path) -> str:
     """The one LibreOffice conversion of this file: the document as it prints."""
     pdf = _convert({name: content}, folder)[name]
@@ -111,7 +95,12 @@ def _pdf_text(name: str, content: bytes, folder: Path) -> str:
 
 
 def test_the_secretariat_downloads_every_document_a_locked_cases_documents_tab_lists(
-    transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3: None, tmp_path: Path
+    transactional_db: Any,
+    world: Any,
+    live_server: Any,
+    browser: Browser,
+    s3_evidence: None,
+    tmp_path: Path,
 ) -> None:
     Cycle.objects.filter(pk=world.cycle.pk).update(signed_report_required=True)
     fill_self_scores(world.case_a)

@@ -20,17 +20,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from workflow.models import AuditEntry
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WRONG_CODE = "Mã không đúng hoặc đã hết hạn"
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Any:
-    yield
-    for context in list(browser.contexts):
-        context.close()
 
 
 @pytest.fixture

@@ -19,18 +19,11 @@ from evidence.models import Document
 from tests.web.helpers import asgi_server_on_test_database
 from tests.web.test_browser import sign_in, with_session
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
-    yield
-    for context in list(browser.contexts):
-        context.close()
 
 
 def _shot(page: Page, name: str) -> None:

@@ -4,7 +4,6 @@ names the groups with the cycle's own thresholds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,6 @@ def test_a_long_label_wraps_between_words_and_what_does_not_fit_ends_after_a_wor
     assert words == too_long.split()[: len(words)]  # whole words only
 
 
-@pytest.fixture(autouse=True)
-def _close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
-    yield
-    for context in list(browser.contexts):
-        context.close()
-
-
 def _published_with_a_long_name(world: Any) -> None:
     """Test set-up shortcut: STP (renamed with a long name) at full points, STC at zero,
     published under the thresholds above."""
@@ -82,6 +74,7 @@ def _assert_readable(chart: dict[str, Any], where: str) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.usefixtures("close_pages")
 def test_chart_labels_fit_are_readable_on_a_phone_and_the_legend_names_the_groups(
     world: Any, live_server: Any, browser: Browser
 ) -> None:
