@@ -255,9 +255,8 @@ def test_the_editor_names_the_codes_left_out_of_order_until_they_are_renumbered(
     client.post(edit, {"op": "down", "code": "1.1"})
 
     page = Page(client.get(page_url))
-    notice = page.id("code-order")
-    assert notice is not None
-    assert page.id("code-order-title").text == "Mã số không theo thứ tự"
+    title = page.id("code-order-title")
+    assert title is not None and title.text == "Mã số không theo thứ tự"
     (item,) = [li.text for li in page.all("li") if li.text.startswith("1.1 ")]
     assert item == (
         "1.1 “Kế hoạch CCHC năm”: mã không theo thứ tự giữa các mục con của 1 "
@@ -282,11 +281,13 @@ def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in
     page_url = reverse("web:framework", args=[copy.pk])
     client.post(reverse("set_language"), {"language": "en", "next": page_url})
     page = Page(client.get(page_url))
-    assert page.id("code-order-title").text == "Codes out of order"
+    title, notice = page.id("code-order-title"), page.id("code-order")
+    assert title is not None and title.text == "Codes out of order"
+    assert notice is not None
     assert (  # of two rows swapped, the one below is named
         "1 “Công tác chỉ đạo, điều hành CCHC”: its code is out of order among the areas "
         "(shown: 2, 1, 3, 4, 5, 6, 7, 8, 9)."
-    ) in page.id("code-order").text
+    ) in notice.text
 
 
 def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be_saved(
@@ -300,8 +301,9 @@ def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be
     notice = preview.id("code-order")
     assert notice is not None and "1.1 “Ban hành kế hoạch CCHC năm”" in notice.text
     assert preview.first("a", href="#renumber-section") is None  # no editor here
-    confirm = preview.first("input", name="confirm").attrs["value"]
-    assert client.post(IMPORT, {"confirm": confirm}).status_code == 302
+    confirm = preview.first("input", name="confirm")
+    assert confirm is not None
+    assert client.post(IMPORT, {"confirm": confirm.attrs["value"]}).status_code == 302
     saved = Framework.objects.latest("pk")
     assert list(saved.criteria.order_by("position").values_list("code", flat=True)) == [
         "1",
