@@ -20,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import BaseExpression
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import (
@@ -370,6 +371,16 @@ def second_factor_required(user: AnyUser) -> bool:
     session or socket made on the password alone is refused once its user gains one."""
     return bool(settings.TWO_FACTOR_REQUIRED) and (
         bool(getattr(user, "is_superuser", False)) or holds_official_role(user)
+    )
+
+
+def second_factor_missing(user: AnyUser) -> bool:
+    """Required of the user and not set up: a token they hold can only have come from the
+    password (setting one up deletes earlier tokens), so no token of theirs signs them in —
+    neither over the API nor on a live-push socket — until they set one up."""
+    return (
+        second_factor_required(user)
+        and not TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
     )
 
 

@@ -26,9 +26,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from cases import permissions
 from cases.errors import InvalidInput, NotFound
 from cases.users import User
-from config import auth_two_factor as two_factor
 from ops.models import IntegrationToken
 from workflow import audit
 
@@ -51,7 +51,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         user, token = super().authenticate_credentials(key)
         if token_expired(token):
             raise AuthenticationFailed(_("Your sign-in token has expired: sign in again."))
-        if settings.TWO_FACTOR_REQUIRED and two_factor.issued_on_password_alone(user):
+        if permissions.second_factor_missing(user):
             raise AuthenticationFailed(_("Sign in again with your second factor."))
         return user, token
 
@@ -132,7 +132,7 @@ class IntegrationTokenAuthentication(BaseAuthentication):
         )
         if token is None:
             raise AuthenticationFailed(_("Invalid token."))
-        if settings.TWO_FACTOR_REQUIRED and two_factor.issued_on_password_alone(token.user):
+        if permissions.second_factor_missing(token.user):
             # Its user was given a role that requires a second factor and has none yet.
             raise AuthenticationFailed(_("Sign in again with your second factor."))
         if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=5):

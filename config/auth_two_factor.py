@@ -68,13 +68,6 @@ def needs_second_factor(user: User) -> bool:
     return required_for(user) or authenticator(user) is not None
 
 
-def issued_on_password_alone(user: User) -> bool:
-    """Whether the user's API token can only have come from the password: they need a second
-    factor but have none yet (turning one on deletes earlier tokens, and with one set up the
-    token endpoint wants its code)."""
-    return required_for(user) and authenticator(user) is None
-
-
 def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 

@@ -280,10 +280,18 @@ def _roles_changed(
 ) -> None:
     """A user's global roles changed: their sockets close and the pages ask for new tickets,
     which the API gives only to a credential still good for the new role (a session made on
-    the password alone is not, once the role requires a second factor)."""
-    if action not in ("post_add", "post_remove", "post_clear"):
+    the password alone is not, once the role requires a second factor).
+
+    `clear()` names no one in its signal: whom it removes is read just before (in its
+    transaction; the sockets are told after commit), from either side of the relation."""
+    if action in ("post_add", "post_remove"):
+        user_ids = sorted(pk_set or ()) if reverse else [instance.pk]
+    elif action == "pre_clear":
+        user_ids = (
+            sorted(instance.user_set.values_list("pk", flat=True)) if reverse else [instance.pk]
+        )
+    else:
         return
-    user_ids = sorted(pk_set or ()) if reverse else [instance.pk]
     for user_id in user_ids:
         end_sockets(user_id, None)
 

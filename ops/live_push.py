@@ -1,6 +1,8 @@
 """Integration tokens open the live push too (`notifications.sockets`): a socket opened with
 one closes as soon as the token is revoked or deleted, and at its next check once the token
-expires or its user is deactivated (the same `usable()` rule the API's authentication uses).
+no longer signs its user in over the API (config/auth.py): expired, revoked without the
+message reaching the socket, its user deactivated, or given a role that requires a second
+factor they have not set up.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from rest_framework.request import Request
 
+from cases import permissions
 from notifications import sockets
 from ops.models import IntegrationToken
 
@@ -21,8 +24,11 @@ def _reference(request: Request) -> str | None:
 
 
 def _user_of(reference: str) -> Any:
+    """The token's user as the API's integration-token authentication finds it now."""
     token = IntegrationToken.objects.usable().select_related("user").filter(pk=reference).first()
-    return token.user if token is not None else None
+    if token is None or permissions.second_factor_missing(token.user):
+        return None
+    return token.user
 
 
 def _ended(sender: Any, instance: IntegrationToken, **kwargs: Any) -> None:

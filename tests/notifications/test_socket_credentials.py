@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from cases.models import Membership
-from cases.permissions import SECRETARIAT
+from cases.permissions import LEADER, SECRETARIAT
 from config.asgi import application
 from config.auth import create_integration_token, revoke_integration_token
 from notifications.models import SocketTicket
@@ -158,16 +158,19 @@ async def test_an_integration_token_opens_the_push_until_it_is_revoked(world: An
     await page.disconnect()
 
 
-async def test_an_integration_token_that_expires_while_open_closes_at_the_next_check(
-    world: Any, settings: Any
+@pytest.mark.parametrize("ending", ["expires_at", "revoked_at"])
+async def test_an_integration_token_that_ends_unannounced_closes_at_the_next_check(
+    world: Any, settings: Any, ending: str
 ) -> None:
+    """It expired while open, or its revocation's message was lost (written straight into
+    the table: no signal tells the sockets)."""
     settings.WEBSOCKET_RECHECK_SECONDS = 0.2
     token, key = await sync(create_integration_token)(world.head_a, "Cổng dữ liệu của Sở")
     program = await opened(await sync(ticket)(Client(HTTP_AUTHORIZATION=f"Bearer {key}")))
     assert await program.receive_nothing(timeout=0.5)  # checked, still good
 
     await sync(IntegrationToken.objects.filter(pk=token.pk).update)(
-        expires_at=timezone.now() - timedelta(seconds=1)
+        **{ending: timezone.now() - timedelta(seconds=1)}
     )
 
     assert await closed_for_its_credential(program)
@@ -278,16 +281,64 @@ async def test_a_role_that_requires_a_second_factor_ends_a_session_made_without_
     await colleague.disconnect()
 
 
+def _page(user: User) -> tuple[Client, str]:
+    browser = signed_in_browser(user)
+    return browser, ticket(browser)
+
+
+def _script(user: User) -> tuple[Client, str]:
+    script = with_token(token_for(user))
+    return script, ticket(script)
+
+
+def _integration(user: User) -> tuple[Client, str]:
+    _token, key = create_integration_token(user, "Cổng dữ liệu của Sở")
+    program = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return program, ticket(program)
+
+
+@pytest.mark.parametrize("holder", [_page, _script, _integration])
 async def test_a_socket_finds_out_at_its_next_check_if_the_role_change_was_not_announced(
-    world: Any, settings: Any
+    world: Any, settings: Any, holder: Any
 ) -> None:
+    """Made secretariat with no second factor set up, the message lost: whatever the
+    credential, the socket closes at its next check, as the API now refuses that credential."""
     settings.TWO_FACTOR_REQUIRED = True
     settings.WEBSOCKET_RECHECK_SECONDS = 0.2
-    page = await opened(await sync(lambda: ticket(signed_in_browser(world.staff_a)))())
-    assert await page.receive_nothing(timeout=0.5)  # checked, still good
+    client, fresh = await sync(holder)(world.staff_a)
+    socket = await opened(fresh)
+    assert await socket.receive_nothing(timeout=0.5)  # checked, still good
 
     secretariat = await sync(Group.objects.get)(name=SECRETARIAT)
     # Written straight into the table: no signal tells the sockets.
     await sync(User.groups.through.objects.create)(user=world.staff_a, group=secretariat)
 
-    assert await closed_for_its_credential(page)
+    assert await closed_for_its_credential(socket)
+    headers = {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value} if client.cookies else {}
+    assert (await sync(client.post)(TICKETS, **headers)).status_code == 401
+
+
+@pytest.mark.parametrize("side", ["group", "user"])
+async def test_emptying_a_role_at_once_closes_the_sockets_of_everyone_removed(
+    world: Any, layer: str, side: str
+) -> None:
+    """`clear()` from either side of the relation, as `remove()` does: the sockets close at
+    once (the next check is a minute away), and those of whoever kept their role stay open."""
+    leader = await sync(Group.objects.get)(name=LEADER)
+    deputy = world.secretariat
+    await sync(deputy.groups.add)(leader)
+    removed = [
+        await opened(await sync(lambda u=u: _script(u)[1])()) for u in (world.leader, deputy)
+    ]
+    colleague = await opened(await sync(lambda: _script(world.auditor)[1])())
+
+    if side == "group":
+        await sync(leader.user_set.clear)()
+    else:
+        await sync(world.leader.groups.clear)()
+        await sync(deputy.groups.clear)()
+
+    for socket in removed:
+        assert await closed_for_its_credential(socket)
+    assert await colleague.receive_nothing(timeout=0.5)
+    await colleague.disconnect()

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from cases import frameworks, scoring
 from cases.errors import Conflict
-from cases.frameworks import excel, tree
+from cases.frameworks import checks, excel, tree
 from cases.models import Criterion, Framework, Method
 from tests.framework_files import GOOD, HEADER, xlsx
 from tests.helpers import api, worksheet
@@ -518,3 +518,44 @@ def test_the_codes_are_renumbered_through_the_api_by_the_secretariat_only(world:
     assert done.status_code == 200, done.content
     assert [a["code"] for a in done.json()["tree"][0]["children"]][:2] == ["1.1", "1.2"]
     assert _titles(copy)["1.2"] == before["1.1"]
+
+
+def test_the_api_names_the_codes_out_of_order_and_the_set_can_still_open_a_cycle(
+    world: Any,
+) -> None:
+    """A move keeps the codes: the set's read and each edit's answer list the nodes whose
+    code no longer follows its place, which refuses nothing, until the codes are renumbered."""
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    client = api(world.secretariat)
+    assert client.get(f"/api/v1/frameworks/{copy.pk}/").json()["codes_out_of_order"] == []
+
+    moved = client.patch(f"/api/v1/frameworks/{copy.pk}/criteria/1.1/", {"step": 1}, format="json")
+
+    assert moved.status_code == 200, moved.content
+    expected = [
+        {
+            "code": "1.1",
+            "title": "Kế hoạch CCHC năm",
+            "message": "mã không theo thứ tự giữa các mục con của 1 "
+            "(thứ tự đang hiển thị: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6).",
+        }
+    ]
+    assert moved.json()["codes_out_of_order"] == expected
+    read = client.get(f"/api/v1/frameworks/{copy.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert read.json()["codes_out_of_order"][0]["message"] == (
+        "its code is out of order among the parts of 1 (shown: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6)."
+    )
+    assert read.json()["problems"] == [] and checks.set_problems(copy) == []  # a notice only
+
+    renumbered = client.post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+    assert renumbered.json()["codes_out_of_order"] == []
+
+
+def test_an_import_preview_names_the_codes_out_of_order(world: Any) -> None:
+    before = counts()
+    rows = [GOOD[0], GOOD[1], GOOD[3], GOOD[2]]  # 1.2 above 1.1
+    response = post_set(world.secretariat, xlsx(rows), dry_run="true")
+    assert response.status_code == 200, response.content
+    assert [n["code"] for n in response.json()["codes_out_of_order"]] == ["1.1"]
+    assert counts() == before
