@@ -252,26 +252,26 @@ def test_the_editor_names_the_codes_left_out_of_order_until_they_are_renumbered(
     copy = Framework.objects.get(derived_from=frozen)
     page_url = reverse("web:framework", args=[copy.pk])
     edit = reverse("web:framework-edit", args=[copy.pk])
-    assert Page(client.get(page_url)).id("code-order") is None
+    assert Page(client.get(page_url)).id_or_none("code-order") is None
 
     client.post(edit, {"op": "down", "code": "1.1"})
 
     page = Page(client.get(page_url))
-    title = page.id("code-order-title")
-    assert title is not None and title.text == "Mã số không theo thứ tự"
+    assert page.id("code-order-title").text == "Mã số không theo thứ tự"
     (item,) = [li.text for li in page.all("li") if li.text.startswith("1.1 ")]
     assert item == (
         "1.1 “Kế hoạch CCHC năm”: mã không theo thứ tự giữa các mục con của 1 "
         "(thứ tự đang hiển thị: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6)."
     )
-    assert page.first("a", href="#node-1.1") is not None
-    assert page.first("a", href="#renumber-section") is not None
-    assert page.id("renumber-section") is not None
-    assert page.id("set-problems") is None and page.id("set-sums") is not None  # not a fault
+    assert page.first_or_none("a", href="#node-1.1") is not None
+    assert page.first_or_none("a", href="#renumber-section") is not None
+    assert page.id_or_none("renumber-section") is not None
+    assert page.id_or_none("set-problems") is None  # not a fault
+    assert page.id_or_none("set-sums") is not None
 
     client.post(edit, {"op": "renumber"})
 
-    assert Page(client.get(page_url)).id("code-order") is None
+    assert Page(client.get(page_url)).id_or_none("code-order") is None
 
 
 def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in: Any) -> None:
@@ -283,13 +283,11 @@ def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in
     page_url = reverse("web:framework", args=[copy.pk])
     client.post(reverse("set_language"), {"language": "en", "next": page_url})
     page = Page(client.get(page_url))
-    title, notice = page.id("code-order-title"), page.id("code-order")
-    assert title is not None and title.text == "Codes out of order"
-    assert notice is not None
+    assert page.id("code-order-title").text == "Codes out of order"
     assert (  # of two rows swapped, the one below is named
         "1 “Công tác chỉ đạo, điều hành CCHC”: its code is out of order among the areas "
         "(shown: 2, 1, 3, 4, 5, 6, 7, 8, 9)."
-    ) in notice.text
+    ) in page.id("code-order").text
 
 
 def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be_saved(
@@ -300,12 +298,10 @@ def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be
     preview = Page(
         client.post(IMPORT, {**FIELDS, "file": SimpleUploadedFile("dao.xlsx", xlsx(rows))})
     )
-    notice = preview.id("code-order")
-    assert notice is not None and "1.1 “Ban hành kế hoạch CCHC năm”" in notice.text
-    assert preview.first("a", href="#renumber-section") is None  # no editor here
-    confirm = preview.first("input", name="confirm")
-    assert confirm is not None
-    assert client.post(IMPORT, {"confirm": confirm.attrs["value"]}).status_code == 302
+    assert "1.1 “Ban hành kế hoạch CCHC năm”" in preview.id("code-order").text
+    assert preview.first_or_none("a", href="#renumber-section") is None  # no editor here
+    confirm = preview.first("input", name="confirm")["value"]
+    assert client.post(IMPORT, {"confirm": confirm}).status_code == 302
     saved = Framework.objects.latest("pk")
     assert list(saved.criteria.order_by("position").values_list("code", flat=True)) == [
         "1",
