@@ -582,15 +582,18 @@ def _correct(user: User | None, code: str, body: Any, **headers: Any) -> Any:
 
 
 def test_the_secretariat_corrects_a_misspelt_unit_name_through_the_api_while_it_is_assessed(
-    world: SimpleNamespace,
+    world: SimpleNamespace, django_assert_max_num_queries: Any
 ) -> None:
     """The same unit under the right name: its case in the open cycle, its people and its
     past years stay its own; no lineage, one audit entry."""
     last = AuditEntry.objects.latest("pk").pk
 
-    response = _correct(
-        world.secretariat, "stp", {"name": " Sở  Tư pháp tỉnh ", "note": "sửa lỗi chính tả"}
-    )
+    # The unit locked and updated, the audit chain's lock, head and entry, the unit group
+    # for the answer, and the savepoint around them.
+    with django_assert_max_num_queries(8):
+        response = _correct(
+            world.secretariat, "stp", {"name": " Sở  Tư pháp tỉnh ", "note": "sửa lỗi chính tả"}
+        )
 
     assert response.status_code == 200, response.content
     assert response.json() == {"code": "STP", "name": "Sở Tư pháp tỉnh", "group": "khoi_so"}
