@@ -61,6 +61,11 @@ FrameworkOutput = inline_serializer(
         "frozen_by": serializers.DictField(allow_null=True),
         "tree": serializers.ListField(child=serializers.DictField()),
         "problems": serializers.ListField(child=serializers.CharField()),
+        "codes_out_of_order": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="the nodes whose code does not follow their place (a notice, never a "
+            "refusal): code, title, message",
+        ),
     },
 )
 
@@ -96,6 +101,14 @@ def _problems(found: list[Problem]) -> list[str]:
     return [f"{p.node.code}: {p.message}" if p.node else p.message for p in found]
 
 
+def out_of_order_json(built: Tree) -> list[dict[str, str]]:
+    return [
+        {"code": p.node.code, "title": p.node.title, "message": p.message}
+        for p in tree.codes_out_of_order(built)
+        if p.node is not None
+    ]
+
+
 def _cycle(cycle: Any) -> dict[str, Any] | None:
     if cycle is None:
         return None
@@ -108,6 +121,7 @@ def framework_json(framework: Framework, built: Tree | None = None) -> dict[str,
     data["tree"] = [node_json(a) for a in built.areas]
     data["total"] = tree.text_number(built.total())
     data["problems"] = _problems(tree.problems(built))
+    data["codes_out_of_order"] = out_of_order_json(built)
     return data
 
 
@@ -156,6 +170,7 @@ class FrameworkListView(APIView):
                 {
                     "tree": [node_json(a) for a in built.areas],
                     "total": tree.text_number(built.total()),
+                    "codes_out_of_order": out_of_order_json(built),
                 }
             )
         framework = services.import_framework(filename, content, fields, actor=request.user)

@@ -1,4 +1,5 @@
-"""API of the units and accounts import: the secretariat's upload and the template to fill."""
+"""API of units and accounts: the secretariat's import and the template to fill, and the
+correction of a misspelt unit name."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from rest_framework.views import APIView
 
 from cases import people, permissions
 from cases.errors import NotAllowed
-from cases.users import SignedInApiRequest
+from cases.inputs import text, validated
+from cases.users import SignedInApiRequest, User
 from workflow import people as people_services
-from workflow.api import XLSX, attachment
+from workflow.api import XLSX, UnitRefSerializer, attachment
 
 ImportOutput = inline_serializer(
     "UnitsImportOutput",
@@ -58,6 +60,38 @@ class UnitsTemplateView(APIView):
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
     def get(self, request: SignedInApiRequest) -> HttpResponse:
-        if not permissions.may_manage_people(request.user):
-            raise NotAllowed(_("Only the secretariat manages units and accounts."))
+        _manager(request.user)
         return attachment(people.template_xlsx(), "don-vi-tai-khoan.xlsx", XLSX)
+
+
+NameCorrectionInput = inline_serializer(
+    "UnitNameCorrectionInput",
+    {
+        "name": text(help_text="the name as it should have been written"),
+        "note": text(help_text="why, such as the document that spells it right"),
+    },
+)
+
+
+def _manager(user: User) -> None:
+    """403 to whoever does not keep the units, before any input is read."""
+    if not permissions.may_manage_people(user):
+        raise NotAllowed(_("Only the secretariat manages units and accounts."))
+
+
+class UnitNameCorrectionView(APIView):
+    """POST {name, note}: a misspelt name corrected in place. The unit stays the one its
+    cases, people and past years belong to, even while it is assessed; a name changed by
+    decision is a renaming (a new unit continuing it), in the pages."""
+
+    @extend_schema(request=NameCorrectionInput, responses=UnitRefSerializer)
+    def post(self, request: SignedInApiRequest, code: str) -> Response:
+        _manager(request.user)
+        data = validated(request, NameCorrectionInput)
+        unit = people_services.correct_unit_name(
+            code,
+            new_name=data.get("name") or "",
+            note=data.get("note") or "",
+            actor=request.user,
+        )
+        return Response(UnitRefSerializer(unit).data)

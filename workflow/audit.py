@@ -197,7 +197,14 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
     """An entry as `record` writes it, not yet chained nor saved (for `record_many`)."""
     snapshot, case = fields.get("snapshot"), fields.get("case")
     before, after, obj = fields.get("before"), fields.get("after"), fields.get("obj")
-    snap = _jsonable(snapshot) if snapshot is not None else None
+    snap: Json = None
+    snapshot_sha256 = ""
+    if snapshot is not None:
+        # Written out once: its keys are strings (Json), so the canonical text of what it
+        # reads back as is this text, and the hash is taken of it directly.
+        text = canonical_json(snapshot)
+        snap = json.loads(text)
+        snapshot_sha256 = hashlib.sha256(text.encode()).hexdigest()
     return AuditEntry(
         at=fields.get("at") or timezone.now(),
         actor=fields["actor"],
@@ -213,9 +220,7 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
         comment=fields.get("comment", ""),
         data=_jsonable(_mask(fields.get("data") or {})),
         snapshot=snap,
-        snapshot_sha256=hashlib.sha256(canonical_json(snap).encode()).hexdigest()
-        if snap is not None
-        else "",
+        snapshot_sha256=snapshot_sha256,
         chain=fields.get("chain", ""),
     )
 
@@ -446,6 +451,24 @@ def _read_heads(chains: Sequence[str]) -> dict[str, tuple[int, str]]:
     return heads
 
 
+def _bound_cursor() -> Any:
+    """A cursor whose parameters travel apart from the statement (server-side binding) on
+    PostgreSQL, still logged and wrapped as Django's own. The connection binds on the client,
+    which quotes every character of a batch's snapshots into the SQL text: about a fifth of
+    the time of a batch's INSERT."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    # The stubs type the wrappers' argument as Django's wrapper; it is the driver's cursor.
+    cursor_class: Any = ServerBindingCursor
+    raw = cursor_class(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all; returns those not written.
 
@@ -457,8 +480,11 @@ def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]
     query = sql.InsertQuery(AuditEntry, on_conflict=OnConflict.IGNORE)
     query.insert_values(fields, list(entries))
     compiler = SQLInsertCompiler(query, connection, "default")
-    returning: Any = [meta.pk, meta.get_field("chain"), meta.get_field("seq")]
-    rows: Any = compiler.execute_sql(returning)
+    compiler.returning_fields = [meta.pk, meta.get_field("chain"), meta.get_field("seq")]
+    [(statement, params)] = compiler.as_sql()
+    with _bound_cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
     written = {(chain, seq): pk for pk, chain, seq in rows}
     taken = []
     for entry in entries:

@@ -96,4 +96,9 @@ urlpatterns = [
     path("clarifications/<int:pk>/answer/", api.AnswerView.as_view(), name="clarification-answer"),
     path("units/import/", api_people.UnitsImportView.as_view(), name="units-import"),
     path("units/template.xlsx", api_people.UnitsTemplateView.as_view(), name="units-template"),
+    path(
+        "units/<str:code>/correct-name/",
+        api_people.UnitNameCorrectionView.as_view(),
+        name="unit-name-correction",
+    ),
 ]

@@ -133,7 +133,8 @@ class Problem:
     message: str
     # "incomplete": a state an editor passes through (a parent that does not sum yet, a new
     # leaf without its method or settings); a set is saved from a file or scored only
-    # without any, but edited step by step with them shown.
+    # without any, but edited step by step with them shown. "order": a code out of order
+    # (`codes_out_of_order`), a notice that never stops a save, an import or a cycle.
     kind: str = "invalid"
 
     @property
@@ -220,6 +221,95 @@ def problems(tree: Tree) -> list[Problem]:
                 )
             )
     return found
+
+
+def codes_out_of_order(tree: Tree) -> list[Problem]:
+    """The nodes whose code does not follow from their place, in reading order: a code that
+    is not its parent's plus one part (1.2.1 under 1.3; an area coded 1.5), or that is out
+    of order among its siblings' (1.2 above 1.1). Edits keep the codes in use, so a set being
+    edited may show either until it is renumbered: a notice, never a refusal. Of siblings
+    out of order, the fewest whose moving would leave the others in order are named.
+    """
+    found: list[Problem] = []
+    groups: list[tuple[Node | None, list[Node]]] = [(None, tree.areas)]
+    groups += [(node, node.children) for node, _p, _d in tree.walk() if node.children]
+    for parent, siblings in groups:
+        prefix = f"{parent.code}." if parent is not None else ""
+        placed: list[Node] = []
+        for node in siblings:
+            rest = node.code[len(prefix) :] if node.code.startswith(prefix) else ""
+            if rest and "." not in rest:
+                placed.append(node)
+            elif parent is None:
+                found.append(
+                    Problem(
+                        node,
+                        "code",
+                        _("it is an area, but its code has more than one part."),
+                        "order",
+                    )
+                )
+            else:
+                found.append(
+                    Problem(
+                        node,
+                        "code",
+                        _("it is a part of %(parent)s, but its code is not %(parent)s.x.")
+                        % {"parent": parent.code},
+                        "order",
+                    )
+                )
+        shown = ", ".join(n.code for n in siblings)
+        for node in _out_of_sequence(placed, len(prefix)):
+            message = (
+                _("its code is out of order among the parts of %(parent)s (shown: %(order)s).")
+                % {"parent": parent.code, "order": shown}
+                if parent is not None
+                else _("its code is out of order among the areas (shown: %(order)s).")
+                % {"order": shown}
+            )
+            found.append(Problem(node, "code", message, "order"))
+    position = {id(node): index for index, (node, _p, _d) in enumerate(tree.walk())}
+    found.sort(key=lambda p: position[id(p.node)])
+    return found
+
+
+_ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+
+
+def _roman(numeral: str) -> int:
+    values = [_ROMAN_VALUES[c] for c in numeral]
+    return sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
+
+
+def _out_of_sequence(siblings: list[Node], cut: int) -> list[Node]:
+    """The siblings outside the longest run whose last code parts ascend (the earlier rows
+    kept when runs tie). The parts compare as numbers (1, 2 … 10), as Roman numerals when
+    all are (I, II … IX), otherwise as numbers before text."""
+    parts = [n.code[cut:] for n in siblings]
+    keys: list[tuple[int, int, str]]
+    if parts and all(p.isdigit() for p in parts):
+        keys = [(0, int(p), "") for p in parts]
+    elif parts and all(_ROMAN.fullmatch(p) for p in parts):
+        keys = [(0, _roman(p), "") for p in parts]
+    else:
+        keys = [(0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in parts]
+    # Longest ascending run, O(n²): a parent's parts are a few dozen at most.
+    length = [1] * len(keys)
+    before: list[int | None] = [None] * len(keys)
+    for i in range(len(keys)):
+        for j in range(i):
+            if keys[j] < keys[i] and length[j] + 1 > length[i]:
+                length[i], before[i] = length[j] + 1, j
+    if not keys:
+        return []
+    end: int | None = length.index(max(length))
+    kept: set[int] = set()
+    while end is not None:
+        kept.add(end)
+        end = before[end]
+    return [node for index, node in enumerate(siblings) if index not in kept]
 
 
 def _leaf_problems(node: Node) -> list[Problem]:

@@ -151,3 +151,32 @@ def test_a_case_someone_else_moved_is_skipped_and_the_batch_goes_on(
     moved = AuditEntry.objects.filter(action="workflow.case.start_appraisal")
     assert cases[1].pk not in set(moved.values_list("case_id", flat=True))
     assert moved.count() == len(cases) - 1
+
+
+def test_the_sweep_pauses_the_garbage_collector_and_leaves_it_as_it_found_it(
+    monkeypatch: Any,
+) -> None:
+    """A sweep that fails half-way still turns the collector back on; a process that keeps it
+    off (its own choice) finds it off after a sweep."""
+    import gc
+
+    from deadlines import sweep as module
+
+    seen: list[bool] = []
+
+    def failing(now: Any) -> Any:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(module, "_sweep", failing)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        sweep()
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError):
+            sweep()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -48,6 +48,7 @@ WRITES = [
     ("post", "/api/v1/cycles/{cycle}/publish/", "leader"),
     ("put", "/api/v1/notifications/settings/", "staff_a"),
     ("patch", "/api/v1/notifications/settings/", "staff_a"),
+    ("post", "/api/v1/units/STP/correct-name/", "secretariat"),
 ]
 
 

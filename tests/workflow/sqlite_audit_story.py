@@ -1,6 +1,6 @@
 """The audit chains on SQLite (the embedded default), run in a process of its own by
 tests/workflow/test_audit_chain.py: concurrent writers of two cases and the installation,
-an anchor, verify_audit intact, then an altered entry named."""
+a batch appended as the sweep does, an anchor, verify_audit intact, then an altered entry named."""
 
 from __future__ import annotations
 
@@ -62,16 +62,26 @@ def main() -> None:
     for t in threads:
         t.join()
     assert failures == [], failures
+    # A batch of the sweep: one entry per case, each with a snapshot, in one INSERT.
+    with transaction.atomic():
+        batch = [
+            audit.entry_of(
+                "tests.sqlite.batch", actor=user, case=case, snapshot={"ô": "điểm", "n": [1]}
+            )
+            for case in cases
+        ]
+        audit.append_locked(batch)
+    assert all(entry.pk is not None and entry.seq == 21 for entry in batch), batch
     assert audit.anchor(full=True) is not None
     result = audit.verify()
-    assert result.problem == "" and result.checked == 61, result
+    assert result.problem == "" and result.checked == 63, result
     for case in cases:
         seqs = list(
             audit.AuditEntry.objects.filter(chain=f"case:{case.pk}")
             .order_by("seq")
             .values_list("seq", flat=True)
         )
-        assert seqs == list(range(1, 21)), seqs
+        assert seqs == list(range(1, 22)), seqs
     victim = audit.AuditEntry.objects.filter(chain=f"case:{cases[0].pk}", seq=5).get()
     with connection.cursor() as cursor:
         cursor.execute(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,10 @@ from openpyxl.utils import get_column_letter
 
 from cases import frameworks, scoring
 from cases.errors import Conflict
-from cases.frameworks import excel, tree
+from cases.frameworks import checks, excel, tree
 from cases.models import Criterion, Framework, Method
 from tests.framework_files import GOOD, HEADER, xlsx
-from tests.helpers import api
+from tests.helpers import api, worksheet
 from workflow import audit, framework_services
 from workflow.models import AuditEntry
 
@@ -54,9 +56,9 @@ def test_the_secretariat_imports_a_set_and_gets_its_tree_with_the_sums(world: An
     body = response.json()
     framework = Framework.objects.get(pk=body["id"])
     assert framework.cycle is None and framework.frozen_by is None
-    assert (framework.decision_number, framework.decision_date.isoformat()) == (
+    assert (framework.decision_number, framework.decision_date) == (
         "123/QĐ-UBND",
-        "2026-01-15",
+        date(2026, 1, 15),
     )
     area = body["tree"][0]
     assert (area["code"], area["max_points"], area["sum"]) == ("1", "3", "3")
@@ -71,7 +73,7 @@ def test_the_secretariat_imports_a_set_and_gets_its_tree_with_the_sums(world: An
     assert rate["data_source"] == "Hệ thống một cửa"
     assert body["problems"] == []
     leaf = Criterion.objects.get(framework=framework, code="1.1")
-    assert (leaf.method, leaf.guidance, leaf.evidence_required, leaf.area.code) == (
+    assert (leaf.method, leaf.guidance, leaf.evidence_required, leaf.area_code) == (
         Method.YES_NO,
         "Kế hoạch",
         True,
@@ -90,7 +92,7 @@ def test_a_preview_answers_the_tree_and_saves_nothing(world: Any) -> None:
 
 
 def test_every_bad_row_is_named_by_row_and_column_and_nothing_is_saved(world: Any) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         ["1", "Khu vực", 5, "", "", "", "", "", "", ""],  # parts sum to 3, not 5
         ["1.1", "Hai lần", 1, "yes_no", "", "", "Có", "Không", "", ""],
@@ -135,7 +137,7 @@ def test_a_file_that_is_not_a_workbook_is_refused(world: Any) -> None:
 def million_empty_cells() -> bytes:
     """A valid workbook whose sheet holds 1 000 × 1 000 empty formatted cells."""
     book = Workbook()
-    book.active.append(HEADER)
+    worksheet(book).append(HEADER)
     base = io.BytesIO()
     book.save(base)
     cells = "".join(f'<c r="{get_column_letter(c)}{{r}}" s="0"/>' for c in range(1, 1001))
@@ -251,7 +253,11 @@ def test_last_years_set_is_copied_and_edited_with_the_sums_checked_as_it_goes(
     assert added.status_code == 201, added.content
     assert added.json()["problems"] == []
     leaf = Criterion.objects.get(framework=copy, code="1.1.3")
-    assert (leaf.title, leaf.max_points, leaf.method) == ("Công khai kế hoạch", 0.5, "yes_no")
+    assert (leaf.title, leaf.max_points, leaf.method) == (
+        "Công khai kế hoạch",
+        Decimal("0.5"),
+        "yes_no",
+    )
     # Renamed and moved to the top: it is shown first, every code keeps its criterion.
     moved = client.patch(
         f"{url}1.1.3/", {"title": "Công khai kế hoạch CCHC", "step": -2}, format="json"
@@ -420,7 +426,7 @@ def test_an_unknown_count_of_a_penalty_item_refuses_the_set(world: Any) -> None:
 
 
 def test_the_workbook_marks_the_late_submission_deduction_in_its_settings(world: Any) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         *GOOD,
         ["9", "Điểm thưởng, điểm trừ", 0, "", "", "", "", "", "", ""],
         ["9.1", "Gửi kết quả tự đánh giá trễ hạn", 3, "penalty", "0,5/ngày làm việc trễ"],
@@ -487,6 +493,7 @@ def test_the_codes_are_renumbered_in_order_only_when_the_secretariat_asks(
     assert copy.criteria.get(code="1.2.1").parent == renumbered  # its parts follow
     entry = AuditEntry.objects.filter(action=audit.FRAMEWORK_CHANGED).latest("pk")
     assert entry.data["change"] == "renumber" and entry.actor == world.secretariat
+    assert entry.before is not None and entry.after is not None
     assert dict(zip(entry.before["codes"], entry.after["codes"], strict=True))["1.1"] == "1.2"
 
 
@@ -511,3 +518,44 @@ def test_the_codes_are_renumbered_through_the_api_by_the_secretariat_only(world:
     assert done.status_code == 200, done.content
     assert [a["code"] for a in done.json()["tree"][0]["children"]][:2] == ["1.1", "1.2"]
     assert _titles(copy)["1.2"] == before["1.1"]
+
+
+def test_the_api_names_the_codes_out_of_order_and_the_set_can_still_open_a_cycle(
+    world: Any,
+) -> None:
+    """A move keeps the codes: the set's read and each edit's answer list the nodes whose
+    code no longer follows its place, which refuses nothing, until the codes are renumbered."""
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    client = api(world.secretariat)
+    assert client.get(f"/api/v1/frameworks/{copy.pk}/").json()["codes_out_of_order"] == []
+
+    moved = client.patch(f"/api/v1/frameworks/{copy.pk}/criteria/1.1/", {"step": 1}, format="json")
+
+    assert moved.status_code == 200, moved.content
+    expected = [
+        {
+            "code": "1.1",
+            "title": "Kế hoạch CCHC năm",
+            "message": "mã không theo thứ tự giữa các mục con của 1 "
+            "(thứ tự đang hiển thị: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6).",
+        }
+    ]
+    assert moved.json()["codes_out_of_order"] == expected
+    read = client.get(f"/api/v1/frameworks/{copy.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert read.json()["codes_out_of_order"][0]["message"] == (
+        "its code is out of order among the parts of 1 (shown: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6)."
+    )
+    assert read.json()["problems"] == [] and checks.set_problems(copy) == []  # a notice only
+
+    renumbered = client.post(f"/api/v1/frameworks/{copy.pk}/renumber/")
+    assert renumbered.json()["codes_out_of_order"] == []
+
+
+def test_an_import_preview_names_the_codes_out_of_order(world: Any) -> None:
+    before = counts()
+    rows = [GOOD[0], GOOD[1], GOOD[3], GOOD[2]]  # 1.2 above 1.1
+    response = post_set(world.secretariat, xlsx(rows), dry_run="true")
+    assert response.status_code == 200, response.content
+    assert [n["code"] for n in response.json()["codes_out_of_order"]] == ["1.1"]
+    assert counts() == before

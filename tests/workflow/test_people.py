@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from rest_framework.authtoken.models import Token
 
 from cases.errors import DomainError, InvalidInput, NotAllowed, WrongState
-from cases.models import Membership, Unit, UnitGroup, UnitLineage
+from cases.models import Case, Membership, Unit, UnitGroup, UnitLineage
 from results.history import lineage_of
 from tests.factories import PASSWORD
 from tests.helpers import api, people_workbook
@@ -575,3 +575,127 @@ def test_a_province_import_costs_the_same_queries_whatever_its_number_of_rows(
 
     assert AuditEntry.objects.count() - before == 1 + 12 + 40 + 1 + 1  # group, units, …
     assert audit.verify().problem == ""
+
+
+def _correct(user: User | None, code: str, body: Any, **headers: Any) -> Any:
+    return api(user).post(f"/api/v1/units/{code}/correct-name/", body, format="json", **headers)
+
+
+def test_the_secretariat_corrects_a_misspelt_unit_name_through_the_api_while_it_is_assessed(
+    world: SimpleNamespace, django_assert_max_num_queries: Any
+) -> None:
+    """The same unit under the right name: its case in the open cycle, its people and its
+    past years stay its own; no lineage, one audit entry."""
+    last = AuditEntry.objects.latest("pk").pk
+
+    # The unit locked and updated, the audit chain's lock, head and entry, the unit group
+    # for the answer, and the savepoint around them.
+    with django_assert_max_num_queries(8):
+        response = _correct(
+            world.secretariat, "stp", {"name": " Sở  Tư pháp tỉnh ", "note": "sửa lỗi chính tả"}
+        )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"code": "STP", "name": "Sở Tư pháp tỉnh", "group": "khoi_so"}
+    unit = Unit.objects.get(pk=world.unit_a.pk)
+    assert (unit.code, unit.name, unit.is_active) == ("STP", "Sở Tư pháp tỉnh", True)
+    assert Case.objects.get(pk=world.case_a.pk).unit_id == unit.pk
+    assert world.staff_a.memberships.get().unit == unit
+    assert UnitLineage.objects.count() == 0
+    (entry,) = AuditEntry.objects.filter(pk__gt=last)
+    assert (entry.action, entry.actor, entry.object_type, entry.object_id) == (
+        audit.UNIT_NAME_CORRECTED,
+        world.secretariat,
+        "cases.unit",
+        str(unit.pk),
+    )
+    assert (entry.before, entry.after) == ({"name": "Sở Tư pháp"}, {"name": "Sở Tư pháp tỉnh"})
+    assert entry.comment == "sửa lỗi chính tả"
+    assert audit.verify().problem == ""
+
+
+@pytest.mark.parametrize(
+    ("role", "code", "body", "status", "detail"),
+    [
+        (
+            "leader",
+            "STP",
+            {"name": "Sở Tư pháp tỉnh"},
+            403,
+            "Chỉ Sở Nội vụ quản lý đơn vị và tài khoản.",
+        ),
+        (
+            "staff_a",
+            "STP",
+            {"name": "Sở Tư pháp tỉnh"},
+            403,
+            "Chỉ Sở Nội vụ quản lý đơn vị và tài khoản.",
+        ),
+        ("head_a", "STP", {}, 403, "Chỉ Sở Nội vụ quản lý đơn vị và tài khoản."),
+        ("secretariat", "NOPE", {"name": "Sở Mới"}, 404, "Không có đơn vị mã “NOPE”."),
+        (
+            "secretariat",
+            "SCU1",  # renamed by decision below: retired
+            {"name": "Sở Cũ Một tỉnh"},
+            409,
+            "Đơn vị SCU1 đã được sáp nhập hoặc đổi tên, không còn hoạt động.",
+        ),
+        ("secretariat", "STP", {}, 400, "Hãy nhập tên đã sửa của đơn vị."),
+        ("secretariat", "STP", {"name": "  "}, 400, "Hãy nhập tên đã sửa của đơn vị."),
+        (
+            "secretariat",
+            "STP",
+            {"name": "Sở  Tư pháp"},
+            400,
+            "Tên đã sửa trùng với tên hiện tại của đơn vị.",
+        ),
+        ("secretariat", "STP", {"name": "S" * 256}, 400, "Tên có tối đa 255 ký tự."),
+        ("secretariat", "STP", {"name": {"vi": "Sở"}}, 400, "Dữ liệu gửi lên không hợp lệ."),
+        (
+            "secretariat",
+            "STP",
+            {"name": "Sở Tư pháp tỉnh", "note": ["x"]},
+            400,
+            "Dữ liệu gửi lên không hợp lệ.",
+        ),
+    ],
+    ids=[
+        "leader",
+        "unit-staff",
+        "unit-head-empty-body",
+        "unknown-unit",
+        "retired-unit",
+        "no-name",
+        "blank-name",
+        "same-name",
+        "too-long",
+        "name-not-text",
+        "note-not-text",
+    ],
+)
+def test_a_refused_name_correction_says_why_in_vietnamese_and_changes_nothing(
+    world: SimpleNamespace, role: str, code: str, body: Any, status: int, detail: str
+) -> None:
+    _spare_units()
+    people_services.rename_unit("SCU1", new_code="SMOI", new_name="Sở Mới", actor=world.secretariat)
+    before = (_everything(), UnitLineage.objects.count())
+
+    response = _correct(getattr(world, role), code, body)
+
+    assert response.status_code == status, response.content
+    assert response.json()["detail"] == detail
+    assert (_everything(), UnitLineage.objects.count()) == before
+
+
+def test_a_name_correction_is_refused_to_whoever_is_not_signed_in_and_in_english_on_request(
+    world: SimpleNamespace,
+) -> None:
+    before = _everything()
+    assert _correct(None, "STP", {"name": "Sở Tư pháp tỉnh"}).status_code == 401
+    response = _correct(world.leader, "STP", {"name": "X"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Only the secretariat manages units and accounts.",
+        "errors": [],
+    }
+    assert _everything() == before

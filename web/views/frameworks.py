@@ -121,6 +121,7 @@ def framework_import(request: SignedInRequest) -> HttpResponse:
                 "name": name,
                 "sha256": sha256,
                 "rows": pages.tree_rows(built),
+                "out_of_order": tree.codes_out_of_order(built),
                 "total": built.total(),
                 "group": UnitGroup.objects.filter(code=fields["group"]).first(),
             }
@@ -164,6 +165,7 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "framework": framework,
         "rows": pages.tree_rows(built, found),
         "problems": found,
+        "out_of_order": tree.codes_out_of_order(built),
         "total": built.total(),
         "editable": editable,
         "may_manage": permissions.may_manage_frameworks(request.user),
