@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from cases import frameworks, permissions
 from cases.frameworks import excel as framework_excel
@@ -400,21 +400,19 @@ def test_the_bell_asked_too_often_says_so_and_waits_as_long_as_the_server_says(
     rate limit answers 429 with the wait; the bell shows it, asks nothing more until the wait
     is over (not after its usual second), then goes live. No error is shown."""
     base = asgi_server_one_ticket_a_minute
-    asked: list[Any] = []
+    asked: list[Request] = []
 
-    def the_other_page_asked_first(route: Any) -> None:
+    def the_other_page_asked_first(route: Route) -> None:
         if not asked:  # at the page's first ask, whatever time the page took to load
             sockets.issue_ticket(world.staff_a, sockets.SESSION, "another page's session")
             SocketTicket.objects.update(issued_at=timezone.now() - timedelta(seconds=57))
         asked.append(route.request)
         route.continue_()
 
-    page = with_session(
-        browser,
-        base,
-        world.staff_a,
-        before=lambda page: page.route("**/socket-ticket/", the_other_page_asked_first),
-    )
+    def watch(page: Page) -> None:
+        page.route("**/socket-ticket/", the_other_page_asked_first)
+
+    page = with_session(browser, base, world.staff_a, before=watch)
 
     expect(page.locator(".bell.is-waiting")).to_have_attribute(
         "title",
@@ -423,6 +421,7 @@ def test_the_bell_asked_too_often_says_so_and_waits_as_long_as_the_server_says(
     shot(page, "16b-bell-waiting")
     page.wait_for_selector(".bell.is-live", timeout=15000)
     refused, granted = (request.response() for request in asked)
+    assert refused is not None and granted is not None
     assert (refused.status, granted.status) == (429, 201)
     wait_ms = int(refused.headers["retry-after"]) * 1000
     # When the page had the refusal, and when it asked again, by the page's own clock.
