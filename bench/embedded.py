@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -182,7 +183,8 @@ def save_and_submit(base: str, unit: Unit, saves: int | None = None) -> list[Ans
             answers.append(
                 _timed(
                     "save",
-                    lambda code=code: http.put(
+                    partial(
+                        http.put,
                         f"{base}/api/v1/cases/{unit.case}/scores/{code}/",
                         json={"self_score": 0, "note": NOTE.format(case=unit.case, code=code)},
                         headers=headers,

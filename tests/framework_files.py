@@ -7,6 +7,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from tests.helpers import worksheet
+
 HEADER = [
     "Mã (STT)",
     "Nội dung",
@@ -23,14 +25,15 @@ HEADER = [
 
 def xlsx(rows: list[list[Any]]) -> bytes:
     book = Workbook()
+    sheet = worksheet(book)
     for row in rows:
-        book.active.append(row)
+        sheet.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-GOOD = [
+GOOD: list[list[Any]] = [
     HEADER,
     ["1", "Công tác chỉ đạo, điều hành CCHC", 3, "", "", "", "", "", "", ""],
     ["1.1", "Ban hành kế hoạch CCHC năm", 1, "Có/Không", "", "", "Có", "Không", "Kế hoạch", ""],

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from rest_framework.test import APIClient
 
 from cases.models import Case, Cycle, Method, Score
@@ -33,8 +34,7 @@ def people_workbook(
 ) -> bytes:
     """The units-and-accounts workbook a province fills, as bytes (rows as given)."""
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
+    sheet = worksheet(workbook)
     sheet.title = "Đơn vị"
     for row in (units_header, *units):
         sheet.append(list(row))
@@ -44,6 +44,14 @@ def people_workbook(
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def worksheet(book: Workbook) -> Worksheet:
+    """The active sheet of a new workbook, or of one the product wrote: a worksheet (the
+    stubs allow none, or a chart sheet)."""
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    return sheet
 
 
 def api(user: User | None) -> APIClient:
@@ -116,7 +124,9 @@ def built_once(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
     thread with its own connection reads it).
     """
     outer = transaction.atomic()
-    outer._from_testcase = True  # what Django's TestCase marks its own: durable blocks nest
+    # What Django's TestCase marks its own, so that durable blocks nest; a private attribute
+    # the stubs do not declare.
+    outer._from_testcase = True  # type: ignore[attr-defined]
     with django_db_blocker.unblock():
         outer.__enter__()
     try:

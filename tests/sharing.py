@@ -27,6 +27,11 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _modules: dict[str, set[str]] = {}
 
 
+def _fixtures(item: pytest.Item) -> list[str]:
+    """The fixtures a test takes (only a test function takes any)."""
+    return item.fixturenames if isinstance(item, pytest.Function) else []
+
+
 def _transactional(item: pytest.Item) -> bool:
     """Whether the test needs committed data (as pytest-django decides it)."""
     marker = item.get_closest_marker("django_db")
@@ -35,7 +40,7 @@ def _transactional(item: pytest.Item) -> bool:
             return True
         if marker.args and marker.args[0]:
             return True
-    fixtures = getattr(item, "fixturenames", ())
+    fixtures = _fixtures(item)
     return "transactional_db" in fixtures or "live_server" in fixtures
 
 
@@ -43,14 +48,14 @@ def decide(items: list[pytest.Item]) -> None:
     """Called at collection: which modules build which shared fixture once."""
     by_module: dict[str, list[pytest.Item]] = {}
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
+        fixtures = _fixtures(item)
         if "db" in fixtures or item.get_closest_marker("django_db"):
             by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
     for name in SHARED:
         _modules[name] = {
             module
             for module, tests in by_module.items()
-            if all(name in t.fixturenames and not _transactional(t) for t in tests)
+            if all(name in _fixtures(t) and not _transactional(t) for t in tests)
         }
 
 

@@ -68,6 +68,7 @@ def test_the_case_detail_with_100_criteria_costs_a_fixed_number_of_queries(
 ) -> None:
     secretariat, cycle = _province(2, 100)
     case = cycle.cases.first()
+    assert case is not None
     # A request's user is loaded afresh: the set-up's user carries permissions it cached.
     secretariat = User.objects.get(pk=secretariat.pk)
     with django_assert_max_num_queries(MAX_DETAIL_QUERIES):

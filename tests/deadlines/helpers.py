@@ -21,9 +21,17 @@ SELF_DUE = date(2026, 3, 31)
 APPRAISAL_DUE = date(2026, 5, 10)
 
 
-def at(*parts: int) -> datetime:
+def at(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
     """An instant in Asia/Ho_Chi_Minh."""
-    return datetime(*parts, tzinfo=VN)
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=VN)
 
 
 def set_cycle(cycle: Cycle, **fields: Any) -> Cycle:

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from deadlines.calendar import (
-    VN,
     add_working_days,
     end_of_day,
     is_past,
@@ -17,12 +16,9 @@ from deadlines.calendar import (
     reminder_day,
 )
 from deadlines.policy import clean_offsets, current_offset
+from tests.deadlines.helpers import at
 
 TET_2026 = [date(2026, 2, 14) + timedelta(days=i) for i in range(9)]  # 14/2 – 22/2/2026
-
-
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=VN)
 
 
 def test_every_day_of_the_tet_2026_break_is_off() -> None:

@@ -69,7 +69,6 @@ def test_an_overdue_appraisal_report_is_flagged_and_told_to_secretariat_and_lead
     client = Client()
     client.force_login(dated.secretariat)
     page = Page(client.get(reverse("web:cycle", args=[dated.cycle.pk])))
-    assert page.id("report-overdue") is not None
     assert "10/05/2026" in page.id("report-overdue").text
 
 
@@ -145,7 +144,6 @@ def test_secretariat_is_reminded_of_the_survey_date_then_told_it_is_overdue_once
     client = Client()
     client.force_login(dated.secretariat)
     page = Page(client.get(reverse("web:cycle", args=[dated.cycle.pk])))
-    assert page.id("survey-overdue") is not None
     assert "30/04/2026" in page.id("survey-overdue").text
 
 

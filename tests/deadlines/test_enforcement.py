@@ -38,7 +38,7 @@ def test_unit_head_cannot_submit_after_cutoff(dated: SimpleNamespace) -> None:
         services.run_transition(
             dated.case_a.pk, "submit", actor=dated.head_a, now=at(2026, 4, 1, 0, 0, 0)
         )
-    assert any("31/03/2026" in reason for reason in refused.value.errors)
+    assert any("31/03/2026" in str(reason) for reason in refused.value.errors)
     assert fresh(dated.case_a).state == Case.State.SELF_SCORING
 
 

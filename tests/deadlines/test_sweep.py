@@ -55,6 +55,7 @@ def test_units_still_self_scoring_are_reminded_three_days_before_once(
     assert first.notifications == {KIND_SELF: 2}
     assert again.sent == 0
     text = Notification.objects.filter(kind=KIND_SELF).first()
+    assert text is not None
     assert "31/03/2026" in text.text_en and "3 days left" in text.text_en
     assert text.case_id == dated.case_a.pk
     assert text.link == f"/cases/{dated.case_a.pk}/"  # the case's page, not the API
@@ -180,8 +181,9 @@ def test_units_with_open_questions_are_reminded_the_day_before_and_on_the_day(
     assert sweep(at(2026, 2, 25, 9)).notifications == {KIND_EXPLANATION: 2}
     assert sweep(at(2026, 2, 25, 18)).sent == 0
     assert sweep(at(2026, 2, 26, 7, 30)).notifications == {KIND_EXPLANATION: 2}
-    text = Notification.objects.filter(kind=KIND_EXPLANATION).first().text_en
-    assert "1 clarification question" in text and "26/02/2026" in text
+    reminder = Notification.objects.filter(kind=KIND_EXPLANATION).first()
+    assert reminder is not None
+    assert "1 clarification question" in reminder.text_en and "26/02/2026" in reminder.text_en
 
 
 def test_an_answered_question_is_not_reminded(dated: SimpleNamespace) -> None:
@@ -230,7 +232,8 @@ def test_extensions_move_enforcement_and_reminders_together(dated: SimpleNamespa
     assert fresh(dated.case_a).state == Case.State.SELF_SCORING
     # A is now 6 days before its own deadline: the T-7 occasion of 7/4.
     assert recipients(KIND_SELF) == UNIT_A
-    assert "07/04/2026" in Notification.objects.filter(kind=KIND_SELF).first().text_en
+    reminder = Notification.objects.filter(kind=KIND_SELF).first()
+    assert reminder is not None and "07/04/2026" in reminder.text_en
     assert recipients(KIND_OVERDUE) == UNIT_B
 
     assert sweep(at(2026, 4, 4, 8)).notifications == {KIND_SELF: 2}  # T-3 of 7/4

@@ -120,7 +120,7 @@ async def test_redis_stopped_during_a_burst_every_push_arrives_once_after_it_ret
     pushed += await take_pushes(page)
     await page.disconnect()
 
-    def outcome() -> tuple[Counter[str], dict[int, tuple[str, int, bool]], list[int]]:
+    def outcome() -> tuple[Counter[str], dict[int | None, tuple[str, int, bool]], list[int]]:
         states = Counter(
             Case.objects.filter(pk__in=[c for c, _h in province.jobs]).values_list(
                 "state", flat=True

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from cases.models import Case
 from evidence.storage import Storage
+
+if TYPE_CHECKING:  # the test client's response, as the DRF stubs name it (no runtime class)
+    from rest_framework.response import _MonkeyPatchedResponse
 
 S3_ACCESS, S3_SECRET = "evidence-test", "evidence-test-secret"
 
@@ -55,7 +57,7 @@ def upload(
     note: str = "",
     declared: str = "application/pdf",
     language: str = "en",
-) -> Response:
+) -> _MonkeyPatchedResponse:
     data: dict[str, Any] = {
         "criterion": criterion,
         "file": SimpleUploadedFile(name, content, content_type=declared),

@@ -77,8 +77,10 @@ def docm() -> bytes:
 def xlsx() -> bytes:
     from openpyxl import Workbook
 
+    from tests.helpers import worksheet
+
     book = Workbook()
-    book.active["A1"] = "Tỷ lệ hồ sơ đúng hạn"
+    worksheet(book)["A1"] = "Tỷ lệ hồ sơ đúng hạn"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -100,7 +100,7 @@ def test_a_row_whose_recorded_checksum_differs_is_found(
     report = consistency.check()
 
     [problem] = report.problems
-    assert (problem.kind, problem.document.pk) == ("mismatch", doc.pk)
+    assert (problem.kind, problem.document) == ("mismatch", doc)
     assert problem.detail == f"SHA-256 {doc.sha256} stored, {'0' * 64} recorded"
 
 
@@ -131,7 +131,7 @@ def test_an_unlocked_object_of_a_submitted_case_is_found_and_locked(
     force_state(world.case_a, "submitted")  # as if the freeze after submit had failed
 
     report = consistency.check()
-    assert [(p.kind, p.document.pk) for p in report.problems] == [("unlocked", doc.pk)]
+    assert [(p.kind, p.document) for p in report.problems] == [("unlocked", doc)]
 
     output, ok = run("--repair")
     assert ok and "UNLOCKED" in output and "→ locked until" in output

@@ -13,7 +13,7 @@ from evidence.storage import S3Storage
 from tests.evidence.helpers import new_bucket, s3_endpoint, use_s3
 
 
-def ids(settings: Any) -> list[str]:
+def ids(settings: Any) -> list[str | None]:
     return [error.id for error in evidence_settings()]
 
 

@@ -179,6 +179,7 @@ def test_the_submit_snapshot_records_the_evidence_versions_relied_on(
     assert submit(world, django_capture_on_commit_callbacks).status_code == 200
 
     entry = AuditEntry.objects.get(action="workflow.case.submit")
+    assert entry.snapshot is not None
     assert entry.snapshot["evidence"] == [
         {
             "criterion": "1.1.1",

@@ -173,8 +173,8 @@ def ticket(client: Client) -> str:
     headers = {}
     if "sessionid" in client.cookies:  # the page sends its CSRF token, as app.js does
         client.get("/")
-        headers["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
-    response = client.post(TICKETS, **headers)
+        headers["X-CSRFToken"] = client.cookies["csrftoken"].value
+    response = client.post(TICKETS, headers=headers)
     assert response.status_code == 201, response.content
     return str(response.json()["ticket"])
 

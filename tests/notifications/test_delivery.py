@@ -265,6 +265,7 @@ def test_a_push_no_open_page_confirmed_is_sent_again_a_few_times_then_left(
     push = Delivery.objects.get(notification=row, channel="push")
     assert (push.status, push.attempts, push.confirmed_at) == ("delivered", 1, None)
     first = push.delivered_at
+    assert first is not None
 
     def worker_round(after: timedelta) -> Delivery:
         with time_machine.travel(first + after, tick=False):

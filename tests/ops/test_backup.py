@@ -174,10 +174,9 @@ def test_postgresql_with_the_s3_store_comes_back_with_every_object_and_its_reten
         response = store.get_object(bucket, key, version_id=version_id)
         assert hashlib.sha256(response.read()).hexdigest() == sha256
         response.close()
-        meta = {
-            k.lower(): v
-            for k, v in store.stat_object(bucket, key, version_id=version_id).metadata.items()
-        }
+        metadata = store.stat_object(bucket, key, version_id=version_id).metadata
+        assert metadata is not None
+        meta = {k.lower(): v for k, v in metadata.items()}
         assert meta["x-amz-object-lock-mode"] == "GOVERNANCE"
         until = meta["x-amz-object-lock-retain-until-date"].replace("Z", "+00:00")
         assert datetime.fromisoformat(until) == retained_until

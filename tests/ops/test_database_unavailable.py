@@ -66,11 +66,11 @@ def test_the_api_answers_503_in_the_callers_language_when_the_database_is_gone(
     token = Token.objects.create(user=people.head_a).key
     request.getfixturevalue("database_gone")
     client = Client(raise_request_exception=False)
-    headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    headers = {"Authorization": f"Token {token}"}
     if language:
-        headers["HTTP_ACCEPT_LANGUAGE"] = language
+        headers["Accept-Language"] = language
 
-    response = client.get("/api/v1/cases/", **headers)
+    response = client.get("/api/v1/cases/", headers=headers)
 
     assert response.status_code == 503
     assert response.json() == {"detail": message, "errors": []}

@@ -95,7 +95,7 @@ def test_a_misconfigured_redis_url_says_what_to_write(settings: Any) -> None:
     settings.REDIS_URL = "redis-server:6379"
     (error,) = redis_settings()
     assert isinstance(error, Error) and error.id == "ops.E001"
-    assert "redis://redis:6379/0" in error.hint
+    assert error.hint is not None and "redis://redis:6379/0" in error.hint
     settings.REDIS_URL = "redis://redis:6379/0"
     assert redis_settings() == []
 

@@ -109,9 +109,11 @@ def test_make_run_serves_pages_static_files_and_the_live_push_with_debug_off(
 
     # The live push: the page's WebSocket is served by the same process, opened with a
     # ticket the page asks for with its session (and its CSRF token), as app.js does.
+    csrf = http.cookies["csrftoken"]
+    assert csrf is not None
     asked = http.post(
         f"{served.base}/api/v1/notifications/socket-ticket/",
-        headers={"X-CSRFToken": http.cookies["csrftoken"]},
+        headers={"X-CSRFToken": csrf},
         timeout=30,
     )
     assert asked.status_code == 201, asked.text

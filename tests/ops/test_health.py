@@ -80,8 +80,8 @@ def test_readyz_fails_fast_when_the_object_store_is_down(client: Any, settings: 
 def test_readyz_tells_anyone_else_only_the_status(settings: Any, sent: str | None) -> None:
     settings.OPS_TOKEN = OPS_TOKEN
     settings.REDIS_URL = f"redis://127.0.0.1:{dead_port()}/0"
-    headers = {"HTTP_AUTHORIZATION": sent} if sent else {}
-    response = Client().get("/readyz", **headers)
+    headers = {"Authorization": sent} if sent else {}
+    response = Client().get("/readyz", headers=headers)
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Appraisal, Case, Cycle, RankingExclusion, Score
-from tests.helpers import api
+from tests.helpers import api, worksheet
 from tests.results.province import finalise_all
 from workflow import cycle_services
 from workflow.models import AuditEntry, Clarification
@@ -309,7 +309,7 @@ def test_reward_proposal_lists_the_units_meeting_the_cycles_rule(
     response = api(published.leader).get(f"/api/v1/cycles/{published.cycle.pk}/rewards.xlsx")
 
     assert response.status_code == 200
-    rows = [list(r) for r in load_workbook(io.BytesIO(response.content)).active.values]
+    rows = [list(r) for r in worksheet(load_workbook(io.BytesIO(response.content))).values]
     proposed = [r[3] for r in rows[5:] if r[0]]
     # S1 and S3 share rank 1 in group A; X1 is first of the communes; S5 is not ranked
     assert proposed == ["Sở Tư pháp", "Sở Y tế", "Xã An Phú"]

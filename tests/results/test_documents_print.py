@@ -57,6 +57,7 @@ def _more_departments(p: SimpleNamespace) -> None:
 
 def _convert(files: dict[str, bytes], folder: Path) -> dict[str, Path]:
     """One LibreOffice run converts every file; its profile in its own HOME."""
+    assert SOFFICE is not None  # the module is skipped without it
     home = folder / "home"
     home.mkdir()
     paths = []

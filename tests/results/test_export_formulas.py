@@ -58,7 +58,7 @@ def _open_in_libreoffice(files: dict[str, bytes]) -> dict[str, list[tuple[object
             capture_output=True,
             timeout=120,
         )
-        cells = {}
+        cells: dict[str, list[tuple[object, str]]] = {}
         for name in files:
             book = load_workbook(folder / "out" / (Path(name).stem + ".xlsx"))
             cells[name] = [
@@ -95,9 +95,9 @@ def test_texts_that_look_like_formulas_are_written_as_texts(scored: SimpleNamesp
     # CSV has no types: what a spreadsheet makes of it is the test.
     opened = _open_in_libreoffice({n: files[n] for n in ("results.csv", "survey.csv")})
 
-    for name, cells in opened.items():
-        formulas = [value for value, kind in cells if kind == "f"]
+    for name, values in opened.items():
+        formulas = [value for value, kind in values if kind == "f"]
         assert formulas == [], name
-        texts = {str(value).lstrip("'") for value, kind in cells if kind == "s"}
+        texts = {str(value).lstrip("'") for value, kind in values if kind == "s"}
         for unit_name in NAMES.values():
             assert any(unit_name.strip() in text for text in texts), (name, unit_name)

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from cases.models import Cycle, PublishedResult, RankingExclusion, Score
 from deadlines.calendar import local_date
 from notifications.models import Notification
-from results.ranking import compute_results
+from results.ranking import UnitResult, compute_results
 from tests.factories import make_user
 from tests.helpers import api
 from tests.results.province import finalise_all
@@ -29,7 +29,7 @@ from workflow import cycle_services
 from workflow.models import AuditEntry
 
 
-def _s2_row(cycle: Cycle) -> object:
+def _s2_row(cycle: Cycle) -> UnitResult:
     rows = {r.unit_code: r for _g, r in compute_results(cycle).rows()}
     return rows["S2"]
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import RankingExclusion, Unit, UnitLineage
-from tests.helpers import api
+from tests.helpers import api, worksheet
 from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
 from workflow import cycle_services
 
@@ -104,7 +104,7 @@ def test_the_years_export_prints_one_page_wide(two_years: SimpleNamespace) -> No
     response = api(None).get("/api/v1/units/X12/history.xlsx")
 
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = worksheet(load_workbook(io.BytesIO(response.content)))
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[3][:5] == [2025, "Xã An Phú", 1, 84, "B"]
     assert sheet.page_setup.orientation == "landscape"

@@ -104,7 +104,7 @@ def test_leader_approves_and_publishes_every_case_with_the_decision(
     )
     entry = AuditEntry.objects.get(action="cases.cycle.published")
     assert entry.data["decision"]["number"] == "123/QĐ-UBND"
-    assert len(entry.snapshot) == 8 and entry.snapshot_sha256
+    assert entry.snapshot is not None and len(entry.snapshot) == 8 and entry.snapshot_sha256
     assert AuditEntry.objects.filter(action="workflow.case.publish").count() == 8
 
 

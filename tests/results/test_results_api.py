@@ -136,7 +136,8 @@ def test_excel_export_has_one_sheet_per_group_with_areas_as_columns(
     assert workbook.sheetnames == ["Khối sở", "Khối xã, phường"]
     sheet = workbook["Khối sở"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert "45/QĐ-UBND" in rows[2][0] and "20/04/2026" in rows[2][0]
+    decision = rows[2][0]
+    assert isinstance(decision, str) and "45/QĐ-UBND" in decision and "20/04/2026" in decision
     header = rows[4]
     assert header[:5] == [
         "Rank",
@@ -181,10 +182,13 @@ def test_excel_export_is_set_up_to_print_on_a4_landscape_one_page_wide(
     sheet = load_workbook(io.BytesIO(response.content))["Khối sở"]
     assert sheet.page_setup.paperSize == 9  # A4
     assert sheet.page_setup.orientation == "landscape"
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    fit = sheet.sheet_properties.pageSetUpPr
+    assert fit is not None and fit.fitToPage
     assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.print_title_rows == "$5:$5"  # the header row on every page
-    assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in sheet.oddHeader.center.text
+    header = sheet.oddHeader
+    assert header is not None and header.center.text is not None
+    assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in header.center.text
     index = sheet["H8"]  # S2's index, 86.67: two decimals, decimal comma in Vietnamese
     assert (index.value, index.number_format) == (86.67, "[$-42A]#,##0.00")
     assert sheet["A6"].number_format == "[$-42A]0"  # ranks are whole numbers

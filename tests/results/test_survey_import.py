@@ -14,11 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from cases.models import Case, Cycle, Score, SurveyImport
-from tests.helpers import api
+from tests.helpers import api, worksheet
 from workflow.models import AuditEntry
 
 HEADER = ["Mã đơn vị", "Mã tiêu chí", "Điểm"]
-GOOD = [
+GOOD: list[list[Any]] = [
     ["S1", "1.3", 9],
     ["S1", "2.3", 18.5],
     ["S2", "1.3", 8],
@@ -28,7 +28,7 @@ GOOD = [
 
 def xlsx(rows: list[list[Any]], merge: str = "") -> bytes:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = worksheet(workbook)
     for row in rows:
         sheet.append(row)
     if merge:
@@ -38,12 +38,14 @@ def xlsx(rows: list[list[Any]], merge: str = "") -> bytes:
     return out.getvalue()
 
 
-def upload(user: Any, cycle: Cycle, content: bytes, name: str = "xhh.xlsx", **headers: str) -> Any:
+def upload(
+    user: Any, cycle: Cycle, content: bytes, name: str = "xhh.xlsx", *, language: str = ""
+) -> Any:
     return api(user).post(
         f"/api/v1/cycles/{cycle.pk}/survey/",
         {"file": SimpleUploadedFile(name, content)},
         format="multipart",
-        **headers,
+        headers={"Accept-Language": language} if language else {},
     )
 
 
@@ -110,9 +112,7 @@ def test_reimport_replaces_the_previous_import(province: SimpleNamespace) -> Non
 def _refused(province: SimpleNamespace, content: bytes, name: str = "xhh.xlsx") -> dict[str, Any]:
     before = survey_scores(province.cycle)
     audit_count = AuditEntry.objects.count()
-    response = upload(
-        province.secretariat, province.cycle, content, name, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = upload(province.secretariat, province.cycle, content, name, language="en")
     assert response.status_code == 400, response.content
     assert survey_scores(province.cycle) == before, "nothing may be imported"
     assert AuditEntry.objects.count() == audit_count
@@ -159,7 +159,7 @@ def test_a_duplicate_row_is_refused_with_the_row_of_the_first(province: SimpleNa
 
 
 def test_every_problem_of_a_file_is_listed_by_row_and_column(province: SimpleNamespace) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         ["S1", "1.3", 9],
         ["S9", "1.3", 5],
@@ -215,7 +215,7 @@ def test_a_csv_not_in_utf8_is_refused(province: SimpleNamespace) -> None:
 
 
 def test_merged_cells_are_refused_with_their_place(province: SimpleNamespace) -> None:
-    rows = [HEADER, ["S1", "1.3", 9], ["S1", "2.3", 18], ["S2", "1.3", 8]]
+    rows: list[list[Any]] = [HEADER, ["S1", "1.3", 9], ["S1", "2.3", 18], ["S2", "1.3", 8]]
     body = _refused(province, xlsx(rows, merge="A2:A3"))
 
     (problem,) = body["problems"]
@@ -225,7 +225,13 @@ def test_merged_cells_are_refused_with_their_place(province: SimpleNamespace) ->
 
 
 def test_merged_cells_do_not_hide_the_other_problems(province: SimpleNamespace) -> None:
-    rows = [HEADER, ["S9", "1.3", 9], ["S1", "2.3", 18], ["S2", "1.3", 8], ["S2", "2.3", "mười"]]
+    rows: list[list[Any]] = [
+        HEADER,
+        ["S9", "1.3", 9],
+        ["S1", "2.3", 18],
+        ["S2", "1.3", 8],
+        ["S2", "2.3", "mười"],
+    ]
     body = _refused(province, xlsx(rows, merge="C3:C4"))
 
     assert [(p["row"], p["column"]) for p in body["problems"]] == [(2, "A"), (3, "C"), (5, "C")]
@@ -238,7 +244,7 @@ def test_an_empty_file_and_a_file_without_rows_are_refused(province: SimpleNames
 
 def test_a_message_names_the_column_as_the_file_does(province: SimpleNamespace) -> None:
     content = xlsx([HEADER, ["S9", "1.3", 5]])
-    response = upload(province.secretariat, province.cycle, content, HTTP_ACCEPT_LANGUAGE="en")
+    response = upload(province.secretariat, province.cycle, content, language="en")
 
     assert response.status_code == 400
     assert response.json()["errors"] == [
@@ -257,7 +263,7 @@ def test_a_finalised_case_keeps_its_survey_scores(province: SimpleNamespace) -> 
 
 def _refused_again(province: SimpleNamespace, content: bytes) -> dict[str, Any]:
     before = survey_scores(province.cycle)
-    response = upload(province.secretariat, province.cycle, content, HTTP_ACCEPT_LANGUAGE="en")
+    response = upload(province.secretariat, province.cycle, content, language="en")
     assert response.status_code == 400
     assert survey_scores(province.cycle) == before
     assert SurveyImport.objects.count() == 1
@@ -291,7 +297,8 @@ def test_the_template_lists_every_unit_and_survey_criterion_and_imports_back(
 
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
-    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == (
         "Unit code",
@@ -306,9 +313,11 @@ def test_the_template_lists_every_unit_and_survey_criterion_and_imports_back(
     assert rows[1][:3] == ("S1", "Sở Tư pháp", "1.3") and rows[1][4] == 10
 
     for row in sheet.iter_rows(min_row=2):  # the secretariat fills in the scores
-        row[5].value = row[4].value / 2
+        max_points = row[4].value
+        assert isinstance(max_points, int | float)
+        row[5].value = max_points / 2
     filled = io.BytesIO()
-    sheet.parent.save(filled)
+    workbook.save(filled)
     imported = upload(province.secretariat, province.cycle, filled.getvalue())
     assert imported.status_code == 201, imported.json()
     assert survey_scores(province.cycle)[("X3", "2.2")] == Decimal("7.50")

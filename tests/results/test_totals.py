@@ -35,7 +35,7 @@ def _expected(case: Case) -> dict[str, Any]:
     framework = Framework.objects.get(cycle=case.cycle, unit_group=case.unit.group)
     part = {"self": [D(0)] * 4, "survey": [D(0)] * 4}  # max, applicable max, self, appraised
     bonus = [D(0)] * 4
-    over = [D(0), 0, 0]
+    overclaimed_points, overclaimed, compared = D(0), 0, 0
     for s in rows:
         method, top = s.criterion.method, s.criterion.max_points
         applicable = not s.not_applicable
@@ -51,11 +51,12 @@ def _expected(case: Case) -> dict[str, Any]:
         p[1] += top if applicable else 0
         p[2] += self_pts
         p[3] += appr_pts
-        if method != "survey" and applicable and None not in (s.self_score, s.appraised_score):
-            over[2] += 1
-            if s.self_score > s.appraised_score:
-                over[0] += s.self_score - s.appraised_score
-                over[1] += 1
+        claimed, appraised = s.self_score, s.appraised_score
+        if method != "survey" and applicable and claimed is not None and appraised is not None:
+            compared += 1
+            if claimed > appraised:
+                overclaimed_points += claimed - appraised
+                overclaimed += 1
     ks = case.cycle.self_weight / part["self"][0]
     kv = case.cycle.survey_weight / part["survey"][0]
     b = min(bonus[1], framework.bonus_cap) - min(bonus[3], framework.penalty_cap)
@@ -69,7 +70,7 @@ def _expected(case: Case) -> dict[str, Any]:
         "index": index,
         "appraised_total": part["self"][3] + part["survey"][3] + b,
         "applicable_max": part["self"][1] + part["survey"][1],
-        "over": tuple(over),
+        "over": (overclaimed_points, overclaimed, compared),
     }
 
 

@@ -62,7 +62,15 @@ class Page:
         self.elements = parser.elements
         self.html = html
 
-    def id(self, element_id: str) -> Element | None:
+    def id(self, element_id: str) -> Element:
+        """The element with this id; a test that reads it fails here, naming it, if it is
+        missing (`id_or_none` asks whether it is there)."""
+        found = self.id_or_none(element_id)
+        if found is None:
+            raise AssertionError(f"no element with id {element_id!r} on the page")
+        return found
+
+    def id_or_none(self, element_id: str) -> Element | None:
         return next((e for e in self.elements if e.attrs.get("id") == element_id), None)
 
     def all(self, tag: str = "", **attrs: str) -> list[Element]:
@@ -75,11 +83,19 @@ class Page:
             if (not tag or e.tag == tag) and all(e.attrs.get(k) == v for k, v in wanted.items())
         ]
 
-    def first(self, tag: str = "", **attrs: str) -> Element | None:
+    def first(self, tag: str = "", **attrs: str) -> Element:
+        """The first element `all` finds; fails here, naming what it looked for, if none
+        (`first_or_none` asks whether there is one)."""
+        found = self.first_or_none(tag, **attrs)
+        if found is None:
+            raise AssertionError(f"no <{tag or '*'}> with {attrs} on the page")
+        return found
+
+    def first_or_none(self, tag: str = "", **attrs: str) -> Element | None:
         found = self.all(tag, **attrs)
         return found[0] if found else None
 
     @property
     def text(self) -> str:
-        body = self.first("body") or self.first("html")
+        body = self.first_or_none("body") or self.first_or_none("html")
         return body.text if body else " ".join(self.html.split())

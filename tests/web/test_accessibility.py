@@ -168,6 +168,8 @@ def _page_key(path: str) -> tuple[str, str] | None:
     if match.namespace != "web" and match.url_name not in OUTSIDE_WEB:
         return None
     name, pk = match.url_name or "", match.kwargs.get("pk")
+    if pk is None:
+        return name, ""
     if name in CASE_PAGES:
         return name, Case.objects.filter(pk=pk).values_list("state", flat=True).first() or ""
     if name in CYCLE_PAGES:
@@ -239,7 +241,7 @@ def _crawl_and_check(browser: Browser, base: str, username: str | None, seen: Vi
         invited = User.objects.get(username="stp.staff")
         queue = ["/login/", urlsplit(invitation_link(invited)).path]
     keys: set[tuple[str, str]] = set()
-    checked = []
+    checked: list[str] = []
     while queue:
         path = queue.pop(0)
         key = _page_key(path)

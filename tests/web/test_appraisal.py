@@ -29,10 +29,10 @@ def test_the_appraiser_sees_self_and_appraised_side_by_side_with_forms_on_their_
     case = _appraising(world)
     page = Page(signed_in(world.appraiser).get(reverse("web:appraisal", args=[case.pk])))
     assert "Thẩm định và giải trình" in page.text
-    assert page.id("c-1-5-appraised") is not None  # area 1 is theirs
-    assert page.id("c-1-5-question") is not None
-    assert page.id("c-5-5-appraised") is None  # area 5 belongs to appraiser2
-    assert page.id("c-5-5-question") is None
+    assert page.id_or_none("c-1-5-appraised") is not None  # area 1 is theirs
+    assert page.id_or_none("c-1-5-question") is not None
+    assert page.id_or_none("c-5-5-appraised") is None  # area 5 belongs to appraiser2
+    assert page.id_or_none("c-5-5-question") is None
 
 
 def test_an_appraised_score_that_differs_needs_a_comment_beside_the_comment_field(
@@ -73,7 +73,7 @@ def test_the_appraiser_asks_and_the_unit_answers_in_one_thread(world: Any, signe
     unit = signed_in(world.staff_a)
     page = Page(unit.get(reverse("web:appraisal", args=[case.pk])))
     assert "Đề nghị bổ sung kế hoạch CCHC năm đã ký." in page.text
-    assert page.id(f"answer-{question.pk}") is not None
+    assert page.id_or_none(f"answer-{question.pk}") is not None
     answered = unit.post(
         reverse("web:answer", args=[question.pk]),
         {"answer": "Đã bổ sung Kế hoạch số 15/KH-STP ngày 10/01."},
@@ -91,6 +91,7 @@ def test_the_answer_date_reads_as_the_end_of_a_day_like_the_notice_and_the_deadl
     services.ask_clarification(case.pk, "1.5", "Vì sao?", actor=world.appraiser)
     services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
     question = Clarification.objects.get(case=case)
+    assert question.due_at is not None
     day = last_day(question.due_at).strftime("%d/%m/%Y")
 
     page = Page(signed_in(world.staff_a).get(reverse("web:appraisal", args=[case.pk])))
@@ -99,7 +100,9 @@ def test_the_answer_date_reads_as_the_end_of_a_day_like_the_notice_and_the_deadl
     assert "00:00" not in page.id(f"q-{question.pk}").text
     assert day in page.first("dl", **{"class": "deadlines"}).text  # and in the deadlines
     notice = Notification.objects.filter(recipient=world.staff_a, case=case).last()
-    assert f"hết ngày {day}" in notice.text_vi  # and in the notice the unit received
+    assert (
+        notice is not None and f"hết ngày {day}" in notice.text_vi
+    )  # and in the notice the unit received
 
 
 def test_the_sheet_and_the_appraisal_page_count_the_same_leaves_and_the_index_waits(
@@ -139,9 +142,7 @@ def test_the_appraiser_reads_the_units_answers_in_words(world: Any, signed_in: A
 
     def said(code: str) -> str:
         """The unit's self score as its row reads it back."""
-        row = page.id("c-" + code.replace(".", "-"))
-        assert row is not None
-        return row.text.split("Điểm tự chấm")[1]
+        return page.id("c-" + code.replace(".", "-")).text.split("Điểm tự chấm")[1]
 
     assert said("1.1.1").startswith("Có (1 điểm) ")
     assert said("1.2").startswith("0 lần vi phạm (1,5 điểm) ")
@@ -193,8 +194,8 @@ def test_without_javascript_the_appraiser_confirms_not_applicable_and_a_bare_cho
     case = force_state(world.case_a, Case.State.APPRAISING)
     client = signed_in(world.appraiser)
     page = Page(client.get(reverse("web:appraisal", args=[case.pk])))
-    assert page.id("c-3-1-2-na-confirm") is not None
-    assert page.id("c-1-5-na-confirm") is None  # only where the unit declared it
+    assert page.id_or_none("c-3-1-2-na-confirm") is not None
+    assert page.id_or_none("c-1-5-na-confirm") is None  # only where the unit declared it
     url = reverse("web:appraise", args=[case.pk, "3.1.2"])
     refused = client.post(url, {"appraised_score": "", "comment": ""})
     assert refused.status_code == 400

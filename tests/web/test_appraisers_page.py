@@ -98,7 +98,7 @@ def test_a_new_member_is_added_by_user_name(world: Any, signed_in: Any) -> None:
     assert response.status_code == 302
     assert _areas(world, director) == {"3"}
     page = Page(signed_in(world.secretariat).get(_url(world)))
-    assert page.id(f"ap-{director.pk}") is not None
+    assert page.id_or_none(f"ap-{director.pk}") is not None
 
 
 def test_someone_not_on_the_council_is_refused_beside_the_add_form(

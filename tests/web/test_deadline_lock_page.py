@@ -64,19 +64,17 @@ def test_secretariat_must_confirm_on_the_page_how_many_cases_a_past_deadline_loc
     page = Page(refused)
     # Said beside the confirmation it asks for, and read out with that field.
     error = page.id("c-confirm-error")
-    assert error is not None
     beside = error.text
     assert "2 hồ sơ" in beside and yesterday.strftime("%d/%m/%Y") in beside
     assert "xác nhận" in beside
     field = page.id("c-confirm")
-    assert field is not None
     assert field["aria-describedby"] == "c-confirm-error"
     assert field["aria-invalid"] == "true"
     top = page.first("div", **{"class": "row-errors"})
-    assert top is not None and "2 hồ sơ" not in top.text
+    assert "2 hồ sơ" not in top.text
     # The groups, shown but not sent by an open cycle's form, are still the cycle's own.
     bands = [page.first("input", name=f"band_{k}_0") for k in ("group", "min")]
-    assert [b["value"] for b in bands if b is not None] == ["A", "90"]
+    assert [b["value"] for b in bands] == ["A", "90"]
     assert _state(world) == before
     confirmed = client.post(url, {**moved, "confirm_lock": "2"})
     assert confirmed.status_code == 302

@@ -41,7 +41,7 @@ def test_the_secretariat_extends_a_units_deadline_and_the_unit_sees_the_new_date
     assert new_day.strftime("%d/%m/%Y") in deadlines
     assert "còn 5 ngày" in deadlines
     assert "Đơn vị sáp nhập" in deadlines
-    assert page.first("form", **{"class": "score-form"}) is not None  # editable again
+    assert page.first_or_none("form", **{"class": "score-form"}) is not None  # editable again
 
 
 def test_a_refused_extension_shows_its_errors_beside_the_fields(world: Any, signed_in: Any) -> None:
@@ -69,7 +69,7 @@ def test_only_the_secretariat_may_extend(world: Any, signed_in: Any) -> None:
     assert response.status_code == 403
     assert not Extension.objects.exists()
     page = Page(signed_in(world.head_a).get(reverse("web:case", args=[world.case_a.pk])))
-    assert page.id("ext-date") is None
+    assert page.id_or_none("ext-date") is None
 
 
 def test_a_unit_with_an_extension_is_not_counted_late(world: Any, signed_in: Any) -> None:

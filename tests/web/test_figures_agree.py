@@ -25,7 +25,7 @@ def _figures(world: Any, signed_in: Any, case: Case) -> dict[str, Any]:
     row = next(r for r in overview.html.split("<tr") if case.unit.name in r)
     self_count, appraised_count = re.findall(r'<td class="num">(\d+/\d+)</td>', row)[:2]
     totals = api(world.head_a).get(f"/api/v1/cases/{case.pk}/").json()["totals"]
-    index = appraisal.id("index")
+    index = appraisal.id_or_none("index")
     return {
         "sheet": sheet.id("self-count").text,
         "appraisal": appraisal.id("appraised-count").text,

@@ -42,7 +42,7 @@ def _rows(page: Page) -> dict[str, list[str]]:
     rows = {}
     for chunk in table.split("<tr>")[1:]:
         row = Page(chunk)
-        heading = row.first("th", scope="row")
+        heading = row.first_or_none("th", scope="row")
         if heading is not None:
             rows[heading.text] = [cell.text for cell in row.all("td")]
     return rows

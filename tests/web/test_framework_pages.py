@@ -4,6 +4,7 @@ frozen set of an open cycle, copying it as a new version and editing that versio
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ def test_the_secretariat_finds_the_sets_in_the_menu_and_the_unit_does_not(
     page = Page(signed_in(world.secretariat).get(reverse("web:home")))
     assert page.first("a", href=reverse("web:frameworks")).text == "Bộ tiêu chí"
     staff = Page(signed_in(world.staff_a).get(reverse("web:home")))
-    assert staff.first("a", href=reverse("web:frameworks")) is None
+    assert staff.first_or_none("a", href=reverse("web:frameworks")) is None
     assert signed_in(world.staff_a).get(reverse("web:frameworks")).status_code == 403
 
 
@@ -70,7 +71,7 @@ def test_an_import_shows_the_tree_and_its_sums_before_saving_it(world: Any, sign
 
 
 def test_a_refused_file_lists_every_problem_by_row_and_column(world: Any, signed_in: Any) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         ["1", "Khu vực", 4, "", "", "", "", "", "", ""],
         ["1.1", "Một", 1, "Có/Không", "", "", "Có", "Không", "", ""],
@@ -90,7 +91,7 @@ def test_a_refused_file_lists_every_problem_by_row_and_column(world: Any, signed
     }
     assert {("4", "A"), ("5", "A"), ("2", "C")} <= found
     assert "không có dòng mã 2 ở phía trên" in page.text
-    assert page.first("input", name="confirm") is None
+    assert page.first_or_none("input", name="confirm") is None
     assert (Framework.objects.count(), Criterion.objects.count()) == before
 
 
@@ -102,7 +103,7 @@ def test_the_frozen_set_says_which_cycle_froze_it_and_offers_no_editor(
     assert world.cycle.title in page.id("frozen").text
     assert page.first("title").text == f"{frozen.title} · Chỉ số CCHC"  # the set's name only
     assert len(page.all("table", id="set-changes")) <= 1
-    assert page.first("button", value="remove") is None
+    assert page.first_or_none("button", value="remove") is None
     assert page.id("set-tree-total").text == "100"
     refused = signed_in(world.secretariat).post(
         reverse("web:framework-edit", args=[frozen.pk]),
@@ -138,14 +139,14 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
     leaf = copy.criteria.get(code="1.1.2")
     assert (leaf.title, leaf.max_points, leaf.guidance) == (
         "Mức độ hoàn thành kế hoạch CCHC năm",
-        2,
+        Decimal(2),
         "Báo cáo kết quả thực hiện kế hoạch",
     )
     assert leaf.config["thresholds"] == [{"min": 100, "points": 2}, {"min": 80, "points": 1}]
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
     assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 3." in page.id("set-problems").text
     row = page.id("node-1.1")
-    assert row is not None and "has-problem" in row.attrs["class"]
+    assert "has-problem" in row.attrs["class"]
     # Down, then up again (the codes stay, the rows show the order); then remove: each
     # one audited with its author.
     client.post(edit, {"op": "down", "code": "1.1"})
@@ -217,7 +218,8 @@ def test_a_criterion_is_moved_under_another_parent_and_the_codes_follow(
         {"op": "move", "code": "1.5", "parent": "1.3"},
     )
     moved = copy.criteria.get(title="Sáng kiến, giải pháp mới trong CCHC được công nhận")
-    assert (moved.code, moved.parent.code, moved.area.code, moved.depth) == ("1.3.3", "1.3", "1", 2)
+    assert moved.parent is not None
+    assert (moved.code, moved.parent.code, moved.area_code, moved.depth) == ("1.3.3", "1.3", "1", 2)
     assert not copy.criteria.filter(code="1.5").exists()  # the others keep their codes
     assert copy.criteria.get(code="1.6").title.startswith("Đánh giá về công tác chỉ đạo")
 
@@ -230,7 +232,7 @@ def test_the_secretariat_renumbers_the_codes_from_the_editor(world: Any, signed_
     edit = reverse("web:framework-edit", args=[copy.pk])
     client.post(edit, {"op": "down", "code": "1.1"})
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
-    assert page.id("renumber") is not None
+    assert page.id_or_none("renumber") is not None
 
     client.post(edit, {"op": "renumber"})
 
@@ -250,26 +252,26 @@ def test_the_editor_names_the_codes_left_out_of_order_until_they_are_renumbered(
     copy = Framework.objects.get(derived_from=frozen)
     page_url = reverse("web:framework", args=[copy.pk])
     edit = reverse("web:framework-edit", args=[copy.pk])
-    assert Page(client.get(page_url)).id("code-order") is None
+    assert Page(client.get(page_url)).id_or_none("code-order") is None
 
     client.post(edit, {"op": "down", "code": "1.1"})
 
     page = Page(client.get(page_url))
-    title = page.id("code-order-title")
-    assert title is not None and title.text == "Mã số không theo thứ tự"
+    assert page.id("code-order-title").text == "Mã số không theo thứ tự"
     (item,) = [li.text for li in page.all("li") if li.text.startswith("1.1 ")]
     assert item == (
         "1.1 “Kế hoạch CCHC năm”: mã không theo thứ tự giữa các mục con của 1 "
         "(thứ tự đang hiển thị: 1.2, 1.1, 1.3, 1.4, 1.5, 1.6)."
     )
-    assert page.first("a", href="#node-1.1") is not None
-    assert page.first("a", href="#renumber-section") is not None
-    assert page.id("renumber-section") is not None
-    assert page.id("set-problems") is None and page.id("set-sums") is not None  # not a fault
+    assert page.first_or_none("a", href="#node-1.1") is not None
+    assert page.first_or_none("a", href="#renumber-section") is not None
+    assert page.id_or_none("renumber-section") is not None
+    assert page.id_or_none("set-problems") is None  # not a fault
+    assert page.id_or_none("set-sums") is not None
 
     client.post(edit, {"op": "renumber"})
 
-    assert Page(client.get(page_url)).id("code-order") is None
+    assert Page(client.get(page_url)).id_or_none("code-order") is None
 
 
 def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in: Any) -> None:
@@ -281,13 +283,11 @@ def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in
     page_url = reverse("web:framework", args=[copy.pk])
     client.post(reverse("set_language"), {"language": "en", "next": page_url})
     page = Page(client.get(page_url))
-    title, notice = page.id("code-order-title"), page.id("code-order")
-    assert title is not None and title.text == "Codes out of order"
-    assert notice is not None
+    assert page.id("code-order-title").text == "Codes out of order"
     assert (  # of two rows swapped, the one below is named
         "1 “Công tác chỉ đạo, điều hành CCHC”: its code is out of order among the areas "
         "(shown: 2, 1, 3, 4, 5, 6, 7, 8, 9)."
-    ) in notice.text
+    ) in page.id("code-order").text
 
 
 def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be_saved(
@@ -298,12 +298,10 @@ def test_an_import_preview_names_the_codes_out_of_order_and_the_set_can_still_be
     preview = Page(
         client.post(IMPORT, {**FIELDS, "file": SimpleUploadedFile("dao.xlsx", xlsx(rows))})
     )
-    notice = preview.id("code-order")
-    assert notice is not None and "1.1 “Ban hành kế hoạch CCHC năm”" in notice.text
-    assert preview.first("a", href="#renumber-section") is None  # no editor here
-    confirm = preview.first("input", name="confirm")
-    assert confirm is not None
-    assert client.post(IMPORT, {"confirm": confirm.attrs["value"]}).status_code == 302
+    assert "1.1 “Ban hành kế hoạch CCHC năm”" in preview.id("code-order").text
+    assert preview.first_or_none("a", href="#renumber-section") is None  # no editor here
+    confirm = preview.first("input", name="confirm")["value"]
+    assert client.post(IMPORT, {"confirm": confirm}).status_code == 302
     saved = Framework.objects.latest("pk")
     assert list(saved.criteria.order_by("position").values_list("code", flat=True)) == [
         "1",

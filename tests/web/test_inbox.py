@@ -63,8 +63,8 @@ def test_a_get_from_elsewhere_opens_nothing_until_the_user_presses_open(
     headers = {"HTTP_SEC_FETCH_SITE": fetch_site} if fetch_site else {}
     page = Page(client.get(url, **headers))
     assert Notification.objects.get(pk=row.pk).read_at is None
-    form = page.first("form", action=url)
-    assert form is not None and "Có câu hỏi mới." in page.text
+    assert page.first_or_none("form", action=url) is not None
+    assert "Có câu hỏi mới." in page.text
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == f"/cases/{world.case_a.pk}/"
     assert Notification.objects.get(pk=row.pk).read_at is not None

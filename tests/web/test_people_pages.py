@@ -4,6 +4,7 @@ deactivate and reactivate people, rename and merge units."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_the_secretariat_imports_the_workbook_from_the_page(
     html = response.content.decode()
     assert "Đã nhập “don-vi.xlsx”: 1 đơn vị mới" in html
     row = Page(html).id(f"person-{User.objects.get(username='dung@xamoi.gov.vn').pk}")
-    assert row is not None and row["data-status"] == "invited"
+    assert row["data-status"] == "invited"
     assert "XMOI (Thủ trưởng đơn vị)" in row.text
     assert [m.to for m in mail.outbox] == [["dung@xamoi.gov.vn"]]
 
@@ -84,7 +85,7 @@ def test_the_secretariat_deactivates_and_reactivates_a_person(
     world.staff_a.refresh_from_db()
     assert not world.staff_a.is_active
     row = Page(client.get("/people/")).id(f"person-{world.staff_a.pk}")
-    assert row is not None and row["data-status"] == "deactivated"
+    assert row["data-status"] == "deactivated"
     client.post(f"/people/{world.staff_a.pk}/reactivate/")
     world.staff_a.refresh_from_db()
     assert world.staff_a.is_active
@@ -106,7 +107,7 @@ def test_a_unit_in_an_open_cycle_is_not_renamed_and_the_page_says_why(
     )
     assert response.status_code == 409
     error = Page(response).id("rename-error")
-    assert error is not None and "chưa công bố" in error.text
+    assert "chưa công bố" in error.text
     assert _state() == before
 
 
@@ -129,7 +130,7 @@ def test_the_secretariat_renames_and_merges_units_from_the_pages(
     )
     assert renamed.status_code == 302
     link = UnitLineage.objects.get(predecessor=one)
-    assert (link.successor.code, link.effective_date.isoformat()) == ("SMOT", "2026-07-01")
+    assert (link.successor.code, link.effective_date) == ("SMOT", date(2026, 7, 1))
     merged = client.post(
         "/units/merge/",
         {"units": ["SMOT", "SCU2"], "into_code": "SGOP", "into_name": "Sở Gộp"},
@@ -137,7 +138,7 @@ def test_the_secretariat_renames_and_merges_units_from_the_pages(
     )
     assert "Các đơn vị đã được sáp nhập vào SGOP – Sở Gộp." in merged.content.decode()
     lineage = Page(merged).id("lineage")
-    assert lineage is not None and "SCU2 – Sở Cũ Hai → SGOP – Sở Gộp" in lineage.text
+    assert "SCU2 – Sở Cũ Hai → SGOP – Sở Gộp" in lineage.text
     before = _state()
     bad_date = client.post(
         "/units/merge/", {"units": ["SGOP"], "into_code": "X", "effective_date": "31/02/2026"}
@@ -165,8 +166,8 @@ def test_a_misspelt_unit_name_is_corrected_in_place_even_while_the_unit_is_asses
     changed by decision makes a new unit that continues the old one."""
     client = signed_in(world.secretariat)
     form = Page(client.get(f"/units/{world.unit_a.pk}/rename/"))
-    assert form.first("input", name="kind", value="correction") is not None
-    assert form.first("input", name="kind", value="decision") is not None
+    assert form.first_or_none("input", name="kind", value="correction") is not None
+    assert form.first_or_none("input", name="kind", value="decision") is not None
 
     response = client.post(
         f"/units/{world.unit_a.pk}/rename/",
@@ -193,5 +194,5 @@ def test_a_correction_without_a_new_name_is_refused_and_changes_nothing(
             f"/units/{world.unit_a.pk}/rename/", {"kind": "correction", "new_name": name}
         )
         assert response.status_code == 400
-        assert Page(response).id("rename-error") is not None
+        assert Page(response).id_or_none("rename-error") is not None
     assert _state() == before

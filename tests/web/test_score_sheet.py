@@ -34,8 +34,8 @@ def test_unit_staff_sees_every_area_the_deadline_and_what_is_left(
     assert doc.id("c-1-5-entry").tag == "input"  # manual points
     assert doc.all("label", **{"for": "c-1-5-entry"})[0].text == "Điểm tự chấm"
     # Staff may not submit: no submit button, and no checklist of the submission.
-    assert doc.first(data_step="submit") is None
-    assert doc.id("checklist") is None
+    assert doc.first_or_none(data_step="submit") is None
+    assert doc.id_or_none("checklist") is None
 
 
 def test_autosave_stores_the_score_and_answers_with_the_saved_status(
@@ -134,7 +134,7 @@ def test_the_appraiser_reads_the_sheet_but_cannot_change_it(world: Any, signed_i
     client = signed_in(world.appraiser)
     page = client.get(reverse("web:case", args=[world.case_a.pk]))
     assert page.status_code == 200
-    assert Page(page).first("form", **{"class": "score-form"}) is None
+    assert Page(page).first_or_none("form", **{"class": "score-form"}) is None
     url = reverse("web:self-score", args=[world.case_a.pk, "1.5"])
     assert htmx(client, url, {"entry": "1", "version": 0}).status_code == 403
 
@@ -142,7 +142,7 @@ def test_the_appraiser_reads_the_sheet_but_cannot_change_it(world: Any, signed_i
 def test_the_head_sees_what_is_missing_before_submitting(world: Any, signed_in: Any) -> None:
     page = signed_in(world.head_a).get(reverse("web:case", args=[world.case_a.pk]))
     doc = Page(page)
-    assert doc.first("button", data_step="submit") is not None
+    assert doc.first_or_none("button", data_step="submit") is not None
     assert "Tiêu chí 1.1.1 chưa có điểm tự chấm." in doc.id("checklist").text
 
 
@@ -186,7 +186,7 @@ def test_after_the_deadline_the_sheet_is_read_only(world: Any, signed_in: Any) -
     html = page.content.decode()
     assert "Đã hết hạn tự đánh giá: không thể sửa điểm nữa." in html
     assert "quá hạn" in html
-    assert Page(page).first("form", **{"class": "score-form"}) is None
+    assert Page(page).first_or_none("form", **{"class": "score-form"}) is None
 
 
 def test_points_hints_and_choices_are_written_as_a_vietnamese_reader_writes_them(
@@ -212,8 +212,7 @@ def test_the_not_applicable_choice_and_its_reason_sit_on_lines_of_their_own(
 ) -> None:
     page = Page(signed_in(world.staff_a).get(reverse("web:case", args=[world.case_a.pk])))
     choice = page.first("div", **{"class": "na-choice"})
-    reason = page.first("div", **{"class": "field na-reason"})
-    assert choice is not None and reason is not None
+    assert page.first_or_none("div", **{"class": "field na-reason"}) is not None
     assert "Tiêu chí này không áp dụng" in choice.text and "Lý do" not in choice.text
     box = page.first("textarea", name="not_applicable_reason")
-    assert box is not None and box["rows"] == "2"
+    assert box["rows"] == "2"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -31,6 +32,7 @@ def test_secretariat_moves_a_deadline_with_a_reason_and_it_is_audited(
     assert response.status_code == 200, response.json()
     assert response.json()["self_assessment_due"] == "2027-03-31"
     entry = AuditEntry.objects.get(action="cases.cycle.changed")
+    assert entry.before is not None and entry.after is not None
     assert entry.before["self_assessment_due"] == old.isoformat()
     assert entry.after["self_assessment_due"] == "2027-03-31"
     assert entry.comment == "Theo Công văn 45/UBND-NC"
@@ -66,6 +68,11 @@ def test_only_the_secretariat_changes_a_cycle(world: SimpleNamespace) -> None:
         assert response.status_code == 403
 
 
+def _self_score_change(entry: AuditEntry) -> tuple[Any, Any]:
+    assert entry.before is not None and entry.after is not None
+    return entry.before.get("self_score"), entry.after.get("self_score")
+
+
 def test_every_self_score_change_is_in_the_audit_with_before_and_after(
     world: SimpleNamespace,
 ) -> None:
@@ -73,7 +80,7 @@ def test_every_self_score_change_is_in_the_audit_with_before_and_after(
     api(world.staff_a).put(url, {"value": 96.5, "note": "Theo hệ thống"}, format="json")
     api(world.staff_a).put(url, {"value": 99}, format="json")
     entries = AuditEntry.objects.filter(action="cases.score.self_changed").order_by("pk")
-    assert [(e.before.get("self_score"), e.after.get("self_score")) for e in entries] == [
+    assert [_self_score_change(e) for e in entries] == [
         (None, "2.00"),
         ("2.00", "2.50"),
     ]
@@ -84,13 +91,14 @@ def test_the_submitted_score_table_is_snapshotted_with_its_sha256(world: SimpleN
     fill_self_scores(world.case_a, 0)
     services.run_transition(world.case_a.pk, "submit", actor=world.head_a)
     entry = AuditEntry.objects.get(action="workflow.case.submit")
+    assert entry.snapshot is not None
     assert len(entry.snapshot["scores"]) == 58 + 3  # leaves and bonus/penalty items
     digest = hashlib.sha256(canonical_json(entry.snapshot).encode()).hexdigest()
     assert entry.snapshot_sha256 == digest
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(world: SimpleNamespace) -> None:
-    entry = AuditEntry.objects.first()
+    entry = AuditEntry.objects.earliest("pk")
     entry.comment = "sửa"
     with pytest.raises(AppendOnlyError):
         entry.save()

@@ -86,7 +86,7 @@ def test_the_secretariat_creates_a_draft_cycle_with_every_setting(world: SimpleN
         True,
     )
     entry = AuditEntry.objects.get(action="cases.cycle.created", cycle=cycle)
-    assert entry.actor == world.secretariat
+    assert entry.actor == world.secretariat and entry.after is not None
     assert entry.after["plan_number"] == "12/KH-UBND"
 
 

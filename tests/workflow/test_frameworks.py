@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from cases.errors import Conflict
 from cases.frameworks import checks, excel, tree
 from cases.models import Criterion, Framework, Method
 from tests.framework_files import GOOD, HEADER, xlsx
-from tests.helpers import api
+from tests.helpers import api, worksheet
 from workflow import audit, framework_services
 from workflow.models import AuditEntry
 
@@ -54,9 +56,9 @@ def test_the_secretariat_imports_a_set_and_gets_its_tree_with_the_sums(world: An
     body = response.json()
     framework = Framework.objects.get(pk=body["id"])
     assert framework.cycle is None and framework.frozen_by is None
-    assert (framework.decision_number, framework.decision_date.isoformat()) == (
+    assert (framework.decision_number, framework.decision_date) == (
         "123/QĐ-UBND",
-        "2026-01-15",
+        date(2026, 1, 15),
     )
     area = body["tree"][0]
     assert (area["code"], area["max_points"], area["sum"]) == ("1", "3", "3")
@@ -71,7 +73,7 @@ def test_the_secretariat_imports_a_set_and_gets_its_tree_with_the_sums(world: An
     assert rate["data_source"] == "Hệ thống một cửa"
     assert body["problems"] == []
     leaf = Criterion.objects.get(framework=framework, code="1.1")
-    assert (leaf.method, leaf.guidance, leaf.evidence_required, leaf.area.code) == (
+    assert (leaf.method, leaf.guidance, leaf.evidence_required, leaf.area_code) == (
         Method.YES_NO,
         "Kế hoạch",
         True,
@@ -90,7 +92,7 @@ def test_a_preview_answers_the_tree_and_saves_nothing(world: Any) -> None:
 
 
 def test_every_bad_row_is_named_by_row_and_column_and_nothing_is_saved(world: Any) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         ["1", "Khu vực", 5, "", "", "", "", "", "", ""],  # parts sum to 3, not 5
         ["1.1", "Hai lần", 1, "yes_no", "", "", "Có", "Không", "", ""],
@@ -135,7 +137,7 @@ def test_a_file_that_is_not_a_workbook_is_refused(world: Any) -> None:
 def million_empty_cells() -> bytes:
     """A valid workbook whose sheet holds 1 000 × 1 000 empty formatted cells."""
     book = Workbook()
-    book.active.append(HEADER)
+    worksheet(book).append(HEADER)
     base = io.BytesIO()
     book.save(base)
     cells = "".join(f'<c r="{get_column_letter(c)}{{r}}" s="0"/>' for c in range(1, 1001))
@@ -251,7 +253,11 @@ def test_last_years_set_is_copied_and_edited_with_the_sums_checked_as_it_goes(
     assert added.status_code == 201, added.content
     assert added.json()["problems"] == []
     leaf = Criterion.objects.get(framework=copy, code="1.1.3")
-    assert (leaf.title, leaf.max_points, leaf.method) == ("Công khai kế hoạch", 0.5, "yes_no")
+    assert (leaf.title, leaf.max_points, leaf.method) == (
+        "Công khai kế hoạch",
+        Decimal("0.5"),
+        "yes_no",
+    )
     # Renamed and moved to the top: it is shown first, every code keeps its criterion.
     moved = client.patch(
         f"{url}1.1.3/", {"title": "Công khai kế hoạch CCHC", "step": -2}, format="json"
@@ -420,7 +426,7 @@ def test_an_unknown_count_of_a_penalty_item_refuses_the_set(world: Any) -> None:
 
 
 def test_the_workbook_marks_the_late_submission_deduction_in_its_settings(world: Any) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         *GOOD,
         ["9", "Điểm thưởng, điểm trừ", 0, "", "", "", "", "", "", ""],
         ["9.1", "Gửi kết quả tự đánh giá trễ hạn", 3, "penalty", "0,5/ngày làm việc trễ"],
@@ -487,6 +493,7 @@ def test_the_codes_are_renumbered_in_order_only_when_the_secretariat_asks(
     assert copy.criteria.get(code="1.2.1").parent == renumbered  # its parts follow
     entry = AuditEntry.objects.filter(action=audit.FRAMEWORK_CHANGED).latest("pk")
     assert entry.data["change"] == "renumber" and entry.actor == world.secretariat
+    assert entry.before is not None and entry.after is not None
     assert dict(zip(entry.before["codes"], entry.after["codes"], strict=True))["1.1"] == "1.2"
 
 

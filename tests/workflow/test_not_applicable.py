@@ -51,6 +51,7 @@ def test_the_appraiser_confirms_the_units_not_applicable_and_it_is_audited(
     round_1 = score.appraisals.get()
     assert round_1.not_applicable and round_1.appraised_score is None
     entry = AuditEntry.objects.filter(action="cases.score.appraised").latest("pk")
+    assert entry.after is not None
     assert entry.after["not_applicable_decision"] == "confirmed"
     assert entry.actor == world.appraiser
     assert _applicable_max(case) == maximum  # still out of the maximum

@@ -71,6 +71,6 @@ def test_submit_and_recall_racing_leave_a_consistent_trail(
     results = _race(2, lambda i: services.run_transition(w.case_a.pk, names[i], actor=actors[i]))
     assert sum(isinstance(r, Case) for r in results) == 1, results
     state = Case.objects.get(pk=w.case_a.pk).state
-    last = AuditEntry.objects.filter(case=w.case_a).order_by("-pk").first()
+    last = AuditEntry.objects.filter(case=w.case_a).latest("pk")
     assert last.target == state
     assert AuditEntry.objects.filter(case=w.case_a, action__startswith="workflow.case").count() == 2

@@ -78,7 +78,7 @@ def test_a_refused_submit_writes_no_entry_no_inbox_row(
     entries, rows = AuditEntry.objects.count(), Notification.objects.count()
     with django_assert_max_num_queries(SUBMIT_ROUND_TRIPS), pytest.raises(GuardFailed) as refused:
         services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
-    assert "yêu cầu tài liệu kiểm chứng" in " ".join(refused.value.errors)
+    assert "yêu cầu tài liệu kiểm chứng" in " ".join(map(str, refused.value.errors))
     assert Case.objects.get(pk=ready.case_a.pk).state == Case.State.SELF_SCORING
     assert (AuditEntry.objects.count(), Notification.objects.count()) == (entries, rows)
 
