@@ -25,11 +25,13 @@ or a council hears nothing more of it on a socket opened before.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -245,15 +247,30 @@ def end_sockets(user_id: int, digest: str | None) -> None:
 
 def _tell_sockets(user_id: int, digest: str | None) -> None:
     message = {"type": CREDENTIAL_ENDED, "credential": digest}
+    send = async_to_sync(delivery.send_all)
+    messages = [(delivery.user_group(user_id), message)]
+    timeout = float(settings.NOTIFY_PUSH_TIMEOUT)
     try:
-        errors = async_to_sync(delivery.send_all)(
-            [(delivery.user_group(user_id), message)], float(settings.NOTIFY_PUSH_TIMEOUT)
-        )
+        if _runs_an_event_loop():
+            # async_to_sync refuses a thread whose event loop is running (a synchronous
+            # caller inside one, as in sync Playwright): send from a thread of its own.
+            with ThreadPoolExecutor(max_workers=1) as helper:
+                errors = helper.submit(send, messages, timeout).result()
+        else:
+            errors = send(messages, timeout)
     except Exception as exc:  # no layer at all
         errors = [repr(exc)]
     if errors[0] is not None:
         # The sockets find out themselves at their next check of the credential.
         log.warning("could not tell the sockets of user %s to close: %s", user_id, errors[0])
+
+
+def _runs_an_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ These tests commit for real (transaction=True): the sockets are told after commi
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +32,7 @@ from ops.models import IntegrationToken
 from tests.notifications.helpers import (
     TICKETS,
     age_token,
+    redis_layer,
     signed_in_browser,
     submit,
     ticket,
@@ -342,3 +345,21 @@ async def test_emptying_a_role_at_once_closes_the_sockets_of_everyone_removed(
         assert await closed_for_its_credential(socket)
     assert await colleague.receive_nothing(timeout=0.5)
     await colleague.disconnect()
+
+
+async def test_a_role_changed_by_a_synchronous_caller_in_a_thread_running_an_event_loop_closes(
+    world: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a sync Playwright test calls the ORM, with its event loop running in that thread,
+    where `async_to_sync` refuses to run: the sockets are told all the same."""
+    settings.CHANNEL_LAYERS = redis_layer(os.environ["TEST_REDIS_URL"])
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    leader = await sync(Group.objects.get)(name=LEADER)
+    socket = await opened(await sync(lambda: _script(world.leader)[1])())
+
+    try:
+        world.leader.groups.remove(leader)  # synchronous, in the thread of this test's loop
+    finally:
+        connection.close()  # that thread's own connection: the database is dropped at the end
+
+    assert await closed_for_its_credential(socket)

@@ -187,10 +187,8 @@ def test_excel_export_is_set_up_to_print_on_a4_landscape_one_page_wide(
     assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.print_title_rows == "$5:$5"  # the header row on every page
     header = sheet.oddHeader
-    assert header is not None and header.center is not None
-    heading = header.center
-    assert heading.text is not None
-    assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in heading.text
+    assert header is not None and header.center.text is not None
+    assert "KẾT QUẢ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM" in header.center.text
     index = sheet["H8"]  # S2's index, 86.67: two decimals, decimal comma in Vietnamese
     assert (index.value, index.number_format) == (86.67, "[$-42A]#,##0.00")
     assert sheet["A6"].number_format == "[$-42A]0"  # ranks are whole numbers

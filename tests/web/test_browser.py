@@ -9,8 +9,9 @@ Each page visited is saved as a screenshot in test-artifacts/screenshots/ for re
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -25,7 +26,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from cases import frameworks, permissions
 from cases.frameworks import excel as framework_excel
@@ -33,6 +34,8 @@ from cases.frameworks import tree as framework_tree
 from cases.models import Case, Cycle, Method, Score, Unit
 from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
+from notifications import sockets
+from notifications.models import SocketTicket
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from tests.factories import PASSWORD
@@ -68,15 +71,20 @@ def sign_in(browser: Browser, base: str, username: str, **context: Any) -> Page:
     return page
 
 
-def with_session(browser: Browser, base: str, user: Any) -> Page:
+def with_session(
+    browser: Browser, base: str, user: Any, before: Callable[[Page], None] | None = None
+) -> Page:
     """A page already signed in through a session made here: the ASGI server runs in
-    another process, whose password hashers do not read this test run's fast ones."""
+    another process, whose password hashers do not read this test run's fast ones.
+    `before` is given the page before it loads (to watch its first requests)."""
     client = Client()
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
     page = context.new_page()
+    if before is not None:
+        before(page)
     page.goto(f"{base}/")
     return page
 
@@ -374,6 +382,61 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
     assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
     shot(unit, "17-inbox")
     _signing_out_in_another_tab_stops_the_bell(unit)
+
+
+@pytest.fixture
+def asgi_server_one_ticket_a_minute(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
+    """The ASGI server of `asgi_server`, its live push limited to one ticket a user a minute."""
+    with asgi_server_on_test_database(
+        tmp_path, REDIS_URL=os.environ["TEST_REDIS_URL"], WEBSOCKET_TICKETS_PER_MINUTE="1"
+    ) as base:
+        yield base
+
+
+def test_the_bell_asked_too_often_says_so_and_waits_as_long_as_the_server_says(
+    world: Any, asgi_server_one_ticket_a_minute: str, browser: Browser
+) -> None:
+    """Another page of the same person took the minute's only ticket 57 s ago: the server's
+    rate limit answers 429 with the wait; the bell shows it, asks nothing more until the wait
+    is over (not after its usual second), then goes live. No error is shown."""
+    base = asgi_server_one_ticket_a_minute
+    asked: list[Request] = []
+
+    def the_other_page_asked_first(route: Route) -> None:
+        if not asked:  # at the page's first ask, whatever time the page took to load
+            sockets.issue_ticket(world.staff_a, sockets.SESSION, "another page's session")
+            SocketTicket.objects.update(issued_at=timezone.now() - timedelta(seconds=57))
+        asked.append(route.request)
+        route.continue_()
+
+    def watch(page: Page) -> None:
+        page.route("**/socket-ticket/", the_other_page_asked_first)
+
+    page = with_session(browser, base, world.staff_a, before=watch)
+
+    expect(page.locator(".bell.is-waiting")).to_have_attribute(
+        "title",
+        re.compile(r"^Quá nhiều yêu cầu mở kênh thông báo trực tiếp: thử lại sau \d giây\.$"),
+    )
+    shot(page, "16b-bell-waiting")
+    page.wait_for_selector(".bell.is-live", timeout=15000)
+    refused, granted = (request.response() for request in asked)
+    assert refused is not None and granted is not None
+    assert (refused.status, granted.status) == (429, 201)
+    wait_ms = int(refused.headers["retry-after"]) * 1000
+    # When the page had the refusal, and when it asked again, by the page's own clock.
+    refused_at, asked_again_at = page.evaluate(
+        """() => {
+          const asks = performance.getEntriesByType("resource")
+            .filter((entry) => entry.name.includes("/socket-ticket/"));
+          return [asks[0].responseEnd, asks[1].startTime];
+        }"""
+    )
+    assert asked_again_at - refused_at >= wait_ms - 50
+    assert page.get_attribute(".bell", "title") is None
+    assert not page.is_visible(".bell.is-waiting") and not page.is_visible("#live-notice")
+    page.wait_for_timeout(1000)
+    assert len(asked) == 2
 
 
 def _signing_out_in_another_tab_stops_the_bell(page: Page) -> None:

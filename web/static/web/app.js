@@ -247,7 +247,8 @@
   /* The bell: the unread count, kept live over the WebSocket; the link works regardless.
      The socket opens with a single-use ticket the page asks for with its session (the
      session cookie is not what opens it); the server closes it when the session ends, and
-     a new ticket is then refused, so the page stops trying. */
+     a new ticket is then refused, so the page stops trying. Asked too often (429), it says
+     so on the bell, in the server's words, and asks again only after the wait given. */
   function startBell() {
     var bell = document.querySelector("[data-bell][data-bell-ws][data-bell-ticket]");
     if (!bell || !window.WebSocket || !window.fetch) return;
@@ -265,6 +266,12 @@
       counter.classList.toggle("is-zero", n === 0);
     }
 
+    function waiting(text) {
+      bell.classList.toggle("is-waiting", !!text);
+      if (text) bell.setAttribute("title", text);
+      else bell.removeAttribute("title");
+    }
+
     function later() {
       window.setTimeout(connect, delay);
       delay = Math.min(delay * 2, 60000);
@@ -275,7 +282,12 @@
         .fetch(bell.getAttribute("data-bell-ticket"), {
           method: "POST",
           credentials: "same-origin",
-          headers: { "X-CSRFToken": csrf ? csrf.value : "", Accept: "application/json" },
+          headers: {
+            "X-CSRFToken": csrf ? csrf.value : "",
+            Accept: "application/json",
+            /* the API negotiates its language; the page's is the one its reader chose */
+            "Accept-Language": document.documentElement.getAttribute("lang") || "vi",
+          },
         })
         .then(function (response) {
           if (response.status === 401 || response.status === 403) return null; /* signed out */
@@ -283,6 +295,10 @@
             /* too many tickets asked for: wait as long as the server says */
             var wait = parseInt(response.headers.get("Retry-After") || "", 10);
             if (wait > 0) delay = Math.max(delay, wait * 1000);
+            return response.json().then(function (body) {
+              if (body && typeof body.detail === "string") waiting(body.detail);
+              throw new Error("no ticket yet: 429");
+            });
           }
           if (!response.ok) throw new Error("no ticket: " + response.status);
           return response.json();
@@ -299,6 +315,7 @@
       socket = new WebSocket(scheme + window.location.host + address);
       socket.addEventListener("open", function () {
         delay = 1000;
+        waiting("");
         bell.classList.add("is-live");
       });
       socket.addEventListener("message", function (event) {
