@@ -57,6 +57,7 @@ LOGIN_REDIRECT_URL  # unused variable (config/settings.py:182)
 LOGIN_URL  # unused variable (config/settings.py:181)
 LOGOUT_REDIRECT_URL  # unused variable (config/settings.py:183)
 META  # unused variable (evidence/uploads.py:179)
+MESSAGES  # unused variable (config/drf_messages.py:20): read by makemessages and tests/test_translations.py
 _.method_label  # unused property (web/pages/frameworks.py:33)
 MIDDLEWARE  # unused variable (config/settings.py:89)
 MONTH_DAY_FORMAT  # unused variable (config/formats/en/formats.py:8)

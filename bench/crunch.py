@@ -17,8 +17,12 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from common import (
+# bench.common, and the apps before this folder's scripts of the same names
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
     ROOT,
     bench_database,
     commune_province,

@@ -100,7 +100,6 @@ def load() -> list[Unit]:
     import secrets
     from datetime import timedelta
 
-    from common import manual_framework
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
@@ -111,6 +110,7 @@ def load() -> list[Unit]:
     from django.utils.crypto import get_random_string
     from rest_framework.authtoken.models import Token
 
+    from bench.common import manual_framework
     from cases import frameworks
     from cases.models import Case, Cycle, Membership, Score, UnitGroup
     from cases.models import Unit as UnitRow
@@ -282,6 +282,11 @@ def act(http: Any, base: str, client: Client, what: str) -> Answer:
     return Answer(what, response.status_code, seconds, body)
 
 
+def _always(kind: str) -> Callable[[Client], str]:
+    """A choice of the next request that is always `kind`."""
+    return lambda _client: kind
+
+
 def run(
     base: str, clients: list[Client], choose: Callable[[Client], str], seconds: float = SECONDS
 ) -> float:
@@ -336,7 +341,7 @@ def report(label: str, answers: list[Answer], seconds: float) -> float:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))  # the apps before this folder's scripts of the same names
-    from common import free_port, own_database, server_env
+    from bench.common import free_port, own_database, server_env
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/deadline_day.py needs PostgreSQL: run it with `make bench`.")
@@ -433,7 +438,7 @@ def main() -> None:
                     client.at = max(c.at for phase in done for c in phase) + 1
                 done.append(alone)
                 before = meter.read()
-                alone_s = run(base, alone, lambda c, k=kind: k, EACH_SECONDS)
+                alone_s = run(base, alone, _always(kind), EACH_SECONDS)
                 report(f"{kind} alone", _all(alone), alone_s)
                 print(cpu_line(before, meter.read(), len(_all(alone))))
     finally:

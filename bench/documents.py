@@ -60,8 +60,8 @@ def _measure(fn: Callable[[], bytes]) -> tuple[float, float, int]:
     with os.fdopen(read) as pipe:
         answer = pipe.read()
     os.waitpid(pid, 0)
-    seconds, growth, size = answer.split()
-    return float(seconds), float(growth), int(size)
+    took, grew, made = answer.split()
+    return float(took), float(grew), int(made)
 
 
 def _plain_xlsx(rows: list[list[Any]]) -> bytes:

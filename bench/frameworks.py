@@ -10,10 +10,15 @@ statements each sends, and the ratio. Figures, not asserted times.
 from __future__ import annotations
 
 import statistics
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from common import bench_database, setup_django, timed
+# bench.common, and the apps before this folder's scripts of the same names
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_database, setup_django, timed
 
 RUNS = 7
 

@@ -23,9 +23,13 @@ import sys
 import tempfile
 import time
 import types
+from pathlib import Path
 from typing import Any
 
-from common import bench_database, manual_framework, setup_django
+# bench.common, and the apps before this folder's scripts of the same names
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_database, manual_framework, setup_django
 
 N_CASES = int(os.environ.get("BENCH_CASES", "3500"))
 N_LEAVES = 100
@@ -295,6 +299,6 @@ def _queries(client: Any, url: str, capture: Any, connection: Any) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        main()
     finally:
         shutil.rmtree(WORK, ignore_errors=True)

@@ -33,9 +33,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import free_port, own_database
-
 ROOT = Path(__file__).resolve().parent.parent
+# bench.common, and the apps before this folder's scripts of the same names
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, own_database  # noqa: E402
+
 CLIENTS = int(os.environ.get("BENCH_PUSH_CLIENTS", "500"))
 ROUNDS = int(os.environ.get("BENCH_PUSH_ROUNDS", "8"))
 clock = time.monotonic  # CLOCK_MONOTONIC: one clock for every process of the machine

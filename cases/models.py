@@ -446,8 +446,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
         if not todo:
             return
         rows: dict[int, list[Score]] = {case.pk: [] for case in todo}
+        # Without what neither the guards nor the snapshot read (who appraised and when, the
+        # row's version and time): a batch reads tens of thousands of rows.
         scores = list(
-            Score.objects.filter(case__in=[case.pk for case in todo]).order_by("case_id", "pk")
+            Score.objects.filter(case__in=[case.pk for case in todo])
+            .defer("appraised_by", "appraised_at", "version", "updated_at")
+            .order_by("case_id", "pk")
         )
         criteria = Criterion.objects.select_related("area", "framework").in_bulk(
             {score.criterion_id for score in scores}

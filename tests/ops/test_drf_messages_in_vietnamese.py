@@ -1,0 +1,131 @@
+"""DRF's own refusals (a field's validation, missing or malformed credentials) reach the API's
+user in Vietnamese, the API's default and what `Accept-Language: vi` asks for, from the
+project's catalogue (config/drf_messages.py); `Accept-Language: en` keeps DRF's English."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cases.models import AppraiserAssignment
+from tests.helpers import api
+
+SCORE = "/api/v1/cases/{case}/scores/1.1.1/"
+
+
+def scores(world: SimpleNamespace) -> list[tuple[Any, ...]]:
+    rows = world.case_a.scores.values_list("pk", "self_score", "note", "not_applicable", "version")
+    return sorted(rows)
+
+
+@pytest.mark.parametrize(
+    ("body", "vietnamese", "english"),
+    [
+        (
+            {"self_score": 1, "note": "Kế hoạch số 12\x00"},
+            "note: Không được chứa ký tự NUL.",
+            "note: Null characters are not allowed.",
+        ),
+        (
+            {"self_score": 1, "version": "hai"},
+            "version: Cần nhập một số nguyên hợp lệ.",
+            "version: A valid integer is required.",
+        ),
+        (
+            {"self_score": 1, "note": {"text": "Kế hoạch"}},
+            "note: Không phải là chuỗi ký tự hợp lệ.",
+            "note: Not a valid string.",
+        ),
+        (
+            {"not_applicable": "có lẽ"},
+            "not_applicable: Phải là giá trị đúng/sai hợp lệ (true hoặc false).",
+            "not_applicable: Must be a valid boolean.",
+        ),
+    ],
+    ids=["nul", "not-an-integer", "object-for-a-text", "not-a-flag"],
+)
+def test_a_unit_sending_a_bad_score_field_is_told_in_vietnamese_and_nothing_changes(
+    world: SimpleNamespace, body: dict[str, Any], vietnamese: str, english: str
+) -> None:
+    before = scores(world)
+    url = SCORE.format(case=world.case_a.pk)
+    client = api(world.staff_a)
+
+    response = client.put(url, body, format="json", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Dữ liệu gửi lên không hợp lệ.", "errors": [vietnamese]}
+
+    response = client.put(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json() == {"detail": "The data sent is not valid.", "errors": [english]}
+    assert scores(world) == before
+
+
+def test_the_secretariat_sending_a_too_long_area_code_is_told_its_limit_in_vietnamese(
+    world: SimpleNamespace,
+) -> None:
+    before = list(AppraiserAssignment.objects.values_list("pk", "user", "area_code"))
+    url = f"/api/v1/cycles/{world.cycle.pk}/assignments/"
+    body = {"user": world.appraiser.username, "area_code": "1" * 21}
+
+    response = api(world.secretariat).post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["area_code: Trường này không được dài quá 20 ký tự."]
+
+    response = api(world.secretariat).post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["errors"] == [
+        "area_code: Ensure this field has no more than 20 characters."
+    ]
+    assert list(AppraiserAssignment.objects.values_list("pk", "user", "area_code")) == before
+
+
+def test_a_request_without_credentials_is_asked_to_sign_in_in_vietnamese(
+    world: SimpleNamespace,
+) -> None:
+    client = APIClient()
+    response = client.get("/api/v1/cases/", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Chưa có thông tin xác thực: hãy đăng nhập hoặc gửi kèm mã truy cập.",
+        "errors": [],
+    }
+    # Without the header the API speaks Vietnamese too; English on request.
+    assert client.get("/api/v1/cases/").json() == response.json()
+    assert client.get("/api/v1/cases/", HTTP_ACCEPT_LANGUAGE="en").json() == {
+        "detail": "Authentication credentials were not provided.",
+        "errors": [],
+    }
+
+
+def test_a_token_header_with_a_space_in_the_token_is_refused_in_vietnamese(
+    world: SimpleNamespace,
+) -> None:
+    before = scores(world)
+    response = APIClient().put(
+        SCORE.format(case=world.case_a.pk),
+        {"self_score": 1},
+        format="json",
+        HTTP_AUTHORIZATION="Token abc def",
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"] == (
+        "Tiêu đề xác thực Token không hợp lệ: mã truy cập không được chứa dấu cách."
+    )
+    assert scores(world) == before
+
+
+def test_a_wrong_password_for_a_token_is_refused_in_vietnamese(world: SimpleNamespace) -> None:
+    tokens = list(Token.objects.values_list("key", flat=True))
+    response = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": world.staff_a.username, "password": "not the password"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["Không thể đăng nhập với thông tin đã cung cấp."]
+    assert list(Token.objects.values_list("key", flat=True)) == tokens
