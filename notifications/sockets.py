@@ -10,7 +10,8 @@ The socket lives as long as the credential the ticket was obtained with:
 - when it ends by an event — sign-out of that session, revocation of that token (a deleted
   token row; a revoked integration token: `ops.live_push`), deactivation or deletion of the
   account — its user's open sockets are told at once over the channel layer, and those
-  holding that credential close; a change of the user's global roles closes all of them,
+  holding that credential close; a change of the user's global roles (their groups, a
+  role deleted, or the superuser flag saved through the model) closes all of them,
   and the pages ask for new tickets with the credential as it now stands;
 - whatever else ends it (a token growing too old, a session expiring or invalidated by a
   password change, a session made on the password alone whose user now holds a role that
@@ -40,9 +41,16 @@ from typing import Any, cast
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_init,
+    post_save,
+    pre_delete,
+)
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.middleware import OTPMiddleware
@@ -283,8 +291,22 @@ def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
     end_sockets(instance.user_id, credential_digest(TOKEN, instance.key))
 
 
+_LOADED_SUPERUSER = "_par_sockets_loaded_superuser"
+
+
+def _user_loaded(sender: Any, instance: User, **kwargs: Any) -> None:
+    """Keep the superuser flag as read, to tell a change of that role when it is saved (no
+    query: a deferred flag is not read)."""
+    if "is_superuser" in instance.__dict__:
+        instance.__dict__[_LOADED_SUPERUSER] = instance.is_superuser
+
+
 def _user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
+    """Deactivated, or made a superuser or no longer one (a global role, as the groups are)."""
+    loaded = instance.__dict__.get(_LOADED_SUPERUSER)
+    _user_loaded(sender, instance)
+    superuser_changed = loaded is not None and loaded != instance.is_superuser
+    if not created and (not instance.is_active or superuser_changed):
         end_sockets(instance.pk, None)
 
 
@@ -313,12 +335,20 @@ def _roles_changed(
         end_sockets(user_id, None)
 
 
+def _role_deleting(sender: Any, instance: Group, **kwargs: Any) -> None:
+    """A global role deleted: its memberships go in a cascade, which sends no m2m signal."""
+    for user_id in sorted(instance.user_set.values_list("pk", flat=True)):
+        end_sockets(user_id, None)
+
+
 def connect_signals() -> None:
     """Called once from NotificationsConfig.ready()."""
     user_logged_out.connect(_signed_out, dispatch_uid="sockets.signed_out")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="sockets.token_deleted")
+    post_init.connect(_user_loaded, sender=User, dispatch_uid="sockets.user_loaded")
     post_save.connect(_user_saved, sender=User, dispatch_uid="sockets.user_saved")
     post_delete.connect(_user_deleted, sender=User, dispatch_uid="sockets.user_deleted")
     m2m_changed.connect(
         _roles_changed, sender=User.groups.through, dispatch_uid="sockets.roles_changed"
     )
+    pre_delete.connect(_role_deleting, sender=Group, dispatch_uid="sockets.role_deleting")

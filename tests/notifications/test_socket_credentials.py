@@ -363,3 +363,42 @@ async def test_a_role_changed_by_a_synchronous_caller_in_a_thread_running_an_eve
         connection.close()  # that thread's own connection: the database is dropped at the end
 
     assert await closed_for_its_credential(socket)
+
+
+async def test_making_an_account_a_superuser_or_no_longer_one_closes_its_sockets_at_once(
+    world: Any, settings: Any
+) -> None:
+    """The superuser is a global role too, and one that requires a second factor: a page
+    signed in on the password alone is closed at once, not at its next check a minute later."""
+    settings.TWO_FACTOR_REQUIRED = True
+    page = await opened(await sync(lambda: _page(world.staff_a)[1])())
+    colleague = await opened(await sync(lambda: _script(world.head_a)[1])())
+
+    def change_superuser(user: User, value: bool) -> None:
+        user.is_superuser = value
+        user.save()  # as the admin's change form saves it
+
+    await sync(change_superuser)(world.staff_a, True)
+    assert await closed_for_its_credential(page)
+
+    settings.TWO_FACTOR_REQUIRED = False
+    page = await opened(await sync(lambda: _page(world.staff_a)[1])())
+    await sync(change_superuser)(world.staff_a, False)
+    assert await closed_for_its_credential(page)
+
+    await sync(change_superuser)(world.head_a, False)  # saved, unchanged: no reason to close
+    assert await colleague.receive_nothing(timeout=0.5)
+    await colleague.disconnect()
+
+
+async def test_deleting_a_role_closes_the_sockets_of_everyone_who_held_it(world: Any) -> None:
+    """Its memberships go with it in a cascade, which sends no m2m signal."""
+    leader = await sync(Group.objects.get)(name=LEADER)
+    member = await opened(await sync(lambda: _script(world.leader)[1])())
+    colleague = await opened(await sync(lambda: _script(world.auditor)[1])())
+
+    await sync(leader.delete)()
+
+    assert await closed_for_its_credential(member)
+    assert await colleague.receive_nothing(timeout=0.5)
+    await colleague.disconnect()
