@@ -10,8 +10,8 @@ The socket lives as long as the credential the ticket was obtained with:
 - when it ends by an event — sign-out of that session, revocation of that token (a deleted
   token row; a revoked integration token: `ops.live_push`), deactivation or deletion of the
   account — its user's open sockets are told at once over the channel layer, and those
-  holding that credential close; a change of the user's global roles (their groups, or
-  the superuser flag saved through the model) closes all of them,
+  holding that credential close; a change of the user's global roles (their groups, a
+  role deleted, or the superuser flag saved through the model) closes all of them,
   and the pages ask for new tickets with the credential as it now stands;
 - whatever else ends it (a token growing too old, a session expiring or invalidated by a
   password change, a session made on the password alone whose user now holds a role that
@@ -41,9 +41,16 @@ from typing import Any, cast
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_init,
+    post_save,
+    pre_delete,
+)
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.middleware import OTPMiddleware
@@ -328,6 +335,12 @@ def _roles_changed(
         end_sockets(user_id, None)
 
 
+def _role_deleting(sender: Any, instance: Group, **kwargs: Any) -> None:
+    """A global role deleted: its memberships go in a cascade, which sends no m2m signal."""
+    for user_id in sorted(instance.user_set.values_list("pk", flat=True)):
+        end_sockets(user_id, None)
+
+
 def connect_signals() -> None:
     """Called once from NotificationsConfig.ready()."""
     user_logged_out.connect(_signed_out, dispatch_uid="sockets.signed_out")
@@ -338,3 +351,4 @@ def connect_signals() -> None:
     m2m_changed.connect(
         _roles_changed, sender=User.groups.through, dispatch_uid="sockets.roles_changed"
     )
+    pre_delete.connect(_role_deleting, sender=Group, dispatch_uid="sockets.role_deleting")

@@ -389,3 +389,16 @@ async def test_making_an_account_a_superuser_or_no_longer_one_closes_its_sockets
     await sync(change_superuser)(world.head_a, False)  # saved, unchanged: no reason to close
     assert await colleague.receive_nothing(timeout=0.5)
     await colleague.disconnect()
+
+
+async def test_deleting_a_role_closes_the_sockets_of_everyone_who_held_it(world: Any) -> None:
+    """Its memberships go with it in a cascade, which sends no m2m signal."""
+    leader = await sync(Group.objects.get)(name=LEADER)
+    member = await opened(await sync(lambda: _script(world.leader)[1])())
+    colleague = await opened(await sync(lambda: _script(world.auditor)[1])())
+
+    await sync(leader.delete)()
+
+    assert await closed_for_its_credential(member)
+    assert await colleague.receive_nothing(timeout=0.5)
+    await colleague.disconnect()
