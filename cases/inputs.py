@@ -24,7 +24,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 
 BIGINT = 2**63
@@ -69,6 +69,22 @@ class StrictJSONParser(JSONParser):
         except ValueError as exc:  # the refusals above, already in the user's language
             raise ParseError(
                 _("The data sent is not valid JSON: %(error)s") % {"error": exc}
+            ) from None
+
+
+class MultiPartFormParser(MultiPartParser):
+    """DRF's multipart parser, refusing a body it cannot read in the user's language (DRF's
+    refusal is English, with Django's reason)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError:
+            raise ParseError(
+                _(
+                    "The form data sent cannot be read: it is not well-formed "
+                    "multipart/form-data (a file is sent with its boundary in the Content-Type)."
+                )
             ) from None
 
 

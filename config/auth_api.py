@@ -14,12 +14,12 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.inputs import StrictJSONParser
+from cases.inputs import MultiPartFormParser, StrictJSONParser
 from cases.users import User, signed_in
 from config import auth_guard
 from config import auth_two_factor as two_factor
@@ -34,7 +34,7 @@ class TokenView(ObtainAuthToken):
     account with two-factor sign-in also sends `otp`, its authenticator's code.
     """
 
-    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartFormParser]
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "DELETE":

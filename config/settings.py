@@ -323,7 +323,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "cases.inputs.StrictJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "cases.inputs.MultiPartFormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -20,14 +20,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import InvalidInput
-from cases.inputs import StrictJSONParser, text, validated
+from cases.inputs import MultiPartFormParser, StrictJSONParser, text, validated
 from cases.users import SignedInApiRequest
 from evidence import services
 from evidence.models import Document, EvidenceLink
@@ -116,7 +116,7 @@ WithdrawInput = inline_serializer("WithdrawInput", {"reason": text()})
 
 
 class CaseEvidenceView(APIView):
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartFormParser]
 
     upload_handler: EvidenceUploadHandler | None = None
 
@@ -166,7 +166,7 @@ class CaseEvidenceView(APIView):
 
 
 class CaseEvidenceLinkView(APIView):
-    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartFormParser]
 
     @extend_schema(request=LinkInput, responses={201: LinkSerializer})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:

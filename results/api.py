@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from cases import permissions
 from cases.errors import NotAllowed, NotFound
-from cases.inputs import text, validated
+from cases.inputs import MultiPartFormParser, text, validated
 from cases.models import Case, Cycle, Unit
 from cases.users import AnonymousUser, SignedInApiRequest, User
 from results import documents, exports, history, ranking, services
@@ -284,7 +284,7 @@ class ProvinceHistoryView(APIView):
 class SignedReportView(APIView):
     """POST multipart `file`: the head attaches the scan of the signed report (PDF)."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartFormParser, FormParser]
 
     @extend_schema(
         request={

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +22,7 @@ from cases import permissions
 from cases.errors import InvalidInput, NotAllowed, NotFound
 from cases.frameworks import excel, tree
 from cases.frameworks.tree import Node, Problem, Tree
+from cases.inputs import MultiPartFormParser, StrictJSONParser
 from cases.models import Framework
 from cases.users import SignedInApiRequest, User
 from workflow import framework_services as services
@@ -145,7 +146,7 @@ def summary_json(framework: Framework) -> dict[str, Any]:
 class FrameworkListView(APIView):
     """GET: every set. POST multipart: import a set from a workbook, all rows or none."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartFormParser, FormParser]
 
     @extend_schema(responses=FrameworkList)
     def get(self, request: SignedInApiRequest) -> Response:
@@ -187,7 +188,7 @@ class FrameworkTemplateView(APIView):
 class FrameworkDetailView(APIView):
     """GET: the set and its tree with the sums. PATCH: its title and decision."""
 
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(responses=FrameworkOutput)
     def get(self, request: SignedInApiRequest, pk: int) -> Response:
@@ -258,7 +259,7 @@ def _data(request: SignedInApiRequest) -> dict[str, Any]:
 class CriterionListView(APIView):
     """POST: add an area (no `parent`) or a criterion under `parent`."""
 
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(request=NodeForm, responses={201: FrameworkOutput})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
@@ -272,7 +273,7 @@ class CriterionListView(APIView):
 class CriterionView(APIView):
     """PATCH: change a node (and `step` or `parent` to move it). DELETE: remove it."""
 
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(request=NodeForm, responses=FrameworkOutput)
     def patch(self, request: SignedInApiRequest, pk: int, code: str) -> Response:

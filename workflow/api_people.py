@@ -8,13 +8,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import people, permissions
 from cases.errors import NotAllowed
-from cases.inputs import text, validated
+from cases.inputs import MultiPartFormParser, text, validated
 from cases.users import SignedInApiRequest, User
 from workflow import people as people_services
 from workflow.api import XLSX, UnitRefSerializer, attachment
@@ -38,7 +38,7 @@ class UnitsImportView(APIView):
     """POST multipart `file` (.xlsx, the template's two sheets): all rows or none; each new
     account is e-mailed its invitation."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartFormParser, FormParser]
 
     @extend_schema(
         request={

@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions, survey
 from cases.errors import NotAllowed
+from cases.inputs import MultiPartFormParser
 from cases.models import Cycle, SurveyImport
 from cases.users import SignedInApiRequest
 from workflow import survey as survey_services
@@ -67,7 +68,7 @@ def _secretariat_cycle(request: SignedInApiRequest, pk: int) -> Cycle:
 class SurveyImportView(APIView):
     """POST multipart `file` (.xlsx or .csv): all rows or none. GET: the imports so far."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartFormParser, FormParser]
 
     @extend_schema(responses=SurveyImportList)
     def get(self, request: SignedInApiRequest, pk: int) -> Response:

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import AppraiserAssignment
+from evidence.models import Document
 from tests.helpers import api
 
 SCORE = "/api/v1/cases/{case}/scores/1.1.1/"
@@ -174,3 +175,66 @@ def test_a_malformed_json_body_is_refused_in_vietnamese_naming_where_it_breaks(
         assert response.status_code == 400
         assert response.json() == {"detail": expected, "errors": []}
     assert scores(world) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "vietnamese"),
+    [
+        (
+            b'{"title": "B\xe1\xbb\x99 ti\xc3\xaau ch\xc3\xad",}',
+            "cần một tên đặt trong dấu ngoặc kép",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "Dữ liệu JSON gửi lên lồng nhau quá sâu."),
+        (b'{"max_points": NaN}', "NaN không phải là một số mà JSON cho phép."),
+    ],
+    ids=["trailing-comma", "nested", "nan"],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("patch", "/api/v1/frameworks/{pk}/"),
+        ("post", "/api/v1/frameworks/{pk}/criteria/"),
+        ("patch", "/api/v1/frameworks/{pk}/criteria/1.1/"),
+    ],
+)
+def test_the_criteria_editor_refuses_broken_json_in_vietnamese_not_with_a_500(
+    world: SimpleNamespace, method: str, path: str, body: bytes, vietnamese: str
+) -> None:
+    framework = world.cycle.frameworks.get()
+    criteria = sorted(framework.criteria.values_list("pk", "code", "title", "max_points"))
+    response = getattr(api(world.secretariat), method)(
+        path.format(pk=framework.pk),
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 400
+    assert vietnamese in response.json()["detail"]
+    framework.refresh_from_db()
+    assert sorted(framework.criteria.values_list("pk", "code", "title", "max_points")) == criteria
+
+
+def test_an_upload_without_its_multipart_boundary_is_refused_in_vietnamese(
+    world: SimpleNamespace,
+) -> None:
+    documents = Document.objects.count()
+    url = f"/api/v1/cases/{world.case_a.pk}/evidence/"
+    client = api(world.staff_a)
+    for language, expected in (
+        (
+            "vi",
+            "Không đọc được dữ liệu biểu mẫu đã gửi: dữ liệu không đúng định dạng "
+            "multipart/form-data (tệp phải được gửi kèm boundary trong tiêu đề Content-Type).",
+        ),
+        (
+            "en",
+            "The form data sent cannot be read: it is not well-formed multipart/form-data "
+            "(a file is sent with its boundary in the Content-Type).",
+        ),
+    ):
+        response = client.post(
+            url, b"%PDF-1.4", content_type="multipart/form-data", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 400
+        assert response.json() == {"detail": expected, "errors": []}
+    assert Document.objects.count() == documents
