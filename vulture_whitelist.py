@@ -367,3 +367,4 @@ issued_at  # unused variable (notifications/models.py, counted by notifications/
 used_at  # unused variable (notifications/models.py, set and filtered by notifications/sockets.py in ORM lookups)
 never_sent  # unused variable (web/pages/sheet.py, read by web/partials/appraisal_row.html)
 _.state_display  # unused property (cases/models.py, read by web/partials/case_header.html, progress_card.html, home.html)
+_.returning_fields  # Django's SQLInsertCompiler.as_sql reads it (workflow/audit.py)

@@ -11,11 +11,16 @@ chains are per case: writers of different cases do not wait for each other).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from common import bench_database, commune_province, setup_django, timed
+# bench.common, and the apps
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_database, commune_province, setup_django, timed
 
 N_CASES = int(os.environ.get("BENCH_CASES", "1000"))
 

@@ -2,9 +2,10 @@
 
 `StrictJSONParser` refuses what JSON can say but no column can hold: numbers beyond a 64-bit
 integer, 1e309 (infinite as a float), NaN and Infinity, and nesting deep enough to exhaust the
-parser (a RecursionError, which would otherwise be a 500). `validated()` runs a view's input
-serializer, so a service receives typed values: the text "false" is False, a note sent as an
-object is refused. `ScoreNumber` lets a score through as the user typed it ("7,5" included)
+parser (a RecursionError, which would otherwise be a 500). A body that is not JSON is refused
+naming the line and column where it breaks and what is wrong there, in the user's language
+(json's own message is English). `validated()` runs a view's input serializer, so a service
+receives typed values: the text "false" is False, a note sent as an object is refused. `ScoreNumber` lets a score through as the user typed it ("7,5" included)
 for the scoring rules to read and word their own refusal.
 """
 
@@ -59,10 +60,46 @@ class StrictJSONParser(JSONParser):
             )
         except RecursionError:
             raise ParseError(_("The JSON sent is nested too deeply.")) from None
-        except ValueError as exc:  # json's own errors, the ones above and bad encodings
+        except json.JSONDecodeError as exc:
+            raise ParseError(_json_error(exc)) from None
+        except UnicodeDecodeError:
+            raise ParseError(
+                _("The data sent is not text encoded in %(encoding)s.") % {"encoding": encoding}
+            ) from None
+        except ValueError as exc:  # the refusals above, already in the user's language
             raise ParseError(
                 _("The data sent is not valid JSON: %(error)s") % {"error": exc}
             ) from None
+
+
+# What json's parser says is wrong (`JSONDecodeError.msg`, in English), in the user's words.
+JSON_PROBLEMS = {
+    "Expecting value": gettext_lazy("a value is missing"),
+    "Expecting ',' delimiter": gettext_lazy("a comma is missing"),
+    "Expecting ':' delimiter": gettext_lazy("a colon is missing"),
+    "Expecting property name enclosed in double quotes": gettext_lazy(
+        "a name in double quotes is expected, or a comma is left before a closing brace"
+    ),
+    "Unterminated string starting at": gettext_lazy("a text has no closing double quote"),
+    "Invalid control character at": gettext_lazy(
+        "a text holds a control character, such as a line break"
+    ),
+    "Invalid \\escape": gettext_lazy("a backslash starts an escape that JSON does not know"),
+    "Invalid \\uXXXX escape": gettext_lazy(
+        "a Unicode escape is not followed by four hexadecimal digits"
+    ),
+    "Extra data": gettext_lazy("something follows the end of the JSON"),
+}
+
+
+def _json_error(exc: json.JSONDecodeError) -> str:
+    """Where the JSON breaks and, when json's parser says it in words we know, why."""
+    where = {"line": exc.lineno, "column": exc.colno}
+    problem = JSON_PROBLEMS.get(exc.msg)
+    if problem is None:
+        return _("The data sent is not valid JSON (line %(line)s, column %(column)s).") % where
+    message = _("The data sent is not valid JSON: %(problem)s (line %(line)s, column %(column)s).")
+    return message % {"problem": problem, **where}
 
 
 def validated(request: Request, serializer: Any) -> dict[str, Any]:

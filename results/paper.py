@@ -15,6 +15,7 @@ The result is an ordinary `.docx` that Word, LibreOffice and python-docx open an
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
@@ -309,51 +310,13 @@ class Paper:
 
     # --- the package ---------------------------------------------------------------------
 
-    def _skeleton(self) -> bytes:
-        """An empty document whose styles and page set-up are the decree's."""
-        document = docx.Document()
-        normal = document.styles["Normal"]
-        normal.font.name = FONT
-        normal.font.size = Pt(BODY_SIZE)
-        fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
-        for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-            fonts.set(qn(attribute), FONT)
-        section = document.sections[0]
-        section.page_width, section.page_height = Cm(21), Cm(29.7)
-        if self.landscape:
-            section.orientation = WD_ORIENT.LANDSCAPE
-            section.page_width, section.page_height = Cm(29.7), Cm(21)
-            section.left_margin, section.right_margin = Cm(2), Cm(1.5)
-            section.top_margin, section.bottom_margin = Cm(2), Cm(1.5)
-        else:
-            section.top_margin, section.bottom_margin = Cm(2), Cm(2)
-            section.left_margin, section.right_margin = Cm(3), Cm(1.5)
-        # Page numbers centred in the header, as the decree places them.
-        header = section.header.paragraphs[0]
-        header.alignment = 1
-        run = header.add_run()
-        for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
-            if kind:
-                element = run._r.makeelement(qn("w:fldChar"), {qn("w:fldCharType"): kind})
-            else:
-                element = run._r.makeelement(qn("w:instrText"), {})
-                element.text = text
-            run._r.append(element)
-        out = io.BytesIO()
-        document.save(out)
-        return out.getvalue()
-
     def save(self) -> bytes:
         """The finished `.docx`."""
-        skeleton = zipfile.ZipFile(io.BytesIO(self._skeleton()))
-        template = skeleton.read("word/document.xml").decode("utf-8")
-        opening = template[: template.index("<w:body>") + len("<w:body>")]
-        section = template[template.index("<w:sectPr") : template.index("</w:body>")]
+        parts, opening, section = _skeleton(self.landscape)
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
-            for item in skeleton.infolist():
-                if item.filename != "word/document.xml":
-                    package.writestr(item, skeleton.read(item.filename))
+            for name, content in parts:
+                package.writestr(name, content)
             with package.open("word/document.xml", "w", force_zip64=True) as part:
                 part.write(opening.encode("utf-8"))
                 self._body.seek(0)
@@ -361,3 +324,48 @@ class Paper:
                 part.write(f"{section}</w:body></w:document>".encode())
         self._body.close()
         return out.getvalue()
+
+
+@functools.cache
+def _skeleton(landscape: bool) -> tuple[tuple[tuple[str, bytes], ...], str, str]:
+    """The parts of an empty document whose styles and page set-up are the decree's, and the
+    opening and closing of its body: made once per orientation, since python-docx takes
+    longer to build and save it than the report's own tables take to write."""
+    document = docx.Document()
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(BODY_SIZE)
+    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attribute), FONT)
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Cm(29.7), Cm(21)
+        section.left_margin, section.right_margin = Cm(2), Cm(1.5)
+        section.top_margin, section.bottom_margin = Cm(2), Cm(1.5)
+    else:
+        section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+        section.left_margin, section.right_margin = Cm(3), Cm(1.5)
+    # Page numbers centred in the header, as the decree places them.
+    header = section.header.paragraphs[0]
+    header.alignment = 1
+    run = header.add_run()
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            element = run._r.makeelement(qn("w:fldChar"), {qn("w:fldCharType"): kind})
+        else:
+            element = run._r.makeelement(qn("w:instrText"), {})
+            element.text = text
+        run._r.append(element)
+    out = io.BytesIO()
+    document.save(out)
+    skeleton = zipfile.ZipFile(out)
+    template = skeleton.read("word/document.xml").decode("utf-8")
+    opening = template[: template.index("<w:body>") + len("<w:body>")]
+    closing = template[template.index("<w:sectPr") : template.index("</w:body>")]
+    parts = tuple(
+        (name, skeleton.read(name)) for name in skeleton.namelist() if name != "word/document.xml"
+    )
+    return parts, opening, closing

@@ -129,3 +129,48 @@ def test_a_wrong_password_for_a_token_is_refused_in_vietnamese(world: SimpleName
     assert response.status_code == 400
     assert response.json()["errors"] == ["Không thể đăng nhập với thông tin đã cung cấp."]
     assert list(Token.objects.values_list("key", flat=True)) == tokens
+
+
+@pytest.mark.parametrize(
+    ("body", "vietnamese", "english"),
+    [
+        (
+            b'{"self_score": 1,\n "note": "K\xe1\xba\xbf ho\xe1\xba\xa1ch}',
+            "Dữ liệu gửi lên không phải là JSON hợp lệ: một chuỗi thiếu dấu ngoặc kép đóng "
+            "(dòng 2, cột 10).",
+            "The data sent is not valid JSON: a text has no closing double quote "
+            "(line 2, column 10).",
+        ),
+        (
+            b'{"self_score": 1 "note": ""}',
+            "Dữ liệu gửi lên không phải là JSON hợp lệ: thiếu dấu phẩy (dòng 1, cột 18).",
+            "The data sent is not valid JSON: a comma is missing (line 1, column 18).",
+        ),
+        (
+            b'{"self_score": 1,}',
+            "Dữ liệu gửi lên không phải là JSON hợp lệ: cần một tên đặt trong dấu ngoặc kép, "
+            "hoặc có dấu phẩy thừa trước dấu ngoặc nhọn đóng (dòng 1, cột 18).",
+            "The data sent is not valid JSON: a name in double quotes is expected, or a comma "
+            "is left before a closing brace (line 1, column 18).",
+        ),
+        (
+            b'{"note": "K\xea ho\xe1ch"}',  # Latin-1, not UTF-8
+            "Dữ liệu gửi lên không phải là văn bản mã hóa utf-8.",
+            "The data sent is not text encoded in utf-8.",
+        ),
+    ],
+    ids=["unclosed-text", "missing-comma", "trailing-comma", "not-utf-8"],
+)
+def test_a_malformed_json_body_is_refused_in_vietnamese_naming_where_it_breaks(
+    world: SimpleNamespace, body: bytes, vietnamese: str, english: str
+) -> None:
+    before = scores(world)
+    url = SCORE.format(case=world.case_a.pk)
+    client = api(world.staff_a)
+    for language, expected in (("vi", vietnamese), ("en", english)):
+        response = client.put(
+            url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 400
+        assert response.json() == {"detail": expected, "errors": []}
+    assert scores(world) == before
