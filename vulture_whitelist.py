@@ -345,6 +345,7 @@ _.get_members  # unused method (workflow/api_council.py, DRF's SerializerMethodF
 _.get_areas  # unused method (workflow/api_council.py, DRF's SerializerMethodField)
 bonus_leaves  # unused variable (cases/totals.py, read by web/partials/totals.html)
 IntegrationTokenScheme  # unused class (config/auth.py, found by drf-spectacular)
+PageSessionScheme  # unused class (config/auth.py, found by drf-spectacular)
 _.target_class  # unused variable (config/auth.py, read by drf-spectacular)
 _.get_security_definition  # unused method (config/auth.py, called by drf-spectacular)
 auto_schema  # unused variable (config/auth.py, drf-spectacular's signature)

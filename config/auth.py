@@ -16,14 +16,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication
 from rest_framework.authentication import (
     BaseAuthentication,
     TokenAuthentication,
     get_authorization_header,
 )
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
 from cases import permissions
@@ -155,3 +157,28 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An integration token (par_…), made on the Account security page.",
         }
+
+
+# --- the session of the pages, for the API -------------------------------------------------
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's, refusing a request without the page's CSRF token in the user's language (DRF
+    quotes Django's reason, in English: "CSRF Failed: CSRF cookie not set.")."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        try:
+            super().enforce_csrf(request)
+        except PermissionDenied:
+            raise PermissionDenied(
+                _(
+                    "The page's security token is missing or out of date: reload the page and "
+                    "try again."
+                )
+            ) from None
+
+
+class PageSessionScheme(SessionScheme):
+    """The session in the API description, as drf-spectacular describes DRF's own."""
+
+    target_class = "config.auth.SessionAuthentication"

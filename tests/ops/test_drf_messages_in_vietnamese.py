@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -238,3 +239,28 @@ def test_an_upload_without_its_multipart_boundary_is_refused_in_vietnamese(
         assert response.status_code == 400
         assert response.json() == {"detail": expected, "errors": []}
     assert Document.objects.count() == documents
+
+
+def test_a_page_session_without_its_csrf_token_is_refused_in_vietnamese(
+    world: SimpleNamespace,
+) -> None:
+    before = scores(world)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.staff_a)
+    url = SCORE.format(case=world.case_a.pk)
+    for language, expected in (
+        (
+            "vi",
+            "Mã bảo mật của trang bị thiếu hoặc đã hết hiệu lực: hãy tải lại trang rồi thử lại.",
+        ),
+        (
+            "en",
+            "The page's security token is missing or out of date: reload the page and try again.",
+        ),
+    ):
+        response = browser.put(
+            url, {"self_score": 1}, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 403
+        assert response.json() == {"detail": expected, "errors": []}
+    assert scores(world) == before
