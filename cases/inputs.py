@@ -4,9 +4,12 @@
 integer, 1e309 (infinite as a float), NaN and Infinity, and nesting deep enough to exhaust the
 parser (a RecursionError, which would otherwise be a 500). A body that is not JSON is refused
 naming the line and column where it breaks and what is wrong there, in the user's language
-(json's own message is English). `validated()` runs a view's input serializer, so a service
-receives typed values: the text "false" is False, a note sent as an object is refused. `ScoreNumber` lets a score through as the user typed it ("7,5" included)
-for the scoring rules to read and word their own refusal.
+(json's own message is English). `MultiPartFormParser` refuses a multipart body it cannot read
+in the user's language too. Views name these two, never DRF's JSONParser or MultiPartParser.
+
+`validated()` runs a view's input serializer, so a service receives typed values: the text
+"false" is False, a note sent as an object is refused. `ScoreNumber` lets a score through as
+the user typed it ("7,5" included) for the scoring rules to read and word their own refusal.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ project's catalogue (config/drf_messages.py); `Accept-Language: en` keeps DRF's 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -264,3 +266,30 @@ def test_a_page_session_without_its_csrf_token_is_refused_in_vietnamese(
         assert response.status_code == 403
         assert response.json() == {"detail": expected, "errors": []}
     assert scores(world) == before
+
+
+APPS = (
+    "cases",
+    "config",
+    "deadlines",
+    "evidence",
+    "notifications",
+    "ops",
+    "results",
+    "web",
+    "workflow",
+)
+
+
+def test_views_parse_bodies_with_the_parsers_that_refuse_in_the_users_language() -> None:
+    """DRF's JSONParser and MultiPartParser refuse in English (and the first lets a deeply
+    nested body through to a 500); cases/inputs.py wraps them."""
+    root = Path(__file__).resolve().parents[2]
+    drf_parser = re.compile(r"(?<!Strict)JSONParser\b|\bMultiPartParser\b")
+    users = [
+        str(source.relative_to(root))
+        for app in APPS
+        for source in (root / app).rglob("*.py")
+        if source != root / "cases" / "inputs.py" and drf_parser.search(source.read_text())
+    ]
+    assert users == []
