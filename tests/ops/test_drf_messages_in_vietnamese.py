@@ -59,11 +59,11 @@ def test_a_unit_sending_a_bad_score_field_is_told_in_vietnamese_and_nothing_chan
     url = SCORE.format(case=world.case_a.pk)
     client = api(world.staff_a)
 
-    response = client.put(url, body, format="json", HTTP_ACCEPT_LANGUAGE="vi")
+    response = client.put(url, body, format="json", headers={"Accept-Language": "vi"})
     assert response.status_code == 400
     assert response.json() == {"detail": "Dữ liệu gửi lên không hợp lệ.", "errors": [vietnamese]}
 
-    response = client.put(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.put(url, body, format="json", headers={"Accept-Language": "en"})
     assert response.json() == {"detail": "The data sent is not valid.", "errors": [english]}
     assert scores(world) == before
 
@@ -75,11 +75,15 @@ def test_the_secretariat_sending_a_too_long_area_code_is_told_its_limit_in_vietn
     url = f"/api/v1/cycles/{world.cycle.pk}/assignments/"
     body = {"user": world.appraiser.username, "area_code": "1" * 21}
 
-    response = api(world.secretariat).post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="vi")
+    response = api(world.secretariat).post(
+        url, body, format="json", headers={"Accept-Language": "vi"}
+    )
     assert response.status_code == 400
     assert response.json()["errors"] == ["area_code: Trường này không được dài quá 20 ký tự."]
 
-    response = api(world.secretariat).post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    response = api(world.secretariat).post(
+        url, body, format="json", headers={"Accept-Language": "en"}
+    )
     assert response.json()["errors"] == [
         "area_code: Ensure this field has no more than 20 characters."
     ]
@@ -90,7 +94,7 @@ def test_a_request_without_credentials_is_asked_to_sign_in_in_vietnamese(
     world: SimpleNamespace,
 ) -> None:
     client = APIClient()
-    response = client.get("/api/v1/cases/", HTTP_ACCEPT_LANGUAGE="vi")
+    response = client.get("/api/v1/cases/", headers={"Accept-Language": "vi"})
     assert response.status_code == 401
     assert response.json() == {
         "detail": "Chưa có thông tin xác thực: hãy đăng nhập hoặc gửi kèm mã truy cập.",
@@ -98,7 +102,7 @@ def test_a_request_without_credentials_is_asked_to_sign_in_in_vietnamese(
     }
     # Without the header the API speaks Vietnamese too; English on request.
     assert client.get("/api/v1/cases/").json() == response.json()
-    assert client.get("/api/v1/cases/", HTTP_ACCEPT_LANGUAGE="en").json() == {
+    assert client.get("/api/v1/cases/", headers={"Accept-Language": "en"}).json() == {
         "detail": "Authentication credentials were not provided.",
         "errors": [],
     }
@@ -112,8 +116,7 @@ def test_a_token_header_with_a_space_in_the_token_is_refused_in_vietnamese(
         SCORE.format(case=world.case_a.pk),
         {"self_score": 1},
         format="json",
-        HTTP_AUTHORIZATION="Token abc def",
-        HTTP_ACCEPT_LANGUAGE="vi",
+        headers={"Authorization": "Token abc def", "Accept-Language": "vi"},
     )
     assert response.status_code == 401
     assert response.json()["detail"] == (
@@ -128,7 +131,7 @@ def test_a_wrong_password_for_a_token_is_refused_in_vietnamese(world: SimpleName
         "/api/v1/auth/token/",
         {"username": world.staff_a.username, "password": "not the password"},
         format="json",
-        HTTP_ACCEPT_LANGUAGE="vi",
+        headers={"Accept-Language": "vi"},
     )
     assert response.status_code == 400
     assert response.json()["errors"] == ["Không thể đăng nhập với thông tin đã cung cấp."]
@@ -173,7 +176,7 @@ def test_a_malformed_json_body_is_refused_in_vietnamese_naming_where_it_breaks(
     client = api(world.staff_a)
     for language, expected in (("vi", vietnamese), ("en", english)):
         response = client.put(
-            url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+            url, body, content_type="application/json", headers={"Accept-Language": language}
         )
         assert response.status_code == 400
         assert response.json() == {"detail": expected, "errors": []}
@@ -209,7 +212,7 @@ def test_the_criteria_editor_refuses_broken_json_in_vietnamese_not_with_a_500(
         path.format(pk=framework.pk),
         body,
         content_type="application/json",
-        HTTP_ACCEPT_LANGUAGE="vi",
+        headers={"Accept-Language": "vi"},
     )
     assert response.status_code == 400
     assert vietnamese in response.json()["detail"]
@@ -236,7 +239,10 @@ def test_an_upload_without_its_multipart_boundary_is_refused_in_vietnamese(
         ),
     ):
         response = client.post(
-            url, b"%PDF-1.4", content_type="multipart/form-data", HTTP_ACCEPT_LANGUAGE=language
+            url,
+            b"%PDF-1.4",
+            content_type="multipart/form-data",
+            headers={"Accept-Language": language},
         )
         assert response.status_code == 400
         assert response.json() == {"detail": expected, "errors": []}
@@ -261,7 +267,10 @@ def test_a_page_session_without_its_csrf_token_is_refused_in_vietnamese(
         ),
     ):
         response = browser.put(
-            url, {"self_score": 1}, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+            url,
+            {"self_score": 1},
+            content_type="application/json",
+            headers={"Accept-Language": language},
         )
         assert response.status_code == 403
         assert response.json() == {"detail": expected, "errors": []}
