@@ -17,8 +17,19 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
-from django.db.models.expressions import BaseExpression
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    Field,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.expressions import BaseExpression, RawSQL
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -27,6 +38,7 @@ from cases.models import (
     AppraiserAssignment,
     Case,
     CaseUserObjectPermission,
+    Council,
     CouncilMember,
     Membership,
 )
@@ -165,23 +177,79 @@ def has_case_perm(user: AnyUser, codename: str, case: Case) -> bool:
     return codename in case_perms(user, case)
 
 
+# The annotations that decide "may this user see the case / do this to it" in the query that
+# reads the case, written as SQL: the ORM took longer to build and compile these six EXISTS
+# (their joins through the user, group and permission tables) than the database took to
+# answer the whole query, and every score save and transition asks them. The rules are the
+# ones `global_case_perms`, `case_perms`, `member_unit_ids` and `represents` apply; each
+# fragment refers to the case row by its table name, the name the query that reads the
+# cases gives it (they are never subqueries).
+
+
+def _t(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _c(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column is not None
+    return connection.ops.quote_name(field.column)
+
+
+def _exists(sql: str, params: Sequence[object]) -> RawSQL:
+    return RawSQL(f"EXISTS ({sql})", tuple(params), output_field=BooleanField())
+
+
 def _global_perm(user: User, codename: str) -> BaseExpression:
     """`codename` held through a global role or directly (the per-code form of
     global_case_perms, for a query that reads the case anyway)."""
     if user.is_superuser:
         return Value(True)
-    return Exists(
-        Permission.objects.filter(content_type__app_label="cases", codename=codename).filter(
-            Q(user=user) | Q(group__user=user)
-        )
+    own = User.user_permissions.through
+    of_group = Group.permissions.through
+    groups = User.groups.through
+    return _exists(
+        f"SELECT 1 FROM {_t(Permission)} p INNER JOIN {_t(ContentType)} ct"
+        f" ON p.{_c(Permission, 'content_type')} = ct.{_c(ContentType, 'id')}"
+        f" WHERE p.{_c(Permission, 'codename')} = %s AND ct.{_c(ContentType, 'app_label')} = %s"
+        f" AND (EXISTS (SELECT 1 FROM {_t(own)} up WHERE up.{_c(own, 'permission')} = p.id"
+        f" AND up.{_c(own, 'user')} = %s)"
+        f" OR EXISTS (SELECT 1 FROM {_t(of_group)} gp INNER JOIN {_t(groups)} ug"
+        f" ON gp.{_c(of_group, 'group')} = ug.{_c(groups, 'group')}"
+        f" WHERE gp.{_c(of_group, 'permission')} = p.id AND ug.{_c(groups, 'user')} = %s))",
+        [codename, "cases", user.pk, user.pk],
     )
 
 
-def _object_perm(user: User, codename: str) -> Exists:
-    return Exists(
-        CaseUserObjectPermission.objects.filter(
-            content_object=OuterRef("pk"), user=user, permission__codename=codename
-        )
+def _object_perm(user: User, codename: str) -> RawSQL:
+    held = CaseUserObjectPermission
+    return _exists(
+        f"SELECT 1 FROM {_t(held)} op INNER JOIN {_t(Permission)} p"
+        f" ON op.{_c(held, 'permission')} = p.{_c(Permission, 'id')}"
+        f" WHERE op.{_c(held, 'content_object')} = {_t(Case)}.{_c(Case, 'id')}"
+        f" AND op.{_c(held, 'user')} = %s AND p.{_c(Permission, 'codename')} = %s",
+        [user.pk, codename],
+    )
+
+
+def _own_unit(user: User) -> RawSQL:
+    return _exists(
+        f"SELECT 1 FROM {_t(Membership)} m WHERE m.{_c(Membership, 'unit')}"
+        f" = {_t(Case)}.{_c(Case, 'unit')} AND m.{_c(Membership, 'user')} = %s",
+        [user.pk],
+    )
+
+
+def _represents(user: User) -> RawSQL:
+    """The SQL form of `_seats_for_case`."""
+    seat = CouncilMember
+    return _exists(
+        f"SELECT 1 FROM {_t(seat)} cm INNER JOIN {_t(Council)} c"
+        f" ON cm.{_c(seat, 'council')} = c.{_c(Council, 'id')}"
+        f" WHERE c.{_c(Council, 'cycle')} = {_t(Case)}.{_c(Case, 'cycle')}"
+        f" AND cm.{_c(seat, 'department')} = {_t(Case)}.{_c(Case, 'unit')}"
+        f" AND cm.{_c(seat, 'user')} = %s",
+        [user.pk],
     )
 
 
@@ -254,10 +322,8 @@ def _decision_annotations(user: User, perm: str) -> tuple[set[str], dict[str, Ba
     }
     if known is None:
         annotations.update({f"_global_{code}": _global_perm(user, code) for code in wanted})
-    annotations["_own_unit"] = Exists(
-        Membership.objects.filter(user=user, unit_id=OuterRef("unit_id"))
-    )
-    annotations["_represents"] = Exists(_seats_for_case(user))
+    annotations["_own_unit"] = _own_unit(user)
+    annotations["_represents"] = _represents(user)
     return wanted, annotations
 
 
