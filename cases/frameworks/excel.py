@@ -376,7 +376,7 @@ def _node(
             problem(
                 "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
             )
-        elif parsed != parsed.quantize(Decimal("0.01")):
+        elif not _two_places(parsed):
             problem("max_points", _("use at most two decimal places."))
         else:
             max_points = parsed
@@ -481,6 +481,19 @@ def _settings(method: str, raw: str, problem: Any) -> dict[str, Any]:
     return {}
 
 
+def _two_places(value: Decimal) -> bool:
+    """No digit past the hundredths (1,50 has two places), read from the digits: quantizing a
+    number of 27 digits or more would exceed the decimal context and raise."""
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    if not any(digits):
+        return True
+    while exponent < -2 and digits and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return exponent >= -2
+
+
 def node_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     """A node's values from an editor's form or a request, as a row of the workbook gives
     them (the same words, numbers and settings); InvalidInput naming every problem.
@@ -508,7 +521,7 @@ def node_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
             problem(
                 "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
             )
-        elif parsed != parsed.quantize(Decimal("0.01")) or parsed >= 1000:
+        elif parsed >= 1000 or not _two_places(parsed):
             problem("max_points", _("use at most two decimal places."))
         else:
             out["max_points"] = parsed

@@ -196,3 +196,40 @@ def test_the_schema_documents_each_editor_body_with_its_types() -> None:
     assert changed["step"]["type"] == "integer"
     assert changed["max_points"]["oneOf"] == [{"type": "number"}, {"type": "string"}]
     assert changed["evidence_required"]["oneOf"] == [{"type": "boolean"}, {"type": "string"}]
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", '"Khác"', "null", "3"])
+@pytest.mark.parametrize("url", [DETAILS, CRITERIA, LEAF])
+def test_a_body_that_is_not_an_object_is_refused_and_changes_nothing(
+    world: Any, draft: Framework, url: str, raw: str
+) -> None:
+    before = state(draft)
+    client = api(world.secretariat)
+    method = client.post if url == CRITERIA else client.patch
+    response = method(
+        url.format(pk=draft.pk),
+        raw,
+        content_type="application/json",
+        headers={"Accept-Language": "vi"},
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "Dữ liệu gửi lên không hợp lệ."
+    assert state(draft) == before
+
+
+@pytest.mark.parametrize("points", [1e30, "1" + "0" * 30, "0,001", -1, "999999999999999999,5"])
+def test_a_maximum_out_of_the_columns_reach_is_refused_naming_it(
+    world: Any, draft: Framework, points: Any
+) -> None:
+    """Beyond what a decimal of the project's precision holds, or below zero: the service's
+    own refusal, in the reader's language, never a server error."""
+    before = state(draft)
+    response = api(world.secretariat).patch(
+        LEAF.format(pk=draft.pk),
+        {"max_points": points},
+        format="json",
+        headers={"Accept-Language": "vi"},
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("Điểm tối đa: ")
+    assert state(draft) == before
