@@ -45,7 +45,7 @@ from cases.frameworks.tree import (
     problems,
     text_number,
 )
-from cases.models import Framework, Method
+from cases.models import POINT_DIGITS, POINT_PLACES, Framework, Method
 from cases.problems import Problems
 from cases.scoring import LATE_WORKING_DAYS, fmt
 from cases.survey import _blank, _code, _fold, _number
@@ -82,6 +82,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "guidance": ("huong dan", "huong dan cho don vi", "guidance"),
     "data_source": ("nguon so lieu", "nguon du lieu", "data source"),
 }
+# The largest maximum a criterion's column holds (99999.99).
+MAX_POINTS = Decimal(10) ** (POINT_DIGITS - POINT_PLACES) - Decimal(10) ** -POINT_PLACES
 YES = {"co", "x", "yes", "y", "1", "true", "dung", "bat buoc"}
 NO = {"khong", "no", "n", "0", "false", "sai", ""}
 # The unit of a penalty counted per working day late, accents and case folded.
@@ -376,6 +378,8 @@ def _node(
             problem(
                 "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
             )
+        elif parsed > MAX_POINTS:
+            problem("max_points", _("at most %(max)s points.") % {"max": fmt(MAX_POINTS)})
         elif not _two_places(parsed):
             problem("max_points", _("use at most two decimal places."))
         else:
