@@ -180,7 +180,9 @@ def _number(value: Any) -> Decimal | None:
         return Decimal(value)
     if isinstance(value, float):
         # Excel stores 8.5 as a binary float: keep what a person typed, not the float noise.
-        return Decimal(repr(value)).quantize(Decimal("1e-9")).normalize()
+        # Beyond 10^18 there is no noise to drop, and quantizing needs more than 28 digits.
+        exact = Decimal(repr(value))
+        return exact if abs(exact) >= 10**18 else exact.quantize(Decimal("1e-9")).normalize()
     text = str(value).strip().replace("\u00a0", "").replace(" ", "")
     if not _NUMBER.match(text):
         return None

@@ -1,29 +1,34 @@
 """API of the criteria sets: the template, import, list, read, export, copy and edits.
 
 Reading is for the secretariat, the leader and the auditor; every change is the
-secretariat's, through `workflow.framework_services` (which checks again and audits).
+secretariat's, through `workflow.framework_services` (which checks again and audits). Each
+edit's body is typed here first (texts, a number for the maximum, flags, a whole step), so a
+list or an object is refused naming its field before the set is locked, never stored as text.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import InvalidInput, NotAllowed, NotFound
+from cases.errors import NotAllowed, NotFound
 from cases.frameworks import excel, tree
 from cases.frameworks.tree import Node, Problem, Tree
-from cases.inputs import MultiPartFormParser, StrictJSONParser
-from cases.models import Framework
+from cases.inputs import MultiPartFormParser, StrictJSONParser, text, validated
+from cases.models import Framework, Method
 from cases.users import SignedInApiRequest, User
 from workflow import framework_services as services
 from workflow.api import XLSX, attachment
@@ -66,6 +71,94 @@ FrameworkOutput = inline_serializer(
             child=serializers.DictField(),
             help_text="the nodes whose code does not follow their place (a notice, never a "
             "refusal): code, title, message",
+        ),
+    },
+)
+
+
+# --- request bodies: typed at the edge; the services read the values and word the rest ---
+
+
+class _AsSent(serializers.Field[Any, Any, Any, Any]):
+    """A form's empty value is passed on as sent (DRF would drop it): the service reads an
+    empty flag as No and refuses an empty maximum, as for a JSON body."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary[self.field_name]
+        return super().get_value(dictionary)
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}]})
+class PointsField(_AsSent):
+    """A number, or a text holding one as the workbook writes it ("1,5"); never a flag, a
+    list or an object. The service reads it and refuses a negative or over-precise one."""
+
+    default_error_messages = {"invalid": gettext_lazy("A number is required, such as 1,5.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | float | str | Decimal):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string"}]})
+class YesNoField(_AsSent):
+    """true or false, or the workbook's words for them ("Có", "Không", "x"), which the
+    service reads; never a number, a list or an object."""
+
+    default_error_messages = {"invalid": gettext_lazy("Must be true or false (or Có, Không).")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, bool | str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class StepField(serializers.IntegerField):
+    """A whole number of places (−1 up, 1 down); an empty form field is no move."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and not data.strip():
+            return None
+        return super().to_internal_value(data)
+
+
+DetailsInput = inline_serializer("FrameworkDetails", {k: text() for k in services.DETAIL_FIELDS})
+
+
+def _node_fields() -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+    """A node's fields as the service reads them (`excel.node_fields`), fresh for each body."""
+    return {
+        "title": text(),
+        "max_points": PointsField(required=False),
+        "method": text(help_text="a method's key or name: " + ", ".join(Method.values)),
+        "settings": text(help_text="the method's settings as the workbook writes them"),
+        "rule": text(),
+        "evidence_required": YesNoField(required=False),
+        "not_applicable_allowed": YesNoField(required=False),
+        "guidance": text(),
+        "data_source": text(),
+    }
+
+
+CriterionInput = inline_serializer(
+    "CriterionInput",
+    {"parent": text(help_text="the parent's code; none for an area"), **_node_fields()},
+)
+CriterionChangeInput = inline_serializer(
+    "CriterionChange",
+    {
+        **_node_fields(),
+        "parent": text(help_text="move under this parent's code (empty: to the areas)"),
+        "step": StepField(
+            required=False, allow_null=True, help_text="move among siblings: −1 up, 1 down"
         ),
     },
 )
@@ -143,6 +236,10 @@ def summary_json(framework: Framework) -> dict[str, Any]:
     }
 
 
+def _data(request: SignedInApiRequest) -> dict[str, Any]:
+    return dict(request.data.items()) if hasattr(request.data, "items") else {}
+
+
 class FrameworkListView(APIView):
     """GET: every set. POST multipart: import a set from a workbook, all rows or none."""
 
@@ -194,16 +291,10 @@ class FrameworkDetailView(APIView):
     def get(self, request: SignedInApiRequest, pk: int) -> Response:
         return Response(framework_json(_framework(request.user, pk)))
 
-    @extend_schema(
-        request=inline_serializer(
-            "FrameworkDetails",
-            {k: serializers.CharField(required=False) for k in services.DETAIL_FIELDS},
-        ),
-        responses=FrameworkOutput,
-    )
+    @extend_schema(request=DetailsInput, responses=FrameworkOutput)
     def patch(self, request: SignedInApiRequest, pk: int) -> Response:
         _framework(request.user, pk)
-        services.change_details(pk, _data(request), actor=request.user)
+        services.change_details(pk, validated(request, DetailsInput), actor=request.user)
         return Response(framework_json(_framework(request.user, pk)))
 
 
@@ -235,37 +326,16 @@ class FrameworkRenumberView(APIView):
         return Response(framework_json(_framework(request.user, pk)))
 
 
-NodeForm = inline_serializer(
-    "CriterionFields",
-    {
-        "parent": serializers.CharField(required=False, help_text="POST: the parent's code"),
-        "title": serializers.CharField(required=False),
-        "max_points": serializers.CharField(required=False),
-        "method": serializers.CharField(required=False),
-        "settings": serializers.CharField(required=False),
-        "rule": serializers.CharField(required=False),
-        "evidence_required": serializers.BooleanField(required=False),
-        "not_applicable_allowed": serializers.BooleanField(required=False),
-        "guidance": serializers.CharField(required=False),
-        "data_source": serializers.CharField(required=False),
-    },
-)
-
-
-def _data(request: SignedInApiRequest) -> dict[str, Any]:
-    return dict(request.data.items()) if hasattr(request.data, "items") else {}
-
-
 class CriterionListView(APIView):
     """POST: add an area (no `parent`) or a criterion under `parent`."""
 
     parser_classes = [StrictJSONParser, FormParser]
 
-    @extend_schema(request=NodeForm, responses={201: FrameworkOutput})
+    @extend_schema(request=CriterionInput, responses={201: FrameworkOutput})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
         _framework(request.user, pk)
-        data = _data(request)
-        parent = str(data.pop("parent", "") or "")
+        data = validated(request, CriterionInput)
+        parent = data.pop("parent", None) or ""
         services.add_criterion(pk, parent, data, actor=request.user)
         return Response(framework_json(_framework(request.user, pk)), status=201)
 
@@ -275,17 +345,17 @@ class CriterionView(APIView):
 
     parser_classes = [StrictJSONParser, FormParser]
 
-    @extend_schema(request=NodeForm, responses=FrameworkOutput)
+    @extend_schema(request=CriterionChangeInput, responses=FrameworkOutput)
     def patch(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
         _framework(request.user, pk)
-        data = _data(request)
+        data = validated(request, CriterionChangeInput)
         step, parent = data.pop("step", None), data.pop("parent", None)
         with transaction.atomic():  # the change and the move, or neither
             if data:
                 services.change_criterion(pk, code, data, actor=request.user)
-            if step not in (None, "") or parent is not None:
+            if step is not None or parent is not None:
                 services.move_criterion(
-                    pk, code, actor=request.user, step=_step(step), parent_code=parent
+                    pk, code, actor=request.user, step=step or 0, parent_code=parent
                 )
         return Response(framework_json(_framework(request.user, pk)))
 
@@ -294,10 +364,3 @@ class CriterionView(APIView):
         _framework(request.user, pk)
         services.remove_criterion(pk, code, actor=request.user)
         return Response(framework_json(_framework(request.user, pk)))
-
-
-def _step(raw: Any) -> int:
-    try:
-        return int(raw or 0)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("step: a whole number of places (−1 up, 1 down).")) from None

@@ -45,7 +45,7 @@ from cases.frameworks.tree import (
     problems,
     text_number,
 )
-from cases.models import Framework, Method
+from cases.models import POINT_DIGITS, POINT_PLACES, Framework, Method
 from cases.problems import Problems
 from cases.scoring import LATE_WORKING_DAYS, fmt
 from cases.survey import _blank, _code, _fold, _number
@@ -82,6 +82,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "guidance": ("huong dan", "huong dan cho don vi", "guidance"),
     "data_source": ("nguon so lieu", "nguon du lieu", "data source"),
 }
+# The largest maximum a criterion's column holds (99999.99).
+MAX_POINTS = Decimal(10) ** (POINT_DIGITS - POINT_PLACES) - Decimal(10) ** -POINT_PLACES
 YES = {"co", "x", "yes", "y", "1", "true", "dung", "bat buoc"}
 NO = {"khong", "no", "n", "0", "false", "sai", ""}
 # The unit of a penalty counted per working day late, accents and case folded.
@@ -376,7 +378,9 @@ def _node(
             problem(
                 "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
             )
-        elif parsed != parsed.quantize(Decimal("0.01")):
+        elif parsed > MAX_POINTS:
+            problem("max_points", _("at most %(max)s points.") % {"max": fmt(MAX_POINTS)})
+        elif not _two_places(parsed):
             problem("max_points", _("use at most two decimal places."))
         else:
             max_points = parsed
@@ -481,6 +485,19 @@ def _settings(method: str, raw: str, problem: Any) -> dict[str, Any]:
     return {}
 
 
+def _two_places(value: Decimal) -> bool:
+    """No digit past the hundredths (1,50 has two places), read from the digits: quantizing a
+    number of 27 digits or more would exceed the decimal context and raise."""
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    if not any(digits):
+        return True
+    while exponent < -2 and digits and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return exponent >= -2
+
+
 def node_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     """A node's values from an editor's form or a request, as a row of the workbook gives
     them (the same words, numbers and settings); InvalidInput naming every problem.
@@ -508,7 +525,7 @@ def node_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
             problem(
                 "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
             )
-        elif parsed != parsed.quantize(Decimal("0.01")) or parsed >= 1000:
+        elif parsed >= 1000 or not _two_places(parsed):
             problem("max_points", _("use at most two decimal places."))
         else:
             out["max_points"] = parsed

@@ -115,6 +115,24 @@ def test_every_bad_row_is_named_by_row_and_column_and_nothing_is_saved(world: An
     assert counts() == before
 
 
+@pytest.mark.parametrize("big", [1e30, "1" + "0" * 30, 100000])
+def test_a_maximum_beyond_what_the_set_can_hold_is_named_by_row_and_column(
+    world: Any, big: Any
+) -> None:
+    rows = [
+        HEADER,
+        ["1", "Khu vực", big, "", "", "", "", "", "", ""],
+        ["1.1", "Rất nhiều điểm", big, "yes_no", "", "", "Có", "Không", "", ""],
+    ]
+    before = counts()
+    response = post_set(world.secretariat, xlsx(rows))
+    assert response.status_code == 400, response.content
+    problems = response.json()["problems"]
+    assert {(p["row"], p["column"]) for p in problems} == {(2, "C"), (3, "C")}
+    assert {p["message"] for p in problems} == {"tối đa 99999,99 điểm."}
+    assert counts() == before
+
+
 def test_a_missing_column_is_named_and_nothing_is_saved(world: Any) -> None:
     rows = [[h for h in HEADER if h != "Điểm tối đa"], ["1", "Khu vực", "", "", ""]]
     before = counts()
