@@ -13,11 +13,14 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from django.utils import translation
 
 from evidence.storage import LocalStorage, get_storage
@@ -48,6 +51,21 @@ LONGEST_FIRST = (
     "tests/workflow/test_audit_chain.py",
     "tests/ops/test_static_files.py",
 )
+
+
+class _NoDelayServer(ThreadedWSGIServer):
+    """The live server of the browser and fuzz tests, answering without Nagle's delay:
+    Django's server writes a response's headers and body in two sends, so on a kept-alive
+    connection the body waited for the client's delayed acknowledgement, 40 ms per request
+    (production's uvicorn sets TCP_NODELAY itself)."""
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+
+LiveServerThread.server_class = _NoDelayServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
