@@ -7,7 +7,10 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from cases.models import Framework
 from tests.helpers import worksheet
+from workflow import audit
+from workflow.models import AuditEntry
 
 HEADER = [
     "Mã (STT)",
@@ -50,3 +53,12 @@ GOOD: list[list[Any]] = [
         "Hệ thống một cửa",
     ],
 ]
+
+
+def framework_changes(framework: Framework) -> list[AuditEntry]:
+    """The audit entries of the edits made to a set, oldest first."""
+    return list(
+        AuditEntry.objects.filter(
+            action=audit.FRAMEWORK_CHANGED, object_id=str(framework.pk)
+        ).order_by("pk")
+    )
