@@ -212,11 +212,13 @@ def _global_perm(user: User, codename: str) -> BaseExpression:
         f"SELECT 1 FROM {_t(Permission)} p INNER JOIN {_t(ContentType)} ct"
         f" ON p.{_c(Permission, 'content_type')} = ct.{_c(ContentType, 'id')}"
         f" WHERE p.{_c(Permission, 'codename')} = %s AND ct.{_c(ContentType, 'app_label')} = %s"
-        f" AND (EXISTS (SELECT 1 FROM {_t(own)} up WHERE up.{_c(own, 'permission')} = p.id"
+        f" AND (EXISTS (SELECT 1 FROM {_t(own)} up"
+        f" WHERE up.{_c(own, 'permission')} = p.{_c(Permission, 'id')}"
         f" AND up.{_c(own, 'user')} = %s)"
         f" OR EXISTS (SELECT 1 FROM {_t(of_group)} gp INNER JOIN {_t(groups)} ug"
         f" ON gp.{_c(of_group, 'group')} = ug.{_c(groups, 'group')}"
-        f" WHERE gp.{_c(of_group, 'permission')} = p.id AND ug.{_c(groups, 'user')} = %s))",
+        f" WHERE gp.{_c(of_group, 'permission')} = p.{_c(Permission, 'id')}"
+        f" AND ug.{_c(groups, 'user')} = %s))",
         [codename, "cases", user.pk, user.pk],
     )
 
