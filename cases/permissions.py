@@ -243,7 +243,7 @@ def _own_unit(user: User) -> RawSQL:
 
 
 def _represents(user: User) -> RawSQL:
-    """The SQL form of `_seats_for_case`."""
+    """Whether the user holds a council seat speaking for the case's unit in its cycle."""
     seat = CouncilMember
     return _exists(
         f"SELECT 1 FROM {_t(seat)} cm INNER JOIN {_t(Council)} c"
@@ -374,13 +374,6 @@ def _representing(case: Case) -> dict[int, bool]:
     return case.__dict__.setdefault("_represents_of", {})
 
 
-def _seats_for_case(user: User) -> QuerySet[CouncilMember]:
-    """The user's council seats speaking for the outer case's unit in the case's cycle."""
-    return CouncilMember.objects.filter(
-        user=user, council__cycle_id=OuterRef("cycle_id"), department_id=OuterRef("unit_id")
-    )
-
-
 def represents(user: AnyUser, case: Case) -> bool:
     """Whether the user speaks for the case's unit on the cycle's appraisal council: then,
     whatever their role, they do not judge the case either.
@@ -509,13 +502,13 @@ def may_view_reward_proposal(user: AnyUser) -> bool:
 
 
 def appraisable_cases(user: AnyUser) -> QuerySet[Case]:
-    """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
+    """Cases the user may appraise: never their own unit's, nor one whose unit they speak
+    for on the council (the secretariat: every other). Read it as the query itself, not
+    inside another: its SQL fragments name the case table (see above)."""
     if not isinstance(user, User) or not user.is_active:
         return Case.objects.none()
     if _global(user, "appraise_case"):
-        return Case.objects.exclude(unit__memberships__user=user).exclude(
-            Exists(_seats_for_case(user))
-        )
+        return Case.objects.exclude(_own_unit(user)).exclude(_represents(user))
     return Case.objects.filter(
         caseuserobjectpermission__user=user,
         caseuserobjectpermission__permission__codename="appraise_case",
