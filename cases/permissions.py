@@ -20,11 +20,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import (
     BooleanField,
-    Exists,
     ExpressionWrapper,
     Field,
     Model,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -243,7 +241,7 @@ def _own_unit(user: User) -> RawSQL:
 
 
 def _represents(user: User) -> RawSQL:
-    """The SQL form of `_seats_for_case`."""
+    """Whether the user holds a council seat speaking for the case's unit in its cycle."""
     seat = CouncilMember
     return _exists(
         f"SELECT 1 FROM {_t(seat)} cm INNER JOIN {_t(Council)} c"
@@ -374,13 +372,6 @@ def _representing(case: Case) -> dict[int, bool]:
     return case.__dict__.setdefault("_represents_of", {})
 
 
-def _seats_for_case(user: User) -> QuerySet[CouncilMember]:
-    """The user's council seats speaking for the outer case's unit in the case's cycle."""
-    return CouncilMember.objects.filter(
-        user=user, council__cycle_id=OuterRef("cycle_id"), department_id=OuterRef("unit_id")
-    )
-
-
 def represents(user: AnyUser, case: Case) -> bool:
     """Whether the user speaks for the case's unit on the cycle's appraisal council: then,
     whatever their role, they do not judge the case either.
@@ -509,13 +500,13 @@ def may_view_reward_proposal(user: AnyUser) -> bool:
 
 
 def appraisable_cases(user: AnyUser) -> QuerySet[Case]:
-    """Cases the user may appraise: never their own unit's (the secretariat: every other)."""
+    """Cases the user may appraise: never their own unit's, nor one whose unit they speak
+    for on the council (the secretariat: every other). Read it as the query itself, not
+    inside another: its SQL fragments name the case table (see above)."""
     if not isinstance(user, User) or not user.is_active:
         return Case.objects.none()
     if _global(user, "appraise_case"):
-        return Case.objects.exclude(unit__memberships__user=user).exclude(
-            Exists(_seats_for_case(user))
-        )
+        return Case.objects.exclude(_own_unit(user)).exclude(_represents(user))
     return Case.objects.filter(
         caseuserobjectpermission__user=user,
         caseuserobjectpermission__permission__codename="appraise_case",
@@ -589,34 +580,45 @@ def unit_members(case: Case, roles: Iterable[str] | None = None) -> QuerySet[Mem
     return qs.values_list("user_id", flat=True).distinct()
 
 
-def holds(codename: str, case: Case | None) -> Q:
+def holds(codename: str, case: Case | None) -> RawSQL:
     """A condition on users: active and holding `codename` globally or on the case (for a
-    fan-out query that filters or annotates users in the same statement)."""
-    perm_ids = Permission.objects.filter(content_type__app_label="cases", codename=codename).values(
-        "pk"
-    )  # a subquery, not a round trip
-    ways: list[Exists] = [
-        Exists(
-            User.groups.through.objects.filter(
-                user_id=OuterRef("pk"), group__permissions__in=perm_ids
-            )
-        ),
-        Exists(
-            User.user_permissions.through.objects.filter(
-                user_id=OuterRef("pk"), permission_id__in=perm_ids
-            )
-        ),
+    fan-out query that filters or annotates users in the same statement).
+
+    Written as SQL, as the decisions read with a case are (see above), for the same reason:
+    every notification asks it, and the ORM took longer to build and compile its three
+    EXISTS than the database took to answer them. It names the user table, so it belongs to
+    a query of users itself, never one nested in another."""
+    user = f"{_t(User)}.{_c(User, 'id')}"
+    own = User.user_permissions.through
+    of_group = Group.permissions.through
+    groups = User.groups.through
+    held = CaseUserObjectPermission
+    perm = (
+        f"SELECT p.{_c(Permission, 'id')} FROM {_t(Permission)} p INNER JOIN {_t(ContentType)}"
+        f" ct ON p.{_c(Permission, 'content_type')} = ct.{_c(ContentType, 'id')}"
+        f" WHERE p.{_c(Permission, 'codename')} = %s AND ct.{_c(ContentType, 'app_label')} = %s"
+    )
+    ways = [
+        f"EXISTS (SELECT 1 FROM {_t(groups)} ug INNER JOIN {_t(of_group)} gp"
+        f" ON gp.{_c(of_group, 'group')} = ug.{_c(groups, 'group')}"
+        f" WHERE ug.{_c(groups, 'user')} = {user} AND gp.{_c(of_group, 'permission')} IN ({perm}))",
+        f"EXISTS (SELECT 1 FROM {_t(own)} up WHERE up.{_c(own, 'user')} = {user}"
+        f" AND up.{_c(own, 'permission')} IN ({perm}))",
     ]
+    params: list[object] = [codename, "cases", codename, "cases"]
     if case is not None:
         ways.append(
-            Exists(
-                CaseUserObjectPermission.objects.filter(
-                    content_object=case, permission_id__in=perm_ids, user_id=OuterRef("pk")
-                )
-            )
+            f"EXISTS (SELECT 1 FROM {_t(held)} op WHERE op.{_c(held, 'user')} = {user}"
+            f" AND op.{_c(held, 'content_object')} = %s"
+            f" AND op.{_c(held, 'permission')} IN ({perm}))"
         )
-    may = Q(is_superuser=True) | Q(*ways, _connector=Q.OR)
-    return Q(is_active=True) & may
+        params += [case.pk, codename, "cases"]
+    return RawSQL(
+        f"{_t(User)}.{_c(User, 'is_active')} AND ({_t(User)}.{_c(User, 'is_superuser')}"
+        f" OR {' OR '.join(ways)})",
+        tuple(params),
+        output_field=BooleanField(),
+    )
 
 
 def holders(wanted: Iterable[tuple[int, int | None, str]]) -> set[tuple[int, int | None, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -172,6 +173,7 @@ def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
     A "named" kind carries no case data when it has no case: the caller's recipients stand
     (a reminder to an appraiser of how much is left).
     """
+    may: Q | RawSQL
     if case is None and rules.KINDS[kind].named:
         may = Q(is_active=True)
     else:

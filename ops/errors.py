@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -40,3 +41,19 @@ def page_not_found(request: HttpRequest, exception: Exception, **kwargs: Any) ->
 
 def server_error_json() -> JsonResponse:
     return _json(_("Something went wrong on the server; it has been logged. Try again later."), 500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    """A form sent with a security token that no longer holds (the page stayed open while its
+    user signed in again in another tab, or the browser refuses cookies): say what to do, in
+    the user's language and the product's page, instead of Django's technical page."""
+    message = _(
+        "The form was not accepted: its security code has expired (the page stayed open while "
+        "you signed in or out in another tab) or this browser refuses cookies. Reload the page "
+        "and send it again, with cookies allowed for this site; nothing was saved."
+    )
+    if _api(request):
+        return _json(message, 403)
+    return render(
+        request, "403.html", {"heading": _("Form expired"), "exception": message}, status=403
+    )

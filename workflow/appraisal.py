@@ -73,7 +73,8 @@ def worklist(user: User, cycle: Cycle, state: str = "") -> list[WithAnnotations[
     if areas is not None:
         scope &= Q(scores__criterion__area__code__in=areas)
     cases = (
-        Case.objects.filter(cycle=cycle, pk__in=permissions.appraisable_cases(user).values("pk"))
+        permissions.appraisable_cases(user)
+        .filter(cycle=cycle)
         .select_related("unit", "unit__group")
         .annotate(
             assigned=Count("scores", filter=scope),

@@ -19,9 +19,18 @@ from typing import Any, Required, TypedDict, Unpack
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField, Max, Model, OuterRef, QuerySet, Subquery, Value, sql
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Max,
+    Model,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    sql,
+)
 from django.db.models.constants import OnConflict
-from django.db.models.functions import Cast, Concat
+from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLInsertCompiler
 from django.utils import timezone
 
@@ -340,14 +349,29 @@ def _lock_chain(chain: str, *, case_locked: bool) -> None:
 HEAD_SEQ, HEAD_HASH = "_audit_head_seq", "_audit_head_hash"
 
 
-def case_head() -> dict[str, Subquery]:
+def case_head() -> dict[str, RawSQL]:
     """Annotations reading the head of a case's chain with the case (services add them to
-    the query that locks the case, saving the append a round trip)."""
-    chain = Concat(Value("case:"), Cast(OuterRef("pk"), CharField()))
-    head = AuditEntry.objects.filter(chain=chain).order_by("-seq")
+    the query that locks the case, saving the append a round trip).
+
+    Written as SQL, as the permission answers read in that query are (`cases.permissions`):
+    the ORM took about 0.6 ms to build and compile these two subqueries, on every score save
+    and transition. They name the case table, so they annotate a query of cases itself,
+    never one nested in another."""
+    quote = connection.ops.quote_name
+    entries, case = quote(AuditEntry._meta.db_table), quote(Case._meta.db_table)
+    chain = f"%s || CAST({case}.{quote(Case._meta.pk.column)} AS TEXT)"
+
+    def latest(column: str, field: BigIntegerField | CharField) -> RawSQL:
+        return RawSQL(
+            f"SELECT e.{quote(column)} FROM {entries} e WHERE e.{quote('chain')} = {chain}"
+            f" ORDER BY e.{quote('seq')} DESC LIMIT 1",
+            ("case:",),
+            output_field=field,
+        )
+
     return {
-        HEAD_SEQ: Subquery(head.values("seq")[:1]),
-        HEAD_HASH: Subquery(head.values("hash")[:1]),
+        HEAD_SEQ: latest("seq", BigIntegerField()),
+        HEAD_HASH: latest("hash", CharField()),
     }
 
 

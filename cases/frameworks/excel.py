@@ -372,16 +372,9 @@ def _node(
         problem("max_points", _("the maximum is empty."))
     else:
         parsed = _number(raw_max)
-        if parsed is None:
-            problem("max_points", _("“%(value)s” is not a number.") % {"value": raw_max})
-        elif parsed < 0:
-            problem(
-                "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
-            )
-        elif parsed > MAX_POINTS:
-            problem("max_points", _("at most %(max)s points.") % {"max": fmt(MAX_POINTS)})
-        elif not _two_places(parsed):
-            problem("max_points", _("use at most two decimal places."))
+        wrong = _max_points_problem(raw_max, parsed)
+        if wrong or parsed is None:
+            problem("max_points", wrong)
         else:
             max_points = parsed
     method = ""
@@ -485,6 +478,20 @@ def _settings(method: str, raw: str, problem: Any) -> dict[str, Any]:
     return {}
 
 
+def _max_points_problem(raw: Any, parsed: Decimal | None) -> str:
+    """What is wrong with a maximum, the same in the workbook and in the editor ("" if
+    nothing): a number, not negative, that the score columns can hold, in hundredths."""
+    if parsed is None:
+        return _("“%(value)s” is not a number.") % {"value": raw}
+    if parsed < 0:
+        return _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
+    if parsed > MAX_POINTS:
+        return _("at most %(max)s points.") % {"max": fmt(MAX_POINTS)}
+    if not _two_places(parsed):
+        return _("use at most two decimal places.")
+    return ""
+
+
 def _two_places(value: Decimal) -> bool:
     """No digit past the hundredths (1,50 has two places), read from the digits: quantizing a
     number of 27 digits or more would exceed the decimal context and raise."""
@@ -519,14 +526,9 @@ def node_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     if "max_points" in fields or required:
         raw = fields.get("max_points")
         parsed = _number(raw) if not _blank(raw) else None
-        if parsed is None:
-            problem("max_points", _("“%(value)s” is not a number.") % {"value": raw or ""})
-        elif parsed < 0:
-            problem(
-                "max_points", _("the maximum cannot be negative (%(max)s).") % {"max": fmt(parsed)}
-            )
-        elif parsed >= 1000 or not _two_places(parsed):
-            problem("max_points", _("use at most two decimal places."))
+        wrong = _max_points_problem(raw or "", parsed)
+        if wrong or parsed is None:
+            problem("max_points", wrong)
         else:
             out["max_points"] = parsed
     method = ""

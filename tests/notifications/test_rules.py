@@ -156,6 +156,20 @@ def test_notify_leaves_out_whoever_may_not_see_the_case(world: Any) -> None:
     assert Delivery.objects.filter(notification__in=rows + reminder).count() == 4
 
 
+def test_notify_leaves_out_a_deactivated_account_and_tells_a_superuser(world: Any) -> None:
+    type(world.head_a).objects.filter(pk=world.head_a.pk).update(is_active=False)
+    root = type(world.head_a).objects.create_superuser("root", password="x")
+    with transaction.atomic():
+        rows = notify(
+            "deadlines.extension_granted",
+            [world.head_a, root],
+            text_vi="Đơn vị được gia hạn.",
+            text_en="The unit's deadline was extended.",
+            case=world.case_a,
+        )
+    assert [r.recipient_id for r in rows] == [root.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_notify_outside_the_event_transaction_is_refused(world: Any) -> None:
     with pytest.raises(RuntimeError):

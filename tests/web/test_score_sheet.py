@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case, Score
@@ -216,3 +218,35 @@ def test_the_not_applicable_choice_and_its_reason_sit_on_lines_of_their_own(
     assert "Tiêu chí này không áp dụng" in choice.text and "Lý do" not in choice.text
     box = page.first("textarea", name="not_applicable_reason")
     assert box["rows"] == "2"
+
+
+def test_an_autosave_sent_with_a_stale_form_after_signing_in_again_says_to_reload(
+    world: Any,
+) -> None:
+    """The page stayed open while its user signed in again in another tab (which changes the
+    form's security code): the save is refused with what to do, in Vietnamese, on the
+    product's page, and nothing is saved."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.staff_a)
+    client.get(reverse("web:case", args=[world.case_a.pk]))
+    stale = client.cookies["csrftoken"].value
+    client.force_login(world.staff_a)  # signed in again in another tab: a new code
+    client.cookies["csrftoken"] = "x" * 32  # the other tab's cookie, not this page's code
+    before = _score(world.case_a, "1.5").self_score
+    url = reverse("web:self-score", args=[world.case_a.pk, "1.5"])
+    response = client.post(
+        url,
+        {"entry": "1,5", "note": "", "version": 0},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=stale,
+    )
+    assert response.status_code == 403
+    page = Page(response)
+    assert page.first("h1").text == "Biểu mẫu đã hết hạn"
+    assert "Hãy tải lại trang" in page.text and "chưa có gì được lưu" in page.text
+    assert "CSRF" not in page.text
+    assert _score(world.case_a, "1.5").self_score == before
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.post(url, {"entry": "1,5", "note": "", "version": 0}, HTTP_X_CSRFTOKEN=stale)
+    assert english.status_code == 403
+    assert Page(english).first("h1").text == "Form expired"

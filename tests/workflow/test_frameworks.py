@@ -331,6 +331,43 @@ def test_an_edit_that_makes_a_node_invalid_is_refused_and_changes_nothing(world:
     assert AuditEntry.objects.count() == audited
 
 
+@pytest.mark.parametrize("big", ["100000", "1" + "0" * 30])
+def test_the_editor_refuses_the_maxima_the_workbook_refuses_with_the_same_words(
+    world: Any, big: str
+) -> None:
+    copy = api(world.secretariat).post(
+        f"/api/v1/frameworks/{Framework.objects.get(cycle=world.cycle).pk}/copy/"
+    )
+    framework = Framework.objects.get(pk=copy.json()["id"])
+    before = tree.from_framework(framework).as_list()
+    response = api(world.secretariat).patch(
+        f"/api/v1/frameworks/{framework.pk}/criteria/1.1.1/", {"max_points": big}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "tối đa 99999,99 điểm." in response.json()["detail"]
+    assert "hai chữ số" not in response.json()["detail"]
+    assert tree.from_framework(framework).as_list() == before
+
+
+def test_the_editor_takes_a_maximum_of_a_thousand_points_as_the_workbook_does(
+    world: Any,
+) -> None:
+    """A set scored on 1.000 points (a province's own scale) is written in the editor too."""
+    copy = api(world.secretariat).post(
+        f"/api/v1/frameworks/{Framework.objects.get(cycle=world.cycle).pk}/copy/"
+    )
+    framework = Framework.objects.get(pk=copy.json()["id"])
+    url = f"/api/v1/frameworks/{framework.pk}/criteria/"
+    added = api(world.secretariat).post(
+        url,
+        {"parent": "", "title": "Khu vực nghìn điểm", "max_points": "1000"},
+        format="json",
+    )
+    assert added.status_code == 201, added.content
+    area = framework.criteria.get(title="Khu vực nghìn điểm")
+    assert area.max_points == 1000
+
+
 def test_the_yaml_loader_refuses_a_set_that_does_not_sum(world: Any) -> None:
     data = {
         "areas": [
