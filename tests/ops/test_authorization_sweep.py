@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -334,15 +335,23 @@ def url_for(route: str, name: str, values: dict[str, Any]) -> str:
     return url
 
 
-def client_for(user: Any, api: bool) -> Client:
+def signed_in(user: Any) -> str:
+    """The session cookie of a sign-in of the user (made once per module: a test's requests,
+    signing out included, roll back with the test)."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def client_for(user: Any, session: str | None, api: bool) -> Client:
     if api:
         api_client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         if user is not None:
             api_client.force_authenticate(user)
         return api_client
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        client.force_login(user)
+    if session is not None:
+        client.cookies[settings.SESSION_COOKIE_NAME] = session
     return client
 
 
@@ -367,7 +376,8 @@ def swept(
         world = open_world()
         users = {role: getattr(world, role, None) for role in ROLES}
         users["anonymous"] = None
-        return SimpleNamespace(world=world, values=samples(world), users=users)
+        sessions = {role: signed_in(user) for role, user in users.items() if user is not None}
+        return SimpleNamespace(world=world, values=samples(world), users=users, sessions=sessions)
 
     with override_settings(
         MINIO_ENDPOINT="",
@@ -388,7 +398,7 @@ def test_the_role_gets_what_the_table_says_and_nothing_else(
         pytest.fail(f"{route} ({name}) has no row in EXPECTED: add one")
     api = route.startswith("api/")
     readers = EXPECTED[name]
-    client = client_for(swept.users[role], api)
+    client = client_for(swept.users[role], swept.sessions.get(role), api)
     units = ("own", "other") if name in CASE_SCOPED else ("own",)
     problems: list[str] = []
     for methods in (("get",), WRITE_METHODS):
