@@ -20,7 +20,9 @@ from tests.helpers import api
 from workflow import framework_services
 from workflow.models import AuditEntry
 
-pytestmark = pytest.mark.django_db
+# No module-wide django_db mark: the tests that need the database take `world` (and with it
+# the database), the schema's test needs none, and so the province is built once for the
+# module (tests/sharing.py).
 
 OBJECT = {"a": 1}
 DETAILS = "/api/v1/frameworks/{pk}/"
