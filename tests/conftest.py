@@ -72,6 +72,9 @@ LiveServerThread.server_class = _NoDelayServer
 
 
 _truncate = PostgresOperations.sql_flush
+# What post_migrate would create again, row for row, after every flush: kept as migrate left
+# them (post_migrate still runs and adds whatever is missing).
+_KEPT = {"django_content_type", "auth_permission"}
 
 
 def _delete_flush(
@@ -82,16 +85,21 @@ def _delete_flush(
     reset_sequences: bool = False,
     allow_cascade: bool = False,
 ) -> list[str]:
-    """Empty the tables with DELETE rather than TRUNCATE after a transactional test: the
-    database ends as empty, but TRUNCATE makes new files for every table and index, slow for
-    the few rows a test leaves. Django runs the statements in one transaction and checks its
-    foreign keys at commit, so the order of the tables does not matter."""
+    """Empty the tables with DELETE rather than TRUNCATE after a transactional test:
+    TRUNCATE makes new files for every table and index, slow for the few rows a test leaves.
+    The content types and permissions stay as migrate made them, rather than being deleted
+    and made again by post_migrate. Django runs the statements in one transaction and
+    checks its foreign keys at commit, so the order of the tables does not matter."""
     if reset_sequences or allow_cascade:
         return _truncate(
             self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
         )
     delete = style.SQL_KEYWORD("DELETE FROM")
-    return [f"{delete} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+    return [
+        f"{delete} {style.SQL_FIELD(self.quote_name(table))};"
+        for table in tables
+        if table not in _KEPT
+    ]
 
 
 PostgresOperations.sql_flush = _delete_flush  # type: ignore[method-assign]
