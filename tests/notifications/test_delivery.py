@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -20,7 +19,6 @@ from notifications import delivery
 from notifications import services as notification_services
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from notifications.services import notify
-from tests.factories import make_user
 from tests.notifications.helpers import start_appraisal, submit
 from workflow import services as wf
 
@@ -188,49 +186,6 @@ def test_a_delivery_whose_sender_died_is_taken_over_when_its_lease_ends(world: A
     second = delivery.claim(now=now + timedelta(minutes=11), channels=("email",))
     assert [(d.pk, d.attempts) for d in second] == [(first[0].pk, 2)]
     assert second[0].claim != first[0].claim
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_send_each_email_exactly_once(world: Any, smtp: Any) -> None:
-    people = [make_user(f"stp.staff{i}") for i in range(40)]
-    for person in people:
-        person.memberships.create(unit=world.unit_a, role="staff")
-    from cases.permissions import sync_case_permissions
-
-    sync_case_permissions([world.case_a])
-    with transaction.atomic():
-        notify(
-            "deadlines.reminder.self_assessment",
-            people,
-            text_vi="Còn 7 ngày.",
-            text_en="7 days left.",
-            case=world.case_a,
-        )
-    # The immediate attempt above sent up to NOTIFY_EMAIL_INLINE_MAX; put every e-mail back
-    # to pending so that the two workers have all 40 to share.
-    smtp.mailbox.messages.clear()
-    Delivery.objects.filter(channel="email").update(
-        status="pending", next_attempt_at=timezone.now(), delivered_at=None, claim=None
-    )
-    start = threading.Barrier(2)
-
-    def worker() -> None:
-        try:
-            start.wait()
-            while delivery.deliver_due(limit=5, channels=("email",)):
-                pass
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    ids = sorted(m["Message-ID"] for m in smtp.mailbox.messages)
-    assert len(ids) == 40
-    assert len(set(ids)) == 40
-    assert Delivery.objects.filter(channel="email", status="delivered").count() == 40
 
 
 def test_a_sweep_reminders_email_is_titled_with_its_kind_and_says_the_text(

@@ -170,18 +170,6 @@ def test_notify_leaves_out_a_deactivated_account_and_tells_a_superuser(world: An
     assert [r.recipient_id for r in rows] == [root.pk]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_notify_outside_the_event_transaction_is_refused(world: Any) -> None:
-    with pytest.raises(RuntimeError):
-        notify(
-            "deadlines.extension_granted",
-            [world.head_a],
-            text_vi="x",
-            text_en="x",
-            case=world.case_a,
-        )
-
-
 def test_a_rolled_back_transition_leaves_no_inbox_row_and_sends_nothing(
     world: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

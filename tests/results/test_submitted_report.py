@@ -11,8 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import docx
-import psycopg
-import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -206,47 +204,3 @@ def test_a_report_kept_after_the_explanation_began_lists_only_the_evidence_sent(
 def _cells(content: bytes) -> str:
     document = docx.Document(io.BytesIO(content))
     return "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_report_lost_to_a_dropped_database_connection_is_kept_by_the_workers_next_pass(
-    world: SimpleNamespace, local_store: LocalStorage
-) -> None:
-    """The database connection goes away between the sending's commit and the keeping of its
-    report: the unit's sending stands, and the worker's next pass (a new connection) keeps
-    the report."""
-    from django.db import connection
-
-    from deadlines import runner
-    from workflow import events
-
-    def drop_the_connection(entry: AuditEntry) -> None:
-        params = connection.settings_dict
-        with psycopg.connect(
-            dbname=params["NAME"],
-            user=params["USER"],
-            password=params["PASSWORD"],
-            host=params["HOST"],
-            port=params["PORT"],
-            autocommit=True,
-        ) as other:
-            other.execute(
-                "SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid]
-            )
-
-    fill_self_scores(world.case_a, 0)
-    events._after_commit.insert(0, drop_the_connection)
-    try:
-        sent = api(world.head_a).post(f"/api/v1/cases/{world.case_a.pk}/transitions/submit/")
-    finally:
-        events._after_commit.remove(drop_the_connection)
-    assert sent.status_code == 200
-    connection.close()  # what the request's end does outside the test client
-    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SUBMITTED
-    assert not SubmittedReport.objects.exists()
-
-    runner.sweep_once()
-
-    kept = SubmittedReport.objects.select_related("submission").get()
-    assert kept.case_id == world.case_a.pk
-    assert kept.submission.action == "workflow.case.submit"
