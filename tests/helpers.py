@@ -7,11 +7,15 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from rest_framework.test import APIClient
@@ -112,6 +116,16 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds:g} s waiting for {what or condition}")
         time.sleep(every)
+
+
+def after_a_wrong_code() -> None:
+    """django-otp holds a device for a second after a wrong code (twice as long after each
+    further one): every held device's last failure is moved that second into the past, as
+    if the test had waited it out."""
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(throttling_failure_timestamp__isnull=False).update(
+            throttling_failure_timestamp=F("throttling_failure_timestamp") - timedelta(seconds=1)
+        )
 
 
 def built_once(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:

@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from cases.permissions import AUDITOR, LEADER, SECRETARIAT, ensure_role_groups
 from ops.models import IntegrationToken
 from tests.factories import PASSWORD, make_user
+from tests.helpers import after_a_wrong_code
 from tests.web.html import Page
 from workflow.models import AuditEntry
 
@@ -62,11 +63,6 @@ def with_authenticator(user: User) -> TOTPDevice:
 def recovery_codes(response: Any) -> list[str]:
     listed = re.search(r'<ul id="recovery-codes">(.*?)</ul>', response.content.decode(), re.S)
     return re.findall(r"<code>([^<]+)</code>", listed.group(1)) if listed else []
-
-
-def after_a_wrong_code() -> None:
-    """django-otp throttles a device for a second after a wrong code (doubling after more)."""
-    time.sleep(1.05)
 
 
 def new_key(response: Any) -> str:

@@ -18,6 +18,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, expect
 
+from tests.helpers import after_a_wrong_code
 from workflow.models import AuditEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
@@ -73,7 +74,7 @@ def test_the_secretariat_signs_in_with_the_code_of_the_authenticator_app(
     page.goto(f"{live_server.url}/")
     page.wait_for_url(f"{live_server.url}/login/?next=/")
 
-    time.sleep(1.1)  # django-otp holds the device for a second after a wrong code
+    after_a_wrong_code()
     page.goto(f"{live_server.url}/login/second-factor/")
     page.fill("#id_code", _app_code(device.bin_key))
     page.click("#second-factor-form button[type=submit]")
