@@ -17,7 +17,9 @@ from cases.permissions import system_user
 from tests.helpers import api
 from workflow import cycle_services
 
-pytestmark = pytest.mark.django_db
+# No module-wide django_db mark: the tests that need the database take `world` (and with it
+# the database), the others need none, and so the province is built once for the module
+# (tests/sharing.py).
 
 
 def _readers(world: SimpleNamespace) -> list[User]:
