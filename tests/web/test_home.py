@@ -8,7 +8,6 @@ from typing import Any
 from django.urls import reverse
 
 from cases.models import Case, Cycle
-from tests.factories import make_user
 from tests.helpers import fill_self_scores, force_state
 from tests.web.html import Page
 
@@ -92,11 +91,6 @@ def test_the_leader_sees_what_waits_for_approval(world: Any, signed_in: Any) -> 
     Cycle.objects.filter(pk=world.cycle.pk).update(status=Cycle.Status.RESULTS_SUBMITTED)
     page = Page(client.get(reverse("web:home")))
     assert page.first_or_none("a", href=reverse("web:publish", args=[world.cycle.pk])) is not None
-
-
-def test_a_user_without_a_role_is_told_whom_to_ask(db: Any, signed_in: Any) -> None:
-    page = Page(signed_in(make_user("newcomer")).get(reverse("web:home")))
-    assert "Sở Nội vụ" in page.text
 
 
 def test_signing_in_leads_home_and_a_wrong_password_says_so_beside_the_form(
