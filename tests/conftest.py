@@ -13,14 +13,12 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import socket
 from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.core.management.color import Style
-from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.test.testcases import LiveServerThread
@@ -29,6 +27,7 @@ from django.utils import translation
 from evidence.storage import LocalStorage, get_storage
 from tests import sharing, workers
 from tests.factories import open_world
+from tests.live_server import NoDelayServer
 from tests.notifications.helpers import RedisServer
 
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -56,19 +55,7 @@ LONGEST_FIRST = (
 )
 
 
-class _NoDelayServer(ThreadedWSGIServer):
-    """The live server of the browser and fuzz tests, answering without Nagle's delay:
-    Django's server writes a response's headers and body in two sends, so on a kept-alive
-    connection the body waited for the client's delayed acknowledgement, 40 ms per request
-    (production's uvicorn sets TCP_NODELAY itself)."""
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        connection, address = super().get_request()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-
-LiveServerThread.server_class = _NoDelayServer
+LiveServerThread.server_class = NoDelayServer
 
 
 _truncate = PostgresOperations.sql_flush

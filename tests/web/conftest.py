@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.live_server import wait_until_idle
 from tests.web.helpers import CHROMIUM_ARGS
 
 
@@ -40,10 +41,13 @@ def s3_evidence(settings: Any) -> None:
 def close_pages(transactional_db: Any, browser: Browser) -> Iterator[None]:
     """Close every page before the database is flushed: an open page's bell keeps reconnecting
     to /ws/notifications/, and the request it makes would race the flush into a deadlock.
-    Browser test modules use it (`pytest.mark.usefixtures("close_pages")`)."""
+    A request a page left in flight is waited for too: one still writing while the tables are
+    emptied makes the emptying fail. Browser test modules use it
+    (`pytest.mark.usefixtures("close_pages")`)."""
     yield
     for context in list(browser.contexts):
         context.close()
+    wait_until_idle()
 
 
 @pytest.fixture(scope="module")

@@ -243,7 +243,8 @@ def test_the_leader_publishes_the_results(
     page.wait_for_selector(".message-success")
     assert "Đã công bố kết quả của 2 đơn vị." in page.inner_text(".messages")
     assert Cycle.objects.get(pk=world.cycle.pk).status == Cycle.Status.PUBLISHED
-    assert page.locator("table.results tbody tr").count() == 2
+    # The new page may still be loading: wait for its rows rather than count at once.
+    expect(page.locator("table.results tbody tr")).to_have_count(2)
     shot(page, "11-results-published")
     page.click("table.results >> text=Sở Tư pháp")
     assert "Chỉ số thành phần theo lĩnh vực" in page.inner_text("main")
@@ -256,7 +257,8 @@ def test_the_secretariat_sees_the_cycle_and_a_page_works_without_javascript(
     secretariat = sign_in(browser, live_server.url, "secretariat")
     shot(secretariat, "13-secretariat-home")
     secretariat.click("text=Xem tổng quan đợt đánh giá")
-    assert secretariat.locator("table.overview tbody tr").count() == 2
+    # The new page may still be loading: wait for its rows rather than count at once.
+    expect(secretariat.locator("table.overview tbody tr")).to_have_count(2)
     shot(secretariat, "14-cycle-overview")
 
     plain = sign_in(browser, live_server.url, "stp.staff", java_script_enabled=False)
