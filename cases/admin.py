@@ -1,7 +1,9 @@
-"""Admin for the secretariat: units, frameworks, lineage and the read-only records.
+"""Admin for the secretariat: units, criteria sets, lineage and the other records, read-only.
 
-Memberships, appraiser assignments, cycles and cases change through the workflow's
-services (audited), so their admin pages are in `workflow/admin.py`.
+Each of them changes through an audited service, from the setup pages or the API (units and
+accounts, criteria sets, mergers and renamings). Memberships, appraiser assignments, cycles
+and cases save through the workflow's services, so their admin pages are in
+`workflow/admin.py`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,22 @@ from cases.models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by the services (audited), through the pages and the API; the admin shows
+    them. A change made here would reach the results with no audit entry."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(UnitGroup)
-class UnitGroupAdmin(admin.ModelAdmin):
+class UnitGroupAdmin(ReadOnlyAdmin):
     list_display = ["code", "name"]
 
 
@@ -42,7 +58,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "group", "parent", "is_active"]
     list_filter = ["group", "is_active"]
     search_fields = ["code", "name"]
@@ -70,33 +86,20 @@ class CriterionInline(admin.TabularInline):
 
 
 @admin.register(Framework)
-class FrameworkAdmin(admin.ModelAdmin):
+class FrameworkAdmin(ReadOnlyAdmin):
     list_display = ["title", "cycle", "unit_group", "bonus_cap", "penalty_cap"]
     list_filter = ["cycle", "unit_group"]
     inlines = [CriterionInline]
 
 
 @admin.register(UnitLineage)
-class UnitLineageAdmin(admin.ModelAdmin):
+class UnitLineageAdmin(ReadOnlyAdmin):
     """Mergers, splits and renamings: how results find a unit's rank of the previous cycle."""
 
     list_display = ["predecessor", "successor", "kind", "effective_date", "note"]
     list_filter = ["kind"]
     search_fields = ["predecessor__code", "predecessor__name", "successor__code", "successor__name"]
     autocomplete_fields = ["predecessor", "successor"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written only by the workflow's services (audited); the admin shows them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(RankingExclusion)
