@@ -55,6 +55,7 @@ def _form_data(response: Any) -> dict[str, Any]:
             continue
         if isinstance(field, forms.ModelChoiceField):  # another row that exists
             current = form[name].value()
+            assert field.queryset is not None
             others = field.queryset.exclude(
                 pk__in=current if isinstance(current, list) else [current]
             )
