@@ -4,16 +4,22 @@ Django answers itself are JSON."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+from django.utils import translation
 
 from cases.errors import InvalidInput
 from cases.models import AppraiserAssignment, Membership
 from cases.permissions import system_user
+from ops import errors, unavailable
 from tests.helpers import api
 from workflow import cycle_services
 
@@ -83,3 +89,39 @@ def test_an_unknown_page_is_still_a_page(world: SimpleNamespace) -> None:
     response = Client().get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_request_under_the_api_with_a_forged_host_answers_json() -> None:
+    # Django refuses the host itself, before any API view: its 400 handler answers.
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/cycles/", HTTP_HOST="evil host")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "The request is not valid.", "errors": []}
+
+
+def _crashed(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, called as Django calls it: while a crash is being handled."""
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        return unavailable.server_error(request)
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "detail"),
+    [
+        (lambda r: errors.permission_denied(r, PermissionDenied()), 403, "You are not allowed"),
+        (lambda r: errors.csrf_failure(r, reason="CSRF cookie not set."), 403, "security code"),
+        (lambda r: errors.bad_request(r, SuspiciousOperation()), 400, "The request is not"),
+        (_crashed, 500, "Something went wrong on the server"),
+    ],
+)
+def test_errors_django_answers_itself_under_the_api_are_json_and_pages_elsewhere(
+    handler: Callable[[HttpRequest], HttpResponse], status: int, detail: str
+) -> None:
+    with translation.override("en"):
+        answer = handler(RequestFactory().post("/api/v1/cycles/"))
+        page = handler(RequestFactory().post("/cycles/"))
+    assert (answer.status_code, answer["Content-Type"]) == (status, "application/json")
+    assert detail in json.loads(answer.content)["detail"]
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (status, "text/html")
