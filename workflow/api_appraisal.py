@@ -4,18 +4,20 @@ Thin views over the services."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import InvalidInput, NotAllowed, NotFound
-from cases.inputs import validated
+from cases.errors import NotAllowed, NotFound
+from cases.inputs import ScoreNumber, text, validated
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
 from cases.users import SignedInApiRequest, User, display_name
 from workflow import appraisal, cycle_services, services
-from workflow.api import ScoreSerializer, _body, _visible_cycles
+from workflow.api import ScoreSerializer, _visible_cycles
 
 
 def visible_cycle(user: User, pk: int) -> Cycle:
@@ -151,15 +153,19 @@ class AppraisalView(APIView):
         return Response(appraisal.side_by_side(case, request.user))
 
 
+CHOOSE_DECISION = gettext_lazy("Choose whether to confirm or reject the “not applicable”.")
 NotApplicableDecision = inline_serializer(
     "NotApplicableDecision",
     {
-        "decision": serializers.ChoiceField(["confirm", "reject"]),
-        "reason": serializers.CharField(required=False, help_text="required to reject"),
-        "appraised_score": serializers.DecimalField(
-            7, 2, required=False, help_text="required to reject: the points the leaf gets"
+        "decision": serializers.ChoiceField(
+            ["confirm", "reject"],
+            error_messages={"required": CHOOSE_DECISION, "invalid_choice": CHOOSE_DECISION},
         ),
-        "version": serializers.IntegerField(required=False),
+        "reason": text(help_text="required to reject"),
+        "appraised_score": ScoreNumber(
+            required=False, allow_null=True, help_text="required to reject: the leaf's points"
+        ),
+        "version": serializers.IntegerField(required=False, allow_null=True),
     },
 )
 
@@ -170,17 +176,17 @@ class NotApplicableView(APIView):
 
     @extend_schema(request=NotApplicableDecision, responses=ScoreSerializer)
     def post(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
-        data = _body(request)
-        decision = data.get("decision")
-        if decision not in ("confirm", "reject"):
-            permissions.get_case_for_user(request.user, pk)
-            raise InvalidInput(_("Choose whether to confirm or reject the “not applicable”."))
+        try:
+            data = validated(request, NotApplicableDecision)
+        except ValidationError:
+            permissions.get_case_for_user(request.user, pk)  # a case out of sight: 404 first
+            raise
         score = services.decide_not_applicable(
             pk,
             code,
             actor=request.user,
-            confirm=decision == "confirm",
-            reason=str(data.get("reason", "") or ""),
+            confirm=data["decision"] == "confirm",
+            reason=data.get("reason") or "",
             appraised_score=data.get("appraised_score"),
             version=data.get("version"),
         )

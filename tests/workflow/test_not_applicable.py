@@ -149,7 +149,10 @@ def test_the_api_confirms_and_rejects_not_applicable_for_the_areas_appraiser_onl
     other = api(world.appraiser2).post(url % "3.1.2", {"decision": "confirm"}, format="json")
     assert other.status_code == 403
     vague = api(world.appraiser).post(url % "3.1.2", {"decision": "maybe"}, format="json")
-    assert vague.status_code == 400 and "xác nhận" in vague.json()["detail"]
+    assert vague.status_code == 400 and "xác nhận" in " ".join(vague.json()["errors"])
+    # Each value is read as its type at the door: a reason sent as an object is refused.
+    odd = {"decision": "reject", "reason": {"text": "x"}, "appraised_score": "1"}
+    assert api(world.appraiser).post(url % "3.1.2", odd, format="json").status_code == 400
     assert _row(case, "3.1.2") == before
 
     confirmed = api(world.appraiser).post(url % "3.1.2", {"decision": "confirm"}, format="json")
