@@ -102,6 +102,28 @@ ROLE_WORDS = {
     ),
 }
 _ROLES: dict[str, str] = {_fold(word): role for role, words in ROLE_WORDS.items() for word in words}
+# The roles of the whole province: an account with one of them belongs to no unit.
+PROVINCE_ROLES = {
+    permissions.SECRETARIAT: gettext_lazy("Department of Home Affairs (standing body)"),
+    permissions.LEADER: gettext_lazy("Chair of the appraisal council / provincial chair"),
+    permissions.AUDITOR: gettext_lazy("Inspection (reads only)"),
+}
+PROVINCE_ROLE_WORDS = {
+    permissions.SECRETARIAT: ("so noi vu", "co quan thuong truc", "secretariat"),
+    permissions.LEADER: (
+        "chu tich hoi dong tham dinh",
+        "chu tich ubnd",
+        "chu tich ubnd tinh",
+        "lanh dao ubnd tinh",
+        "leader",
+    ),
+    permissions.AUDITOR: ("thanh tra", "kiem tra", "thanh tra, kiem tra", "auditor"),
+}
+_PROVINCE_ROLES: dict[str, str] = {
+    _fold(word): role
+    for role, words in PROVINCE_ROLE_WORDS.items()
+    for word in [*words, str(PROVINCE_ROLES[role])]
+}
 
 
 def sheet_title(kind: str) -> str:
@@ -123,8 +145,8 @@ class PersonRow:
     row: int
     full_name: str
     email: str
-    unit: str
-    role: str
+    unit: str  # empty for a role of the whole province
+    role: str  # a membership's role, or one of PROVINCE_ROLES
     user_id: int | None  # the existing account with this e-mail, if any
 
 
@@ -433,8 +455,17 @@ def _check_people(sheet: Sheet, problems: Problems, plan: Plan, listed: dict[str
         row = _Row(sheet, number, values, problems)
         full_name = row.text("full_name", limit=150, required=_("the full name is empty."))
         email = row.text("email", limit=254, required=_("the e-mail is empty.")).lower()
-        unit = row.text("unit", limit=32, required=_("the unit code is empty."))
-        role_text = row.text("role", limit=50, required=_("the role is empty."))
+        role_text = row.text("role", limit=80, required=_("the role is empty."))
+        province_role = _province_role(role_text)
+        unit = row.text(
+            "unit", limit=32, required="" if province_role else _("the unit code is empty.")
+        )
+        if province_role and unit:
+            row.problem(
+                "unit",
+                _("leave the unit empty: “%(role)s” is a role of the whole province.")
+                % {"role": PROVINCE_ROLES[province_role]},
+            )
         if email:
             try:
                 validate_email(email)
@@ -455,16 +486,12 @@ def _check_people(sheet: Sheet, problems: Problems, plan: Plan, listed: dict[str
             else:
                 message = _("no unit with code “%(code)s” in this file or in the installation.")
             row.problem("unit", message % {"code": unit})
-        role: str | None = _ROLES.get(_fold(role_text)) if role_text else None
+        role: str | None = province_role or (_ROLES.get(_fold(role_text)) if role_text else None)
         if role_text and role is None:
             row.problem(
                 "role",
-                _("“%(value)s” is not a role; write “%(staff)s” or “%(head)s”.")
-                % {
-                    "value": role_text,
-                    "staff": Membership.Role.STAFF.label,
-                    "head": Membership.Role.HEAD.label,
-                },
+                _("“%(value)s” is not a role; write one of: %(roles)s.")
+                % {"value": role_text, "roles": _role_names()},
             )
         rows.append((row, full_name, email, unit, role or ""))
     accounts = _accounts([email for _r, _n, email, _u, _role in rows if email])
@@ -479,6 +506,15 @@ def _check_people(sheet: Sheet, problems: Problems, plan: Plan, listed: dict[str
                 )
                 % {"email": email},
             )
+        elif user is not None and role in PROVINCE_ROLES:
+            row.problem(
+                "email",
+                _(
+                    "the account %(email)s exists already: a role of the whole province is given "
+                    "to a new account only."
+                )
+                % {"email": email},
+            )
         elif user is not None and not permissions.may_take_case_role(user):
             row.problem("email", permissions.case_role_refusal(user))
         if not row.failed:
@@ -488,6 +524,16 @@ def _check_people(sheet: Sheet, problems: Problems, plan: Plan, listed: dict[str
             )
     if problems:
         plan.people.clear()
+
+
+def _province_role(text: str) -> str | None:
+    return _PROVINCE_ROLES.get(_fold(text)) if text else None
+
+
+def _role_names() -> str:
+    """Every role the sheet takes, as the template names them."""
+    names = [Membership.Role.STAFF.label, Membership.Role.HEAD.label, *PROVINCE_ROLES.values()]
+    return ", ".join(f"“{name}”" for name in names)
 
 
 def _accounts(emails: list[str]) -> dict[str, User]:
@@ -526,12 +572,12 @@ def template_xlsx() -> bytes:
             "Sheet “%(sheet)s”: one row per unit. A new unit group is created when its name is given."
         )
         % {"sheet": sheet_title(UNITS)},
-        _("Sheet “%(sheet)s”: one row per person and unit; the role is “%(staff)s” or “%(head)s”.")
-        % {
-            "sheet": sheet_title(PEOPLE),
-            "staff": Membership.Role.STAFF.label,
-            "head": Membership.Role.HEAD.label,
-        },
+        _("Sheet “%(sheet)s”: one row per person; the role is one of: %(roles)s.")
+        % {"sheet": sheet_title(PEOPLE), "roles": _role_names()},
+        _(
+            "The unit is given for a unit's staff and head only; the Department of Home Affairs, "
+            "the chair and the inspection leave it empty."
+        ),
         _("Each new account receives an e-mail with a link to set its own password."),
         _(
             "Keep the first row of each sheet (the column names); the file is taken whole or not at all."

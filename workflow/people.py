@@ -25,6 +25,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
@@ -195,11 +196,14 @@ def _create_people(
                 first_name=_split(row.full_name)[0],
                 last_name=_split(row.full_name)[1],
                 password=unusable,
+                is_staff=row.role == permissions.SECRETARIAT,  # the secretariat also has the admin
             )
             for email, row in new_rows.items()
         ]
     )
     user_ids = {u.email: u.pk for u in new_users}
+    _grant_province_roles(new_users, new_rows)
+    rows = [row for row in rows if row.role not in people.PROVINCE_ROLES]
     existing = set(
         Membership.objects.filter(
             user_id__in=[r.user_id for r in rows if r.user_id is not None]
@@ -233,6 +237,7 @@ def _create_people(
                     "name": row.full_name,
                     "email": user.email,
                     "units": units_of.get(user.pk, []),
+                    **({"role": row.role} if row.role in people.PROVINCE_ROLES else {}),
                     "invited": True,
                 },
             )
@@ -259,6 +264,21 @@ def _create_people(
             )
         )
     return new_users, memberships
+
+
+def _grant_province_roles(users: list[User], rows: dict[str, people.PersonRow]) -> None:
+    """The secretariat, the chair and the inspection are the groups of the whole province."""
+    wanted = {
+        u.pk: rows[u.email].role for u in users if rows[u.email].role in people.PROVINCE_ROLES
+    }
+    if not wanted:
+        return
+    permissions.ensure_role_groups()
+    groups = dict(Group.objects.filter(name__in=set(wanted.values())).values_list("name", "pk"))
+    Through = User.groups.through
+    Through.objects.bulk_create(
+        [Through(user_id=user_id, group_id=groups[role]) for user_id, role in wanted.items()]
+    )
 
 
 def _split(full_name: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl.utils import get_column_letter
 from rest_framework.authtoken.models import Token
 
+from cases import permissions
 from cases.errors import DomainError, InvalidInput, NotAllowed, WrongState
 from cases.models import Case, Membership, Unit, UnitGroup, UnitLineage
 from results.history import lineage_of
@@ -131,6 +132,69 @@ def test_secretariat_imports_units_and_accounts_and_each_new_account_is_invited(
         "units": [{"unit": "XTHU", "role": "head"}],
         "invited": True,
     }
+
+
+PROVINCE_ACCOUNTS = [
+    ("Phạm Văn Chủ", "chutich@tinh.gov.vn", None, "Chủ tịch UBND tỉnh"),
+    ("Võ Thị Tra", "thanhtra@tinh.gov.vn", "", "Thanh tra"),
+    ("Đỗ Văn Nội", "noivu2@tinh.gov.vn", None, "Sở Nội vụ"),
+]
+
+
+def test_the_secretariat_gives_the_chair_the_inspection_and_a_colleague_their_accounts(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any
+) -> None:
+    """On an empty installation nobody but the first secretariat account exists: the chair who
+    publishes, the inspection and the other officials of Sở Nội vụ come with the same workbook,
+    without a unit, each invited to set a password."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(world.secretariat, people_workbook([], PROVINCE_ACCOUNTS))
+    assert response.status_code == 201, response.json()
+    assert response.json()["accounts_created"] == 3
+    assert response.json()["memberships_added"] == 0
+    roles = {
+        user.username: (set(user.groups.values_list("name", flat=True)), user.is_staff)
+        for user in User.objects.filter(username__endswith="@tinh.gov.vn")
+    }
+    assert roles == {
+        "chutich@tinh.gov.vn": ({permissions.LEADER}, False),
+        "thanhtra@tinh.gov.vn": ({permissions.AUDITOR}, False),
+        "noivu2@tinh.gov.vn": ({permissions.SECRETARIAT}, True),
+    }
+    assert not Membership.objects.filter(user__username__endswith="@tinh.gov.vn").exists()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r[1] for r in PROVINCE_ACCOUNTS)
+    chair = User.objects.get(username="chutich@tinh.gov.vn")
+    assert permissions.has_global(chair, "publish_case")
+    created = AuditEntry.objects.get(action=audit.ACCOUNT_CREATED, object_id=str(chair.pk))
+    assert (created.data["role"], created.data["units"]) == (permissions.LEADER, [])
+    # The page lists each with the role's name.
+    secretariat = Client()
+    secretariat.force_login(world.secretariat)
+    page = secretariat.get("/people/").content.decode()
+    assert "Thanh tra, kiểm tra (chỉ xem)" in page
+    assert "Chủ tịch Hội đồng thẩm định / Chủ tịch UBND tỉnh" in page
+
+
+def test_a_role_of_the_whole_province_with_a_unit_or_for_an_existing_account_is_refused(
+    world: SimpleNamespace,
+) -> None:
+    accounts = [
+        ("Phạm Văn Chủ", "chutich@tinh.gov.vn", "STP", "Chủ tịch UBND tỉnh"),  # with a unit
+        ("Trần Văn Staff", "stp.staff@example.test", None, "Thanh tra"),  # an existing account
+        ("Lê Thị Ba", "ba@tinh.gov.vn", None, "Cán bộ"),  # a unit's role without its unit
+    ]
+    before = _everything()
+    response = _post(world.secretariat, people_workbook([], accounts))
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors == [
+        "Trang “Tài khoản”, dòng 2, cột C (Mã đơn vị): để trống đơn vị: “Chủ tịch Hội đồng "
+        "thẩm định / Chủ tịch UBND tỉnh” là vai trò của cả tỉnh.",
+        "Trang “Tài khoản”, dòng 3, cột B (Email): tài khoản stp.staff@example.test đã có: vai "
+        "trò của cả tỉnh chỉ được giao cho tài khoản mới.",
+        "Trang “Tài khoản”, dòng 4, cột C (Mã đơn vị): mã đơn vị để trống.",
+    ]
+    assert _everything() == before
 
 
 def test_the_invitation_link_sets_the_password_once(

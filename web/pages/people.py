@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch
 
 from cases import permissions
 from cases.models import Membership, Unit, UnitGroup, UnitLineage
+from cases.people import PROVINCE_ROLES
 from cases.users import User, display_name
 
 
@@ -22,6 +23,7 @@ class Person:
     name: str
     units: list[tuple[str, str]]  # (unit code, role label)
     invited: bool  # no password of their own yet
+    roles: list[str] = field(default_factory=list)  # labels of the whole province's roles
 
     @property
     def status(self) -> str:
@@ -53,7 +55,7 @@ def people_page() -> PeoplePage:
     users = (
         User.objects.exclude(username=permissions.SYSTEM)
         .exclude(username="AnonymousUser")
-        .prefetch_related(memberships)
+        .prefetch_related(memberships, "groups")
         .order_by("-is_active", "last_name", "first_name", "username")
     )
     people = [
@@ -62,6 +64,9 @@ def people_page() -> PeoplePage:
             name=display_name(user),
             units=[(m.unit.code, str(m.get_role_display())) for m in user.memberships.all()],
             invited=not user.has_usable_password(),
+            roles=[
+                str(PROVINCE_ROLES[g.name]) for g in user.groups.all() if g.name in PROVINCE_ROLES
+            ],
         )
         for user in users
     ]
