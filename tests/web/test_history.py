@@ -72,7 +72,7 @@ def test_the_details_of_each_change_are_in_words_not_stored_codes(
     """A decision on not applicable, an answered question, a withdrawn document, a file found
     altered and an exclusion from the ranking, as the services record them."""
     case, secretariat = world.case_a, world.secretariat
-    recorded = [
+    recorded: list[tuple[str, dict[str, Any]]] = [
         (audit.SCORE_APPRAISED, {"not_applicable_decision": "confirmed"}),
         (audit.CLARIFICATION_ANSWERED, {"answer": "Đã bổ sung", "status": "answered"}),
         (audit.EVIDENCE_WITHDRAWN, {"withdrawn": True}),
