@@ -57,6 +57,7 @@ check: setup
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache
 	.venv/bin/mypy
+	.venv/bin/vulture
 	docker-compose --env-file .env.example -f docker-compose.yml config -q
 
 # axe-core, pinned in package-lock.json, which the browser tests inject into every page.

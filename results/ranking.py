@@ -9,11 +9,13 @@ Rules (what is announced: docs/domain.md "Results"):
   applicable criterion at all, get no rank and are listed apart with the reason.
 - Classification (A/B/C/D or the cycle's own labels) is the band of `Cycle.group_thresholds`
   with the highest `min` reached by the figure the cycle's `group_basis` names: the total
-  points of 100 (the default: seed 003 defines the groups on "số điểm tổng cộng"), or the
-  index rescaled for criteria not applicable. Excluded units are not classified.
-- A unit the leader excluded (seed 002 §1c: "không đánh giá, xếp hạng") is not assessed in
-  public either: once the cycle is published, and in the rows frozen at publication, its
-  index, total and area figures are withheld; only the decision and the reason show.
+  points of 100 (the default: docs/domain.md "Points and the index" defines the groups on
+  "số điểm tổng cộng"), or the index rescaled for criteria not applicable. Excluded units
+  are not classified.
+- A unit the leader excluded (docs/domain.md "Results": "không đánh giá, xếp hạng") is not
+  assessed in public either: once the cycle is published, and in the rows frozen at
+  publication, its index, total and area figures are withheld; only the decision and the
+  reason show.
 - Change of rank is taken against the previous published cycle of the same authority
   (the latest earlier year), from the ranks frozen at its publication
   (`PublishedResult`), positive when the unit moved up.
@@ -154,7 +156,7 @@ class CycleResults:
 
 
 def group_labels() -> dict[str, str]:
-    """The seeds' names of the groups, when a cycle's thresholds give none."""
+    """The groups' usual names (docs/domain.md), when a cycle's thresholds give none."""
     return {"A": _("good"), "B": _("fairly good"), "C": _("average"), "D": _("weak")}
 
 

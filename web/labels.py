@@ -6,10 +6,14 @@ an unknown one is shown as it is rather than hidden, so the timeline never loses
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case
+from cases.models import Case, Score
+from evidence.models import Document
+from workflow.models import Clarification
 
 TRANSITIONS: dict[str, Promise] = {
     "submit": _("Submit the self-assessment"),
@@ -141,9 +145,29 @@ FIELDS: dict[str, Promise] = {
     "answer": _("answer"),
     "due_date": _("deadline"),
     "status": _("status"),
+    "withdrawn": _("withdrawn"),
+    "excluded": _("not ranked"),
+    "reason": _("reason"),
+    "integrity": _("stored file"),
+    "scores": _("survey scores"),
+    "active": _("account active"),
+    "code": _("code"),
+    "name": _("name"),
+}
+# The words for the stored codes of the fields that hold one.
+VALUES: dict[str, dict[str, Any]] = {
+    "not_applicable_decision": dict(Score._meta.get_field("not_applicable_decision").choices or []),
+    "status": dict(Clarification.Status.choices),
+    "integrity": dict(Document.Integrity.choices),
 }
 
 
 def field_label(name: str) -> str:
     label = FIELDS.get(name)
     return str(label) if label is not None else name
+
+
+def value_label(name: str, value: Any) -> str | None:
+    """The words for a field's stored code (None: the value is not a code of that field)."""
+    label = VALUES.get(name, {}).get(value) if isinstance(value, str) else None
+    return str(label) if label is not None else None

@@ -141,6 +141,17 @@ _SETTING_FIELDS: dict[str, Any] = {
         child=serializers.IntegerField(),
         help_text="days before, e.g. [7, 3, 1, 0]",
     ),
+    "reward_rule": lambda required: inline_serializer(
+        "RewardRule",
+        {
+            "groups": serializers.ListField(
+                child=serializers.CharField(), help_text='group codes, e.g. ["A"]'
+            ),
+            "top": serializers.IntegerField(help_text="first places of each unit group, e.g. 3"),
+        },
+        required=required,
+        help_text="who is proposed for emulation and rewards",
+    ),
     "overdue_reminder": _plain(serializers.BooleanField),
     "auto_start_appraisal": _plain(serializers.BooleanField),
     "signed_report_required": _plain(serializers.BooleanField),

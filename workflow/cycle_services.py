@@ -52,6 +52,7 @@ EDITABLE_CYCLE_FIELDS = (
     "overdue_reminder",
     "auto_start_appraisal",
     "explanation_may_replace_evidence",
+    "reward_rule",  # until the results are published
 )
 DATE_FIELDS = cycle_settings.DATES
 
@@ -314,6 +315,12 @@ def update_cycle(
         if problems:
             raise cycle_settings.SettingsRefused(problems)
         before = {k: getattr(cycle, k) for k in parsed}
+        if cycle.status == Cycle.Status.PUBLISHED and parsed.get(
+            "reward_rule", before.get("reward_rule")
+        ) != before.get("reward_rule"):
+            raise cycle_settings.SettingsRefused(
+                {"reward_rule": [_("The results are published: the reward rule is settled.")]}
+            )
         for key, value in parsed.items():
             setattr(cycle, key, value)
         together = cycle_settings.check_together(cycle)
@@ -660,7 +667,7 @@ class BulkOutcome:
 
 
 def run_transition_for_cases(
-    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: Any
+    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: User
 ) -> BulkOutcome:
     """Run one step on many cases of a cycle: each case through `run_transition` (its own
     transaction, permission, guards and audit entry), so one refusal stops only that case."""

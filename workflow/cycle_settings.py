@@ -44,6 +44,7 @@ SETTINGS = (
     "auto_start_appraisal",
     "signed_report_required",
     "explanation_may_replace_evidence",
+    "reward_rule",
 )
 REQUIRED = ("year", "authority", "self_assessment_due", "appraisal_due")
 DATES = (
@@ -64,6 +65,7 @@ BOOLEANS = (
 )
 WEIGHTS = ("self_weight", "survey_weight")
 MAX_BANDS = 10
+MAX_REWARD_TOP = 50
 
 Problems = dict[str, list[str]]
 
@@ -199,6 +201,39 @@ def _bands(raw: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _reward_rule(raw: Any) -> dict[str, Any]:
+    """Who is proposed for emulation and rewards: {"groups": the group codes whose units
+    qualify, "top": how many first places of each unit group qualify (0: none)}. The groups
+    may come as a list or as the text a person types ("A" or "A, B")."""
+    if not isinstance(raw, Mapping) or set(raw) - {"groups", "top"}:
+        raise ValueError(
+            _(
+                "Give the groups whose units are proposed (for example A) and how many first "
+                "places of each unit group (for example 3)."
+            )
+        )
+    groups = raw.get("groups") or []
+    if isinstance(groups, str):
+        groups = groups.replace(";", ",").split(",")
+    if not isinstance(groups, list | tuple) or not all(isinstance(g, str) for g in groups):
+        raise ValueError(_("Give the groups as their codes, for example A or A, B."))
+    codes = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    top_raw = raw.get("top")
+    if top_raw is None or (isinstance(top_raw, str) and not top_raw.strip()):
+        top = 0
+    else:
+        try:
+            top = int(str(top_raw).strip())
+        except ValueError:
+            top = -1
+        if isinstance(top_raw, bool | float) or not 0 <= top <= MAX_REWARD_TOP:
+            raise ValueError(
+                _("Give the first places as a whole number from 0 to %(max)s.")
+                % {"max": MAX_REWARD_TOP}
+            )
+    return {"groups": codes, "top": top}
+
+
 def _one(field: str, raw: Any) -> Any:
     empty = raw is None or (isinstance(raw, str) and not raw.strip())
     if empty and field in OPTIONAL:
@@ -244,6 +279,8 @@ def _one(field: str, raw: Any) -> Any:
         return _offsets(raw)
     if field in BOOLEANS:
         return _bool(raw)
+    if field == "reward_rule":
+        return _reward_rule(raw)
     raise KeyError(field)
 
 
@@ -297,6 +334,14 @@ def check_together(cycle: Cycle) -> Problems:
             "survey_weight",
             _("The two weights must add up to 100 points (now %(sum)s).")
             % {"sum": fmt(Decimal(cycle.self_weight) + Decimal(cycle.survey_weight))},
+        )
+    codes = [str(band.get("group")) for band in cycle.group_thresholds or []]
+    strangers = [g for g in (cycle.reward_rule or {}).get("groups", []) if g not in codes]
+    if strangers:
+        say(
+            "reward_rule",
+            _("%(groups)s: not a group of this cycle (its groups: %(codes)s).")
+            % {"groups": ", ".join(strangers), "codes": ", ".join(codes)},
         )
     return problems
 

@@ -1,9 +1,9 @@
-"""Groups on the seeds' basis, with their names, and units found dishonest neither assessed
-nor ranked in public.
+"""Groups on the total points by default, with their names, and units found dishonest
+neither assessed nor ranked in public.
 
 A department with a criterion not applicable scores 65,30 points of 100; its index, rescaled
-for the criterion, is 72,56. The seed defines the groups on total points, so it is group C
-(trung bình), not B, unless the cycle chose the index as its basis; the results say which.
+for the criterion, is 72,56. docs/domain.md defines the groups on total points, so it is
+group C (trung bình), not B, unless the cycle chose the index as its basis; the results say which.
 """
 
 from __future__ import annotations

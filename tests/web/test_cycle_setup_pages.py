@@ -116,3 +116,21 @@ def test_only_the_secretariat_sets_up_cycles(world: Any, signed_in: Any) -> None
         assert client.get(reverse("web:cycle-new")).status_code == 403
         assert client.post(reverse("web:cycle-new"), FORM).status_code == 403
     assert Cycle.objects.count() == before
+
+
+def test_the_reward_rule_is_set_in_its_two_boxes_and_a_stranger_group_is_shown_beside_them(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    url = reverse("web:cycle-settings", args=[world.cycle.pk])
+    page = Page(client.get(url))
+    assert page.id("c-reward_groups")["value"] == "A"
+    assert page.id("c-reward_top")["value"] == "3"
+    before = AuditEntry.objects.count()
+    refused = client.post(url, {"reward_groups": "A, E", "reward_top": "5"})
+    assert refused.status_code == 400
+    assert "E: không phải là nhóm của đợt này" in Page(refused).id("c-reward_groups-error").text
+    assert AuditEntry.objects.count() == before
+
+    client.post(url, {"reward_groups": "A, B", "reward_top": "5"})
+    assert Cycle.objects.get(pk=world.cycle.pk).reward_rule == {"groups": ["A", "B"], "top": 5}

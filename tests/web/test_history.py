@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,3 +64,32 @@ def test_an_unknown_kind_shows_everything_instead_of_an_error(world: Any, signed
         reverse("web:history", args=[world.case_a.pk]), {"kind": "<x>\x00"}
     )
     assert response.status_code == 200
+
+
+def test_the_details_of_each_change_are_in_words_not_stored_codes(
+    world: Any, signed_in: Any
+) -> None:
+    """A decision on not applicable, an answered question, a withdrawn document, a file found
+    altered and an exclusion from the ranking, as the services record them."""
+    case, secretariat = world.case_a, world.secretariat
+    recorded: list[tuple[str, dict[str, Any]]] = [
+        (audit.SCORE_APPRAISED, {"not_applicable_decision": "confirmed"}),
+        (audit.CLARIFICATION_ANSWERED, {"answer": "Đã bổ sung", "status": "answered"}),
+        (audit.EVIDENCE_WITHDRAWN, {"withdrawn": True}),
+        (audit.EVIDENCE_INTEGRITY, {"integrity": "mismatch"}),
+        (audit.RANKING_EXCLUDED, {"excluded": True}),
+    ]
+    with transaction.atomic():
+        for action, after in recorded:
+            audit.record(action, actor=secretariat, case=case, after=after)
+    changes = Page(signed_in(secretariat).get(reverse("web:history", args=[case.pk]))).id("changes")
+    for words in (
+        "quyết định về đề nghị không áp dụng: đã xác nhận",
+        "trạng thái: Đã trả lời",
+        "đã rút: có",
+        "tệp lưu trữ: Đã bị thay đổi trong kho lưu trữ",
+        "không xếp hạng: có",
+    ):
+        assert words in changes.text, words
+    for code in ("confirmed", "answered", "withdrawn", "mismatch", "excluded", "integrity"):
+        assert code not in changes.text, code

@@ -11,6 +11,7 @@ import pytest
 
 from cases.models import Case, Criterion, Cycle, Framework, Score, Unit, UnitGroup
 from tests.helpers import api
+from workflow import audit
 from workflow.framework_services import copy_framework
 from workflow.models import AuditEntry
 
@@ -273,3 +274,51 @@ def test_choosing_another_set_for_a_draft_unbinds_the_previous_one(
     assert list(cycle.frameworks.values_list("pk", flat=True)) == [spare.pk]
     first.refresh_from_db()
     assert first.cycle_id is None  # kept, as a set not used by any cycle
+
+
+def _reward_rule(world: SimpleNamespace, rule: Any) -> Any:
+    return api(world.secretariat).patch(
+        f"/api/v1/cycles/{world.cycle.pk}/", {"reward_rule": rule}, format="json"
+    )
+
+
+def test_the_secretariat_sets_who_is_proposed_for_rewards_while_the_cycle_runs(
+    world: SimpleNamespace,
+) -> None:
+    response = _reward_rule(world, {"groups": "A, B", "top": "2"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["reward_rule"] == {"groups": ["A", "B"], "top": 2}
+    entry = AuditEntry.objects.filter(action=audit.CYCLE_CHANGED).latest("pk")
+    assert entry.after == {"reward_rule": {"groups": ["A", "B"], "top": 2}}
+    assert entry.before == {"reward_rule": {"groups": ["A"], "top": 3}}
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ({"groups": ["Z"], "top": 1}, "Z: không phải là nhóm của đợt này (các nhóm: A, B, C, D)"),
+        ({"groups": ["A"], "top": 99}, "từ 0 đến 50"),
+        ({"groups": ["A"], "top": "ba"}, "từ 0 đến 50"),
+        ({"groups": [{"A": 1}], "top": 1}, "mã nhóm"),
+        ("A, 3", "nhóm"),
+        ({"groups": ["A"], "top": 1, "every": True}, "nhóm"),
+    ],
+)
+def test_a_reward_rule_that_cannot_be_applied_is_named_and_changes_nothing(
+    world: SimpleNamespace, rule: Any, fragment: str
+) -> None:
+    before = (Cycle.objects.get(pk=world.cycle.pk).reward_rule, AuditEntry.objects.count())
+    response = _reward_rule(world, rule)
+    assert response.status_code == 400
+    assert fragment in " ".join([response.json()["detail"], *response.json()["errors"]])
+    assert (Cycle.objects.get(pk=world.cycle.pk).reward_rule, AuditEntry.objects.count()) == before
+
+
+def test_the_reward_rule_of_published_results_is_settled(world: SimpleNamespace) -> None:
+    Cycle.objects.filter(pk=world.cycle.pk).update(status=Cycle.Status.PUBLISHED)
+    before = AuditEntry.objects.count()
+    response = _reward_rule(world, {"groups": ["A", "B"], "top": 10})
+    assert response.status_code == 400
+    assert "đã công bố" in response.json()["detail"]
+    assert Cycle.objects.get(pk=world.cycle.pk).reward_rule == {"groups": ["A"], "top": 3}
+    assert AuditEntry.objects.count() == before

@@ -44,7 +44,11 @@ KINDS = {
     "auto_start_appraisal": "check",
     "signed_report_required": "check",
     "explanation_may_replace_evidence": "check",
+    # The reward rule (one setting, `reward_rule`) is typed in two boxes.
+    "reward_groups": "text",
+    "reward_top": "number",
 }
+REWARD_PARTS = {"reward_groups": "groups", "reward_top": "top"}
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "basis",
@@ -74,6 +78,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "explanation_may_replace_evidence",
         ),
     ),
+    ("rewards", ("reward_groups", "reward_top")),
 )
 BAND_ROWS = 6
 
@@ -131,10 +136,26 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _defaults() -> dict[str, Any]:
-    """A new cycle's starting values: the model's defaults."""
-    blank = Cycle()
-    return {name: getattr(blank, name) for name in KINDS}
+def _values(cycle: Cycle) -> dict[str, Any]:
+    """The cycle's value of each box of the form."""
+    rule = cycle.reward_rule or {}
+    return {
+        name: rule.get(REWARD_PARTS[name]) if name in REWARD_PARTS else getattr(cycle, name)
+        for name in KINDS
+    }
+
+
+def _setting(name: str) -> str:
+    """The setting a box of the form belongs to."""
+    return "reward_rule" if name in REWARD_PARTS else name
+
+
+def _label(name: str) -> str:
+    if name == "reward_groups":
+        return _("Groups whose units are proposed for rewards (for example A)")
+    if name == "reward_top":
+        return _("First places of each unit group proposed for rewards (0: none)")
+    return cycle_settings.label(name)
 
 
 def section_title(key: str) -> str:
@@ -142,6 +163,7 @@ def section_title(key: str) -> str:
         "basis": _("Years and legal basis"),
         "deadlines": _("Deadlines"),
         "settings": _("Weights, groups and reminders"),
+        "rewards": _("Emulation and rewards"),
     }[key]
 
 
@@ -151,7 +173,7 @@ def build(
     problems: dict[str, list[str]] | None = None,
 ) -> CycleForm:
     problems = problems or {}
-    source = {k: getattr(cycle, k) for k in KINDS} if cycle is not None else _defaults()
+    source = _values(cycle if cycle is not None else Cycle())  # a new one: the defaults
     editable = set(
         cycle_settings.SETTINGS
         if cycle is None or cycle.status == Cycle.Status.DRAFT
@@ -161,7 +183,7 @@ def build(
     for key, names in SECTIONS:
         inputs = []
         for name in names:
-            if posted is not None and name in editable:
+            if posted is not None and _setting(name) in editable:
                 value = (
                     ("true" if posted.get(name) else "false")
                     if KINDS[name] == "check"
@@ -173,11 +195,11 @@ def build(
             inputs.append(
                 Input(
                     name=name,
-                    label=cycle_settings.label(name),
+                    label=_label(name),
                     kind=KINDS[name],
                     value=value,
-                    errors=problems.get(name, []),
-                    editable=name in editable,
+                    errors=problems.get("reward_rule" if name == "reward_groups" else name, []),
+                    editable=_setting(name) in editable,
                     choices=[(str(v), str(lbl)) for v, lbl in choices],
                 )
             )
@@ -251,12 +273,14 @@ def posted_settings(posted: QueryDict, fields: tuple[str, ...] | set[str]) -> di
     group rows as a list (blank rows left out)."""
     data: dict[str, Any] = {}
     for name in KINDS:
-        if name not in fields:
+        if name in REWARD_PARTS or name not in fields:
             continue
         if KINDS[name] == "check":
             data[name] = "true" if posted.get(name) else "false"
         elif name in posted:
             data[name] = posted.get(name, "")
+    if "reward_rule" in fields and any(name in posted for name in REWARD_PARTS):
+        data["reward_rule"] = {part: posted.get(name, "") for name, part in REWARD_PARTS.items()}
     if "group_thresholds" in fields and any(f"band_group_{i}" in posted for i in range(BAND_ROWS)):
         data["group_thresholds"] = [
             {k: posted.get(f"band_{k}_{i}", "").strip() for k in ("group", "min", "label")}

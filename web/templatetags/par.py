@@ -126,10 +126,14 @@ def field_label(name: str) -> str:
 
 
 @register.filter
-def change_value(value: Any) -> str:
-    """A value of an audit entry's before/after, readable: numbers with the decimal comma."""
+def change_value(value: Any, field: str = "") -> str:
+    """A value of an audit entry's before/after, readable: numbers with the decimal comma,
+    a field's stored code (a decision, a status) in words."""
     if value is None or value == "":
         return "—"
+    words = labels.value_label(field, value)
+    if words is not None:
+        return words
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, int | float | Decimal):
