@@ -91,7 +91,8 @@ def widths(sheet: Worksheet, columns: Iterable[float]) -> None:
 
 
 # Named styles, registered once per workbook: setting a cell's font, border and alignment
-# one by one costs about four times as much as writing the workbook (51,000 cells: 9 s).
+# one by one cost several times as much as writing the workbook itself (bench/documents.py
+# prints the ratio against a plain workbook).
 _STYLES: dict[str, dict[str, Any]] = {
     "par-points": {
         "number_format": POINTS_FORMAT,

@@ -226,10 +226,10 @@ def redis_channel_layers(url: str) -> dict[str, Any]:
     """The Redis channel layer of production (and of the tests that use Redis).
 
     Pub/Sub: a message reaches a process holding hundreds of open pages in O(1), where the
-    list-based RedisChannelLayer makes every page's receive contend for one blocking pop
-    (bench/push.py: 100 pages already took 0.8 s at p95, 500 did not finish). Its
-    subscriptions are restored by redis-py when Redis comes back. Timeouts: a bounded
-    connect so that an outage fails fast (the push is retried by the worker).
+    list-based RedisChannelLayer makes every page's receive contend for one blocking pop, so
+    its latency grew with the open pages until a push to a few hundred never finished (what
+    bench/push.py times). Its subscriptions are restored by redis-py when Redis comes back.
+    Timeouts: a bounded connect so that an outage fails fast (the push is retried by the worker).
     """
     return {
         "default": {

@@ -354,9 +354,9 @@ def case_head() -> dict[str, RawSQL]:
     the query that locks the case, saving the append a round trip).
 
     Written as SQL, as the permission answers read in that query are (`cases.permissions`):
-    the ORM took about 0.6 ms to build and compile these two subqueries, on every score save
-    and transition. They name the case table, so they annotate a query of cases itself,
-    never one nested in another."""
+    building and compiling these two subqueries in the ORM was a noticeable part of every
+    score save and transition (bench/transitions.py). They name the case table, so they
+    annotate a query of cases itself, never one nested in another."""
     quote = connection.ops.quote_name
     entries, case = quote(AuditEntry._meta.db_table), quote(Case._meta.db_table)
     chain = f"%s || CAST({case}.{quote(Case._meta.pk.column)} AS TEXT)"

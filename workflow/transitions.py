@@ -8,7 +8,7 @@ A guard returns the list of reasons it refuses (empty when satisfied), in the us
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -125,8 +125,6 @@ class Spec:
     perm: str
     guards: tuple[Guard, ...] = ()
     snapshot: bool = False
-    label: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 TRANSITIONS: dict[str, Spec] = {
@@ -161,13 +159,12 @@ TRANSITIONS: dict[str, Spec] = {
 
 
 def register_guard(name: str, guard: Guard) -> None:
-    """Add a guard owned by an app above the workflow (evidence's submit rule). Called once from that app's AppConfig.ready(); the table stays the one place
-    that is read to know what a transition demands."""
+    """Add a guard owned by an app above the workflow (evidence's submit rule). Called once
+    from that app's AppConfig.ready(); the table stays the one place that is read to know
+    what a transition demands."""
     spec = TRANSITIONS[name]
     if guard not in spec.guards:
-        TRANSITIONS[name] = Spec(
-            spec.name, spec.perm, (*spec.guards, guard), spec.snapshot, spec.label, spec.extra
-        )
+        TRANSITIONS[name] = replace(spec, guards=(*spec.guards, guard))
 
 
 # Transitions users may run from the API; the others belong to the sweep or the cycle-wide
