@@ -45,7 +45,7 @@ from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
+from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS, Spec
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def run_transitions(
     case_ids: Iterable[int],
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     batch: int = TRANSITION_BATCH,
@@ -140,7 +140,7 @@ def run_transitions(
 
 
 def _apply_each(
-    ids: list[int], name: str, *, actor: Any, comment: str, now: datetime | None
+    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     outcomes: list[tuple[int, BaseException | None]] = []
     with transaction.atomic():
@@ -158,7 +158,7 @@ def _apply_each(
 
 
 def _apply_batch(
-    ids: list[int], name: str, *, actor: Any, comment: str, now: datetime | None
+    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     """`apply_transition` on many cases in the caller's transaction, with every guarantee
     (lock, permission, rules, guards, snapshot with its hash, audit entry in each case's
@@ -217,7 +217,7 @@ def _locking_query() -> Any:
     )
 
 
-def _move(case: Case, spec: Any, actor: User, now: datetime, params: dict[str, Any]) -> str:
+def _move(case: Case, spec: Spec, actor: User, now: datetime, params: dict[str, Any]) -> str:
     """The rules, the guards and the state change on the (locked) instance, shared by one
     transition and a batch of them; returns the state the case left."""
     rules.enforce(
@@ -233,7 +233,7 @@ def _move(case: Case, spec: Any, actor: User, now: datetime, params: dict[str, A
 
 
 def _transition_in_memory(
-    case: Case, spec: Any, actor: Any, comment: str, now: datetime
+    case: Case, spec: Spec, actor: User, comment: str, now: datetime
 ) -> AuditEntry:
     """One case of a batch: the rules, the guards and the state change on the instance, its
     follow-up writes (`_AFTER`), and its audit entry built (written with the batch's)."""
@@ -452,7 +452,7 @@ def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
 
 
-def _appraisable_leaf(case: Case, code: str, *, actor: Any, now: datetime) -> Criterion:
+def _appraisable_leaf(case: Case, code: str, *, actor: User, now: datetime) -> Criterion:
     """The leaf this appraiser may appraise now, or the rule's refusal."""
     facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
     rules.enforce(rules.appraise(facts))
@@ -748,7 +748,7 @@ class AreaAgreement:
 
 
 def agree_with_self_scores(
-    case_id: Any, area_code: str, *, actor: Any, now: datetime | None = None
+    case_id: Any, area_code: str, *, actor: User, now: datetime | None = None
 ) -> AreaAgreement:
     """The appraiser agrees with the unit's self scores for a whole area in one action.
 

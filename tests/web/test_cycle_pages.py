@@ -99,6 +99,32 @@ def test_the_overview_offers_sending_the_results_only_once_every_case_is_finalis
     assert submit_url in client.get(url).content.decode()
 
 
+def test_finalising_many_cases_from_the_overview_lists_the_refusals_by_unit(
+    world: Any, signed_in: Any
+) -> None:
+    for case in (world.case_a, world.case_b):
+        fill_self_scores(case)
+        appraise_all(case, world.appraiser)
+        force_state(case, Case.State.APPRAISING)
+    Score.objects.filter(case=world.case_b, criterion__code="2.2").update(appraised_round=None)
+    unready = Case.objects.filter(pk=world.case_b.pk).values().get()
+    response = signed_in(world.secretariat).post(
+        reverse("web:bulk-step", args=[world.cycle.pk]),
+        {"step": "finalise", "case": [world.case_a.pk, world.case_b.pk]},
+        follow=True,
+    )
+    page = Page(response)
+    assert page.first("p", **{"class": "message message-success"}).text == (
+        "Chốt điểm: đã thực hiện cho 1 hồ sơ."
+    )
+    refusals = [p.text for p in page.all("p", **{"class": "message message-error"})]
+    assert refusals == [
+        "STC – Sở Tài chính: Chưa thể thực hiện bước này. Tiêu chí 2.2 chưa được thẩm định."
+    ]
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.FINALISED
+    assert Case.objects.filter(pk=world.case_b.pk).values().get() == unready
+
+
 def test_starting_the_appraisal_and_sending_questions_ask_for_confirmation(
     world: Any, signed_in: Any
 ) -> None:
