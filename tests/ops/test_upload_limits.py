@@ -41,4 +41,3 @@ def test_every_upload_address_takes_the_file_its_service_reads(
 def test_each_upload_form_tells_the_browser_its_limit(kind: str, limit: int, settings: Any) -> None:
     settings.EVIDENCE_MAX_UPLOAD_MB = 50
     assert f'data-max-bytes="{limit * MB}"' in limit_attributes(kind)
-
