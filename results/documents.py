@@ -94,7 +94,7 @@ def self_assessment_report(case: Case) -> bytes:
     """The unit's "Báo cáo tự đánh giá, chấm điểm" as an editable Word document."""
     cycle, unit = case.cycle, case.unit
     criteria = list(
-        Criterion.objects.filter(framework__cycle=cycle, framework__unit_group_id=unit.group_id)
+        Criterion.objects.of_case(case)
         .order_by("position")
         .values_list("pk", "code", "title", "max_points", "depth", "is_leaf", "method", "area_id")
     )
