@@ -1,14 +1,16 @@
-"""The questions the models answer once for everyone: which criteria are a case's and which
-of them it scores."""
+"""The questions the models answer once for everyone: which criteria are a case's, which of
+them it scores, and how a person is named."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from cases import frameworks
 from cases.models import Case, Criterion, Cycle, Framework, Score, Unit, UnitGroup
+from cases.users import display_name, display_name_from
 
 
 def _tree(title: str) -> dict[str, Any]:
@@ -73,3 +75,18 @@ def test_a_score_row_is_found_by_its_leaf_code_and_an_area_code_finds_none(db: A
     assert Score.objects.of_leaf(case, "1.2").get().criterion.title == "b"
     assert not Score.objects.of_leaf(case, "1").exists()
     assert not Score.objects.of_leaf(case, "9.9").exists()
+
+
+def test_a_person_is_named_by_full_name_else_by_username_from_a_user_or_its_columns() -> None:
+    named = User(username="an.nv", first_name="Nguyễn Văn", last_name="An")
+    only_last = User(username="binh", last_name="Bình")
+    unnamed = User(username="stp.staff")
+
+    assert display_name(named) == "Nguyễn Văn An"
+    assert display_name(only_last) == "Bình"
+    assert display_name(unnamed) == "stp.staff"
+    for user in (named, only_last, unnamed):
+        assert display_name_from(user.first_name, user.last_name, user.username) == (
+            display_name(user)
+        )
+        assert display_name(user) == (user.get_full_name() or user.username)
