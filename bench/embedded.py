@@ -6,7 +6,7 @@ same clients each reading their case page as often. Printed for each: errors (ta
 requests per second and p95 latency. Figures, not asserted times.
 
 The helpers here (an installation in a folder of its own, its province, its server) are
-also what tests/ops/test_embedded_sqlite.py runs the embedded default with.
+also what tests/ops/test_embedded.py runs the embedded default with.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
@@ -55,18 +56,11 @@ DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 def upload_limits_mb() -> dict[str, int]:
-    """URL name → the largest file (MB) the view behind it accepts. A new upload address
-    adds its name here; every other address gets REQUEST_BODY_MAX_MB."""
-    from cases.survey import MAX_BYTES as SURVEY_MAX_BYTES
+    """URL name → the largest file (whole MB, rounded up) the view behind it accepts."""
+    from web.uploads import UPLOAD_KINDS, file_limits_mb
 
-    evidence = int(settings.EVIDENCE_MAX_UPLOAD_MB)
-    survey = SURVEY_MAX_BYTES // MB
-    return {
-        "case-evidence": evidence,
-        "web:upload": evidence,
-        "survey": survey,
-        "web:survey": survey,
-    }
+    limits = file_limits_mb()
+    return {name: math.ceil(limits[kind]) for name, kind in UPLOAD_KINDS.items()}
 
 
 def limit_of(path: str) -> tuple[int, bool]:

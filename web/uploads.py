@@ -19,16 +19,43 @@ from django.utils.translation import gettext as _
 MB = 1024 * 1024
 
 
-def limit_mb(kind: str) -> float:
-    """The file limit of an upload form, read where the server reads it: the evidence
-    setting, the survey import's own, and for every other form the request body limit."""
+def file_limits_mb() -> dict[str, float]:
+    """Kind of upload → the largest file (MB) its service accepts: evidence by the setting,
+    signed reports as evidence, and each workbook import by its reader's own limit."""
+    from cases.frameworks.excel import MAX_BYTES as CRITERIA_MAX_BYTES
+    from cases.people import MAX_BYTES as PEOPLE_MAX_BYTES
     from cases.survey import MAX_BYTES as SURVEY_MAX_BYTES
 
-    if kind == "evidence":
-        return float(settings.EVIDENCE_MAX_UPLOAD_MB)
-    if kind == "survey":
-        return SURVEY_MAX_BYTES / MB
-    return float(settings.REQUEST_BODY_MAX_MB)
+    evidence = float(settings.EVIDENCE_MAX_UPLOAD_MB)
+    return {
+        "evidence": evidence,
+        "signed_report": evidence,
+        "survey": SURVEY_MAX_BYTES / MB,
+        "criteria": CRITERIA_MAX_BYTES / MB,
+        "people": PEOPLE_MAX_BYTES / MB,
+    }
+
+
+# URL name → the kind of file its view takes. A new upload address adds its name here;
+# every other address gets REQUEST_BODY_MAX_MB.
+UPLOAD_KINDS = {
+    "case-evidence": "evidence",
+    "web:upload": "evidence",
+    "case-signed-report": "signed_report",
+    "web:signed-report": "signed_report",
+    "survey": "survey",
+    "web:survey": "survey",
+    "framework-list": "criteria",
+    "web:framework-import": "criteria",
+    "units-import": "people",
+    "web:people": "people",
+}
+
+
+def limit_mb(kind: str) -> float:
+    """The file limit of an upload form, read where the server reads it: the kind's own,
+    and for any other form the request body limit."""
+    return file_limits_mb().get(kind, float(settings.REQUEST_BODY_MAX_MB))
 
 
 def too_large_text(limit_mb: float) -> str:

@@ -114,7 +114,7 @@ def form_council(
     return council
 
 
-def _user(ref: Any) -> Any:
+def _user(ref: Any) -> User | None:
     ref = str(ref or "").strip()
     if not ref:
         return None
@@ -147,7 +147,7 @@ def add_member(
             errors.append(_("A council member represents a department: choose it."))
         if role == CouncilMember.Role.CHAIR and council.members.filter(role=role).exists():
             errors.append(_("The council already has its chair."))
-        if errors:
+        if errors or user is None:  # no user is among the errors
             raise InvalidInput(_("This person cannot join the council."), errors)
         member = CouncilMember.objects.create(
             council=council, user=user, role=role, department=department
@@ -277,7 +277,7 @@ def unassign_area(cycle_id: int, row_id: Any, *, actor: User) -> None:
         audit.record(audit.COUNCIL_AREA_UNASSIGNED, actor=actor, cycle=cycle, data=data)
 
 
-def assignable_refusal(cycle: Cycle, user: Any, area_code: str) -> str:
+def assignable_refusal(cycle: Cycle, user: User, area_code: str) -> str:
     """Why `user` may not appraise `area_code` in `cycle` ("" when they may): they must be
     on the support team, or a council member whose department holds the area."""
     seat = (

@@ -667,7 +667,7 @@ class BulkOutcome:
 
 
 def run_transition_for_cases(
-    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: Any
+    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: User
 ) -> BulkOutcome:
     """Run one step on many cases of a cycle: each case through `run_transition` (its own
     transaction, permission, guards and audit entry), so one refusal stops only that case."""

@@ -45,7 +45,7 @@ from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS
+from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS, Spec
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def run_transitions(
     case_ids: Iterable[int],
     name: str,
     *,
-    actor: Any,
+    actor: User,
     comment: str = "",
     now: datetime | None = None,
     batch: int = TRANSITION_BATCH,
@@ -140,7 +140,7 @@ def run_transitions(
 
 
 def _apply_each(
-    ids: list[int], name: str, *, actor: Any, comment: str, now: datetime | None
+    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     outcomes: list[tuple[int, BaseException | None]] = []
     with transaction.atomic():
@@ -158,7 +158,7 @@ def _apply_each(
 
 
 def _apply_batch(
-    ids: list[int], name: str, *, actor: Any, comment: str, now: datetime | None
+    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     """`apply_transition` on many cases in the caller's transaction, with every guarantee
     (lock, permission, rules, guards, snapshot with its hash, audit entry in each case's
@@ -217,7 +217,7 @@ def _locking_query() -> Any:
     )
 
 
-def _move(case: Case, spec: Any, actor: User, now: datetime, params: dict[str, Any]) -> str:
+def _move(case: Case, spec: Spec, actor: User, now: datetime, params: dict[str, Any]) -> str:
     """The rules, the guards and the state change on the (locked) instance, shared by one
     transition and a batch of them; returns the state the case left."""
     rules.enforce(
@@ -233,7 +233,7 @@ def _move(case: Case, spec: Any, actor: User, now: datetime, params: dict[str, A
 
 
 def _transition_in_memory(
-    case: Case, spec: Any, actor: Any, comment: str, now: datetime
+    case: Case, spec: Spec, actor: User, comment: str, now: datetime
 ) -> AuditEntry:
     """One case of a batch: the rules, the guards and the state change on the instance, its
     follow-up writes (`_AFTER`), and its audit entry built (written with the batch's)."""
@@ -354,15 +354,10 @@ def _locked_leaf_score(case: Case, code: str, version: Any) -> Score:
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
     try:
         score = (
-            Score.objects.select_for_update(of=("self",))
+            Score.objects.of_leaf(case, code)
+            .select_for_update(of=("self",))
             .select_related("criterion", "criterion__area")
-            .get(
-                case=case,
-                criterion__code=code,
-                criterion__is_leaf=True,
-                criterion__framework__cycle_id=case.cycle_id,
-                criterion__framework__unit_group_id=case.unit.group_id,
-            )
+            .get()
         )
     except Score.DoesNotExist:
         raise _not_a_leaf(code) from None
@@ -452,7 +447,7 @@ def _not_applicable_allowed(criterion: Criterion) -> bool:
     return bool(criterion.not_applicable_allowed)
 
 
-def _appraisable_leaf(case: Case, code: str, *, actor: Any, now: datetime) -> Criterion:
+def _appraisable_leaf(case: Case, code: str, *, actor: User, now: datetime) -> Criterion:
     """The leaf this appraiser may appraise now, or the rule's refusal."""
     facts = rules.facts_for(actor, case, now, codes=("appraise_case",))
     rules.enforce(rules.appraise(facts))
@@ -748,7 +743,7 @@ class AreaAgreement:
 
 
 def agree_with_self_scores(
-    case_id: Any, area_code: str, *, actor: Any, now: datetime | None = None
+    case_id: Any, area_code: str, *, actor: User, now: datetime | None = None
 ) -> AreaAgreement:
     """The appraiser agrees with the unit's self scores for a whole area in one action.
 
@@ -804,9 +799,4 @@ def agree_with_self_scores(
 
 
 def _area_exists(case: Case, area_code: str) -> bool:
-    return Criterion.objects.filter(
-        framework__cycle_id=case.cycle_id,
-        framework__unit_group_id=case.unit.group_id,
-        parent__isnull=True,
-        code=area_code,
-    ).exists()
+    return Criterion.objects.of_case(case).filter(parent__isnull=True, code=area_code).exists()

@@ -4,7 +4,9 @@ configuration: a new endpoint fails here until it has a row in EXPECTED, so none
 For each URL the table says which roles read it (GET 200) for their own unit's objects; any
 other role gets 401/403/404/405 and never data; another unit's case ids give 404 to unit
 staff; anonymous users never get data; nothing answers 5xx, whatever the method. Writes
-with an empty body are tried too, after the reads (they may change a case's state).
+with an empty body are tried too, after the reads (they may change a case's state). A write
+only the secretariat may make is tried first with a body it could send: every other role is
+refused and nothing is written.
 
 One test per URL and role, so that a failure names both. The province and its sample objects
 are built once for the module, in a transaction rolled back at its end; what each test's
@@ -15,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import transaction
+from django.shortcuts import resolve_url
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -28,14 +32,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from cases.models import CouncilArea, CouncilMember
+from cases.models import Case, CouncilArea, CouncilMember, Criterion, Cycle, Framework
+from cases.users import User
 from evidence.models import EvidenceLink
 from notifications.services import notify
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from tests.factories import open_world
 from tests.helpers import built_once
-from workflow.models import Clarification
+from workflow.models import AuditEntry, Clarification
 
 pytestmark = pytest.mark.django_db
 
@@ -52,15 +57,33 @@ ROLES = (
 GLOBAL = {"secretariat", "leader", "auditor"}
 EVERYONE_SIGNED_IN = set(ROLES) - {"anonymous"}
 UNIT_A = {"staff_a", "head_a"}
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write only the secretariat may make, and a body it could send (`{name}` is the
+    sample value of that name): the secretariat gets past the permission check (the sample
+    set is frozen and the cycle open, so it may still be refused with 409), every other role
+    is refused (403, or 404 where the object is hidden from it; a page sends the anonymous to
+    the sign-in) and writes nothing, not even an audit entry."""
+
+    method: str = "post"
+    body: dict[str, str] = field(default_factory=dict)
+
+    def data(self, values: dict[str, Any]) -> dict[str, str]:
+        return {key: value.format(**values) for key, value in self.body.items()}
+
+
 # Who reads each URL (GET 200) when the object belongs to their own unit, before the cycle
 # is published. None: the URL takes no GET (405) or is not an API read (pages, actions).
 # A page given a set is checked the same way: 200 for those roles, never for the others.
-EXPECTED: dict[str, set[str] | None] = {
+# Write: the URL is the secretariat's write (see Write); it takes no GET either.
+EXPECTED: dict[str, set[str] | Write | None] = {
     "token": None,
     "cycle-list": EVERYONE_SIGNED_IN,
     "cycle-detail": EVERYONE_SIGNED_IN - {"outsider"},
-    "cycle-open": None,
-    "cycle-frameworks": None,
+    "cycle-open": Write(),
+    "cycle-frameworks": Write(body={"framework": "{framework}"}),
     "cycle-council": GLOBAL,
     "cycle-council-members": None,
     "cycle-council-member": None,
@@ -78,10 +101,12 @@ EXPECTED: dict[str, set[str] | None] = {
     "framework-template": GLOBAL,
     "framework-xlsx": GLOBAL,
     "framework-detail": GLOBAL,
-    "framework-copy": None,
+    "framework-copy": Write(),
     "framework-renumber": None,
-    "framework-criteria": None,
-    "framework-criterion": None,
+    "framework-criteria": Write(
+        body={"parent": "1.1", "title": "Mới", "max_points": "1", "method": "manual"}
+    ),
+    "framework-criterion": Write("patch", {"method": "yes_no", "max_points": "1"}),
     "survey-template-xlsx": {"secretariat"},
     "survey-template-csv": {"secretariat"},
     "results": GLOBAL,
@@ -175,8 +200,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:cycle-new": {"secretariat"},
     "web:council": {"secretariat"},
     "web:cycle-settings": {"secretariat"},
-    "web:cycle-set": None,
-    "web:cycle-open": None,
+    "web:cycle-set": Write(body={"framework": "{framework}"}),
+    "web:cycle-open": Write(),
     "web:unassign": None,
     "web:withdraw": UNIT_A,  # the confirmation page, for the unit's own evidence
     "web:relink": UNIT_A,
@@ -185,13 +210,13 @@ EXPECTED: dict[str, set[str] | None] = {
     "web:frameworks": GLOBAL,
     "web:framework-import": {"secretariat"},
     "web:framework": GLOBAL,
-    "web:framework-edit": None,
-    "web:framework-copy": None,
+    "web:framework-edit": Write(body={"op": "change", "code": "{code}", "max_points": "2"}),
+    "web:framework-copy": Write(),
     "web:calendar-remove": None,
     "web:people": {"secretariat"},
-    "web:person-invite": None,
-    "web:person-deactivate": None,
-    "web:person-reactivate": None,
+    "web:person-invite": Write(),
+    "web:person-deactivate": Write(body={"reason": "Nghỉ hưu"}),
+    "web:person-reactivate": Write(),
     "web:unit-rename": {"secretariat"},
     "web:units-merge": {"secretariat"},
     "web:case-documents": GLOBAL | UNIT_A | {"appraiser"},
@@ -359,6 +384,45 @@ def request(client: Client, method: str, url: str) -> int:
     return getattr(client, method)(url).status_code
 
 
+def footprint() -> tuple[Any, ...]:
+    """What the secretariat's writes change: the audit trail, the sets and their criteria,
+    the cycles' states and cases, who may sign in."""
+    return (
+        AuditEntry.objects.count(),
+        Framework.objects.count(),
+        list(Criterion.objects.order_by("pk").values_list("code", "max_points", "method")),
+        list(Cycle.objects.order_by("pk").values_list("status", flat=True)),
+        Case.objects.count(),
+        list(User.objects.filter(is_active=False).values_list("pk", flat=True)),
+    )
+
+
+def write_refusals(
+    write: Write, client: Client, url: str, name: str, role: str, values: dict[str, Any]
+) -> list[str]:
+    """The secretariat's write tried by the role: what is wrong with the answer (see Write)."""
+    api = url.startswith("/api/")
+    before = footprint()
+    send = getattr(client, write.method)
+    data = write.data(values)
+    response = send(url, data, format="json") if api else send(url, data)
+    status = response.status_code
+    where = f"{write.method.upper()} {url} ({name}) as {role}: {status}"
+    if role == "secretariat":
+        return [f"the secretariat refused: {where}"] if status in (401, 403, 404, 405) else []
+    problems = []
+    if role == "anonymous" and not api:
+        sign_in = resolve_url(settings.LOGIN_URL)
+        refused = status == 302 and response["Location"].startswith(sign_in)
+    else:
+        refused = status in ((401, 403, 404) if role == "anonymous" else (403, 404))
+    if not refused:
+        problems.append(f"not refused: {where}")
+    if footprint() != before:
+        problems.append(f"a refused write changed something: {where}")
+    return problems
+
+
 def test_every_url_is_in_the_table() -> None:
     names = {name for _route, name in iter_patterns()}
     assert None not in names, "every URL needs a name for the sweep"
@@ -397,10 +461,14 @@ def test_the_role_gets_what_the_table_says_and_nothing_else(
     if name is None or name not in EXPECTED:
         pytest.fail(f"{route} ({name}) has no row in EXPECTED: add one")
     api = route.startswith("api/")
-    readers = EXPECTED[name]
+    expectation = EXPECTED[name]
+    readers = expectation if isinstance(expectation, set) else None
     client = client_for(swept.users[role], swept.sessions.get(role), api)
     units = ("own", "other") if name in CASE_SCOPED else ("own",)
     problems: list[str] = []
+    if isinstance(expectation, Write):
+        url = url_for(route, name, swept.values["own"])
+        problems += write_refusals(expectation, client, url, name, role, swept.values["own"])
     for methods in (("get",), WRITE_METHODS):
         for unit in units:
             url = url_for(route, name, swept.values[unit])

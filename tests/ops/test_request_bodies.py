@@ -150,3 +150,23 @@ def test_a_chunked_body_is_counted_as_it_arrives(embedded: Embedded) -> None:
         conn.send(b"%x\r\n%s\r\n" % (size, b" " * size))
     status, _seconds, body = answer(conn)
     assert (status, json.loads(body)["detail"]) == (413, "Yêu cầu vượt quá giới hạn 3 MB.")
+
+
+def test_a_four_mb_workbook_reaches_its_import_and_one_over_its_limit_is_refused_at_once(
+    embedded: Embedded,
+) -> None:
+    """The units-and-accounts import reads workbooks up to 5 MB: the layer in front lets a
+    4 MB file through to the view (which answers for itself) and refuses 7 MB at once."""
+    unit = embedded.spare
+    token = {"Authorization": f"Token {unit.token}"}
+    through = requests.post(
+        f"{embedded.served.base}/api/v1/units/import/",
+        files={"file": ("don-vi.xlsx", b"x" * (4 * MB))},
+        headers=token,
+        timeout=30,
+    )
+    assert through.status_code == 403  # read whole, then refused by the view: a unit's staff
+    conn = start_request(embedded.served.base, "POST", "/api/v1/units/import/", 7 * MB, token)
+    status, seconds, body = answer(conn)
+    assert (status, json.loads(body)["detail"]) == (413, "Tệp vượt quá giới hạn 5 MB.")
+    assert seconds < 5

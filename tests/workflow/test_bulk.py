@@ -11,9 +11,9 @@ import pytest
 from cases.errors import InvalidInput, NotAllowed
 from cases.models import Case, Score
 from notifications.models import Notification
-from tests.helpers import fill_self_scores, force_state
+from tests.helpers import appraise_all, fill_self_scores, force_state
 from workflow import cycle_services, services
-from workflow.models import AuditEntry
+from workflow.models import AuditEntry, Clarification
 
 
 def test_the_secretariat_starts_the_appraisal_of_many_cases_and_sees_each_refusal(
@@ -37,6 +37,34 @@ def test_the_secretariat_starts_the_appraisal_of_many_cases_and_sees_each_refusa
     assert "lĩnh vực 1, 2, 3, 4" in told.text_vi and "Sở Tư pháp" in told.text_vi
     assert Notification.objects.filter(recipient=world.appraiser2, kind="appraisal_started")
     assert "thẩm định" in Notification.objects.get(recipient=world.head_a).text_vi
+
+
+def test_the_secretariat_finalises_many_cases_and_those_not_ready_stay_as_they_were(
+    world: SimpleNamespace,
+) -> None:
+    for case in (world.case_a, world.case_b):
+        fill_self_scores(case)
+        appraise_all(case, world.appraiser)
+        force_state(case, Case.State.APPRAISING)
+    Score.objects.filter(case=world.case_b, criterion__code="2.2").update(appraised_round=None)
+    services.ask_clarification(
+        world.case_b.pk, "1.5", "Đề nghị bổ sung quyết định.", actor=world.appraiser
+    )
+    unready = Case.objects.filter(pk=world.case_b.pk).values().get()
+    outcome = cycle_services.run_transition_for_cases(
+        world.cycle.pk, [world.case_b.pk, world.case_a.pk], "finalise", actor=world.secretariat
+    )
+    assert [c.pk for c in outcome.done] == [world.case_a.pk]
+    assert [(c.pk, c.unit.code) for c, _ in outcome.refused] == [(world.case_b.pk, "STC")]
+    reasons = [str(r) for r in outcome.refused[0][1].errors]
+    assert "Tiêu chí 2.2 chưa được thẩm định." in reasons
+    assert "Câu hỏi về tiêu chí 1.5 vẫn chưa được xử lý." in reasons
+    finalised = Case.objects.get(pk=world.case_a.pk)
+    assert finalised.state == Case.State.FINALISED and finalised.finalised_at is not None
+    steps = AuditEntry.objects.filter(action="workflow.case.finalise")
+    assert [e.case_id for e in steps] == [world.case_a.pk]
+    assert Case.objects.filter(pk=world.case_b.pk).values().get() == unready
+    assert Clarification.objects.get(case=world.case_b).status == Clarification.Status.OPEN
 
 
 def test_a_step_that_is_not_for_many_cases_or_no_selection_is_refused(

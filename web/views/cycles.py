@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError
 from cases.models import Case, Cycle, UnitGroup
-from cases.users import SignedInRequest
+from cases.users import SignedInRequest, User
 from web import labels, pages
 from web.forms import PublishForm
 from web.pages.documents import cycle_documents
@@ -58,7 +56,7 @@ def overview(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "web/cycle_overview.html", context)
 
 
-def _bulk_steps(user: Any, cycle: Cycle) -> list[tuple[str, str]]:
+def _bulk_steps(user: User, cycle: Cycle) -> list[tuple[str, str]]:
     """The steps this user may run on a selection of cases (each case is still checked)."""
     if cycle.status != Cycle.Status.OPEN:
         return []
