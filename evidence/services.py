@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, InvalidInput, NotFound
-from cases.models import Case, Criterion, Method
+from cases.models import BONUS_PENALTY, Case, Criterion, Method
 from cases.users import User
 from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
@@ -502,7 +502,7 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
         and (score.evidence_explanation == "" or not text_may_stand_in)
         and score.criterion.method != Method.SURVEY
         and (
-            score.criterion.method not in (Method.BONUS, Method.PENALTY)
+            score.criterion.method not in BONUS_PENALTY
             or (score.self_score is not None and score.self_score > 0)
         )
         and score.criterion_id not in backed

@@ -354,15 +354,10 @@ def _locked_leaf_score(case: Case, code: str, version: Any) -> Score:
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
     try:
         score = (
-            Score.objects.select_for_update(of=("self",))
+            Score.objects.of_leaf(case, code)
+            .select_for_update(of=("self",))
             .select_related("criterion", "criterion__area")
-            .get(
-                case=case,
-                criterion__code=code,
-                criterion__is_leaf=True,
-                criterion__framework__cycle_id=case.cycle_id,
-                criterion__framework__unit_group_id=case.unit.group_id,
-            )
+            .get()
         )
     except Score.DoesNotExist:
         raise _not_a_leaf(code) from None
@@ -804,9 +799,4 @@ def agree_with_self_scores(
 
 
 def _area_exists(case: Case, area_code: str) -> bool:
-    return Criterion.objects.filter(
-        framework__cycle_id=case.cycle_id,
-        framework__unit_group_id=case.unit.group_id,
-        parent__isnull=True,
-        code=area_code,
-    ).exists()
+    return Criterion.objects.of_case(case).filter(parent__isnull=True, code=area_code).exists()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from cases.models import Case, Cycle, Method, Score
 from tests.helpers import appraise_all, fill_self_scores, force_state
 from tests.web.html import Page
+from workflow import services
 
 
 def _finalise_all(world: Any) -> None:
@@ -128,13 +130,24 @@ def test_finalising_many_cases_from_the_overview_lists_the_refusals_by_unit(
 def test_starting_the_appraisal_and_sending_questions_ask_for_confirmation(
     world: Any, signed_in: Any
 ) -> None:
+    def confirmation(user: User, url: str, step: str) -> str:
+        """What the browser asks before the step's form is sent (`data-confirm`)."""
+        forms = Page(signed_in(user).get(url)).all("form")
+        form = next(f for f in forms if f.attrs.get("action", "").endswith(f"/{step}/"))
+        return form.attrs.get("data-confirm", "")
+
     case = Case.objects.filter(pk=world.case_a.pk)
     case.update(state=Case.State.SUBMITTED)
-    page = signed_in(world.secretariat).get(reverse("web:case", args=[world.case_a.pk]))
-    form = next(
-        f for f in Page(page).all("form") if f.attrs.get("action", "").endswith("start_appraisal/")
+    sheet = reverse("web:case", args=[world.case_a.pk])
+    said = confirmation(world.secretariat, sheet, "start_appraisal")
+    assert "Bắt đầu thẩm định hồ sơ này?" in said
+    case.update(state=Case.State.APPRAISING)
+    services.ask_clarification(
+        world.case_a.pk, "1.5", "Đề nghị bổ sung quyết định.", actor=world.appraiser
     )
-    assert "Bắt đầu thẩm định hồ sơ này?" in form.attrs["data-confirm"]
+    appraisal = reverse("web:appraisal", args=[world.case_a.pk])
+    said = confirmation(world.appraiser, appraisal, "request_explanation")
+    assert "Gửi các câu hỏi cho đơn vị ngay bây giờ?" in said
 
 
 def test_the_sign_in_page_links_to_the_published_results(world: Any, client: Any) -> None:
