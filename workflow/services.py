@@ -50,7 +50,7 @@ from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS, Spec
 log = logging.getLogger(__name__)
 
 
-def _locked_case(case_id: Any, user: User, perm: str) -> Case:
+def _locked_case(case_id: int, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
     case = permissions.get_case_for_user(
         user,
@@ -81,7 +81,7 @@ def available_transitions(case: Case, user: User, facts: rules.Facts | None = No
 
 
 def run_transition(
-    case_id: Any,
+    case_id: int,
     name: str,
     *,
     actor: User,
@@ -260,7 +260,7 @@ def _transition_in_memory(
 
 
 def apply_transition(
-    case_id: Any,
+    case_id: int,
     name: str,
     *,
     actor: User,
@@ -381,7 +381,7 @@ def _text(data: dict[str, Any], key: str, current: str) -> str:
 
 
 def set_self_score(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -468,7 +468,7 @@ def _appraisable_leaf(case: Case, code: str, *, actor: User, now: datetime) -> C
 
 
 def set_appraised_score(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -583,7 +583,7 @@ def _record_appraisal(
 
 
 def decide_not_applicable(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -633,7 +633,7 @@ def decide_not_applicable(
 
 
 def ask_clarification(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     question: str,
     *,
@@ -743,7 +743,7 @@ class AreaAgreement:
 
 
 def agree_with_self_scores(
-    case_id: Any, area_code: str, *, actor: User, now: datetime | None = None
+    case_id: int, area_code: str, *, actor: User, now: datetime | None = None
 ) -> AreaAgreement:
     """The appraiser agrees with the unit's self scores for a whole area in one action.
 
