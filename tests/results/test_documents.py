@@ -15,12 +15,25 @@ import docx
 import pytest
 import time_machine
 from django.utils import timezone
+from django.utils.translation import gettext
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
-from cases.models import Appraisal, Case, Cycle, RankingExclusion, Score, SurveyImport
+from cases import people, survey
+from cases.frameworks import excel
+from cases.models import (
+    Appraisal,
+    Case,
+    Cycle,
+    Framework,
+    RankingExclusion,
+    Score,
+    SurveyImport,
+)
 from evidence.models import Document, EvidenceLink
+from results import documents, exports
 from results.paper import day_line
+from results.ranking import compute_results
 from tests.helpers import api, worksheet
 from tests.results.province import finalise_all
 from workflow import cycle_services
@@ -534,3 +547,65 @@ def test_reward_proposal_with_nobody_ranked_is_refused(excluded: SimpleNamespace
 
     assert response.status_code == 409
     assert response.json()["detail"]
+
+
+# --- every workbook prints as an official expects -----------------------------------------
+
+
+def _workbook(p: SimpleNamespace, kind: str) -> bytes:
+    """The workbooks the product writes, each from the function that writes it (the history
+    through its API: the years are gathered there)."""
+    Cycle.objects.filter(pk=p.cycle.pk).update(reward_rule={"groups": ["A"], "top": 1})
+    p.cycle.refresh_from_db()
+    if kind == "survey template":
+        return survey.template_xlsx(p.cycle)
+    if kind == "people template":
+        return people.template_xlsx()
+    if kind == "criteria-set template":
+        return excel.template()
+    if kind == "criteria-set export":
+        return excel.export(Framework.objects.filter(cycle=p.cycle).earliest("pk"))
+    if kind == "unit history":
+        return api(None).get("/api/v1/units/S1/history.xlsx").content
+    if kind == "province history":
+        return api(None).get("/api/v1/history.xlsx").content
+    writer = {
+        "results": exports.to_xlsx,
+        "results annex": documents.results_annex_xlsx,
+        "rewards": documents.rewards_xlsx,
+    }[kind]
+    return writer(compute_results(p.cycle))
+
+
+@pytest.mark.parametrize(
+    ("kind", "tables", "header"),
+    [
+        ("survey template", 1, 1),
+        ("people template", 2, 1),  # units and accounts
+        ("criteria-set template", 1, 1),
+        ("criteria-set export", 1, 1),
+        ("results", 2, 5),  # one sheet per unit group
+        ("results annex", 2, 5),
+        ("rewards", 1, 5),
+        ("unit history", 1, 3),
+        ("province history", 1, 3),
+    ],
+)
+def test_every_workbook_prints_on_a4_landscape_one_page_wide_with_its_header_on_each_page(
+    published: SimpleNamespace, kind: str, tables: int, header: int
+) -> None:
+    book = load_workbook(io.BytesIO(_workbook(published, kind)))
+
+    instructions = gettext("Instructions")[:31]
+    sheets = [s for s in book.worksheets if s.title != instructions]
+    assert len(sheets) == tables
+    for sheet in sheets:
+        setup = sheet.page_setup
+        # 9: A4 among the paper codes (openpyxl's Worksheet.PAPERSIZE_A4, a string there)
+        assert (setup.paperSize, setup.orientation) == (9, "landscape")
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+        properties = sheet.sheet_properties.pageSetUpPr
+        assert properties is not None and properties.fitToPage
+        assert sheet.print_title_rows == f"${header}:${header}"
+        assert sheet.oddHeader is not None and sheet.oddHeader.center.text  # the print title
+        assert sheet.oddFooter is not None and sheet.oddFooter.center.text == "&P / &N"
