@@ -129,11 +129,18 @@ def _finished_cycle(world: Any, years_ago: int, *, publish: bool) -> Cycle:
 
 def _this_year_under_way(world: Any) -> None:
     """Unit A is self-scoring with a file it may withdraw or link elsewhere; unit B answers
-    the council's question."""
+    the council's question, and its claim that a criterion of the appraiser's areas does not
+    apply waits for the appraiser to confirm or reject it."""
     for case, user in ((world.case_a, world.staff_a), (world.case_b, world.staff_b)):
         fill_self_scores(case)
         self_scorable(case).update(evidence_explanation="Theo báo cáo năm")
         assert upload(user, case, "1.1.1", PDF).status_code == 201
+    services.set_self_score(
+        world.case_b.pk,
+        "1.3.1",
+        actor=world.staff_b,
+        data={"not_applicable": True, "not_applicable_reason": "Sở không có đơn vị trực thuộc"},
+    )
     services.run_transition(world.case_b.pk, "submit", actor=world.head_b)
     services.run_transition(world.case_b.pk, "start_appraisal", actor=world.secretariat)
     services.ask_clarification(
