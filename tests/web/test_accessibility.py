@@ -7,6 +7,7 @@ following the links, one visit per kind of page (and per state of its case or cy
 page of web/urls.py that no role reached fails the run, so a new page joins it. A page
 shaped like one already checked (SHAPE) is not checked again; the pages checked in
 Vietnamese are checked again in English. One browser, one page per role and language.
+An appraisal row refused with its errors is checked too (no link leads to it).
 Any violation fails, whatever its impact.
 """
 
@@ -283,6 +284,23 @@ def _crawl_and_check(browser: Browser, base: str, username: str | None, seen: Vi
     return checked
 
 
+def _check_a_refused_row(browser: Browser, base: str, case: Case, seen: Visited) -> None:
+    """The appraiser rejects the unit's "not applicable" without the score and the reason a
+    rejection needs: the row shows its errors, as a save the server refused leaves it."""
+    row = "#c-1-3-1"
+    for language in ("vi", "en"):
+        page = _open_as(browser, base, "appraiser1", language, axe=True)
+        path = f"/cases/{case.pk}/appraisal/"
+        who = f"appraiser1 ({language}) {path}, a refused row"
+        _open(page, base, path, who, language)
+        page.check(f"{row}-na-reject")
+        page.click(f"{row} .save-line button")
+        page.wait_for_selector(f"{row}-astatus .not-saved")
+        assert page.inner_text(f"{row}-comment-error").strip(), who
+        assert page.get_attribute(f"{row}-appraised", "aria-invalid") == "true", who
+        _check(page, who, seen)
+
+
 def test_every_page_of_every_role_passes_axe_in_vietnamese_and_english(
     transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3_evidence: None
 ) -> None:
@@ -298,6 +316,7 @@ def test_every_page_of_every_role_passes_axe_in_vietnamese_and_english(
             who = f"{username or 'anonymous'} (en) {path}"
             _open(page, base, path, who, "en")
             _check(page, who, seen)
+    _check_a_refused_row(browser, base, world.case_b, seen)
 
     assert seen.rules_passed > 0  # axe ran: an empty list of violations means something
     pages = ({p.name for p in page_urls if p.name} | OUTSIDE_WEB) - POST_ONLY
