@@ -285,12 +285,21 @@ SELF_SCORED = tuple(m for m in Method if m not in NOT_SELF_SCORED)
 """Leaves the unit must score before it submits and the council must appraise."""
 
 
+def tree_of(case: Case, via: str = "") -> models.Q:
+    """The criteria tree of a case (its cycle's framework for its unit's group) as lookups on
+    Criterion, or `via` a relation to it ("criterion__") on a model that points to one."""
+    return models.Q(
+        **{
+            f"{via}framework__cycle_id": case.cycle_id,
+            f"{via}framework__unit_group_id": case.unit.group_id,
+        }
+    )
+
+
 class CriterionQuerySet(models.QuerySet["Criterion"]):
     def of_case(self, case: Case) -> CriterionQuerySet:
         """The criteria tree of a case: its cycle's framework for its unit's group."""
-        return self.filter(
-            framework__cycle_id=case.cycle_id, framework__unit_group_id=case.unit.group_id
-        )
+        return self.filter(tree_of(case))
 
     def leaves_of(self, case: Case) -> CriterionQuerySet:
         """The scored criteria of a case."""
@@ -520,6 +529,14 @@ class ScoreQuerySet(models.QuerySet["Score"]):
     def survey_of(self, cycle: Cycle | int) -> ScoreQuerySet:
         """The survey leaves of every case of a cycle (filled by the survey import)."""
         return self.filter(case__cycle=cycle, criterion__method=Method.SURVEY)
+
+    def of_leaf(self, case: Case, code: str) -> ScoreQuerySet:
+        """The case's score row of its leaf `code` (none if `code` is no leaf of its tree),
+        the criterion joined rather than asked in a subquery: a score save locks it in one
+        statement."""
+        return self.filter(
+            tree_of(case, "criterion__"), case=case, criterion__code=code, criterion__is_leaf=True
+        )
 
     def survey_missing(self) -> ScoreQuerySet:
         """Survey leaves that count and have no imported score yet."""

@@ -104,7 +104,7 @@ ROLE_WORDS = {
 _ROLES: dict[str, str] = {_fold(word): role for role, words in ROLE_WORDS.items() for word in words}
 # The roles of the whole province: an account with one of them belongs to no unit.
 PROVINCE_ROLES = {
-    permissions.SECRETARIAT: gettext_lazy("Department of Home Affairs (standing body)"),
+    permissions.SECRETARIAT: gettext_lazy("Department of Home Affairs"),
     permissions.LEADER: gettext_lazy("Chair of the appraisal council / provincial chair"),
     permissions.AUDITOR: gettext_lazy("Inspection (reads only)"),
 }

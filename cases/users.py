@@ -18,6 +18,7 @@ __all__ = [
     "SignedInRequest",
     "User",
     "display_name",
+    "display_name_from",
     "signed_in",
 ]
 
@@ -43,4 +44,10 @@ class SignedInApiRequest(Request):
 
 def display_name(user: User) -> str:
     """How a person is named on pages, documents and in the API: full name, else username."""
-    return user.get_full_name() or user.username
+    return display_name_from(user.first_name, user.last_name, user.username)
+
+
+def display_name_from(first_name: str, last_name: str, username: str) -> str:
+    """`display_name` from the user's columns, for rows read with `values_list` (Django's
+    `get_full_name` is first and last name, stripped)."""
+    return f"{first_name} {last_name}".strip() or username

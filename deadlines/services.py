@@ -51,7 +51,7 @@ def _reason(raw: Any, message: str) -> str:
 
 
 def grant_extension(
-    case_id: Any,
+    case_id: int,
     *,
     kind: Any,
     due_date: Any,

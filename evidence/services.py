@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from cases import permissions
 from cases.errors import Conflict, InvalidInput, NotFound
-from cases.models import Case, Criterion, Method
+from cases.models import BONUS_PENALTY, Case, Criterion, Method
 from cases.users import User
 from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
@@ -125,7 +125,7 @@ def check_file(upload: BinaryIO, filename: str, size: int) -> sniff.FileKind:
 # --- who may change what, when --------------------------------------------------------------
 
 
-def _case(case_id: Any, actor: User, *, lock: bool = False) -> Case:
+def _case(case_id: int, actor: User, *, lock: bool = False) -> Case:
     qs = Case.objects.select_related("cycle", "unit")
     if lock:
         qs = qs.select_for_update(of=("self",))
@@ -180,7 +180,7 @@ def _criterion(case: Case, code: Any) -> Criterion:
     return criterion
 
 
-def check_may_add(case_id: Any, actor: User, *, now: datetime | None = None) -> Case:
+def check_may_add(case_id: int, actor: User, *, now: datetime | None = None) -> Case:
     """Refuse an upload before its body is read, when the user or the state cannot."""
     case = _case(case_id, actor)
     _require_change(case, actor, now or timezone.now())
@@ -217,7 +217,7 @@ def _add_link(
 
 
 def add_evidence(
-    case_id: Any,
+    case_id: int,
     criterion_code: Any,
     upload: BinaryIO,
     *,
@@ -338,7 +338,7 @@ def _discard(store: Storage, stored: Stored) -> None:
 
 
 def link_document(
-    case_id: Any,
+    case_id: int,
     document_id: Any,
     criterion_code: Any,
     *,
@@ -502,7 +502,7 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
         and (score.evidence_explanation == "" or not text_may_stand_in)
         and score.criterion.method != Method.SURVEY
         and (
-            score.criterion.method not in (Method.BONUS, Method.PENALTY)
+            score.criterion.method not in BONUS_PENALTY
             or (score.self_score is not None and score.self_score > 0)
         )
         and score.criterion_id not in backed

@@ -8,9 +8,10 @@ browser tests. Accounts all share the password DEMO_PASSWORD (default demo12345)
 
 Every step of a case and of a cycle goes through the workflow's services, the past years' dated
 as it would have happened. The score rows alone are written in bulk (`_self_assess_in_bulk`,
-`_agree_in_bulk`): a service call per leaf took minutes for 32 units a year. They follow the same
-scoring rules (`cases.scoring`) and each row gets its audit entry, as a service call would
-write; the ranking is then computed and published by the services. E-mails of the seeded
+`_agree_in_bulk`): a service call per leaf, for every unit of every past year, kept the first
+`make run` (which seeds the demo) waiting too long. They follow the same scoring
+rules (`cases.scoring`) and each row gets its audit entry, as a service call would write; the
+ranking is then computed and published by the services. E-mails of the seeded
 events are recorded as not sent: nobody reads the demo's addresses.
 """
 

@@ -39,7 +39,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cases import sheets
 from cases.cells import keep_texts
 from cases.errors import Conflict
-from cases.models import Appraisal, Case, Criterion, Cycle, Method, Score, SurveyImport
+from cases.models import (
+    SELF_SCORED,
+    Appraisal,
+    Case,
+    Criterion,
+    Cycle,
+    Method,
+    Score,
+    SurveyImport,
+)
 from cases.users import display_name
 from deadlines import policy
 from deadlines.calendar import local_date
@@ -94,7 +103,7 @@ def self_assessment_report(case: Case) -> bytes:
     """The unit's "Báo cáo tự đánh giá, chấm điểm" as an editable Word document."""
     cycle, unit = case.cycle, case.unit
     criteria = list(
-        Criterion.objects.filter(framework__cycle=cycle, framework__unit_group_id=unit.group_id)
+        Criterion.objects.of_case(case)
         .order_by("position")
         .values_list("pk", "code", "title", "max_points", "depth", "is_leaf", "method", "area_id")
     )
@@ -312,7 +321,7 @@ def _area_parts(cycle: Cycle) -> dict[tuple[int, str], tuple[Decimal, Decimal, D
     criteria: the unit's self-assessed criteria compared with their appraisal, the survey
     (never self-scored) apart, so that like is compared with like."""
     survey = Q(criterion__method=Method.SURVEY)
-    own = ~survey & ~Q(criterion__method__in=[Method.BONUS, Method.PENALTY])
+    own = Q(criterion__method__in=SELF_SCORED)
     rows = (
         Score.objects.filter(case__cycle=cycle, not_applicable=False)
         .values("case_id", area_code=Coalesce("criterion__area__code", "criterion__code"))

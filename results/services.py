@@ -38,7 +38,7 @@ from workflow.models import AuditEntry
 logger = logging.getLogger(__name__)
 
 
-def _decidable_case(case_id: Any, actor: User) -> Case:
+def _decidable_case(case_id: int, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
         case_id,
@@ -49,7 +49,7 @@ def _decidable_case(case_id: Any, actor: User) -> Case:
 
 
 def exclude_from_ranking(
-    case_id: Any,
+    case_id: int,
     reason: str,
     *,
     actor: User,
@@ -101,7 +101,7 @@ def exclude_from_ranking(
     return exclusion
 
 
-def reinstate_in_ranking(case_id: Any, reason: str, *, actor: User) -> Case:
+def reinstate_in_ranking(case_id: int, reason: str, *, actor: User) -> Case:
     """The leader puts an excluded unit back into the ranking, saying why."""
     reason = (reason or "").strip()
     with transaction.atomic(durable=True):
@@ -131,7 +131,7 @@ SIGNED_REPORT_ADDED = "results.signed_report.added"
 
 
 def attach_signed_report(
-    case_id: Any, upload: Any, *, actor: User, now: datetime | None = None
+    case_id: int, upload: Any, *, actor: User, now: datetime | None = None
 ) -> SignedReport:
     """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
     limit, when `rules.attach_signed_report` allows (self-scoring, before the deadline);

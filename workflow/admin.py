@@ -125,6 +125,9 @@ class CycleAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "opened_at"]
     actions = ["open_cycles"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created on the pages or the API: `create_cycle` checks and audits it
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A cycle, once it exists, changes only through the services (the pages and
         # PATCH /api/v1/cycles/{id}/), which check the rules and write the audit entry: here

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -518,7 +519,16 @@ class CycleListView(APIView):
         )
 
 
-BindInput = inline_serializer("BindInput", {"framework": serializers.IntegerField()})
+CHOOSE_SET = gettext_lazy("Choose a criteria set.")
+BindInput = inline_serializer(
+    "BindInput",
+    {
+        "framework": serializers.IntegerField(
+            min_value=1,
+            error_messages={k: CHOOSE_SET for k in ("required", "invalid", "null", "min_value")},
+        )
+    },
+)
 
 
 class CycleFrameworkView(APIView):
@@ -529,7 +539,7 @@ class CycleFrameworkView(APIView):
         if not _visible_cycles(request.user).filter(pk=pk).exists():
             raise NotFound(_("This cycle does not exist or you may not see it."))
         framework = cycle_services.bind_framework(
-            pk, _body(request).get("framework"), actor=request.user
+            pk, validated(request, BindInput)["framework"], actor=request.user
         )
         return Response(BoundFrameworkSerializer(framework).data, status=201)
 

@@ -160,7 +160,7 @@ def _bind(cycle: Cycle, framework: Framework, actor: User) -> Framework:
     return bound
 
 
-def bind_framework(cycle_id: int, framework_id: Any, *, actor: User) -> Framework:
+def bind_framework(cycle_id: int, framework_id: int | None, *, actor: User) -> Framework:
     """The secretariat chooses the criteria set of a unit group for a draft cycle; returns the
     set bound (a new version when the chosen one belongs to another cycle)."""
     _require_global(actor, "cases.change_cycle")
@@ -175,7 +175,7 @@ def bind_framework(cycle_id: int, framework_id: Any, *, actor: User) -> Framewor
             )
         framework = (
             Framework.objects.select_related("unit_group").filter(pk=framework_id).first()
-            if str(framework_id).isdigit()
+            if framework_id is not None
             else None
         )
         if framework is None:

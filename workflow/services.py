@@ -50,7 +50,7 @@ from workflow.transitions import NOT_SELF_SCORED, TRANSITIONS, Spec
 log = logging.getLogger(__name__)
 
 
-def _locked_case(case_id: Any, user: User, perm: str) -> Case:
+def _locked_case(case_id: int, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
     case = permissions.get_case_for_user(
         user,
@@ -81,7 +81,7 @@ def available_transitions(case: Case, user: User, facts: rules.Facts | None = No
 
 
 def run_transition(
-    case_id: Any,
+    case_id: int,
     name: str,
     *,
     actor: User,
@@ -260,7 +260,7 @@ def _transition_in_memory(
 
 
 def apply_transition(
-    case_id: Any,
+    case_id: int,
     name: str,
     *,
     actor: User,
@@ -354,15 +354,10 @@ def _locked_leaf_score(case: Case, code: str, version: Any) -> Score:
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
     try:
         score = (
-            Score.objects.select_for_update(of=("self",))
+            Score.objects.of_leaf(case, code)
+            .select_for_update(of=("self",))
             .select_related("criterion", "criterion__area")
-            .get(
-                case=case,
-                criterion__code=code,
-                criterion__is_leaf=True,
-                criterion__framework__cycle_id=case.cycle_id,
-                criterion__framework__unit_group_id=case.unit.group_id,
-            )
+            .get()
         )
     except Score.DoesNotExist:
         raise _not_a_leaf(code) from None
@@ -386,7 +381,7 @@ def _text(data: dict[str, Any], key: str, current: str) -> str:
 
 
 def set_self_score(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -473,7 +468,7 @@ def _appraisable_leaf(case: Case, code: str, *, actor: User, now: datetime) -> C
 
 
 def set_appraised_score(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -588,7 +583,7 @@ def _record_appraisal(
 
 
 def decide_not_applicable(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -638,7 +633,7 @@ def decide_not_applicable(
 
 
 def ask_clarification(
-    case_id: Any,
+    case_id: int,
     criterion_code: str,
     question: str,
     *,
@@ -748,7 +743,7 @@ class AreaAgreement:
 
 
 def agree_with_self_scores(
-    case_id: Any, area_code: str, *, actor: User, now: datetime | None = None
+    case_id: int, area_code: str, *, actor: User, now: datetime | None = None
 ) -> AreaAgreement:
     """The appraiser agrees with the unit's self scores for a whole area in one action.
 
@@ -804,9 +799,4 @@ def agree_with_self_scores(
 
 
 def _area_exists(case: Case, area_code: str) -> bool:
-    return Criterion.objects.filter(
-        framework__cycle_id=case.cycle_id,
-        framework__unit_group_id=case.unit.group_id,
-        parent__isnull=True,
-        code=area_code,
-    ).exists()
+    return Criterion.objects.of_case(case).filter(parent__isnull=True, code=area_code).exists()

@@ -45,7 +45,7 @@ from cases.frameworks.tree import (
     problems,
     text_number,
 )
-from cases.models import POINT_DIGITS, POINT_PLACES, Framework, Method
+from cases.models import BONUS_PENALTY, POINT_DIGITS, POINT_PLACES, Framework, Method
 from cases.problems import Problems
 from cases.scoring import LATE_WORKING_DAYS, fmt
 from cases.survey import _blank, _code, _fold, _number
@@ -124,7 +124,7 @@ def settings_text(method: str, config: dict[str, Any]) -> str:
         )
     if method == Method.DEDUCTION and config.get("per_violation"):
         return fmt(Decimal(str(config["per_violation"])))
-    if method in (Method.BONUS, Method.PENALTY):
+    if method in BONUS_PENALTY:
         each = fmt(Decimal(str(config.get("points_each") or 0)))
         if method == Method.PENALTY and config.get("counts") == LATE_WORKING_DAYS:
             return _("%(points)s/working day late") % {"points": each}

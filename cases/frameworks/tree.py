@@ -24,10 +24,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cases.models import Criterion, Cycle, Framework, Method, UnitGroup
+from cases.models import BONUS_PENALTY, Criterion, Cycle, Framework, Method, UnitGroup
 from cases.scoring import LATE_WORKING_DAYS, fmt, says_working_days_late
 
-OUTSIDE_SUM = (Method.BONUS, Method.PENALTY)
 BONUS_AREA_TITLE = "Điểm thưởng, điểm trừ"
 # What a penalty item may count instead of the appraiser's figure: the late-submission
 # deduction counts the case's working days late ("by hand" is simply no setting).
@@ -69,7 +68,7 @@ class Node:
 
     @property
     def outside_sum(self) -> bool:
-        return self.method in OUTSIDE_SUM
+        return self.method in BONUS_PENALTY
 
     def children_sum(self) -> Decimal:
         return sum((c.max_points for c in self.children if not c.outside_sum), Decimal(0))
@@ -157,7 +156,7 @@ def canonical_config(method: str, config: dict[str, Any]) -> dict[str, Any]:
         ]
     if method == Method.DEDUCTION and config.get("per_violation") not in (None, ""):
         out["per_violation"] = text_number(config["per_violation"])
-    if method in OUTSIDE_SUM:
+    if method in BONUS_PENALTY:
         out["points_each"] = text_number(config.get("points_each") or 0)
     if method == Method.PENALTY and config.get("counts") is not None:
         # "" counted by the appraiser; an unknown value is a problem (`problems`)

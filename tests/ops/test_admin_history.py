@@ -17,7 +17,8 @@ from django.contrib import admin
 from django.forms.models import model_to_dict
 from django.test import Client
 
-from cases.models import Cycle
+from cases.models import Cycle, default_reminder_offsets, default_reward_rule, default_thresholds
+from cases.users import User
 from tests.web.html import Page
 from workflow.models import AuditEntry
 
@@ -116,3 +117,36 @@ def test_every_admin_change_form_saved_by_the_secretariat_is_audited_or_changes_
     assert problems == []
     cycle = Cycle.objects.get(pk=published.cycle.pk)
     assert (cycle.decision_number, cycle.decision_date) == ("45/QĐ-UBND", date(2026, 4, 20))
+
+
+def test_a_superuser_cannot_add_a_cycle_in_the_admin_behind_the_audit_trail(
+    world: SimpleNamespace,
+) -> None:
+    """A cycle is created on the pages or the API, which check its settings and audit it;
+    the admin's add form would do neither, so it is refused even to a superuser."""
+    root = User.objects.create_superuser("root", "root@example.test", "pw-12345-xyz")
+    client = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    client.force_login(root)
+    before = (Cycle.objects.count(), AuditEntry.objects.count())
+    form = {  # what the add form took, valid
+        "title": "Chỉ số CCHC năm 2027",
+        "year": "2027",
+        "authority": "UBND tỉnh",
+        "self_assessment_due": "2028-01-15",
+        "appraisal_due": "2028-02-28",
+        "explanation_window_days": "5",
+        "self_weight": "70",
+        "survey_weight": "30",
+        "group_thresholds": json.dumps(default_thresholds()),
+        "group_basis": Cycle.GroupBasis.TOTAL,
+        "explanation_may_replace_evidence": "on",
+        "reward_rule": json.dumps(default_reward_rule()),
+        "reminder_offsets": json.dumps(default_reminder_offsets()),
+        "overdue_reminder": "on",
+    }
+    assert client.get("/admin/cases/cycle/add/").status_code == 403
+    assert client.post("/admin/cases/cycle/add/", form).status_code == 403
+    assert (Cycle.objects.count(), AuditEntry.objects.count()) == before
+    listing = client.get("/admin/cases/cycle/")
+    assert listing.status_code == 200  # the cycles are still listed, with no add button
+    assert "/admin/cases/cycle/add/" not in listing.content.decode()

@@ -8,6 +8,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
+import docx
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -135,3 +136,61 @@ def test_the_provinces_page_names_the_areas_that_fell(two_years: SimpleNamespace
     page = response.content.decode()
     assert "Lĩnh vực giảm điểm" in page and "<strong>1</strong>" in page
     assert "<svg" in page
+
+
+def test_the_next_years_annex_tells_each_unit_how_its_rank_moved(
+    two_years: SimpleNamespace,
+) -> None:
+    """2025 → 2026 in Khối sở: S1 1 → 4, S3 1 → 2, S2 3 → 3, S4 4 → 5; S5 was not ranked in
+    2025. In the communes X3 rose 3 → 1 (tied), X12 keeps the first place of X1."""
+    url = f"/api/v1/cycles/{two_years.following.pk}/results-annex"
+    expected = {
+        "Sở Công Thương": "",
+        "Sở Y tế": "giảm 1 bậc",
+        "Sở Tài chính": "giữ nguyên",
+        "Sở Tư pháp": "giảm 3 bậc",
+        "Sở Xây dựng": "giảm 1 bậc",
+        "Xã An Hòa": "giữ nguyên",
+        "Phường Bắc Sơn": "tăng 2 bậc",
+    }
+
+    document = docx.Document(io.BytesIO(api(None).get(f"{url}.docx").content))
+    in_docx = {
+        row.cells[1].text: row.cells[-1].text
+        for table in document.tables
+        for row in table.rows[1:]
+        if row.cells[0].text.isdigit()
+    }
+    book = load_workbook(io.BytesIO(api(None).get(f"{url}.xlsx").content))
+    in_xlsx = {
+        row[1]: row[8] or ""
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(min_row=6, values_only=True)
+        if isinstance(row[0], int)
+    }
+    assert in_docx == expected
+    assert in_xlsx == expected
+
+
+def test_the_provinces_years_workbook_holds_each_years_averages_per_area(
+    two_years: SimpleNamespace,
+) -> None:
+    """The seven ranked units' indexes, each area's as points / applicable maximum:
+    2025 area 1: 97,5 · 86,67 · 97,5 · 50 · 84 · 100 · 60 → 82,24;
+    2026 area 1: S1 down to 29 of 40 (72,5), S5 ranked (100), X12 and X3 60 → 75,24."""
+    response = api(None).get("/api/v1/history.xlsx")
+
+    assert response.status_code == 200
+    sheet = worksheet(load_workbook(io.BytesIO(response.content)))
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[2] == [
+        "Năm",
+        "Số đơn vị được xếp hạng",
+        "Chỉ số bình quân",
+        "1",
+        "2",
+        "Lĩnh vực giảm điểm",
+    ]
+    assert rows[3] == [2025, 7, 77.81, 82.24, 73.67, None]
+    assert rows[4] == [2026, 7, 75.67, 75.24, 75.72, "1"]
+    assert sheet.print_title_rows == "$3:$3"

@@ -173,6 +173,89 @@ def test_a_copy_is_edited_in_the_page_with_the_sums_checked_as_it_goes(
     assert {e.actor for e in changes} == {world.secretariat}
 
 
+def test_the_secretariat_adds_a_part_under_a_criterion_and_the_sums_are_checked_again(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    frozen = Framework.objects.get(cycle=world.cycle)
+    client.post(reverse("web:framework-copy", args=[frozen.pk]))
+    copy = Framework.objects.get(derived_from=frozen)
+    page_url = reverse("web:framework", args=[copy.pk])
+    edit = reverse("web:framework-edit", args=[copy.pk])
+    # This year 1.1.2 is worth less: 1.1 no longer sums its parts until a new one makes up
+    # the rest.
+    client.post(
+        edit,
+        {"op": "change", "code": "1.1.2", "max_points": "1", "settings": "≥ 100%: 1\n≥ 80%: 0,5"},
+    )
+    page = Page(client.get(page_url))
+    assert "1.1: điểm tối đa là 2,5 nhưng tổng các mục con là 2." in page.id("set-problems").text
+    assert page.first_or_none("a", href="?add=1.1#add-form") is not None
+
+    form = client.get(f"{page_url}?add=1.1")
+    assert form.context["adding"] == "1.1"
+    assert Page(form).id("add-title").text == "Thêm mục con của 1.1"
+    assert len(Page(form).all("input", name="op", value="add")) == 1
+    added = client.post(
+        edit,
+        {
+            "op": "add",
+            "code": "1.1",
+            "title": "Công khai kế hoạch CCHC trên Cổng thông tin điện tử",
+            "max_points": "0,5",
+            "method": "yes_no",
+            "settings": "",
+            "rule": "",
+            "evidence_required_shown": "1",
+            "evidence_required": "on",
+            "not_applicable_allowed_shown": "1",
+            "guidance": "Đường dẫn đến bài đăng kế hoạch",
+            "data_source": "Cổng thông tin điện tử tỉnh",
+        },
+    )
+
+    assert added.status_code == 302
+    assert added["Location"] == page_url
+    leaf = copy.criteria.select_related("parent").get(code="1.1.3")  # after its siblings
+    assert leaf.parent is not None and leaf.parent.code == "1.1"
+    assert (
+        leaf.title,
+        leaf.max_points,
+        leaf.method,
+        leaf.evidence_required,
+        leaf.not_applicable_allowed,
+        leaf.guidance,
+        leaf.data_source,
+    ) == (
+        "Công khai kế hoạch CCHC trên Cổng thông tin điện tử",
+        Decimal("0.5"),
+        "yes_no",
+        True,
+        False,
+        "Đường dẫn đến bài đăng kế hoạch",
+        "Cổng thông tin điện tử tỉnh",
+    )
+    page = Page(client.get(page_url))
+    assert page.id_or_none("set-problems") is None
+    assert page.id("set-sums").text == (
+        "Mọi mục đều bằng tổng các mục con; bộ tiêu chí có tổng 100 điểm."
+    )
+    assert "Công khai kế hoạch CCHC" in page.id("node-1.1.3").text
+    entry = framework_changes(copy)[-1]
+    assert (entry.actor, entry.data["change"], entry.data["code"]) == (
+        world.secretariat,
+        "add",
+        "1.1.3",
+    )
+    assert entry.before is None and entry.after is not None
+    assert (entry.after["title"], entry.after["max_points"], entry.after["method"]) == (
+        "Công khai kế hoạch CCHC trên Cổng thông tin điện tử",
+        "0.5",
+        "yes_no",
+    )
+    assert not frozen.criteria.filter(code="1.1.3").exists()  # last year's is untouched
+
+
 def test_the_unit_reads_the_guidance_and_data_source_on_its_score_sheet(
     world: Any, signed_in: Any
 ) -> None:

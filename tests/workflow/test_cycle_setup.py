@@ -276,6 +276,25 @@ def test_choosing_another_set_for_a_draft_unbinds_the_previous_one(
     assert first.cycle_id is None  # kept, as a set not used by any cycle
 
 
+@pytest.mark.parametrize("chosen", [None, "", "abc", "²", True, [1], {"id": 1}, 0, 10**15])
+def test_a_set_chosen_by_something_other_than_its_id_is_refused_and_nothing_changes(
+    world: SimpleNamespace, chosen: Any
+) -> None:
+    cycle = _draft(world)
+    before = (list(cycle.frameworks.values_list("pk", flat=True)), AuditEntry.objects.count())
+    response = api(world.secretariat).post(
+        f"/api/v1/cycles/{cycle.pk}/frameworks/", {"framework": chosen}, format="json"
+    )
+    assert response.status_code == 400
+    assert "chọn một bộ tiêu chí" in " ".join(
+        [response.json()["detail"], *response.json()["errors"]]
+    )
+    assert (
+        list(cycle.frameworks.values_list("pk", flat=True)),
+        AuditEntry.objects.count(),
+    ) == before
+
+
 def _reward_rule(world: SimpleNamespace, rule: Any) -> Any:
     return api(world.secretariat).patch(
         f"/api/v1/cycles/{world.cycle.pk}/", {"reward_rule": rule}, format="json"

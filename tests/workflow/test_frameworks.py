@@ -305,6 +305,54 @@ def test_last_years_set_is_copied_and_edited_with_the_sums_checked_as_it_goes(
     assert AuditEntry.objects.filter(action=audit.FRAMEWORK_COPIED, object_id=str(copy.pk))
 
 
+def test_the_secretariat_changes_a_leafs_scoring_method_with_its_settings_and_it_is_audited(
+    world: Any,
+) -> None:
+    """1.1.2 was scored by bands of a percentage; this year by levels: the bands go, the
+    levels are stored as the scoring reads them, and the audit keeps both."""
+    frozen = Framework.objects.get(cycle=world.cycle)
+    copy = framework_services.copy_framework(frozen.pk, actor=world.secretariat)
+    before = copy.criteria.get(code="1.1.2")
+    assert before.method == Method.PERCENTAGE and before.config["thresholds"]
+
+    response = api(world.secretariat).patch(
+        f"/api/v1/frameworks/{copy.pk}/criteria/1.1.2/",
+        {
+            "method": "graded",
+            "settings": "Chưa thực hiện: 0\nHoàn thành một phần: 0,5\nHoàn thành toàn bộ: 1,5",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["problems"] == []  # the set still sums
+    leaf = copy.criteria.get(code="1.1.2")
+    levels = [
+        {"label": "Chưa thực hiện", "points": 0},
+        {"label": "Hoàn thành một phần", "points": 0.5},
+        {"label": "Hoàn thành toàn bộ", "points": 1.5},
+    ]
+    assert (leaf.method, leaf.config, leaf.max_points) == (
+        Method.GRADED,
+        {"levels": levels},
+        Decimal("1.5"),
+    )
+    assert checks.set_problems(copy) == []  # a cycle may open on it
+    (entry,) = framework_changes(copy)
+    assert (entry.actor, entry.data["change"], entry.data["code"]) == (
+        world.secretariat,
+        "change",
+        "1.1.2",
+    )
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["method"], entry.before["config"]) == (
+        "percentage_threshold",
+        before.config,
+    )
+    assert (entry.after["method"], entry.after["config"]) == ("graded", {"levels": levels})
+    assert frozen.criteria.get(code="1.1.2").method == Method.PERCENTAGE  # last year's stays
+
+
 def test_an_edit_that_makes_a_node_invalid_is_refused_and_changes_nothing(world: Any) -> None:
     copy = api(world.secretariat).post(
         f"/api/v1/frameworks/{Framework.objects.get(cycle=world.cycle).pk}/copy/"

@@ -95,11 +95,7 @@ def case_history(case: Case, kind: str = "") -> History:
     )
     codes = {e.data.get("criterion") for e in entries if isinstance(e.data, dict)} - {None}
     titles = dict(
-        Criterion.objects.filter(
-            framework__cycle_id=case.cycle_id,
-            framework__unit_group_id=case.unit.group_id,
-            code__in=codes,
-        ).values_list("code", "title")
+        Criterion.objects.of_case(case).filter(code__in=codes).values_list("code", "title")
     )
     steps: list[Line] = []
     changes: list[Line] = []

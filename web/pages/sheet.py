@@ -26,7 +26,7 @@ from cases.models import (
 )
 from cases.scoring import counts_working_days_late
 from cases.totals import CaseTotals, totals_from_scores
-from cases.users import User
+from cases.users import User, display_name_from
 from deadlines import policy
 from deadlines.policy import LatePenalty
 from evidence.models import Document, EvidenceLink
@@ -134,7 +134,7 @@ def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
                 filename,
                 size,
                 uploaded_at,
-                f"{first} {last}".strip() or username,
+                display_name_from(first, last, username),
                 note,
                 withdrawn_at is not None,
                 reason,

@@ -93,9 +93,7 @@ def _saved_fragment(
 ) -> HttpResponse:
     """The row's status, errors, version and the area's progress, swapped in place so that
     the field being typed in keeps its focus."""
-    current = score or Score.objects.select_related("criterion").get(
-        case=case, criterion__code=code, criterion__framework__cycle_id=case.cycle_id
-    )
+    current = score or Score.objects.of_leaf(case, code).select_related("criterion").get()
     progress = pages.area_progress(case, current.criterion.area_id)
     context: dict[str, Any] = {
         "case": case,

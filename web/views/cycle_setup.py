@@ -87,8 +87,11 @@ def choose_set(request: SignedInRequest, pk: int) -> HttpResponse:
     """Bind a unit group's criteria set to the draft cycle."""
     cycle = managed_cycle(request, pk)
     chosen = request.POST.get("framework", "")
+    framework_id = (
+        int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) < 19 else None
+    )
     try:
-        bound = cycle_services.bind_framework(cycle.pk, chosen, actor=request.user)
+        bound = cycle_services.bind_framework(cycle.pk, framework_id, actor=request.user)
     except DomainError as error:
         refuse(request, error)
     else:

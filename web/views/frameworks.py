@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from cases import permissions
 from cases.errors import DomainError, ImportRefused
 from cases.frameworks import tree
-from cases.models import Framework, Method, UnitGroup
+from cases.models import BONUS_PENALTY, Framework, Method, UnitGroup
 from cases.users import SignedInRequest
 from web.pages import frameworks as pages
 from web.pages.secretariat import refusal
@@ -159,7 +159,7 @@ def framework_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         targets = [
             (n.code, f"{n.code} {n.title}")
             for n, _p, _d in built.walk()
-            if id(n) not in inside and n.method not in tree.OUTSIDE_SUM
+            if id(n) not in inside and n.method not in BONUS_PENALTY
         ]
     context = {
         "framework": framework,
