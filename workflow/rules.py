@@ -264,6 +264,26 @@ def ask(f: Facts) -> list[Reason]:
     )
 
 
+def ask_criterion(f: Facts, *, code: str, area: str, survey: bool) -> list[Reason]:
+    """One criterion: in an area of the user's, and scored by the unit. A survey criterion's
+    points come from the survey import, so there is nothing the unit could explain."""
+    reasons = ask(f) or in_area(f, code=code, area=area)
+    if reasons:
+        return reasons
+    if survey:
+        return [
+            Reason(
+                Kind.INPUT,
+                _(
+                    "Criterion %(code)s is scored by the survey import: "
+                    "there is nothing for the unit to explain."
+                )
+                % {"code": code},
+            )
+        ]
+    return []
+
+
 def answer(f: Facts) -> list[Reason]:
     """The unit writes its answers during the explanation round."""
     return _first(

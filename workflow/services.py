@@ -648,7 +648,11 @@ def ask_clarification(
         facts = rules.facts_for(actor, case, now, codes=("ask_clarification", "appraise_case"))
         rules.enforce(rules.ask(facts))
         criterion = _leaf(case, criterion_code)
-        rules.enforce(rules.in_area(facts, code=criterion.code, area=criterion.area_code))
+        rules.enforce(
+            rules.ask_criterion(
+                facts, code=criterion.code, area=criterion.area_code, survey=criterion.is_survey
+            )
+        )
         if not question:
             raise InvalidInput(_("Write the question."))
         clarification = Clarification.objects.create(

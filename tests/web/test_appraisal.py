@@ -11,11 +11,17 @@ from django.urls import reverse
 from cases.models import Case, Score
 from deadlines.calendar import last_day
 from notifications.models import Notification
-from tests.helpers import appraise_all, fill_self_scores, force_state, import_survey_scores
+from tests.helpers import (
+    api,
+    appraise_all,
+    fill_self_scores,
+    force_state,
+    import_survey_scores,
+)
 from tests.web.helpers import htmx
 from tests.web.html import Page
 from workflow import services
-from workflow.models import Clarification
+from workflow.models import AuditEntry, Clarification
 
 
 def _appraising(world: Any) -> Case:
@@ -205,3 +211,25 @@ def test_without_javascript_the_appraiser_confirms_not_applicable_and_a_bare_cho
     assert saved.status_code == 302
     score = Score.objects.get(case=case, criterion__code="3.1.2")
     assert (score.not_applicable_decision, score.appraised_round) == ("confirmed", 1)
+
+
+def test_no_question_is_asked_on_a_survey_criterion(world: Any, signed_in: Any) -> None:
+    """Its points come from the survey import: the unit has nothing to explain about them."""
+    case = _appraising(world)
+    page = Page(signed_in(world.appraiser).get(reverse("web:appraisal", args=[case.pk])))
+    assert page.id_or_none("c-3-6") is not None  # the survey criterion is listed, in their area
+    assert page.id_or_none("c-3-6-question") is None
+    assert page.id_or_none("c-3-5-question") is not None
+    audited = AuditEntry.objects.count()
+    response = api(world.appraiser).post(
+        f"/api/v1/cases/{case.pk}/clarifications/",
+        {"criterion": "3.6", "question": "Vì sao điểm khảo sát thấp?"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Tiêu chí 3.6 được chấm bằng kết quả điều tra xã hội học: "
+        "đơn vị không có nội dung nào để giải trình."
+    )
+    assert not Clarification.objects.filter(case=case).exists()
+    assert AuditEntry.objects.count() == audited

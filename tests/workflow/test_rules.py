@@ -172,6 +172,17 @@ def test_an_appraiser_scores_only_their_areas_and_never_the_survey() -> None:
     assert [r.kind for r in survey] == [Kind.INPUT]
 
 
+def test_an_appraiser_questions_only_their_areas_and_never_the_survey() -> None:
+    mine = facts("appraiser", S.APPRAISING, areas=frozenset({"1"}))
+    assert rules.ask_criterion(mine, code="1.1", area="1", survey=False) == []
+    other = rules.ask_criterion(mine, code="2.1", area="2", survey=False)
+    assert [r.kind for r in other] == [Kind.ROLE]
+    survey = rules.ask_criterion(mine, code="1.9", area="1", survey=True)
+    assert [r.kind for r in survey] == [Kind.INPUT] and "1.9" in str(survey[0])
+    late = rules.ask_criterion(facts("appraiser", S.FINALISED), code="1.1", area="1", survey=False)
+    assert [r.kind for r in late] == [Kind.STATE]
+
+
 def test_the_explanation_round_holds_only_the_questioned_criteria() -> None:
     waiting = facts("appraiser", S.EXPLANATION, areas=frozenset({"1"}))
     questioned = rules.appraise_criterion(

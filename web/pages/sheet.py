@@ -585,10 +585,8 @@ def appraisal_sheet(case: Case, user: User, now: datetime, area: str = "") -> Ap
                 continue
             row.rounds = rounds.get(row.score.pk, [])
             code, area_code = row.criterion.code, block.area.code
-            row.may_ask = (
-                may_ask
-                and not row.criterion.is_survey
-                and not rules.in_area(facts, code=code, area=area_code)
+            row.may_ask = may_ask and not rules.ask_criterion(
+                facts, code=code, area=area_code, survey=row.criterion.is_survey
             )
             row.late_penalty = policy.late_penalty(case, row.criterion)
             row.never_sent = row.late_penalty is None and counts_working_days_late(row.criterion)
