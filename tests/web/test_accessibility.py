@@ -7,6 +7,7 @@ following the links, one visit per kind of page (and per state of its case or cy
 page of web/urls.py that no role reached fails the run, so a new page joins it. A page
 shaped like one already checked (SHAPE) is not checked again; the pages checked in
 Vietnamese are checked again in English. One browser, one page per role and language.
+An appraisal row refused with its errors is checked too (no link leads to it).
 Any violation fails, whatever its impact.
 """
 
@@ -129,11 +130,18 @@ def _finished_cycle(world: Any, years_ago: int, *, publish: bool) -> Cycle:
 
 def _this_year_under_way(world: Any) -> None:
     """Unit A is self-scoring with a file it may withdraw or link elsewhere; unit B answers
-    the council's question."""
+    the council's question, and its claim that a criterion of the appraiser's areas does not
+    apply waits for the appraiser to confirm or reject it."""
     for case, user in ((world.case_a, world.staff_a), (world.case_b, world.staff_b)):
         fill_self_scores(case)
         self_scorable(case).update(evidence_explanation="Theo báo cáo năm")
         assert upload(user, case, "1.1.1", PDF).status_code == 201
+    services.set_self_score(
+        world.case_b.pk,
+        "1.3.1",
+        actor=world.staff_b,
+        data={"not_applicable": True, "not_applicable_reason": "Sở không có đơn vị trực thuộc"},
+    )
     services.run_transition(world.case_b.pk, "submit", actor=world.head_b)
     services.run_transition(world.case_b.pk, "start_appraisal", actor=world.secretariat)
     services.ask_clarification(
@@ -276,6 +284,23 @@ def _crawl_and_check(browser: Browser, base: str, username: str | None, seen: Vi
     return checked
 
 
+def _check_a_refused_row(browser: Browser, base: str, case: Case, seen: Visited) -> None:
+    """The appraiser rejects the unit's "not applicable" without the score and the reason a
+    rejection needs: the row shows its errors, as a save the server refused leaves it."""
+    row = "#c-1-3-1"
+    for language in ("vi", "en"):
+        page = _open_as(browser, base, "appraiser1", language, axe=True)
+        path = f"/cases/{case.pk}/appraisal/"
+        who = f"appraiser1 ({language}) {path}, a refused row"
+        _open(page, base, path, who, language)
+        page.check(f"{row}-na-reject")
+        page.click(f"{row} .save-line button")
+        page.wait_for_selector(f"{row}-astatus .not-saved")
+        assert page.inner_text(f"{row}-comment-error").strip(), who
+        assert page.get_attribute(f"{row}-appraised", "aria-invalid") == "true", who
+        _check(page, who, seen)
+
+
 def test_every_page_of_every_role_passes_axe_in_vietnamese_and_english(
     transactional_db: Any, world: Any, live_server: Any, browser: Browser, s3_evidence: None
 ) -> None:
@@ -291,6 +316,7 @@ def test_every_page_of_every_role_passes_axe_in_vietnamese_and_english(
             who = f"{username or 'anonymous'} (en) {path}"
             _open(page, base, path, who, "en")
             _check(page, who, seen)
+    _check_a_refused_row(browser, base, world.case_b, seen)
 
     assert seen.rules_passed > 0  # axe ran: an empty list of violations means something
     pages = ({p.name for p in page_urls if p.name} | OUTSIDE_WEB) - POST_ONLY

@@ -94,3 +94,25 @@ def test_only_the_leader_excludes(world: Any, signed_in: Any) -> None:
     cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
     url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
     assert signed_in(world.secretariat).post(url, {"reason": "x"}).status_code == 403
+
+
+def test_published_results_state_the_grouping_basis_and_name_each_group(world: Any) -> None:
+    _published(world)
+    url = reverse("web:results", args=[world.cycle.pk])
+    page = Page(Client().get(url))
+    assert "Xếp nhóm theo tổng điểm (trên 100 điểm)." in page.text
+    first = next(r.text for r in page.all("tr") if "Sở Tư pháp" in r.text)
+    second = next(r.text for r in page.all("tr") if "Sở Tài chính" in r.text)
+    assert "Nhóm A (tốt)" in first and "Nhóm D (yếu)" in second
+    # The basis is the cycle's choice, and the page says which.
+    Cycle.objects.filter(pk=world.cycle.pk).update(group_basis=Cycle.GroupBasis.INDEX)
+    page = Page(Client().get(url))
+    assert "Xếp nhóm theo chỉ số (đã quy đổi khi có tiêu chí không áp dụng)." in page.text
+    assert "tổng điểm (trên 100 điểm)" not in page.text
+
+
+def test_a_units_results_page_names_its_group_and_the_basis(world: Any) -> None:
+    _published(world)
+    page = Page(Client().get(reverse("web:result-unit", args=[world.cycle.pk, "STC"])))
+    assert "Nhóm D (yếu)" in page.text
+    assert "Xếp nhóm theo tổng điểm (trên 100 điểm)." in page.text

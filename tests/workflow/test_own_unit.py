@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from cases.models import Case, Cycle, RankingExclusion, Score
+from notifications.models import Notification
 from tests.helpers import api, appraise_all, fill_self_scores, force_state
 from workflow import cycle_services, services
 from workflow.models import AuditEntry, Clarification
@@ -141,3 +142,28 @@ def test_council_keeps_appraising_during_an_explanation_round(world: SimpleNames
     assert response.status_code == 409
     assert "1.1.1" in response.json()["detail"]
     assert _everything(case) == before
+
+
+def test_questions_of_two_appraisers_reach_the_unit_in_one_request(
+    world: SimpleNamespace, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = force_state(world.case_a, Case.State.APPRAISING)
+    fill_self_scores(case, 1)
+    # Each appraiser questions a criterion of their own area.
+    services.ask_clarification(case.pk, "1.1.1", "Văn bản nào?", actor=world.appraiser)
+    services.ask_clarification(case.pk, "5.1.1", "Số liệu ở đâu?", actor=world.appraiser2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    assert Case.objects.get(pk=case.pk).state == Case.State.EXPLANATION
+    # The head sees both questions, with one answer date.
+    rows = api(world.head_a).get(f"/api/v1/cases/{case.pk}/clarifications/").json()
+    assert {(r["criterion"], r["asked_by"]) for r in rows} == {
+        ("1.1.1", world.appraiser.username),
+        ("5.1.1", world.appraiser2.username),
+    }
+    assert len({r["due_date"] for r in rows}) == 1 and rows[0]["due_date"]
+    # One notice per person of the unit, counting both questions.
+    told = Notification.objects.filter(kind="explanation_requested", recipient=world.head_a)
+    assert told.count() == 1
+    assert "giải trình 2 nội dung" in told.get().text_vi
+    assert "explain 2 point(s)" in told.get().text_en

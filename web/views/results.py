@@ -56,6 +56,7 @@ def unit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     group, row = found
     context = {
         "cycle": computed.cycle,
+        "computed": computed,
         "group": group,
         "row": row,
         "chart": pages.area_chart(row),
