@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from cases import permissions
 from cases.models import (
     Criterion,
     Framework,
@@ -120,3 +125,30 @@ class PublishedResultAdmin(ReadOnlyAdmin):
     list_display = ["cycle", "group_code", "rank", "unit", "index", "classification", "excluded"]
     list_filter = ["cycle", "group_code", "excluded"]
     search_fields = ["unit__code", "unit__name"]
+
+
+class AccountForm(UserChangeForm):
+    """Django's account form, refusing roles that cannot go together: the auditor or the
+    system actor given a writing role, a permission of its own or more."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        groups = [g.name for g in data.get("groups") or []]
+        username = data.get("username") or self.instance.get_username()
+        refusal = permissions.role_refusal(
+            username,
+            groups,
+            direct_perms=bool(data.get("user_permissions")),
+            memberships=self.instance.pk is not None and self.instance.memberships.exists(),
+        )
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return data
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    form = AccountForm

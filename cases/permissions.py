@@ -109,6 +109,24 @@ def case_role_refusal(user: User) -> str:
     ) % {"user": user.get_username()}
 
 
+def role_refusal(
+    username: str, groups: Iterable[str], *, direct_perms: bool, memberships: bool
+) -> str:
+    """Why these roles cannot go together on one account ("" when they can): the auditor only
+    reads and the system actor only acts for the clock, so neither holds another role, a
+    permission of its own or a unit's membership, which would hand it writing rights."""
+    groups = set(groups)
+    is_system = username == SYSTEM or SYSTEM in groups
+    if is_system and (groups != {SYSTEM} or direct_perms or memberships or username != SYSTEM):
+        return _("The system actor acts for the clock only: it takes no other role.")
+    if AUDITOR in groups and (groups - {AUDITOR} or direct_perms or memberships):
+        return _(
+            "The auditor only reads: the account cannot also hold another role, a permission "
+            "of its own or a unit's membership."
+        )
+    return ""
+
+
 def system_user() -> User:
     return User.objects.get(username="system")
 

@@ -38,6 +38,9 @@ from workflow.models import AuditEntry
 logger = logging.getLogger(__name__)
 
 
+FOLLOW_UP_BY_MAX = 255  # RankingExclusion.follow_up_by
+
+
 def _decidable_case(case_id: int, actor: User) -> Case:
     case = permissions.get_case_for_user(
         actor,
@@ -61,7 +64,12 @@ def exclude_from_ranking(
     follow-up the decision demands (who clarifies the responsibility, by when). The unit
     is told in the same transaction (the notification subscribed to the audit action)."""
     reason = (reason or "").strip()
-    follow_up_by = (follow_up_by or "").strip()
+    follow_up_by = " ".join((follow_up_by or "").split())
+    if len(follow_up_by) > FOLLOW_UP_BY_MAX:
+        raise InvalidInput(
+            _("%(field)s: at most %(max)s characters.")
+            % {"field": _("Responsibility to be clarified by"), "max": FOLLOW_UP_BY_MAX}
+        )
     now = now or timezone.now()
     due = None
     if follow_up_due not in (None, ""):

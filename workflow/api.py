@@ -117,6 +117,13 @@ def _plain(field: type[serializers.Field], **options: Any) -> Any:
 
 # How the API documents each setting of `cycle_settings.SETTINGS` (the service reads and
 # checks every value itself); a setting missing here fails at import.
+class RewardRuleSerializer(serializers.Serializer):
+    groups = serializers.ListField(
+        child=serializers.CharField(), help_text='group codes, e.g. ["A"]'
+    )
+    top = serializers.IntegerField(help_text="first places of each unit group, e.g. 3")
+
+
 _SETTING_FIELDS: dict[str, Any] = {
     "year": _plain(serializers.IntegerField, help_text="the year assessed"),
     "run_year": _plain(serializers.IntegerField, help_text="the year it runs (year + 1)"),
@@ -142,16 +149,8 @@ _SETTING_FIELDS: dict[str, Any] = {
         child=serializers.IntegerField(),
         help_text="days before, e.g. [7, 3, 1, 0]",
     ),
-    "reward_rule": lambda required: inline_serializer(
-        "RewardRule",
-        {
-            "groups": serializers.ListField(
-                child=serializers.CharField(), help_text='group codes, e.g. ["A"]'
-            ),
-            "top": serializers.IntegerField(help_text="first places of each unit group, e.g. 3"),
-        },
-        required=required,
-        help_text="who is proposed for emulation and rewards",
+    "reward_rule": lambda required: RewardRuleSerializer(
+        required=required, help_text="who is proposed for emulation and rewards"
     ),
     "overdue_reminder": _plain(serializers.BooleanField),
     "auto_start_appraisal": _plain(serializers.BooleanField),

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
@@ -75,6 +76,73 @@ def test_the_admin_refuses_them_too(world: SimpleNamespace, model: str) -> None:
     assert response.status_code == 200  # the form again, with the error
     assert "không thể là thành viên của đơn vị hay thẩm định viên" in response.content.decode()
     assert (Membership.objects.count(), AppraiserAssignment.objects.count()) == before
+
+
+def _account_form(client: Client, user: User) -> dict[str, Any]:
+    """The admin's account form for `user`, as it would be sent back unchanged."""
+    form = client.get(f"/admin/auth/user/{user.pk}/change/").context["adminform"].form
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, datetime):
+            data |= {f"{name}_0": value.date().isoformat(), f"{name}_1": value.strftime("%H:%M:%S")}
+        elif isinstance(value, list):
+            data[name] = [v.pk if hasattr(v, "pk") else v for v in value]
+        elif value is not None and name != "password":
+            data[name] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("who", "change"),
+    [
+        ("auditor", {"groups": ["auditor", "secretariat"]}),
+        ("auditor", {"groups": ["auditor"], "permission": "cases.change_cycle"}),
+        ("system", {"groups": ["system", "leader"]}),
+    ],
+)
+def test_a_superuser_cannot_give_the_auditor_or_the_system_actor_a_writing_role(
+    world: SimpleNamespace, who: str, change: dict[str, Any]
+) -> None:
+    account = world.auditor if who == "auditor" else system_user()
+    admin = User.objects.create_superuser("root", "root@example.test", "pw-12345-xyz")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin)
+    before = (
+        sorted(account.groups.values_list("name", flat=True)),
+        list(account.user_permissions.all()),
+    )
+    data = _account_form(client, account)
+    data["groups"] = list(
+        Group.objects.filter(name__in=change["groups"]).values_list("pk", flat=True)
+    )
+    if "permission" in change:
+        app, codename = change["permission"].split(".")
+        data["user_permissions"] = [
+            Permission.objects.get(content_type__app_label=app, codename=codename).pk
+        ]
+    response = client.post(f"/admin/auth/user/{account.pk}/change/", data)
+    assert response.status_code == 200  # the form again, with the refusal
+    assert "takes no other role" in response.content.decode() or "only reads" in (
+        response.content.decode()
+    )
+    assert (
+        sorted(account.groups.values_list("name", flat=True)),
+        list(account.user_permissions.all()),
+    ) == before
+
+
+def test_the_admin_still_saves_an_ordinary_account(world: SimpleNamespace) -> None:
+    admin = User.objects.create_superuser("root", "root@example.test", "pw-12345-xyz")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin)
+    data = _account_form(client, world.staff_a) | {"first_name": "Lan"}
+    response = client.post(f"/admin/auth/user/{world.staff_a.pk}/change/", data)
+    assert response.status_code == 302
+    assert User.objects.get(pk=world.staff_a.pk).first_name == "Lan"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v2/", "/api/v1/cases/x/"])

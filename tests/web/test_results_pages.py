@@ -9,7 +9,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
-from cases.models import Case, Cycle, Method, Score
+from cases.models import Case, Cycle, Method, RankingExclusion, Score
 from tests.helpers import appraise_all, fill_self_scores, force_state
 from tests.web.html import Page
 from workflow import cycle_services
@@ -116,3 +116,37 @@ def test_a_units_results_page_names_its_group_and_the_basis(world: Any) -> None:
     page = Page(Client().get(reverse("web:result-unit", args=[world.cycle.pk, "STC"])))
     assert "Nhóm D (yếu)" in page.text
     assert "Xếp nhóm theo tổng điểm (trên 100 điểm)." in page.text
+
+
+def test_the_leader_records_on_the_page_who_clarifies_the_responsibility_and_by_when(
+    world: Any, signed_in: Any
+) -> None:
+    _finalised(world)
+    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    leader = signed_in(world.leader)
+    url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
+    form = Page(leader.get(reverse("web:result-unit", args=[world.cycle.pk, "STP"])))
+    assert form.id("exclusion-follow-up-by") is not None
+    reason = "Cung cấp số liệu không trung thực"
+    past = leader.post(
+        url,
+        {"reason": reason, "follow_up_by": "Sở Tư pháp", "follow_up_due": "01/01/2020"},
+        follow=True,
+    )
+    assert "Hạn làm rõ trách nhiệm 01/01/2020 đã qua." in Page(past).text
+    assert not RankingExclusion.objects.exists()  # a date already passed changes nothing
+
+    leader.post(
+        url,
+        {"reason": reason, "follow_up_by": " Giám đốc  Sở Tư pháp ", "follow_up_due": "30/06/2099"},
+    )
+    exclusion = RankingExclusion.objects.get()
+    assert (exclusion.follow_up_by, exclusion.follow_up_due) == (
+        "Giám đốc Sở Tư pháp",
+        date(2099, 6, 30),
+    )
+    # The secretariat sees the follow-up beside the exclusion.
+    page = signed_in(world.secretariat).get(
+        reverse("web:result-unit", args=[world.cycle.pk, "STP"])
+    )
+    assert "Người phải làm rõ trách nhiệm: Giám đốc Sở Tư pháp · hạn 30/06/2099" in Page(page).text

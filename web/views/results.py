@@ -82,7 +82,13 @@ def exclusion(request: SignedInRequest, pk: int, code: str) -> HttpResponse:
             services.reinstate_in_ranking(row.case_id, reason, actor=request.user)
             messages.success(request, _("%(unit)s is ranked again.") % {"unit": row.unit_name})
         else:
-            services.exclude_from_ranking(row.case_id, reason, actor=request.user)
+            services.exclude_from_ranking(
+                row.case_id,
+                reason,
+                actor=request.user,
+                follow_up_by=request.POST.get("follow_up_by", ""),
+                follow_up_due=request.POST.get("follow_up_due", ""),
+            )
             messages.success(request, _("%(unit)s is no longer ranked.") % {"unit": row.unit_name})
     except (NotFound, NotAllowed) as error:
         raise PermissionDenied(str(error.message)) from None
