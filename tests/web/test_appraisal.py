@@ -233,3 +233,16 @@ def test_no_question_is_asked_on_a_survey_criterion(world: Any, signed_in: Any) 
     )
     assert not Clarification.objects.filter(case=case).exists()
     assert AuditEntry.objects.count() == audited
+
+
+def test_a_question_posted_on_a_survey_criterion_is_refused_in_words(
+    world: Any, signed_in: Any
+) -> None:
+    """The row draws no question field to carry the refusal: the page states it at its top."""
+    case = _appraising(world)
+    response = signed_in(world.appraiser).post(
+        reverse("web:ask", args=[case.pk]), {"criterion": "3.6", "question": "Vì sao?"}
+    )
+    assert response.status_code == 400
+    assert "Tiêu chí 3.6 được chấm bằng kết quả điều tra xã hội học" in Page(response).text
+    assert not Clarification.objects.filter(case=case).exists()

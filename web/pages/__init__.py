@@ -70,6 +70,7 @@ from web.pages.sheet import (
     may_extend,
     relink_choices,
     score_sheet,
+    shows_question_field,
     submit_checklist,
 )
 
@@ -123,6 +124,7 @@ __all__ = [
     "score_sheet",
     "self_deadline",
     "self_progress",
+    "shows_question_field",
     "submit_checklist",
     "unit_cards",
     "unit_result",

@@ -642,6 +642,14 @@ def attach_appraisal_posted(
                 row.posted, row.errors = posted, errors
 
 
+def shows_question_field(sheet: AppraisalSheet, code: str) -> bool:
+    """Whether the row of `code` draws the question field that would show a refusal; when it
+    does not (a survey criterion, another's area), the page states the refusal at its top."""
+    return any(
+        row.may_ask for block in sheet.areas for row in block.rows if row.criterion.code == code
+    )
+
+
 # --- evidence ------------------------------------------------------------------------------
 
 

@@ -117,6 +117,9 @@ def ask(request: SignedInRequest, pk: int) -> HttpResponse:
         return back_to("web:appraisal", case.pk, anchor=pages.anchor(code))
     sheet = pages.appraisal_sheet(case, request.user, timezone.now())
     pages.attach_appraisal_posted(sheet, code, request.POST.dict(), field_errors(form))
+    if not pages.shows_question_field(sheet, code):
+        for message in field_errors(form).get("question", []):
+            messages.error(request, message)
     return render_appraisal(request, case, sheet, status=400)
 
 
