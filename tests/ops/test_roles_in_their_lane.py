@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.utils import translation
 
+from cases import permissions
 from cases.errors import InvalidInput
 from cases.models import AppraiserAssignment, Membership
 from cases.permissions import system_user
@@ -126,13 +127,25 @@ def test_a_superuser_cannot_give_the_auditor_or_the_system_actor_a_writing_role(
         ]
     response = client.post(f"/admin/auth/user/{account.pk}/change/", data)
     assert response.status_code == 200  # the form again, with the refusal
-    assert "takes no other role" in response.content.decode() or "only reads" in (
-        response.content.decode()
+    refusal = permissions.role_refusal(
+        account.username,
+        change["groups"],
+        direct_perms="permission" in change,
+        memberships=False,
     )
+    assert refusal and response.context["adminform"].form.non_field_errors() == [refusal]
     assert (
         sorted(account.groups.values_list("name", flat=True)),
         list(account.user_permissions.all()),
     ) == before
+
+
+def test_the_refusal_says_in_vietnamese_what_the_auditor_is() -> None:
+    with translation.override("vi"):
+        said = permissions.role_refusal(
+            "auditor", ["auditor", "secretariat"], direct_perms=False, memberships=False
+        )
+    assert said.startswith("Thanh tra, kiểm tra chỉ được xem")
 
 
 def test_the_admin_still_saves_an_ordinary_account(world: SimpleNamespace) -> None:
