@@ -151,6 +151,11 @@ def _self_deadline(f: Facts) -> list[Reason]:
     return []
 
 
+def _by_survey(survey: bool, message: str, code: str) -> list[Reason]:
+    """A criterion the survey import scores: nothing the council or the unit may change."""
+    return [Reason(Kind.INPUT, message % {"code": code})] if survey else []
+
+
 def _first(*parts: Callable[[], list[Reason]]) -> list[Reason]:
     """The reasons of the first part that refuses: a role refusal hides the state."""
     for part in parts:
@@ -215,19 +220,13 @@ def appraise_criterion(
     f: Facts, *, code: str, area: str, survey: bool, open_question: bool
 ) -> list[Reason]:
     """One criterion: in an area of the user's, not the survey's, and not awaiting an answer."""
-    reasons = appraise(f)
+    reasons = _first(
+        lambda: appraise(f),
+        lambda: in_area(f, code=code, area=area),
+        lambda: _by_survey(survey, _("Criterion %(code)s is scored by the survey import."), code),
+    )
     if reasons:
         return reasons
-    reasons = in_area(f, code=code, area=area)
-    if reasons:
-        return reasons
-    if survey:
-        return [
-            Reason(
-                Kind.INPUT,
-                _("Criterion %(code)s is scored by the survey import.") % {"code": code},
-            )
-        ]
     if open_question and f.state == S.EXPLANATION:
         return [
             Reason(
@@ -267,21 +266,18 @@ def ask(f: Facts) -> list[Reason]:
 def ask_criterion(f: Facts, *, code: str, area: str, survey: bool) -> list[Reason]:
     """One criterion: in an area of the user's, and scored by the unit. A survey criterion's
     points come from the survey import, so there is nothing the unit could explain."""
-    reasons = ask(f) or in_area(f, code=code, area=area)
-    if reasons:
-        return reasons
-    if survey:
-        return [
-            Reason(
-                Kind.INPUT,
-                _(
-                    "Criterion %(code)s is scored by the survey import: "
-                    "there is nothing for the unit to explain."
-                )
-                % {"code": code},
-            )
-        ]
-    return []
+    return _first(
+        lambda: ask(f),
+        lambda: in_area(f, code=code, area=area),
+        lambda: _by_survey(
+            survey,
+            _(
+                "Criterion %(code)s is scored by the survey import: "
+                "there is nothing for the unit to explain."
+            ),
+            code,
+        ),
+    )
 
 
 def answer(f: Facts) -> list[Reason]:
