@@ -108,21 +108,35 @@ PROVINCE_ROLES = {
     permissions.LEADER: gettext_lazy("Chair of the appraisal council / provincial chair"),
     permissions.AUDITOR: gettext_lazy("Inspection (reads only)"),
 }
+# How a sheet may name them (folded like the headers): the labels above in Vietnamese and
+# English, and the words a province writes.
 PROVINCE_ROLE_WORDS = {
-    permissions.SECRETARIAT: ("so noi vu", "co quan thuong truc", "secretariat"),
+    permissions.SECRETARIAT: (
+        "so noi vu",
+        "co quan thuong truc",
+        "department of home affairs",
+        "secretariat",
+    ),
     permissions.LEADER: (
+        "chu tich hoi dong tham dinh / chu tich ubnd tinh",
         "chu tich hoi dong tham dinh",
         "chu tich ubnd",
         "chu tich ubnd tinh",
         "lanh dao ubnd tinh",
+        "chair of the appraisal council / provincial chair",
         "leader",
     ),
-    permissions.AUDITOR: ("thanh tra", "kiem tra", "thanh tra, kiem tra", "auditor"),
+    permissions.AUDITOR: (
+        "thanh tra, kiem tra (chi xem)",
+        "thanh tra, kiem tra",
+        "thanh tra",
+        "kiem tra",
+        "inspection (reads only)",
+        "auditor",
+    ),
 }
 _PROVINCE_ROLES: dict[str, str] = {
-    _fold(word): role
-    for role, words in PROVINCE_ROLE_WORDS.items()
-    for word in [*words, str(PROVINCE_ROLES[role])]
+    _fold(word): role for role, words in PROVINCE_ROLE_WORDS.items() for word in words
 }
 
 

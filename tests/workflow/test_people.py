@@ -17,10 +17,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl.utils import get_column_letter
 from rest_framework.authtoken.models import Token
 
-from cases import permissions
+from cases import people, permissions
 from cases.errors import DomainError, InvalidInput, NotAllowed, WrongState
 from cases.models import Case, Membership, Unit, UnitGroup, UnitLineage
 from results.history import lineage_of
@@ -173,6 +174,14 @@ def test_the_secretariat_gives_the_chair_the_inspection_and_a_colleague_their_ac
     page = secretariat.get("/people/").content.decode()
     assert "Thanh tra, kiểm tra (chỉ xem)" in page
     assert "Chủ tịch Hội đồng thẩm định / Chủ tịch UBND tỉnh" in page
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_each_province_role_is_read_from_its_label_as_the_template_names_it(language: str) -> None:
+    with translation.override(language):
+        labels = {role: str(label) for role, label in people.PROVINCE_ROLES.items()}
+    for role, label in labels.items():
+        assert people._province_role(label) == role, label
 
 
 def test_a_role_of_the_whole_province_with_a_unit_or_for_an_existing_account_is_refused(
