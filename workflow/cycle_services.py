@@ -315,9 +315,8 @@ def update_cycle(
         if problems:
             raise cycle_settings.SettingsRefused(problems)
         before = {k: getattr(cycle, k) for k in parsed}
-        if cycle.status == Cycle.Status.PUBLISHED and parsed.get(
-            "reward_rule", before.get("reward_rule")
-        ) != before.get("reward_rule"):
+        settled = cycle.status == Cycle.Status.PUBLISHED
+        if settled and "reward_rule" in parsed and parsed["reward_rule"] != before["reward_rule"]:
             raise cycle_settings.SettingsRefused(
                 {"reward_rule": [_("The results are published: the reward rule is settled.")]}
             )

@@ -218,20 +218,14 @@ def _reward_rule(raw: Any) -> dict[str, Any]:
     if not isinstance(groups, list | tuple) or not all(isinstance(g, str) for g in groups):
         raise ValueError(_("Give the groups as their codes, for example A or A, B."))
     codes = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
-    top_raw = raw.get("top")
-    if top_raw is None or (isinstance(top_raw, str) and not top_raw.strip()):
-        top = 0
-    else:
-        try:
-            top = int(str(top_raw).strip())
-        except ValueError:
-            top = -1
-        if isinstance(top_raw, bool | float) or not 0 <= top <= MAX_REWARD_TOP:
-            raise ValueError(
-                _("Give the first places as a whole number from 0 to %(max)s.")
-                % {"max": MAX_REWARD_TOP}
-            )
-    return {"groups": codes, "top": top}
+    top = "" if raw.get("top") is None else str(raw["top"]).strip()
+    whole = top.isascii() and top.isdigit() and not isinstance(raw.get("top"), bool | float)
+    if top and not (whole and int(top) <= MAX_REWARD_TOP):
+        raise ValueError(
+            _("Give the first places as a whole number from 0 to %(max)s.")
+            % {"max": MAX_REWARD_TOP}
+        )
+    return {"groups": codes, "top": int(top or 0)}
 
 
 def _one(field: str, raw: Any) -> Any:
