@@ -273,7 +273,6 @@ def _grant_province_roles(users: list[User], rows: dict[str, people.PersonRow]) 
     }
     if not wanted:
         return
-    permissions.ensure_role_groups()
     groups = dict(Group.objects.filter(name__in=set(wanted.values())).values_list("name", "pk"))
     Through = User.groups.through
     Through.objects.bulk_create(
