@@ -151,3 +151,13 @@ def built_once(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def appraised_but_one(world: Any, missing: str = "2.2") -> None:
+    """Test set-up shortcut: both cases of `world` appraised and in appraisal, except
+    criterion `missing` of STC (case B), so that only STP may be finalised."""
+    for case in (world.case_a, world.case_b):
+        fill_self_scores(case)
+        appraise_all(case, world.appraiser)
+        force_state(case, Case.State.APPRAISING)
+    Score.objects.filter(case=world.case_b, criterion__code=missing).update(appraised_round=None)

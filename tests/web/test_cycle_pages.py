@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from cases.models import Case, Cycle, Method, Score
-from tests.helpers import appraise_all, fill_self_scores, force_state
+from tests.helpers import appraise_all, appraised_but_one, fill_self_scores, force_state
 from tests.web.html import Page
 from workflow import services
 
@@ -104,11 +104,7 @@ def test_the_overview_offers_sending_the_results_only_once_every_case_is_finalis
 def test_finalising_many_cases_from_the_overview_lists_the_refusals_by_unit(
     world: Any, signed_in: Any
 ) -> None:
-    for case in (world.case_a, world.case_b):
-        fill_self_scores(case)
-        appraise_all(case, world.appraiser)
-        force_state(case, Case.State.APPRAISING)
-    Score.objects.filter(case=world.case_b, criterion__code="2.2").update(appraised_round=None)
+    appraised_but_one(world)
     unready = Case.objects.filter(pk=world.case_b.pk).values().get()
     response = signed_in(world.secretariat).post(
         reverse("web:bulk-step", args=[world.cycle.pk]),

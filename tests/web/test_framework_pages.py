@@ -29,6 +29,13 @@ FIELDS = {
 }
 
 
+def _copy_of_this_years_set(client: Any, world: Any) -> Framework:
+    """The secretariat copies the cycle's (frozen) set in the page; the copy, a draft."""
+    frozen = Framework.objects.get(cycle=world.cycle)
+    client.post(reverse("web:framework-copy", args=[frozen.pk]))
+    return Framework.objects.get(derived_from=frozen)
+
+
 def test_the_secretariat_finds_the_sets_in_the_menu_and_the_unit_does_not(
     world: Any, signed_in: Any
 ) -> None:
@@ -177,9 +184,7 @@ def test_the_secretariat_adds_a_part_under_a_criterion_and_the_sums_are_checked_
     world: Any, signed_in: Any
 ) -> None:
     client = signed_in(world.secretariat)
-    frozen = Framework.objects.get(cycle=world.cycle)
-    client.post(reverse("web:framework-copy", args=[frozen.pk]))
-    copy = Framework.objects.get(derived_from=frozen)
+    copy = _copy_of_this_years_set(client, world)
     page_url = reverse("web:framework", args=[copy.pk])
     edit = reverse("web:framework-edit", args=[copy.pk])
     # This year 1.1.2 is worth less: 1.1 no longer sums its parts until a new one makes up
@@ -253,7 +258,8 @@ def test_the_secretariat_adds_a_part_under_a_criterion_and_the_sums_are_checked_
         "0.5",
         "yes_no",
     )
-    assert not frozen.criteria.filter(code="1.1.3").exists()  # last year's is untouched
+    last_years = Framework.objects.get(cycle=world.cycle)
+    assert not last_years.criteria.filter(code="1.1.3").exists()  # untouched
 
 
 def test_the_unit_reads_the_guidance_and_data_source_on_its_score_sheet(
@@ -290,9 +296,7 @@ def test_a_criterion_is_moved_under_another_parent_and_the_codes_follow(
     world: Any, signed_in: Any
 ) -> None:
     client = signed_in(world.secretariat)
-    frozen = Framework.objects.get(cycle=world.cycle)
-    client.post(reverse("web:framework-copy", args=[frozen.pk]))
-    copy = Framework.objects.get(derived_from=frozen)
+    copy = _copy_of_this_years_set(client, world)
     page = Page(client.get(reverse("web:framework", args=[copy.pk]) + "?edit=1.5"))
     targets = [o.attrs["value"] for o in page.all("option") if o.attrs.get("value") is not None]
     assert "1.3" in targets and "1.5" not in targets
@@ -309,9 +313,7 @@ def test_a_criterion_is_moved_under_another_parent_and_the_codes_follow(
 
 def test_the_secretariat_renumbers_the_codes_from_the_editor(world: Any, signed_in: Any) -> None:
     client = signed_in(world.secretariat)
-    frozen = Framework.objects.get(cycle=world.cycle)
-    client.post(reverse("web:framework-copy", args=[frozen.pk]))
-    copy = Framework.objects.get(derived_from=frozen)
+    copy = _copy_of_this_years_set(client, world)
     edit = reverse("web:framework-edit", args=[copy.pk])
     client.post(edit, {"op": "down", "code": "1.1"})
     page = Page(client.get(reverse("web:framework", args=[copy.pk])))
@@ -330,9 +332,7 @@ def test_the_editor_names_the_codes_left_out_of_order_until_they_are_renumbered(
     """Moving a row keeps its code: the editor says which codes no longer follow the rows,
     refuses nothing for it, and points to the renumbering."""
     client = signed_in(world.secretariat)
-    frozen = Framework.objects.get(cycle=world.cycle)
-    client.post(reverse("web:framework-copy", args=[frozen.pk]))
-    copy = Framework.objects.get(derived_from=frozen)
+    copy = _copy_of_this_years_set(client, world)
     page_url = reverse("web:framework", args=[copy.pk])
     edit = reverse("web:framework-edit", args=[copy.pk])
     assert Page(client.get(page_url)).id_or_none("code-order") is None
@@ -359,9 +359,7 @@ def test_the_editor_names_the_codes_left_out_of_order_until_they_are_renumbered(
 
 def test_the_notice_reads_in_english_for_an_english_reader(world: Any, signed_in: Any) -> None:
     client = signed_in(world.secretariat)
-    frozen = Framework.objects.get(cycle=world.cycle)
-    client.post(reverse("web:framework-copy", args=[frozen.pk]))
-    copy = Framework.objects.get(derived_from=frozen)
+    copy = _copy_of_this_years_set(client, world)
     client.post(reverse("web:framework-edit", args=[copy.pk]), {"op": "up", "code": "2"})
     page_url = reverse("web:framework", args=[copy.pk])
     client.post(reverse("set_language"), {"language": "en", "next": page_url})

@@ -29,9 +29,14 @@ def _finalised(world: Any) -> None:
         force_state(case, Case.State.FINALISED)
 
 
-def _published(world: Any) -> None:
+def _results_submitted(world: Any) -> None:
+    """Test set-up shortcut: both cases finalised and the results sent to the leader."""
     _finalised(world)
     cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+
+
+def _published(world: Any) -> None:
+    _results_submitted(world)
     cycle_services.publish_cycle(
         world.cycle.pk,
         actor=world.leader,
@@ -75,8 +80,7 @@ def test_results_are_not_shown_before_publication_except_to_those_who_decide(
 def test_the_leader_excludes_a_unit_which_is_then_listed_apart_with_the_reason(
     world: Any, signed_in: Any
 ) -> None:
-    _finalised(world)
-    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    _results_submitted(world)
     leader = signed_in(world.leader)
     url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
     response = leader.post(url, {"reason": "Cung cấp số liệu không trung thực"})
@@ -90,8 +94,7 @@ def test_the_leader_excludes_a_unit_which_is_then_listed_apart_with_the_reason(
 
 
 def test_only_the_leader_excludes(world: Any, signed_in: Any) -> None:
-    _finalised(world)
-    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    _results_submitted(world)
     url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
     assert signed_in(world.secretariat).post(url, {"reason": "x"}).status_code == 403
 
@@ -121,8 +124,7 @@ def test_a_units_results_page_names_its_group_and_the_basis(world: Any) -> None:
 def test_the_leader_records_on_the_page_who_clarifies_the_responsibility_and_by_when(
     world: Any, signed_in: Any
 ) -> None:
-    _finalised(world)
-    cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
+    _results_submitted(world)
     leader = signed_in(world.leader)
     url = reverse("web:exclusion", args=[world.cycle.pk, "STP"])
     form = Page(leader.get(reverse("web:result-unit", args=[world.cycle.pk, "STP"])))

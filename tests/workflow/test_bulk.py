@@ -11,7 +11,7 @@ import pytest
 from cases.errors import InvalidInput, NotAllowed
 from cases.models import Case, Score
 from notifications.models import Notification
-from tests.helpers import appraise_all, fill_self_scores, force_state
+from tests.helpers import appraised_but_one, fill_self_scores, force_state
 from workflow import cycle_services, services
 from workflow.models import AuditEntry, Clarification
 
@@ -42,11 +42,7 @@ def test_the_secretariat_starts_the_appraisal_of_many_cases_and_sees_each_refusa
 def test_the_secretariat_finalises_many_cases_and_those_not_ready_stay_as_they_were(
     world: SimpleNamespace,
 ) -> None:
-    for case in (world.case_a, world.case_b):
-        fill_self_scores(case)
-        appraise_all(case, world.appraiser)
-        force_state(case, Case.State.APPRAISING)
-    Score.objects.filter(case=world.case_b, criterion__code="2.2").update(appraised_round=None)
+    appraised_but_one(world)
     services.ask_clarification(
         world.case_b.pk, "1.5", "Đề nghị bổ sung quyết định.", actor=world.appraiser
     )
