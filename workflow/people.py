@@ -273,7 +273,11 @@ def _grant_province_roles(users: list[User], rows: dict[str, people.PersonRow]) 
     }
     if not wanted:
         return
-    groups = dict(Group.objects.filter(name__in=set(wanted.values())).values_list("name", "pk"))
+    roles = set(wanted.values())
+    groups = dict(Group.objects.filter(name__in=roles).values_list("name", "pk"))
+    if roles - set(groups):  # post_migrate makes them; an operator may have deleted one since
+        permissions.ensure_role_groups()
+        groups = dict(Group.objects.filter(name__in=roles).values_list("name", "pk"))
     Through = User.groups.through
     Through.objects.bulk_create(
         [Through(user_id=user_id, group_id=groups[role]) for user_id, role in wanted.items()]

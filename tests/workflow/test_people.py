@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -174,6 +174,16 @@ def test_the_secretariat_gives_the_chair_the_inspection_and_a_colleague_their_ac
     page = secretariat.get("/people/").content.decode()
     assert "Thanh tra, kiểm tra (chỉ xem)" in page
     assert "Chủ tịch Hội đồng thẩm định / Chủ tịch UBND tỉnh" in page
+
+
+def test_a_role_group_deleted_by_hand_is_made_again_when_an_account_needs_it(
+    world: SimpleNamespace,
+) -> None:
+    Group.objects.filter(name=permissions.AUDITOR).delete()
+    response = _post(world.secretariat, people_workbook([], PROVINCE_ACCOUNTS[1:2]))
+    assert response.status_code == 201, response.json()
+    inspector = User.objects.get(username="thanhtra@tinh.gov.vn")
+    assert permissions.has_global(inspector, "view_audit")
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
