@@ -168,7 +168,7 @@ def add_member(
     return member
 
 
-def remove_member(cycle_id: int, member_id: Any, *, actor: User) -> None:
+def remove_member(cycle_id: int, member_id: int, *, actor: User) -> None:
     """Take a person off the council; refused while they are assigned areas."""
     with transaction.atomic():
         cycle = _council_cycle(cycle_id, actor)
@@ -176,8 +176,6 @@ def remove_member(cycle_id: int, member_id: Any, *, actor: User) -> None:
             CouncilMember.objects.filter(council__cycle=cycle, pk=member_id)
             .select_related("user", "department")
             .first()
-            if str(member_id).isdigit()
-            else None
         )
         if member is None:
             raise NotFound(_("This person is not on the council."))
@@ -203,10 +201,10 @@ def remove_member(cycle_id: int, member_id: Any, *, actor: User) -> None:
         audit.record(audit.COUNCIL_MEMBER_REMOVED, actor=actor, cycle=cycle, data=data)
 
 
-def assign_area(cycle_id: int, area_code: Any, department_code: Any, *, actor: User) -> CouncilArea:
+def assign_area(cycle_id: int, area_code: str, department_code: str, *, actor: User) -> CouncilArea:
     """Give an area of the criteria to a department represented on the council."""
-    area = str(area_code or "").strip()
-    code = str(department_code or "").strip()
+    area = area_code.strip()
+    code = department_code.strip()
     with transaction.atomic():
         cycle = _council_cycle(cycle_id, actor)
         council = _council(cycle)
@@ -242,7 +240,7 @@ def assign_area(cycle_id: int, area_code: Any, department_code: Any, *, actor: U
     return row
 
 
-def unassign_area(cycle_id: int, row_id: Any, *, actor: User) -> None:
+def unassign_area(cycle_id: int, row_id: int, *, actor: User) -> None:
     """Take an area from a department; refused while its people appraise that area."""
     with transaction.atomic():
         cycle = _council_cycle(cycle_id, actor)
@@ -250,8 +248,6 @@ def unassign_area(cycle_id: int, row_id: Any, *, actor: User) -> None:
             CouncilArea.objects.filter(council__cycle=cycle, pk=row_id)
             .select_related("department")
             .first()
-            if str(row_id).isdigit()
-            else None
         )
         if row is None:
             raise NotFound(_("This area is not assigned to that department."))

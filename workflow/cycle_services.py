@@ -476,15 +476,13 @@ def create_assignment(
         return assign_appraiser(cycle, user, area_code, actor=actor), True
 
 
-def delete_assignment(cycle_id: int, assignment_id: Any, *, actor: User) -> None:
+def delete_assignment(cycle_id: int, assignment_id: int, *, actor: User) -> None:
     with transaction.atomic():
         cycle = _assignable_cycle(cycle_id, actor)
         assignment = (
             AppraiserAssignment.objects.filter(cycle=cycle, pk=assignment_id)
             .select_related("user", "cycle")
             .first()
-            if str(assignment_id).isdigit()
-            else None
         )
         if assignment is None:
             raise NotFound(_("This assignment does not exist."))

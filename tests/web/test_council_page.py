@@ -57,6 +57,23 @@ def test_a_member_without_a_department_is_refused_beside_the_form(
     assert CouncilMember.objects.count() == before
 
 
+def test_a_remove_button_posting_something_other_than_a_row_id_is_refused_beside_its_form(
+    world: Any, signed_in: Any
+) -> None:
+    council.add_member(world.cycle.pk, "outsider", "member", "STC", actor=world.secretariat)
+    council.assign_area(world.cycle.pk, "2", "STC", actor=world.secretariat)
+    before = (CouncilMember.objects.count(), CouncilArea.objects.count())
+    client = signed_in(world.secretariat)
+    for member in ("abc", "", "1.5", "9" * 40):
+        response = client.post(_url(world), {"action": "remove_member", "member": member})
+        assert response.status_code == 400
+        assert "Người này không thuộc Hội đồng" in Page(response).id("remove-member-error").text
+    response = client.post(_url(world), {"action": "remove_area", "row": "2 OR 1=1"})
+    assert response.status_code == 400
+    assert "không được giao" in Page(response).id("remove-area-error").text
+    assert (CouncilMember.objects.count(), CouncilArea.objects.count()) == before
+
+
 def test_only_the_secretariat_opens_the_council_page(world: Any, signed_in: Any) -> None:
     before = CouncilMember.objects.count()
     for user in (world.leader, world.appraiser, world.head_a):

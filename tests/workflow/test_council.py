@@ -214,6 +214,21 @@ def test_a_council_change_through_the_api_by_anyone_else_is_refused_before_its_i
     assert state() == before
 
 
+def test_the_secretariat_sending_an_area_as_an_object_gets_the_field_named(
+    world: SimpleNamespace, member: Any
+) -> None:
+    before = state()
+    base = f"/api/v1/cycles/{world.cycle.pk}/council/areas/"
+    for body in (
+        {"area": {"code": "2"}, "department": "STP"},
+        {"area": ["2"], "department": "STP"},
+    ):
+        response = api(world.secretariat).post(base, body, format="json")
+        assert response.status_code == 400
+        assert [e.split(":")[0] for e in response.json()["errors"]] == ["area"]
+    assert state() == before
+
+
 def test_a_secretariat_official_representing_a_department_does_not_appraise_its_case(
     world: SimpleNamespace,
 ) -> None:

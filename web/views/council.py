@@ -7,17 +7,25 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from cases.errors import DomainError, NotAllowed
+from cases.errors import DomainError, InvalidInput, NotAllowed
 from cases.users import SignedInRequest, display_name
 from web.pages import council as pages
 from web.shortcuts import back_to, managed_cycle
 from workflow import council as services
 
 ACTIONS = ("decision", "add_member", "remove_member", "add_area", "remove_area")
+
+
+def _row_id(post: QueryDict, name: str, refusal: str) -> int:
+    """The id of the row a button posts; anything but one is refused as that row not found."""
+    value = post.get(name, "")
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise InvalidInput(refusal)
+    return int(value)
 
 
 @login_required
@@ -47,18 +55,20 @@ def council(request: SignedInRequest, pk: int) -> HttpResponse:
             )
             said = _("%(name)s joined the council.") % {"name": display_name(member.user)}
         elif action == "remove_member":
-            services.remove_member(cycle.pk, post.get("member"), actor=request.user)
+            member_id = _row_id(post, "member", _("This person is not on the council."))
+            services.remove_member(cycle.pk, member_id, actor=request.user)
             said = _("The person was taken off the council.")
         elif action == "add_area":
             row = services.assign_area(
-                cycle.pk, post.get("area"), post.get("department"), actor=request.user
+                cycle.pk, post.get("area", ""), post.get("department", ""), actor=request.user
             )
             said = _("Area %(area)s is assigned to %(department)s.") % {
                 "area": row.area_code,
                 "department": row.department.name,
             }
         elif action == "remove_area":
-            services.unassign_area(cycle.pk, post.get("row"), actor=request.user)
+            row_id = _row_id(post, "row", _("This area is not assigned to that department."))
+            services.unassign_area(cycle.pk, row_id, actor=request.user)
             said = _("The area was taken from the department.")
         else:
             raise PermissionDenied
