@@ -10,16 +10,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import permissions
-from cases.errors import NotAllowed
+from cases.errors import InvalidInput, NotAllowed
 from cases.users import SignedInApiRequest, display_name
 from notifications import services, sockets
-from notifications.models import Delivery, Notification
+from notifications.models import Delivery, Notification, NotificationSettings
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -95,15 +95,64 @@ SettingsSerializer = inline_serializer(
         ),
     },
 )
-SettingsInput = inline_serializer(
-    "NotificationSettingsInput",
-    {
-        "language": serializers.ChoiceField(choices=["vi", "en"], required=False),
-        "email": serializers.DictField(
-            child=serializers.BooleanField(), required=False, help_text="kind → e-mail on/off"
-        ),
-    },
-)
+
+
+class LanguageInput(serializers.ChoiceField):
+    """The language of notifications, refused in the words the settings always used."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=NotificationSettings.Language.values, **kwargs)
+
+    def to_internal_value(self, data: Any) -> NotificationSettings.Language:
+        if not isinstance(data, str) or data not in NotificationSettings.Language.values:
+            raise ValidationError(
+                _("Unknown language “%(value)s”: use vi or en.") % {"value": data}
+            )
+        return NotificationSettings.Language(data)
+
+
+class EmailInput(serializers.DictField):
+    """Kind → e-mail on or off: a JSON object of true/false, each kind one the user may set
+    (`services.email_kinds`, given in the context); every problem named at once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.BooleanField(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, bool]:
+        if not isinstance(data, dict):
+            raise ValidationError(_("“email” must map each kind to true or false."))
+        known = self.context["kinds"]
+        errors = []
+        for code, enabled in data.items():
+            if code not in known:
+                errors.append(services.unknown_kind(code))
+            if not isinstance(enabled, bool):
+                errors.append(_("E-mail for “%(kind)s” must be true or false.") % {"kind": code})
+        if errors:
+            raise ValidationError(errors)
+        return dict(data)
+
+
+class NotificationSettingsInput(serializers.Serializer):
+    language = LanguageInput(required=False, allow_null=True)
+    email = EmailInput(required=False, help_text="kind → e-mail on/off")
+
+
+def settings_change(request: SignedInApiRequest) -> services.SettingsChange:
+    """The body typed as the settings service takes it; a 400 naming each field's problem
+    under "The notification settings were not changed." otherwise."""
+    reader = NotificationSettingsInput(
+        data=request.data, context={"kinds": services.email_kinds(request.user)}
+    )
+    if not reader.is_valid():
+        errors = [
+            f"{name}: {message}" if name != "non_field_errors" else str(message)
+            for name, messages in reader.errors.items()
+            for message in messages
+        ]
+        raise InvalidInput(services.not_changed(), errors)
+    data = reader.validated_data
+    return services.SettingsChange(language=data.get("language"), email=data.get("email", {}))
 
 
 class InboxPagination(LimitOffsetPagination):
@@ -178,11 +227,9 @@ class SettingsView(APIView):
     def get(self, request: SignedInApiRequest) -> Response:
         return Response(services.settings_of(request.user))
 
-    @extend_schema(request=SettingsInput, responses=SettingsSerializer)
+    @extend_schema(request=NotificationSettingsInput, responses=SettingsSerializer)
     def put(self, request: SignedInApiRequest) -> Response:
-        # The service checks every key and value and names each problem.
-        data = request.data if isinstance(request.data, dict) else {}
-        return Response(services.update_settings(request.user, data))
+        return Response(services.update_settings(request.user, settings_change(request)))
 
     patch = put
 

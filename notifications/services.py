@@ -9,8 +9,8 @@ event leaves no row and sends nothing; a failed delivery stays pending for the w
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -248,11 +248,11 @@ def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def mark_read(user: User, notification_id: Any) -> Notification:
+def mark_read(user: User, notification_id: int) -> Notification:
     """Mark one of the user's notifications read (the first time counts: proof of notice)."""
     try:
-        row = Notification.objects.get(pk=int(notification_id), recipient=user)
-    except (Notification.DoesNotExist, ValueError, TypeError):
+        row = Notification.objects.get(pk=notification_id, recipient=user)
+    except Notification.DoesNotExist:
         raise NotFound(_("This notification does not exist or is not yours.")) from None
     if row.read_at is None:
         now = timezone.now()
@@ -268,15 +268,11 @@ def mark_all_read(user: User) -> int:
     )
 
 
-def confirm_push(user: User, notification_id: Any) -> bool:
+def confirm_push(user: User, notification_id: int) -> bool:
     """An open page confirmed it received the push (stronger proof than 'handed over')."""
-    try:
-        pk = int(notification_id)
-    except (TypeError, ValueError):
-        return False
     return bool(
         Delivery.objects.filter(
-            notification_id=pk,
+            notification_id=notification_id,
             notification__recipient=user,
             channel=Delivery.Channel.PUSH,
             confirmed_at__isnull=True,
@@ -309,32 +305,43 @@ def settings_of(user: User) -> dict[str, Any]:
     }
 
 
-def update_settings(user: User, data: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SettingsChange:
+    """What a user changes in their settings, typed at the edge: the language (None: kept)
+    and, per kind named, whether e-mail is on."""
+
+    language: NotificationSettings.Language | None = None
+    email: Mapping[str, bool] = field(default_factory=dict)
+
+
+def email_kinds(user: User) -> set[str]:
+    """The kinds whose e-mail the user may turn on or off: every kind of the rules table and
+    any other they have received (a kind since retired)."""
+    seen = Notification.objects.filter(recipient=user).values_list("kind", flat=True)
+    return set(rules.KINDS) | set(seen)
+
+
+def unknown_kind(code: str) -> str:
+    return _("There is no notification kind “%(kind)s”.") % {"kind": code}
+
+
+def not_changed() -> str:
+    """The refusal of a settings change, above each problem named."""
+    return _("The notification settings were not changed.")
+
+
+def update_settings(user: User, change: SettingsChange) -> dict[str, Any]:
     """Change the language and/or turn e-mail on or off per kind; all or nothing."""
-    errors = []
-    language = data.get("language")
-    if language is not None and language not in NotificationSettings.Language.values:
-        errors.append(
-            _("Unknown language “%(value)s”: use vi or en.") % {"value": language},
-        )
-    email = data.get("email", {})
-    if not isinstance(email, dict):
-        errors.append(_("“email” must map each kind to true or false."))
-        email = {}
-    seen = set(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
-    for code, enabled in email.items():
-        if code not in rules.KINDS and code not in seen:
-            errors.append(_("There is no notification kind “%(kind)s”.") % {"kind": code})
-        if not isinstance(enabled, bool):
-            errors.append(_("E-mail for “%(kind)s” must be true or false.") % {"kind": code})
+    known = email_kinds(user)
+    errors = [unknown_kind(code) for code in change.email if code not in known]
     if errors:
-        raise InvalidInput(_("The notification settings were not changed."), errors)
+        raise InvalidInput(not_changed(), errors)
     with transaction.atomic():
-        if language is not None:
+        if change.language is not None:
             NotificationSettings.objects.update_or_create(
-                user=user, defaults={"language": language}
+                user=user, defaults={"language": change.language}
             )
-        for code, enabled in email.items():
+        for code, enabled in change.email.items():
             if enabled:
                 EmailOptOut.objects.filter(user=user, kind=code).delete()
             else:

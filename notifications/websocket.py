@@ -9,7 +9,8 @@ ends. Browsers always send an Origin on a WebSocket handshake: it must be this s
 open a socket from its page.
 
 Frames the page may send: {"type": "ping"} → {"type": "pong"}; {"type": "ack", "id": N} to
-confirm it received notification N (recorded as proof of notice). Anything else gets an
+confirm it received notification N (recorded as proof of notice; N is read here, the
+service takes a number). Anything else, an ack without a number included, gets an
 {"type": "error"} frame and the connection stays open.
 """
 
@@ -35,6 +36,7 @@ from django.urls import path
 from django.utils.http import is_same_domain
 from django.utils.translation import gettext as _
 
+from cases.inputs import BIGINT
 from notifications import services, sockets
 from notifications.delivery import user_group
 
@@ -121,10 +123,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "ack" and isinstance(message, dict):
-            confirmed = await database_sync_to_async(services.confirm_push)(
-                self.scope["user"], message.get("id")
-            )
-            await self.send_json({"type": "acked", "id": message.get("id"), "recorded": confirmed})
+            pk = notification_id(message.get("id"))
+            if pk is None:
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "detail": _(
+                            'An ack names the notification by its number: {"type": "ack", '
+                            '"id": 12}.'
+                        ),
+                    }
+                )
+                return
+            confirmed = await database_sync_to_async(services.confirm_push)(self.scope["user"], pk)
+            await self.send_json({"type": "acked", "id": pk, "recorded": confirmed})
         else:
             await self.send_json(
                 {
@@ -146,6 +158,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+
+def notification_id(raw: object) -> int | None:
+    """The id an ack names: a notification's number (as JSON writes it, or as its digits),
+    None for anything else (a text, a list, true, a number no row can have)."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < BIGINT:
+        return None
+    return raw
 
 
 def same_origin(scope: Scope) -> bool:

@@ -19,6 +19,7 @@ from cases.errors import InvalidInput
 from cases.models import Criterion
 from cases.scoring import appraisal_needs_reason, check_points, resolve_self_score, to_decimal
 from deadlines.models import Extension
+from notifications.models import NotificationSettings
 from web.pages import entry_kind
 
 
@@ -247,4 +248,19 @@ class ExtensionForm(forms.Form):
         label=gettext_lazy("Reason"),
         widget=forms.Textarea,
         error_messages={"required": gettext_lazy("Give the reason for the extension.")},
+    )
+
+
+class NotificationSettingsForm(forms.Form):
+    """The language of a user's notifications; the e-mail boxes are read by the kinds the
+    page lists."""
+
+    language = forms.TypedChoiceField(
+        choices=NotificationSettings.Language.choices,
+        coerce=NotificationSettings.Language,
+        required=False,
+        empty_value=None,
+        error_messages={
+            "invalid_choice": gettext_lazy("Unknown language “%(value)s”: use vi or en.")
+        },
     )

@@ -136,6 +136,37 @@ def test_bad_settings_are_refused_with_the_reasons_and_change_nothing(world: Any
     assert client.get("/api/v1/notifications/settings/").json()["language"] == "vi"
 
 
+def test_a_user_sending_odd_shapes_for_the_settings_gets_each_field_named_and_nothing_changes(
+    world: Any,
+) -> None:
+    client = api(world.head_a)
+    url = "/api/v1/notifications/settings/"
+    for body, field in (
+        ({"email": ["submitted"]}, "email"),
+        ({"email": "off"}, "email"),
+        ({"language": ["en"]}, "language"),
+        ({"language": {"code": "en"}, "email": {"submitted": False}}, "language"),
+        ({"email": {"submitted": "false"}}, "email"),
+    ):
+        response = client.put(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400, body
+        answer = response.json()
+        assert answer["detail"] == "The notification settings were not changed.", body
+        assert [e.split(":")[0] for e in answer["errors"]] == [field], answer
+    settings = client.get(url).json()
+    assert settings["language"] == "vi"
+    assert all(row["enabled"] for row in settings["email"])
+
+
+def test_a_whole_body_that_is_not_an_object_is_refused_without_a_change(world: Any) -> None:
+    response = api(world.head_a).put(
+        "/api/v1/notifications/settings/", ["en"], format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The notification settings were not changed."
+    assert api(world.head_a).get("/api/v1/notifications/settings/").json()["language"] == "vi"
+
+
 def test_a_unit_head_turns_off_e_mail_for_the_sweeps_reminders(world: Any) -> None:
     kind = "deadlines.reminder.self_assessment"
     tell(world.head_a, 1, case=world.case_a, kind=kind)

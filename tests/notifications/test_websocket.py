@@ -121,6 +121,30 @@ async def test_malformed_messages_get_an_error_frame_and_the_connection_stays(
     await comm.disconnect()
 
 
+async def test_a_page_acking_with_an_id_that_is_not_a_number_is_told_and_stays_connected(
+    world: Any, layer: str
+) -> None:
+    comm = await tab(world.head_a)
+    for bad in ("twelve", [12], {"id": 12}, True, None, 12.5, 2**63, -3):
+        await comm.send_json_to({"type": "ack", "id": bad})
+        answer = await comm.receive_json_from(timeout=5)
+        assert answer["type"] == "error", bad
+        assert '"id": 12' in answer["detail"]
+    # A number no notification has is read, and simply not recorded.
+    await comm.send_json_to({"type": "ack", "id": 999999})
+    assert await comm.receive_json_from(timeout=5) == {
+        "type": "acked",
+        "id": 999999,
+        "recorded": False,
+    }
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from(timeout=5) == {"type": "pong"}
+    assert not await database_sync_to_async(
+        Delivery.objects.filter(confirmed_at__isnull=False).exists
+    )()
+    await comm.disconnect()
+
+
 async def test_a_transition_reaches_every_tab_of_the_unit_and_nobody_else(
     world: Any, layer: str
 ) -> None:

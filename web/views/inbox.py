@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -17,6 +15,7 @@ from cases.errors import DomainError, NotFound
 from cases.users import SignedInRequest
 from notifications import rules, services
 from notifications.models import NotificationSettings
+from web.forms import NotificationSettingsForm
 from web.shortcuts import back_to
 
 PAGE = 100
@@ -65,29 +64,30 @@ def read_all(request: SignedInRequest) -> HttpResponse:
 @login_required
 def notification_settings(request: SignedInRequest) -> HttpResponse:
     """Which kinds of notification also come by e-mail, and in which language (the inbox
-    always gets every one). One call to `notifications.services.update_settings`, all or
-    nothing; its refusal is shown above the form."""
+    always gets every one). The form types the language, then one call to
+    `notifications.services.update_settings`, all or nothing; either refusal is shown above
+    the form."""
     current = services.settings_of(request.user)
     errors: list[str] = []
     if request.method == "POST":
+        form = NotificationSettingsForm(request.POST)
         wanted = set(request.POST.getlist("email"))
-        data: dict[str, Any] = {
-            "language": request.POST.get("language"),
-            "email": {row["kind"]: row["kind"] in wanted for row in current["email"]},
-        }
-        try:
-            services.update_settings(request.user, data)
-        except DomainError as error:
-            errors = [str(error.message), *(str(e) for e in error.errors)]
-            current = {
-                "language": data["language"],
-                "email": [
-                    {**row, "enabled": data["email"][row["kind"]]} for row in current["email"]
-                ],
-            }
+        email = {row["kind"]: row["kind"] in wanted for row in current["email"]}
+        if not form.is_valid():
+            errors = [services.not_changed(), *(str(e) for e in form.errors["language"])]
         else:
-            messages.success(request, _("Your notification settings were saved."))
-            return back_to("web:notification-settings")
+            change = services.SettingsChange(form.cleaned_data["language"], email)
+            try:
+                services.update_settings(request.user, change)
+            except DomainError as error:
+                errors = [str(error.message), *(str(e) for e in error.errors)]
+            else:
+                messages.success(request, _("Your notification settings were saved."))
+                return back_to("web:notification-settings")
+        current = {
+            "language": request.POST.get("language"),
+            "email": [{**row, "enabled": email[row["kind"]]} for row in current["email"]],
+        }
     language = get_language() or "vi"
     kinds = [
         {**row, "label": rules.kind_for(row["kind"]).label_in(language)} for row in current["email"]
