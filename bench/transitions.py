@@ -128,7 +128,10 @@ def concurrent_saves(cases: list[Any], head_of: dict[int, Any]) -> None:
         try:
             for i, code in enumerate(codes):
                 services.set_self_score(
-                    case.pk, code, actor=head_of[case.unit_id], data={"note": f"lần {i}"}
+                    case.pk,
+                    code,
+                    actor=head_of[case.unit_id],
+                    change=services.SelfScoreChange(note=f"lần {i}"),
                 )
         except BaseException as exc:
             errors.append(exc)

@@ -28,6 +28,10 @@ from cases.models import Criterion, Method
 
 CENT = Decimal("0.01")
 
+# A number as a user typed it in a form ("7,5" with the decimal comma) or sent it in JSON:
+# what the rules below read, refusing anything else in words that name the criterion.
+TypedNumber = str | int | float | Decimal
+
 
 def fmt(value: Decimal | int | float) -> str:
     """A number as a civil servant reads it (decimal comma in Vietnamese)."""
@@ -187,7 +191,7 @@ def check_points(criterion: Criterion, points: Decimal) -> Decimal:
 
 
 def resolve_self_score(
-    criterion: Criterion, *, points: Any = None, value: Any = None
+    criterion: Criterion, *, points: TypedNumber | None = None, value: TypedNumber | None = None
 ) -> tuple[Decimal, Decimal | None]:
     """The (points, declared figure) a unit's input stands for, or InvalidInput."""
     if criterion.method == Method.SURVEY:

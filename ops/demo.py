@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -190,32 +189,39 @@ def _user_named(username: str) -> User:
     return get_user_model().objects.get(username=username)
 
 
-def _self_score_data(criterion: Criterion, rng: random.Random) -> dict[str, Any]:
+def _self_score_data(criterion: Criterion, rng: random.Random) -> services.SelfScoreChange:
     """A plausible answer for one leaf: mostly done, now and then short of it."""
     config = criterion.config or {}
-    data: dict[str, Any]
+    points: str | None = None
+    value: int | None = None
     if criterion.method == Method.YES_NO:
-        data = {"value": 1 if rng.random() < 0.85 else 0}
+        value = 1 if rng.random() < 0.85 else 0
     elif criterion.method == Method.GRADED:
         levels = len(config.get("levels", [])) or 1
-        data = {"value": max(0, levels - 1 - (rng.random() < 0.3))}
+        value = max(0, levels - 1 - (rng.random() < 0.3))
     elif criterion.method == Method.PERCENTAGE:
-        data = {"value": rng.choice([70, 85, 95, 100, 100])}
+        value = rng.choice([70, 85, 95, 100, 100])
     elif criterion.method == Method.DEDUCTION:
-        data = {"value": rng.choice([0, 0, 0, 1, 2])}
+        value = rng.choice([0, 0, 0, 1, 2])
     else:
         share = Decimal(rng.choice(["1", "1", "1", "0.5"]))
-        data = {"self_score": str((criterion.max_points * share).quantize(Decimal("0.01")))}
-    if criterion.evidence_required:
-        data["evidence_explanation"] = "Theo báo cáo công tác CCHC năm và các văn bản kèm theo."
-    return data
+        points = str((criterion.max_points * share).quantize(Decimal("0.01")))
+    return services.SelfScoreChange(
+        self_score=points,
+        value=value,
+        evidence_explanation=(
+            "Theo báo cáo công tác CCHC năm và các văn bản kèm theo."
+            if criterion.evidence_required
+            else services.NOT_GIVEN
+        ),
+    )
 
 
 def _self_scored_rows(case: Case) -> list[Score]:
     return [s for s in case.score_rows() if s.criterion.method not in NOT_SELF_SCORED]
 
 
-def _answers(case: Case) -> dict[str, dict[str, Any]]:
+def _answers(case: Case) -> dict[str, services.SelfScoreChange]:
     """The unit's answer for every leaf it scores, the same each time for a unit and year."""
     rng = random.Random(f"{case.unit.code}-{case.cycle.year}")
     return {s.criterion.code: _self_score_data(s.criterion, rng) for s in _self_scored_rows(case)}
@@ -261,12 +267,13 @@ def _self_assess_in_bulk(case: Case, staff: User) -> None:
     answers = _answers(case)
     changed = []
     for score in rows:
-        data = answers[score.criterion.code]
+        answer = answers[score.criterion.code]
         before = audit.score_fields(score)
         score.self_score, score.value = resolve_self_score(
-            score.criterion, points=data.get("self_score"), value=data.get("value")
+            score.criterion, points=answer.self_score, value=answer.value
         )
-        score.evidence_explanation = data.get("evidence_explanation", "")
+        explanation = answer.evidence_explanation
+        score.evidence_explanation = "" if explanation is services.NOT_GIVEN else explanation
         score.version += 1
         changed.append((score, before))
     _write([s for s, _b in changed], ["self_score", "value", "evidence_explanation", "version"])

@@ -21,6 +21,7 @@ from cases.scoring import appraisal_needs_reason, check_points, resolve_self_sco
 from deadlines.models import Extension
 from notifications.models import NotificationSettings
 from web.pages import entry_kind
+from workflow.services import NOT_GIVEN, AppraisedScoreChange, SelfScoreChange
 
 
 def field_errors(form: forms.Form) -> dict[str, list[str]]:
@@ -73,23 +74,28 @@ class SelfScoreForm(forms.Form):
             return {"points": raw.strip()}
         return {"value": raw.strip()}
 
-    def service_data(self) -> dict[str, Any]:
-        """The dict `workflow.services.set_self_score` takes."""
+    def change(self) -> SelfScoreChange:
+        """What `workflow.services.set_self_score` takes: the note always; the explanation
+        where evidence is required; the reason, or the entry as typed, by the box ticked."""
         data = self.cleaned_data
-        out: dict[str, Any] = {
-            "note": data.get("note", ""),
-            "not_applicable": bool(data.get("not_applicable")),
-            "version": data.get("version"),
-        }
-        if self.criterion.evidence_required:
-            out["evidence_explanation"] = data.get("evidence_explanation", "")
-        if data.get("not_applicable"):
-            out["not_applicable_reason"] = data.get("not_applicable_reason", "")
-        elif (data.get("entry") or "").strip():
-            out.update(self._entry_argument(data["entry"]))
-            if "points" in out:
-                out["self_score"] = out.pop("points")
-        return out
+        not_applicable = bool(data.get("not_applicable"))
+        entry = "" if not_applicable else (data.get("entry") or "").strip()
+        by_points = entry_kind(self.criterion) == "points"
+        return SelfScoreChange(
+            self_score=entry if entry and by_points else None,
+            value=entry if entry and not by_points else None,
+            not_applicable=not_applicable,
+            not_applicable_reason=(
+                data.get("not_applicable_reason", "") if not_applicable else NOT_GIVEN
+            ),
+            note=data.get("note", ""),
+            evidence_explanation=(
+                data.get("evidence_explanation", "")
+                if self.criterion.evidence_required
+                else NOT_GIVEN
+            ),
+            version=data.get("version"),
+        )
 
     def field_errors(self) -> dict[str, list[str]]:
         return field_errors(self)
@@ -188,13 +194,15 @@ class AppraisalForm(forms.Form):
         """ "confirm" or "reject" on a leaf declared not applicable; "" otherwise."""
         return str(self.cleaned_data.get("na_decision") or "") if self.na_claimed else ""
 
-    def service_data(self) -> dict[str, Any]:
+    def change(self) -> AppraisedScoreChange:
+        """What `workflow.services.set_appraised_score` takes (and, for a decision on a
+        "not applicable", what `decide_not_applicable` reads of it)."""
         data = self.cleaned_data
-        return {
-            "appraised_score": data.get("appraised_score"),
-            "comment": data.get("comment", ""),
-            "version": data.get("version"),
-        }
+        return AppraisedScoreChange(
+            appraised_score=data.get("appraised_score"),
+            comment=data.get("comment", ""),
+            version=data.get("version"),
+        )
 
     def field_errors(self) -> dict[str, list[str]]:
         return field_errors(self)

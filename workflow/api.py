@@ -21,6 +21,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -627,15 +628,58 @@ class CaseDetailView(APIView):
         return Response(CaseDetailSerializer(case, context=context).data)
 
 
+def _given(data: dict[str, Any], key: str) -> str | services.NotGiven:
+    """A text of the body, "" when sent as null; NOT_GIVEN when left out (kept as it is)."""
+    return str(data[key] or "") if key in data else services.NOT_GIVEN
+
+
+def _self_score_change(data: dict[str, Any]) -> services.SelfScoreChange:
+    """The unit's change of a leaf, from the body `ScoreInput` checked."""
+    return services.SelfScoreChange(
+        self_score=data.get("self_score"),
+        value=data.get("value"),
+        not_applicable=data.get("not_applicable", services.NOT_GIVEN),
+        not_applicable_reason=_given(data, "not_applicable_reason"),
+        note=_given(data, "note"),
+        evidence_explanation=_given(data, "evidence_explanation"),
+        version=data.get("version"),
+    )
+
+
+def _appraised_score_change(data: dict[str, Any]) -> services.AppraisedScoreChange:
+    """An appraiser's score of a leaf, from the body `ScoreInput` checked."""
+    return services.AppraisedScoreChange(
+        appraised_score=data.get("appraised_score"),
+        comment=data.get("comment") or "",
+        not_applicable=data.get("not_applicable") is True,
+        version=data.get("version"),
+    )
+
+
+def _score_body(request: SignedInApiRequest, pk: int) -> dict[str, Any]:
+    """The body `ScoreInput` checked. A refused body is answered 404 / 403 first to whoever
+    may not see the case or write its scores: what a score needs is not theirs to learn."""
+    try:
+        return validated(request, ScoreInput)
+    except ValidationError:
+        case = permissions.get_case_for_user(request.user, pk)
+        if not permissions.case_perms(request.user, case) & {"edit_self_score", "appraise_case"}:
+            raise NotAllowed(_("You are not allowed to do this.")) from None
+        raise
+
+
 class ScoreView(APIView):
     @extend_schema(request=ScoreInput, responses=ScoreSerializer)
     def put(self, request: SignedInApiRequest, pk: int, code: str) -> Response:
-        data = validated(request, ScoreInput)
+        data = _score_body(request, pk)
         appraiser_fields = {"appraised_score", "comment"} & set(data)
         if appraiser_fields:
-            score = services.set_appraised_score(pk, code, actor=request.user, data=data)
+            change = _appraised_score_change(data)
+            score = services.set_appraised_score(pk, code, actor=request.user, change=change)
         else:
-            score = services.set_self_score(pk, code, actor=request.user, data=data)
+            score = services.set_self_score(
+                pk, code, actor=request.user, change=_self_score_change(data)
+            )
         # The service's row is the saved one, its criterion and area loaded with it.
         return Response(ScoreSerializer(score).data)
 

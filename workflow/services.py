@@ -13,7 +13,8 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +35,7 @@ from cases.errors import (
 )
 from cases.models import Appraisal, Case, Criterion, Score
 from cases.scoring import (
+    TypedNumber,
     appraisal_needs_reason,
     check_points,
     fmt,
@@ -375,9 +377,44 @@ def _check_version(score: Score, criterion: Criterion, version: Any) -> None:
         )
 
 
-def _text(data: dict[str, Any], key: str, current: str) -> str:
-    value = data.get(key, current)
-    return "" if value is None else str(value).strip()
+class NotGiven(Enum):
+    """A field a change leaves out: the score keeps what it has."""
+
+    NOT_GIVEN = "not given"
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+
+
+@dataclass(frozen=True)
+class SelfScoreChange:
+    """What a unit changes on a leaf, as the edge read it (the API's `ScoreInput`, the score
+    sheet's form). A field NOT_GIVEN keeps its value; no points and no figure keep the score.
+    The points and the figure are as the user typed them ("7,5" included): the scoring rules
+    read them and word a refusal with the criterion's code (`resolve_self_score`)."""
+
+    self_score: TypedNumber | None = None
+    value: TypedNumber | None = None
+    not_applicable: bool | NotGiven = NOT_GIVEN
+    not_applicable_reason: str | NotGiven = NOT_GIVEN
+    note: str | NotGiven = NOT_GIVEN
+    evidence_explanation: str | NotGiven = NOT_GIVEN
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class AppraisedScoreChange:
+    """An appraiser's score of a leaf with the comment, as the edge read it; the score as the
+    appraiser typed it, read by `cases.scoring` like the unit's."""
+
+    appraised_score: TypedNumber | None = None
+    comment: str = ""
+    not_applicable: bool = False
+    version: int | None = None
+
+
+def _text(given: str | NotGiven, current: str) -> str:
+    return (current if isinstance(given, NotGiven) else given).strip()
 
 
 def set_self_score(
@@ -385,7 +422,7 @@ def set_self_score(
     criterion_code: str,
     *,
     actor: User,
-    data: dict[str, Any],
+    change: SelfScoreChange,
     now: datetime | None = None,
 ) -> Score:
     """The unit enters or changes a self score, a note, not-applicable or an explanation."""
@@ -395,10 +432,14 @@ def set_self_score(
         due = policy.self_assessment_due(case) if case.state == Case.State.SELF_SCORING else None
         facts = rules.facts_for(actor, case, now, codes=("edit_self_score",), self_due=due)
         rules.enforce(rules.edit_self_score(facts))
-        score = _locked_leaf_score(case, criterion_code, data.get("version"))
+        score = _locked_leaf_score(case, criterion_code, change.version)
         criterion = score.criterion
         before = audit.score_fields(score)
-        not_applicable = bool(data.get("not_applicable", score.not_applicable))
+        not_applicable = (
+            score.not_applicable
+            if isinstance(change.not_applicable, NotGiven)
+            else change.not_applicable
+        )
         if not_applicable:
             if criterion.is_survey:
                 raise InvalidInput(
@@ -413,7 +454,7 @@ def set_self_score(
                     _("Criterion %(code)s cannot be marked not applicable.")
                     % {"code": criterion.code}
                 )
-            reason = _text(data, "not_applicable_reason", score.not_applicable_reason)
+            reason = _text(change.not_applicable_reason, score.not_applicable_reason)
             if not reason:
                 raise InvalidInput(
                     _("Criterion %(code)s: give the reason it does not apply.")
@@ -422,21 +463,19 @@ def set_self_score(
             score.not_applicable, score.not_applicable_reason = True, reason
             score.self_score = score.value = None
         else:
-            points = data.get("self_score")
-            value = data.get("value")
-            if points is not None or value is not None:
+            if change.self_score is not None or change.value is not None:
                 score.self_score, score.value = resolve_self_score(
-                    criterion, points=points, value=value
+                    criterion, points=change.self_score, value=change.value
                 )
             elif (
                 score.self_score is None
-                and "note" not in data
-                and ("evidence_explanation" not in data)
+                and isinstance(change.note, NotGiven)
+                and isinstance(change.evidence_explanation, NotGiven)
             ):
                 resolve_self_score(criterion)  # raises "enter a score"
             score.not_applicable, score.not_applicable_reason = False, ""
-        score.note = _text(data, "note", score.note)
-        score.evidence_explanation = _text(data, "evidence_explanation", score.evidence_explanation)
+        score.note = _text(change.note, score.note)
+        score.evidence_explanation = _text(change.evidence_explanation, score.evidence_explanation)
         score.version += 1
         score.save()
         audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
@@ -472,7 +511,7 @@ def set_appraised_score(
     criterion_code: str,
     *,
     actor: User,
-    data: dict[str, Any],
+    change: AppraisedScoreChange,
     now: datetime | None = None,
 ) -> Score:
     """An appraiser scores a leaf of their area in the current round, with a comment."""
@@ -480,13 +519,13 @@ def set_appraised_score(
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
         criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)
-        score = _locked_score(case, criterion, data.get("version"))
+        score = _locked_score(case, criterion, change.version)
         before = audit.score_fields(score)
-        comment = _text(data, "comment", "")
-        if _unchanged(score, data, comment):
+        comment = change.comment.strip()
+        if _unchanged(score, change, comment):
             return score
         claimed = score.not_applicable or score.not_applicable_decision == "rejected"
-        if data.get("not_applicable") is True:
+        if change.not_applicable:
             if not _not_applicable_allowed(criterion):
                 raise InvalidInput(
                     _("Criterion %(code)s cannot be marked not applicable.")
@@ -503,7 +542,7 @@ def set_appraised_score(
             points = None
         else:
             points = check_points(
-                criterion, to_decimal(data.get("appraised_score"), criterion, _("the score"))
+                criterion, to_decimal(change.appraised_score, criterion, _("the score"))
             )
             late = policy.late_penalty(case, criterion)
             proposed = late.points if late is not None else None
@@ -534,15 +573,15 @@ def late_penalty_reason(late: policy.LatePenalty) -> str:
     ) % {"days": late.days, "per_day": fmt(late.per_day)}
 
 
-def _unchanged(score: Score, data: dict[str, Any], comment: str) -> bool:
+def _unchanged(score: Score, change: AppraisedScoreChange, comment: str) -> bool:
     """A save of an already appraised leaf that changes nothing (an untouched box sent
     again) records nothing: it must not count as a new appraisal or a change."""
     if score.appraised_round is None or comment != score.appraised_comment:
         return False
-    if data.get("not_applicable") is True:
+    if change.not_applicable:
         return score.not_applicable
     try:
-        points = to_decimal(data.get("appraised_score"), score.criterion, _("the score"))
+        points = to_decimal(change.appraised_score, score.criterion, _("the score"))
     except InvalidInput:
         return False
     return not score.not_applicable and points == score.appraised_score
@@ -676,7 +715,7 @@ def ask_clarification(
 
 
 def answer_clarification(
-    clarification_id: Any, answer: str, *, actor: User, now: datetime | None = None
+    clarification_id: int, answer: str, *, actor: User, now: datetime | None = None
 ) -> Clarification:
     """The unit writes (or rewrites) its answer; the head sends all with submit_explanation."""
     now = now or timezone.now()
@@ -686,7 +725,7 @@ def answer_clarification(
             case_id = Clarification.objects.values_list("case_id", flat=True).get(
                 pk=clarification_id
             )
-        except (Clarification.DoesNotExist, ValueError):
+        except Clarification.DoesNotExist:
             raise NotFound(_("This question does not exist or you may not see it.")) from None
         case = _locked_case(case_id, actor, "answer_clarification")
         clarification = (
@@ -792,7 +831,7 @@ def agree_with_self_scores(
                         case.pk,
                         code,
                         actor=actor,
-                        data={"appraised_score": score.self_score, "comment": ""},
+                        change=AppraisedScoreChange(appraised_score=score.self_score),
                         now=now,
                     )
             except DomainError as error:

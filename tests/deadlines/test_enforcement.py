@@ -47,7 +47,7 @@ def test_unit_staff_cannot_change_a_self_score_after_cutoff(dated: SimpleNamespa
         dated.case_a.pk,
         "1.5",
         actor=dated.staff_a,
-        data={"self_score": 1},
+        change=services.SelfScoreChange(self_score=1),
         now=at(2026, 3, 31, 23, 59, 59),
     )
     with pytest.raises(GuardFailed, match="31/03/2026"):
@@ -55,7 +55,7 @@ def test_unit_staff_cannot_change_a_self_score_after_cutoff(dated: SimpleNamespa
             dated.case_a.pk,
             "1.5",
             actor=dated.staff_a,
-            data={"self_score": 1.5},
+            change=services.SelfScoreChange(self_score=1.5),
             now=at(2026, 4, 1, 0, 0, 0),
         )
 

@@ -145,8 +145,8 @@ def test_the_bulk_self_scores_are_what_the_service_writes_for_the_same_answers(s
         demo._self_assess_in_bulk(Case.objects.get(pk=case.pk), staff)
         bulk = written()
         transaction.set_rollback(True)
-    for code, data in demo._answers(case).items():
-        services.set_self_score(case.pk, code, actor=staff, data=data)
+    for code, change in demo._answers(case).items():
+        services.set_self_score(case.pk, code, actor=staff, change=change)
     assert bulk == written()
     assert len(bulk[1]) == len(demo._answers(case)) > 40
 

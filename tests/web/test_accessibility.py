@@ -140,7 +140,9 @@ def _this_year_under_way(world: Any) -> None:
         world.case_b.pk,
         "1.3.1",
         actor=world.staff_b,
-        data={"not_applicable": True, "not_applicable_reason": "Sở không có đơn vị trực thuộc"},
+        change=services.SelfScoreChange(
+            not_applicable=True, not_applicable_reason="Sở không có đơn vị trực thuộc"
+        ),
     )
     services.run_transition(world.case_b.pk, "submit", actor=world.head_b)
     services.run_transition(world.case_b.pk, "start_appraisal", actor=world.secretariat)

@@ -141,7 +141,9 @@ def test_the_appraiser_reads_the_units_answers_in_words(world: Any, signed_in: A
     case = world.case_a
     fill_self_scores(case, 0)
     for code, value in (("1.1.1", 1), ("1.2", 0), ("1.4", 1), ("1.1.2", "85")):
-        services.set_self_score(case.pk, code, actor=world.staff_a, data={"value": value})
+        services.set_self_score(
+            case.pk, code, actor=world.staff_a, change=services.SelfScoreChange(value=value)
+        )
     force_state(case, Case.State.APPRAISING)
 
     page = Page(signed_in(world.appraiser).get(reverse("web:appraisal", args=[case.pk])))

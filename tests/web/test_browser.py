@@ -525,7 +525,10 @@ def test_the_appraiser_decides_on_not_applicable_and_round_two_keeps_the_council
 
     # Round 2: 1.5 was appraised 1 against a self score of 0 in round 1.
     services.set_appraised_score(
-        case.pk, "1.5", actor=world.appraiser, data={"appraised_score": "1", "comment": "Đủ"}
+        case.pk,
+        "1.5",
+        actor=world.appraiser,
+        change=services.AppraisedScoreChange(appraised_score="1", comment="Đủ"),
     )
     Case.objects.filter(pk=case.pk).update(appraisal_round=2)
     before = Score.objects.get(case=case, criterion__code="1.5")

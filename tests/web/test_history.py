@@ -35,11 +35,17 @@ def test_autosaves_of_a_row_fold_into_one_line_per_session_and_steps_come_first(
 ) -> None:
     case, staff = world.case_a, world.staff_a
     for points in ("0", "1", "1,5"):
-        services.set_self_score(case.pk, "1.5", actor=staff, data={"self_score": points})
-    services.set_self_score(case.pk, "1.4", actor=staff, data={"note": "Theo báo cáo"})
+        services.set_self_score(
+            case.pk, "1.5", actor=staff, change=services.SelfScoreChange(self_score=points)
+        )
+    services.set_self_score(
+        case.pk, "1.4", actor=staff, change=services.SelfScoreChange(note="Theo báo cáo")
+    )
     # The next morning, 1.5 again: a new session of work, a new line.
     AuditEntry.objects.filter(case=case).update(at=timezone.now() - timedelta(hours=20))
-    services.set_self_score(case.pk, "1.5", actor=staff, data={"self_score": "1"})
+    services.set_self_score(
+        case.pk, "1.5", actor=staff, change=services.SelfScoreChange(self_score="1")
+    )
     fill_self_scores(case)
     services.run_transition(case.pk, "submit", actor=world.head_a)
     client = signed_in(staff)

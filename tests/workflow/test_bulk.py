@@ -89,7 +89,10 @@ def test_the_appraiser_agrees_with_an_areas_self_scores_leaving_what_needs_judge
     Score.objects.filter(case=case, criterion__code="3.2.1").update(self_score=None)
     force_state(case, Case.State.APPRAISING)
     services.set_appraised_score(
-        case.pk, "3.2.2", actor=world.appraiser, data={"appraised_score": "1", "comment": "Có"}
+        case.pk,
+        "3.2.2",
+        actor=world.appraiser,
+        change=services.AppraisedScoreChange(appraised_score="1", comment="Có"),
     )
     before = AuditEntry.objects.filter(action="cases.score.appraised").count()
     outcome = services.agree_with_self_scores(case.pk, "3", actor=world.appraiser)

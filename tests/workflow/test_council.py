@@ -253,7 +253,7 @@ def test_a_secretariat_official_representing_a_department_does_not_appraise_its_
             case_a.pk,
             leaf.criterion.code,
             actor=official,
-            data={"appraised_score": "0", "comment": "x"},
+            change=services.AppraisedScoreChange(appraised_score="0", comment="x"),
         )
 
     assert (state(), list(Score.objects.filter(case=case_a).values_list("appraised_score"))) == (

@@ -93,7 +93,10 @@ def test_scoring_a_leaf_declared_not_applicable_is_recorded_as_a_rejection(
 ) -> None:
     case = _claimed(world, "3.2.1")
     services.set_appraised_score(
-        case.pk, "3.2.1", actor=world.appraiser, data={"appraised_score": "1", "comment": "Có"}
+        case.pk,
+        "3.2.1",
+        actor=world.appraiser,
+        change=services.AppraisedScoreChange(appraised_score="1", comment="Có"),
     )
     score = Score.objects.get(case=case, criterion__code="3.2.1")
     assert (score.not_applicable, score.not_applicable_decision) == (False, "rejected")
@@ -114,14 +117,17 @@ def test_saving_an_appraised_row_untouched_in_round_two_changes_nothing(
 ) -> None:
     fill_self_scores(world.case_a, 0)
     case = force_state(world.case_a, Case.State.APPRAISING)
-    data = {"appraised_score": "1", "comment": "Đủ tài liệu"}
-    services.set_appraised_score(case.pk, "1.5", actor=world.appraiser, data=data)
+    change = services.AppraisedScoreChange(appraised_score="1", comment="Đủ tài liệu")
+    services.set_appraised_score(case.pk, "1.5", actor=world.appraiser, change=change)
     Case.objects.filter(pk=case.pk).update(appraisal_round=2)
     before = _row(case, "1.5")
-    services.set_appraised_score(case.pk, "1.5", actor=world.appraiser, data=dict(data))
+    services.set_appraised_score(case.pk, "1.5", actor=world.appraiser, change=change)
     assert _row(case, "1.5") == before
     services.set_appraised_score(
-        case.pk, "1.5", actor=world.appraiser, data={"appraised_score": "0,5", "comment": "Thiếu"}
+        case.pk,
+        "1.5",
+        actor=world.appraiser,
+        change=services.AppraisedScoreChange(appraised_score="0,5", comment="Thiếu"),
     )
     score = Score.objects.get(case=case, criterion__code="1.5")
     assert (score.appraised_score, score.appraised_round) == (Decimal("0.5"), 2)

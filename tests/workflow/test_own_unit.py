@@ -129,7 +129,7 @@ def test_council_keeps_appraising_during_an_explanation_round(world: SimpleNames
         case.pk,
         "5.1.1",
         actor=world.appraiser2,
-        data={"appraised_score": str(other.self_score), "comment": ""},
+        change=services.AppraisedScoreChange(appraised_score=str(other.self_score), comment=""),
     )
     assert score.appraised_round == 1
     # The questioned criterion waits for the unit's answer.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -160,6 +161,79 @@ def test_an_appraised_score_that_differs_needs_a_reason(world: SimpleNamespace) 
     )
     assert response.status_code == 400
     assert "lý do" in response.json()["detail"]
+
+
+def test_appraiser_sending_a_score_as_a_list_gets_the_field_named(world: SimpleNamespace) -> None:
+    fill_self_scores(world.case_a, 0)
+    case = force_state(world.case_a, "appraising")
+    before = _state_of_everything(case)
+    for score in ([1], {"points": 1}):
+        response = api(world.appraiser).put(
+            f"/api/v1/cases/{case.pk}/scores/1.1.1/",
+            {"appraised_score": score, "comment": "Đủ"},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"] == ["appraised_score: Cần nhập một số."]
+    assert _state_of_everything(case) == before
+
+
+def test_a_unit_sending_its_score_or_note_as_an_object_gets_the_field_named(
+    world: SimpleNamespace,
+) -> None:
+    before = _state_of_everything(world.case_a)
+    url = f"/api/v1/cases/{world.case_a.pk}/scores/1.4/"
+    for body, field in (
+        ({"self_score": {"a": 1}}, "self_score"),
+        ({"value": [1]}, "value"),
+        ({"self_score": 1, "note": ["Theo báo cáo"]}, "note"),
+        ({"self_score": 1, "not_applicable": "có lẽ"}, "not_applicable"),
+    ):
+        response = api(world.staff_a).put(url, body, format="json")
+        assert response.status_code == 400
+        assert [e.split(":")[0] for e in response.json()["errors"]] == [field]
+    assert _state_of_everything(world.case_a) == before
+
+
+def test_a_typed_score_with_a_decimal_comma_is_still_read_by_the_scoring_rules(
+    world: SimpleNamespace,
+) -> None:
+    url = f"/api/v1/cases/{world.case_a.pk}/scores/1.5/"
+    response = api(world.staff_a).put(url, {"self_score": "0,5"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["self_score"] == "0.50"
+    response = api(world.staff_a).put(url, {"self_score": "nửa"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Tiêu chí 1.5: điểm phải là một số, không phải “nửa”."
+
+
+def test_a_unit_sending_only_a_note_keeps_its_score_and_its_explanation(
+    world: SimpleNamespace,
+) -> None:
+    url = f"/api/v1/cases/{world.case_a.pk}/scores/1.4/"
+    staff = api(world.staff_a)
+    first = staff.put(url, {"self_score": 1, "evidence_explanation": "QĐ 45"}, format="json")
+    assert first.status_code == 200, first.json()
+    response = staff.put(url, {"note": "Theo báo cáo"}, format="json")
+    assert response.status_code == 200, response.json()
+    score = Score.objects.get(case=world.case_a, criterion__code="1.4")
+    kept = (Decimal(1), "QĐ 45")
+    assert (score.self_score, score.evidence_explanation, score.note) == (*kept, "Theo báo cáo")
+    assert staff.put(url, {"note": None}, format="json").status_code == 200
+    score.refresh_from_db()
+    assert (score.self_score, score.evidence_explanation, score.note) == (*kept, "")
+
+
+def test_someone_who_may_not_write_scores_learns_nothing_from_a_wrong_score(
+    world: SimpleNamespace,
+) -> None:
+    before = _state_of_everything(world.case_a)
+    url = f"/api/v1/cases/{world.case_a.pk}/scores/1.4/"
+    assert api(world.staff_b).put(url, {"self_score": [1]}, format="json").status_code == 404
+    response = api(world.auditor).put(url, {"self_score": [1]}, format="json")
+    assert response.status_code == 403
+    assert "errors" not in response.json() or not response.json()["errors"]
+    assert _state_of_everything(world.case_a) == before
 
 
 def test_reopen_needs_a_reason(world: SimpleNamespace) -> None:

@@ -64,7 +64,7 @@ def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse
     )
     saved = None
     if form.is_valid():
-        data = form.service_data()
+        change = form.change()
         try:
             if form.decision:
                 saved = services.decide_not_applicable(
@@ -72,12 +72,14 @@ def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse
                     code,
                     actor=request.user,
                     confirm=form.decision == "confirm",
-                    reason=data["comment"],
-                    appraised_score=data["appraised_score"],
-                    version=data["version"],
+                    reason=change.comment,
+                    appraised_score=change.appraised_score,
+                    version=change.version,
                 )
             else:
-                saved = services.set_appraised_score(case.pk, code, actor=request.user, data=data)
+                saved = services.set_appraised_score(
+                    case.pk, code, actor=request.user, change=change
+                )
         except DomainError as error:
             form.add_error(None, str(error.message))
     if request.htmx:

@@ -74,9 +74,7 @@ def save_self_score(request: HtmxHttpRequest, pk: int, code: str) -> HttpRespons
     score = None
     if form.is_valid():
         try:
-            score = services.set_self_score(
-                case.pk, code, actor=request.user, data=form.service_data()
-            )
+            score = services.set_self_score(case.pk, code, actor=request.user, change=form.change())
         except DomainError as error:
             form.add_error(None, str(error.message))
     if request.htmx:
