@@ -512,7 +512,7 @@ class CycleListView(APIView):
     @extend_schema(request=CycleCreateSerializer, responses={201: CycleSerializer})
     def post(self, request: SignedInApiRequest) -> Response:
         data = request.data.dict() if isinstance(request.data, QueryDict) else _body(request)
-        cycle = cycle_services.create_cycle(data, actor=request.user)
+        cycle = cycle_services.create_cycle(cycle_settings.read_new(data), actor=request.user)
         return Response(
             CycleSerializer(_with_sets(Cycle.objects.filter(pk=cycle.pk)).get()).data, status=201
         )
@@ -558,12 +558,17 @@ class CycleDetailView(APIView):
     @extend_schema(request=CyclePatchSerializer, responses=CycleSerializer)
     def patch(self, request: SignedInApiRequest, pk: int) -> Response:
         self._cycle(request, pk)
-        # The service refuses unknown fields and checks each value, naming each problem.
+        # Each value is read here; the service, which knows what the cycle still takes,
+        # refuses the fields it does not and names each problem.
         data = dict(request.data if isinstance(request.data, dict) else {})
         reason = str(data.pop("reason", "") or "")
         confirm = data.pop("confirm_lock", None)
         cycle = cycle_services.update_cycle(
-            pk, data, actor=request.user, reason=reason, confirm_lock=confirm
+            pk,
+            cycle_settings.read_sent(data),
+            actor=request.user,
+            reason=reason,
+            confirm_lock="" if confirm is None else str(confirm),
         )
         return Response(CycleSerializer(cycle).data)
 

@@ -4,7 +4,7 @@ manage who belongs where, and publish results. Each is audited in its own transa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,32 +62,32 @@ def _require_global(actor: User, perm: str) -> None:
         raise NotAllowed(_("You are not allowed to do this."))
 
 
-def create_cycle(data: dict[str, Any], *, actor: User) -> Cycle:
+def create_cycle(settings: cycle_settings.SettingsRead, *, actor: User) -> Cycle:
     """The secretariat creates a draft cycle with its settings and, optionally, its criteria
-    sets (`frameworks`: ids of sets, one per unit group). Every problem is named; nothing is
-    saved unless all is right."""
+    sets (`settings.frameworks`: one per unit group), as `cycle_settings.read_new` read them.
+    Every problem is named; nothing is saved unless all is right."""
     _require_global(actor, "cases.change_cycle")
-    data = dict(data)
-    framework_ids = data.pop("frameworks", None) or []
-    if not str(data.get("title") or "").strip():
-        data.pop("title", None)  # named after the year below
+    wrong = dict(settings.problems)
+    set_problems = wrong.pop("frameworks", [])
     problems = {
-        **cycle_settings.unknown(data, cycle_settings.SETTINGS),
-        **cycle_settings.missing(data),
+        **cycle_settings.unknown(settings.sent, cycle_settings.SETTINGS),
+        **cycle_settings.missing(settings.sent),
+        **wrong,
     }
-    values, wrong = cycle_settings.read(data, cycle_settings.SETTINGS)
-    problems.update(wrong)
+    values = settings.values.copy()
     if "title" not in values and "year" in values:
         values["title"] = _("Administrative reform index %(year)s") % {"year": values["year"]}
     if values.get("run_year") is None and "year" in values:
         values["run_year"] = values["year"] + 1
     if not problems:
         problems.update(cycle_settings.check_together(Cycle(**values)))
-    sets, set_problems = _sets_to_bind(framework_ids)
+    sets, unknown_sets = _sets_to_bind(settings.frameworks)
+    set_problems = [*set_problems, *unknown_sets]
     if set_problems:
         problems.setdefault("frameworks", []).extend(set_problems)
     if problems:
         raise cycle_settings.SettingsRefused(problems)
+    saved: Mapping[str, Any] = values
     with transaction.atomic():
         cycle = Cycle.objects.create(**values)
         audit.record(
@@ -95,22 +95,16 @@ def create_cycle(data: dict[str, Any], *, actor: User) -> Cycle:
             actor=actor,
             cycle=cycle,
             obj=cycle,
-            after={k: values[k] for k in cycle_settings.SETTINGS if k in values},
+            after={k: saved[k] for k in cycle_settings.SETTINGS if k in saved},
         )
         for framework in sets:
             _bind(cycle, framework, actor)
     return cycle
 
 
-def _sets_to_bind(raw: Any) -> tuple[list[Framework], list[str]]:
+def _sets_to_bind(ids: Iterable[int]) -> tuple[list[Framework], list[str]]:
     """The criteria sets named by id, at most one per unit group."""
-    if isinstance(raw, dict):
-        raw = list(raw.values())
-    if not isinstance(raw, list | tuple) or not all(
-        isinstance(i, int | str) and not isinstance(i, bool) and str(i).isdigit() for i in raw
-    ):
-        return [], [_("Give the criteria sets as a list of their ids.")]
-    ids = [int(i) for i in raw]
+    ids = list(ids)
     found = {f.pk: f for f in Framework.objects.filter(pk__in=ids).select_related("unit_group")}
     problems = [
         _("There is no criteria set with id %(id)s.") % {"id": i} for i in ids if i not in found
@@ -290,11 +284,11 @@ class LockNotConfirmed(GuardFailed):
 
 def update_cycle(
     cycle_id: int,
-    changes: dict[str, Any],
+    changes: cycle_settings.SettingsRead,
     *,
     actor: User,
     reason: str = "",
-    confirm_lock: Any = None,
+    confirm_lock: str = "",
     now: datetime | None = None,
 ) -> Cycle:
     """The secretariat changes the settings of a cycle; audited with the reason.
@@ -302,18 +296,20 @@ def update_cycle(
     A draft takes every setting; an open cycle only its title, deadlines and reminders, and a
     changed deadline needs the reason. A self-assessment deadline moved into the past locks
     every case still being scored at the next sweep: the change is refused unless
-    `confirm_lock` repeats how many cases that is, so nobody locks units out by a typo."""
+    `confirm_lock` repeats how many cases that is, so nobody locks units out by a typo.
+    `changes` is what `cycle_settings.read_sent` read; a setting the cycle no longer takes
+    is refused as such, whatever its value."""
     _require_global(actor, "cases.change_cycle")
     now = now or timezone.now()
     with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         is_draft = cycle.status == Cycle.Status.DRAFT
         allowed = cycle_settings.SETTINGS if is_draft else EDITABLE_CYCLE_FIELDS
-        problems = cycle_settings.unknown(changes, (*allowed, "reason", "confirm_lock"))
-        parsed, wrong = cycle_settings.read(changes, allowed)
-        problems.update(wrong)
+        problems = cycle_settings.unknown(changes.sent, (*allowed, "reason", "confirm_lock"))
+        problems.update(changes.problems_of(allowed))
         if problems:
             raise cycle_settings.SettingsRefused(problems)
+        parsed: Mapping[str, Any] = changes.values_of(allowed)
         before = {k: getattr(cycle, k) for k in parsed}
         settled = cycle.status == Cycle.Status.PUBLISHED
         if settled and "reward_rule" in parsed and parsed["reward_rule"] != before["reward_rule"]:
@@ -343,7 +339,7 @@ def update_cycle(
             "self_assessment_due"
         ):
             locking = cases_locked_by(cycle, cycle.self_assessment_due, now)
-            if locking and str(confirm_lock or "").strip() != str(locking):
+            if locking and confirm_lock.strip() != str(locking):
                 raise LockNotConfirmed(
                     _(
                         "The new self-assessment deadline (%(date)s) has already passed: "

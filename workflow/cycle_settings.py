@@ -1,15 +1,20 @@
 """A cycle's settings as the secretariat writes them in the pages or sends them to the API:
 each value read and checked, every problem named beside its field, nothing half-applied.
 
-`read` turns raw values (text from a form, JSON from the API) into the model's values;
-`check_together` holds the rules between fields (deadlines in order, weights of 100).
+`read` turns raw values (text from a form, JSON from the API) into the model's values; the
+pages and the API call `read_sent` / `read_new` and hand the services what they read
+(`SettingsRead`). Which settings a cycle still takes depends on its state, so the service
+keeps that rule and the refusal of the rest. `check_together` holds the rules between
+fields (deadlines in order, weights of 100).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -68,6 +73,56 @@ MAX_BANDS = 10
 MAX_REWARD_TOP = 50
 
 Problems = dict[str, list[str]]
+
+
+class CycleValues(TypedDict, total=False):
+    """Settings as read: the model's field names, with the values the model takes."""
+
+    year: int
+    run_year: int | None
+    title: str
+    authority: str
+    plan_number: str
+    plan_date: date | None
+    basis_decision_number: str
+    basis_decision_date: date | None
+    self_assessment_due: date
+    survey_due: date | None
+    appraisal_due: date
+    publication_target: date | None
+    explanation_window_days: int
+    self_weight: Decimal
+    survey_weight: Decimal
+    group_thresholds: list[dict[str, Any]]
+    group_basis: str
+    reminder_offsets: list[int]
+    overdue_reminder: bool
+    auto_start_appraisal: bool
+    signed_report_required: bool
+    explanation_may_replace_evidence: bool
+    reward_rule: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SettingsRead:
+    """What a form or a body says of a cycle's settings, read at the edge: the name of every
+    field sent (a setting or not), the values read and the problems of those that could not
+    be, by field; for a new cycle, the ids of its criteria sets. Nothing here is refused yet:
+    the service, which knows whether the cycle still takes a setting, refuses the rest first.
+    """
+
+    sent: frozenset[str]
+    values: CycleValues
+    problems: Problems
+    frameworks: tuple[int, ...] = ()
+
+    def values_of(self, fields: Iterable[str]) -> CycleValues:
+        wanted = set(fields)
+        return cast(CycleValues, {k: v for k, v in self.values.items() if k in wanted})
+
+    def problems_of(self, fields: Iterable[str]) -> Problems:
+        wanted = set(fields)
+        return {k: list(v) for k, v in self.problems.items() if k in wanted}
 
 
 def label(field: str) -> str:
@@ -244,6 +299,8 @@ def _one(field: str, raw: Any) -> Any:
             )
         return parsed
     if field in TEXTS:
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal | None):
+            raise ValueError(_("Not a valid string."))
         text = "" if raw is None else str(raw).strip()
         if len(text) > TEXTS[field]:
             raise ValueError(
@@ -290,6 +347,34 @@ def read(data: Mapping[str, Any], fields: Iterable[str]) -> tuple[dict[str, Any]
         except ValueError as error:
             problems.setdefault(field, []).append(str(error))
     return values, problems
+
+
+def read_sent(data: Mapping[str, Any]) -> SettingsRead:
+    """Every setting `data` holds, read; the names of all its fields are kept, so that the
+    service refuses those the cycle does not take."""
+    values, problems = read(data, SETTINGS)
+    return SettingsRead(frozenset(data), cast(CycleValues, values), problems)
+
+
+def read_new(data: Mapping[str, Any]) -> SettingsRead:
+    """A new cycle's settings, and its criteria sets (`frameworks`: their ids, one per unit
+    group). A blank title counts as none: the service names the cycle after its year."""
+    data = dict(data)
+    chosen = data.pop("frameworks", None) or []
+    if not str(data.get("title") or "").strip():
+        data.pop("title", None)
+    read = read_sent(data)
+    if isinstance(chosen, dict):
+        chosen = list(chosen.values())
+    if not isinstance(chosen, list | tuple) or not all(
+        isinstance(i, int | str) and not isinstance(i, bool) and str(i).isdigit() for i in chosen
+    ):
+        problems = {
+            **read.problems,
+            "frameworks": [_("Give the criteria sets as a list of their ids.")],
+        }
+        return SettingsRead(read.sent, read.values, problems)
+    return SettingsRead(read.sent, read.values, read.problems, tuple(int(i) for i in chosen))
 
 
 def check_together(cycle: Cycle) -> Problems:
@@ -340,12 +425,12 @@ def check_together(cycle: Cycle) -> Problems:
     return problems
 
 
-def missing(data: Mapping[str, Any]) -> Problems:
-    """The required settings absent from a new cycle's data."""
+def missing(data: Collection[str]) -> Problems:
+    """The required settings absent from a new cycle's data (its field names)."""
     return {f: [_("This is required.")] for f in REQUIRED if f not in data}
 
 
-def unknown(data: Mapping[str, Any], allowed: Iterable[str]) -> Problems:
+def unknown(data: Iterable[str], allowed: Iterable[str]) -> Problems:
     extra = sorted(set(data) - set(allowed))
     if not extra:
         return {}

@@ -12,6 +12,7 @@ import pytest
 from cases.models import Case, Criterion, Cycle, Framework, Score, Unit, UnitGroup
 from tests.helpers import api
 from workflow import audit
+from workflow.cycle_settings import label
 from workflow.framework_services import copy_framework
 from workflow.models import AuditEntry
 
@@ -341,3 +342,43 @@ def test_the_reward_rule_of_published_results_is_settled(world: SimpleNamespace)
     assert "đã công bố" in response.json()["detail"]
     assert Cycle.objects.get(pk=world.cycle.pk).reward_rule == {"groups": ["A"], "top": 3}
     assert AuditEntry.objects.count() == before
+
+
+def test_the_secretariat_sending_a_title_as_an_object_gets_the_field_named(
+    world: SimpleNamespace,
+) -> None:
+    before = (counts(), Cycle.objects.get(pk=world.cycle.pk).title)
+    for title in ({"vi": "Chỉ số CCHC"}, ["Chỉ số CCHC"], True):
+        response = create(world.secretariat, {**NEXT_YEAR, "title": title})
+        assert response.status_code == 400
+        assert response.json()["detail"] == f"{label('title')}: Không phải là chuỗi ký tự hợp lệ."
+        response = api(world.secretariat).patch(
+            f"/api/v1/cycles/{world.cycle.pk}/", {"title": title}, format="json"
+        )
+        assert response.status_code == 400
+        assert response.json()["detail"] == f"{label('title')}: Không phải là chuỗi ký tự hợp lệ."
+    assert (counts(), Cycle.objects.get(pk=world.cycle.pk).title) == before
+
+
+def test_an_open_cycle_refuses_a_setting_it_no_longer_takes_whatever_its_value(
+    world: SimpleNamespace,
+) -> None:
+    """The state rule comes first: a weight of an open cycle is refused as settled, not read."""
+    before = Cycle.objects.filter(pk=world.cycle.pk).values().get()
+    for weight in (60, "sáu mươi", {"a": 1}):
+        response = api(world.secretariat).patch(
+            f"/api/v1/cycles/{world.cycle.pk}/", {"self_weight": weight}, format="json"
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"] == []
+        assert "self_weight" in response.json()["detail"]
+    assert Cycle.objects.filter(pk=world.cycle.pk).values().get() == before
+
+
+def test_someone_else_sending_bad_settings_learns_nothing_of_them(world: SimpleNamespace) -> None:
+    before = counts()
+    for user in (world.leader, world.head_a):
+        response = create(user, {"year": "ba", "title": ["x"], "frameworks": "tất cả"})
+        assert response.status_code == 403
+        assert "errors" not in response.json() or not response.json()["errors"]
+    assert counts() == before

@@ -43,7 +43,7 @@ def new(request: SignedInRequest) -> HttpResponse:
     data = pages.posted_settings(request.POST, set(cycle_settings.SETTINGS))
     data["frameworks"] = [v for v in request.POST.getlist("framework") if v]
     try:
-        cycle = cycle_services.create_cycle(data, actor=request.user)
+        cycle = cycle_services.create_cycle(cycle_settings.read_new(data), actor=request.user)
     except DomainError as error:
         form = pages.build(None, request.POST, _problems(error))
         return _render(request, form, status=error.status_code)
@@ -69,10 +69,10 @@ def settings(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         cycle_services.update_cycle(
             cycle.pk,
-            data,
+            cycle_settings.read_sent(data),
             actor=request.user,
             reason=request.POST.get("reason", ""),
-            confirm_lock=request.POST.get("confirm_lock"),
+            confirm_lock=request.POST.get("confirm_lock", ""),
         )
     except DomainError as error:
         form = pages.build(cycle, request.POST, _problems(error))
