@@ -436,6 +436,21 @@ def may_manage_cycle(user: AnyUser) -> bool:
     return _global(user, "change_cycle")
 
 
+def may_extend_deadlines(user: AnyUser, case: Case) -> bool:
+    """The secretariat gives a unit a later deadline (gia hạn) on a case it sees. Asked by the
+    edge before it reads the input, so that nobody else learns what an extension needs."""
+    return has_case_perm(user, "change_cycle", case)
+
+
+def extension_refusal() -> str:
+    return _("Only the secretariat grants extensions.")
+
+
+def calendar_refusal() -> str:
+    """Who keeps the working-day calendar: the secretariat (`may_manage_cycle`)."""
+    return _("Only the secretariat changes the working-day calendar.")
+
+
 def holds_official_role(user: AnyUser) -> bool:
     """The secretariat, the leader or the auditor: the roles a second factor is required of
     where the installation turns the requirement on (config/auth_two_factor.py)."""

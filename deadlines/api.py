@@ -1,16 +1,26 @@
 """Deadline endpoints under /api/v1/: extensions of a case and the working-day calendar.
 
-Thin views: `cases.permissions` finds the case (404 / 403), one service call in
-`deadlines.services` does the rest; domain errors become JSON in `config.api_errors`.
+Thin views: `cases.permissions` finds the case (404 / 403) and who may act is asked before
+the body is read; the input serializers type the body (a date, the model's choice, a text;
+400 naming the field otherwise), one service call in `deadlines.services` does the rest;
+domain errors become JSON in `config.api_errors`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,8 +30,11 @@ from cases.errors import InvalidInput, NotAllowed
 from cases.inputs import text, validated
 from cases.users import SignedInApiRequest
 from deadlines import services
-from deadlines.calendar import local_date, public_holidays, weekend_workdays
+from deadlines.calendar import local_date, parse_day, public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride, Extension
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ExtensionSerializer(serializers.ModelSerializer):
@@ -49,19 +62,48 @@ class CalendarOverrideSerializer(serializers.ModelSerializer):
         fields = ["day", "kind", "reason", "created_by", "created_at"]
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class DayInput(serializers.Field[date, Any, str, Any]):
+    """A date written dd/mm/yyyy or yyyy-mm-dd, as the pages take it; read into a `date`."""
+
+    def to_internal_value(self, data: Any) -> date:
+        day = parse_day(data)
+        if day is None:
+            raise serializers.ValidationError(
+                _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": data}
+            )
+        return day
+
+    def to_representation(self, value: date) -> str:
+        return value.isoformat()
+
+
+def _choice(choices: list[str], message: StrOrPromise, **kwargs: Any) -> serializers.ChoiceField:
+    """One of the model's choices; anything else (missing, empty, another word, a list)
+    refused with the same sentence naming them."""
+    errors = {"required": message, "null": message, "invalid_choice": message}
+    return serializers.ChoiceField(choices, error_messages=errors, **kwargs)
+
+
 ExtensionInput = inline_serializer(
     "ExtensionInput",
     {
-        "kind": text(help_text="|".join(Extension.Kind.values)),
-        "due_date": text(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "kind": _choice(
+            Extension.Kind.values,
+            gettext_lazy("Say which deadline to extend: “self_assessment” or “explanation”."),
+        ),
+        "due_date": DayInput(help_text="dd/mm/yyyy or yyyy-mm-dd"),
         "reason": text(),
     },
 )
 CalendarDayInput = inline_serializer(
     "CalendarDayInput",
     {
-        "day": text(help_text="dd/mm/yyyy or yyyy-mm-dd"),
-        "kind": text(help_text="|".join(CalendarOverride.Kind.values)),
+        "day": DayInput(help_text="dd/mm/yyyy or yyyy-mm-dd"),
+        "kind": _choice(
+            CalendarOverride.Kind.values,
+            gettext_lazy("Say what the day becomes: “day_off” or “working_day”."),
+        ),
         "reason": text(),
     },
 )
@@ -88,12 +130,14 @@ class CaseExtensionsView(APIView):
 
     @extend_schema(request=ExtensionInput, responses={201: ExtensionSerializer})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
+        # Who may extend is asked before the body is read: nobody else learns what it needs.
+        services.require_extender(request.user, permissions.get_case_for_user(request.user, pk))
         data = validated(request, ExtensionInput)
         extension = services.grant_extension(
             pk,
-            kind=data.get("kind"),
-            due_date=data.get("due_date"),
-            reason=data.get("reason"),
+            kind=Extension.Kind(data["kind"]),
+            due_date=data["due_date"],
+            reason=data.get("reason") or "",
             actor=request.user,
         )
         return Response(ExtensionSerializer(extension).data, status=201)
@@ -123,9 +167,13 @@ class CalendarView(APIView):
 
     @extend_schema(request=CalendarDayInput, responses={201: CalendarOverrideSerializer})
     def post(self, request: SignedInApiRequest) -> Response:
+        services.require_calendar_keeper(request.user)  # before the body is read
         data = validated(request, CalendarDayInput)
         override = services.add_calendar_day(
-            data.get("day"), data.get("kind"), data.get("reason"), actor=request.user
+            data["day"],
+            CalendarOverride.Kind(data["kind"]),
+            data.get("reason") or "",
+            actor=request.user,
         )
         return Response(CalendarOverrideSerializer(override).data, status=201)
 
@@ -133,6 +181,11 @@ class CalendarView(APIView):
 class CalendarDayView(APIView):
     @extend_schema(request=CalendarRemoveInput, responses={204: None})
     def delete(self, request: SignedInApiRequest, day: str) -> Response:
-        reason = validated(request, CalendarRemoveInput).get("reason")
-        services.remove_calendar_day(day, reason, actor=request.user)
+        services.require_calendar_keeper(request.user)  # before the address or body is read
+        try:
+            the_day = DayInput().run_validation(day)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"day": error.detail}) from None
+        reason = validated(request, CalendarRemoveInput).get("reason") or ""
+        services.remove_calendar_day(the_day, reason, actor=request.user)
         return Response(status=204)

@@ -4,12 +4,15 @@ Each runs in one durable transaction: the permission is checked first (404 for a
 user may not see, 403 for anyone but the secretariat), then the input, then the change is
 made and audited (`workflow.audit`); an extension's entry is published, so that the unit
 is told (a notification kind of `notifications.rules`) in the same transaction. A refusal raises a `DomainError` and changes nothing.
+
+The values arrive typed (a `date`, the model's choice, a text): the API's serializers and
+the pages' forms read them, after asking the same permission (`require_extender`,
+`require_calendar_keeper`), so that a user without the role learns nothing of the input.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,7 +23,7 @@ from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongStat
 from cases.models import Case
 from cases.users import User
 from deadlines import policy, texts
-from deadlines.calendar import end_of_day, is_working_day, last_day, local_date, parse_day
+from deadlines.calendar import end_of_day, is_working_day, last_day, local_date
 from deadlines.models import CalendarOverride, Extension
 from workflow import audit, events, rules
 from workflow.models import Clarification
@@ -28,23 +31,20 @@ from workflow.models import Clarification
 EXTENSION_KIND = "deadlines.extension_granted"
 
 
-def _require_secretariat(actor: User, message: str) -> None:
-    if not (permissions.may_manage_cycle(actor)):
-        raise NotAllowed(message)
+def require_calendar_keeper(actor: User) -> None:
+    """Only the secretariat changes the calendar; the edge asks before it reads the input."""
+    if not permissions.may_manage_cycle(actor):
+        raise NotAllowed(permissions.calendar_refusal())
 
 
-def _day(raw: Any, what: str) -> date:
-    day = parse_day(raw)
-    if day is None:
-        raise InvalidInput(
-            _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
-            % {"field": what, "raw": "" if raw is None else raw}
-        )
-    return day
+def require_extender(actor: User, case: Case) -> None:
+    """Only the secretariat extends a deadline; the edge asks before it reads the input."""
+    if not permissions.may_extend_deadlines(actor, case):
+        raise NotAllowed(permissions.extension_refusal())
 
 
-def _reason(raw: Any, message: str) -> str:
-    reason = str(raw or "").strip()
+def _reason(text: str, message: str) -> str:
+    reason = text.strip()
     if not reason:
         raise InvalidInput(message)
     return reason
@@ -53,9 +53,9 @@ def _reason(raw: Any, message: str) -> str:
 def grant_extension(
     case_id: int,
     *,
-    kind: Any,
-    due_date: Any,
-    reason: Any,
+    kind: Extension.Kind,
+    due_date: date,
+    reason: str,
     actor: User,
     now: datetime | None = None,
 ) -> Extension:
@@ -67,31 +67,23 @@ def grant_extension(
             case_id,
             queryset=Case.objects.select_for_update(of=("self",)).select_related("cycle", "unit"),
         )
-        known = kind in Extension.Kind.values
+        require_extender(actor, case)
         facts = rules.facts_for(actor, case, now, codes=("change_cycle",))
-        reasons = rules.extend(facts, kind if known else None)
-        if reasons and reasons[0].kind == rules.Kind.ROLE:
-            raise NotAllowed(_("Only the secretariat grants extensions."))
-        if not known:
-            raise InvalidInput(
-                _("Say which deadline to extend: “self_assessment” or “explanation”.")
-            )
-        rules.enforce(reasons)
-        day = _day(due_date, _("New deadline"))
+        rules.enforce(rules.extend(facts, kind))
         reason_text = _reason(reason, _("Give the reason for the extension."))
         if kind == Extension.Kind.SELF_ASSESSMENT:
-            current = _check_self_assessment(case, day)
+            current = _check_self_assessment(case, due_date)
         else:
-            current = _check_explanation(case, day)
-        if day < local_date(now):
+            current = _check_explanation(case, due_date)
+        if due_date < local_date(now):
             raise InvalidInput(
-                _("The new deadline (%(new)s) has already passed.") % {"new": texts.day(day)}
+                _("The new deadline (%(new)s) has already passed.") % {"new": texts.day(due_date)}
             )
         extension = Extension.objects.create(
             case=case,
             kind=kind,
             previous_due=current,
-            due_date=day,
+            due_date=due_date,
             reason=reason_text,
             granted_by=actor,
             granted_at=now,
@@ -103,7 +95,7 @@ def grant_extension(
                     case=case, round=case.appraisal_round, due_at__isnull=False
                 )
                 .exclude(status=Clarification.Status.EXPIRED)
-                .update(due_at=end_of_day(day))
+                .update(due_at=end_of_day(due_date))
             )
         # Published: notifications tell the unit (its `deadlines.extension_granted` kind).
         events.publish(
@@ -147,42 +139,40 @@ def _check_explanation(case: Case, day: date) -> date:
     return current
 
 
-def add_calendar_day(day: Any, kind: Any, reason: Any, *, actor: User) -> CalendarOverride:
+def add_calendar_day(
+    day: date, kind: CalendarOverride.Kind, reason: str, *, actor: User
+) -> CalendarOverride:
     """Declare a day off or a make-up working day; deadlines computed later count it."""
-    _require_secretariat(actor, _("Only the secretariat changes the working-day calendar."))
-    the_day = _day(day, _("Date"))
-    if kind not in CalendarOverride.Kind.values:
-        raise InvalidInput(_("Say what the day becomes: “day_off” or “working_day”."))
+    require_calendar_keeper(actor)
     reason_text = _reason(reason, _("Give the reason for changing the calendar."))
-    working = is_working_day(the_day)
+    working = is_working_day(day)
     if kind == CalendarOverride.Kind.WORKING_DAY and working:
-        raise InvalidInput(_("%(date)s is already a working day.") % {"date": texts.day(the_day)})
+        raise InvalidInput(_("%(date)s is already a working day.") % {"date": texts.day(day)})
     if kind == CalendarOverride.Kind.DAY_OFF and not working:
-        raise InvalidInput(_("%(date)s is already a day off.") % {"date": texts.day(the_day)})
+        raise InvalidInput(_("%(date)s is already a day off.") % {"date": texts.day(day)})
     try:
         with transaction.atomic(durable=True):
             override = CalendarOverride.objects.create(
-                day=the_day, kind=kind, reason=reason_text, created_by=actor
+                day=day, kind=kind, reason=reason_text, created_by=actor
             )
             audit.calendar_day_changed(override, actor=actor, added=True, reason=reason_text)
     except IntegrityError:
         raise Conflict(
             _("%(date)s is already changed in the calendar; remove that change first.")
-            % {"date": texts.day(the_day)}
+            % {"date": texts.day(day)}
         ) from None
     return override
 
 
-def remove_calendar_day(day: Any, reason: Any, *, actor: User) -> None:
+def remove_calendar_day(day: date, reason: str, *, actor: User) -> None:
     """Take back a day off or make-up working day; answer dates already fixed stay as they are."""
-    _require_secretariat(actor, _("Only the secretariat changes the working-day calendar."))
-    the_day = _day(day, _("Date"))
+    require_calendar_keeper(actor)
     reason_text = _reason(reason, _("Give the reason for changing the calendar."))
     with transaction.atomic(durable=True):
-        override = CalendarOverride.objects.select_for_update().filter(day=the_day).first()
+        override = CalendarOverride.objects.select_for_update().filter(day=day).first()
         if override is None:
             raise NotFound(
-                _("%(date)s has no calendar change to remove.") % {"date": texts.day(the_day)}
+                _("%(date)s has no calendar change to remove.") % {"date": texts.day(day)}
             )
         audit.calendar_day_changed(override, actor=actor, added=False, reason=reason_text)
         override.delete()

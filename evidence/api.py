@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -100,10 +106,27 @@ class UploadedSerializer(DocumentSerializer):
         }
 
 
-class UploadInput(serializers.Serializer):
-    criterion = serializers.CharField()
+class OneText(serializers.CharField):
+    """A text sent once: form data that repeats the field (a list) or sends a file in its
+    place is refused naming it, where DRF would take the last value or the file's name."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if isinstance(dictionary, QueryDict):
+            sent = dictionary.getlist(self.field_name or "")
+            if len(sent) > 1:
+                return sent
+        return super().get_value(dictionary)
+
+
+class UploadFields(serializers.Serializer):
+    """The texts beside an uploaded file, typed before the service sees them."""
+
+    criterion = OneText(required=False, allow_blank=True, allow_null=True)
+    note = OneText(required=False, allow_blank=True, allow_null=True, help_text="section / page")
+
+
+class UploadInput(UploadFields):
     file = serializers.FileField()
-    note = serializers.CharField(required=False, allow_blank=True, help_text="section / page")
 
 
 class LinkInput(serializers.Serializer):
@@ -151,15 +174,17 @@ class CaseEvidenceView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(_("Attach the file."))
-        fields = request.data if isinstance(request.data, dict) else {}
+        # Read once the body has arrived: a refusal here leaves the object unclaimed, and
+        # `finalize_response` deletes it.
+        fields = validated(request, UploadFields)
         link = services.add_evidence(
             pk,
-            fields.get("criterion"),
+            fields.get("criterion") or "",
             upload,
             actor=request.user,
             filename=upload.name or "",
             size=upload.size,
-            note=fields.get("note", ""),
+            note=fields.get("note") or "",
         )
         data = UploadedSerializer(link.document, context={"link": link}).data
         return Response(data, status=201)

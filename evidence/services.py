@@ -91,8 +91,8 @@ def clean_filename(name: str | None) -> str:
     return text
 
 
-def _clean_note(note: Any) -> str:
-    text = " ".join(str(note or "").split())
+def _clean_note(note: str) -> str:
+    text = " ".join(note.split())
     if len(text) > NOTE_MAX:
         raise InvalidInput(
             _("The note on the section or page is too long (at most %(max)s characters).")
@@ -149,8 +149,8 @@ def _require_change(case: Case, actor: User, now: datetime, *, withdraw: bool = 
     rules.enforce((rules.withdraw_evidence if withdraw else rules.add_evidence)(facts))
 
 
-def _criterion(case: Case, code: Any) -> Criterion:
-    code = str(code or "").strip()
+def _criterion(case: Case, code: str) -> Criterion:
+    code = code.strip()
     if not code:
         raise InvalidInput(_("Say which criterion the evidence is for."))
     criterion = Criterion.objects.leaves_of(case).filter(code=code).first()
@@ -218,19 +218,22 @@ def _add_link(
 
 def add_evidence(
     case_id: int,
-    criterion_code: Any,
+    criterion_code: str,
     upload: BinaryIO,
     *,
     actor: User,
     filename: str,
     size: int,
-    note: Any = "",
+    note: str = "",
     now: datetime | None = None,
 ) -> EvidenceLink:
     """Store one file as a new version of a criterion's evidence; returns the link.
 
     `upload` is a spooled file, or one the upload handler already streamed to the store
-    while it arrived (it has `stored`); from here on this function answers for that object.
+    while it arrived (it has `stored`); from here on this function answers for that object,
+    whatever it refuses (the note's length, the criterion, the case's state). The criterion
+    and the note arrive as texts: the edge typed them, and a refusal there leaves the object
+    unclaimed, for the upload handler to delete when the request ends.
     """
     at = now or timezone.now()
     chosen: dict[str, Any] = {}
@@ -340,10 +343,10 @@ def _discard(store: Storage, stored: Stored) -> None:
 def link_document(
     case_id: int,
     document_id: Any,
-    criterion_code: Any,
+    criterion_code: str,
     *,
     actor: User,
-    note: Any = "",
+    note: str = "",
     now: datetime | None = None,
 ) -> EvidenceLink:
     """Attach a document already uploaded to this case to another criterion (no re-upload)."""
@@ -435,11 +438,11 @@ class Download:
     stream: BinaryIO | None
 
 
-def open_download(document_id: Any, *, actor: User) -> Download:
+def open_download(document_id: int, *, actor: User) -> Download:
     """A short-lived URL (S3) or an open stream (local) of the file, after the permission
     check; the read is audited."""
     not_found = NotFound(_("This evidence does not exist or you may not see it."))
-    document = Document.objects.filter(pk=_int_or_zero(document_id)).first()
+    document = Document.objects.filter(pk=document_id).first()
     if document is None:
         raise not_found
     try:

@@ -7,8 +7,9 @@ from; the service call that follows remains the authority and may still refuse.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -18,10 +19,14 @@ from django.utils.translation import gettext_lazy
 from cases.errors import InvalidInput
 from cases.models import Criterion
 from cases.scoring import appraisal_needs_reason, check_points, resolve_self_score, to_decimal
-from deadlines.models import Extension
+from deadlines.calendar import parse_day
+from deadlines.models import CalendarOverride, Extension
 from notifications.models import NotificationSettings
 from web.pages import entry_kind
 from workflow.services import NOT_GIVEN, AppraisedScoreChange, SelfScoreChange
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def field_errors(form: forms.Form) -> dict[str, list[str]]:
@@ -242,8 +247,10 @@ class PublishForm(forms.Form):
 class ExtensionForm(forms.Form):
     """The secretariat gives one unit a later deadline (gia hạn)."""
 
-    kind = forms.ChoiceField(
-        label=gettext_lazy("Deadline to extend"), choices=Extension.Kind.choices
+    kind = forms.TypedChoiceField(
+        label=gettext_lazy("Deadline to extend"),
+        choices=Extension.Kind.choices,
+        coerce=Extension.Kind,
     )
     due_date = forms.DateField(
         label=gettext_lazy("New deadline (dd/mm/yyyy)"),
@@ -257,6 +264,40 @@ class ExtensionForm(forms.Form):
         widget=forms.Textarea,
         error_messages={"required": gettext_lazy("Give the reason for the extension.")},
     )
+
+
+class DayField(forms.Field):
+    """A date typed dd/mm/yyyy (or yyyy-mm-dd), read as the deadlines read it; the refusal
+    names the field (`what`) and repeats what was typed."""
+
+    def __init__(self, *, what: StrOrPromise, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.what = what
+
+    def to_python(self, value: Any) -> date:
+        day = parse_day(value)
+        if day is None:
+            raise forms.ValidationError(
+                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
+                % {"field": self.what, "raw": value or ""}
+            )
+        return day
+
+
+class CalendarDayForm(forms.Form):
+    """A day off or make-up working day the secretariat adds; the reason is the service's
+    to require."""
+
+    day = DayField(what=gettext_lazy("Date"))
+    kind = forms.TypedChoiceField(
+        choices=CalendarOverride.Kind.choices,
+        coerce=CalendarOverride.Kind,
+        error_messages={
+            "required": gettext_lazy("Say what the day becomes: “day_off” or “working_day”."),
+            "invalid_choice": gettext_lazy("Say what the day becomes: “day_off” or “working_day”."),
+        },
+    )
+    reason = forms.CharField(required=False)
 
 
 class NotificationSettingsForm(forms.Form):

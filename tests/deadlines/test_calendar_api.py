@@ -85,8 +85,63 @@ def test_bad_calendar_changes_are_refused(
 ) -> None:
     response = add_day(dated.secretariat, **body)
     assert response.status_code == status
-    assert fragment in response.json()["detail"]
+    answer = response.json()
+    # The service's refusals are the detail; the input serializer's name their field.
+    assert fragment in " ".join([answer["detail"], *answer["errors"]])
     assert not CalendarOverride.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "fragment"),
+    [
+        ({"day": "30/02/2026"}, "day", "“30/02/2026” is not a date"),
+        ({"day": "next Saturday"}, "day", "is not a date"),
+        ({"day": ["28/02/2026"]}, "day", "is not a date"),
+        ({"day": 20260228}, "day", "is not a date"),
+        ({"kind": "holiday"}, "kind", "“day_off” or “working_day”"),
+        ({"kind": ["working_day"]}, "kind", "“day_off” or “working_day”"),
+        ({"reason": ["Làm bù"]}, "reason", ""),
+    ],
+)
+def test_secretariat_adding_a_calendar_day_that_is_not_a_date_gets_the_field_named(
+    dated: SimpleNamespace, body: dict[str, Any], field: str, fragment: str
+) -> None:
+    response = add_day(dated.secretariat, **body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error.startswith(f"{field}: ") and fragment in error
+    assert not CalendarOverride.objects.exists()
+    assert not AuditEntry.objects.filter(action="deadlines.calendar.day_added").exists()
+
+
+def test_secretariat_removing_a_change_by_an_address_that_is_not_a_date_gets_the_field_named(
+    dated: SimpleNamespace,
+) -> None:
+    add_day(dated.secretariat)
+    client = api(dated.secretariat)
+    for address in ("/api/v1/calendar/2026-02-30/", "/api/v1/calendar/yesterday/"):
+        response = client.delete(address, {"reason": "Nhầm"}, format="json")
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error.startswith("day: ") and "không phải là ngày" in error
+    listed = client.delete("/api/v1/calendar/2026-02-28/", {"reason": ["Nhầm"]}, format="json")
+    assert listed.status_code == 400
+    assert [e.split(":")[0] for e in listed.json()["errors"]] == ["reason"]
+    assert CalendarOverride.objects.count() == 1
+    assert not AuditEntry.objects.filter(action="deadlines.calendar.day_removed").exists()
+
+
+def test_others_sending_a_bad_calendar_change_learn_only_that_they_may_not(
+    dated: SimpleNamespace,
+) -> None:
+    refused = add_day(dated.head_a, day="30/02/2026", kind=["x"])
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": "Only the secretariat changes the working-day calendar.",
+        "errors": [],
+    }
+    removed = api(dated.head_a).delete("/api/v1/calendar/yesterday/", {}, format="json")
+    assert removed.status_code == 403
 
 
 def test_the_same_day_cannot_be_changed_twice(dated: SimpleNamespace) -> None:

@@ -95,9 +95,44 @@ def test_bad_extensions_are_refused_and_change_nothing(
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
-    assert fragment in response.json()["detail"]
+    answer = response.json()
+    # The service's refusals are the detail; the input serializer's name their field.
+    assert fragment in " ".join([answer["detail"], *answer["errors"]])
     assert not Extension.objects.exists()
     assert not AuditEntry.objects.filter(action="deadlines.extension.granted").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"due_date": "31/04/2026"}, "due_date"),
+        ({"due_date": ["07/04/2026"]}, "due_date"),
+        ({"due_date": 20260407}, "due_date"),
+        ({"due_date": None}, "due_date"),
+        ({"kind": ["self_assessment"]}, "kind"),
+        ({"kind": None}, "kind"),
+        ({"reason": {"text": "Lý do"}}, "reason"),
+    ],
+)
+def test_secretariat_extending_with_a_field_of_the_wrong_shape_gets_the_field_named(
+    dated: SimpleNamespace, body: dict[str, Any], field: str
+) -> None:
+    response = extend(dated.secretariat, dated.case_a, **body)
+    assert response.status_code == 400, response.json()
+    assert [e.split(":")[0] for e in response.json()["errors"]] == [field]
+    assert not Extension.objects.exists()
+    assert not AuditEntry.objects.filter(action="deadlines.extension.granted").exists()
+
+
+def test_a_unit_head_sending_a_bad_extension_learns_only_that_they_may_not_extend(
+    dated: SimpleNamespace,
+) -> None:
+    odd = {"kind": "appraisal", "due_date": ["x"], "reason": {"a": 1}}
+    refused = extend(dated.head_a, dated.case_a, **odd)
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Chỉ Sở Nội vụ được gia hạn.", "errors": []}
+    assert extend(dated.head_b, dated.case_a, **odd).status_code == 404
+    assert not Extension.objects.exists()
 
 
 def test_an_extension_must_be_later_than_the_one_already_granted(dated: SimpleNamespace) -> None:

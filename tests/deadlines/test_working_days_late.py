@@ -16,7 +16,7 @@ from cases import permissions
 from cases.models import Case, Criterion
 from deadlines import policy
 from deadlines import services as deadline_services
-from deadlines.models import CalendarOverride
+from deadlines.models import CalendarOverride, Extension
 from results import documents
 from tests.deadlines.helpers import at, fresh
 from tests.helpers import fill_self_scores, force_state
@@ -38,7 +38,7 @@ def _locked_at_the_cutoff(w: SimpleNamespace) -> Case:
 def _extend(w: SimpleNamespace, to: date, granted: tuple[int, ...]) -> None:
     deadline_services.grant_extension(
         w.case_a.pk,
-        kind="self_assessment",
+        kind=Extension.Kind.SELF_ASSESSMENT,
         due_date=to,
         reason="Sự cố phần mềm chấm điểm",
         actor=w.secretariat,

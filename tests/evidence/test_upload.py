@@ -282,6 +282,44 @@ def test_a_file_stored_while_arriving_is_removed_when_the_criterion_is_refused(
     assert nothing_stored(store)
 
 
+@pytest.mark.parametrize("field", ["note", "criterion"])
+def test_a_unit_sending_a_text_as_a_list_beside_its_scan_gets_the_field_named_and_nothing_kept(
+    world: SimpleNamespace, store: Storage, field: str
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body: dict[str, Any] = {
+        "criterion": "1.1.1",
+        "note": "Mục II",
+        # Decided by its first bytes: already in the store when the texts are read.
+        "file": SimpleUploadedFile("Bản scan.pdf", samples.pdf(3 * 1024 * 1024)),
+    }
+    body[field] = ["1.1.1", "1.1.2"] if field == "criterion" else ["Mục II", "trang 3"]
+    response = client_for(world.staff_a).post(
+        reverse("case-evidence", args=[world.case_a.pk]), body, format="multipart"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The data sent is not valid.",
+        "errors": [f"{field}: Not a valid string."],
+    }
+    assert nothing_stored(store)
+    assert not EvidenceLink.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="evidence.").exists()
+
+
+def test_a_note_too_long_beside_a_scan_already_stored_is_refused_and_removed(
+    world: SimpleNamespace, store: Storage
+) -> None:
+    content = samples.pdf(3 * 1024 * 1024)
+    response = upload(world.staff_a, world.case_a, "1.1.1", content, note="x" * 501)
+
+    assert response.status_code == 400
+    assert "too long (at most 500 characters)" in response.json()["detail"]
+    assert nothing_stored(store)
+
+
 def test_a_second_file_in_the_request_is_refused_and_nothing_kept(
     world: SimpleNamespace, store: Storage
 ) -> None:

@@ -78,7 +78,7 @@ def test_refused_additions_show_the_services_reason_and_change_nothing(
 ) -> None:
     client = signed_in(world.secretariat)
     saturday, day = _saturday(_year()), _working_day(_year())
-    services.add_calendar_day(day, "day_off", "Đã có", actor=world.secretariat)
+    services.add_calendar_day(day, CalendarOverride.Kind.DAY_OFF, "Đã có", actor=world.secretariat)
     before = (CalendarOverride.objects.count(), AuditEntry.objects.count())
     for data, status, message in (
         ({"day": f"{saturday:%d/%m/%Y}", "kind": "day_off", "reason": "x"}, 400, "đã là ngày nghỉ"),
@@ -102,12 +102,33 @@ def test_refused_additions_show_the_services_reason_and_change_nothing(
     assert (CalendarOverride.objects.count(), AuditEntry.objects.count()) == before
 
 
+def test_the_secretariat_adding_a_day_that_is_not_a_date_or_of_no_known_kind_is_told_by_the_form(
+    world: Any, signed_in: Any
+) -> None:
+    client = signed_in(world.secretariat)
+    before = (CalendarOverride.objects.count(), AuditEntry.objects.count())
+    day = _working_day(_year())
+    for data, message in (
+        ({"day": "", "kind": "day_off", "reason": "x"}, "Ngày: “” không phải là ngày"),
+        ({"day": "hôm nay", "kind": "day_off", "reason": "x"}, "Ngày: “hôm nay” không phải"),
+        ({"day": f"{day:%d/%m/%Y}", "kind": "holiday", "reason": "x"}, "“day_off” (ngày nghỉ)"),
+        ({"day": f"{day:%d/%m/%Y}", "reason": "x"}, "“working_day” (ngày làm việc)"),
+    ):
+        response = client.post(URL, data)
+        assert response.status_code == 400, data
+        page = Page(response)
+        assert message in page.id("add-day-error").text, data
+        assert page.id("add-day-date")["value"] == data["day"]  # what was typed stays
+        assert page.id("add-day-date")["aria-invalid"] == "true"
+    assert (CalendarOverride.objects.count(), AuditEntry.objects.count()) == before
+
+
 def test_the_secretariat_removes_a_change_with_a_reason_and_not_without(
     world: Any, signed_in: Any
 ) -> None:
     client = signed_in(world.secretariat)
     day = _working_day(_year())
-    services.add_calendar_day(day, "day_off", "Nghỉ", actor=world.secretariat)
+    services.add_calendar_day(day, CalendarOverride.Kind.DAY_OFF, "Nghỉ", actor=world.secretariat)
     remove = reverse("web:calendar-remove", args=[day.isoformat()])
 
     refused = client.post(remove, {"reason": ""})
@@ -132,7 +153,7 @@ def test_the_secretariat_removes_a_change_with_a_reason_and_not_without(
 
 def test_only_the_secretariat_may_open_or_change_the_calendar(world: Any, signed_in: Any) -> None:
     day = _working_day(_year())
-    services.add_calendar_day(day, "day_off", "Nghỉ", actor=world.secretariat)
+    services.add_calendar_day(day, CalendarOverride.Kind.DAY_OFF, "Nghỉ", actor=world.secretariat)
     other = _working_day(_year(), after=3)
     remove = reverse("web:calendar-remove", args=[day.isoformat()])
     for user in (world.leader, world.auditor, world.appraiser, world.head_a, world.outsider):
@@ -148,12 +169,14 @@ def test_the_calendar_costs_the_same_for_one_change_or_six(
     world: Any, signed_in: Any, django_assert_max_num_queries: Any
 ) -> None:
     client = signed_in(world.secretariat)
-    services.add_calendar_day(_working_day(_year()), "day_off", "1", actor=world.secretariat)
+    services.add_calendar_day(
+        _working_day(_year()), CalendarOverride.Kind.DAY_OFF, "1", actor=world.secretariat
+    )
     with django_assert_max_num_queries(CALENDAR_PAGE_QUERIES) as one:
         client.get(URL)
     for n in range(1, 6):
         services.add_calendar_day(
-            _working_day(_year(), n), "day_off", str(n), actor=world.secretariat
+            _working_day(_year(), n), CalendarOverride.Kind.DAY_OFF, str(n), actor=world.secretariat
         )
     with django_assert_max_num_queries(CALENDAR_PAGE_QUERIES) as six:
         page = Page(client.get(URL))

@@ -28,6 +28,7 @@ from cases.users import SignedInRequest, display_name
 from deadlines import services as deadline_services
 from deadlines import texts
 from deadlines.calendar import local_date, parse_day
+from web.forms import CalendarDayForm
 from web.pages import secretariat as pages
 from web.shortcuts import back_to, managed_cycle
 from workflow import cycle_services
@@ -188,14 +189,19 @@ def calendar(request: SignedInRequest) -> HttpResponse:
     if request.method != "POST":
         return _render_calendar(request, pages.calendar_page(year))
     posted = {k: request.POST.get(k, "").strip() for k in ("day", "kind", "reason")}
+    form = CalendarDayForm(request.POST)
+    if not form.is_valid():
+        problems = [str(e) for errors in form.errors.values() for e in errors]
+        return _refused_addition(request, year, posted, problems, status=400)
     try:
         override = deadline_services.add_calendar_day(
-            posted["day"], posted["kind"], posted["reason"], actor=request.user
+            form.cleaned_data["day"],
+            form.cleaned_data["kind"],
+            form.cleaned_data["reason"],
+            actor=request.user,
         )
     except DomainError as error:
-        page = pages.calendar_page(year)
-        page.add_errors, page.add_posted = [str(error.message)], posted
-        return _render_calendar(request, page, status=error.status_code)
+        return _refused_addition(request, year, posted, [str(error.message)], error.status_code)
     messages.success(
         request,
         _("%(date)s is now: %(kind)s.")
@@ -206,6 +212,15 @@ def calendar(request: SignedInRequest) -> HttpResponse:
         query=f"year={override.day.year}",
         anchor=f"day-{override.day.isoformat()}",
     )
+
+
+def _refused_addition(
+    request: SignedInRequest, year: int, posted: dict[str, str], errors: list[str], status: int
+) -> HttpResponse:
+    """The calendar again, what was typed kept and the refusal above the form."""
+    page = pages.calendar_page(year)
+    page.add_errors, page.add_posted = errors, posted
+    return _render_calendar(request, page, status=status)
 
 
 @login_required
