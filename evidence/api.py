@@ -130,7 +130,7 @@ class UploadInput(UploadFields):
 
 
 class LinkInput(serializers.Serializer):
-    document = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    document = serializers.IntegerField(min_value=1)
     criterion = text()
     note = text()
 
@@ -198,7 +198,7 @@ class CaseEvidenceLinkView(APIView):
         data = validated(request, LinkInput)
         link = services.link_document(
             pk,
-            data.get("document"),
+            data["document"],
             data.get("criterion") or "",
             actor=request.user,
             note=data.get("note") or "",

@@ -342,7 +342,7 @@ def _discard(store: Storage, stored: Stored) -> None:
 
 def link_document(
     case_id: int,
-    document_id: Any,
+    document_id: int,
     criterion_code: str,
     *,
     actor: User,
@@ -357,8 +357,8 @@ def link_document(
         _require_change(case, actor, now)
         criterion = _criterion(case, criterion_code)
         try:
-            document = Document.objects.get(case=case, pk=int(document_id))
-        except (Document.DoesNotExist, TypeError, ValueError):
+            document = Document.objects.get(case=case, pk=document_id)
+        except Document.DoesNotExist:
             raise InvalidInput(
                 _("Document %(id)s is not evidence of this case.") % {"id": document_id}
             ) from None
@@ -380,14 +380,12 @@ def link_document(
 
 
 def withdraw_link(
-    link_id: Any, *, actor: User, reason: Any = "", now: datetime | None = None
+    link_id: int, *, actor: User, reason: str = "", now: datetime | None = None
 ) -> EvidenceLink:
     """Withdraw one version of a criterion's evidence (self-scoring only; the file stays)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        case_id = EvidenceLink.objects.filter(pk=_int_or_zero(link_id)).values_list(
-            "case_id", flat=True
-        )
+        case_id = EvidenceLink.objects.filter(pk=link_id).values_list("case_id", flat=True)
         if not case_id:
             raise NotFound(_("This evidence does not exist or you may not see it."))
         try:
@@ -403,19 +401,11 @@ def withdraw_link(
         if link.withdrawn_at is not None:
             raise Conflict(_("This evidence was already withdrawn."))
         link.withdrawn_at, link.withdrawn_by = now, actor
-        link.withdraw_reason = " ".join(str(reason or "").split())
+        link.withdraw_reason = " ".join(reason.split())
         link.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
         link.case = case
         events.publish(trail.evidence_withdrawn(link, actor=actor, reason=link.withdraw_reason))
     return link
-
-
-def _int_or_zero(value: Any) -> int:
-    """A primary key from the request, or 0 (no row has it) when it is not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -71,6 +71,24 @@ def test_a_document_cannot_be_linked_twice_to_a_criterion_nor_to_another_case(
     assert foreign.json()["detail"] == f"Document {other['id']} is not evidence of this case."
 
 
+@pytest.mark.parametrize("document", [None, "one", [1], 0])
+def test_unit_linking_without_a_document_number_gets_the_field_named(
+    world: SimpleNamespace, local_store: Storage, document: Any
+) -> None:
+    upload(world.staff_a, world.case_a, "1.1.1", samples.pdf())
+    links = EvidenceLink.objects.count()
+
+    response = client_for(world.staff_a).post(
+        reverse("case-evidence-links", args=[world.case_a.pk]),
+        {"criterion": "1.2"} if document is None else {"document": document, "criterion": "1.2"},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert [e for e in response.json()["errors"] if e.startswith("document:")]
+    assert EvidenceLink.objects.count() == links
+
+
 def test_unit_withdraws_a_version_while_self_scoring_and_it_is_audited(
     world: SimpleNamespace, local_store: Storage
 ) -> None:
