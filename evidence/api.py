@@ -26,6 +26,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -195,7 +196,11 @@ class CaseEvidenceLinkView(APIView):
 
     @extend_schema(request=LinkInput, responses={201: LinkSerializer})
     def post(self, request: SignedInApiRequest, pk: int) -> Response:
-        data = validated(request, LinkInput)
+        try:
+            data = validated(request, LinkInput)
+        except ValidationError:
+            permissions.get_case_for_user(request.user, pk)  # a case out of sight: 404 first
+            raise
         link = services.link_document(
             pk,
             data["document"],

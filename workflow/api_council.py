@@ -16,6 +16,7 @@ from cases.errors import NotAllowed, NotFound
 from cases.inputs import text, validated
 from cases.models import Council, CouncilArea, CouncilMember, Cycle
 from cases.users import SignedInApiRequest, display_name
+from deadlines.calendar import parse_day
 from workflow import council
 from workflow.api_appraisal import visible_cycle
 
@@ -112,9 +113,9 @@ class CouncilView(APIView):
         data = validated(request, DecisionInput)
         formed = council.form_council(
             cycle.pk,
-            data.get("decision_number"),
-            data.get("decision_date"),
-            data.get("decision_signer"),
+            data.get("decision_number") or "",
+            parse_day(data.get("decision_date") or ""),
+            data.get("decision_signer") or "",
             actor=request.user,
         )
         return Response(CouncilSerializer(formed).data)
@@ -126,7 +127,7 @@ class CouncilMemberListView(APIView):
         cycle = _managed(request, pk)
         data = validated(request, MemberInput)
         member = council.add_member(
-            cycle.pk, data["user"], data["role"], data.get("department"), actor=request.user
+            cycle.pk, data["user"], data["role"], data.get("department") or "", actor=request.user
         )
         return Response(MemberSerializer(member).data, status=201)
 

@@ -10,7 +10,7 @@ department holds the area. Nobody appraises the case of a unit they belong to or
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,7 +32,7 @@ from cases.models import (
     Unit,
 )
 from cases.users import User, display_name
-from deadlines.calendar import local_date, parse_day
+from deadlines.calendar import local_date
 from workflow import audit
 
 
@@ -67,16 +67,17 @@ def area_codes(cycle: Cycle) -> list[str]:
 
 def form_council(
     cycle_id: int,
-    decision_number: Any,
-    decision_date: Any,
-    signer: Any = "",
+    decision_number: str,
+    decision_date: date | None,
+    signer: str = "",
     *,
     actor: User,
     now: datetime | None = None,
 ) -> Council:
-    """Record (or correct) the decision that forms the cycle's council."""
-    number = str(decision_number or "").strip()
-    day = parse_day(decision_date) if decision_date else None
+    """Record (or correct) the decision that forms the cycle's council. The edge reads the date
+    (`deadlines.calendar.parse_day`): None when it was left out or is not one."""
+    number = decision_number.strip()
+    day = decision_date
     errors = []
     if not number or len(number) > 64:
         errors.append(_("Give the number of the decision (up to 64 characters)."))
@@ -101,7 +102,7 @@ def form_council(
         council = council or Council(cycle=cycle)
         council.decision_number = number
         council.decision_date = day
-        council.decision_signer = str(signer or "").strip()[:255]
+        council.decision_signer = signer.strip()[:255]
         council.save()
         audit.record(
             audit.COUNCIL_FORMED,
@@ -114,8 +115,9 @@ def form_council(
     return council
 
 
-def _user(ref: Any) -> User | None:
-    ref = str(ref or "").strip()
+def _user(ref: int | str) -> User | None:
+    """The person by id or by username."""
+    ref = str(ref).strip()
     if not ref:
         return None
     lookup = {"pk": ref} if ref.isdigit() else {"username": ref}
@@ -123,14 +125,14 @@ def _user(ref: Any) -> User | None:
 
 
 def add_member(
-    cycle_id: int, user_ref: Any, role: Any, department_code: Any = "", *, actor: User
+    cycle_id: int, user_ref: int | str, role: str, department_code: str = "", *, actor: User
 ) -> CouncilMember:
     """Seat a person on the council: a member represents a department; the chair is one."""
     with transaction.atomic():
         cycle = _council_cycle(cycle_id, actor)
         council = _council(cycle)
         user = _user(user_ref)
-        code = str(department_code or "").strip()
+        code = department_code.strip()
         department = Unit.objects.filter(code=code, is_active=True).first() if code else None
         errors = []
         if user is None:

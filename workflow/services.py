@@ -343,7 +343,7 @@ def _not_a_leaf(code: str) -> InvalidInput:
     )
 
 
-def _locked_score(case: Case, criterion: Criterion, version: Any) -> Score:
+def _locked_score(case: Case, criterion: Criterion, version: int | None) -> Score:
     score = Score.objects.select_for_update().get(case=case, criterion=criterion)
     _check_version(score, criterion, version)
     score.case = case
@@ -351,7 +351,7 @@ def _locked_score(case: Case, criterion: Criterion, version: Any) -> Score:
     return score
 
 
-def _locked_leaf_score(case: Case, code: str, version: Any) -> Score:
+def _locked_leaf_score(case: Case, code: str, version: int | None) -> Score:
     """The score row of the case's leaf `code`, locked, with its criterion and area: what
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
     try:
@@ -368,9 +368,9 @@ def _locked_leaf_score(case: Case, code: str, version: Any) -> Score:
     return score
 
 
-def _check_version(score: Score, criterion: Criterion, version: Any) -> None:
+def _check_version(score: Score, criterion: Criterion, version: int | None) -> None:
     """Optimistic concurrency: the version the form was drawn with must still be current."""
-    if version not in (None, "") and str(version) != str(score.version):
+    if version is not None and version != score.version:
         raise Conflict(
             _("Criterion %(code)s was changed by someone else meanwhile. Reload and try again.")
             % {"code": criterion.code}
@@ -628,14 +628,14 @@ def decide_not_applicable(
     actor: User,
     confirm: bool,
     reason: str = "",
-    appraised_score: Any = None,
-    version: Any = None,
+    appraised_score: TypedNumber | None = None,
+    version: int | None = None,
     now: datetime | None = None,
 ) -> Score:
     """The appraiser confirms the unit's "not applicable" on a leaf, or rejects it with the
     reason and the points the leaf gets instead (it then counts in the maximum again)."""
     now = now or timezone.now()
-    reason = (reason or "").strip()
+    reason = reason.strip()
     with transaction.atomic():
         case = _locked_case(case_id, actor, "appraise_case")
         criterion = _appraisable_leaf(case, criterion_code, actor=actor, now=now)

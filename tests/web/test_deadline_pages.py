@@ -72,6 +72,18 @@ def test_only_the_secretariat_may_extend(world: Any, signed_in: Any) -> None:
     assert page.id_or_none("ext-date") is None
 
 
+def test_a_unit_head_posting_a_bad_extension_is_refused_before_the_form_is_read(
+    world: Any, signed_in: Any
+) -> None:
+    response = signed_in(world.head_a).post(
+        reverse("web:extend", args=[world.case_a.pk]),
+        {"kind": "self_assessment", "due_date": "", "reason": ""},
+    )
+    assert response.status_code == 403
+    assert "Hãy nhập thời hạn mới." not in response.content.decode()
+    assert not Extension.objects.exists()
+
+
 def test_a_unit_with_an_extension_is_not_counted_late(world: Any, signed_in: Any) -> None:
     _move_cycle_deadline(world, -2)
     Extension.objects.create(

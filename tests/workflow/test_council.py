@@ -3,7 +3,7 @@ department; only its people are assigned, and nobody appraises a unit they repre
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -94,7 +94,10 @@ def test_the_support_team_may_appraise_any_area(world: SimpleNamespace) -> None:
 @pytest.mark.parametrize(
     ("call", "fragment"),
     [
-        (lambda w: council.form_council(w.cycle.pk, "", "01/01/2026", actor=w.secretariat), "số"),
+        (
+            lambda w: council.form_council(w.cycle.pk, "", date(2026, 1, 1), actor=w.secretariat),
+            "số",
+        ),
         (
             lambda w: council.form_council(
                 w.cycle.pk,
@@ -167,9 +170,25 @@ def test_only_the_secretariat_records_the_council(world: SimpleNamespace) -> Non
     before = state()
     for user in (world.leader, world.auditor, world.appraiser, world.head_a):
         with pytest.raises(NotAllowed):
-            council.form_council(world.cycle.pk, "9/QĐ", "01/01/2026", actor=user)
+            council.form_council(world.cycle.pk, "9/QĐ", date(2026, 1, 1), actor=user)
         with pytest.raises(NotAllowed):
             council.add_member(world.cycle.pk, "outsider", "support", actor=user)
+    assert state() == before
+
+
+@pytest.mark.parametrize("day", ["31/02/2026", "ngày 5", "", ["05/01/2026"]])
+def test_the_secretariat_sending_a_decision_date_that_is_not_one_is_told_and_nothing_changes(
+    world: SimpleNamespace, day: Any
+) -> None:
+    before = state()
+    response = api(world.secretariat).post(
+        f"/api/v1/cycles/{world.cycle.pk}/council/",
+        {"decision_number": "7/QĐ-UBND", "decision_date": day},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    said = " ".join([response.json()["detail"], *response.json().get("errors", [])])
+    assert "decision_date" in said or "dd/mm/yyyy" in said
     assert state() == before
 
 

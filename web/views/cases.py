@@ -146,6 +146,10 @@ def _page(request: SignedInRequest) -> str:
 def extend(request: SignedInRequest, pk: int) -> HttpResponse:
     """The secretariat grants the unit a later deadline, with the reason."""
     case = case_for(request, pk, queryset=CASE_PAGE)
+    try:  # asked before the form is read: the refusal says nothing of what it would need
+        deadline_services.require_extender(request.user, case)
+    except NotAllowed as error:
+        raise PermissionDenied(str(error.message)) from None
     form = ExtensionForm(request.POST)
     if form.is_valid():
         try:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cases.errors import DomainError, InvalidInput, NotAllowed
 from cases.users import SignedInRequest, display_name
+from deadlines.calendar import parse_day
 from web.pages import council as pages
 from web.shortcuts import back_to, managed_cycle
 from workflow import council as services
@@ -39,18 +40,18 @@ def council(request: SignedInRequest, pk: int) -> HttpResponse:
         if action == "decision":
             services.form_council(
                 cycle.pk,
-                post.get("decision_number"),
-                post.get("decision_date"),
-                post.get("decision_signer"),
+                post.get("decision_number", ""),
+                parse_day(post.get("decision_date", "")),
+                post.get("decision_signer", ""),
                 actor=request.user,
             )
             said = _("The decision forming the council was recorded.")
         elif action == "add_member":
             member = services.add_member(
                 cycle.pk,
-                post.get("user"),
-                post.get("role"),
-                post.get("department"),
+                post.get("user", ""),
+                post.get("role", ""),
+                post.get("department", ""),
                 actor=request.user,
             )
             said = _("%(name)s joined the council.") % {"name": display_name(member.user)}
