@@ -18,8 +18,11 @@ $(UV):
 	python3 -m venv .tools
 	.tools/bin/pip install -q "uv==$(UV_VERSION)"
 
+# The libraries are compiled to bytecode once, here: a machine that sets
+# PYTHONDONTWRITEBYTECODE would otherwise compile Django and the rest again in every process
+# the product or the tests start (about 1.7 s of CPU each).
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 setup: .venv/.synced
@@ -68,8 +71,11 @@ node_modules/.installed: package.json package-lock.json
 # The suite runs in TEST_WORKERS parallel processes, each with its own PostgreSQL and Redis
 # (tests/workers.py); TEST_WORKERS=0 runs it in this one process (docs/testing.md).
 TEST_WORKERS ?= 3
+# PYTHONDONTWRITEBYTECODE is cleared for the run: the workers and the servers the tests
+# start then share the compiled project modules and pytest's rewritten test modules instead of
+# compiling them again, each of them (the files go to __pycache__, which git ignores).
 test: setup system-packages node_modules/.installed check
-	bash scripts/with-services.sh .venv/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= bash scripts/with-services.sh .venv/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup system-packages
 	bash scripts/with-services.sh bash -c 'for f in bench/*.py; do echo "== $$f"; $(PY) "$$f" || exit 1; done'
