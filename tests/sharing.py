@@ -1,21 +1,31 @@
-"""Data built once per test module instead of once per test, where that changes nothing a
+"""Data built once per test session instead of once per test, where that changes nothing a
 test can see.
 
-A fixture named in SHARED (`world`, `province`) is built once for a module when every
+A fixture named in SHARED (`world`, `province`) is given once to a module when every
 database test of the module takes it and none needs committed data (`transaction=True`,
 `live_server`, …). The module's tests then run in savepoints of one transaction holding the
 data (`tests.helpers.built_once`), each with its own deep copy of the namespace, as Django's
 `TestCase.setUpTestData` does: a test's writes are undone before the next test, so every
 test sees the data as built. Elsewhere each test builds its own, as before.
+
+The data is built through the services once per worker process: the rows it wrote are kept
+(`Rows`) and the next module that shares it gets them back with one COPY per table, with the
+namespace as built. They are built again when the rows that were already there (the role
+groups post_migrate makes after a transactional test emptied the database) are no longer
+the same.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from psycopg import sql
 
 from tests.helpers import built_once
 
@@ -66,8 +76,8 @@ def shared_by_module(name: str) -> set[str]:
 def once_per_module(
     request: pytest.FixtureRequest, django_db_blocker: Any, name: str, build: Callable[[], T]
 ) -> Iterator[T | None]:
-    """For the module-scoped fixture behind `name`: yields the data built once, or None where
-    the module's tests build their own."""
+    """For the module-scoped fixture behind `name`: yields the data (built once per session,
+    `once_per_session`), or None where the module's tests build their own."""
     module = request.node.nodeid
     if module not in _modules.get(name, ()):
         yield None
@@ -79,4 +89,99 @@ def once_per_module(
         with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
             return build()
 
-    yield from built_once(django_db_blocker, build_fast)
+    yield from built_once(django_db_blocker, lambda: once_per_session(name, build_fast))
+
+
+@dataclass
+class Rows(Generic[T]):
+    """What building a fixture wrote: each table's new rows as COPY text, and its namespace."""
+
+    before: dict[str, set[str]]  # the primary keys each table held before the build
+    copies: dict[str, bytes]
+    built: T
+
+
+_rows: dict[str, Rows[Any]] = {}
+
+
+def _tables() -> dict[str, str]:
+    """Every table of the apps with its primary key column."""
+    from django.apps import apps
+
+    tables: dict[str, str] = {}
+    for model in apps.get_models(include_auto_created=True):
+        pk = model._meta.pk
+        if model._meta.managed and not model._meta.proxy and pk is not None and pk.column:
+            tables[model._meta.db_table] = pk.column
+    return tables
+
+
+def _keys(tables: dict[str, str]) -> dict[str, set[str]]:
+    """The primary keys every table holds now, in one query."""
+    union = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, {}::text FROM {}").format(
+            sql.Literal(table), sql.Identifier(pk), sql.Identifier(table)
+        )
+        for table, pk in sorted(tables.items())
+    )
+    keys: dict[str, set[str]] = {table: set() for table in tables}
+    with connection.connection.cursor() as cursor:
+        for table, key in cursor.execute(union):
+            keys[table].add(key)
+    return keys
+
+
+def once_per_session(name: str, build: Callable[[], T]) -> T:
+    """`build()` the first time in this process, its rows copied back the next times; inside
+    the transaction of `built_once`."""
+    connection.ensure_connection()
+    tables = _tables()
+    before = _keys(tables)
+    kept = _rows.get(name)
+    if kept is not None and before == kept.before:
+        _copy_in(kept.copies, tables)
+        return copy.deepcopy(kept.built)
+    built = build()
+    copies: dict[str, bytes] = {}
+    with connection.connection.cursor() as cursor:
+        for table, pk in tables.items():
+            old = before[table]
+            where = (
+                sql.SQL(" WHERE {}::text NOT IN ({})").format(
+                    sql.Identifier(pk), sql.SQL(", ").join(map(sql.Literal, sorted(old)))
+                )
+                if old
+                else sql.SQL("")
+            )
+            query = sql.SQL("COPY (SELECT * FROM {}{}) TO STDOUT").format(
+                sql.Identifier(table), where
+            )
+            with cursor.copy(query) as out:
+                text = b"".join(bytes(chunk) for chunk in out)
+            if text:
+                copies[table] = text
+    _rows[name] = Rows(before=before, copies=copies, built=copy.deepcopy(built))
+    return built
+
+
+def _copy_in(copies: dict[str, bytes], tables: dict[str, str]) -> None:
+    """The kept rows back in their tables (foreign keys are checked at commit, so in any
+    order), and each table's id sequence past them."""
+    with connection.connection.cursor() as cursor:
+        for table, text in copies.items():
+            with cursor.copy(
+                sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))
+            ) as copy_in:
+                copy_in.write(text)
+        for table in copies:
+            cursor.execute(
+                sql.SQL(
+                    "SELECT setval(seq, (SELECT max({pk}) FROM {table})) "
+                    "FROM pg_get_serial_sequence({name}, {column}) AS seq WHERE seq IS NOT NULL"
+                ).format(
+                    pk=sql.Identifier(tables[table]),
+                    table=sql.Identifier(table),
+                    name=sql.Literal(table),
+                    column=sql.Literal(tables[table]),
+                )
+            )

@@ -23,7 +23,7 @@ def _province_of_the_module(
 
 @pytest.fixture
 def province(_province_of_the_module: SimpleNamespace | None, db: Any) -> SimpleNamespace:
-    """Built once per module where every database test takes it (`tests.sharing`)."""
+    """Given once to each module where every database test takes it (`tests.sharing`)."""
     if _province_of_the_module is not None:
         return copy.deepcopy(_province_of_the_module)
     return build_province()
