@@ -402,7 +402,7 @@ def _past_year(year: int, secretariat: User) -> Cycle:
         cycle.pk,
         actor=_user_named("leader"),
         decision_number=f"{year % 100 + 190}/QĐ-UBND",
-        decision_date=published.strftime("%d/%m/%Y"),
+        decision_date=published,
         signer="Chủ tịch UBND tỉnh",
         now=_at(published),
     )

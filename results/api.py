@@ -136,7 +136,7 @@ class ExclusionView(APIView):
             body.get("reason") or "",
             actor=request.user,
             follow_up_by=body.get("follow_up_by") or "",
-            follow_up_due=body.get("follow_up_due"),
+            follow_up_due=services.follow_up_day(str(body.get("follow_up_due") or "")),
         )
         return Response(
             {

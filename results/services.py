@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -51,39 +51,46 @@ def _decidable_case(case_id: int, actor: User) -> Case:
     return case
 
 
+def follow_up_day(raw: str) -> date | None:
+    """The follow-up date of an exclusion as the leader wrote it (read by the page and the API
+    before `exclude_from_ranking`): None when left out; refused when it is not a date."""
+    if not raw.strip():
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise InvalidInput(
+            _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
+            % {"field": _("Follow-up due"), "raw": raw}
+        )
+    return day
+
+
 def exclude_from_ranking(
     case_id: int,
     reason: str,
     *,
     actor: User,
     follow_up_by: str = "",
-    follow_up_due: Any = None,
+    follow_up_due: date | None = None,
     now: datetime | None = None,
 ) -> RankingExclusion:
     """The leader takes a unit out of the ranking of its cycle, with the reason and the
     follow-up the decision demands (who clarifies the responsibility, by when). The unit
     is told in the same transaction (the notification subscribed to the audit action)."""
-    reason = (reason or "").strip()
-    follow_up_by = " ".join((follow_up_by or "").split())
+    reason = reason.strip()
+    follow_up_by = " ".join(follow_up_by.split())
     if len(follow_up_by) > FOLLOW_UP_BY_MAX:
         raise InvalidInput(
             _("%(field)s: at most %(max)s characters.")
             % {"field": _("Responsibility to be clarified by"), "max": FOLLOW_UP_BY_MAX}
         )
     now = now or timezone.now()
-    due = None
-    if follow_up_due not in (None, ""):
-        due = parse_day(follow_up_due)
-        if due is None:
-            raise InvalidInput(
-                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
-                % {"field": _("Follow-up due"), "raw": follow_up_due}
-            )
-        if due < local_date(now):
-            raise InvalidInput(
-                _("The follow-up date %(date)s has already passed.")
-                % {"date": date_format(due, "d/m/Y")}
-            )
+    due = follow_up_due
+    if due is not None and due < local_date(now):
+        raise InvalidInput(
+            _("The follow-up date %(date)s has already passed.")
+            % {"date": date_format(due, "d/m/Y")}
+        )
     with transaction.atomic(durable=True):
         case = _decidable_case(case_id, actor)
         if not reason:

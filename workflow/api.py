@@ -591,7 +591,7 @@ class CycleActionView(APIView):
                 pk,
                 actor=request.user,
                 decision_number=data.get("decision_number") or "",
-                decision_date=data.get("decision_date"),
+                decision_date=cycle_services.decision_day(str(data.get("decision_date") or "")),
                 signer=data.get("signer") or "",
             )
         return Response(CycleSerializer(Cycle.objects.get(pk=pk)).data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -251,7 +251,11 @@ def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> in
     return len(cases)
 
 
-def _decision_day(raw: Any) -> Any:
+def decision_day(raw: str) -> date | None:
+    """The approval decision's date as the leader wrote it (read by the API before
+    `publish_cycle`): None when left out; refused when it is not a date."""
+    if not raw.strip():
+        return None
     parsed = parse_day(raw)
     if parsed is None:
         raise InvalidInput(
@@ -260,7 +264,7 @@ def _decision_day(raw: Any) -> Any:
     return parsed
 
 
-def cases_locked_by(cycle: Cycle, due: Any, now: datetime) -> int:
+def cases_locked_by(cycle: Cycle, due: date | None, now: datetime) -> int:
     """How many cases still self-scoring a self-assessment deadline of `due` would lock now:
     those whose own extension does not run past it."""
     if due is None or due >= local_date(now):
@@ -436,7 +440,7 @@ def _assignable_cycle(cycle_id: int, actor: User) -> Cycle:
 
 
 def create_assignment(
-    cycle_id: int, user_ref: Any, area_code: str, *, actor: User
+    cycle_id: int, user_ref: int | str, area_code: str, *, actor: User
 ) -> tuple[AppraiserAssignment, bool]:
     """The secretariat assigns a council member to an area; (assignment, created)."""
     area_code = str(area_code or "").strip()
@@ -565,15 +569,15 @@ def publish_cycle(
     *,
     actor: User,
     decision_number: str,
-    decision_date: Any,
+    decision_date: date | None,
     signer: str = "",
     now: datetime | None = None,
 ) -> int:
     """The leader approves and publishes every finalised case of the cycle, all or none."""
     _require_global(actor, "cases.publish_case")
     now = now or timezone.now()
-    number = (decision_number or "").strip()
-    decision_day = _decision_day(decision_date) if decision_date else None
+    number = decision_number.strip()
+    decision_day = decision_date
     errors = []
     if not number:
         errors.append(_("Give the number of the approval decision."))
@@ -660,13 +664,13 @@ class BulkOutcome:
 
 
 def run_transition_for_cases(
-    cycle_id: int, case_ids: Iterable[Any], name: str, *, actor: User
+    cycle_id: int, case_ids: Iterable[int], name: str, *, actor: User
 ) -> BulkOutcome:
     """Run one step on many cases of a cycle: each case through `run_transition` (its own
     transaction, permission, guards and audit entry), so one refusal stops only that case."""
     if name not in BULK_TRANSITIONS:
         raise NotFound(_("There is no step called “%(name)s”.") % {"name": name})
-    ids = {int(i) for i in case_ids if str(i).isdigit()}
+    ids = set(case_ids)
     if not ids:
         raise InvalidInput(_("Choose at least one case."))
     outcome = BulkOutcome()

@@ -108,7 +108,7 @@ def test_results_sent_for_approval_tell_the_leader_and_published_results_every_u
             world.cycle.pk,
             actor=world.leader,
             decision_number="123/QĐ-UBND",
-            decision_date="2026-05-10",
+            decision_date=date(2026, 5, 10),
         )
     published = Notification.objects.filter(kind="results_published")
     assert set(published.values_list("recipient__username", "case__unit__code")) == {

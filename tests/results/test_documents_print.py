@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -136,7 +137,7 @@ def printed(scored: SimpleNamespace, tmp_path: Path) -> dict[str, Any]:
     appraisal = api(p.secretariat).get(f"/api/v1/cycles/{p.cycle.pk}/appraisal-report.docx")
     cycle_services.submit_results(p.cycle.pk, actor=p.secretariat)
     cycle_services.publish_cycle(
-        p.cycle.pk, actor=p.leader, decision_number="45/QĐ-UBND", decision_date="2026-04-20"
+        p.cycle.pk, actor=p.leader, decision_number="45/QĐ-UBND", decision_date=date(2026, 4, 20)
     )
     public, leader = api(None), api(p.leader)
     base = f"/api/v1/cycles/{p.cycle.pk}"

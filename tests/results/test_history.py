@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import RankingExclusion, Unit, UnitLineage
+from deadlines.calendar import parse_day
 from tests.helpers import api, worksheet
 from tests.results.province import SCORES_SO, SCORES_XA, finalise_all, make_cycle, put_scores
 from workflow import cycle_services
@@ -24,7 +25,7 @@ def _publish(p: SimpleNamespace, cycle: Any, number: str, day: str) -> None:
     finalise_all(cycle)
     cycle_services.submit_results(cycle.pk, actor=p.secretariat)
     cycle_services.publish_cycle(
-        cycle.pk, actor=p.leader, decision_number=number, decision_date=day
+        cycle.pk, actor=p.leader, decision_number=number, decision_date=parse_day(day)
     )
 
 

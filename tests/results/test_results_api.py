@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,7 +37,7 @@ def published(excluded: SimpleNamespace) -> SimpleNamespace:
     finalise_all(p.cycle)
     cycle_services.submit_results(p.cycle.pk, actor=p.secretariat)
     cycle_services.publish_cycle(
-        p.cycle.pk, actor=p.leader, decision_number="45/QĐ-UBND", decision_date="2026-04-20"
+        p.cycle.pk, actor=p.leader, decision_number="45/QĐ-UBND", decision_date=date(2026, 4, 20)
     )
     p.cycle.refresh_from_db()
     return p

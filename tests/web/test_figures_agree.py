@@ -6,6 +6,7 @@ after one row."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -102,7 +103,10 @@ def test_every_page_and_the_api_agree_on_a_case_in_each_state(world: Any, signed
     )
     cycle_services.submit_results(world.cycle.pk, actor=world.secretariat)
     cycle_services.publish_cycle(
-        world.cycle.pk, actor=world.leader, decision_number="9/QĐ-UBND", decision_date="15/04/2026"
+        world.cycle.pk,
+        actor=world.leader,
+        decision_number="9/QĐ-UBND",
+        decision_date=date(2026, 4, 15),
     )
     unit = Page(
         signed_in(world.staff_a).get(reverse("web:result-unit", args=[world.cycle.pk, "STP"]))

@@ -22,7 +22,7 @@ def test_the_secretariat_starts_the_appraisal_of_many_cases_and_sees_each_refusa
     force_state(world.case_a, Case.State.SUBMITTED)
     outcome = cycle_services.run_transition_for_cases(
         world.cycle.pk,
-        [world.case_a.pk, world.case_b.pk, "x", 999999],
+        [world.case_a.pk, world.case_b.pk, 999999],
         "start_appraisal",
         actor=world.secretariat,
     )

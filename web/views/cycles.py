@@ -76,7 +76,10 @@ def bulk_step(request: SignedInRequest, pk: int) -> HttpResponse:
     name = request.POST.get("step", "")
     try:
         outcome = cycle_services.run_transition_for_cases(
-            cycle.pk, request.POST.getlist("case"), name, actor=request.user
+            cycle.pk,
+            [int(i) for i in request.POST.getlist("case") if i.isdigit()],
+            name,
+            actor=request.user,
         )
     except DomainError as error:
         refuse(request, error)

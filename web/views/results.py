@@ -87,7 +87,7 @@ def exclusion(request: SignedInRequest, pk: int, code: str) -> HttpResponse:
                 reason,
                 actor=request.user,
                 follow_up_by=request.POST.get("follow_up_by", ""),
-                follow_up_due=request.POST.get("follow_up_due", ""),
+                follow_up_due=services.follow_up_day(request.POST.get("follow_up_due", "")),
             )
             messages.success(request, _("%(unit)s is no longer ranked.") % {"unit": row.unit_name})
     except (NotFound, NotAllowed) as error:
