@@ -718,6 +718,10 @@ def verify_chain() -> tuple[int, str]:
     return result.checked, result.problem
 
 
+def _points(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def score_table_snapshot(case: Case) -> JsonObject:
     """The case's score table as it stands, for the immutable snapshot of an audit entry."""
     rows = case.score_rows()
@@ -727,17 +731,19 @@ def score_table_snapshot(case: Case) -> JsonObject:
         "unit": case.unit.code,
         "cycle": case.cycle_id,
         "state": case.state,
+        # The points as the text DjangoJSONEncoder writes for a Decimal, written here: the
+        # same snapshot text, without a call back into Python for each of a batch's points.
         "scores": [
             {
                 "criterion": s.criterion.code,
-                "max_points": s.criterion.max_points,
-                "value": s.value,
-                "self_score": s.self_score,
+                "max_points": str(s.criterion.max_points),
+                "value": _points(s.value),
+                "self_score": _points(s.self_score),
                 "note": s.note,
                 "not_applicable": s.not_applicable,
                 "not_applicable_reason": s.not_applicable_reason,
                 "evidence_explanation": s.evidence_explanation,
-                "appraised_score": s.appraised_score,
+                "appraised_score": _points(s.appraised_score),
                 "appraised_comment": s.appraised_comment,
                 "appraised_round": s.appraised_round,
             }
