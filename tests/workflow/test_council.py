@@ -63,18 +63,24 @@ def test_a_member_appraises_the_areas_of_their_department_but_never_its_own_case
     ]
 
 
+def refused_through_the_api(world: SimpleNamespace, path: str, body: dict[str, Any]) -> Any:
+    """The secretariat's POST under the cycle's address, refused: 400, nothing changed."""
+    before = state()
+    response = api(world.secretariat).post(
+        f"/api/v1/cycles/{world.cycle.pk}/{path}", body, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert state() == before
+    return response
+
+
 def test_a_member_is_refused_an_area_their_department_does_not_hold(
     world: SimpleNamespace, member: Any
 ) -> None:
-    before = state()
-    response = api(world.secretariat).post(
-        f"/api/v1/cycles/{world.cycle.pk}/assignments/",
-        {"user": member.username, "area_code": "2"},
-        format="json",
+    response = refused_through_the_api(
+        world, "assignments/", {"user": member.username, "area_code": "2"}
     )
-    assert response.status_code == 400
     assert "Lĩnh vực 2 chưa được giao cho Sở Tư pháp" in " ".join(response.json()["errors"])
-    assert state() == before
 
 
 def test_someone_not_on_the_council_cannot_be_assigned(world: SimpleNamespace) -> None:
@@ -180,16 +186,11 @@ def test_only_the_secretariat_records_the_council(world: SimpleNamespace) -> Non
 def test_the_secretariat_sending_a_decision_date_that_is_not_one_is_told_and_nothing_changes(
     world: SimpleNamespace, day: Any
 ) -> None:
-    before = state()
-    response = api(world.secretariat).post(
-        f"/api/v1/cycles/{world.cycle.pk}/council/",
-        {"decision_number": "7/QĐ-UBND", "decision_date": day},
-        format="json",
+    response = refused_through_the_api(
+        world, "council/", {"decision_number": "7/QĐ-UBND", "decision_date": day}
     )
-    assert response.status_code == 400, response.json()
     said = " ".join([response.json()["detail"], *response.json().get("errors", [])])
     assert "decision_date" in said or "dd/mm/yyyy" in said
-    assert state() == before
 
 
 def test_the_council_is_recorded_and_read_through_the_api(world: SimpleNamespace) -> None:
