@@ -12,8 +12,9 @@ from __future__ import annotations
 import io
 import logging
 from datetime import date, datetime
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
@@ -146,7 +147,7 @@ SIGNED_REPORT_ADDED = "results.signed_report.added"
 
 
 def attach_signed_report(
-    case_id: int, upload: Any, *, actor: User, now: datetime | None = None
+    case_id: int, upload: UploadedFile | None, *, actor: User, now: datetime | None = None
 ) -> SignedReport:
     """The unit's head attaches the scan of the signed report: a PDF, within the evidence size
     limit, when `rules.attach_signed_report` allows (self-scoring, before the deadline);
@@ -187,9 +188,9 @@ def attach_signed_report(
         return report
 
     return evidence_services.keep_file(
-        upload,
-        filename=getattr(upload, "name", ""),
-        size=int(getattr(upload, "size", 0) or 0),
+        cast(BinaryIO, upload),  # a Django upload reads like a binary file
+        filename=upload.name or "",
+        size=upload.size or 0,
         actor=actor,
         now=at,
         check=check,

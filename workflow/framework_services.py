@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,7 +42,7 @@ def _require_manager(actor: User) -> None:
 # --- import --------------------------------------------------------------------------------
 
 
-def read_upload(upload: Any, *, missing: str) -> tuple[str, bytes]:
+def read_upload(upload: UploadedFile | None, *, missing: str) -> tuple[str, bytes]:
     """The name and bytes of an uploaded file; `missing` says where to attach it."""
     if upload is None:
         raise InvalidInput(missing)

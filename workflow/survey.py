@@ -15,6 +15,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,9 @@ from workflow import audit, events
 DECIDED = (Case.State.FINALISED, Case.State.PUBLISHED)
 
 
-def import_upload(cycle_id: int, upload: Any, *, actor: User, missing: str) -> SurveyImport:
+def import_upload(
+    cycle_id: int, upload: UploadedFile | None, *, actor: User, missing: str
+) -> SurveyImport:
     """`import_survey` for an uploaded file (page or API): `missing` says where to attach it;
     a file over the limit is refused before it is read."""
     if upload is None:
