@@ -30,7 +30,7 @@ from cases.errors import InvalidInput, NotAllowed
 from cases.inputs import text, validated
 from cases.users import SignedInApiRequest
 from deadlines import services
-from deadlines.calendar import local_date, parse_day, public_holidays, weekend_workdays
+from deadlines.calendar import local_date, not_a_date, parse_day, public_holidays, weekend_workdays
 from deadlines.models import CalendarOverride, Extension
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ class DayInput(serializers.Field[date, Any, str, Any]):
     def to_internal_value(self, data: Any) -> date:
         day = parse_day(data)
         if day is None:
-            raise serializers.ValidationError(
-                _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": data}
-            )
+            raise serializers.ValidationError(not_a_date(data))
         return day
 
     def to_representation(self, value: date) -> str:

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from cases.errors import InvalidInput
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # Reminders for a day go out from this hour on (the "morning of the day" reminder).
@@ -88,6 +91,29 @@ def add_working_days(
         day += timedelta(days=1)
         if is_working_day(day, days_off, make_up):
             remaining -= 1
+    return day
+
+
+def not_a_date(raw: object, field: object = None) -> str:
+    """The refusal of a typed date that is not one, in the words the pages and the API share;
+    `field` names it where the refusal is not shown beside it."""
+    shown = "" if raw is None else raw
+    if field is None:
+        return _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": shown}
+    return _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {
+        "field": field,
+        "raw": shown,
+    }
+
+
+def typed_day(raw: str, field: object = None) -> date | None:
+    """A date the user typed, read at the edge before a service takes it: None when left
+    blank; refused (`InvalidInput`) when it is not a date."""
+    if not raw.strip():
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise InvalidInput(not_a_date(raw, field))
     return day
 
 

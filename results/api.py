@@ -27,6 +27,7 @@ from cases.errors import NotAllowed, NotFound
 from cases.inputs import MultiPartFormParser, text, validated
 from cases.models import Case, Cycle, Unit
 from cases.users import AnonymousUser, SignedInApiRequest, User
+from deadlines.calendar import typed_day
 from results import documents, exports, history, ranking, services
 from workflow.api import CSV, DOCX, XLSX, _visible_cycles, attachment
 
@@ -136,7 +137,9 @@ class ExclusionView(APIView):
             body.get("reason") or "",
             actor=request.user,
             follow_up_by=body.get("follow_up_by") or "",
-            follow_up_due=services.follow_up_day(str(body.get("follow_up_due") or "")),
+            follow_up_due=typed_day(
+                str(body.get("follow_up_due") or ""), services.follow_up_due_label()
+            ),
         )
         return Response(
             {

@@ -25,7 +25,7 @@ from cases import permissions
 from cases.errors import Conflict, InvalidInput
 from cases.models import Case, Cycle, PublishedResult, RankingExclusion, Score
 from cases.users import User
-from deadlines.calendar import local_date, parse_day
+from deadlines.calendar import local_date
 from evidence import services as evidence_services
 from evidence.errors import StoreUnavailable
 from evidence.models import Document
@@ -52,18 +52,8 @@ def _decidable_case(case_id: int, actor: User) -> Case:
     return case
 
 
-def follow_up_day(raw: str) -> date | None:
-    """The follow-up date of an exclusion as the leader wrote it (read by the page and the API
-    before `exclude_from_ranking`): None when left out; refused when it is not a date."""
-    if not raw.strip():
-        return None
-    day = parse_day(raw)
-    if day is None:
-        raise InvalidInput(
-            _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
-            % {"field": _("Follow-up due"), "raw": raw}
-        )
-    return day
+def follow_up_due_label() -> str:
+    return _("Follow-up due")
 
 
 def exclude_from_ranking(

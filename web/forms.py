@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from cases.errors import InvalidInput
 from cases.models import Criterion
 from cases.scoring import appraisal_needs_reason, check_points, resolve_self_score, to_decimal
-from deadlines.calendar import parse_day
+from deadlines.calendar import not_a_date, parse_day
 from deadlines.models import CalendarOverride, Extension
 from notifications.models import NotificationSettings
 from web.pages import entry_kind
@@ -277,10 +277,7 @@ class DayField(forms.Field):
     def to_python(self, value: Any) -> date:
         day = parse_day(value)
         if day is None:
-            raise forms.ValidationError(
-                _("%(field)s: “%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.")
-                % {"field": self.what, "raw": value or ""}
-            )
+            raise forms.ValidationError(not_a_date(value or "", self.what))
         return day
 
 

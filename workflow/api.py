@@ -33,7 +33,7 @@ from cases.models import Case, Cycle, Framework, Score
 from cases.totals import totals_for
 from cases.users import SignedInApiRequest, User, display_name
 from deadlines import policy
-from deadlines.calendar import last_day
+from deadlines.calendar import last_day, typed_day
 from workflow import cycle_services, cycle_settings, schedule, services
 from workflow.models import AuditEntry, Clarification
 from workflow.transitions import USER_TRANSITIONS
@@ -591,7 +591,7 @@ class CycleActionView(APIView):
                 pk,
                 actor=request.user,
                 decision_number=data.get("decision_number") or "",
-                decision_date=cycle_services.decision_day(str(data.get("decision_date") or "")),
+                decision_date=typed_day(str(data.get("decision_date") or "")),
                 signer=data.get("signer") or "",
             )
         return Response(CycleSerializer(Cycle.objects.get(pk=pk)).data)

@@ -34,7 +34,7 @@ from cases.models import (
 )
 from cases.users import User, display_name
 from deadlines import policy
-from deadlines.calendar import local_date, parse_day
+from deadlines.calendar import local_date
 from deadlines.models import Extension
 from workflow import audit, council, cycle_settings, events
 from workflow.services import apply_transition, run_transition
@@ -249,19 +249,6 @@ def open_cycle(cycle_id: int, *, actor: User, now: datetime | None = None) -> in
             audit.CYCLE_OPENED, actor=actor, cycle=cycle, obj=cycle, data={"cases": len(cases)}
         )
     return len(cases)
-
-
-def decision_day(raw: str) -> date | None:
-    """The approval decision's date as the leader wrote it (read by the API before
-    `publish_cycle`): None when left out; refused when it is not a date."""
-    if not raw.strip():
-        return None
-    parsed = parse_day(raw)
-    if parsed is None:
-        raise InvalidInput(
-            _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": raw}
-        )
-    return parsed
 
 
 def cases_locked_by(cycle: Cycle, due: date | None, now: datetime) -> int:
@@ -577,16 +564,15 @@ def publish_cycle(
     _require_global(actor, "cases.publish_case")
     now = now or timezone.now()
     number = decision_number.strip()
-    decision_day = decision_date
     errors = []
     if not number:
         errors.append(_("Give the number of the approval decision."))
-    if decision_day is None:
+    if decision_date is None:
         errors.append(_("Give the date of the approval decision."))
-    if decision_day is not None and decision_day > local_date(now):
+    if decision_date is not None and decision_date > local_date(now):
         errors.append(
             _("The decision date %(date)s is in the future: give the date it was signed.")
-            % {"date": date_format(decision_day, "d/m/Y")}
+            % {"date": date_format(decision_date, "d/m/Y")}
         )
     if errors:
         raise InvalidInput(_("The approval decision is incomplete."), errors)
@@ -599,7 +585,7 @@ def publish_cycle(
         _all_finalised(cycle)
         decision: dict[str, Any] = {
             "number": number,
-            "date": decision_day,
+            "date": decision_date,
             "signer": signer or display_name(actor),
         }
         case_ids = list(Case.objects.filter(cycle=cycle).values_list("pk", flat=True))
@@ -616,7 +602,7 @@ def publish_cycle(
         frozen = _freeze_results(cycle)
         cycle.status = Cycle.Status.PUBLISHED
         cycle.decision_number = number
-        cycle.decision_date = decision_day
+        cycle.decision_date = decision_date
         cycle.decision_signer = decision["signer"]
         cycle.published_at = now
         cycle.save(

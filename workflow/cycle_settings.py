@@ -23,7 +23,7 @@ from cases.errors import InvalidInput
 from cases.models import Cycle
 from cases.scoring import fmt
 from deadlines import policy
-from deadlines.calendar import parse_day
+from deadlines.calendar import not_a_date, parse_day
 
 # Every setting of a cycle that the secretariat chooses, in the order the pages show them.
 SETTINGS = (
@@ -294,9 +294,7 @@ def _one(field: str, raw: Any) -> Any:
     if field in DATES:
         parsed = parse_day(raw)
         if parsed is None:
-            raise ValueError(
-                _("“%(raw)s” is not a date; write it as dd/mm/yyyy or yyyy-mm-dd.") % {"raw": raw}
-            )
+            raise ValueError(not_a_date(raw))
         return parsed
     if field in TEXTS:
         if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal | None):

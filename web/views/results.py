@@ -19,6 +19,7 @@ from cases import permissions
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import Cycle
 from cases.users import SignedInRequest
+from deadlines.calendar import typed_day
 from results import services
 from results.api import results_cycle
 from results.ranking import compute_results
@@ -87,7 +88,9 @@ def exclusion(request: SignedInRequest, pk: int, code: str) -> HttpResponse:
                 reason,
                 actor=request.user,
                 follow_up_by=request.POST.get("follow_up_by", ""),
-                follow_up_due=services.follow_up_day(request.POST.get("follow_up_due", "")),
+                follow_up_due=typed_day(
+                    request.POST.get("follow_up_due", ""), services.follow_up_due_label()
+                ),
             )
             messages.success(request, _("%(unit)s is no longer ranked.") % {"unit": row.unit_name})
     except (NotFound, NotAllowed) as error:
