@@ -33,6 +33,17 @@ from rest_framework.request import Request
 BIGINT = 2**63
 
 
+def row_id(raw: object) -> int | None:
+    """The id of a row as a user sent it: a whole number as JSON writes it, or its ASCII
+    digits as a form posts them, within a 64-bit key; None for anything else (a text, a
+    list, true, "²", which `str.isdigit` would let through to `int`)."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < BIGINT:
+        return None
+    return raw
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(_("%(value)s is not a number JSON allows.") % {"value": name})
 

@@ -36,7 +36,7 @@ from django.urls import path
 from django.utils.http import is_same_domain
 from django.utils.translation import gettext as _
 
-from cases.inputs import BIGINT
+from cases.inputs import row_id
 from notifications import services, sockets
 from notifications.delivery import user_group
 
@@ -123,7 +123,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "ack" and isinstance(message, dict):
-            pk = notification_id(message.get("id"))
+            pk = row_id(message.get("id"))
             if pk is None:
                 await self.send_json(
                     {
@@ -158,16 +158,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
-
-
-def notification_id(raw: object) -> int | None:
-    """The id an ack names: a notification's number (as JSON writes it, or as its digits),
-    None for anything else (a text, a list, true, a number no row can have)."""
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
-        raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < BIGINT:
-        return None
-    return raw
 
 
 def same_origin(scope: Scope) -> bool:

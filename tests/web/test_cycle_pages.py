@@ -108,7 +108,7 @@ def test_finalising_many_cases_from_the_overview_lists_the_refusals_by_unit(
     unready = Case.objects.filter(pk=world.case_b.pk).values().get()
     response = signed_in(world.secretariat).post(
         reverse("web:bulk-step", args=[world.cycle.pk]),
-        {"step": "finalise", "case": [world.case_a.pk, world.case_b.pk, "x"]},
+        {"step": "finalise", "case": [world.case_a.pk, world.case_b.pk, "x", "²"]},
         follow=True,
     )
     page = Page(response)

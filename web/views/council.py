@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from cases.errors import DomainError, InvalidInput, NotAllowed
+from cases.inputs import row_id
 from cases.users import SignedInRequest, display_name
 from deadlines.calendar import parse_day
 from web.pages import council as pages
@@ -23,10 +24,10 @@ ACTIONS = ("decision", "add_member", "remove_member", "add_area", "remove_area")
 
 def _row_id(post: QueryDict, name: str, refusal: str) -> int:
     """The id of the row a button posts; anything but one is refused as that row not found."""
-    value = post.get(name, "")
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    found = row_id(post.get(name, ""))
+    if found is None:
         raise InvalidInput(refusal)
-    return int(value)
+    return found
 
 
 @login_required

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cases import permissions
 from cases.errors import DomainError
+from cases.inputs import row_id
 from cases.models import Case, Cycle, UnitGroup
 from cases.users import SignedInRequest, User
 from web import labels, pages
@@ -77,7 +78,7 @@ def bulk_step(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         outcome = cycle_services.run_transition_for_cases(
             cycle.pk,
-            [int(i) for i in request.POST.getlist("case") if i.isdigit()],
+            [i for i in map(row_id, request.POST.getlist("case")) if i is not None],
             name,
             actor=request.user,
         )
