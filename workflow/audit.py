@@ -120,7 +120,7 @@ def register_snapshot_part(
 
 def preload_snapshots(cases: Sequence[Case]) -> None:
     """Read what the snapshots of these cases need in a few queries, whatever their number."""
-    Case.load_score_rows(cases)
+    Case.load_snapshot_rows(cases)
     for preload in _snapshot_preloads.values():
         preload(cases)
 
@@ -723,8 +723,9 @@ def _points(value: Decimal | None) -> str | None:
 
 
 def score_table_snapshot(case: Case) -> JsonObject:
-    """The case's score table as it stands, for the immutable snapshot of an audit entry."""
-    rows = case.score_rows()
+    """The case's score table as it stands, for the immutable snapshot of an audit entry:
+    built here alone, from the rows a transition's guards read or a batch preloaded."""
+    rows = case.snapshot_rows()
     totals = totals_from_scores(case, rows).as_dict()
     snapshot: JsonObject = {
         "case": case.pk,
