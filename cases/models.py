@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -447,31 +447,44 @@ class Case(ConcurrentTransitionMixin, models.Model):
             )
         return self.__dict__["_score_rows"]
 
+    def snapshot_rows(self) -> list[ScoreRow]:
+        """The score rows as a snapshot reads them: the rows a batch read for many cases
+        (`load_snapshot_rows`), else those `score_rows()` loaded (the guards' rows)."""
+        if "_snapshot_rows" in self.__dict__:
+            return self.__dict__["_snapshot_rows"]
+        return [
+            ScoreRow(score.criterion, *(getattr(score, column) for column in SCORE_ROW_COLUMNS))
+            for score in self.score_rows()
+        ]
+
     @staticmethod
-    def load_score_rows(cases: Sequence[Case]) -> None:
-        """`score_rows()` of many cases in two queries (the sweep snapshots a batch of cases):
-        the rows, and the criteria once per framework instead of once per row."""
-        todo = [case for case in cases if "_score_rows" not in case.__dict__]
+    def load_snapshot_rows(cases: Sequence[Case]) -> None:
+        """`snapshot_rows()` of many cases in two queries (the sweep snapshots a batch of
+        cases): the rows as plain values, and the criteria once per framework instead of once
+        per row. A batch reads tens of thousands of rows: as model instances, building them
+        cost more than the rest of the snapshots together (bench/sweep.py)."""
+        todo = [
+            case
+            for case in cases
+            if "_snapshot_rows" not in case.__dict__ and "_score_rows" not in case.__dict__
+        ]
         if not todo:
             return
-        rows: dict[int, list[Score]] = {case.pk: [] for case in todo}
-        # Without what neither the guards nor the snapshot read (who appraised and when, the
-        # row's version and time): a batch reads tens of thousands of rows.
-        scores = list(
+        rows: dict[int, list[ScoreRow]] = {case.pk: [] for case in todo}
+        values = list(
             Score.objects.filter(case__in=[case.pk for case in todo])
-            .defer("appraised_by", "appraised_at", "version", "updated_at")
             .order_by("case_id", "pk")
+            .values_list("case_id", "criterion_id", *SCORE_ROW_COLUMNS)
         )
         criteria = Criterion.objects.select_related("area", "framework").in_bulk(
-            {score.criterion_id for score in scores}
+            {row[1] for row in values}
         )
-        cache = Score._meta.get_field("criterion")
-        for score in scores:
-            cache.set_cached_value(score, criteria[score.criterion_id])
-            rows[score.case_id].append(score)
+        for row in values:
+            rows[row[0]].append(ScoreRow(criteria[row[1]], *row[2:]))
+        order = {pk: (criterion.position, pk) for pk, criterion in criteria.items()}
         for case in todo:
-            case.__dict__["_score_rows"] = sorted(
-                rows[case.pk], key=lambda score: (score.criterion.position, score.criterion.pk)
+            case.__dict__["_snapshot_rows"] = sorted(
+                rows[case.pk], key=lambda row: order[row.criterion.pk]
             )
 
     # The transitions change fields only; the workflow's service checks guards, audits and
@@ -612,6 +625,25 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.criterion.code}"
+
+
+class ScoreRow(NamedTuple):
+    """A score row as a snapshot and the totals read it, as plain values (`Case.snapshot_rows`)."""
+
+    criterion: Criterion
+    value: Decimal | None
+    self_score: Decimal | None
+    note: str
+    not_applicable: bool
+    not_applicable_reason: str
+    evidence_explanation: str
+    appraised_score: Decimal | None
+    appraised_comment: str
+    appraised_round: int | None
+
+
+# The columns of a ScoreRow after its criterion, as `values_list` names them.
+SCORE_ROW_COLUMNS = ScoreRow._fields[1:]
 
 
 class Appraisal(models.Model):

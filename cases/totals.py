@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Round
 
-from cases.models import BONUS_PENALTY, Case, Criterion, Cycle, Framework, Method, Score
+from cases.models import BONUS_PENALTY, Case, Criterion, Cycle, Framework, Method, Score, ScoreRow
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -436,9 +436,10 @@ def _build(
     return result
 
 
-def totals_from_scores(case: Case, scores: Iterable[Score]) -> CaseTotals:
+def totals_from_scores(case: Case, scores: Iterable[Score | ScoreRow]) -> CaseTotals:
     """The same totals from score rows already loaded with their criterion, its area and its
-    framework: the transition service snapshots a case without aggregating again."""
+    framework (model rows, or the plain rows of a snapshot): the transition service
+    snapshots a case without aggregating again."""
     totals = CaseTotals(self_weight=case.cycle.self_weight, survey_weight=case.cycle.survey_weight)
     bonus = [ZERO, ZERO, ZERO, ZERO]
     framework = None

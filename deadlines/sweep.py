@@ -41,7 +41,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import permissions
+from cases import bulk, permissions
 from cases.errors import Conflict, GuardFailed, WrongState
 from cases.models import (
     NOT_SELF_SCORED,
@@ -687,7 +687,7 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
     sent = 0
     with transaction.atomic(durable=True):
         # Key order everywhere: concurrent sweeps wait on each other's rows, never deadlock.
-        ReminderLog.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        bulk.insert(rows, ignore_conflicts=True)
         claimed = set(
             ReminderLog.objects.filter(run=run, key__in={r.key for r in batch}).values_list(
                 "key", "recipient_id"

@@ -39,6 +39,7 @@ from django.db.models import Count, F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
+from cases import bulk
 from notifications import rules
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 
@@ -103,7 +104,7 @@ class Batch:
             deliveries.append(
                 Delivery(notification=row, channel=EMAIL, next_attempt_at=now, created_at=now)
             )
-        Delivery.objects.bulk_create(deliveries)
+        bulk.create(deliveries)
         self.pushes += [d for d in deliveries if d.channel == PUSH]
         self.notification_ids += [row.pk for row in rows]
 

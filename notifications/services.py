@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import permissions
+from cases import bulk, permissions
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case
 from cases.users import User
@@ -156,7 +156,7 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
         if left_out:
             log.info("notification %s: users %s may not hear it, left out", kind.code, left_out)
     if rows:
-        rows = Notification.objects.bulk_create(rows, batch_size=2000)
+        rows = bulk.create(rows)
         delivery.batch_for_this_transaction().add(rows, now)
     return rows
 

@@ -11,11 +11,9 @@ class ResultsConfig(AppConfig):
         # instead of the workflow importing the ranking.
         from deadlines.runner import after_each_sweep
         from results import services
-        from workflow import events
         from workflow.cycle_services import register_results_freezer
         from workflow.transitions import register_guard
 
         register_results_freezer(services.freeze_results)
         register_guard("submit", services.signed_report_guard)
-        events.subscribe(after_commit=services.on_workflow_event)
         after_each_sweep(services.keep_missing_reports)

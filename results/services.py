@@ -211,7 +211,6 @@ def signed_report_guard(case: Case, now: datetime, params: dict[str, Any]) -> li
 # --- the self-assessment report as it was sent ----------------------------------------------
 
 SUBMITTED_REPORT_KEPT = "results.submitted_report.kept"
-SENT = audit.CASE_TRANSITION.format(name="submit")
 
 
 def keep_submitted_report(entry: AuditEntry) -> SubmittedReport:
@@ -253,19 +252,6 @@ def keep_submitted_report(entry: AuditEntry) -> SubmittedReport:
     )
     evidence_services.retain_case_evidence(case.pk)
     return report
-
-
-def on_workflow_event(entry: AuditEntry) -> None:
-    """After-commit subscriber: keep the report of a case its head just sent. Never raises
-    (the submission has committed). What it does not keep — a case locked at the cutoff,
-    which the sweep does by the thousand, or a sending whose keeping failed (the store or
-    the database went away) — `keep_missing_reports` keeps on a later pass."""
-    if entry.action != SENT or entry.case_id is None:
-        return
-    try:
-        keep_submitted_report(entry)
-    except Exception:
-        logger.exception("Could not keep the submitted report of audit entry %s.", entry.pk)
 
 
 # Reports kept per pass of the worker: a cutoff that locked thousands of cases is caught up
@@ -318,16 +304,28 @@ def keep_missing_reports(limit: int = KEPT_PER_PASS) -> int:
 
 def submitted_report(case: Case) -> bytes | None:
     """The report kept at the case's last sending, byte for byte; None while the case is
-    being self-scored, when none was kept, or when the store cannot give it back."""
+    being self-scored, when it cannot be kept, or when the store cannot give it back.
+
+    The sending itself does not write the report (a Word document costs more than the whole
+    transition, on the day most units send): the worker keeps it on its next pass
+    (`keep_missing_reports`), or the first reader does, here, if that comes first."""
     if case.state == Case.State.SELF_SCORING:
         return None
     submission = documents.last_submission(case)
-    kept = (
-        SubmittedReport.objects.select_related("document").filter(submission=submission).first()
-        if submission
-        else None
-    )
-    if kept is None or kept.document.integrity != Document.Integrity.OK:
+    if submission is None:
+        return None
+    kept = SubmittedReport.objects.select_related("document").filter(submission=submission).first()
+    if kept is None:
+        try:
+            kept = keep_submitted_report(submission)
+        except Conflict:  # kept by the worker meanwhile
+            kept = SubmittedReport.objects.select_related("document").get(submission=submission)
+        except StoreUnavailable:
+            return None  # the worker keeps it once the store is back
+        except Exception:  # the reader still gets the report, written afresh
+            logger.exception("Could not keep the report of audit entry %s.", submission.pk)
+            return None
+    if kept.document.integrity != Document.Integrity.OK:
         return None
     try:
         return b"".join(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Required, TypedDict, Unpack
+from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -27,14 +27,12 @@ from django.db.models import (
     OuterRef,
     QuerySet,
     Subquery,
-    sql,
 )
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
-from django.db.models.sql.compiler import SQLInsertCompiler
 from django.utils import timezone
 
-from cases import permissions
+from cases import bulk, permissions
 from cases.models import Case, Cycle, Framework, Score, SurveyImport
 from cases.totals import totals_from_scores
 from cases.users import User
@@ -120,7 +118,7 @@ def register_snapshot_part(
 
 def preload_snapshots(cases: Sequence[Case]) -> None:
     """Read what the snapshots of these cases need in a few queries, whatever their number."""
-    Case.load_score_rows(cases)
+    Case.load_snapshot_rows(cases)
     for preload in _snapshot_preloads.values():
         preload(cases)
 
@@ -475,40 +473,13 @@ def _read_heads(chains: Sequence[str]) -> dict[str, tuple[int, str]]:
     return heads
 
 
-def _bound_cursor() -> Any:
-    """A cursor whose parameters travel apart from the statement (server-side binding) on
-    PostgreSQL, still logged and wrapped as Django's own. The connection binds on the client,
-    which quotes every character of a batch's snapshots into the SQL text: about a fifth of
-    the time of a batch's INSERT."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    # The stubs type the wrappers' argument as Django's wrapper; it is the driver's cursor.
-    cursor_class: Any = ServerBindingCursor
-    raw = cursor_class(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
-
-
 def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all; returns those not written.
 
-    Written as VALUES rows by Django's generic compiler: PostgreSQL's own sends the columns
-    as arrays (UNNEST), and quoting each snapshot's JSON inside an array literal costs more
-    than the rest of the batch together."""
-    meta = AuditEntry._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    query = sql.InsertQuery(AuditEntry, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, list(entries))
-    compiler = SQLInsertCompiler(query, connection, "default")
-    compiler.returning_fields = [meta.pk, meta.get_field("chain"), meta.get_field("seq")]
-    [(statement, params)] = compiler.as_sql()
-    with _bound_cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
+    Written as VALUES rows with their parameters bound apart (`cases.bulk.insert`): sent as
+    arrays, or quoted into the statement, each snapshot's JSON cost more than the rest of
+    the batch together."""
+    rows = bulk.insert(entries, returning=("id", "chain", "seq"), ignore_conflicts=True)
     written = {(chain, seq): pk for pk, chain, seq in rows}
     taken = []
     for entry in entries:
@@ -723,8 +694,9 @@ def _points(value: Decimal | None) -> str | None:
 
 
 def score_table_snapshot(case: Case) -> JsonObject:
-    """The case's score table as it stands, for the immutable snapshot of an audit entry."""
-    rows = case.score_rows()
+    """The case's score table as it stands, for the immutable snapshot of an audit entry:
+    built here alone, from the rows a transition's guards read or a batch preloaded."""
+    rows = case.snapshot_rows()
     totals = totals_from_scores(case, rows).as_dict()
     snapshot: JsonObject = {
         "case": case.pk,

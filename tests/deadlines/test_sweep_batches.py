@@ -5,6 +5,7 @@ its own snapshot, and one notification fan-out per batch."""
 from __future__ import annotations
 
 import hashlib
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -103,6 +104,19 @@ def test_a_batch_of_locks_at_the_cutoff_costs_the_same_statements_whatever_its_s
     locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
     assert sorted(locks.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
     assert all(entry.snapshot is not None for entry in locks)
+
+
+def test_a_batch_snapshots_a_case_as_one_transition_does(dated: SimpleNamespace) -> None:
+    """The batch reads the score rows as plain values, one transition as model rows: the
+    snapshot built from either is the same text, so the same hash."""
+    Score.objects.filter(case=dated.case_a).update(note="ghi chú", not_applicable_reason="")
+    one = Case.objects.select_related("cycle", "unit").get(pk=dated.case_a.pk)
+    batch = Case.objects.select_related("cycle", "unit").get(pk=dated.case_a.pk)
+    audit.preload_snapshots([batch])
+    assert "_score_rows" not in batch.__dict__  # the batch built no model rows
+    single = audit.canonical_json(audit.score_table_snapshot(one))
+    assert audit.canonical_json(audit.score_table_snapshot(batch)) == single
+    assert len(json.loads(single)["scores"]) == Score.objects.filter(case=one).count()
 
 
 def test_a_batch_of_appraisal_starts_is_one_fan_out_whatever_its_size(

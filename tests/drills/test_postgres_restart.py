@@ -153,8 +153,8 @@ def test_postgresql_restarted_during_a_burst_of_submits_loses_nothing_and_halves
     assert not AuditEntry.objects.filter(action=SUBMIT, snapshot_sha256="").exists()
     written = AuditEntry.objects.filter(pk__gt=audit_before)
     assert written.filter(action=SUBMIT).count() == UNITS
-    # Besides each submit, at most the report kept as it was sent (kept after the commit;
-    # one whose keeping met the restart is generated again when asked for).
+    # Besides each submit, at most the report kept as it was sent (by the worker's pass or
+    # its first reader, once each).
     others = Counter(written.exclude(action=SUBMIT).values_list("action", "case_id"))
     assert {action for action, _case in others} <= {SUBMITTED_REPORT_KEPT}, others
     assert all(n == 1 for n in others.values()), others

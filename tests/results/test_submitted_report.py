@@ -1,6 +1,7 @@
-"""The self-assessment report the head sent is kept as it was sent: written when the sending
-commits, stored with the case's evidence, and given back byte for byte afterwards, whatever
-changed since; a store that is down at the sending costs the unit nothing."""
+"""The self-assessment report the head sent is kept as it was sent: written by the worker's
+next pass after the sending (or by its first reader, if that comes first), stored with the
+case's evidence, and given back byte for byte afterwards, whatever changed since; a store
+that is down at the sending costs the unit nothing."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def test_the_report_sent_is_kept_and_given_back_unchanged_after_the_unit_is_rena
     world: SimpleNamespace, local_store: LocalStorage, django_capture_on_commit_callbacks: Any
 ) -> None:
     assert _send(world, django_capture_on_commit_callbacks).status_code == 200
+    assert not SubmittedReport.objects.exists()  # the sending itself writes no Word file
+
+    run_after_sweep()  # the worker's next pass
 
     kept = SubmittedReport.objects.select_related("document", "submission").get()
     assert kept.submission.action == "workflow.case.submit"
@@ -71,6 +75,23 @@ def test_the_report_sent_is_kept_and_given_back_unchanged_after_the_unit_is_rena
     assert "Đã lưu báo cáo tự đánh giá như bản đã gửi" in history.content.decode()
 
 
+def test_the_first_reader_before_the_workers_pass_keeps_the_report_sent(
+    world: SimpleNamespace, local_store: LocalStorage, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert _send(world, django_capture_on_commit_callbacks).status_code == 200
+
+    response = _report(world.head_a, world.case_a)
+
+    assert response.status_code == 200
+    kept = SubmittedReport.objects.select_related("document").get()
+    assert hashlib.sha256(response.content).hexdigest() == kept.document.sha256
+    assert "Bảng điểm trên là bảng điểm đã gửi" in _text(response.content)
+    assert keep_missing_reports() == 0  # the worker finds it kept
+    again = _report(world.secretariat, world.case_a)
+    assert again.content == response.content
+    assert SubmittedReport.objects.count() == 1
+
+
 def test_a_draft_report_is_written_afresh_and_nothing_is_kept_before_sending(
     world: SimpleNamespace, local_store: LocalStorage
 ) -> None:
@@ -81,12 +102,8 @@ def test_a_draft_report_is_written_afresh_and_nothing_is_kept_before_sending(
     assert not SubmittedReport.objects.exists() and not Document.objects.exists()
 
 
-def test_a_store_down_at_the_sending_does_not_undo_it_and_the_report_is_written_afresh(
-    world: SimpleNamespace,
-    settings: Any,
-    tmp_path: Any,
-    django_capture_on_commit_callbacks: Any,
-    caplog: Any,
+def test_a_store_down_when_the_report_is_read_does_not_undo_the_sending_and_it_is_written_afresh(
+    world: SimpleNamespace, settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.MINIO_ENDPOINT = ""
     blocked = tmp_path / "not-a-folder"
@@ -96,11 +113,10 @@ def test_a_store_down_at_the_sending_does_not_undo_it_and_the_report_is_written_
     assert _send(world, django_capture_on_commit_callbacks).status_code == 200
 
     assert Case.objects.get(pk=world.case_a.pk).state == Case.State.SUBMITTED
-    assert not SubmittedReport.objects.exists() and not Document.objects.exists()
-    assert "Could not keep the submitted report" in caplog.text
     response = _report(world.head_a, world.case_a)
     assert response.status_code == 200
     assert "Bảng điểm trên là bảng điểm đã gửi" in _text(response.content)
+    assert not SubmittedReport.objects.exists() and not Document.objects.exists()
 
 
 def _locked_at_the_cutoff(world: SimpleNamespace) -> None:
@@ -141,12 +157,12 @@ def test_a_case_locked_at_the_cutoff_has_its_report_kept_for_the_council(
     assert SubmittedReport.objects.count() == 2
 
 
-def test_a_report_lost_after_the_sending_committed_is_kept_on_the_next_pass(
+def test_a_report_the_store_could_not_take_is_kept_on_the_pass_after_it_is_back(
     world: SimpleNamespace, settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.MINIO_ENDPOINT = ""
     blocked = tmp_path / "not-a-folder"
-    blocked.write_text("")  # the store is down when the sending commits
+    blocked.write_text("")  # the store is down after the sending
     settings.EVIDENCE_LOCAL_DIR = blocked
     assert _send(world, django_capture_on_commit_callbacks).status_code == 200
     assert not SubmittedReport.objects.exists()
@@ -167,7 +183,7 @@ def test_a_case_taken_back_to_self_scoring_gets_no_report_kept(
     assert (
         api(world.head_a).post(f"/api/v1/cases/{world.case_a.pk}/transitions/submit/").status_code
         == 200
-    )  # its after-commit work never ran
+    )
     assert (
         api(world.head_a).post(f"/api/v1/cases/{world.case_a.pk}/transitions/recall/").status_code
         == 200
@@ -187,7 +203,7 @@ def test_a_report_kept_after_the_explanation_began_lists_only_the_evidence_sent(
     assert (
         api(world.head_a).post(f"/api/v1/cases/{world.case_a.pk}/transitions/submit/").status_code
         == 200
-    )  # its after-commit work never ran
+    )
     request_explanation(world, world.case_a, timezone.now())  # a question on 1.1.1
     later = upload(world.staff_a, world.case_a, "1.1.1", PDF, "Bổ sung sau.pdf")
     assert later.status_code == 201, later.json()

@@ -1,5 +1,5 @@
-"""The self-assessment report survives a database connection dropped between the sending's
-commit and the keeping of its report.
+"""The self-assessment report survives a database connection dropped right after the
+sending's commit, before the worker's pass that keeps its report.
 
 In a module of its own: the sending commits for real (transaction=True), which would make
 every test of tests/results/test_submitted_report.py build its own province
@@ -24,9 +24,8 @@ from workflow.models import AuditEntry
 def test_a_report_lost_to_a_dropped_database_connection_is_kept_by_the_workers_next_pass(
     world: SimpleNamespace, local_store: LocalStorage
 ) -> None:
-    """The database connection goes away between the sending's commit and the keeping of its
-    report: the unit's sending stands, and the worker's next pass (a new connection) keeps
-    the report."""
+    """The database connection goes away as the sending's after-commit work begins: the
+    unit's sending stands, and the worker's next pass (a new connection) keeps the report."""
     from django.db import connection
 
     from deadlines import runner

@@ -1,0 +1,130 @@
+"""INSERTs of many rows with little Python work per value: the sweep's batches write
+thousands of audit entries, notifications and deliveries at once.
+
+`bulk_create` prepares every value through its field (a few calls each) and, on PostgreSQL,
+sends the columns as arrays whose every element the driver quotes into the SQL text: for a
+batch of the sweep that cost more than the database's work. Here each field's preparation
+is chosen once per column (the values the driver takes as they are pass as they are), the
+rows go as VALUES, and their parameters travel apart from the statement (server-side
+binding). Other databases take Django's own compiler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db import connection, models
+from django.db.models import sql
+from django.db.models.constants import OnConflict
+from django.db.models.sql.compiler import SQLInsertCompiler
+
+M = TypeVar("M", bound=models.Model)
+
+# PostgreSQL takes at most 65,535 parameters in one statement.
+MAX_PARAMS = 65_535
+# Fields whose value PostgreSQL's driver takes as the model holds it (an aware datetime, a
+# UUID, a text, a number, a foreign key's id): their preparation changes nothing there.
+_AS_THEY_ARE = (
+    models.BooleanField,
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.ForeignKey,
+    models.UUIDField,
+    models.DateTimeField,
+)
+
+
+def bound_cursor() -> Any:
+    """A cursor whose parameters travel apart from the statement (server-side binding) on
+    PostgreSQL, still logged and wrapped as Django's own. The connection binds on the client,
+    which quotes every character of a batch's values (its snapshots) into the SQL text."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    # The stubs type the wrappers' argument as Django's wrapper; it is the driver's cursor.
+    cursor_class: Any = ServerBindingCursor
+    raw = cursor_class(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+def _preparation(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """None where the value goes as it is, else what prepares it for the database."""
+    if isinstance(field, _AS_THEY_ARE):
+        return None
+
+    def prepare(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def insert(
+    objs: Sequence[M], *, returning: Sequence[str] = (), ignore_conflicts: bool = False
+) -> list[tuple[Any, ...]]:
+    """INSERT the new instances `objs` (of one model) with every concrete column but the
+    primary key; returns the `returning` columns of the rows written, in the order of `objs`
+    (with `ignore_conflicts`, a row not written returns nothing). Sets nothing on `objs`."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    returned: list[Any] = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
+    if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
+        raise ValueError(f"{meta.label} has a time set on save: use bulk_create.")
+    rows: list[tuple[Any, ...]] = []
+    if connection.vendor != "postgresql":
+        size = max(connection.ops.bulk_batch_size(fields, objs), 1)
+        with connection.cursor() as cursor:
+            for start in range(0, len(objs), size):
+                query = sql.InsertQuery(
+                    model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None
+                )
+                query.insert_values(fields, list(objs[start : start + size]))
+                compiler = SQLInsertCompiler(query, connection, "default")
+                compiler.returning_fields = returned
+                for statement, values in compiler.as_sql():
+                    cursor.execute(statement, values)
+                    if returned:
+                        rows += [tuple(written) for written in cursor.fetchall()]
+        return rows
+
+    def quote(name: str | None) -> str:
+        return connection.ops.quote_name(str(name))
+
+    prepared = [(f.attname, _preparation(f)) for f in fields]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    head = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    )
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returned:
+        tail += " RETURNING " + ", ".join(quote(f.column) for f in returned)
+    size = MAX_PARAMS // len(fields)
+    with bound_cursor() as cursor:
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            params = [
+                getattr(obj, attname) if prepare is None else prepare(getattr(obj, attname))
+                for obj in chunk
+                for attname, prepare in prepared
+            ]
+            cursor.execute(head + ", ".join([row] * len(chunk)) + tail, params)
+            if returned:
+                rows += [tuple(written) for written in cursor.fetchall()]
+    return rows
+
+
+def create(objs: Sequence[M]) -> list[M]:
+    """`bulk_create` of new instances of one model through `insert`: each gets its id."""
+    for obj, (pk,) in zip(objs, insert(objs, returning=("pk",)), strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = "default"
+    return list(objs)
