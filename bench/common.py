@@ -17,6 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # As production runs (DEBUG on would keep every query's text in memory and format it),
+    # with the quiet logs of the benchmarks' servers (`server_env`).
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    if os.environ.setdefault("DEBUG", "false") == "false":
+        import secrets
+
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Run the benchmarks with `make bench` (they need PostgreSQL).")
     import django
