@@ -173,13 +173,40 @@ def case_perms(user: AnyUser, case: Case) -> set[str]:
     key = (user.pk, "*")
     cache = case.__dict__.setdefault("_perm_sets", {})
     if key not in cache:
-        object_perms = set(
-            CaseUserObjectPermission.objects.filter(user=user, content_object=case).values_list(
-                "permission__codename", flat=True
+        if _GLOBAL_PERMS in user.__dict__:
+            object_perms = set(
+                CaseUserObjectPermission.objects.filter(user=user, content_object=case).values_list(
+                    "permission__codename", flat=True
+                )
             )
-        )
+        else:
+            object_perms = _read_case_and_global_perms(user, case)
         cache[key] = set(global_case_perms(user)) | object_perms
     return cache[key]
+
+
+def _read_case_and_global_perms(user: User, case: Case) -> set[str]:
+    """The user's codenames on the case, and their global ones (kept on the user as
+    `global_case_perms` keeps them), in one query: a page that reads every permission (the
+    score sheet) asked for the two in two queries, each built and compiled by the ORM."""
+    held = CaseUserObjectPermission
+    on_case = (
+        f"SELECT p.{_c(Permission, 'codename')}, 0 FROM {_t(held)} op INNER JOIN {_t(Permission)} p"
+        f" ON op.{_c(held, 'permission')} = p.{_c(Permission, 'id')}"
+        f" WHERE op.{_c(held, 'content_object')} = %s AND op.{_c(held, 'user')} = %s"
+    )
+    held_globally = "" if user.is_superuser else f" AND {_held_globally()}"
+    globally = (
+        f"SELECT p.{_c(Permission, 'codename')}, 1 FROM {_case_permission_rows()}{held_globally}"
+    )
+    params: list[int | str] = [case.pk, user.pk, "cases"]
+    if not user.is_superuser:
+        params += [user.pk, user.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{on_case} UNION ALL {globally}", params)
+        rows = cursor.fetchall()
+    user.__dict__[_GLOBAL_PERMS] = frozenset(code for code, is_global in rows if is_global)
+    return {code for code, is_global in rows if not is_global}
 
 
 def has_case_perm(user: AnyUser, codename: str, case: Case) -> bool:
@@ -216,26 +243,41 @@ def _exists(sql: str, params: Sequence[object]) -> RawSQL:
     return RawSQL(f"EXISTS ({sql})", tuple(params), output_field=BooleanField())
 
 
-def _global_perm(user: User, codename: str) -> BaseExpression:
-    """`codename` held through a global role or directly (the per-code form of
-    global_case_perms, for a query that reads the case anyway)."""
-    if user.is_superuser:
-        return Value(True)
+def _held_globally() -> str:
+    """SQL: the permission row `p` is the user's own or one of their groups' (two parameters,
+    the user's id twice); the rule `global_case_perms` applies."""
     own = User.user_permissions.through
     of_group = Group.permissions.through
     groups = User.groups.through
-    return _exists(
-        f"SELECT 1 FROM {_t(Permission)} p INNER JOIN {_t(ContentType)} ct"
-        f" ON p.{_c(Permission, 'content_type')} = ct.{_c(ContentType, 'id')}"
-        f" WHERE p.{_c(Permission, 'codename')} = %s AND ct.{_c(ContentType, 'app_label')} = %s"
-        f" AND (EXISTS (SELECT 1 FROM {_t(own)} up"
+    return (
+        f"(EXISTS (SELECT 1 FROM {_t(own)} up"
         f" WHERE up.{_c(own, 'permission')} = p.{_c(Permission, 'id')}"
         f" AND up.{_c(own, 'user')} = %s)"
         f" OR EXISTS (SELECT 1 FROM {_t(of_group)} gp INNER JOIN {_t(groups)} ug"
         f" ON gp.{_c(of_group, 'group')} = ug.{_c(groups, 'group')}"
         f" WHERE gp.{_c(of_group, 'permission')} = p.{_c(Permission, 'id')}"
-        f" AND ug.{_c(groups, 'user')} = %s))",
-        [codename, "cases", user.pk, user.pk],
+        f" AND ug.{_c(groups, 'user')} = %s))"
+    )
+
+
+def _case_permission_rows() -> str:
+    """SQL: the case app's permissions `p` (one parameter, the app label)."""
+    return (
+        f"{_t(Permission)} p INNER JOIN {_t(ContentType)} ct"
+        f" ON p.{_c(Permission, 'content_type')} = ct.{_c(ContentType, 'id')}"
+        f" WHERE ct.{_c(ContentType, 'app_label')} = %s"
+    )
+
+
+def _global_perm(user: User, codename: str) -> BaseExpression:
+    """`codename` held through a global role or directly (the per-code form of
+    global_case_perms, for a query that reads the case anyway)."""
+    if user.is_superuser:
+        return Value(True)
+    return _exists(
+        f"SELECT 1 FROM {_case_permission_rows()} AND p.{_c(Permission, 'codename')} = %s"
+        f" AND {_held_globally()}",
+        ["cases", codename, user.pk, user.pk],
     )
 
 

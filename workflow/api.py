@@ -7,6 +7,7 @@ result; domain errors become JSON through `config.api_errors`.
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -316,6 +317,20 @@ class ScoreSerializer(serializers.ModelSerializer):
             "appraised_round",
             "version",
         ]
+
+
+@cache
+def _score_writer() -> ScoreSerializer:
+    """One ScoreSerializer for answering single rows: a ModelSerializer builds its eighteen
+    fields from the model for every instance, which cost a save more than its UPDATE. The
+    fields hold no state of a row (no context, no instance), so one set serves every answer."""
+    return ScoreSerializer()
+
+
+def score_data(score: Score) -> dict[str, Any]:
+    """The row as `ScoreSerializer` writes it (the answer of a score save)."""
+    data: dict[str, Any] = _score_writer().to_representation(score)
+    return data
 
 
 class ClarificationSerializer(serializers.ModelSerializer):
@@ -681,7 +696,7 @@ class ScoreView(APIView):
                 pk, code, actor=request.user, change=_self_score_change(data)
             )
         # The service's row is the saved one, its criterion and area loaded with it.
-        return Response(ScoreSerializer(score).data)
+        return Response(score_data(score))
 
 
 class TransitionView(APIView):

@@ -17,7 +17,7 @@ from cases.inputs import ScoreNumber, text, validated
 from cases.models import AppraiserAssignment, Case, Criterion, Cycle, Score
 from cases.users import SignedInApiRequest, User, display_name
 from workflow import appraisal, cycle_services, services
-from workflow.api import ScoreSerializer, _visible_cycles
+from workflow.api import ScoreSerializer, _visible_cycles, score_data
 
 
 def visible_cycle(user: User, pk: int) -> Cycle:
@@ -191,4 +191,4 @@ class NotApplicableView(APIView):
             version=data.get("version"),
         )
         score = Score.objects.select_related("criterion", "criterion__area").get(pk=score.pk)
-        return Response(ScoreSerializer(score).data)
+        return Response(score_data(score))
