@@ -4,9 +4,9 @@ thousands of audit entries, notifications and deliveries at once.
 `bulk_create` prepares every value through its field (a few calls each) and, on PostgreSQL,
 sends the columns as arrays whose every element the driver quotes into the SQL text: for a
 batch of the sweep that cost more than the database's work. Here each field's preparation
-is chosen once per column (the values the driver takes as they are pass as they are), the
-rows go as VALUES, and their parameters travel apart from the statement (server-side
-binding). Other databases take Django's own compiler.
+is chosen once per column (the values the driver takes as they are pass as they are), and
+the columns travel as arrays apart from the statement (server-side binding) instead of
+quoted into it. Other databases take Django's own compiler.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from django.db.models.sql.compiler import SQLInsertCompiler
 
 M = TypeVar("M", bound=models.Model)
 
-# PostgreSQL takes at most 65,535 parameters in one statement.
-MAX_PARAMS = 65_535
 # Fields whose value PostgreSQL's driver takes as the model holds it (an aware datetime, a
 # UUID, a text, a number, a foreign key's id): their preparation changes nothing there.
 _AS_THEY_ARE = (
@@ -99,25 +97,27 @@ def insert(
         return connection.ops.quote_name(str(name))
 
     prepared = [(f.attname, _preparation(f)) for f in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    head = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    # One array per column (UNNEST), as Django's own bulk INSERT on PostgreSQL: the statement
+    # stays short whatever the number of rows (the driver parses each statement it sends).
+    arrays = ", ".join(f"(%b)::{str(f.db_type(connection)).split('(')[0]}[]" for f in fields)
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT * FROM UNNEST({arrays})"
     )
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if ignore_conflicts:
+        statement += " ON CONFLICT DO NOTHING"
     if returned:
-        tail += " RETURNING " + ", ".join(quote(f.column) for f in returned)
-    size = MAX_PARAMS // len(fields)
+        statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
+    columns = [
+        [getattr(obj, attname) for obj in objs]
+        if prepare is None
+        else [prepare(getattr(obj, attname)) for obj in objs]
+        for attname, prepare in prepared
+    ]
     with bound_cursor() as cursor:
-        for start in range(0, len(objs), size):
-            chunk = objs[start : start + size]
-            params = [
-                getattr(obj, attname) if prepare is None else prepare(getattr(obj, attname))
-                for obj in chunk
-                for attname, prepare in prepared
-            ]
-            cursor.execute(head + ", ".join([row] * len(chunk)) + tail, params)
-            if returned:
-                rows += [tuple(written) for written in cursor.fetchall()]
+        cursor.execute(statement, columns)
+        if returned:
+            rows += [tuple(written) for written in cursor.fetchall()]
     return rows
 
 

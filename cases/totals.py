@@ -444,24 +444,44 @@ def totals_from_scores(case: Case, scores: Iterable[Score | ScoreRow]) -> CaseTo
     bonus = [ZERO, ZERO, ZERO, ZERO]
     framework = None
     areas: dict[int | None, tuple[str, str, int]] = {}
+    # What each criterion contributes besides the points, read once per criterion: a batch
+    # of snapshots shares one instance per criterion among its cases (`Case.snapshot_rows`).
+    # (framework, bonus/penalty offset or None, survey?, area id, maximum)
+    facts: dict[int, tuple[Framework, int | None, bool, int | None, Decimal]] = {}
     for score in scores:
         criterion = score.criterion
-        framework = criterion.framework
+        known = facts.get(criterion.pk)
+        if known is None:
+            method = criterion.method
+            known = facts[criterion.pk] = (
+                criterion.framework,
+                (0 if method == Method.BONUS else 2) if method in BONUS_PENALTY else None,
+                method == Method.SURVEY,
+                criterion.area_id,
+                criterion.max_points,
+            )
+            if criterion.area is not None:
+                areas[criterion.area_id] = (
+                    criterion.area.code,
+                    criterion.area.title,
+                    criterion.area.position,
+                )
+        framework, offset, survey, area_id, max_points = known
         applicable = not score.not_applicable
         self_points = (score.self_score or ZERO) if applicable else ZERO
         appraised = (score.appraised_score or ZERO) if applicable else ZERO
-        if criterion.method in BONUS_PENALTY:
+        if offset is not None:
             totals.bonus_leaves += 1
-            offset = 0 if criterion.method == Method.BONUS else 2
             bonus[offset] += self_points
             bonus[offset + 1] += appraised
             continue
-        survey = criterion.method == Method.SURVEY
         part = totals.survey_part if survey else totals.self_part
-        area = totals.areas.setdefault(criterion.area_id, AreaTotals("", ""))
+        area = totals.areas.get(area_id)
+        if area is None:
+            area = totals.areas[area_id] = AreaTotals("", "")
         for target in (part, area):
-            target.max_points += criterion.max_points
-            target.applicable_max += criterion.max_points if applicable else ZERO
+            target.max_points += max_points
+            target.applicable_max += max_points if applicable else ZERO
             target.self_points += self_points
             target.appraised_points += appraised
         totals.leaves += 1
@@ -473,12 +493,6 @@ def totals_from_scores(case: Case, scores: Iterable[Score | ScoreRow]) -> CaseTo
             totals.self_leaves += 1
             totals.self_appraised += judged
             totals.self_scored += score.self_score is not None or score.not_applicable
-        if criterion.area is not None:
-            areas[criterion.area_id] = (
-                criterion.area.code,
-                criterion.area.title,
-                criterion.area.position,
-            )
     bonus_cap = framework.bonus_cap if framework else ZERO
     penalty_cap = framework.penalty_cap if framework else ZERO
     totals.bonus_self, totals.bonus_appraised = min(bonus[0], bonus_cap), min(bonus[1], bonus_cap)
