@@ -1,8 +1,9 @@
 """Which deadline applies to a case now. The one place the guards, the API and the sweep ask.
 
 - The self-assessment deadline of a case is the later of the cycle's date and the latest
-  extension granted to the case (`effective_self_due` says the same thing in SQL, for the
-  sweep's set-based queries; both must change together).
+  extension granted to the case (`effective_self_due` says the same thing as a query
+  expression, for the sweep's set-based queries, and `self_due_sql` as SQL, for the query
+  that locks a case; the three must change together).
 - The answer date of a clarification request is N working days after the day it is sent,
   counted on the calendar with the secretariat's overrides, computed once and stored on
   the questions by the workflow (`Clarification.due_at`, the end of that day); an
@@ -25,8 +26,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, DateField, F, Max, OuterRef, Subquery
-from django.db.models.expressions import Expression
+from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import Coalesce, Greatest
 
 from cases.models import Case, Criterion, Cycle, Score
@@ -77,6 +79,29 @@ def effective_self_due() -> Expression:
     )
     cycle_due = F("cycle__self_assessment_due")
     return Greatest(cycle_due, Coalesce(latest, cycle_due), output_field=DateField())
+
+
+def self_due_sql() -> RawSQL:
+    """`effective_self_due` as SQL over the case row, for the query that locks a case (every
+    score save and transition): the ORM took longer to build and compile the subquery, the
+    join to the cycle and the two functions than the database took to answer. It names the
+    case table, so it annotates a query of cases itself, never one nested in another (as
+    the audit chain's head and the permission answers read in that query do)."""
+    quote = connection.ops.quote_name
+    ext, cycle, case = (
+        quote(Extension._meta.db_table),
+        quote(Cycle._meta.db_table),
+        quote(Case._meta.db_table),
+    )
+    return RawSQL(
+        f"SELECT COALESCE((SELECT MAX(e.{quote('due_date')}) FROM {ext} e"
+        f" WHERE e.{quote('case_id')} = {case}.{quote('id')} AND e.{quote('kind')} = %s"
+        f" AND e.{quote('due_date')} > c.{quote('self_assessment_due')}),"
+        f" c.{quote('self_assessment_due')})"
+        f" FROM {cycle} c WHERE c.{quote('id')} = {case}.{quote('cycle_id')}",
+        (Extension.Kind.SELF_ASSESSMENT.value,),
+        output_field=DateField(),
+    )
 
 
 def latest_self_extension(cycle: Cycle) -> date | None:

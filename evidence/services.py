@@ -38,6 +38,7 @@ from cases import permissions
 from cases.errors import Conflict, InvalidInput, NotFound
 from cases.models import BONUS_PENALTY, Case, Criterion, Method
 from cases.users import User
+from deadlines import policy
 from evidence import sniff, trail
 from evidence.errors import Gone, StoreUnavailable, TooLarge
 from evidence.models import Document, EvidenceLink
@@ -125,11 +126,20 @@ def check_file(upload: BinaryIO, filename: str, size: int) -> sniff.FileKind:
 # --- who may change what, when --------------------------------------------------------------
 
 
+# What `_require_change` asks about the user, answered by the query that reads the case.
+_CHANGE_PERMS = ("edit_self_score", "answer_clarification")
+
+
 def _case(case_id: int, actor: User, *, lock: bool = False) -> Case:
-    qs = Case.objects.select_related("cycle", "unit")
+    """The case with what the rules of a change read (the permissions, the self-assessment
+    date) in one query; locked, with the head of its audit chain too, so that the entry of
+    the change is appended without reading it again."""
+    qs = Case.objects.select_related("cycle", "unit").annotate(
+        **{policy.SELF_DUE: policy.effective_self_due()}
+    )
     if lock:
-        qs = qs.select_for_update(of=("self",))
-    return permissions.get_case_for_user(actor, case_id, queryset=qs)
+        qs = qs.select_for_update(of=("self",)).annotate(**audit.case_head())
+    return permissions.get_case_for_user(actor, case_id, queryset=qs, also=_CHANGE_PERMS)
 
 
 def _state_label(case: Case) -> str:
@@ -139,13 +149,7 @@ def _state_label(case: Case) -> str:
 def _require_change(case: Case, actor: User, now: datetime, *, withdraw: bool = False) -> None:
     """The unit's staff or head, while the case takes evidence (403/409/400 otherwise, from
     `workflow.rules`, which the pages ask too)."""
-    facts = rules.facts_for(
-        actor,
-        case,
-        now,
-        codes=("edit_self_score", "answer_clarification"),
-        with_deadline=True,
-    )
+    facts = rules.facts_for(actor, case, now, codes=_CHANGE_PERMS, with_deadline=True)
     rules.enforce((rules.withdraw_evidence if withdraw else rules.add_evidence)(facts))
 
 
@@ -272,7 +276,8 @@ def keep_file(
     consistent is written once.
 
     `check(lock)` is the caller's rules: run before the file is stored, and again inside the
-    transaction on the locked case (it returns the case). `accept(kind, name)` may refuse a
+    transaction on the locked case (it returns the case); a file the upload handler streamed
+    to the store as it arrived is checked only there (the view asked before the body). `accept(kind, name)` may refuse a
     type the caller does not take. `record(case, document)` writes the caller's own rows and
     audit entry in the same transaction. Any refusal after the file was stored deletes it.
     `made`: the kind of a file the product wrote itself (a generated report), which is not
@@ -284,8 +289,8 @@ def keep_file(
         upload.claimed = True  # type: ignore[attr-defined]
     try:
         name = clean_filename(filename)
-        case = check(False)
         if stored is None:
+            case = check(False)
             kind = made or check_file(upload, name, size)
             if accept is not None:
                 accept(kind, name)

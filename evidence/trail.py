@@ -1,7 +1,8 @@
 """The audit entries of evidence: one builder per event, written with the evidence models.
 
 They live here, not in `workflow.audit`, because the trail sits below this app and may not
-name its models; the action codes stay with the others in `workflow.audit`.
+name its models; the action codes stay with the others in `workflow.audit`. The additions
+and withdrawals are recorded by services holding the case's row lock (`case_locked`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def evidence_added(document: Document, link: EvidenceLink, *, actor: User) -> Au
         audit.EVIDENCE_ADDED,
         actor=actor,
         case=link.case,
+        case_locked=True,
         obj=document,
         data={**_document_data(document), **_link_data(link)},
     )
@@ -45,6 +47,7 @@ def evidence_linked(link: EvidenceLink, *, actor: User) -> AuditEntry:
         audit.EVIDENCE_LINKED,
         actor=actor,
         case=link.case,
+        case_locked=True,
         obj=link,
         data={**_document_data(link.document), **_link_data(link)},
     )
@@ -55,6 +58,7 @@ def evidence_withdrawn(link: EvidenceLink, *, actor: User, reason: str) -> Audit
         audit.EVIDENCE_WITHDRAWN,
         actor=actor,
         case=link.case,
+        case_locked=True,
         obj=link,
         before={"withdrawn": False},
         after={"withdrawn": True},

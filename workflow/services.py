@@ -60,7 +60,7 @@ def _locked_case(case_id: int, user: User, perm: str) -> Case:
         perm,
         Case.objects.select_for_update(of=("self",))
         .select_related("cycle", "unit")
-        .annotate(**{policy.SELF_DUE: policy.effective_self_due(), **audit.case_head()}),
+        .annotate(**{policy.SELF_DUE: policy.self_due_sql(), **audit.case_head()}),
     )
     return case
 
@@ -215,7 +215,7 @@ def _locking_query() -> Any:
     return (
         Case.objects.select_for_update(of=("self",))
         .select_related("cycle", "unit")
-        .annotate(**{policy.SELF_DUE: policy.effective_self_due(), **audit.case_head()})
+        .annotate(**{policy.SELF_DUE: policy.self_due_sql(), **audit.case_head()})
     )
 
 

@@ -272,6 +272,26 @@ def test_a_large_scan_is_stored_while_it_arrives_with_its_checksum(
     assert stored_keys(store) == [document.storage_key]
 
 
+# Before the body is read, the case with the user's permissions on it and its dates; in the
+# transaction the locked case with its audit chain's head, the criterion, the document, the
+# version, the link and the audit entry (BEGIN and COMMIT included). It was 20 when each
+# check read the case, the permissions and the extensions again.
+UPLOAD_QUERIES = 9
+
+
+def test_a_scan_stored_while_it_arrives_costs_a_fixed_number_of_queries(
+    world: SimpleNamespace, store: Storage, django_assert_max_num_queries: Any
+) -> None:
+    staff = type(world.staff_a).objects.get(pk=world.staff_a.pk)  # as a request loads them
+    content = samples.pdf(2 * 1024 * 1024)
+
+    with django_assert_max_num_queries(UPLOAD_QUERIES):
+        response = upload(staff, world.case_a, "1.1.1", content, "Bản scan.pdf")
+
+    assert response.status_code == 201, response.json()
+    assert AuditEntry.objects.filter(case=world.case_a, action="evidence.file.added").count() == 1
+
+
 @pytest.mark.parametrize("criterion", ["99.9", "1.6"])
 def test_a_file_stored_while_arriving_is_removed_when_the_criterion_is_refused(
     world: SimpleNamespace, store: Storage, criterion: str
