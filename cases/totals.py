@@ -436,6 +436,30 @@ def _build(
     return result
 
 
+# What a criterion brings to the totals besides the points: (framework, bonus/penalty offset
+# or None, survey?, area id, maximum, the area's code, title and position or None).
+Facts = tuple[Framework, int | None, bool, int | None, Decimal, tuple[str, str, int] | None]
+_FACTS = "_totals_facts"
+
+
+def _facts(criterion: Criterion) -> Facts:
+    """Read once per criterion instance, like the case's score rows (`Case.score_rows`): the
+    snapshots of a batch share one instance per criterion among their cases, so 57,000 rows
+    read a few hundred criteria (bench/sweep.py)."""
+    known: Facts | None = criterion.__dict__.get(_FACTS)
+    if known is None:
+        method, area = criterion.method, criterion.area
+        known = criterion.__dict__[_FACTS] = (
+            criterion.framework,
+            (0 if method == Method.BONUS else 2) if method in BONUS_PENALTY else None,
+            method == Method.SURVEY,
+            criterion.area_id,
+            criterion.max_points,
+            (area.code, area.title, area.position) if area is not None else None,
+        )
+    return known
+
+
 def totals_from_scores(case: Case, scores: Iterable[Score | ScoreRow]) -> CaseTotals:
     """The same totals from score rows already loaded with their criterion, its area and its
     framework (model rows, or the plain rows of a snapshot): the transition service
@@ -444,29 +468,11 @@ def totals_from_scores(case: Case, scores: Iterable[Score | ScoreRow]) -> CaseTo
     bonus = [ZERO, ZERO, ZERO, ZERO]
     framework = None
     areas: dict[int | None, tuple[str, str, int]] = {}
-    # What each criterion contributes besides the points, read once per criterion: a batch
-    # of snapshots shares one instance per criterion among its cases (`Case.snapshot_rows`).
-    # (framework, bonus/penalty offset or None, survey?, area id, maximum)
-    facts: dict[int, tuple[Framework, int | None, bool, int | None, Decimal]] = {}
     for score in scores:
         criterion = score.criterion
-        known = facts.get(criterion.pk)
-        if known is None:
-            method = criterion.method
-            known = facts[criterion.pk] = (
-                criterion.framework,
-                (0 if method == Method.BONUS else 2) if method in BONUS_PENALTY else None,
-                method == Method.SURVEY,
-                criterion.area_id,
-                criterion.max_points,
-            )
-            if criterion.area is not None:
-                areas[criterion.area_id] = (
-                    criterion.area.code,
-                    criterion.area.title,
-                    criterion.area.position,
-                )
-        framework, offset, survey, area_id, max_points = known
+        framework, offset, survey, area_id, max_points, area_name = _facts(criterion)
+        if area_name is not None:
+            areas[area_id] = area_name
         applicable = not score.not_applicable
         self_points = (score.self_score or ZERO) if applicable else ZERO
         appraised = (score.appraised_score or ZERO) if applicable else ZERO
