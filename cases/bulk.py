@@ -11,7 +11,7 @@ quoted into it. Other databases take Django's own compiler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -63,11 +63,20 @@ def _preparation(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
 
 
 def insert(
-    objs: Sequence[M], *, returning: Sequence[str] = (), ignore_conflicts: bool = False
+    objs: Sequence[M],
+    *,
+    returning: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+    written: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT the new instances `objs` (of one model) with every concrete column but the
     primary key; returns the `returning` columns of the rows written, in the order of `objs`
-    (with `ignore_conflicts`, a row not written returns nothing). Sets nothing on `objs`."""
+    (with `ignore_conflicts`, a row not written returns nothing). Sets nothing on `objs`.
+
+    `written`: columns (by attribute name) whose values the caller has already written as
+    the database reads them, one per object: a JSON column as its text, which the objects
+    hold as the value it reads back as (PostgreSQL takes the text; other databases the
+    objects' values, the same JSON)."""
     if not objs:
         return []
     model = type(objs[0])
@@ -108,8 +117,11 @@ def insert(
         statement += " ON CONFLICT DO NOTHING"
     if returned:
         statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
+    given = written or {}
     columns = [
-        [getattr(obj, attname) for obj in objs]
+        list(given[attname])
+        if attname in given
+        else [getattr(obj, attname) for obj in objs]
         if prepare is None
         else [prepare(getattr(obj, attname)) for obj in objs]
         for attname, prepare in prepared

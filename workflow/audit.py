@@ -200,6 +200,10 @@ def _require_transaction() -> None:
         raise RuntimeError("Audit entries are written inside the change's transaction.")
 
 
+# The canonical text of an entry's snapshot, kept on the entry that `entry_of` made.
+SNAPSHOT_TEXT = "_snapshot_text"
+
+
 def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
     """An entry as `record` writes it, not yet chained nor saved (for `record_many`)."""
     snapshot, case = fields.get("snapshot"), fields.get("case")
@@ -212,7 +216,7 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
         text = canonical_json(snapshot)
         snap = json.loads(text)
         snapshot_sha256 = hashlib.sha256(text.encode()).hexdigest()
-    return AuditEntry(
+    entry = AuditEntry(
         at=fields.get("at") or timezone.now(),
         actor=fields["actor"],
         action=action,
@@ -230,6 +234,9 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
         snapshot_sha256=snapshot_sha256,
         chain=fields.get("chain", ""),
     )
+    if snapshot is not None:
+        entry.__dict__[SNAPSHOT_TEXT] = text  # a batch INSERT sends it as it is
+    return entry
 
 
 # --- the hash chains ----------------------------------------------------------------------
@@ -476,10 +483,21 @@ def _read_heads(chains: Sequence[str]) -> dict[str, tuple[int, str]]:
 def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all; returns those not written.
 
-    Written as VALUES rows with their parameters bound apart (`cases.bulk.insert`): sent as
-    arrays, or quoted into the statement, each snapshot's JSON cost more than the rest of
-    the batch together."""
-    rows = bulk.insert(entries, returning=("id", "chain", "seq"), ignore_conflicts=True)
+    Written by `cases.bulk.insert`, each snapshot as the text its hash was taken of: written
+    out again, or quoted into the statement, the snapshots cost more than the rest of the
+    batch together."""
+    snapshots = [
+        entry.__dict__.get(SNAPSHOT_TEXT) or canonical_json(entry.snapshot)
+        if entry.snapshot is not None
+        else None
+        for entry in entries
+    ]
+    rows = bulk.insert(
+        entries,
+        returning=("id", "chain", "seq"),
+        ignore_conflicts=True,
+        written={"snapshot": snapshots},
+    )
     written = {(chain, seq): pk for pk, chain, seq in rows}
     taken = []
     for entry in entries:
