@@ -507,11 +507,21 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
     ]
 
 
+# What the submit guard and the snapshot read of a current version: its criterion and its
+# document. Not the people who uploaded or linked it, whom neither names: their two joins
+# made most of the CPU of the query the score sheet runs for its checklist on every load.
+_CURRENT_WITH = ("document", "criterion")
+
+
 def current_evidence(case: Case) -> list[EvidenceLink]:
     """The case's current evidence versions, loaded once per case instance (a transition's
     guard and its snapshot share the query; the instance lives for one transaction)."""
     if "_current_evidence" not in case.__dict__:
-        case.__dict__["_current_evidence"] = list(case_evidence(case, current_only=True))
+        case.__dict__["_current_evidence"] = list(
+            EvidenceLink.objects.filter(case=case, withdrawn_at__isnull=True)
+            .select_related(*_CURRENT_WITH)
+            .order_by("criterion__position", "-version")
+        )
     return case.__dict__["_current_evidence"]
 
 
@@ -523,7 +533,7 @@ def preload_current_evidence(cases: Sequence[Case]) -> None:
     links: dict[int, list[EvidenceLink]] = {pk: [] for pk in todo}
     for link in (
         EvidenceLink.objects.filter(case__in=list(todo), withdrawn_at__isnull=True)
-        .select_related("document", "document__uploaded_by", "criterion", "created_by")
+        .select_related(*_CURRENT_WITH)
         .order_by("case_id", "criterion__position", "-version")
     ):
         links[link.case_id].append(link)
