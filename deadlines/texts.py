@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 
 from django.utils import translation
 from django.utils.formats import date_format
@@ -26,6 +27,13 @@ def bilingual(render: Callable[[], str]) -> Texts:
 
 
 def day(value: date) -> str:
+    return _day(value, translation.get_language())
+
+
+@lru_cache(maxsize=1024)
+def _day(value: date, language: str | None) -> str:
+    """Written once per date and language: a sweep names the same few deadlines in
+    thousands of reminders, and Django's date formatting is slow (bench/sweep.py)."""
     return date_format(value, "d/m/Y")
 
 
