@@ -106,17 +106,6 @@ def insert(
         return connection.ops.quote_name(str(name))
 
     prepared = [(f.attname, _preparation(f)) for f in fields]
-    # One array per column (UNNEST), as Django's own bulk INSERT on PostgreSQL: the statement
-    # stays short whatever the number of rows (the driver parses each statement it sends).
-    arrays = ", ".join(f"(%b)::{str(f.db_type(connection)).split('(')[0]}[]" for f in fields)
-    statement = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT * FROM UNNEST({arrays})"
-    )
-    if ignore_conflicts:
-        statement += " ON CONFLICT DO NOTHING"
-    if returned:
-        statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
     given = written or {}
     columns = [
         list(given[attname])
@@ -126,8 +115,32 @@ def insert(
         else [prepare(getattr(obj, attname)) for obj in objs]
         for attname, prepare in prepared
     ]
+    # One array per column (UNNEST), as Django's own bulk INSERT on PostgreSQL: the statement
+    # stays short whatever the number of rows (the driver parses each statement it sends).
+    # A column holding the same object in every row (a batch's time, its kind, an empty
+    # field) is sent once: the driver writes out each element of an array in Python.
+    picked, once, arrays, spread = [], [], [], []
+    for n, (field, column) in enumerate(zip(fields, columns, strict=True)):
+        kind = str(field.db_type(connection)).split("(")[0]
+        first = column[0]
+        if n and all(value is first for value in column):
+            picked.append(f"(%b)::{kind}")
+            once.append(first)
+        else:
+            picked.append(f"u.c{n}")
+            arrays.append((f"(%b)::{kind}[]", f"c{n}"))
+            spread.append(column)
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT {', '.join(picked)} FROM UNNEST({', '.join(a for a, _c in arrays)}) "
+        f"AS u({', '.join(c for _a, c in arrays)})"
+    )
+    if ignore_conflicts:
+        statement += " ON CONFLICT DO NOTHING"
+    if returned:
+        statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
     with bound_cursor() as cursor:
-        cursor.execute(statement, columns)
+        cursor.execute(statement, [*once, *spread])
         if returned:
             rows += [tuple(written) for written in cursor.fetchall()]
     return rows
