@@ -422,7 +422,7 @@ def _insert_unless_taken(entry: AuditEntry) -> bool:
         returning_fields=[meta.pk],
         on_conflict=OnConflict.IGNORE,
     )
-    if not rows:
+    if not rows or rows[0] is None:  # one row asked: a conflict comes back as [None]
         return False
     entry.pk = rows[0][0]
     entry._state.adding = False

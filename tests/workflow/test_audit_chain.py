@@ -293,6 +293,29 @@ def test_a_rotated_key_keeps_older_entries_verifiable(actor: Any, settings: Any)
     assert f"signed with audit key {audit.key_id(old_key)}" in problem
 
 
+def test_an_entry_given_a_head_another_writer_has_moved_on_is_chained_after_that_writer(
+    world: SimpleNamespace,
+) -> None:
+    """The head read with the locked case may predate the commit of the writer the lock
+    waited for (two uploads to one case at once): the position is then taken, and the entry
+    is chained after the entry that took it, not refused."""
+    chain = f"case:{world.case_a.pk}"
+    with transaction.atomic():
+        locked = (
+            Case.objects.select_for_update().annotate(**audit.case_head()).get(pk=world.case_a.pk)
+        )
+        # The other writer, committed while this one waited for the lock.
+        other = audit.case_transition(
+            world.case_a, name="probe", actor=world.head_a, source="x", comment=""
+        )
+        entry = audit.record("tests.chain.step", actor=world.head_a, case=locked, case_locked=True)
+
+    assert entry.pk is not None and entry.seq == other.seq + 1
+    assert entry.prev_hash == other.hash
+    assert AuditEntry.objects.filter(chain=chain).order_by("-seq").first() == entry
+    assert verify() == ""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_keep_unbroken_chains() -> None:
     w = build_world()
