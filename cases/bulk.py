@@ -5,8 +5,9 @@ thousands of audit entries, notifications and deliveries at once.
 sends the columns as arrays whose every element the driver quotes into the SQL text: for a
 batch of the sweep that cost more than the database's work. Here each field's preparation
 is chosen once per column (the values the driver takes as they are pass as they are), and
-the columns travel as arrays apart from the statement (server-side binding) instead of
-quoted into it. Other databases take Django's own compiler.
+the columns travel as arrays apart from the statement (the connection binds on the
+server: `config/settings.py`) instead of quoted into it. Other databases take Django's own
+compiler.
 """
 
 from __future__ import annotations
@@ -32,23 +33,6 @@ _AS_THEY_ARE = (
     models.UUIDField,
     models.DateTimeField,
 )
-
-
-def bound_cursor() -> Any:
-    """A cursor whose parameters travel apart from the statement (server-side binding) on
-    PostgreSQL, still logged and wrapped as Django's own. The connection binds on the client,
-    which quotes every character of a batch's values (its snapshots) into the SQL text."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    # The stubs type the wrappers' argument as Django's wrapper; it is the driver's cursor.
-    cursor_class: Any = ServerBindingCursor
-    raw = cursor_class(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
 
 
 def _preparation(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
@@ -139,7 +123,7 @@ def insert(
         statement += " ON CONFLICT DO NOTHING"
     if returned:
         statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
-    with bound_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(statement, [*once, *spread])
         if returned:
             rows += [tuple(written) for written in cursor.fetchall()]

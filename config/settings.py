@@ -157,6 +157,18 @@ if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.po
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT", 10),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_SERVER_SIDE_BINDING", True
+):
+    # Parameters sent apart from the query: a statement run often on a connection is then
+    # prepared (psycopg's prepare_threshold), and PostgreSQL stops planning it again each time.
+    # Planning the queries that lock a case or fan out a notification cost the database more
+    # than running them (bench/transitions.py, bench/deadline_day.py).
+    # (Django turns preparing off for poolers in front of PostgreSQL; this stack has none:
+    # the pool is psycopg's own, in the process. Turn this off if you add one.)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Several requests and the in-process sweep share one file. Write-ahead logging lets

@@ -132,3 +132,33 @@ def test_production_borrows_database_connections_from_a_pool_that_outlives_reque
     assert result.returncode == 0, result.stdout + result.stderr
     # One backend served all three requests, and it went back to the pool between them.
     assert result.stdout.splitlines()[-1].split() == ["4", "1", "True"]
+
+
+def test_a_query_a_pooled_connection_runs_often_is_prepared_and_not_planned_again() -> None:
+    """A query run request after request on the pool's connection (as the one that locks a
+    case for every save): PostgreSQL keeps its plan (DB_SERVER_SIDE_BINDING), unless the
+    setting is turned off for a pooler that cannot keep prepared statements."""
+    script = (
+        "from django.db import connection\n"
+        "from django.core.signals import request_finished, request_started\n"
+        "connection.pool.open(wait=True)\n"
+        "for oid in range(1, 12):\n"
+        "    request_started.send(sender=None)\n"
+        "    with connection.cursor() as c:\n"
+        "        c.execute('SELECT relname FROM pg_class WHERE oid = %s', [oid])\n"
+        "    request_finished.send(sender=None)\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('SELECT statement FROM pg_prepared_statements')\n"
+        "    print(sum('FROM pg_class WHERE oid' in row[0] for row in c.fetchall()))\n"
+    )
+    prepared = manage("shell", "-c", script, env=production_env(DB_POOL_MAX_SIZE="1"))
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    assert prepared.stdout.splitlines()[-1] == "1"
+    unprepared = manage(
+        "shell",
+        "-c",
+        script,
+        env=production_env(DB_POOL_MAX_SIZE="1", DB_SERVER_SIDE_BINDING="false"),
+    )
+    assert unprepared.returncode == 0, unprepared.stdout + unprepared.stderr
+    assert unprepared.stdout.splitlines()[-1] == "0"
