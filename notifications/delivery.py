@@ -46,6 +46,9 @@ from notifications.models import Delivery, EmailOptOut, Notification, Notificati
 log = logging.getLogger(__name__)
 
 PUSH, EMAIL = Delivery.Channel.PUSH, Delivery.Channel.EMAIL
+# On a push written by `write_in_one_statement`: (the recipient's language or None, their
+# unread count with it), read by that statement, so the push after commit asks nothing more.
+_KNOWN = "_language_and_unread"
 LEASE = timedelta(minutes=10)
 PUSH_CONCURRENCY = 64
 PUSH_CONFIRM_WAIT = timedelta(seconds=30)
@@ -202,7 +205,13 @@ def deliver(claimed: Sequence[Delivery]) -> dict[str, int]:
     outcomes: dict[int, Outcome] = {}
     pushes = [d for d in claimed if d.channel == PUSH]
     emails = [d for d in claimed if d.channel == EMAIL]
-    languages = _languages({d.notification.recipient_id for d in claimed})
+    known = {
+        d.notification.recipient_id: d.__dict__[_KNOWN][0] for d in claimed if _KNOWN in d.__dict__
+    }
+    asked = {d.notification.recipient_id for d in claimed} - known.keys()
+    languages = {user: chosen for user, chosen in known.items() if chosen}
+    if asked:
+        languages.update(_languages(asked))
     if pushes:
         outcomes.update(_push(pushes, languages))
     if emails:
@@ -318,13 +327,23 @@ def payload(n: Notification, language: str, unread: int) -> dict[str, Any]:
 
 
 def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outcome]:
-    recipients = {d.notification.recipient_id for d in rows}
-    unread = dict(
-        Notification.objects.filter(recipient_id__in=recipients, read_at__isnull=True)
-        .values("recipient_id")
-        .annotate(n=Count("pk"))
-        .values_list("recipient_id", "n")
+    asked = {d.notification.recipient_id for d in rows if _KNOWN not in d.__dict__}
+    unread = (
+        dict(
+            Notification.objects.filter(recipient_id__in=asked, read_at__isnull=True)
+            .values("recipient_id")
+            .annotate(n=Count("pk"))
+            .values_list("recipient_id", "n")
+        )
+        if asked
+        else {}
     )
+
+    def unread_of(d: Delivery) -> int:
+        if _KNOWN in d.__dict__:
+            return int(d.__dict__[_KNOWN][1])
+        return unread.get(d.notification.recipient_id, 0)
+
     messages = [
         (
             user_group(d.notification.recipient_id),
@@ -333,7 +352,7 @@ def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outc
                 "payload": payload(
                     d.notification,
                     languages.get(d.notification.recipient_id, "vi"),
-                    unread.get(d.notification.recipient_id, 0),
+                    unread_of(d),
                 ),
             },
         )
@@ -467,6 +486,13 @@ def _email(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Out
 # --- writing (PostgreSQL: one statement) ----------------------------------------------------
 
 
+def _column_namer(connection: Any) -> Any:
+    def column(model: Any, name: str) -> str:
+        return str(connection.ops.quote_name(model._meta.get_field(name).column))
+
+    return column
+
+
 def _columns(model: Any, row: Any, skip: str) -> tuple[list[str], list[str], list[Any]]:
     """(column names, `%s::type` placeholders, values) of a model row's concrete fields."""
     connection = transaction.get_connection()
@@ -502,6 +528,10 @@ def write_in_one_statement(
     d_cols, d_holders, d_push = _columns(Delivery, push, skip="notification_id")
     _cols, _holders, d_email = _columns(Delivery, email, skip="notification_id")
     names = [f"c{i}" for i in range(len(d_cols))]
+    column = _column_namer(transaction.get_connection())
+    language = column(NotificationSettings, "language")
+    settings_user = column(NotificationSettings, "user")
+    recipient, read_at = column(Notification, "recipient"), column(Notification, "read_at")
     sql = f"""
         WITH wanted(id, may) AS ({wanted_sql}),
         n AS (
@@ -518,10 +548,13 @@ def write_in_one_statement(
             ) AS c({", ".join(names)})
             RETURNING id, notification_id, channel
         )
-        SELECT wanted.id, wanted.may, n.id, d.id
+        SELECT wanted.id, wanted.may, n.id, d.id, s.{language},
+            (SELECT COUNT(*) FROM {Notification._meta.db_table} r
+             WHERE r.{recipient} = wanted.id AND r.{read_at} IS NULL)
         FROM wanted
         LEFT JOIN n ON n.recipient_id = wanted.id
         LEFT JOIN d ON d.notification_id = n.id AND d.channel = %s
+        LEFT JOIN {NotificationSettings._meta.db_table} s ON s.{settings_user} = wanted.id
         ORDER BY wanted.id
     """
     params = [*wanted_params, *n_values, *d_push, *d_email, PUSH]
@@ -530,7 +563,7 @@ def write_in_one_statement(
         result = cursor.fetchall()
     fields = {f.attname: getattr(template, f.attname) for f in Notification._meta.concrete_fields}
     rows, left_out = [], []
-    for user_id, may, notification_id, push_id in result:
+    for user_id, may, notification_id, push_id, chosen, unread in result:
         if not may:
             left_out.append(user_id)
             continue
@@ -545,6 +578,8 @@ def write_in_one_statement(
             },
         )
         sent._state.adding = False
+        # The statement does not see its own inserts: the new row is one more unread.
+        sent.__dict__[_KNOWN] = (chosen, unread + 1)
         rows.append(row)
         batch.pushes.append(sent)
     batch.notification_ids += [row.pk for row in rows]

@@ -81,6 +81,51 @@ def test_a_user_who_prefers_english_gets_english(
     assert "Appraisal of Sở Tư pháp's" in message.get_content()
 
 
+def test_a_page_is_pushed_the_text_in_its_users_language_with_their_unread_count(
+    world: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """What the push says is read by the statement that writes the rows: after the commit,
+    handing the pushes over costs one UPDATE (their proof of delivery), nothing more. (The
+    embedded in-memory layer: a page of this process; tests/notifications/test_websocket.py
+    runs pushes through Redis too.)"""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0  # as in production: the notifier sends e-mail
+    NotificationSettings.objects.create(user=world.staff_a, language="en")
+    submit(world)
+    for text in ("một", "hai"):  # two notices the staff member has not read yet
+        Notification.objects.create(
+            recipient=world.staff_a, kind="submitted", text_vi=text, text_en=text
+        )
+    Notification.objects.create(
+        recipient=world.staff_a,
+        kind="submitted",
+        text_vi="ba",
+        text_en="ba",
+        read_at=timezone.now(),
+    )
+    pages = get_channel_layer()
+    page = async_to_sync(pages.new_channel)()
+    async_to_sync(pages.group_add)(delivery.user_group(world.staff_a.pk), page)
+
+    with django_capture_on_commit_callbacks() as after_commit:
+        wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+    with CaptureQueriesContext(connection) as asked:
+        for callback in after_commit:
+            callback()
+
+    pushed = async_to_sync(pages.receive)(page)["payload"]
+    assert pushed["kind"] == "appraisal_started"
+    assert pushed["text"].startswith("Appraisal of Sở Tư pháp")
+    assert pushed["unread"] == 3
+    assert [q["sql"].split()[0] for q in asked] == ["UPDATE"]
+    handed = Delivery.objects.filter(channel="push", notification__kind="appraisal_started")
+    assert {d.status for d in handed} == {"delivered"}
+
+
 def test_email_turned_off_for_a_kind_is_not_sent_but_the_inbox_has_it(
     world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
