@@ -14,16 +14,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
+def as_production() -> None:
+    """Settings as production runs them, for a benchmark's own process: DEBUG on would keep
+    every query's text with its values written in, and format it; the logs are as quiet as
+    the benchmarks' servers' (`server_env`)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # As production runs (DEBUG on would keep every query's text in memory and format it),
-    # with the quiet logs of the benchmarks' servers (`server_env`).
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if os.environ.setdefault("DEBUG", "false") == "false":
         import secrets
 
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    as_production()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Run the benchmarks with `make bench` (they need PostgreSQL).")
     import django
