@@ -110,55 +110,51 @@ def test_misconfigured_email_says_what_to_fix(settings: Any) -> None:
     assert ids == {"ops.E003", "ops.E004", "ops.E005", "ops.E006"}
 
 
-def test_production_borrows_database_connections_from_a_pool_that_outlives_requests() -> None:
-    """Under uvicorn (ASGI) persistent connections pile up per thread; the pool keeps at most
-    DB_POOL_MAX_SIZE per process and hands the same connection to the next request."""
+def _pooled_requests(times: int, each: str, then: str, **env: str) -> str:
+    """`times` requests in a production shell, each running `each` with a cursor `c` (the
+    request's number is `n`), then `then`: the last line it printed."""
     script = (
         "from django.db import connection\n"
         "from django.core.signals import request_finished, request_started\n"
-        "pids = set()\n"
+        "seen = []\n"
         # The pool opens its first connection in the background; a request arriving before
         # it is ready makes the pool grow, and the next one may get either connection.
         "connection.pool.open(wait=True)\n"
-        "for _ in range(3):\n"
+        f"for n in range(1, {times + 1}):\n"
         "    request_started.send(sender=None)\n"
         "    with connection.cursor() as c:\n"
-        "        c.execute('select pg_backend_pid()')\n"
-        "        pids.add(c.fetchone()[0])\n"
+        f"        {each}\n"
         "    request_finished.send(sender=None)\n"
-        "print(connection.pool.max_size, len(pids), connection.connection is None)\n"
+        f"{then}\n"
     )
-    result = manage("shell", "-c", script, env=production_env(DB_POOL_MAX_SIZE="4"))
+    result = manage("shell", "-c", script, env=production_env(**env))
     assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.splitlines()[-1]
+
+
+def test_production_borrows_database_connections_from_a_pool_that_outlives_requests() -> None:
+    """Under uvicorn (ASGI) persistent connections pile up per thread; the pool keeps at most
+    DB_POOL_MAX_SIZE per process and hands the same connection to the next request."""
+    last = _pooled_requests(
+        3,
+        "c.execute('select pg_backend_pid()'); seen.append(c.fetchone()[0])",
+        "print(connection.pool.max_size, len(set(seen)), connection.connection is None)",
+        DB_POOL_MAX_SIZE="4",
+    )
     # One backend served all three requests, and it went back to the pool between them.
-    assert result.stdout.splitlines()[-1].split() == ["4", "1", "True"]
+    assert last.split() == ["4", "1", "True"]
 
 
 def test_a_query_a_pooled_connection_runs_often_is_prepared_and_not_planned_again() -> None:
     """A query run request after request on the pool's connection (as the one that locks a
     case for every save): PostgreSQL keeps its plan (DB_SERVER_SIDE_BINDING), unless the
     setting is turned off for a pooler that cannot keep prepared statements."""
-    script = (
-        "from django.db import connection\n"
-        "from django.core.signals import request_finished, request_started\n"
-        "connection.pool.open(wait=True)\n"
-        "for oid in range(1, 12):\n"
-        "    request_started.send(sender=None)\n"
-        "    with connection.cursor() as c:\n"
-        "        c.execute('SELECT relname FROM pg_class WHERE oid = %s', [oid])\n"
-        "    request_finished.send(sender=None)\n"
+    each = "c.execute('SELECT relname FROM pg_class WHERE oid = %s', [n])"
+    then = (
         "with connection.cursor() as c:\n"
         "    c.execute('SELECT statement FROM pg_prepared_statements')\n"
-        "    print(sum('FROM pg_class WHERE oid' in row[0] for row in c.fetchall()))\n"
+        "    print(sum('FROM pg_class WHERE oid' in row[0] for row in c.fetchall()))"
     )
-    prepared = manage("shell", "-c", script, env=production_env(DB_POOL_MAX_SIZE="1"))
-    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
-    assert prepared.stdout.splitlines()[-1] == "1"
-    unprepared = manage(
-        "shell",
-        "-c",
-        script,
-        env=production_env(DB_POOL_MAX_SIZE="1", DB_SERVER_SIDE_BINDING="false"),
-    )
-    assert unprepared.returncode == 0, unprepared.stdout + unprepared.stderr
-    assert unprepared.stdout.splitlines()[-1] == "0"
+    assert _pooled_requests(11, each, then, DB_POOL_MAX_SIZE="1") == "1"
+    off = _pooled_requests(11, each, then, DB_POOL_MAX_SIZE="1", DB_SERVER_SIDE_BINDING="false")
+    assert off == "0"
