@@ -61,6 +61,7 @@ def test_the_embedded_default_backed_up_while_it_runs_comes_back_whole_in_an_emp
 ) -> None:
     old, new, archive = embedded.var_dir, tmp_path / "new", tmp_path / "par.tar"
     unit, served = embedded.spare, embedded.served
+    embedded.settle()
     scan = _make_file(tmp_path, 1)
     port = int(served.base.rsplit(":", 1)[1])
     path = f"/api/v1/cases/{unit.case}/evidence/"

@@ -51,6 +51,7 @@ def test_a_declared_body_over_the_limit_is_refused_at_once_naming_the_limit(
 ) -> None:
     unit, pid = embedded.spare, embedded.served.pid
     token = {"Authorization": f"Token {unit.token}"}
+    embedded.settle()
     documents = "SELECT count(*) FROM evidence_document"
     documents_before = database(embedded.var_dir).execute(documents).fetchone()[0]
     read_before, written_before = io_bytes(pid)
@@ -109,6 +110,7 @@ def test_a_client_that_stops_sending_is_cut_off_while_others_are_served(
     embedded: Embedded,
 ) -> None:
     unit = embedded.spare
+    embedded.settle()
     documents = "SELECT count(*) FROM evidence_document"
     before = database(embedded.var_dir).execute(documents).fetchone()[0]
     upload = f"/api/v1/cases/{unit.case}/evidence/"
