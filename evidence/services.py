@@ -135,7 +135,7 @@ def _case(case_id: int, actor: User, *, lock: bool = False) -> Case:
     date) in one query; locked, with the head of its audit chain too, so that the entry of
     the change is appended without reading it again."""
     qs = Case.objects.select_related("cycle", "unit").annotate(
-        **{policy.SELF_DUE: policy.effective_self_due()}
+        **{policy.SELF_DUE: policy.self_due_sql()}
     )
     if lock:
         qs = qs.select_for_update(of=("self",)).annotate(**audit.case_head())
@@ -277,9 +277,9 @@ def keep_file(
 
     `check(lock)` is the caller's rules: run before the file is stored, and again inside the
     transaction on the locked case (it returns the case); a file the upload handler streamed
-    to the store as it arrived is checked only there (the view asked before the body). `accept(kind, name)` may refuse a
-    type the caller does not take. `record(case, document)` writes the caller's own rows and
-    audit entry in the same transaction. Any refusal after the file was stored deletes it.
+    to the store as it arrived is checked only there (the view asked before the body).
+    `accept(kind, name)` may refuse a type the caller does not take. `record(case, document)`
+    writes the caller's own rows and audit entry in the same transaction. Any refusal after the file was stored deletes it.
     `made`: the kind of a file the product wrote itself (a generated report), which is not
     judged as an upload is.
     """
@@ -516,12 +516,7 @@ _CURRENT_WITH = ("document", "criterion")
 def current_evidence(case: Case) -> list[EvidenceLink]:
     """The case's current evidence versions, loaded once per case instance (a transition's
     guard and its snapshot share the query; the instance lives for one transaction)."""
-    if "_current_evidence" not in case.__dict__:
-        case.__dict__["_current_evidence"] = list(
-            EvidenceLink.objects.filter(case=case, withdrawn_at__isnull=True)
-            .select_related(*_CURRENT_WITH)
-            .order_by("criterion__position", "-version")
-        )
+    preload_current_evidence([case])
     return case.__dict__["_current_evidence"]
 
 

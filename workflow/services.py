@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any, Final
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -54,15 +55,7 @@ log = logging.getLogger(__name__)
 
 def _locked_case(case_id: int, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
-    case = permissions.get_case_for_user(
-        user,
-        case_id,
-        perm,
-        Case.objects.select_for_update(of=("self",))
-        .select_related("cycle", "unit")
-        .annotate(**{policy.SELF_DUE: policy.self_due_sql(), **audit.case_head()}),
-    )
-    return case
+    return permissions.get_case_for_user(user, case_id, perm, _locking_query())
 
 
 def state_label(state: str) -> str:
@@ -211,7 +204,10 @@ def _apply_batch(
 _CHANGED = "_changed_fields"
 
 
-def _locking_query() -> Any:
+def _locking_query() -> QuerySet[Case]:
+    """Cases locked with what a change's rules and its audit entry read besides the case:
+    the self-assessment date and the head of the case's audit chain (one transition, a
+    batch of them, a score save)."""
     return (
         Case.objects.select_for_update(of=("self",))
         .select_related("cycle", "unit")
