@@ -486,11 +486,9 @@ def _email(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Out
 # --- writing (PostgreSQL: one statement) ----------------------------------------------------
 
 
-def _column_namer(connection: Any) -> Any:
-    def column(model: Any, name: str) -> str:
-        return str(connection.ops.quote_name(model._meta.get_field(name).column))
-
-    return column
+def _column(model: Any, name: str) -> str:
+    """The quoted column of a model's field, for a statement written out here."""
+    return str(transaction.get_connection().ops.quote_name(model._meta.get_field(name).column))
 
 
 def _columns(model: Any, row: Any, skip: str) -> tuple[list[str], list[str], list[Any]]:
@@ -528,10 +526,9 @@ def write_in_one_statement(
     d_cols, d_holders, d_push = _columns(Delivery, push, skip="notification_id")
     _cols, _holders, d_email = _columns(Delivery, email, skip="notification_id")
     names = [f"c{i}" for i in range(len(d_cols))]
-    column = _column_namer(transaction.get_connection())
-    language = column(NotificationSettings, "language")
-    settings_user = column(NotificationSettings, "user")
-    recipient, read_at = column(Notification, "recipient"), column(Notification, "read_at")
+    language = _column(NotificationSettings, "language")
+    settings_user = _column(NotificationSettings, "user")
+    recipient, read_at = _column(Notification, "recipient"), _column(Notification, "read_at")
     sql = f"""
         WITH wanted(id, may) AS ({wanted_sql}),
         n AS (
