@@ -6,12 +6,12 @@ that who is inside and who waits can be read at every step."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from config.turns import Turns
 
-Message = dict[str, Any]
+Message = MutableMapping[str, Any]
 
 
 class Held:
