@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 # What a user's shell passes on; nothing of the test services (DATABASE_URL, REDIS_URL, …),
 # so that the processes run on the embedded default.
-PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SQLITE_WRITERS")
+PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SQLITE_WRITERS", "HTTP_TURNS")
 NOTE = "Ghi chú {case}/{code}"
 
 

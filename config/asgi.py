@@ -17,13 +17,15 @@ start_in_process_if_enabled()
 from django.conf import settings  # noqa: E402
 
 from config.bodies import BodyLimits  # noqa: E402
-from config.sqlite_writes import WriteQueue  # noqa: E402
+from config.turns import Turns  # noqa: E402
 from notifications.websocket import websocket_application  # noqa: E402  (needs apps loaded)
 
-http_app: Any = django_asgi_app
+# Requests take turns in arrival order once their body has arrived, a few at a time.
+http_app: Any = Turns(django_asgi_app, settings.HTTP_TURNS)
 if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default: requests that may write take turns in arrival order.
-    http_app = WriteQueue(http_app, settings.SQLITE_WRITERS)
+    # The embedded default: those that may write also take turns among themselves, and
+    # wait for that turn first (outermost), so a queued write holds no one's page up.
+    http_app = Turns(http_app, settings.SQLITE_WRITERS, writes_only=True)
 # Request bodies are checked (length, sender, pace) before Django reads them.
 application = ProtocolTypeRouter(
     {"http": BodyLimits(http_app), "websocket": websocket_application()}
