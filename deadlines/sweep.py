@@ -11,8 +11,8 @@ Invariants:
   answers WrongState / GuardFailed / Conflict: "someone else did it", skipped quietly.
 - A reminder goes to a recipient at most once per occasion. The ReminderLog row (unique on
   key and recipient) is inserted with ON CONFLICT DO NOTHING in the transaction that writes
-  the notification; the rows carrying this run's token are the ones this run claimed and
-  notifies. Rows are inserted in key order, so two sweeps at once wait, never deadlock.
+  the notification; the rows that INSERT wrote (RETURNING) are the ones this run claimed
+  and notifies. Rows are inserted in key order, so two sweeps at once wait, never deadlock.
 - Only the latest occasion that has come is sent (`policy.current_offset`): a sweep days late
   sends one reminder, and once the deadline passed only the overdue one.
 - Work is found set-based: a few queries per kind of work, not per case. Transitions and
@@ -687,14 +687,9 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
     sent = 0
     with transaction.atomic(durable=True):
         # Key order everywhere: concurrent sweeps wait on each other's rows, never deadlock.
-        bulk.insert(rows, ignore_conflicts=True)
-        claimed = set(
-            ReminderLog.objects.filter(run=run, key__in={r.key for r in batch}).values_list(
-                "key", "recipient_id"
-            )
-        )
-        case_ids = {r.case_id for r in batch if r.case_id is not None}
-        cases = Case.objects.in_bulk(case_ids)
+        # The rows the INSERT wrote are the ones this run claimed: a row another sweep holds
+        # is waited for, and comes back only if that sweep rolled back.
+        claimed = set(bulk.insert(rows, returning=("key", "recipient"), ignore_conflicts=True))
         messages = []
         for reminder in batch:
             mine = [u for u in reminder.recipients if (reminder.key, u) in claimed]
@@ -707,7 +702,7 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
                     mine,
                     text_vi,
                     text_en,
-                    cases.get(reminder.case_id) if reminder.case_id else None,
+                    reminder.case_id,
                     reminder.link,
                 )
             )

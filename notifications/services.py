@@ -85,13 +85,16 @@ def notify(
 
 @dataclass(frozen=True)
 class Message:
-    """One text of `notify_many` to the users named (ids), about a case or none."""
+    """One text of `notify_many` to the users named (ids), about a case (its id) or none.
+
+    The case goes by its id: the permissions and the inbox row need nothing else of it, so a
+    sender that has only the ids (the sweep's reminders) loads no case."""
 
     kind: str
     recipients: list[int]
     text_vi: str
     text_en: str
-    case: Case | None = None
+    case_id: int | None = None
     link: str = ""
     event: AuditEntry | None = None
 
@@ -113,10 +116,10 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
     for message in messages:
         kind = rules.KINDS[message.kind]
         for user_id in message.recipients:
-            if message.case is None and kind.named:
+            if message.case_id is None and kind.named:
                 named.add(user_id)
             else:
-                asked.add((user_id, message.case.pk if message.case else None, kind.perm))
+                asked.add((user_id, message.case_id, kind.perm))
     allowed = permissions.holders(asked)
     active = (
         set(
@@ -131,10 +134,10 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
     rows = []
     for message in messages:
         kind = rules.KINDS[message.kind]
-        case_id = message.case.pk if message.case else None
+        case_id = message.case_id
         left_out = []
         for user_id in sorted(set(message.recipients)):
-            if message.case is None and kind.named:
+            if case_id is None and kind.named:
                 may = user_id in active
             else:
                 may = (user_id, case_id, kind.perm) in allowed
@@ -145,7 +148,7 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
                 Notification(
                     recipient_id=user_id,
                     kind=message.kind,
-                    case=message.case,
+                    case_id=case_id,
                     event=message.event,
                     text_vi=message.text_vi,
                     text_en=message.text_en,
@@ -208,7 +211,7 @@ def on_events(entries: Sequence[AuditEntry]) -> None:
                     ids,
                     text_vi,
                     text_en,
-                    audience.case,
+                    audience.case.pk if audience.case is not None else None,
                     rules.link_for(audience.case, audience.context),
                     entry,
                 )
