@@ -373,3 +373,6 @@ used_at  # unused variable (notifications/models.py, set and filtered by notific
 never_sent  # unused variable (web/pages/sheet.py, read by web/partials/appraisal_row.html)
 _.state_display  # unused property (cases/models.py, read by web/partials/case_header.html, progress_card.html, home.html)
 _.returning_fields  # Django's SQLInsertCompiler.as_sql reads it (workflow/audit.py)
+_.block_size  # Django's FileResponse reads it when streaming (config/handler.py, as ASGIHandler sets it)
+_._handler_class  # Django's test client and handlers read it (config/handler.py, as ASGIHandler sets it)
+_.run_get_response  # Django's ASGIHandler.handle calls it (config/handler.py)

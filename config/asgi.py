@@ -3,11 +3,15 @@
 import os
 from typing import Any
 
+import django
 from channels.routing import ProtocolTypeRouter
-from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from config.handler import OneThreadHandler  # noqa: E402
+
+django_asgi_app = OneThreadHandler()
 
 # The embedded default has no worker: sweep deadlines in this process (see deadlines.runner).
 from deadlines.runner import start_in_process_if_enabled  # noqa: E402
