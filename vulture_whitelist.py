@@ -376,3 +376,4 @@ _.returning_fields  # Django's SQLInsertCompiler.as_sql reads it (workflow/audit
 _.block_size  # Django's FileResponse reads it when streaming (config/handler.py, as ASGIHandler sets it)
 _._handler_class  # Django's test client and handlers read it (config/handler.py, as ASGIHandler sets it)
 _.run_get_response  # Django's ASGIHandler.handle calls it (config/handler.py)
+turns_fit_the_pool  # a system check, called by Django's checks framework (ops/checks.py)

@@ -1,6 +1,6 @@
-"""System checks for the parts evidence.checks does not cover: Redis, e-mail and weak
-secrets. They run in `manage.py check` (and at every start), without network, and say
-what to change. The object store's shape (endpoint, keys, bucket) is checked by
+"""System checks for the parts evidence.checks does not cover: Redis, e-mail, weak secrets,
+the web process's turns. They run in `manage.py check` (and at every start), without
+network, and say what to change. The object store's shape (endpoint, keys, bucket) is checked by
 evidence.checks; a weak object-store password stops the settings from loading at all
 (config/settings.py)."""
 
@@ -72,3 +72,20 @@ def email_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     return problems
+
+
+@register()
+def turns_fit_the_pool(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """A request runs on one pooled connection: more turns than connections would have the
+    extra requests wait for one (and answer 503 after DB_POOL_TIMEOUT) instead of in order."""
+    turns, pool = settings.HTTP_TURNS, settings.DB_POOL_MAX_SIZE
+    if pool and turns > pool:
+        return [
+            Warning(
+                f"HTTP_TURNS ({turns}) is above DB_POOL_MAX_SIZE ({pool}): "
+                "requests beyond the pool wait for a database connection and may fail.",
+                hint=f"Set HTTP_TURNS to {pool} or less, or raise DB_POOL_MAX_SIZE.",
+                id="ops.W002",
+            )
+        ]
+    return []

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.core.checks import Error
 
-from ops.checks import email_settings, redis_settings
+from ops.checks import email_settings, redis_settings, turns_fit_the_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,6 +108,18 @@ def test_misconfigured_email_says_what_to_fix(settings: Any) -> None:
     settings.DEFAULT_FROM_EMAIL = "Chỉ số CCHC"
     ids = {problem.id for problem in email_settings()}
     assert ids == {"ops.E003", "ops.E004", "ops.E005", "ops.E006"}
+
+
+def test_more_turns_than_pooled_connections_say_what_to_change(settings: Any) -> None:
+    settings.DB_POOL_MAX_SIZE, settings.HTTP_TURNS = 10, 12
+    (warning,) = turns_fit_the_pool()
+    assert warning.id == "ops.W002"
+    assert warning.hint == "Set HTTP_TURNS to 10 or less, or raise DB_POOL_MAX_SIZE."
+    settings.HTTP_TURNS = 10
+    assert turns_fit_the_pool() == []
+    settings.DB_POOL_MAX_SIZE = 0  # no pool: each thread opens its own connection
+    settings.HTTP_TURNS = 50
+    assert turns_fit_the_pool() == []
 
 
 def _pooled_requests(times: int, each: str, then: str, **env: str) -> str:
