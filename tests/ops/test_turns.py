@@ -40,6 +40,11 @@ class Held:
     def finish_body(self, name: str) -> None:
         self.after_start.setdefault(name, asyncio.Event()).set()
 
+    def complete(self, name: str) -> None:
+        """Answer the request and send its whole body."""
+        self.answer(name)
+        self.finish_body(name)
+
 
 def request(
     app: Turns, path: str, method: str = "POST", chunks: list[asyncio.Event] | None = None
@@ -78,8 +83,7 @@ async def test_requests_beyond_the_turns_wait_and_go_in_the_order_they_came() ->
     await settle()
     assert held.inside == ["/a", "/b", "/c", "/d"]
     for name in ("/a", "/b", "/c", "/d"):
-        held.answer(name)
-        held.finish_body(name)
+        held.complete(name)
     await asyncio.gather(*tasks)
 
 
@@ -95,12 +99,10 @@ async def test_an_upload_still_arriving_holds_no_turn() -> None:
     last.set()  # the upload has arrived: it waits for the save's answer to start
     await settle()
     assert held.inside == ["/save"]
-    held.answer("/save")
-    held.finish_body("/save")
+    held.complete("/save")
     await settle()
     assert held.inside == ["/save", "/upload"]
-    held.answer("/upload")
-    held.finish_body("/upload")
+    held.complete("/upload")
     await asyncio.gather(upload, save)
 
 
@@ -114,8 +116,7 @@ async def test_a_turn_ends_when_the_answer_starts_so_a_slow_reader_holds_no_one_
     held.answer("/download")  # its headers go out; its body is still being read slowly
     await settle()
     assert held.inside == ["/download", "/page"]
-    held.answer("/page")
-    held.finish_body("/page")
+    held.complete("/page")
     held.finish_body("/download")
     await asyncio.gather(download, page)
 
@@ -131,8 +132,7 @@ async def test_a_request_that_fails_gives_its_turn_back() -> None:
     await settle()
     assert isinstance(failing.exception(), RuntimeError)
     assert held.inside == ["/fail", "/after"]
-    held.answer("/after")
-    held.finish_body("/after")
+    held.complete("/after")
     await after
 
 
@@ -143,8 +143,7 @@ async def test_the_write_queue_lets_pages_be_read_while_a_write_is_inside() -> N
     await settle()
     assert held.inside == ["/save", "/sheet"]
     for name in ("/save", "/sheet", "/submit"):
-        held.answer(name)
-        held.finish_body(name)
+        held.complete(name)
         await settle()
     await asyncio.gather(*tasks)
     assert held.inside == ["/save", "/sheet", "/submit"]
