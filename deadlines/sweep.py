@@ -430,30 +430,43 @@ def _explanation_reminders(now: datetime) -> list[Reminder]:
 
 
 def _appraisal_reminders(now: datetime) -> list[Reminder]:
-    """To each appraiser with unappraised criteria of their areas, before the appraisal due."""
-    reminders = []
+    """To each appraiser with unappraised criteria of their areas, before the appraisal due.
+
+    Read for every cycle due at once (who is left to tell, then their work left), not cycle by
+    cycle: a few statements whatever the number of cycles."""
+    occasions: dict[int, tuple[Cycle, str]] = {}
     for cycle in Cycle.objects.filter(status=Cycle.Status.OPEN).order_by("pk"):
         if is_past(cycle.appraisal_due, now):
             continue
         offset = policy.current_offset(
             cycle.appraisal_due, now, policy.clean_offsets(cycle.reminder_offsets)
         )
-        if offset is None:
-            continue
-        key = f"appraise:{cycle.pk}:{cycle.appraisal_due.isoformat()}:T-{offset}"
-        areas: dict[int, set[str]] = defaultdict(set)
-        for user_id, area in (
-            AppraiserAssignment.objects.filter(cycle=cycle, user__is_active=True)
-            .exclude(user_id__in=ReminderLog.objects.filter(key=key).values("recipient_id"))
-            .values_list("user_id", "area_code")
-        ):
-            areas[user_id].add(area)
-        if not areas:
-            continue  # nobody left to tell: skip counting the scores
-        pending = _unappraised_by_area(cycle, areas)
-        day = local_date(now)  # the days left the text states
-        for user_id in sorted(areas):
-            criteria, cases = pending(user_id)
+        if offset is not None:
+            key = f"appraise:{cycle.pk}:{cycle.appraisal_due.isoformat()}:T-{offset}"
+            occasions[cycle.pk] = (cycle, key)
+    if not occasions:
+        return []
+    told = set(
+        ReminderLog.objects.filter(key__in=[key for _c, key in occasions.values()]).values_list(
+            "key", "recipient_id"
+        )
+    )
+    areas: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for cycle_id, user_id, area in AppraiserAssignment.objects.filter(
+        cycle_id__in=list(occasions), user__is_active=True
+    ).values_list("cycle_id", "user_id", "area_code"):
+        if (occasions[cycle_id][1], user_id) not in told:
+            areas[cycle_id][user_id].add(area)
+    if not areas:
+        return []  # nobody left to tell: skip counting the scores
+    pending = _unappraised_by_area(areas)
+    day = local_date(now)  # the days left the text states
+    home = reverse("web:home")  # an appraiser's cases are listed on the home page
+    reminders = []
+    for cycle_id in sorted(areas):
+        cycle, key = occasions[cycle_id]
+        for user_id in sorted(areas[cycle_id]):
+            criteria, cases = pending(cycle_id, user_id)
             if criteria:
                 reminders.append(
                     Reminder(
@@ -468,10 +481,8 @@ def _appraisal_reminders(now: datetime) -> list[Reminder]:
                             cases,
                             (cycle.appraisal_due - day).days,
                         ),
-                        cycle_id=cycle.pk,
-                        link=reverse(
-                            "web:home"
-                        ),  # an appraiser's cases are listed on the home page
+                        cycle_id=cycle_id,
+                        link=home,
                     )
                 )
     return reminders
@@ -604,37 +615,44 @@ def _cycle_date_reminders(now: datetime) -> list[Reminder]:
     return reminders
 
 
-def _unappraised_by_area(cycle: Cycle, areas: dict[int, set[str]]) -> Any:
-    """Count, per appraiser, the criteria of their areas not appraised yet and the cases they
-    are in, leaving out the cases of their own units and of the department they represent
-    on the council (they may not appraise those)."""
-    by_area: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-    for area, case_id, unit_id, n in (
+def _unappraised_by_area(
+    areas: dict[int, dict[int, set[str]]],
+) -> Callable[[int, int], tuple[int, int]]:
+    """Count, per cycle and appraiser (`areas`: their areas by cycle), the criteria of their
+    areas not appraised yet and the cases they are in, leaving out the cases of their own
+    units and of the department they represent on the cycle's council (they may not appraise
+    those). One query for the scores of all the cycles."""
+    by_area: dict[tuple[int, str], list[tuple[int, int, int]]] = defaultdict(list)
+    for cycle_id, area, case_id, unit_id, n in (
         Score.objects.filter(
-            case__cycle=cycle, case__state=Case.State.APPRAISING, appraised_round__isnull=True
+            case__cycle_id__in=list(areas),
+            case__state=Case.State.APPRAISING,
+            appraised_round__isnull=True,
         )
         .exclude(criterion__method__in=NOT_SELF_SCORED)
-        .values("criterion__area__code", "case_id", "case__unit_id")
+        .values("case__cycle_id", "criterion__area__code", "case_id", "case__unit_id")
         .annotate(n=Count("pk"))
-        .values_list("criterion__area__code", "case_id", "case__unit_id", "n")
+        .values_list("case__cycle_id", "criterion__area__code", "case_id", "case__unit_id", "n")
     ):
-        by_area[area].append((case_id, unit_id, n))
+        by_area[(cycle_id, area)].append((case_id, unit_id, n))
+    users = sorted({user_id for of_cycle in areas.values() for user_id in of_cycle})
     own_units: dict[int, set[int]] = defaultdict(set)
-    for user_id, unit_id in Membership.objects.filter(user_id__in=list(areas)).values_list(
+    for user_id, unit_id in Membership.objects.filter(user_id__in=users).values_list(
         "user_id", "unit_id"
     ):
         own_units[user_id].add(unit_id)
-    # Nor the case of the department they represent on this cycle's council.
-    for user_id, unit_id in CouncilMember.objects.filter(
-        council__cycle=cycle, user_id__in=list(areas), department__isnull=False
-    ).values_list("user_id", "department_id"):
-        own_units[user_id].add(unit_id)
+    # Nor the case of the department they represent on that cycle's council.
+    represented: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for cycle_id, user_id, unit_id in CouncilMember.objects.filter(
+        council__cycle_id__in=list(areas), user_id__in=users, department__isnull=False
+    ).values_list("council__cycle_id", "user_id", "department_id"):
+        represented[(cycle_id, user_id)].add(unit_id)
 
-    def pending(user_id: int) -> tuple[int, int]:
+    def pending(cycle_id: int, user_id: int) -> tuple[int, int]:
         criteria, cases = 0, set()
-        own = own_units.get(user_id, set())
-        for area in areas[user_id]:
-            for case_id, unit_id, n in by_area.get(area, ()):
+        own = own_units.get(user_id, set()) | represented.get((cycle_id, user_id), set())
+        for area in areas[cycle_id][user_id]:
+            for case_id, unit_id, n in by_area.get((cycle_id, area), ()):
                 if unit_id not in own:
                     criteria += n
                     cases.add(case_id)

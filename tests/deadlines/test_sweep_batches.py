@@ -14,12 +14,15 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases.models import Case, Membership, Score, Unit
+from cases import frameworks
+from cases.models import Case, Cycle, Membership, Score, Unit
 from cases.permissions import sync_case_permissions
-from deadlines.sweep import KIND_LATE_SUMMARY, KIND_OVERDUE, sweep
+from deadlines.models import ReminderLog
+from deadlines.sweep import KIND_APPRAISAL, KIND_LATE_SUMMARY, KIND_OVERDUE, KIND_REPORT, sweep
 from notifications.models import Delivery, Notification
-from tests.deadlines.helpers import at, set_cycle
-from workflow import audit, services
+from tests.deadlines.helpers import APPRAISAL_DUE, SELF_DUE, at, set_cycle
+from tests.factories import seat_support_team
+from workflow import audit, cycle_services, services
 from workflow.models import AuditEntry
 
 # The whole first sweep after the cutoff, whether 2 or 12 cases fall due: finding the work,
@@ -35,6 +38,11 @@ LOCK_BATCH_STATEMENTS = 8
 # units' members and the cycles' appraisers, who may hear it (two), the inbox rows, the
 # deliveries, COMMIT; then the push (languages, unread counts, its outcome).
 START_BATCH_STATEMENTS = 14
+# A sweep three days before the appraisal date of one cycle or of two: finding the work, the
+# appraisal reminders (the open cycles, the reminders already sent, the assignments, the
+# scores not appraised of every cycle in one query, the appraisers' units and the departments
+# they represent), the report reminders, each kind claimed and notified in a few statements.
+APPRAISAL_SWEEP_STATEMENTS = 31
 
 
 def more_units(w: SimpleNamespace, n: int) -> list[Case]:
@@ -104,6 +112,47 @@ def test_a_batch_of_locks_at_the_cutoff_costs_the_same_statements_whatever_its_s
     locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
     assert sorted(locks.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
     assert all(entry.snapshot is not None for entry in locks)
+
+
+def another_cycle(w: SimpleNamespace) -> Cycle:
+    """A second open cycle of the same units, dates and appraisers (areas 1–4 and 5–9)."""
+    cycle = Cycle.objects.create(
+        year=2026,
+        title="Chỉ số CCHC 2026 – đợt 2",
+        authority=w.cycle.authority,
+        self_assessment_due=SELF_DUE,
+        appraisal_due=APPRAISAL_DUE,
+    )
+    frameworks.load_builtin("khoi_so", cycle=cycle, unit_group=w.group)
+    seat_support_team(cycle, [w.appraiser, w.appraiser2], actor=w.secretariat)
+    for user, areas in ((w.appraiser, "1234"), (w.appraiser2, "56789")):
+        for area in areas:
+            cycle_services.assign_appraiser(cycle, user, area, actor=w.secretariat)
+    cycle_services.open_cycle(cycle.pk, actor=w.secretariat)
+    return cycle
+
+
+@pytest.mark.parametrize("cycles", [1, 2])
+def test_the_appraisal_reminders_of_1_or_2_cycles_cost_the_same_statements(
+    dated: SimpleNamespace, cycles: int
+) -> None:
+    if cycles == 2:
+        another_cycle(dated)
+    Case.objects.update(state=Case.State.APPRAISING)
+    with CaptureQueriesContext(connection) as queries:
+        report = sweep(at(2026, 5, 7, 8))
+    assert report.notifications == {KIND_APPRAISAL: 2 * cycles, KIND_REPORT: cycles}
+    assert len(queries) <= APPRAISAL_SWEEP_STATEMENTS
+    for cycle in Cycle.objects.all():
+        told = ReminderLog.objects.filter(kind=KIND_APPRAISAL, cycle=cycle)
+        assert sorted(told.values_list("recipient__username", flat=True)) == [
+            "appraiser1",
+            "appraiser2",
+        ]
+    # Each cycle's reminder counts the work of that cycle alone: its two cases.
+    notes = Notification.objects.filter(kind=KIND_APPRAISAL)
+    assert all("(2 cases)" in note.text_en and note.link == "/" for note in notes)
+    assert sweep(at(2026, 5, 7, 9)).sent == 0  # the second sweep sends nothing
 
 
 def test_a_batch_snapshots_a_case_as_one_transition_does(dated: SimpleNamespace) -> None:
