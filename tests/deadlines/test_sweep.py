@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.urls import get_script_prefix, reverse, set_script_prefix
 
 from cases.models import Case, Score
 from deadlines.models import Extension, ReminderLog
@@ -17,6 +18,7 @@ from deadlines.sweep import (
     KIND_OVERDUE,
     KIND_REPORT,
     KIND_SELF,
+    _case_links,
     sweep,
 )
 from notifications.models import Notification
@@ -59,6 +61,21 @@ def test_units_still_self_scoring_are_reminded_three_days_before_once(
     assert "31/03/2026" in text.text_en and "3 days left" in text.text_en
     assert text.case_id == dated.case_a.pk
     assert text.link == f"/cases/{dated.case_a.pk}/"  # the case's page, not the API
+
+
+def test_a_reminder_links_its_case_page_as_looking_the_page_up_does() -> None:
+    """The sweep looks the page up once and puts each id in: the same text for any id, under
+    a script prefix as well (an installation served below a path)."""
+    prefix = get_script_prefix()
+    try:
+        for served_at in ("/", "/0/par/"):
+            set_script_prefix(served_at)
+            link = _case_links()
+            for case_id in (1, 10, 100, 987654321):
+                assert link(case_id) == reverse("web:case", args=[case_id])
+        assert link(10) == "/0/par/cases/10/"
+    finally:
+        set_script_prefix(prefix)
 
 
 def test_each_offset_is_its_own_occasion_and_the_day_itself_waits_for_the_morning(
