@@ -83,7 +83,7 @@ def insert(
                 for statement, values in compiler.as_sql():
                     cursor.execute(statement, values)
                     if returned:
-                        rows += [tuple(written) for written in cursor.fetchall()]
+                        rows += [tuple(row) for row in cursor.fetchall()]
         return rows
 
     def quote(name: str | None) -> str:
@@ -133,7 +133,7 @@ def insert(
     with connection.cursor() as cursor:
         cursor.execute(statement, [*once, *spread])
         if returned:
-            rows += [tuple(written) for written in cursor.fetchall()]
+            rows += [tuple(row) for row in cursor.fetchall()]
     return rows
 
 

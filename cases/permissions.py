@@ -173,39 +173,36 @@ def case_perms(user: AnyUser, case: Case) -> set[str]:
     key = (user.pk, "*")
     cache = case.__dict__.setdefault("_perm_sets", {})
     if key not in cache:
-        if _GLOBAL_PERMS in user.__dict__:
-            object_perms = set(
-                CaseUserObjectPermission.objects.filter(user=user, content_object=case).values_list(
-                    "permission__codename", flat=True
-                )
-            )
-        else:
-            object_perms = _read_case_and_global_perms(user, case)
+        object_perms = _read_case_perms(user, case)  # first: it may read the global ones too
         cache[key] = set(global_case_perms(user)) | object_perms
     return cache[key]
 
 
-def _read_case_and_global_perms(user: User, case: Case) -> set[str]:
-    """The user's codenames on the case, and their global ones (kept on the user as
-    `global_case_perms` keeps them), in one query: a page that reads every permission (the
-    score sheet) asked for the two in two queries, each built and compiled by the ORM."""
+def _read_case_perms(user: User, case: Case) -> set[str]:
+    """The user's codenames on the case, with their global ones in the same query unless
+    this request already read them (kept on the user as `global_case_perms` keeps them): a
+    page that reads every permission (the score sheet) asked for the two in two queries,
+    each built and compiled by the ORM."""
     held = CaseUserObjectPermission
-    on_case = (
+    statement = (
         f"SELECT p.{_c(Permission, 'codename')}, 0 FROM {_t(held)} op INNER JOIN {_t(Permission)} p"
         f" ON op.{_c(held, 'permission')} = p.{_c(Permission, 'id')}"
         f" WHERE op.{_c(held, 'content_object')} = %s AND op.{_c(held, 'user')} = %s"
     )
-    held_globally = "" if user.is_superuser else f" AND {_held_globally()}"
-    globally = (
-        f"SELECT p.{_c(Permission, 'codename')}, 1 FROM {_case_permission_rows()}{held_globally}"
-    )
-    params: list[int | str] = [case.pk, user.pk, "cases"]
-    if not user.is_superuser:
-        params += [user.pk, user.pk]
+    params: list[int | str] = [case.pk, user.pk]
+    with_global = _GLOBAL_PERMS not in user.__dict__
+    if with_global:
+        held_globally = "" if user.is_superuser else f" AND {_held_globally()}"
+        statement += (
+            f" UNION ALL SELECT p.{_c(Permission, 'codename')}, 1"
+            f" FROM {_case_permission_rows()}{held_globally}"
+        )
+        params += ["cases"] if user.is_superuser else ["cases", user.pk, user.pk]
     with connection.cursor() as cursor:
-        cursor.execute(f"{on_case} UNION ALL {globally}", params)
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
-    user.__dict__[_GLOBAL_PERMS] = frozenset(code for code, is_global in rows if is_global)
+    if with_global:
+        user.__dict__[_GLOBAL_PERMS] = frozenset(code for code, is_global in rows if is_global)
     return {code for code, is_global in rows if not is_global}
 
 

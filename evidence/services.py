@@ -279,7 +279,8 @@ def keep_file(
     transaction on the locked case (it returns the case); a file the upload handler streamed
     to the store as it arrived is checked only there (the view asked before the body).
     `accept(kind, name)` may refuse a type the caller does not take. `record(case, document)`
-    writes the caller's own rows and audit entry in the same transaction. Any refusal after the file was stored deletes it.
+    writes the caller's own rows and audit entry in the same transaction. Any refusal after
+    the file was stored deletes it.
     `made`: the kind of a file the product wrote itself (a generated report), which is not
     judged as an upload is.
     """
