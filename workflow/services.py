@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 
 from cases import permissions
+from cases.compiled import Compiled
 from cases.errors import (
     Conflict,
     DomainError,
@@ -34,7 +35,7 @@ from cases.errors import (
     NotFound,
     WrongState,
 )
-from cases.models import Appraisal, Case, Criterion, Score
+from cases.models import Appraisal, Case, Criterion, Score, Unit
 from cases.scoring import (
     TypedNumber,
     appraisal_needs_reason,
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 def _locked_case(case_id: int, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
-    return permissions.get_case_for_user(user, case_id, perm, _locking_query())
+    return permissions.get_case_for_user(user, case_id, perm, _locking_query)
 
 
 def state_label(state: str) -> str:
@@ -350,18 +351,23 @@ def _locked_score(case: Case, criterion: Criterion, version: int | None) -> Scor
     return score
 
 
+# A score save's second read, compiled once (`cases.compiled`): the case stands in by its ids.
+_LEAF_SCORE: Compiled[Score] = Compiled(
+    lambda _key, case, cycle, group, code: (
+        Score.objects.of_leaf(Case(pk=case, cycle_id=cycle, unit=Unit(group_id=group)), code)
+        .select_for_update(of=("self",))
+        .select_related("criterion", "criterion__area")
+    )
+)
+
+
 def _locked_leaf_score(case: Case, code: str, version: int | None) -> Score:
     """The score row of the case's leaf `code`, locked, with its criterion and area: what
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
-    try:
-        score = (
-            Score.objects.of_leaf(case, code)
-            .select_for_update(of=("self",))
-            .select_related("criterion", "criterion__area")
-            .get()
-        )
-    except Score.DoesNotExist:
-        raise _not_a_leaf(code) from None
+    found = _LEAF_SCORE((), case.pk, case.cycle_id, case.unit.group_id, code)
+    if not found:
+        raise _not_a_leaf(code)
+    score = found[0]
     _check_version(score, score.criterion, version)
     score.case = case
     return score

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from cases.compiled import Compiled
 from cases.models import (
     NOT_SELF_SCORED,
     Appraisal,
@@ -304,6 +305,18 @@ class Sheet:
         return self.totals.index_final
 
 
+# The three reads of every sheet, compiled once (`cases.compiled`).
+_FRAMEWORK: Compiled[Framework] = Compiled(
+    lambda _key, cycle, group: Framework.objects.filter(
+        cycle_id=cycle, unit_group_id=group
+    ).order_by("pk")[:1]
+)
+_CRITERIA: Compiled[Criterion] = Compiled(
+    lambda _key, framework: Criterion.objects.filter(framework_id=framework)
+)
+_SCORES: Compiled[Score] = Compiled(lambda _key, case: Score.objects.filter(case_id=case))
+
+
 def case_scores(case: Case) -> list[Score]:
     """The case's score rows, each with its criterion, the criterion's area, parent and
     framework, in criteria order: what `Case.score_rows()` loads, in two light queries.
@@ -311,12 +324,11 @@ def case_scores(case: Case) -> list[Score]:
     The criteria tree is read once and linked here, so that the hundred leaves of a sheet
     share their headings instead of each row building its own copies through joins.
     """
-    framework = Framework.objects.filter(
-        cycle_id=case.cycle_id, unit_group_id=case.unit.group_id
-    ).first()
-    criteria: dict[int | None, Criterion] = {
-        c.pk: c for c in Criterion.objects.filter(framework=framework)
-    }
+    frameworks = _FRAMEWORK((), case.cycle_id, case.unit.group_id)
+    framework = frameworks[0] if frameworks else None
+    criteria: dict[int | None, Criterion] = (
+        {c.pk: c for c in _CRITERIA((), framework.pk)} if framework is not None else {}
+    )
     # The related-object caches are filled the way prefetch_related fills them (the ids
     # are already right), skipping the checks of assignment a few hundred times a page.
     to_framework, to_area, to_parent = (
@@ -329,7 +341,7 @@ def case_scores(case: Case) -> list[Score]:
         to_area.set_cached_value(criterion, criteria.get(criterion.area_id))
         to_parent.set_cached_value(criterion, criteria.get(criterion.parent_id))
     to_case, to_criterion = Score.case.field, Score.criterion.field
-    scores = list(Score.objects.filter(case=case))
+    scores = _SCORES((), case.pk)
     for score in scores:
         to_case.set_cached_value(score, case)
         to_criterion.set_cached_value(score, criteria[score.criterion_id])
