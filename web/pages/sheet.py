@@ -31,6 +31,7 @@ from cases.users import User, display_name_from
 from deadlines import policy
 from deadlines.policy import LatePenalty
 from evidence.models import Document, EvidenceLink
+from evidence.services import know_backed
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules
 from workflow.models import Clarification
@@ -86,6 +87,11 @@ class EvidenceItem:
     withdrawn: bool
     withdraw_reason: str
     intact: bool
+
+    @property
+    def backs(self) -> bool:
+        """Current and intact: evidence the submit guard accepts."""
+        return self.intact and not self.withdrawn
 
 
 def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
@@ -174,7 +180,7 @@ class Row:
             and self.criterion.evidence_required
             and not s.not_applicable
             and bool(s.evidence_explanation)
-            and not any(item.intact and not item.withdrawn for item in self.evidence)
+            and not any(item.backs for item in self.evidence)
         )
 
     @property
@@ -484,8 +490,11 @@ def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     transitions = rules.transitions_allowed(facts)
     can_edit = rules.allowed(rules.edit_self_score, facts)
     case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
+    evidence = case_evidence(case)
+    # ... and the evidence read here: every version, the current ones among them.
+    know_backed(case, {c for c, items in evidence.items() if any(i.backs for i in items)})
     missing = submit_checklist(case, now) if "submit" in transitions else []
-    blocks = _blocks(case, scores, questions, totals, case_evidence(case))
+    blocks = _blocks(case, scores, questions, totals, evidence)
     for block in blocks:
         for row in block.rows:
             row.may_add_evidence = (
