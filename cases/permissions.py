@@ -12,7 +12,7 @@ learns that another unit's case exists), 403 to someone who may see it but not a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -31,6 +31,7 @@ from django.db.models.expressions import BaseExpression, RawSQL
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cases.compiled import Compiled
 from cases.errors import DomainError, NotAllowed, NotFound
 from cases.models import (
     AppraiserAssignment,
@@ -322,30 +323,64 @@ def visible_cases(user: AnyUser) -> QuerySet[Case]:
     )
 
 
+CaseShape = Callable[[], QuerySet[Case]]
+
+
 def get_case_for_user(
     user: AnyUser,
     pk: int | str,
     perm: str = "view_case",
-    queryset: QuerySet[Case] | None = None,
+    queryset: QuerySet[Case] | CaseShape | None = None,
     *,
     also: Iterable[str] = (),
 ) -> Case:
     """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`).
 
+    `queryset`: the cases to look in, or a module-level function returning them (a shape),
+    whose query is then compiled once per process (`cases.compiled`): the pages, the
+    transitions and the score saves read their case that way.
     `also`: permissions the caller's rules ask next (`has_case_perm`), answered by the same
     query instead of one more each."""
-    base = queryset if queryset is not None else Case.objects.all()
     if not isinstance(user, User) or not user.is_active:
         raise _not_found()
     # One query answers "which case" and "may this user see it / do perm to it", the user's
     # global permissions included unless this request already read them.
     wanted, annotations = _decision_annotations(user, perm, also)
-    try:
-        case = base.annotate(**annotations).get(pk=pk)
-    except (Case.DoesNotExist, ValueError, TypeError):
-        raise _not_found() from None
+    if callable(queryset):
+        try:
+            number = int(pk)
+        except (ValueError, TypeError):
+            raise _not_found() from None
+        known = user.__dict__.get(_GLOBAL_PERMS)
+        key = (queryset, perm, tuple(also), user.is_superuser, known)
+        found = _CASE(key, number, user.pk)
+        if not found:
+            raise _not_found()
+        case = found[0]
+    else:
+        base = queryset if queryset is not None else Case.objects.all()
+        try:
+            case = base.annotate(**annotations).get(pk=pk)
+        except (Case.DoesNotExist, ValueError, TypeError):
+            raise _not_found() from None
     _decide(user, case, perm, wanted)
     return case
+
+
+def _case_read(
+    key: tuple[CaseShape, str, tuple[str, ...], bool, frozenset[str] | None], pk: int, user_pk: int
+) -> QuerySet[Case]:
+    """`get_case_for_user`'s query for a shape, a permission and what is known of the user
+    (`_decision_annotations` of a user with those)."""
+    shape, perm, also, superuser, known = key
+    user = User(pk=user_pk, is_superuser=superuser)
+    if known is not None:
+        user.__dict__[_GLOBAL_PERMS] = known
+    _wanted, annotations = _decision_annotations(user, perm, also)
+    return shape().annotate(**annotations).filter(pk=pk)
+
+
+_CASE: Compiled[Case] = Compiled(_case_read)
 
 
 def cases_for_user(

@@ -480,11 +480,7 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
     reached. Bonus/penalty claims need it only
     when points are claimed; survey criteria never. Reads the score rows and the current
     evidence the snapshot reads too."""
-    backed = {
-        link.criterion_id
-        for link in current_evidence(case)
-        if link.document.integrity == Document.Integrity.OK
-    }
+    backed = backed_criteria(case)
     text_may_stand_in = case.cycle.explanation_may_replace_evidence
     message = (
         _(
@@ -506,6 +502,29 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
         )
         and score.criterion_id not in backed
     ]
+
+
+_BACKED = "_backed_criteria"
+
+
+def backed_criteria(case: Case) -> set[int]:
+    """The criteria with a current version whose document is intact: evidence the submit
+    guard accepts. Read with the current versions, unless a page that read every version
+    already said (`know_backed`)."""
+    known: set[int] | None = case.__dict__.get(_BACKED)
+    if known is None:
+        known = {
+            link.criterion_id
+            for link in current_evidence(case)
+            if link.document.integrity == Document.Integrity.OK
+        }
+    return known
+
+
+def know_backed(case: Case, criteria: set[int]) -> None:
+    """`backed_criteria` from a page that read every version (the score sheet): the guard,
+    run dry for the page's checklist, then reads no evidence again."""
+    case.__dict__[_BACKED] = criteria
 
 
 # What the submit guard and the snapshot read of a current version: its criterion and its

@@ -24,13 +24,15 @@ class HtmxHttpRequest(SignedInRequest):
     htmx: HtmxDetails
 
 
-def case_for(
-    request: HttpRequest, pk: Any, perm: str = "view_case", queryset: QuerySet[Case] | None = None
-) -> Case:
+def case_page() -> QuerySet[Case]:
+    """A case with what its pages show of it: its cycle, its unit and the unit's group."""
+    return Case.objects.select_related("cycle", "unit", "unit__group")
+
+
+def case_for(request: HttpRequest, pk: Any, perm: str = "view_case") -> Case:
     """The case, or 404 (may not see it) / 403 (may see it, may not do `perm`)."""
-    base = queryset if queryset is not None else Case.objects.select_related("cycle", "unit")
     try:
-        return permissions.get_case_for_user(request.user, pk, perm, base)
+        return permissions.get_case_for_user(request.user, pk, perm, case_page)
     except NotFound as error:
         raise Http404(str(error.message)) from None
     except NotAllowed as error:

@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 
-from cases import permissions
+from cases import bulk, permissions
+from cases.compiled import Compiled
 from cases.errors import (
     Conflict,
     DomainError,
@@ -34,7 +35,7 @@ from cases.errors import (
     NotFound,
     WrongState,
 )
-from cases.models import Appraisal, Case, Criterion, Score
+from cases.models import Appraisal, Case, Criterion, Score, Unit
 from cases.scoring import (
     TypedNumber,
     appraisal_needs_reason,
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 def _locked_case(case_id: int, user: User, perm: str) -> Case:
     """Lock the case row for this transaction, after the permission check."""
-    return permissions.get_case_for_user(user, case_id, perm, _locking_query())
+    return permissions.get_case_for_user(user, case_id, perm, _locking_query)
 
 
 def state_label(state: str) -> str:
@@ -233,6 +234,19 @@ def _move(case: Case, spec: Spec, actor: User, now: datetime, params: dict[str, 
     return source
 
 
+def _columns(case: Case) -> dict[str, Any]:
+    return {field.attname: getattr(case, field.attname) for field in Case._meta.concrete_fields}
+
+
+def _changed(case: Case, before: dict[str, Any]) -> list[str]:
+    """The columns a step changed on the instance (its time of change aside)."""
+    return [
+        column
+        for column, value in before.items()
+        if getattr(case, column) != value and column != "updated_at"
+    ]
+
+
 def _transition_in_memory(
     case: Case, spec: Spec, actor: User, comment: str, now: datetime
 ) -> AuditEntry:
@@ -240,14 +254,9 @@ def _transition_in_memory(
     follow-up writes (`_AFTER`), and its audit entry built (written with the batch's)."""
     name = spec.name
     params: dict[str, Any] = {"comment": comment}
-    columns = [f.attname for f in Case._meta.concrete_fields]
-    before = {column: getattr(case, column) for column in columns}
+    before = _columns(case)
     source = _move(case, spec, actor, now, params)
-    case.__dict__[_CHANGED] = {
-        column
-        for column in columns
-        if getattr(case, column) != before[column] and column != "updated_at"
-    }
+    case.__dict__[_CHANGED] = set(_changed(case, before))
     data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
     return audit.case_transition_entry(
         case,
@@ -276,8 +285,11 @@ def apply_transition(
     now = now or timezone.now()
     params = {**(params or {}), "comment": comment}
     case = _locked_case(case_id, actor, spec.perm)
+    before = _columns(case)
     source = _move(case, spec, actor, now, params)
-    case.save()
+    # The columns the step changed: the UPDATE the ORM compiles for them alone is a fraction
+    # of the one for every column (the row is locked: the others are as read).
+    case.save(update_fields=[*_changed(case, before), "updated_at"])
     data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
     data.update({k: v for k, v in params.items() if k not in ("comment",)})
     entry = audit.case_transition(
@@ -350,18 +362,23 @@ def _locked_score(case: Case, criterion: Criterion, version: int | None) -> Scor
     return score
 
 
+# A score save's second read, compiled once (`cases.compiled`): the case stands in by its ids.
+_LEAF_SCORE: Compiled[Score] = Compiled(
+    lambda _key, case, cycle, group, code: (
+        Score.objects.of_leaf(Case(pk=case, cycle_id=cycle, unit=Unit(group_id=group)), code)
+        .select_for_update(of=("self",))
+        .select_related("criterion", "criterion__area")
+    )
+)
+
+
 def _locked_leaf_score(case: Case, code: str, version: int | None) -> Score:
     """The score row of the case's leaf `code`, locked, with its criterion and area: what
     `_leaf` then `_locked_score` read, in one query (a save is the day's commonest write)."""
-    try:
-        score = (
-            Score.objects.of_leaf(case, code)
-            .select_for_update(of=("self",))
-            .select_related("criterion", "criterion__area")
-            .get()
-        )
-    except Score.DoesNotExist:
-        raise _not_a_leaf(code) from None
+    found = _LEAF_SCORE((), case.pk, case.cycle_id, case.unit.group_id, code)
+    if not found:
+        raise _not_a_leaf(code)
+    score = found[0]
     _check_version(score, score.criterion, version)
     score.case = case
     return score
@@ -414,6 +431,20 @@ class AppraisedScoreChange:
 
 def _text(given: str | NotGiven, current: str) -> str:
     return (current if isinstance(given, NotGiven) else given).strip()
+
+
+# What a unit's save may change on its (locked) score row: written alone, in a statement
+# written once, rather than every column by a statement the ORM compiles each time.
+_SELF_SCORE_FIELDS = (
+    "self_score",
+    "value",
+    "not_applicable",
+    "not_applicable_reason",
+    "note",
+    "evidence_explanation",
+    "version",
+    "updated_at",
+)
 
 
 def set_self_score(
@@ -476,7 +507,7 @@ def set_self_score(
         score.note = _text(change.note, score.note)
         score.evidence_explanation = _text(change.evidence_explanation, score.evidence_explanation)
         score.version += 1
-        score.save()
+        bulk.update(score, _SELF_SCORE_FIELDS)
         audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
     return score
 

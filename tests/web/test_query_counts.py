@@ -17,9 +17,10 @@ from tests.web.province import province
 SHEET_QUERIES = 14
 # The unit's own sheet, whose submit checklist runs the submit's guards: the session and
 # the user, the case with the permissions, the criteria set, its criteria, the scores, the
-# extension, the user's permissions on the case and their global ones (one query), the
-# current evidence (the guard's read), every version (the sheet's read), the unread count.
-SCORE_SHEET_QUERIES = 11
+# extension, the user's permissions on the case and their global ones (one query), every
+# evidence version (the sheet's read, which the guard's takes its current ones from), the
+# unread count.
+SCORE_SHEET_QUERIES = 10
 OVERVIEW_QUERIES = 12
 HOME_QUERIES = 12
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from cases.compiled import Compiled
 from cases.models import (
     NOT_SELF_SCORED,
     Appraisal,
@@ -30,6 +31,7 @@ from cases.users import User, display_name_from
 from deadlines import policy
 from deadlines.policy import LatePenalty
 from evidence.models import Document, EvidenceLink
+from evidence.services import know_backed
 from web.pages.common import CaseDeadlines, Deadline, case_deadlines
 from workflow import rules
 from workflow.models import Clarification
@@ -85,6 +87,11 @@ class EvidenceItem:
     withdrawn: bool
     withdraw_reason: str
     intact: bool
+
+    @property
+    def backs(self) -> bool:
+        """Current and intact: evidence the submit guard accepts."""
+        return self.intact and not self.withdrawn
 
 
 def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
@@ -173,7 +180,7 @@ class Row:
             and self.criterion.evidence_required
             and not s.not_applicable
             and bool(s.evidence_explanation)
-            and not any(item.intact and not item.withdrawn for item in self.evidence)
+            and not any(item.backs for item in self.evidence)
         )
 
     @property
@@ -304,6 +311,18 @@ class Sheet:
         return self.totals.index_final
 
 
+# The three reads of every sheet, compiled once (`cases.compiled`).
+_FRAMEWORK: Compiled[Framework] = Compiled(
+    lambda _key, cycle, group: Framework.objects.filter(
+        cycle_id=cycle, unit_group_id=group
+    ).order_by("pk")[:1]
+)
+_CRITERIA: Compiled[Criterion] = Compiled(
+    lambda _key, framework: Criterion.objects.filter(framework_id=framework)
+)
+_SCORES: Compiled[Score] = Compiled(lambda _key, case: Score.objects.filter(case_id=case))
+
+
 def case_scores(case: Case) -> list[Score]:
     """The case's score rows, each with its criterion, the criterion's area, parent and
     framework, in criteria order: what `Case.score_rows()` loads, in two light queries.
@@ -311,12 +330,11 @@ def case_scores(case: Case) -> list[Score]:
     The criteria tree is read once and linked here, so that the hundred leaves of a sheet
     share their headings instead of each row building its own copies through joins.
     """
-    framework = Framework.objects.filter(
-        cycle_id=case.cycle_id, unit_group_id=case.unit.group_id
-    ).first()
-    criteria: dict[int | None, Criterion] = {
-        c.pk: c for c in Criterion.objects.filter(framework=framework)
-    }
+    frameworks = _FRAMEWORK((), case.cycle_id, case.unit.group_id)
+    framework = frameworks[0] if frameworks else None
+    criteria: dict[int | None, Criterion] = (
+        {c.pk: c for c in _CRITERIA((), framework.pk)} if framework is not None else {}
+    )
     # The related-object caches are filled the way prefetch_related fills them (the ids
     # are already right), skipping the checks of assignment a few hundred times a page.
     to_framework, to_area, to_parent = (
@@ -329,7 +347,7 @@ def case_scores(case: Case) -> list[Score]:
         to_area.set_cached_value(criterion, criteria.get(criterion.area_id))
         to_parent.set_cached_value(criterion, criteria.get(criterion.parent_id))
     to_case, to_criterion = Score.case.field, Score.criterion.field
-    scores = list(Score.objects.filter(case=case))
+    scores = _SCORES((), case.pk)
     for score in scores:
         to_case.set_cached_value(score, case)
         to_criterion.set_cached_value(score, criteria[score.criterion_id])
@@ -472,8 +490,11 @@ def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     transitions = rules.transitions_allowed(facts)
     can_edit = rules.allowed(rules.edit_self_score, facts)
     case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
+    evidence = case_evidence(case)
+    # ... and the evidence read here: every version, the current ones among them.
+    know_backed(case, {c for c, items in evidence.items() if any(i.backs for i in items)})
     missing = submit_checklist(case, now) if "submit" in transitions else []
-    blocks = _blocks(case, scores, questions, totals, case_evidence(case))
+    blocks = _blocks(case, scores, questions, totals, evidence)
     for block in blocks:
         for row in block.rows:
             row.may_add_evidence = (

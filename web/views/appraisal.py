@@ -22,12 +22,10 @@ from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
 from workflow import services
 from workflow.models import Clarification
 
-CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
-
 
 @login_required
 def side_by_side(request: SignedInRequest, pk: int) -> HttpResponse:
-    case = case_for(request, pk, queryset=CASE_PAGE)
+    case = case_for(request, pk)
     sheet = pages.appraisal_sheet(case, request.user, timezone.now(), request.GET.get("area", ""))
     return render_appraisal(request, case, sheet)
 
@@ -46,7 +44,7 @@ def render_appraisal(
 @login_required
 @require_POST
 def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse:
-    case = case_for(request, pk, "appraise_case", queryset=CASE_PAGE)
+    case = case_for(request, pk, "appraise_case")
     current = Score.objects.filter(case=case, criterion__code=code).select_related(
         "criterion", "criterion__area"
     )
@@ -104,7 +102,7 @@ def save_appraisal(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse
 @require_POST
 def ask(request: SignedInRequest, pk: int) -> HttpResponse:
     """An appraiser's question on a criterion; sent to the unit with the next request."""
-    case = case_for(request, pk, "ask_clarification", queryset=CASE_PAGE)
+    case = case_for(request, pk, "ask_clarification")
     form = QuestionForm(request.POST)
     code = request.POST.get("criterion", "")
     if form.is_valid():
@@ -130,7 +128,7 @@ def ask(request: SignedInRequest, pk: int) -> HttpResponse:
 def answer(request: SignedInRequest, pk: int) -> HttpResponse:
     """The unit's answer to one question (the head then sends the explanation)."""
     question = get_object_or_404(Clarification.objects.select_related("criterion"), pk=pk)
-    case = case_for(request, question.case_id, "answer_clarification", queryset=CASE_PAGE)
+    case = case_for(request, question.case_id, "answer_clarification")
     form = AnswerForm(request.POST)
     if form.is_valid():
         try:
@@ -150,7 +148,7 @@ def answer(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def agree_area(request: SignedInRequest, pk: int) -> HttpResponse:
     """The appraiser agrees with the unit's self scores for one whole area."""
-    case = case_for(request, pk, "appraise_case", queryset=CASE_PAGE)
+    case = case_for(request, pk, "appraise_case")
     area = request.POST.get("area", "")
     try:
         outcome = services.agree_with_self_scores(case.pk, area, actor=request.user)

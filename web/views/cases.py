@@ -26,12 +26,10 @@ from web.shortcuts import HtmxHttpRequest, back_to, case_for, refuse
 from workflow import services
 from workflow.transitions import USER_TRANSITIONS
 
-CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
-
 
 @login_required
 def sheet(request: SignedInRequest, pk: int) -> HttpResponse:
-    case = case_for(request, pk, queryset=CASE_PAGE)
+    case = case_for(request, pk)
     return render_sheet(request, case, show_checklist=request.GET.get("check") == "submit")
 
 
@@ -66,7 +64,7 @@ def render_sheet(
 @require_POST
 def save_self_score(request: HtmxHttpRequest, pk: int, code: str) -> HttpResponse:
     """Autosave of one leaf (HTMX), or the same form posted without JavaScript."""
-    case = case_for(request, pk, "edit_self_score", queryset=CASE_PAGE)
+    case = case_for(request, pk, "edit_self_score")
     criterion = pages.leaf(case, code)
     if criterion is None:
         raise Http404
@@ -145,7 +143,7 @@ def _page(request: SignedInRequest) -> str:
 @require_POST
 def extend(request: SignedInRequest, pk: int) -> HttpResponse:
     """The secretariat grants the unit a later deadline, with the reason."""
-    case = case_for(request, pk, queryset=CASE_PAGE)
+    case = case_for(request, pk)
     try:  # asked before the form is read: the refusal says nothing of what it would need
         deadline_services.require_extender(request.user, case)
     except NotAllowed as error:
@@ -169,6 +167,6 @@ def extend(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @login_required
 def history(request: SignedInRequest, pk: int) -> HttpResponse:
-    case = case_for(request, pk, queryset=CASE_PAGE)
+    case = case_for(request, pk)
     context = {"case": case, "history": case_history(case, request.GET.get("kind", ""))}
     return render(request, "web/case_history.html", context)

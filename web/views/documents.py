@@ -19,8 +19,6 @@ from results import services
 from web.pages.documents import case_documents
 from web.shortcuts import back_to, case_for
 
-CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
-
 
 def _render(
     request: SignedInRequest, case: Case, *, error: str = "", status: int = 200
@@ -35,14 +33,14 @@ def _render(
 
 @login_required
 def documents(request: SignedInRequest, pk: int) -> HttpResponse:
-    return _render(request, case_for(request, pk, queryset=CASE_PAGE))
+    return _render(request, case_for(request, pk))
 
 
 @login_required
 @require_POST
 def attach_signed_report(request: SignedInRequest, pk: int) -> HttpResponse:
     """The head attaches the signed scan; a refusal is shown under the file field."""
-    case = case_for(request, pk, "submit_case", queryset=CASE_PAGE)
+    case = case_for(request, pk, "submit_case")
     try:
         report = services.attach_signed_report(pk, request.FILES.get("file"), actor=request.user)
     except NotFound as error:

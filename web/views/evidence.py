@@ -30,8 +30,6 @@ from web.shortcuts import HtmxHttpRequest, back_to, case_for
 from web.views.appraisal import render_appraisal
 from web.views.cases import render_sheet
 
-CASE_PAGE = Case.objects.select_related("cycle", "unit", "unit__group")
-
 
 @csrf_exempt  # the token is checked by `_receive`, once the upload handler is in place
 @login_required
@@ -79,7 +77,7 @@ def _receive(request: HtmxHttpRequest, pk: int, handler: EvidenceUploadHandler) 
 
 
 def _refused(request: HtmxHttpRequest, pk: int, message: str) -> HttpResponse:
-    case = case_for(request, pk, queryset=CASE_PAGE)
+    case = case_for(request, pk)
     code = request.GET.get("criterion", "")
     if request.htmx:
         return _block(request, case, code, error=message, status=400)
@@ -127,7 +125,7 @@ def _version(request: SignedInRequest, pk: int) -> tuple[EvidenceLink, Case]:
     link = LINK_PAGE.filter(pk=pk).first()
     if link is None:
         raise Http404
-    return link, case_for(request, link.case_id, "edit_self_score", queryset=CASE_PAGE)
+    return link, case_for(request, link.case_id, "edit_self_score")
 
 
 def _page_error(error: DomainError) -> tuple[str, int]:

@@ -1,0 +1,184 @@
+"""Reads compiled once (`cases.compiled`) must send what Django would send and give back the
+same instances, on PostgreSQL here and on SQLite (the embedded default) in a subprocess:
+the pages, the API's sign-in, every transition and every score save read through them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from cases import compiled, models, permissions
+from cases.compiled import Compiled
+from cases.models import Case, Criterion, Score
+from config import auth
+from tests.factories import open_world
+from web.pages import sheet
+from web.shortcuts import case_page
+from workflow import services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in obj.__dict__.items() if k != "_state"}
+
+
+def _same(found: list[Any], expected: list[Any], related: tuple[str, ...] = ()) -> None:
+    assert [_fields(o) for o in found] == [_fields(o) for o in expected]
+    for name in related:
+        assert [_fields(getattr(o, name)) for o in found] == [
+            _fields(getattr(o, name)) for o in expected
+        ]
+
+
+def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
+    """Every compiled read of the product, with a key and arguments that find something."""
+    head = w.head_a
+    case = Case.objects.select_related("unit").get(pk=w.case_a.pk)
+    leaf = Score.objects.filter(case=case, criterion__is_leaf=True).select_related("criterion")[0]
+    token = Token.objects.create(user=head)
+    shape_key = (case_page, "edit_self_score", ("submit_case",), False, None)
+    lock_key = (services._locking_query, "submit_case", (), False, frozenset({"view_case"}))
+    return [
+        (auth._TOKEN, (), (token.key,)),
+        (permissions._CASE, shape_key, (case.pk, head.pk)),
+        (permissions._CASE, lock_key, (case.pk, head.pk)),
+        (sheet._FRAMEWORK, (), (case.cycle_id, case.unit.group_id)),
+        (sheet._CRITERIA, (), (Criterion.objects.filter(scores__case=case)[0].framework_id,)),
+        (sheet._SCORES, (), (case.pk,)),
+        (models._SCORE_ROWS, (), (case.pk,)),
+        (
+            services._LEAF_SCORE,
+            (),
+            (case.pk, case.cycle_id, case.unit.group_id, leaf.criterion.code),
+        ),
+    ]
+
+
+@transaction.atomic
+def test_every_compiled_read_sends_what_django_would_and_finds_the_same_rows() -> None:
+    w = open_world()
+    for read, key, values in _reads(w):
+        expected_qs = read._build(key, *values)
+        assert read.sql(key, *values) == expected_qs.query.sql_with_params()
+        expected = list(expected_qs)
+        assert expected, f"{read._build} finds nothing: the comparison would be vacuous"
+        found = read(key, *values)
+        _same(found, expected)
+        # what select_related joined comes back as Django would build it
+        for name in ("user", "cycle", "unit", "criterion"):
+            if name in expected[0]._state.fields_cache:
+                _same(found, expected, (name,))
+
+
+def test_a_unit_head_reads_the_case_the_same_way_the_second_time() -> None:
+    """The second call uses the plan the first made: same SQL, new values in it."""
+    w = open_world()
+    first = permissions.get_case_for_user(w.head_a, w.case_a.pk, "view_case", case_page)
+    other = permissions.get_case_for_user(w.head_b, w.case_b.pk, "view_case", case_page)
+    assert (first.pk, first.unit.code, first.unit.group.code) == (w.case_a.pk, "STP", "khoi_so")
+    assert (other.pk, other.unit.code) == (w.case_b.pk, "STC")
+    with pytest.raises(permissions.NotFound):
+        permissions.get_case_for_user(w.head_a, w.case_b.pk, "view_case", case_page)
+    with pytest.raises(permissions.NotFound):
+        permissions.get_case_for_user(w.head_a, "không-phải-số", "view_case", case_page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_is_refused_outside_a_transaction() -> None:
+    w = open_world()
+    case = w.case_a
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite locks no row: Django refuses nothing there either")
+    with pytest.raises(TransactionManagementError):
+        services._LEAF_SCORE((), case.pk, case.cycle_id, case.unit.group_id, "1.1")
+
+
+def test_a_read_whose_argument_the_sql_changes_is_refused_when_compiled() -> None:
+    read: Compiled[Criterion] = Compiled(
+        lambda _key, words: Criterion.objects.filter(title__contains=words)
+    )
+    with pytest.raises(ValueError, match="do not reach its SQL unchanged"):
+        read((), "cải cách")
+
+
+def test_other_arguments_than_integers_and_texts_are_refused() -> None:
+    read: Compiled[Score] = Compiled(lambda _key, case: Score.objects.filter(case_id=case))
+    with pytest.raises(TypeError):
+        read((), 1.5)  # type: ignore[arg-type]
+
+
+def test_past_its_shapes_a_read_is_compiled_each_time_and_still_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = open_world()
+    monkeypatch.setattr(compiled, "MAX_SHAPES", 1)
+    read: Compiled[Score] = Compiled(
+        lambda leaf_only, case: Score.objects.filter(case_id=case, criterion__is_leaf=leaf_only)
+    )
+    assert len(read(True, w.case_a.pk)) == Score.objects.filter(case=w.case_a).count()
+    assert read(False, w.case_a.pk) == []
+    assert len(read._plans) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_compiled_on_one_thread_runs_on_another_threads_connection() -> None:
+    w = open_world()
+    read: Compiled[Score] = Compiled(lambda _key, case: Score.objects.filter(case_id=case))
+    found: list[int] = []
+
+    def compile_there() -> None:
+        try:
+            found.append(len(read((), w.case_a.pk)))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=compile_there)
+    thread.start()
+    thread.join()
+    assert read._plans, "the other thread compiled the read"
+    with CaptureQueriesContext(connection) as here:
+        again = read((), w.case_b.pk)
+    assert len(here) == 1  # sent on this thread's connection, not the other's closed one
+    assert found and len(again) == found[0] > 0
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="already on SQLite"
+)
+def test_the_compiled_reads_agree_with_django_on_sqlite_as_well() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--noconftest",  # the suite's conftest insists on PostgreSQL
+            "-k",
+            "not threads and not sqlite_as_well",  # one in-memory database per connection
+            __file__,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "5 passed, 1 skipped" in result.stdout  # the lock refusal: none on SQLite
