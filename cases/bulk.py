@@ -13,6 +13,7 @@ compiler.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -86,10 +87,7 @@ def insert(
                         rows += [tuple(row) for row in cursor.fetchall()]
         return rows
 
-    def quote(name: str | None) -> str:
-        return connection.ops.quote_name(str(name))
-
-    prepared = [(f.attname, _preparation(f)) for f in fields]
+    prepared, kinds = _insert_columns(model)
     given = written or {}
     columns = [
         list(given[attname])
@@ -106,21 +104,67 @@ def insert(
     # A JSON column the caller wrote out travels as an array of texts, each read as JSON in
     # the row: cast whole, the array of JSON values is built once more before UNNEST takes it
     # apart, which for a batch's snapshots cost nearly half as much as reading them.
-    picked, once, arrays, spread = [], [], [], []
-    for n, (field, column) in enumerate(zip(fields, columns, strict=True)):
-        kind = str(field.db_type(connection)).split("(")[0]
+    shape, once, spread = [], [], []
+    for n, ((attname, _prepare), kind, column) in enumerate(
+        zip(prepared, kinds, columns, strict=True)
+    ):
         first = column[0]
         if n and all(value is first for value in column):
-            picked.append(f"(%b)::{kind}")
+            shape.append(_ONCE)
             once.append(first)
-        elif field.attname in given and kind in ("json", "jsonb"):
+        else:
+            shape.append(_TEXTS if attname in given and kind in ("json", "jsonb") else _ARRAY)
+            spread.append(column)
+    statement = _insert_sql(model, tuple(shape), ignore_conflicts, tuple(returning))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*once, *spread])
+        if returned:
+            rows += [tuple(row) for row in cursor.fetchall()]
+    return rows
+
+
+# How `insert` sends a column: one value for every row, an array of JSON texts, an array.
+_ONCE, _TEXTS, _ARRAY = 0, 1, 2
+
+
+@cache
+def _insert_columns(
+    model: type[models.Model],
+) -> tuple[list[tuple[str, Callable[[Any], Any] | None]], list[str]]:
+    """The columns `insert` writes, each with its preparation and its type's name: worked out
+    once per model (a score save writes its audit entry through `insert`)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    return (
+        [(f.attname, _preparation(f)) for f in fields],
+        [str(f.db_type(connection)).split("(")[0] for f in fields],
+    )
+
+
+@cache
+def _insert_sql(
+    model: type[models.Model],
+    shape: tuple[int, ...],
+    ignore_conflicts: bool,
+    returning: tuple[str, ...],
+) -> str:
+    """The statement of `insert` for the columns sent as `shape` says, written once."""
+    meta = model._meta
+
+    def quote(name: str | None) -> str:
+        return connection.ops.quote_name(str(name))
+
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    _prepared, kinds = _insert_columns(model)
+    picked, arrays = [], []
+    for n, (how, kind) in enumerate(zip(shape, kinds, strict=True)):
+        if how == _ONCE:
+            picked.append(f"(%b)::{kind}")
+        elif how == _TEXTS:
             picked.append(f"u.c{n}::{kind}")
             arrays.append(("(%b)::text[]", f"c{n}"))
-            spread.append(column)
         else:
             picked.append(f"u.c{n}")
             arrays.append((f"(%b)::{kind}[]", f"c{n}"))
-            spread.append(column)
     statement = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"SELECT {', '.join(picked)} FROM UNNEST({', '.join(a for a, _c in arrays)}) "
@@ -128,13 +172,10 @@ def insert(
     )
     if ignore_conflicts:
         statement += " ON CONFLICT DO NOTHING"
-    if returned:
-        statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*once, *spread])
-        if returned:
-            rows += [tuple(row) for row in cursor.fetchall()]
-    return rows
+    if returning:
+        returned = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
+        statement += " RETURNING " + ", ".join(quote(f.column) for f in returned)  # type: ignore[union-attr]
+    return statement
 
 
 def create(objs: Sequence[M]) -> list[M]:
@@ -144,3 +185,29 @@ def create(objs: Sequence[M]) -> list[M]:
         obj._state.adding = False
         obj._state.db = "default"
     return list(objs)
+
+
+def update(obj: models.Model, attnames: Sequence[str]) -> int:
+    """UPDATE these fields (by attribute name) of a saved instance, found by its primary key,
+    as `save(update_fields=...)` writes them (a time set on save is set) but by a statement
+    written once per model and fields; returns the number of rows changed (0 or 1). Sends
+    no signal: for the rows nothing listens to (a score save)."""
+    fields = [obj._meta.get_field(name) for name in attnames]
+    values = [
+        field.get_db_prep_save(field.pre_save(obj, False), connection)  # type: ignore[union-attr]
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(type(obj), tuple(attnames)), [*values, obj.pk])
+        return int(cursor.rowcount)
+
+
+@cache
+def _update_sql(model: type[models.Model], attnames: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = [str(meta.get_field(name).column) for name in attnames]  # type: ignore[union-attr]
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)}"
+        f" WHERE {quote(str(meta.pk.column))} = %s"
+    )

@@ -22,6 +22,8 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
+from cases.compiled import Compiled
+
 # Every points field: up to 99 999,99.
 POINT_DIGITS = 7
 POINT_PLACES = 2
@@ -440,11 +442,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         """The score rows with their criteria, loaded once per instance: a transition's guards
         and its snapshot share one query."""
         if "_score_rows" not in self.__dict__:
-            self.__dict__["_score_rows"] = list(
-                Score.objects.filter(case=self)
-                .select_related("criterion", "criterion__area", "criterion__framework")
-                .order_by("criterion__position")
-            )
+            self.__dict__["_score_rows"] = _SCORE_ROWS((), self.pk)
         return self.__dict__["_score_rows"]
 
     def snapshot_rows(self) -> list[ScoreRow]:
@@ -644,6 +642,18 @@ class ScoreRow(NamedTuple):
 
 # The columns of a ScoreRow after its criterion, as `values_list` names them.
 SCORE_ROW_COLUMNS = ScoreRow._fields[1:]
+
+
+# A case's score rows as `score_rows()` reads them, compiled once (`cases.compiled`): every
+# submission's guards and snapshot read them, and building and compiling the three joins cost
+# more CPU than PostgreSQL took to answer (bench/transitions.py).
+_SCORE_ROWS: Compiled[Score] = Compiled(
+    lambda _key, case: (
+        Score.objects.filter(case_id=case)
+        .select_related("criterion", "criterion__area", "criterion__framework")
+        .order_by("criterion__position")
+    )
+)
 
 
 class Appraisal(models.Model):

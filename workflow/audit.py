@@ -28,7 +28,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -405,29 +404,11 @@ def _append(entry: AuditEntry, *, case_locked: bool = False) -> None:
     while True:
         entry.seq, entry.prev_hash = head[0] + 1, head[1]
         entry.hash = entry_hash(entry, {entry.key_id: key.encode()})
-        if _insert_unless_taken(entry):
+        if not _insert_many_unless_taken([entry]):
             break
         head = _read_head(entry.chain)
     if case is not None:
         case.__dict__[HEAD_SEQ], case.__dict__[HEAD_HASH] = entry.seq, entry.hash
-
-
-def _insert_unless_taken(entry: AuditEntry) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: False when the position is taken."""
-    meta = AuditEntry._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    rows = AuditEntry.objects._insert(  # type: ignore[attr-defined]
-        [entry],
-        fields=fields,
-        returning_fields=[meta.pk],
-        on_conflict=OnConflict.IGNORE,
-    )
-    if not rows or rows[0] is None:  # one row asked: a conflict comes back as [None]
-        return False
-    entry.pk = rows[0][0]
-    entry._state.adding = False
-    entry._state.db = "default"
-    return True
 
 
 def append_locked(entries: Sequence[AuditEntry]) -> None:

@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from cases import compiled, permissions
+from cases import compiled, models, permissions
 from cases.compiled import Compiled
 from cases.models import Case, Criterion, Score
 from config import auth, sessions
@@ -78,6 +78,7 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         (sheet._FRAMEWORK, (), (case.cycle_id, case.unit.group_id)),
         (sheet._CRITERIA, (), (Criterion.objects.filter(scores__case=case)[0].framework_id,)),
         (sheet._SCORES, (), (case.pk,)),
+        (models._SCORE_ROWS, (), (case.pk,)),
         (
             services._LEAF_SCORE,
             (),
