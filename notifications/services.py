@@ -15,12 +15,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import bulk, permissions
+from cases.compiled import Compiled
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case
 from cases.users import User
@@ -248,8 +249,20 @@ def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
+# Every page shows it (the bell): compiled once (`cases.compiled`).
+_UNREAD: Compiled[Any] = Compiled(
+    lambda _key, user: (
+        Notification.objects.filter(recipient_id=user, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("unread")
+    )
+)
+
+
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    rows = _UNREAD.rows((), user.pk)
+    return int(rows[0][0]) if rows else 0
 
 
 def mark_read(user: User, notification_id: int) -> Notification:
