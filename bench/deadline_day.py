@@ -232,7 +232,13 @@ class Client:
 
     @property
     def unit(self) -> Unit:
-        return self.units[self.at % len(self.units)]
+        return self.units[self.at]
+
+    @property
+    def done(self) -> bool:
+        """Every unit of the share submitted: nothing is left to do (a client that went on
+        would submit a case it already sent, which the product rightly refuses)."""
+        return self.at >= len(self.units)
 
 
 def _pdf(size: int) -> bytes:
@@ -299,7 +305,7 @@ def run(
     def work(client: Client) -> None:
         with requests.Session() as http:
             barrier.wait()
-            while time.perf_counter() < stop_at[0]:
+            while time.perf_counter() < stop_at[0] and not client.done:
                 client.answers.append(act(http, base, client, choose(client)))
 
     threads = [threading.Thread(target=work, args=(c,)) for c in clients]
@@ -440,6 +446,8 @@ def main() -> None:
                 before = meter.read()
                 alone_s = run(base, alone, _always(kind), EACH_SECONDS)
                 report(f"{kind} alone", _all(alone), alone_s)
+                if finished := sum(c.done for c in alone):
+                    print(f"  {finished} clients submitted their whole share before the end")
                 print(cpu_line(before, meter.read(), len(_all(alone))))
     finally:
         if server is not None:
