@@ -5,11 +5,12 @@ answering the one-row reads every request makes: about a third of a score save's
 `SQLCompiler.as_sql` and the filters before it (bench/deadline_day.py). A `Compiled` read is
 built and compiled on its first use with marker values in place of its arguments; later calls
 send the same SQL with their own values, and get the instances the queryset would give
-(select_related, annotations), built by Django's own pieces.
+(select_related, annotations), built by Django's own pieces, or the rows of a `values_list`.
 
-Only integers and texts may be arguments: they reach the SQL's parameters unchanged, so a
-marker is found where its value goes. A shape whose marker the compiler changes (a `LIKE`
-pattern, a date) is refused when first compiled.
+Arguments are integers, texts and aware datetimes: the first two reach the SQL's parameters
+unchanged, a datetime as the database's adaptation makes it, so a marker is found where its
+value goes. A shape whose marker the compiler changes otherwise (a `LIKE` pattern) is
+refused when first compiled.
 """
 
 from __future__ import annotations
@@ -18,26 +19,48 @@ import copy
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
+Argument = int | str | datetime
 
 # A read's shapes are few (a permission set, a queryset); past this many, something builds
 # a new shape per call and the plans would only grow: such reads are compiled as usual.
 MAX_SHAPES = 64
 
 
-def _marker(index: int, kind: type) -> int | str:
+def _marker(index: int, kind: type) -> Argument:
     """A value no real argument takes, for argument `index`."""
     if kind is int:
         return -1_999_000_000 - index
+    if kind is datetime:
+        return datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC) + timedelta(seconds=index)
     return f"\u2063compiled marker {index}\u2063"
+
+
+def _kind(value: Argument) -> type:
+    if isinstance(value, bool) or not isinstance(value, int | str | datetime):
+        raise TypeError(f"A compiled read takes integers, texts and datetimes, not {value!r}.")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"A compiled read takes aware datetimes, not {value!r}.")
+        return datetime
+    return int if isinstance(value, int) else str
+
+
+def _prepared(value: Argument, connection: BaseDatabaseWrapper) -> Any:
+    """The value as the compiler puts it among the parameters."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,7 @@ class _Plan:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, int], ...]  # (position in params, argument)
     locks: bool
+    # model instances: how to build them (none for the rows of a values_list)
     init_list: list[str]
     fields: tuple[int, int]
     related: list[Any]
@@ -57,74 +81,107 @@ class Compiled(Generic[M]):
     """`build(key, *arguments)` returns the queryset; its SQL is compiled once per `key` and
     database. `key` names whatever else decides the shape (empty for a single shape)."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M, Any]]) -> None:
         self._build = build
         self._plans: dict[tuple[Hashable, str, tuple[type, ...]], _Plan] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, key: Hashable, *values: int | str, using: str = DEFAULT_DB_ALIAS) -> list[M]:
-        kinds = tuple(int if isinstance(value, int) else str for value in values)
-        for value in values:
-            if not isinstance(value, int | str) or isinstance(value, bool):
-                raise TypeError(f"A compiled read takes integers and texts, not {value!r}.")
-        plan = self._plans.get((key, using, kinds))
+    def __call__(self, key: Hashable, *values: Argument, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+        """The instances the queryset gives."""
+        plan = self._plan_for(key, values, using)
         if plan is None:
-            if len(self._plans) >= MAX_SHAPES:
-                return list(self._build(key, *values).using(using))
-            plan = self._plan(key, using, kinds)
-        return self._run(plan, values, using)
+            return list(self._build(key, *values).using(using))
+        compiler, chunks = self._execute(plan, values, using)
+        model = compiler.klass_info["model"]
+        start, end = plan.fields
+        found: list[M] = []
+        for row in compiler.results_iter(chunks):
+            obj = model.from_db(using, plan.init_list, row[start:end])
+            for populator in plan.related:
+                populator.populate(row, obj)
+            for name, position in plan.annotations.items():
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
+
+    def rows(
+        self, key: Hashable, *values: Argument, using: str = DEFAULT_DB_ALIAS
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a `values_list` queryset, as tuples in its columns' order."""
+        plan = self._plan_for(key, values, using)
+        if plan is None:
+            return [tuple(row) for row in self._build(key, *values).using(using)]
+        compiler, chunks = self._execute(plan, values, using)
+        return [tuple(row) for row in compiler.results_iter(chunks, tuple_expected=True)]
 
     def sql(
-        self, key: Hashable, *values: int | str, using: str = DEFAULT_DB_ALIAS
+        self, key: Hashable, *values: Argument, using: str = DEFAULT_DB_ALIAS
     ) -> tuple[str, tuple[Any, ...]]:
         """The statement and parameters a call sends (tests compare them with Django's)."""
-        kinds = tuple(int if isinstance(value, int) else str for value in values)
-        plan = self._plans.get((key, using, kinds)) or self._plan(key, using, kinds)
-        return plan.sql, self._params(plan, values)
+        plan = self._plan_for(key, values, using) or self._plan(key, values, using)
+        return plan.sql, self._params(plan, values, connections[using])
 
-    def _plan(self, key: Hashable, using: str, kinds: tuple[type, ...]) -> _Plan:
+    def _plan_for(self, key: Hashable, values: tuple[Argument, ...], using: str) -> _Plan | None:
+        kinds = tuple(_kind(value) for value in values)
+        plan = self._plans.get((key, using, kinds))
+        if plan is None and len(self._plans) < MAX_SHAPES:
+            plan = self._plan(key, values, using)
+        return plan
+
+    def _plan(self, key: Hashable, values: tuple[Argument, ...], using: str) -> _Plan:
+        kinds = tuple(_kind(value) for value in values)
+        connection = connections[using]
         markers = [_marker(index, kind) for index, kind in enumerate(kinds)]
+        prepared = [_prepared(marker, connection) for marker in markers]
         queryset = self._build(key, *markers).using(using)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        slots = []
-        for position, param in enumerate(params):
-            for argument, marker in enumerate(markers):
-                if type(param) is type(marker) and param == marker:
-                    slots.append((position, argument))
+        slots = [
+            (position, argument)
+            for position, param in enumerate(params)
+            for argument, marker in enumerate(prepared)
+            if type(param) is type(marker) and param == marker
+        ]
         missing = set(range(len(markers))) - {argument for _position, argument in slots}
         if missing:
             raise ValueError(
                 f"Arguments {sorted(missing)} of a compiled read do not reach its SQL unchanged."
             )
         klass_info = compiler.klass_info
-        assert klass_info is not None and compiler.select is not None
-        select_fields = klass_info["select_fields"]
-        start, end = select_fields[0], select_fields[-1] + 1
+        assert compiler.select is not None
+        start, end, init_list, related = 0, 0, [], []
+        if klass_info is not None:
+            select_fields = klass_info["select_fields"]
+            start, end = select_fields[0], select_fields[-1] + 1
+            init_list = [f[0].target.attname for f in compiler.select[start:end]]
+            # (the stubs describe a later Django's signature)
+            related = get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]
         plan = _Plan(
             compiler=compiler,
             sql=sql,
             params=tuple(params),
             slots=tuple(slots),
             locks=bool(queryset.query.select_for_update),
-            init_list=[f[0].target.attname for f in compiler.select[start:end]],
+            init_list=init_list,
             fields=(start, end),
-            # (the stubs describe a later Django's signature)
-            related=get_related_populators(klass_info, compiler.select, using),  # type: ignore[call-arg]
+            related=related,
             annotations=dict(compiler.annotation_col_map or {}),
         )
         with self._lock:
-            self._plans.setdefault((key, using, kinds), plan)
-        return plan
+            return self._plans.setdefault((key, using, kinds), plan)
 
     @staticmethod
-    def _params(plan: _Plan, values: tuple[int | str, ...]) -> tuple[Any, ...]:
+    def _params(
+        plan: _Plan, values: tuple[Argument, ...], connection: BaseDatabaseWrapper
+    ) -> tuple[Any, ...]:
         params = list(plan.params)
         for position, argument in plan.slots:
-            params[position] = values[argument]
+            params[position] = _prepared(values[argument], connection)
         return tuple(params)
 
-    def _run(self, plan: _Plan, values: tuple[int | str, ...], using: str) -> list[M]:
+    def _execute(
+        self, plan: _Plan, values: tuple[Argument, ...], using: str
+    ) -> tuple[SQLCompiler, Any]:
         connection = connections[using]
         features = connection.features
         if (
@@ -140,17 +197,6 @@ class Compiled(Generic[M]):
         # thread's, with the SQL already written.
         compiler = copy.copy(plan.compiler)
         compiler.connection = connection
-        statement = (plan.sql, self._params(plan, values))
+        statement = (plan.sql, self._params(plan, values, connection))
         compiler.as_sql = lambda *args, **kwargs: statement  # type: ignore[method-assign]
-        model = plan.compiler.klass_info["model"]
-        start, end = plan.fields
-        found: list[M] = []
-        chunks: Any = compiler.execute_sql()  # MULTI: the rows, in chunks
-        for row in compiler.results_iter(chunks):
-            obj = model.from_db(using, plan.init_list, row[start:end])
-            for populator in plan.related:
-                populator.populate(row, obj)
-            for name, position in plan.annotations.items():
-                setattr(obj, name, row[position])
-            found.append(obj)
-        return found
+        return compiler, compiler.execute_sql()  # MULTI: the rows, in chunks

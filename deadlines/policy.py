@@ -31,6 +31,7 @@ from django.db.models import Count, DateField, F, Max, OuterRef, Subquery
 from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import Coalesce, Greatest
 
+from cases.compiled import Compiled
 from cases.models import Case, Criterion, Cycle, Score
 from cases.scoring import counts_working_days_late, points_from_value
 from deadlines.calendar import (
@@ -47,13 +48,18 @@ from deadlines.models import CalendarOverride, Extension
 MAX_OFFSET_DAYS = 60
 
 
+# Every page of a case reads it (its deadlines): compiled once (`cases.compiled`).
+_SELF_EXTENSION: Compiled[Extension] = Compiled(
+    lambda _key, case: Extension.objects.filter(
+        case_id=case, kind=Extension.Kind.SELF_ASSESSMENT
+    ).order_by("-due_date")[:1]
+)
+
+
 def self_assessment_extension(case: Case) -> Extension | None:
     """The latest self-assessment extension of the case, if it moves the cycle's date."""
-    extension = (
-        Extension.objects.filter(case_id=case.pk, kind=Extension.Kind.SELF_ASSESSMENT)
-        .order_by("-due_date")
-        .first()
-    )
+    found = _SELF_EXTENSION((), case.pk)
+    extension = found[0] if found else None
     if extension is None or extension.due_date <= case.cycle.self_assessment_due:
         return None
     return extension

@@ -734,6 +734,6 @@ def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) 
             )
             sent += len(mine)
         # One fan-out for the batch: its recipients' permissions in two queries, the inbox
-        # rows and deliveries in two INSERTs.
+        # rows and deliveries in one statement (two INSERTs on SQLite).
         notify_many(messages)
     return sent

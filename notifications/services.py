@@ -15,12 +15,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import bulk, permissions
+from cases.compiled import Compiled
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case
 from cases.users import User
@@ -74,7 +75,7 @@ def notify(
         wanted = dict(audience.values_list("pk", "may"))
         left_out = [u for u, may in wanted.items() if not may]
         rows = Notification.objects.bulk_create(
-            [_copy(row, recipient_id=u) for u, may in wanted.items() if may]
+            [delivery.copy_of(row, recipient_id=u) for u, may in wanted.items() if may]
         )
         if rows:
             delivery.batch_for_this_transaction().add(rows, now)
@@ -102,8 +103,8 @@ class Message:
 def notify_many(messages: Sequence[Message]) -> list[Notification]:
     """`notify` for many texts at once (a batch of the sweep): who may hear each is decided
     for all of them in two queries (`permissions.holders`), and the inbox rows and their
-    deliveries are two bulk INSERTs, whatever the number of texts and recipients. Pushes
-    leave after commit, as with `notify`."""
+    deliveries are one statement on PostgreSQL (two bulk INSERTs elsewhere), whatever the
+    number of texts and recipients. Pushes leave after commit, as with `notify`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify_many() runs inside the transaction of the events it reports.")
     for message in messages:
@@ -131,22 +132,25 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
         else set()
     )
     now = timezone.now()
-    rows = []
+    templates: list[Notification] = []
+    recipients: list[tuple[int, int]] = []  # (user, index of their text in `templates`)
     for message in messages:
         kind = rules.KINDS[message.kind]
         case_id = message.case_id
-        left_out = []
+        left_out: list[int] = []
+        heard: list[int] = []
         for user_id in sorted(set(message.recipients)):
             if case_id is None and kind.named:
                 may = user_id in active
             else:
                 may = (user_id, case_id, kind.perm) in allowed
-            if not may:
-                left_out.append(user_id)
-                continue
-            rows.append(
+            (heard if may else left_out).append(user_id)
+        if left_out:
+            log.info("notification %s: users %s may not hear it, left out", kind.code, left_out)
+        if heard:
+            recipients += [(user_id, len(templates)) for user_id in heard]
+            templates.append(
                 Notification(
-                    recipient_id=user_id,
                     kind=message.kind,
                     case_id=case_id,
                     event=message.event,
@@ -156,17 +160,15 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
                     created_at=now,
                 )
             )
-        if left_out:
-            log.info("notification %s: users %s may not hear it, left out", kind.code, left_out)
-    if rows:
-        rows = bulk.create(rows)
-        delivery.batch_for_this_transaction().add(rows, now)
+    if not recipients:
+        return []
+    if transaction.get_connection().vendor == "postgresql":
+        return delivery.write_many_in_one_statement(templates, recipients, now)
+    rows = bulk.create(
+        [delivery.copy_of(templates[i], recipient_id=user_id) for user_id, i in recipients]
+    )
+    delivery.batch_for_this_transaction().add(rows, now)
     return rows
-
-
-def _copy(row: Notification, **changes: Any) -> Notification:
-    fields = {f.attname: getattr(row, f.attname) for f in Notification._meta.concrete_fields}
-    return Notification(**{**fields, **changes})
 
 
 def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
@@ -247,8 +249,20 @@ def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
+# Every page shows it (the bell): compiled once (`cases.compiled`).
+_UNREAD: Compiled[Any] = Compiled(
+    lambda _key, user: (
+        Notification.objects.filter(recipient_id=user, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("unread")
+    )
+)
+
+
 def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    rows = _UNREAD.rows((), user.pk)
+    return int(rows[0][0]) if rows else 0
 
 
 def mark_read(user: User, notification_id: int) -> Notification:

@@ -29,20 +29,21 @@ from workflow.models import AuditEntry
 # the locks (the cases locked in one query, their scores and evidence, one UPDATE, one audit
 # INSERT), appraisal started where the cycle says so (the same, plus one fan-out), the
 # overdue reminders and the late summary (claimed and notified in a few statements each).
-FIRST_SWEEP_STATEMENTS = 52
+FIRST_SWEEP_STATEMENTS = 46
 # One batch of lock_at_cutoff: BEGIN, the cases locked (with their deadlines and audit
 # heads), their score rows, the criteria of those rows, their current evidence, one UPDATE,
 # one audit INSERT (an entry with its snapshot per case), COMMIT.
 LOCK_BATCH_STATEMENTS = 8
 # One batch of start_appraisal: BEGIN, the cases locked, one UPDATE, one audit INSERT, the
-# units' members and the cycles' appraisers, who may hear it (two), the inbox rows, the
-# deliveries, COMMIT; then the push (languages, unread counts, its outcome).
-START_BATCH_STATEMENTS = 14
+# units' members and the cycles' appraisers, who may hear it (two), the inbox rows with their
+# deliveries (one statement, which reads the recipients' languages and unread counts too),
+# COMMIT; then the push's outcome.
+START_BATCH_STATEMENTS = 11
 # A sweep three days before the appraisal date of one cycle or of two: finding the work, the
 # appraisal reminders (the open cycles, the reminders already sent, the assignments, the
 # scores not appraised of every cycle in one query, the appraisers' units and the departments
 # they represent), the report reminders, each kind claimed and notified in a few statements.
-APPRAISAL_SWEEP_STATEMENTS = 31
+APPRAISAL_SWEEP_STATEMENTS = 29
 
 
 def more_units(w: SimpleNamespace, n: int) -> list[Case]:

@@ -1,0 +1,132 @@
+"""A batch of texts for many people at once (the sweep's reminders, a batch of transitions):
+on PostgreSQL its inbox rows and deliveries are written in one statement, and each person
+gets exactly what the two INSERTs of the embedded default (SQLite) give them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+
+from notifications import delivery, rules
+from notifications.models import Delivery, Notification
+from notifications.services import Message, notify_many, unread_count
+from tests.notifications.helpers import MEMORY_LAYER
+
+# (username, kind, case) of every inbox row the batch below gives, and no other.
+HEARD = {
+    ("stp.staff", rules.OVERDUE_REMINDER, "A"),
+    ("stp.head", rules.OVERDUE_REMINDER, "A"),
+    ("stp.staff", rules.EXPLANATION_REMINDER, "A"),
+    ("stc.staff", rules.OVERDUE_REMINDER, "B"),
+    ("stc.head", rules.OVERDUE_REMINDER, "B"),
+    ("secretariat", rules.LATE_SUMMARY, None),
+    ("appraiser1", rules.APPRAISAL_REMINDER, None),
+}
+
+
+def batch(w: SimpleNamespace) -> list[Message]:
+    """Reminders of two units and the cycle's, each also addressed to someone who may not hear
+    it: unit B's staff about case A, the outsider about the late units, an account closed."""
+    a, b = w.case_a.pk, w.case_b.pk
+    return [
+        Message(
+            rules.OVERDUE_REMINDER,
+            [w.head_a.pk, w.staff_a.pk, w.staff_b.pk],
+            "Quá hạn A",
+            "Overdue A",
+            a,
+            f"/cases/{a}/",
+        ),
+        Message(rules.OVERDUE_REMINDER, [w.staff_b.pk, w.head_b.pk], "Quá hạn B", "Overdue B", b),
+        Message(rules.EXPLANATION_REMINDER, [w.staff_a.pk], "Giải trình A", "Explain A", a),
+        Message(rules.LATE_SUMMARY, [w.outsider.pk, w.secretariat.pk], "Trễ hạn", "Late"),
+        Message(
+            rules.APPRAISAL_REMINDER, [w.appraiser.pk, w.appraiser2.pk], "Thẩm định", "Appraise"
+        ),
+    ]
+
+
+@contextmanager
+def as_on_sqlite() -> Iterator[None]:
+    """The embedded default's way (two bulk INSERTs), taken on this PostgreSQL database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection, "vendor", "sqlite")
+        yield
+
+
+def written(w: SimpleNamespace, rows: list[Notification]) -> dict[tuple[str, str, str | None], Any]:
+    """What each person got: per (username, kind, case), the row's texts, link and read time
+    and its deliveries (channel, status, attempts, claimed, when due), as the database holds
+    them."""
+    cases = {None: None, w.case_a.pk: "A", w.case_b.pk: "B"}
+    got = {}
+    for row in Notification.objects.filter(pk__in=[r.pk for r in rows]).select_related("recipient"):
+        case = cases[row.case_id]
+        deliveries = sorted(
+            (d.channel, d.status, d.attempts, d.claim is not None, d.next_attempt_at is not None)
+            for d in row.deliveries.all()
+        )
+        got[(row.recipient.username, row.kind, case)] = (
+            row.text_vi,
+            row.text_en,
+            row.link,
+            row.read_at,
+            deliveries,
+        )
+    return got
+
+
+def test_each_person_hears_a_batch_written_in_one_statement_as_two_inserts_told_them(
+    world: SimpleNamespace, settings: Any
+) -> None:
+    settings.CHANNEL_LAYERS = MEMORY_LAYER
+    world.appraiser2.is_active = False
+    world.appraiser2.save(update_fields=["is_active"])
+    assert connection.vendor == "postgresql"
+    with transaction.atomic():
+        one_statement = notify_many(batch(world))
+        token = delivery.batch_for_this_transaction().token
+        claims = set(
+            Delivery.objects.filter(notification__in=one_statement, channel="push").values_list(
+                "claim", flat=True
+            )
+        )
+    with transaction.atomic(), as_on_sqlite():
+        two_inserts = notify_many(batch(world))
+    by_one, by_two = written(world, one_statement), written(world, two_inserts)
+    assert set(by_one) == HEARD
+    assert by_one == by_two
+    assert claims == {token}  # pushed from memory after commit by this transaction's batch
+    for _texts_vi, _en, _link, read_at, deliveries in by_one.values():
+        assert read_at is None
+        assert deliveries == [
+            ("email", "pending", 0, False, True),
+            ("push", "sending", 1, True, True),
+        ]
+
+
+def test_a_person_told_twice_in_a_batch_hears_both_with_the_unread_count_of_their_inbox(
+    world: SimpleNamespace, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CHANNEL_LAYERS = MEMORY_LAYER
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0  # as in production: the notifier sends e-mail
+    Notification.objects.create(recipient=world.staff_a, kind="submitted", text_vi="x", text_en="x")
+    pages = get_channel_layer()
+    page = async_to_sync(pages.new_channel)()
+    async_to_sync(pages.group_add)(delivery.user_group(world.staff_a.pk), page)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        notify_many(batch(world))
+    heard = [async_to_sync(pages.receive)(page)["payload"] for _ in range(2)]
+    assert sorted(p["text_en"] for p in heard) == ["Explain A", "Overdue A"]
+    assert [p["unread"] for p in heard] == [unread_count(world.staff_a)] * 2 == [3, 3]
+    pushed = Delivery.objects.filter(channel="push", notification__recipient=world.staff_a)
+    assert set(pushed.values_list("status", flat=True)) == {"delivered"}
+    mailed = Delivery.objects.filter(channel="email", notification__recipient=world.staff_a)
+    assert set(mailed.values_list("status", flat=True)) == {"pending"}
