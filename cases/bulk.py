@@ -187,27 +187,67 @@ def create(objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
-def update(obj: models.Model, attnames: Sequence[str]) -> int:
-    """UPDATE these fields (by attribute name) of a saved instance, found by its primary key,
-    as `save(update_fields=...)` writes them (a time set on save is set) but by a statement
-    written once per model and fields; returns the number of rows changed (0 or 1). Sends
-    no signal: for the rows nothing listens to (a score save)."""
-    fields = [obj._meta.get_field(name) for name in attnames]
+def update(
+    obj: models.Model, attnames: Sequence[str], *, where: Mapping[str, Any] | None = None
+) -> int:
+    """UPDATE these fields (by attribute name) of a saved instance, found by its primary key
+    and, if given, the values `where` names, as `save(update_fields=...)` writes them (a time
+    set on save is set) but by a statement written once per model and fields; returns the
+    number of rows changed (0 or 1). Sends no signal: for the rows nothing listens to (a
+    score save, a case's transition)."""
+    given = where or {}
     values = [
-        field.get_db_prep_save(field.pre_save(obj, False), connection)  # type: ignore[union-attr]
-        for field in fields
+        prepare(field.pre_save(obj, False))
+        for field, prepare in _update_fields(type(obj), tuple(attnames))
     ]
+    values.append(obj.pk)
+    values += [
+        prepare(given[field.attname]) for field, prepare in _update_fields(type(obj), tuple(given))
+    ]
+    statement = _update_sql(type(obj), tuple(attnames), tuple(given))
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(type(obj), tuple(attnames)), [*values, obj.pk])
+        cursor.execute(statement, values)
         return int(cursor.rowcount)
 
 
 @cache
-def _update_sql(model: type[models.Model], attnames: tuple[str, ...]) -> str:
+def _update_fields(
+    model: type[models.Model], attnames: tuple[str, ...]
+) -> list[tuple[models.Field[Any, Any], Callable[[Any], Any]]]:
+    """Each field with what prepares its value for the database: nothing where PostgreSQL's
+    driver takes it as the model holds it (`_AS_THEY_ARE`), else the field itself."""
+    fields = []
+    for name in attnames:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        as_it_is = connection.vendor == "postgresql" and isinstance(field, _AS_THEY_ARE)
+        fields.append((field, _as_it_is if as_it_is else _through(field)))
+    return fields
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
+
+
+def _through(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    def prepare(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+@cache
+def _update_sql(
+    model: type[models.Model], attnames: tuple[str, ...], where: tuple[str, ...]
+) -> str:
     quote = connection.ops.quote_name
     meta = model._meta
-    columns = [str(meta.get_field(name).column) for name in attnames]  # type: ignore[union-attr]
+
+    def column(name: str) -> str:
+        return quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
+
     return (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)}"
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{column(n)} = %s' for n in attnames)}"
         f" WHERE {quote(str(meta.pk.column))} = %s"
+        + "".join(f" AND {column(n)} = %s" for n in where)
     )

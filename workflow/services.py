@@ -247,6 +247,15 @@ def _changed(case: Case, before: dict[str, Any]) -> list[str]:
     ]
 
 
+def _save_step(case: Case, source: str, changed: list[str]) -> None:
+    """Write the columns the step changed (the row is locked: the others are as read) by a
+    statement written once, not compiled by the ORM for every transition; on the condition
+    django-fsm's save puts (ConcurrentTransitionMixin): the row is still in `source`."""
+    if not bulk.update(case, [*changed, "updated_at"], where={"state": source}):
+        raise ConcurrentTransition("The case's state changed since it was read.")
+    case._update_initial_state()  # what the mixin's save() records after writing
+
+
 def _transition_in_memory(
     case: Case, spec: Spec, actor: User, comment: str, now: datetime
 ) -> AuditEntry:
@@ -287,9 +296,7 @@ def apply_transition(
     case = _locked_case(case_id, actor, spec.perm)
     before = _columns(case)
     source = _move(case, spec, actor, now, params)
-    # The columns the step changed: the UPDATE the ORM compiles for them alone is a fraction
-    # of the one for every column (the row is locked: the others are as read).
-    case.save(update_fields=[*_changed(case, before), "updated_at"])
+    _save_step(case, source, _changed(case, before))
     data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
     data.update({k: v for k, v in params.items() if k not in ("comment",)})
     entry = audit.case_transition(

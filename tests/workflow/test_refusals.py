@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from django_fsm import ConcurrentTransition
 
 from cases.errors import GuardFailed
 from cases.models import Case, Score
@@ -276,3 +277,17 @@ def test_an_answer_after_the_window_is_refused(world: SimpleNamespace) -> None:
     assert "Đã hết thời hạn trả lời" in response.json()["detail"]
     question.refresh_from_db()
     assert question.answer == ""
+
+
+def test_a_step_is_written_only_onto_the_state_it_left(world: SimpleNamespace) -> None:
+    """The step's UPDATE keeps django-fsm's condition (ConcurrentTransitionMixin): a row no
+    longer in the state the step left is not overwritten, and the case says it was changed."""
+    case = Case.objects.get(pk=world.case_a.pk)
+    case.submit()
+    Case.objects.filter(pk=case.pk).update(state=Case.State.SUBMITTED)  # someone else did
+    with pytest.raises(ConcurrentTransition):
+        services._save_step(case, Case.State.SELF_SCORING, ["state", "is_late"])
+    Case.objects.filter(pk=case.pk).update(state=Case.State.SELF_SCORING)
+    services._save_step(case, Case.State.SELF_SCORING, ["state", "is_late"])
+    assert Case.objects.get(pk=case.pk).state == Case.State.SUBMITTED
+    case.save()  # the instance knows the state it wrote, as after the mixin's save()
