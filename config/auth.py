@@ -58,11 +58,10 @@ _TOKEN: Compiled[Token] = Compiled(
 class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
         found = _TOKEN((), key)
-        if not found or not found[0].user.is_active:
-            # DRF's own refusal, in its words (it reads the token again to say which).
-            return super().authenticate_credentials(key)
-        token = found[0]
-        user = token.user
+        if found and found[0].user.is_active:
+            token, user = found[0], found[0].user
+        else:  # DRF's own refusal, in its words (it reads the token again to say which)
+            user, token = super().authenticate_credentials(key)
         if token_expired(token):
             raise AuthenticationFailed(_("Your sign-in token has expired: sign in again."))
         if permissions.second_factor_missing(user):
