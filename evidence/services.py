@@ -133,13 +133,20 @@ _CHANGE_PERMS = ("edit_self_score", "answer_clarification")
 def _case(case_id: int, actor: User, *, lock: bool = False) -> Case:
     """The case with what the rules of a change read (the permissions, the self-assessment
     date) in one query; locked, with the head of its audit chain too, so that the entry of
-    the change is appended without reading it again."""
-    qs = Case.objects.select_related("cycle", "unit").annotate(
+    the change is appended without reading it again. Both reads are compiled once
+    (shapes of `permissions.get_case_for_user`)."""
+    shape = _locked_case_for_change if lock else _case_for_change
+    return permissions.get_case_for_user(actor, case_id, queryset=shape, also=_CHANGE_PERMS)
+
+
+def _case_for_change() -> QuerySet[Case]:
+    return Case.objects.select_related("cycle", "unit").annotate(
         **{policy.SELF_DUE: policy.self_due_sql()}
     )
-    if lock:
-        qs = qs.select_for_update(of=("self",)).annotate(**audit.case_head())
-    return permissions.get_case_for_user(actor, case_id, queryset=qs, also=_CHANGE_PERMS)
+
+
+def _locked_case_for_change() -> QuerySet[Case]:
+    return _case_for_change().select_for_update(of=("self",)).annotate(**audit.case_head())
 
 
 def _state_label(case: Case) -> str:

@@ -27,6 +27,7 @@ from config import auth, sessions
 from config.sessions import SessionStore
 from deadlines import policy
 from deadlines.models import Extension
+from evidence import services as evidence_services
 from notifications import services as notification_services
 from notifications.models import Notification
 from tests.factories import open_world
@@ -71,10 +72,18 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
     session.create()
     shape_key = (case_page, "edit_self_score", ("submit_case",), False, None)
     lock_key = (services._locking_query, "submit_case", (), False, frozenset({"view_case"}))
+    evidence_key = (
+        evidence_services._locked_case_for_change,
+        "view_case",
+        evidence_services._CHANGE_PERMS,
+        False,
+        None,
+    )
     return [
         (auth._TOKEN, (), (token.key,)),
         (permissions._CASE, shape_key, (case.pk, head.pk)),
         (permissions._CASE, lock_key, (case.pk, head.pk)),
+        (permissions._CASE, evidence_key, (case.pk, head.pk)),
         (sheet._FRAMEWORK, (), (case.cycle_id, case.unit.group_id)),
         (sheet._CRITERIA, (), (Criterion.objects.filter(scores__case=case)[0].framework_id,)),
         (sheet._SCORES, (), (case.pk,)),
