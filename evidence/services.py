@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions
+from cases.compiled import Compiled
 from cases.errors import Conflict, InvalidInput, NotFound
 from cases.models import BONUS_PENALTY, Case, Criterion, Method
 from cases.users import User
@@ -540,6 +541,18 @@ def know_backed(case: Case, criteria: set[int]) -> None:
 _CURRENT_WITH = ("document", "criterion")
 
 
+def _current_of(case_ids: list[int]) -> QuerySet[EvidenceLink]:
+    return (
+        EvidenceLink.objects.filter(case__in=case_ids, withdrawn_at__isnull=True)
+        .select_related(*_CURRENT_WITH)
+        .order_by("case_id", "criterion__position", "-version")
+    )
+
+
+# One case's: every transition that snapshots reads it, compiled once (`cases.compiled`).
+_CURRENT_OF_ONE: Compiled[EvidenceLink] = Compiled(lambda _key, case: _current_of([case]))
+
+
 def current_evidence(case: Case) -> list[EvidenceLink]:
     """The case's current evidence versions, loaded once per case instance (a transition's
     guard and its snapshot share the query; the instance lives for one transaction)."""
@@ -553,11 +566,12 @@ def preload_current_evidence(cases: Sequence[Case]) -> None:
     if not todo:
         return
     links: dict[int, list[EvidenceLink]] = {pk: [] for pk in todo}
-    for link in (
-        EvidenceLink.objects.filter(case__in=list(todo), withdrawn_at__isnull=True)
-        .select_related(*_CURRENT_WITH)
-        .order_by("case_id", "criterion__position", "-version")
-    ):
+    found = (
+        _CURRENT_OF_ONE((), next(iter(todo)))  # a submission, a finalisation
+        if len(todo) == 1
+        else _current_of(list(todo))  # a batch of the sweep
+    )
+    for link in found:
         links[link.case_id].append(link)
     for pk, case in todo.items():
         case.__dict__["_current_evidence"] = links[pk]

@@ -28,6 +28,7 @@ from config.sessions import SessionStore
 from deadlines import policy
 from deadlines.models import Extension
 from evidence import services as evidence_services
+from evidence.models import Document, EvidenceLink
 from notifications import services as notification_services
 from notifications.models import Notification
 from tests.factories import open_world
@@ -67,6 +68,19 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         granted_by=w.secretariat,
     )
     Notification.objects.create(recipient=head, kind="case.submitted", text_vi="a", text_en="a")
+    document = Document.objects.create(
+        case=case,
+        storage_key="k/1",
+        sha256="0" * 64,
+        size=10,
+        content_type="application/pdf",
+        kind="pdf",
+        filename="kế hoạch.pdf",
+        uploaded_by=head,
+    )
+    EvidenceLink.objects.create(
+        case=case, document=document, criterion=leaf.criterion, version=1, created_by=head
+    )
     session = SessionStore()
     session["x"] = 1
     session.create()
@@ -94,6 +108,7 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
             (case.pk, case.cycle_id, case.unit.group_id, leaf.criterion.code),
         ),
         (policy._SELF_EXTENSION, (), (case.pk,)),
+        (evidence_services._CURRENT_OF_ONE, (), (case.pk,)),
         (notification_services._UNREAD, (), (head.pk,)),
         (sessions._SESSION, (), (session.session_key, timezone.now())),
     ]
@@ -113,7 +128,7 @@ def test_every_compiled_read_sends_what_django_would_and_finds_the_same_rows() -
         found = read(key, *values)
         _same(found, expected)
         # what select_related joined comes back as Django would build it
-        for name in ("user", "cycle", "unit", "criterion"):
+        for name in ("user", "cycle", "unit", "criterion", "document"):
             if name in expected[0]._state.fields_cache:
                 _same(found, expected, (name,))
 
