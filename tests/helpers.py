@@ -5,11 +5,16 @@ tests of a module, and waiting for something another thread or process does."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
@@ -23,6 +28,33 @@ from rest_framework.test import APIClient
 from cases.models import Case, Cycle, Method, Score
 
 T = TypeVar("T")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Tests of what the embedded default must do run again on SQLite, from the PostgreSQL run.
+not_on_sqlite_already = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="already on SQLite"
+)
+
+
+def pytest_on_sqlite(*args: str) -> subprocess.CompletedProcess[str]:
+    """pytest on these arguments (tests of this suite) against an in-memory SQLite database,
+    in a process of its own; the output is the result's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            "--noconftest",  # the suite's conftest insists on PostgreSQL
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 UNITS_HEADER = ("Mã đơn vị", "Tên đơn vị", "Mã khối", "Tên khối", "Mã đơn vị cấp trên")

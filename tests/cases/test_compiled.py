@@ -4,12 +4,8 @@ the pages, the API's sign-in, every transition and every score save read through
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,11 +28,10 @@ from evidence.models import Document, EvidenceLink
 from notifications import services as notification_services
 from notifications.models import Notification
 from tests.factories import open_world
+from tests.helpers import not_on_sqlite_already, pytest_on_sqlite
 from web.pages import sheet
 from web.shortcuts import case_page
 from workflow import services
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
@@ -219,30 +214,9 @@ def test_a_read_compiled_on_one_thread_runs_on_another_threads_connection() -> N
     assert found and len(again) == found[0] > 0
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="already on SQLite"
-)
+@not_on_sqlite_already
 def test_the_compiled_reads_agree_with_django_on_sqlite_as_well() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["DATABASE_URL"] = "sqlite:///:memory:"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--noconftest",  # the suite's conftest insists on PostgreSQL
-            "-k",
-            "not threads and not sqlite_as_well",  # one in-memory database per connection
-            __file__,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # one in-memory database per connection: not the test of threads
+    result = pytest_on_sqlite("-k", "not threads and not sqlite_as_well", __file__)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "6 passed, 1 skipped" in result.stdout  # the lock refusal: none on SQLite

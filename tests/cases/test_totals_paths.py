@@ -7,12 +7,8 @@ on PostgreSQL here and on SQLite (the embedded default) in a subprocess.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +19,9 @@ from cases import frameworks
 from cases.models import Case, Cycle, Method, Score, Unit, UnitGroup
 from cases.permissions import ensure_role_groups
 from cases.totals import totals_for, totals_from_scores
+from tests.helpers import not_on_sqlite_already, pytest_on_sqlite
 from workflow import cycle_services
 
-ROOT = Path(__file__).resolve().parents[2]
 CASES_PER_LEVEL = 6
 
 
@@ -94,29 +90,11 @@ def test_the_sql_fold_and_the_snapshot_give_the_same_totals_for_random_score_tab
     assert any(folded[c.pk].bonus_self > 0 for c in province)
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="already on SQLite"
-)
+@not_on_sqlite_already
 def test_the_two_paths_agree_on_sqlite_as_well() -> None:
     """The embedded default runs the same fold on SQLite, whose decimal arithmetic differs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["DATABASE_URL"] = "sqlite:///:memory:"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--noconftest",  # the suite's conftest insists on PostgreSQL
-            f"{__file__}::test_the_sql_fold_and_the_snapshot_give_the_same_totals_for_random_score_tables",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = pytest_on_sqlite(
+        f"{__file__}::test_the_sql_fold_and_the_snapshot_give_the_same_totals_for_random_score_tables"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "1 passed" in result.stdout
