@@ -4,6 +4,7 @@ the pages, the API's sign-in, every transition and every score save read through
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,7 +113,14 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
 @transaction.atomic
 def test_every_compiled_read_sends_what_django_would_and_finds_the_same_rows() -> None:
     w = open_world()
-    for read, key, values in _reads(w):
+    reads = _reads(w)
+    in_product = {
+        id(o)
+        for o in gc.get_objects()
+        if isinstance(o, Compiled) and not o._build.__module__.startswith("tests.")
+    }
+    assert in_product <= {id(read) for read, _key, _values in reads}, "a read left unchecked"
+    for read, key, values in reads:
         expected_qs = read._build(key, *values)
         assert read.sql(key, *values) == expected_qs.query.sql_with_params()
         expected = list(expected_qs)
