@@ -37,10 +37,12 @@ _AS_THEY_ARE = (
 
 
 def _preparation(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
-    """None where the value goes as it is, else what prepares it for the database."""
-    if isinstance(field, _AS_THEY_ARE):
-        return None
+    """None where the value goes as it is (on PostgreSQL), else what prepares it for the
+    database."""
+    return None if isinstance(field, _AS_THEY_ARE) else _through(field)
 
+
+def _through(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     def prepare(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
 
@@ -214,26 +216,19 @@ def update(
 def _update_fields(
     model: type[models.Model], attnames: tuple[str, ...]
 ) -> list[tuple[models.Field[Any, Any], Callable[[Any], Any]]]:
-    """Each field with what prepares its value for the database: nothing where PostgreSQL's
-    driver takes it as the model holds it (`_AS_THEY_ARE`), else the field itself."""
+    """Each field with what prepares its value for the database (`_preparation` on
+    PostgreSQL, the field itself elsewhere)."""
     fields = []
     for name in attnames:
         field = model._meta.get_field(name)
         assert isinstance(field, models.Field)
-        as_it_is = connection.vendor == "postgresql" and isinstance(field, _AS_THEY_ARE)
-        fields.append((field, _as_it_is if as_it_is else _through(field)))
+        prepare = _preparation(field) if connection.vendor == "postgresql" else _through(field)
+        fields.append((field, prepare or _as_it_is))
     return fields
 
 
 def _as_it_is(value: Any) -> Any:
     return value
-
-
-def _through(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    def prepare(value: Any) -> Any:
-        return field.get_db_prep_save(value, connection)
-
-    return prepare
 
 
 @cache

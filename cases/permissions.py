@@ -345,8 +345,8 @@ def get_case_for_user(
         raise _not_found()
     # One query answers "which case" and "may this user see it / do perm to it", the user's
     # global permissions included unless this request already read them.
-    wanted, annotations = _decision_annotations(user, perm, also)
     if callable(queryset):
+        wanted = _wanted(user, perm, also)  # the compiled query's annotations are its own
         try:
             number = int(pk)
         except (ValueError, TypeError):
@@ -359,6 +359,7 @@ def get_case_for_user(
         case = found[0]
     else:
         base = queryset if queryset is not None else Case.objects.all()
+        wanted, annotations = _decision_annotations(user, perm, also)
         try:
             case = base.annotate(**annotations).get(pk=pk)
         except (Case.DoesNotExist, ValueError, TypeError):
@@ -414,11 +415,17 @@ def _not_found() -> NotFound:
     return NotFound(_("This assessment case does not exist or you may not see it."))
 
 
+def _wanted(user: User, perm: str, also: Iterable[str] = ()) -> set[str]:
+    """The permissions the case's query answers: the ones asked, but those the request
+    already knows the user holds globally."""
+    return {"view_case", perm, *also} - user.__dict__.get(_GLOBAL_PERMS, frozenset())
+
+
 def _decision_annotations(
     user: User, perm: str, also: Iterable[str] = ()
 ) -> tuple[set[str], dict[str, BaseExpression]]:
     known: frozenset[str] | None = user.__dict__.get(_GLOBAL_PERMS)
-    wanted = {"view_case", perm, *also} - (known or frozenset())
+    wanted = _wanted(user, perm, also)
     annotations: dict[str, BaseExpression] = {
         f"_may_{code}": _object_perm(user, code) for code in wanted
     }
