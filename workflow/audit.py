@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
@@ -32,7 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cases import bulk, permissions
-from cases.models import Case, Cycle, Framework, Score, SurveyImport
+from cases.models import Case, Criterion, Cycle, Framework, Score, SurveyImport
 from cases.totals import totals_from_scores
 from cases.users import User
 from deadlines.models import CalendarOverride, Extension
@@ -138,10 +139,24 @@ def _jsonable(data: Json) -> Json:
     return loaded
 
 
+# The one encoder of every canonical text: `json.dumps` with these settings makes a new one
+# for each call, which a batch of the sweep calls a few thousand times.
+_CANONICAL = DjangoJSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_json(data: Json) -> str:
-    return json.dumps(
-        data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    """The text the hashes are taken of: keys sorted, no spaces, non-ASCII as it is."""
+    return _CANONICAL.encode(data)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot as it reads back from the database (`value`, what the entry holds) and its
+    canonical text (`text`, what is hashed and written), made together so that neither is
+    worked out again from the other (`case_snapshot`)."""
+
+    value: JsonObject
+    text: str
 
 
 class EntryFields(TypedDict, total=False):
@@ -157,7 +172,7 @@ class EntryFields(TypedDict, total=False):
     after: Json
     comment: str
     data: Mapping[str, Json] | None
-    snapshot: Json
+    snapshot: Json | Snapshot
     at: datetime | None
     chain: str
 
@@ -209,11 +224,14 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
     before, after, obj = fields.get("before"), fields.get("after"), fields.get("obj")
     snap: Json = None
     snapshot_sha256 = ""
-    if snapshot is not None:
+    if isinstance(snapshot, Snapshot):
+        snap, text = snapshot.value, snapshot.text
+    elif snapshot is not None:
         # Written out once: its keys are strings (Json), so the canonical text of what it
         # reads back as is this text, and the hash is taken of it directly.
         text = canonical_json(snapshot)
         snap = json.loads(text)
+    if snapshot is not None:
         snapshot_sha256 = hashlib.sha256(text.encode()).hexdigest()
     entry = AuditEntry(
         at=fields.get("at") or timezone.now(),
@@ -692,39 +710,103 @@ def _points(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def score_table_snapshot(case: Case) -> JsonObject:
+# What every score row of a criterion says alike, worked out once per criterion instance (the
+# snapshots of a batch share one instance per criterion among their cases): its code and
+# maximum, and the text around them in the row's canonical text.
+_ROW_FIXED = "_snapshot_row"
+RowFixed = tuple[str, str, str, str]
+
+
+def _row_fixed(criterion: Criterion) -> RowFixed:
+    fixed: RowFixed | None = criterion.__dict__.get(_ROW_FIXED)
+    if fixed is None:
+        code, max_points = canonical_json(criterion.code), str(criterion.max_points)
+        fixed = criterion.__dict__[_ROW_FIXED] = (
+            json.loads(code),
+            max_points,
+            f',"criterion":{code},"evidence_explanation":',
+            f',"max_points":{canonical_json(max_points)},"not_applicable":',
+        )
+    return fixed
+
+
+def _text(value: str) -> str:
+    """A text as the canonical encoder writes it (a TypeError for anything else)."""
+    return '""' if value == "" else encode_basestring(value)
+
+
+def case_snapshot(case: Case) -> Snapshot:
     """The case's score table as it stands, for the immutable snapshot of an audit entry:
-    built here alone, from the rows a transition's guards read or a batch preloaded."""
+    built here alone, from the rows a transition's guards read or a batch preloaded.
+
+    The score rows, most of the snapshot, are written out here as `canonical_json` writes
+    them, beside the values they read back as, rather than encoded and then decoded again:
+    a batch of the sweep snapshots tens of thousands of rows. Points are the text
+    DjangoJSONEncoder writes for a Decimal. `tests/workflow/test_snapshot_text.py` holds the
+    text to `canonical_json` of the value."""
     rows = case.snapshot_rows()
-    totals = totals_from_scores(case, rows).as_dict()
-    snapshot: JsonObject = {
-        "case": case.pk,
-        "unit": case.unit.code,
-        "cycle": case.cycle_id,
-        "state": case.state,
-        # The points as the text DjangoJSONEncoder writes for a Decimal, written here: the
-        # same snapshot text, without a call back into Python for each of a batch's points.
-        "scores": [
-            {
-                "criterion": s.criterion.code,
-                "max_points": str(s.criterion.max_points),
-                "value": _points(s.value),
-                "self_score": _points(s.self_score),
-                "note": s.note,
-                "not_applicable": s.not_applicable,
-                "not_applicable_reason": s.not_applicable_reason,
-                "evidence_explanation": s.evidence_explanation,
-                "appraised_score": _points(s.appraised_score),
-                "appraised_comment": s.appraised_comment,
-                "appraised_round": s.appraised_round,
-            }
-            for s in rows
-        ],
-        "totals": totals,
+    scores: list[Json] = []
+    written: list[str] = []
+    for s in rows:
+        code, max_points, around_code, around_max = _row_fixed(s.criterion)
+        value, self_score = _points(s.value), _points(s.self_score)
+        appraised, rounds = _points(s.appraised_score), s.appraised_round
+        row: JsonObject = {
+            "appraised_comment": s.appraised_comment,
+            "appraised_round": rounds,
+            "appraised_score": appraised,
+            "criterion": code,
+            "evidence_explanation": s.evidence_explanation,
+            "max_points": max_points,
+            "not_applicable": s.not_applicable,
+            "not_applicable_reason": s.not_applicable_reason,
+            "note": s.note,
+            "self_score": self_score,
+            "value": value,
+        }
+        scores.append(row)
+        try:
+            if type(s.not_applicable) is not bool or not (rounds is None or type(rounds) is int):
+                raise TypeError
+            written.append(
+                '{"appraised_comment":'
+                + _text(s.appraised_comment)
+                + ',"appraised_round":'
+                + ("null" if rounds is None else str(rounds))
+                + ',"appraised_score":'
+                + ("null" if appraised is None else encode_basestring(appraised))
+                + around_code
+                + _text(s.evidence_explanation)
+                + around_max
+                + ("true" if s.not_applicable else "false")
+                + ',"not_applicable_reason":'
+                + _text(s.not_applicable_reason)
+                + ',"note":'
+                + _text(s.note)
+                + ',"self_score":'
+                + ("null" if self_score is None else encode_basestring(self_score))
+                + ',"value":'
+                + ("null" if value is None else encode_basestring(value))
+                + "}"
+            )
+        except TypeError:  # a value of another type than the columns': the encoder's way
+            written.append(canonical_json(row))
+            scores[-1] = json.loads(written[-1])
+    texts: dict[str, str] = {
+        "case": canonical_json(case.pk),
+        "unit": canonical_json(case.unit.code),
+        "cycle": canonical_json(case.cycle_id),
+        "state": canonical_json(case.state),
+        "scores": "[" + ",".join(written) + "]",
+        "totals": canonical_json(totals_from_scores(case, rows).as_dict()),
     }
     for name, part in _snapshot_parts.items():
-        snapshot[name] = part(case)
-    return snapshot
+        texts[name] = canonical_json(part(case))
+    snapshot: JsonObject = {
+        key: scores if key == "scores" else json.loads(text) for key, text in texts.items()
+    }
+    text = "{" + ",".join(f"{canonical_json(key)}:{texts[key]}" for key in sorted(texts)) + "}"
+    return Snapshot(snapshot, text)
 
 
 def case_transition(
@@ -765,7 +847,7 @@ def case_transition_entry(
         target=case.state,
         comment=comment,
         data=data,
-        snapshot=score_table_snapshot(case) if snapshot else None,
+        snapshot=case_snapshot(case) if snapshot else None,
     )
 
 

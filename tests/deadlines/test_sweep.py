@@ -292,14 +292,14 @@ def test_one_case_failing_its_own_checks_does_not_stop_its_batch(
 ) -> None:
     """The cases due are locked in batches, one transaction each: a case whose snapshot
     cannot be taken is left out (no state, no entry), the rest of its batch commits."""
-    real = audit.score_table_snapshot
+    real = audit.case_snapshot
 
     def broken_for_a(case: Case) -> Any:
         if case.pk == dated.case_a.pk:
             raise RuntimeError("unreadable score table")
         return real(case)
 
-    monkeypatch.setattr(audit, "score_table_snapshot", broken_for_a)
+    monkeypatch.setattr(audit, "case_snapshot", broken_for_a)
     report = sweep(at(2026, 4, 1, 9))
 
     assert (report.locked, report.failed) == (1, 1)

@@ -1,0 +1,191 @@
+"""A snapshot's text is written out beside its value, not encoded then decoded: the text
+must be, byte for byte, the canonical text of the value it reads back as, which is what
+`verify_audit` recomputes and hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy
+
+from cases.models import Case, Score, ScoreRow
+from tests.deadlines.helpers import SELF_DUE, at, set_cycle
+from tests.helpers import fill_self_scores
+from workflow import audit, services
+from workflow.models import AuditEntry
+
+# Texts the encoder escapes or leaves as they are: quotes, backslashes, controls, line
+# breaks, Vietnamese, a character outside the basic plane, and the separators themselves.
+AWKWARD = [
+    'Báo cáo "số 12/BC-UBND"',
+    "C:\\hồ sơ\\2026",
+    "dòng một\ndòng hai\r\n\tthụt",
+    "\x01\x1f\x7f",
+    "điểm 😀 ✓",
+    '{"note":"x"},[]:',
+    "",
+]
+
+
+def awkward_scores(case: Case) -> None:
+    """Every column of the case's score rows given values of every kind the text writes."""
+    scores = list(Score.objects.filter(case=case).order_by("pk"))
+    points = [None, Decimal("0"), Decimal("0.50"), Decimal("10.00"), Decimal("0.05")]
+    for n, score in enumerate(scores):
+        score.value = points[n % 5]
+        score.self_score = points[(n + 1) % 5]
+        score.appraised_score = points[(n + 2) % 5]
+        score.appraised_round = None if n % 3 == 0 else n % 3
+        score.not_applicable = n % 4 == 1
+        score.note = AWKWARD[n % len(AWKWARD)]
+        score.not_applicable_reason = AWKWARD[(n + 1) % len(AWKWARD)]
+        score.evidence_explanation = AWKWARD[(n + 2) % len(AWKWARD)]
+        score.appraised_comment = AWKWARD[(n + 3) % len(AWKWARD)]
+    Score.objects.bulk_update(
+        scores,
+        [
+            "value",
+            "self_score",
+            "appraised_score",
+            "appraised_round",
+            "not_applicable",
+            "note",
+            "not_applicable_reason",
+            "evidence_explanation",
+            "appraised_comment",
+        ],
+    )
+
+
+def expected_rows(case: Case) -> list[dict[str, Any]]:
+    """The rows of the snapshot format, spelled out from the score rows."""
+
+    def points(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return [
+        {
+            "criterion": s.criterion.code,
+            "max_points": str(s.criterion.max_points),
+            "value": points(s.value),
+            "self_score": points(s.self_score),
+            "note": s.note,
+            "not_applicable": s.not_applicable,
+            "not_applicable_reason": s.not_applicable_reason,
+            "evidence_explanation": s.evidence_explanation,
+            "appraised_score": points(s.appraised_score),
+            "appraised_comment": s.appraised_comment,
+            "appraised_round": s.appraised_round,
+        }
+        for s in Score.objects.filter(case=case)
+        .select_related("criterion")
+        .order_by("criterion__position", "pk")
+    ]
+
+
+def fresh(case: Case) -> Case:
+    return Case.objects.select_related("cycle", "unit").get(pk=case.pk)
+
+
+def assert_canonical(snapshot: audit.Snapshot) -> None:
+    assert snapshot.text == audit.canonical_json(snapshot.value)
+    assert json.loads(snapshot.text) == snapshot.value
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_the_snapshot_text_is_the_canonical_text_of_its_value(
+    world: SimpleNamespace, batch: bool
+) -> None:
+    awkward_scores(world.case_a)
+    case = fresh(world.case_a)
+    if batch:
+        audit.preload_snapshots([case])
+    snapshot = audit.case_snapshot(case)
+    assert_canonical(snapshot)
+    assert snapshot.value["scores"] == expected_rows(case)
+    assert set(snapshot.value) == {"case", "unit", "cycle", "state", "scores", "totals", "evidence"}
+    assert (snapshot.value["case"], snapshot.value["unit"]) == (case.pk, case.unit.code)
+
+
+def test_rows_of_unexpected_types_are_written_as_the_encoder_writes_them(
+    world: SimpleNamespace,
+) -> None:
+    """Rows made in memory (not read from the table) may hold other types: a lazy text, a
+    number for a flag, a round that is a flag. Their text is still the canonical one."""
+    case = fresh(world.case_a)
+    audit.preload_snapshots([case])
+    rows: list[ScoreRow] = case.snapshot_rows()
+    odd: list[dict[str, Any]] = [
+        {"note": gettext_lazy("Evidence")},
+        {"not_applicable": 1},
+        {"appraised_round": True},
+        {"evidence_explanation": None},
+    ]
+    case.__dict__["_snapshot_rows"] = [
+        row._replace(**odd[n]) if n < len(odd) else row for n, row in enumerate(rows)
+    ]
+    snapshot = audit.case_snapshot(case)
+    assert_canonical(snapshot)
+    first, second, third, fourth = json.loads(snapshot.text)["scores"][:4]
+    assert first["note"] == str(odd[0]["note"])  # the text the lazy one stands for
+    assert (second["not_applicable"], third["appraised_round"]) == (1, True)
+    assert fourth["evidence_explanation"] is None
+
+
+def written_entries(monkeypatch: pytest.MonkeyPatch) -> list[AuditEntry]:
+    """The entries the audit INSERTs write, as they were when written."""
+    seen: list[AuditEntry] = []
+    insert = audit._insert_many_unless_taken
+
+    def spy(entries: Any) -> list[AuditEntry]:
+        seen.extend(entries)
+        return insert(entries)
+
+    monkeypatch.setattr(audit, "_insert_many_unless_taken", spy)
+    return seen
+
+
+def assert_written_as_verified(entry: AuditEntry) -> None:
+    """What the INSERT sent is the text verify_audit recomputes from the row read back."""
+    sent = entry.__dict__[audit.SNAPSHOT_TEXT]
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert stored.snapshot is not None
+    assert audit.canonical_json(stored.snapshot) == sent
+    assert stored.snapshot_sha256 == hashlib.sha256(sent.encode()).hexdigest()
+    assert stored.snapshot == entry.snapshot
+
+
+def test_one_transition_writes_the_text_verify_audit_recomputes(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill_self_scores(world.case_a, 0)
+    Score.objects.filter(case=world.case_a).update(note=AWKWARD[2], appraised_comment=AWKWARD[0])
+    seen = written_entries(monkeypatch)
+    services.run_transition(world.case_a.pk, "submit", actor=world.head_a)
+    (entry,) = [e for e in seen if e.action == "workflow.case.submit"]
+    assert_written_as_verified(entry)
+    assert audit.verify().problem == ""
+
+
+def test_a_batch_of_locks_writes_the_texts_verify_audit_recomputes(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_cycle(world.cycle, year=2026, self_assessment_due=SELF_DUE)
+    awkward_scores(world.case_a)
+    seen = written_entries(monkeypatch)
+    system = User.objects.get(username="system")
+    ids = [world.case_a.pk, world.case_b.pk]
+    outcomes = list(
+        services.run_transitions(ids, "lock_at_cutoff", actor=system, now=at(2026, 4, 1, 9))
+    )
+    assert outcomes == [(pk, None) for pk in sorted(ids)]
+    assert sorted(e.case_id or 0 for e in seen) == sorted(ids)
+    for entry in seen:
+        assert_written_as_verified(entry)
+    assert audit.verify().problem == ""
