@@ -137,6 +137,8 @@ class _Plan:
     fields: tuple[int, int]
     related: list[Any]
     annotations: dict[str, int]
+    # how each column's value becomes Python's (results_iter asks for them on every call)
+    converters: dict[int, tuple[list[Any], Any]]
 
 
 class Compiled(Generic[M]):
@@ -232,6 +234,9 @@ class Compiled(Generic[M]):
             fields=(start, end),
             related=related,
             annotations=dict(compiler.annotation_col_map or {}),
+            converters=compiler.get_converters(
+                [column[0] for column in compiler.select[: compiler.col_count]]
+            ),
         )
         with self._lock:
             return self._plans.setdefault((key, using, kinds), plan)
@@ -265,4 +270,6 @@ class Compiled(Generic[M]):
         compiler.connection = connection
         statement = (plan.sql, self._params(plan, values, connection))
         compiler.as_sql = lambda *args, **kwargs: statement  # type: ignore[method-assign]
+        # Converters take the connection as an argument when they run: the plan's serve here.
+        compiler.get_converters = lambda _expressions: plan.converters  # type: ignore[method-assign,assignment]
         return compiler, compiler.execute_sql()  # MULTI: the rows, in chunks

@@ -105,6 +105,7 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         (sheet._FRAMEWORK, (), (case.cycle_id, case.unit.group_id)),
         (sheet._CRITERIA, (), (Criterion.objects.filter(scores__case=case)[0].framework_id,)),
         (sheet._SCORES, (), (case.pk,)),
+        (sheet._EVIDENCE, (), (case.pk,)),
         (models._SCORE_ROWS, (), (case.pk,)),
         (
             services._LEAF_SCORE,

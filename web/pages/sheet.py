@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from cases.compiled import Compiled
 from cases.models import (
@@ -94,11 +94,9 @@ class EvidenceItem:
         return self.intact and not self.withdrawn
 
 
-def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
-    """Every version of every criterion's evidence, newest first, in one light query."""
-    found: dict[int, list[EvidenceItem]] = defaultdict(list)
-    rows = (
-        EvidenceLink.objects.filter(case=case)
+def _evidence_read(_key: tuple[()], case: int) -> QuerySet[EvidenceLink, tuple[Any, ...]]:
+    return (
+        EvidenceLink.objects.filter(case_id=case)
         .order_by("criterion_id", "-version")
         .values_list(
             "pk",
@@ -117,6 +115,15 @@ def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
             "document__integrity",
         )
     )
+
+
+_EVIDENCE: Compiled[Any] = Compiled(_evidence_read)
+
+
+def case_evidence(case: Case) -> dict[int, list[EvidenceItem]]:
+    """Every version of every criterion's evidence, newest first, in one light query."""
+    found: dict[int, list[EvidenceItem]] = defaultdict(list)
+    rows = _EVIDENCE.rows((), case.pk)
     for (
         pk,
         criterion_id,
