@@ -37,9 +37,11 @@ from urllib.parse import urlsplit
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count, F, Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
@@ -625,25 +627,42 @@ def copy_of(row: Notification, **changes: Any) -> Notification:
     return copier(row, *changes)(*changes.values())
 
 
-def write_in_one_statement(
-    template: Notification, audience: Any, now: datetime
+def write_for_audiences(
+    templates: Sequence[Notification],
+    queries: Sequence[str],
+    params: Sequence[Any],
+    lists: tuple[list[int], list[int]],
+    may: RawSQL,
+    now: datetime,
 ) -> tuple[list[Notification], list[int]]:
-    """The wanted users (`audience`: users annotated with `may`), one inbox row for each who
-    may hear it (a copy of `template`) and its deliveries (see `_write`), in one statement.
+    """Texts about one case (`templates`), each to its audience, in one statement: one inbox
+    row per distinct user of an audience who may hear it (`may`: SQL on the user table), and
+    its deliveries (see `_write`). The audiences are `lists`, (user, index of the text) as
+    two arrays, and `queries`, each selecting the ids and the index of its text (their
+    `params` in order). The statement's text stays the same from one event to the next (the
+    number of users is in the arrays), so PostgreSQL plans it once.
     Returns (the rows, the users left out)."""
-    wanted_sql, wanted_params = audience.values_list("pk", "may").query.sql_with_params()
-    return _write(
-        [template], f"SELECT w.id, 0, w.may FROM ({wanted_sql}) AS w(id, may)", wanted_params, now
+    connection = transaction.get_connection()
+    user = get_user_model()
+    table = connection.ops.quote_name(user._meta.db_table)
+    pk = _column(user, "id")
+    kind = user._meta.pk.db_type(connection)
+    parts = [f"SELECT l.id, l.i FROM unnest(%s::{kind}[], %s::integer[]) AS l(id, i)", *queries]
+    wanted = (
+        f"SELECT {table}.{pk}, w.i, ({may.sql}) FROM"
+        f" (SELECT DISTINCT a.id, a.i FROM ({' UNION ALL '.join(parts)}) AS a) AS w"
+        f" INNER JOIN {table} ON {table}.{pk} = w.id"
     )
+    return _write(templates, wanted, [*may.params, *lists, *params], now)
 
 
 def write_many_in_one_statement(
     templates: Sequence[Notification], recipients: Sequence[tuple[int, int]], now: datetime
 ) -> list[Notification]:
-    """`write_in_one_statement` for many texts (a batch of the sweep): `recipients` are
-    (user, index of its text in `templates`) pairs, each a user who may hear it; one inbox
-    row per pair (a copy of its template) and its deliveries, in one statement whatever the
-    number of texts and recipients."""
+    """`write_for_audiences` for many texts about many cases (a batch of the sweep):
+    `recipients` are (user, index of its text in `templates`) pairs, each a user who may hear
+    it; one inbox row per pair (a copy of its template) and its deliveries, in one statement
+    whatever the number of texts and recipients."""
     if not recipients:
         return []
     user = Notification._meta.get_field("recipient").db_type(transaction.get_connection())
