@@ -33,7 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cases import bulk, permissions
-from cases.models import Case, Criterion, Cycle, Framework, Score, SurveyImport
+from cases.models import SCORE_ROW_COLUMNS, Case, Criterion, Cycle, Framework, Score, SurveyImport
 from cases.totals import totals_from_scores
 from cases.users import User
 from deadlines.models import CalendarOverride, Extension
@@ -139,9 +139,18 @@ def _jsonable(data: Json) -> Json:
     return loaded
 
 
+class _Encoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder, asked about a Decimal first (a snapshot's totals hold dozens)."""
+
+    def default(self, o: object) -> object:
+        if o.__class__ is Decimal:
+            return str(o)  # what DjangoJSONEncoder writes for a Decimal
+        return super().default(o)
+
+
 # The one encoder of every canonical text: `json.dumps` with these settings makes a new one
 # for each call, which a batch of the sweep calls a few thousand times.
-_CANONICAL = DjangoJSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_CANONICAL = _Encoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical_json(data: Json) -> str:
@@ -706,20 +715,28 @@ def verify_chain() -> tuple[int, str]:
     return result.checked, result.problem
 
 
-def _points(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
 # What every score row of a criterion says alike, worked out once per criterion instance (the
 # snapshots of a batch share one instance per criterion among their cases): its code and
 # maximum, and the text around them in the row's canonical text.
 _ROW_FIXED = "_snapshot_row"
 RowFixed = tuple[str, str, str, str]
+_ROW_COLUMNS = (
+    "value",
+    "self_score",
+    "note",
+    "not_applicable",
+    "not_applicable_reason",
+    "evidence_explanation",
+    "appraised_score",
+    "appraised_comment",
+    "appraised_round",
+)
 
 
 def _row_fixed(criterion: Criterion) -> RowFixed:
     fixed: RowFixed | None = criterion.__dict__.get(_ROW_FIXED)
     if fixed is None:
+        assert SCORE_ROW_COLUMNS == _ROW_COLUMNS, "case_snapshot unpacks the rows in this order"
         code, max_points = canonical_json(criterion.code), str(criterion.max_points)
         fixed = criterion.__dict__[_ROW_FIXED] = (
             json.loads(code),
@@ -728,11 +745,6 @@ def _row_fixed(criterion: Criterion) -> RowFixed:
             f',"max_points":{canonical_json(max_points)},"not_applicable":',
         )
     return fixed
-
-
-def _text(value: str) -> str:
-    """A text as the canonical encoder writes it (a TypeError for anything else)."""
-    return '""' if value == "" else encode_basestring(value)
 
 
 def case_snapshot(case: Case) -> Snapshot:
@@ -747,42 +759,56 @@ def case_snapshot(case: Case) -> Snapshot:
     rows = case.snapshot_rows()
     scores: list[Json] = []
     written: list[str] = []
-    for s in rows:
-        code, max_points, around_code, around_max = _row_fixed(s.criterion)
-        value, self_score = _points(s.value), _points(s.self_score)
-        appraised, rounds = _points(s.appraised_score), s.appraised_round
+    for (
+        criterion,
+        value_points,
+        self_points,
+        note,
+        not_applicable,
+        reason,
+        explanation,
+        appraised_points,
+        comment,
+        rounds,
+    ) in rows:
+        fixed = criterion.__dict__.get(_ROW_FIXED) or _row_fixed(criterion)
+        # Points as the text DjangoJSONEncoder writes for a Decimal.
+        value = None if value_points is None else str(value_points)
+        self_score = None if self_points is None else str(self_points)
+        appraised = None if appraised_points is None else str(appraised_points)
         row: JsonObject = {
-            "appraised_comment": s.appraised_comment,
+            "appraised_comment": comment,
             "appraised_round": rounds,
             "appraised_score": appraised,
-            "criterion": code,
-            "evidence_explanation": s.evidence_explanation,
-            "max_points": max_points,
-            "not_applicable": s.not_applicable,
-            "not_applicable_reason": s.not_applicable_reason,
-            "note": s.note,
+            "criterion": fixed[0],
+            "evidence_explanation": explanation,
+            "max_points": fixed[1],
+            "not_applicable": not_applicable,
+            "not_applicable_reason": reason,
+            "note": note,
             "self_score": self_score,
             "value": value,
         }
         scores.append(row)
         try:
-            if type(s.not_applicable) is not bool or not (rounds is None or type(rounds) is int):
+            if type(not_applicable) is not bool or not (rounds is None or type(rounds) is int):
                 raise TypeError
+            # encode_basestring refuses anything but a text with a TypeError.
             written.append(
                 '{"appraised_comment":'
-                + _text(s.appraised_comment)
+                + ('""' if comment == "" else encode_basestring(comment))
                 + ',"appraised_round":'
                 + ("null" if rounds is None else str(rounds))
                 + ',"appraised_score":'
                 + ("null" if appraised is None else encode_basestring(appraised))
-                + around_code
-                + _text(s.evidence_explanation)
-                + around_max
-                + ("true" if s.not_applicable else "false")
+                + fixed[2]
+                + ('""' if explanation == "" else encode_basestring(explanation))
+                + fixed[3]
+                + ("true" if not_applicable else "false")
                 + ',"not_applicable_reason":'
-                + _text(s.not_applicable_reason)
+                + ('""' if reason == "" else encode_basestring(reason))
                 + ',"note":'
-                + _text(s.note)
+                + ('""' if note == "" else encode_basestring(note))
                 + ',"self_score":'
                 + ("null" if self_score is None else encode_basestring(self_score))
                 + ',"value":'

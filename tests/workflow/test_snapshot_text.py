@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, Score, ScoreRow
@@ -189,3 +192,21 @@ def test_a_batch_of_locks_writes_the_texts_verify_audit_recomputes(
     for entry in seen:
         assert_written_as_verified(entry)
     assert audit.verify().problem == ""
+
+
+def test_the_canonical_text_is_the_one_django_s_encoder_writes() -> None:
+    """One encoder serves every canonical text, asked about a Decimal first: the text of
+    entries already written is the text it writes."""
+    data: Any = {  # what the encoder writes besides JSON: times, days, ids, lazy texts
+        "points": [Decimal("0.50"), Decimal("10"), Decimal("-1.25E+3"), Decimal("NaN")],
+        "at": datetime(2026, 3, 31, 23, 59, 59, 123456, tzinfo=UTC),
+        "day": date(2026, 3, 31),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "lazy": gettext_lazy("Evidence"),
+        "tên": "điểm 😀",
+        "b": {"z": 1, "a": [True, None, 1.5]},
+    }
+    old = json.dumps(
+        data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert audit.canonical_json(data) == old
