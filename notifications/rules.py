@@ -38,12 +38,12 @@ entry. The sweep's kinds are written by the sweep (`deadlines.texts`, also throu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
@@ -52,6 +52,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cases import permissions
+from cases.compiled import Compiled
 from cases.models import AppraiserAssignment, Case, Membership
 from deadlines import texts
 from workflow import audit
@@ -59,11 +60,47 @@ from workflow.models import AuditEntry, Clarification
 
 
 @dataclass(frozen=True)
+class Users:
+    """The ids a compiled read of users finds (`cases.compiled`), with its arguments: what
+    notify() puts inside its own statement, its SQL written once per process, not built and
+    compiled by the ORM at each event."""
+
+    read: Compiled[Any]
+    arguments: tuple[int | str, ...]
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        return self.read.sql((), *self.arguments)
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(row[0]) for row in self.read.rows((), *self.arguments))
+
+
+# The active holders of a global role; the staff and head of a unit (compiled once; rows
+# of one column).
+_ROLE_MEMBERS: Compiled[Any] = Compiled(
+    lambda _key, role: permissions.role_members(role).values_list("pk")
+)
+_UNIT_MEMBERS: Compiled[Any] = Compiled(
+    lambda _key, unit: permissions.unit_members(Case(unit_id=unit)).values_list("user_id")
+)
+# The appraisers of a cycle with their areas, but the members of a unit, who do not appraise
+# its case.
+_APPRAISERS_OUTSIDE: Compiled[Any] = Compiled(
+    lambda _key, cycle, unit: (
+        AppraiserAssignment.objects.filter(cycle_id=cycle)
+        .exclude(Exists(Membership.objects.filter(user_id=OuterRef("user_id"), unit_id=unit)))
+        .order_by("area_code", "pk")
+        .values_list("user_id", "area_code")
+    )
+)
+
+
+@dataclass(frozen=True)
 class Audience:
     """Recipients of one notification text, about one case (or none): user ids, or a query
-    of them that notify() runs inside its own statement."""
+    of them that notify() runs inside its own statement (`Users`, or a queryset)."""
 
-    user_ids: list[int] | QuerySet[Any]
+    user_ids: list[int] | Users | QuerySet[Any]
     case: Case | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
@@ -116,7 +153,7 @@ def unit_of_case(entry: AuditEntry) -> Iterable[Audience]:
         questions=entry.data.get("questions", ""),
         reason=entry.comment,
     )
-    yield Audience(permissions.unit_members(case), case, ctx)
+    yield Audience(Users(_UNIT_MEMBERS, (case.unit_id,)), case, ctx)
 
 
 def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
@@ -128,7 +165,7 @@ def unit_of_extension(entry: AuditEntry) -> Iterable[Audience]:
         due_date=date.fromisoformat((entry.after or {})["due_date"]),
         reason=entry.comment,
     )
-    yield Audience(permissions.unit_members(case), case, ctx)
+    yield Audience(Users(_UNIT_MEMBERS, (case.unit_id,)), case, ctx)
 
 
 def _extension_text(ctx: dict[str, Any]) -> str:
@@ -150,14 +187,31 @@ def _extension_text(ctx: dict[str, Any]) -> str:
 def secretariat_on_case(entry: AuditEntry) -> Iterable[Audience]:
     case = entry.case
     assert case is not None
-    yield Audience(permissions.role_members(permissions.SECRETARIAT), case, _case_context(case))
+    yield Audience(Users(_ROLE_MEMBERS, (permissions.SECRETARIAT,)), case, _case_context(case))
 
 
 def unit_and_appraisers(entry: AuditEntry) -> Iterable[Audience]:
     """The unit, and every appraiser of the cycle with the areas of the case they appraise
-    (one audience per set of areas; never a member of the unit, who does not appraise it)."""
-    for _entry, audience in units_and_appraisers([entry]):
-        yield audience
+    (one audience per set of areas; never a member of the unit, who does not appraise it).
+
+    One case: the unit's members are read inside notify()'s statement, the appraisers by
+    one compiled read (`units_and_appraisers` reads those of many cases at once)."""
+    case = entry.case
+    assert case is not None
+    yield from unit_of_case(entry)
+    yield from _appraisers_by_areas(case, _APPRAISERS_OUTSIDE.rows((), case.cycle_id, case.unit_id))
+
+
+def _appraisers_by_areas(case: Case, assigned: Iterable[tuple[int, str]]) -> Iterator[Audience]:
+    """One audience per set of areas, from (appraiser, area) in the order of the areas."""
+    areas: dict[int, list[str]] = {}
+    for user_id, area in assigned:
+        areas.setdefault(user_id, []).append(area)
+    together: dict[tuple[str, ...], list[int]] = {}
+    for user_id, codes in areas.items():
+        together.setdefault(tuple(codes), []).append(user_id)
+    for area_codes, user_ids in together.items():
+        yield Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)})
 
 
 def units_and_appraisers(entries: Sequence[AuditEntry]) -> Iterable[tuple[AuditEntry, Audience]]:
@@ -185,18 +239,9 @@ def units_and_appraisers(entries: Sequence[AuditEntry]) -> Iterable[tuple[AuditE
         unit = members.get(case.unit_id, [])
         for audience in unit_of_case(entry):
             yield entry, Audience(unit, case, audience.context)
-        areas: dict[int, list[str]] = {}
-        for user_id, area in appraisers.get(case.cycle_id, []):
-            if user_id not in unit:
-                areas.setdefault(user_id, []).append(area)
-        together: dict[tuple[str, ...], list[int]] = {}
-        for user_id, codes in areas.items():
-            together.setdefault(tuple(codes), []).append(user_id)
-        for area_codes, user_ids in together.items():
-            yield (
-                entry,
-                Audience(user_ids, case, {**_case_context(case), "areas": ", ".join(area_codes)}),
-            )
+        assigned = [(u, area) for u, area in appraisers.get(case.cycle_id, []) if u not in unit]
+        for audience in _appraisers_by_areas(case, assigned):
+            yield entry, audience
 
 
 def audiences_of(

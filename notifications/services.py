@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def notify(
     kind: str,
-    recipients: Iterable[Any] | QuerySet[Any],
+    recipients: Iterable[Any] | rules.Users | QuerySet[Any],
     *,
     text_vi: str,
     text_en: str,
@@ -44,20 +45,17 @@ def notify(
 ) -> list[Notification]:
     """Write one inbox row per distinct recipient allowed to hear it, in the caller's transaction.
 
-    Recipients may be users, user ids or a query of user ids. Those without the kind's
-    permission on the case (see `notifications.rules`) are left out. On PostgreSQL the
-    recipients, the rows and their deliveries take one statement.
+    Recipients may be users, user ids or a query of user ids (`rules.Users`, a queryset).
+    Those without the kind's permission on the case (see `notifications.rules`) are left
+    out. On PostgreSQL the recipients, the rows and their deliveries take one statement.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify() runs inside the transaction of the event it reports.")
     if kind not in rules.KINDS:
         raise ValueError(f"Notification kind {kind!r} is not in notifications.rules.KINDS.")
-    if isinstance(recipients, QuerySet):
-        ids: Any = recipients
-    else:
-        ids = list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
-        if not ids:
-            return []
+    ids = _recipients(recipients)
+    if isinstance(ids, list) and not ids:
+        return []
     now = timezone.now()
     row = Notification(
         kind=kind,
@@ -68,20 +66,58 @@ def notify(
         link=link,
         created_at=now,
     )
-    audience = _audience(kind, case, ids)
+    return _write(kind, case, [(ids, row)], now)
+
+
+Recipients = list[int] | rules.Users | QuerySet[Any]
+
+
+def _recipients(recipients: Iterable[Any] | rules.Users | QuerySet[Any]) -> Recipients:
+    """Users or ids as a list of distinct ids; a query as it is."""
+    if isinstance(recipients, rules.Users | QuerySet):
+        return recipients
+    return list(dict.fromkeys(u if isinstance(u, int) else u.pk for u in recipients))
+
+
+def _write(
+    kind: str, case: Case | None, texts: list[tuple[Recipients, Notification]], now: datetime
+) -> list[Notification]:
+    """The inbox rows (and deliveries) of texts of one kind about one case, each to its
+    recipients who may hear it: one statement on PostgreSQL, whatever the number of texts."""
     if transaction.get_connection().vendor == "postgresql":
-        rows, left_out = delivery.write_in_one_statement(row, audience, now)
-    else:
-        wanted = dict(audience.values_list("pk", "may"))
-        left_out = [u for u, may in wanted.items() if not may]
-        rows = Notification.objects.bulk_create(
-            [delivery.copy_of(row, recipient_id=u) for u, may in wanted.items() if may]
+        parts: list[str] = []
+        params: list[Any] = []
+        lists: tuple[list[int], list[int]] = ([], [])
+        for i, (ids, _row) in enumerate(texts):
+            if isinstance(ids, list):
+                lists[0].extend(ids)
+                lists[1].extend([i] * len(ids))
+            else:
+                sql, query_params = ids.sql() if isinstance(ids, rules.Users) else _sql_of(ids)
+                parts.append(f"SELECT q.id, {int(i)} FROM ({sql}) AS q(id)")
+                params += query_params
+        rows, left_out = delivery.write_for_audiences(
+            [row for _ids, row in texts], parts, params, lists, _may(kind, case), now
         )
+    else:
+        rows, left_out = [], []
+        for ids, row in texts:
+            wanted = dict(_audience(kind, case, ids).values_list("pk", "may"))
+            left_out += [u for u, may in wanted.items() if not may]
+            rows += Notification.objects.bulk_create(
+                [delivery.copy_of(row, recipient_id=u) for u, may in wanted.items() if may]
+            )
         if rows:
             delivery.batch_for_this_transaction().add(rows, now)
     if left_out:
         log.info("notification %s: users %s may not hear it, left out", kind, left_out)
     return rows
+
+
+def _sql_of(query: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """A query of ids as a subquery (unordered: its ordering would add columns)."""
+    sql, params = query.order_by().query.sql_with_params()
+    return sql, tuple(params)
 
 
 @dataclass(frozen=True)
@@ -171,24 +207,31 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
     return rows
 
 
-def _audience(kind: str, case: Case | None, ids: Any) -> QuerySet[Any]:
+def _audience(kind: str, case: Case | None, ids: Recipients) -> QuerySet[Any]:
     """The wanted users, each with `may`: active and holding the kind's permission (on the
-    case, or globally without one).
-
-    A "named" kind carries no case data when it has no case: the caller's recipients stand
-    (a reminder to an appraiser of how much is left).
-    """
-    may: Q | RawSQL
-    if case is None and rules.KINDS[kind].named:
-        may = Q(is_active=True)
-    else:
-        may = permissions.holds(rules.KINDS[kind].perm, case)
+    case, or globally without one)."""
+    wanted: Any = RawSQL(*ids.sql()) if isinstance(ids, rules.Users) else ids  # a subquery
     return (
         get_user_model()
-        .objects.filter(pk__in=ids)
-        .annotate(may=ExpressionWrapper(may, output_field=BooleanField()))
+        .objects.filter(pk__in=wanted)
+        .annotate(may=ExpressionWrapper(_may(kind, case), output_field=BooleanField()))
         .order_by("pk")
     )
+
+
+def _may(kind: str, case: Case | None) -> RawSQL:
+    """Whether a user may hear a notification of the kind about the case, as SQL on the
+    user table: active and holding its permission.
+
+    A "named" kind carries no case data when it has no case: the caller's recipients stand
+    (a reminder to an appraiser of how much is left), if active.
+    """
+    if case is None and rules.KINDS[kind].named:
+        user = get_user_model()
+        quote = transaction.get_connection().ops.quote_name
+        active = f"{quote(user._meta.db_table)}.{quote(user._meta.get_field('is_active').column)}"
+        return RawSQL(active, (), output_field=BooleanField())
+    return permissions.holds(rules.KINDS[kind].perm, case)
 
 
 def on_events(entries: Sequence[AuditEntry]) -> None:
@@ -222,23 +265,39 @@ def on_events(entries: Sequence[AuditEntry]) -> None:
 
 
 def on_event(entry: AuditEntry) -> None:
-    """workflow.events in-transaction subscriber: the audit entry becomes inbox rows."""
+    """workflow.events in-transaction subscriber: the audit entry becomes inbox rows, the
+    texts about one case in one statement (on PostgreSQL)."""
     kind = rules.BY_ACTION.get(entry.action)
     if kind is None or kind.audiences is None:
         return
+    now = timezone.now()
+    texts: list[tuple[Recipients, Notification]] = []
+    about: Case | None = None
     for audience in kind.audiences(entry):
-        if isinstance(audience.user_ids, list) and not audience.user_ids:
+        ids = _recipients(audience.user_ids)
+        if isinstance(ids, list) and not ids:
             continue
+        if texts and audience.case is not about:
+            _write(kind.code, about, texts, now)
+            texts = []
+        about = audience.case
         text_vi, text_en = kind.texts(audience.context)
-        notify(
-            kind.code,
-            audience.user_ids,
-            text_vi=text_vi,
-            text_en=text_en,
-            case=audience.case,
-            link=rules.link_for(audience.case, audience.context),
-            event=entry,
+        texts.append(
+            (
+                ids,
+                Notification(
+                    kind=kind.code,
+                    case=audience.case,
+                    event=entry,
+                    text_vi=text_vi,
+                    text_en=text_en,
+                    link=rules.link_for(audience.case, audience.context),
+                    created_at=now,
+                ),
+            )
         )
+    if texts:
+        _write(kind.code, about, texts, now)
 
 
 # --- the inbox ------------------------------------------------------------------------------

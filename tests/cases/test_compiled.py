@@ -27,6 +27,7 @@ from deadlines import policy
 from deadlines.models import Extension
 from evidence import services as evidence_services
 from evidence.models import Document, EvidenceLink
+from notifications import rules as notification_rules
 from notifications import services as notification_services
 from notifications.models import Notification
 from tests.factories import open_world
@@ -115,6 +116,9 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         (policy._SELF_EXTENSION, (), (case.pk,)),
         (evidence_services._CURRENT_OF_ONE, (), (case.pk,)),
         (notification_services._UNREAD, (), (head.pk,)),
+        (notification_rules._ROLE_MEMBERS, (), (permissions.SECRETARIAT,)),
+        (notification_rules._UNIT_MEMBERS, (), (case.unit_id,)),
+        (notification_rules._APPRAISERS_OUTSIDE, (), (case.cycle_id, case.unit_id)),
         (sessions._SESSION, (), (session.session_key, timezone.now())),
     ]
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
@@ -233,6 +237,30 @@ def test_a_delivery_whose_sender_died_is_taken_over_when_its_lease_ends(world: A
     assert second[0].claim != first[0].claim
 
 
+def test_a_sender_whose_push_was_taken_over_records_nothing_on_it(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The delivered outcome is written only on rows the sender still holds (its claim,
+    still sending): a push another sender took over when the lease ended is theirs."""
+    with django_capture_on_commit_callbacks(execute=False) as after_commit, transaction.atomic():
+        mine, theirs = notify(
+            "deadlines.reminder.self_assessment",
+            [world.head_a, world.staff_a],
+            text_vi="x",
+            text_en="x",
+            case=world.case_a,
+        )
+    taken = Delivery.objects.get(notification=theirs, channel="push")
+    Delivery.objects.filter(pk=taken.pk).update(claim=uuid.uuid4())
+    for callback in after_commit:
+        callback()
+    pushed = Delivery.objects.get(notification=mine, channel="push")
+    assert (pushed.status, pushed.claim, pushed.last_error) == ("delivered", None, "")
+    assert pushed.delivered_at is not None and pushed.next_attempt_at is None
+    taken.refresh_from_db()
+    assert (taken.status, taken.delivered_at) == ("sending", None)
+
+
 def test_a_sweep_reminders_email_is_titled_with_its_kind_and_says_the_text(
     world: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -293,3 +321,38 @@ def test_a_push_no_open_page_confirmed_is_sent_again_a_few_times_then_left(
         delivery.deliver_due(channels=(delivery.PUSH,))
     assert Delivery.objects.get(notification=heard, channel="push").attempts == 1
     assert Delivery.objects.get(notification=stale, channel="push").attempts == 1
+
+
+async def test_under_the_server_a_push_goes_through_the_servers_own_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request's thread (sync_to_async under uvicorn) pushes on the server's loop, where
+    the in-memory layer of the embedded default holds the pages."""
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def recorded(messages: Any, timeout: float) -> list[str | None]:
+        loops.append(asyncio.get_running_loop())
+        return [None] * len(messages)
+
+    monkeypatch.setattr(delivery, "send_all", recorded)
+    sent = await sync_to_async(delivery.send_all_now)([("g", {"type": "x"})], 1.0)
+    assert sent == [None]
+    assert loops == [asyncio.get_running_loop()]
+
+
+def test_a_push_loop_that_does_not_answer_leaves_the_push_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process's own loop stuck (a layer that blocks it): the caller waits the push
+    timeout and a little more, then records a retry; it never waits forever nor raises."""
+    monkeypatch.setattr(delivery, "OWN_LOOP_GRACE", 0.2)
+
+    async def stuck(messages: Any, timeout: float) -> list[str | None]:
+        await asyncio.sleep(30)
+        return [None] * len(messages)
+
+    monkeypatch.setattr(delivery, "send_all", stuck)
+    started = time.monotonic()
+    sent = delivery.send_all_now([("g", {"type": "x"}), ("h", {"type": "x"})], 0.1)
+    assert sent == ["the push loop did not answer within 0.1 s"] * 2
+    assert time.monotonic() - started < 5

@@ -16,8 +16,9 @@ from django.db import connection, transaction
 
 from notifications import delivery, rules
 from notifications.models import Delivery, Notification
-from notifications.services import Message, notify_many, unread_count
-from tests.notifications.helpers import MEMORY_LAYER
+from notifications.services import Message, notify_many, on_event, unread_count
+from tests.notifications.helpers import MEMORY_LAYER, start_appraisal
+from workflow.models import AuditEntry
 
 # (username, kind, case) of every inbox row the batch below gives, and no other.
 HEARD = {
@@ -130,3 +131,32 @@ def test_a_person_told_twice_in_a_batch_hears_both_with_the_unread_count_of_thei
     assert set(pushed.values_list("status", flat=True)) == {"delivered"}
     mailed = Delivery.objects.filter(channel="email", notification__recipient=world.staff_a)
     assert set(mailed.values_list("status", flat=True)) == {"pending"}
+
+
+def test_an_events_texts_in_one_statement_reach_whom_the_embedded_default_tells(
+    world: SimpleNamespace, settings: Any
+) -> None:
+    """A transition's texts about its case (the unit's, each set of appraisers', the
+    secretariat's), their audiences read inside one statement on PostgreSQL, reach exactly
+    the people, with the same rows, that the embedded default's queries and INSERTs give."""
+    settings.CHANNEL_LAYERS = MEMORY_LAYER
+    world.appraiser2.is_active = False  # assigned areas 5-9, but may not hear it any more
+    world.appraiser2.save(update_fields=["is_active"])
+    with transaction.atomic():
+        start_appraisal(world)  # submit, then start_appraisal: each writes in one statement
+    entries = AuditEntry.objects.filter(case=world.case_a, action__startswith="workflow.case.")
+    one_statement = list(Notification.objects.filter(event__in=entries))
+    with transaction.atomic(), as_on_sqlite():
+        for entry in entries.order_by("pk"):
+            on_event(entry)
+    one_by_one = list(
+        Notification.objects.filter(event__in=entries).exclude(pk__in=[n.pk for n in one_statement])
+    )
+    by_one, by_two = written(world, one_statement), written(world, one_by_one)
+    assert set(by_one) == {
+        ("secretariat", "submitted", "A"),
+        ("stp.staff", "appraisal_started", "A"),
+        ("stp.head", "appraisal_started", "A"),
+        ("appraiser1", "appraisal_started", "A"),
+    }
+    assert by_one == by_two

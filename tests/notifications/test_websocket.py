@@ -5,8 +5,10 @@ These tests commit for real (transaction=True): pushes go out after commit only.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,9 +17,10 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connections, transaction
 
 from config.asgi import application
+from notifications import delivery
 from notifications.delivery import user_group
 from notifications.models import Delivery, Notification
 from tests.notifications.helpers import (
@@ -245,3 +248,61 @@ async def test_with_redis_down_the_transition_succeeds_and_the_push_arrives_afte
         await comm.disconnect()
     push = await database_sync_to_async(Delivery.objects.get)(pk=push.pk)
     assert (push.status, push.attempts) == ("delivered", 2)
+
+
+async def test_outside_a_server_loop_pushes_share_one_loop_and_outlive_a_redis_outage(
+    world: Any, own_redis: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep, the notifier and the commands run no event loop: their pushes go through
+    one loop of the process's own (not a new loop, thread and Redis connection each), reach
+    the pages through Redis, and with Redis down are left to the worker, never raised; the
+    same loop pushes again once Redis is back."""
+    settings.CHANNEL_LAYERS = redis_layer(own_redis.url)
+    settings.NOTIFY_PUSH_TIMEOUT = 2
+    settings.NOTIFY_RETRY_BASE_SECONDS = 0  # due again at once, so the worker takes it now
+    loops: list[asyncio.AbstractEventLoop] = []
+    sending = delivery.send_all
+
+    async def recorded(messages: Any, timeout: float) -> list[str | None]:
+        loops.append(asyncio.get_running_loop())
+        return await sending(messages, timeout)
+
+    monkeypatch.setattr(delivery, "send_all", recorded)
+
+    async def in_a_plain_thread(work: Callable[[], object]) -> None:
+        """`work` in a thread of no server's (not sync_to_async's), on its own connection."""
+
+        def run() -> None:
+            try:
+                work()
+            finally:
+                connections.close_all()
+
+        await asyncio.to_thread(run)
+
+    office, unit = await tab(world.secretariat), await tab(world.head_a)
+    await in_a_plain_thread(lambda: submit(world))
+    told = await database_sync_to_async(Notification.objects.get)(kind="submitted")
+    assert (await office.receive_json_from(timeout=5))["id"] == told.pk
+
+    own_redis.stop()
+    await in_a_plain_thread(
+        lambda: wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+    )  # does not raise
+    row = await database_sync_to_async(Notification.objects.get)(
+        recipient=world.head_a, kind="appraisal_started"
+    )
+    push = await database_sync_to_async(Delivery.objects.get)(notification=row, channel="push")
+    assert (push.status, push.attempts, push.delivered_at) == ("pending", 1, None)
+    assert push.last_error
+
+    own_redis.start()
+    await resubscribed(unit, world.head_a.pk)
+    await in_a_plain_thread(lambda: call_command("deliver_notifications"))
+    assert (await unit.receive_json_from(timeout=5))["id"] == row.pk
+    push = await database_sync_to_async(Delivery.objects.get)(pk=push.pk)
+    assert (push.status, push.attempts) == ("delivered", 2)
+    assert len(loops) == 3 and len(set(map(id, loops))) == 1, loops
+    assert loops[0] is not asyncio.get_running_loop()
+    for comm in (office, unit):
+        await comm.disconnect()

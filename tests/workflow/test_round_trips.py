@@ -69,6 +69,36 @@ def test_a_submit_takes_at_most_eight_round_trips_and_keeps_every_guarantee(
     assert {d.status for d in pushed} == {"delivered"}
 
 
+# BEGIN, the case locked; the UPDATE; the audit INSERT; the appraisers of the cycle with
+# their areas; the unit's members and the appraisers, their inbox rows and deliveries, every
+# text at once; COMMIT.
+START_APPRAISAL_ROUND_TRIPS = 7
+
+
+def test_a_start_of_appraisal_tells_the_unit_and_each_appraiser_in_one_statement(
+    ready: SimpleNamespace,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
+    secretariat = User.objects.get(pk=ready.secretariat.pk)
+    with (
+        django_capture_on_commit_callbacks(execute=False) as after_commit,
+        django_assert_max_num_queries(START_APPRAISAL_ROUND_TRIPS),
+    ):
+        services.run_transition(ready.case_a.pk, "start_appraisal", actor=secretariat)
+    told = Notification.objects.filter(kind="appraisal_started").select_related("recipient")
+    texts = {n.recipient.username: n.text_en for n in told}
+    assert set(texts) == {"stp.staff", "stp.head", "appraiser1", "appraiser2"}
+    assert texts["stp.head"].startswith("Appraisal of")
+    assert texts["appraiser1"].endswith("area(s) 1, 2, 3, 4.")
+    assert texts["appraiser2"].endswith("area(s) 5, 6, 7, 8, 9.")
+    for callback in after_commit:
+        callback()
+    pushed = Delivery.objects.filter(notification__in=told, channel="push")
+    assert [d.status for d in pushed] == ["delivered"] * 4
+
+
 def test_a_refused_submit_writes_no_entry_no_inbox_row(
     ready: SimpleNamespace, django_assert_max_num_queries: Any
 ) -> None:
