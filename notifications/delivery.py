@@ -595,14 +595,22 @@ def _columns(model: Any, rows: Sequence[Any], skip: str) -> tuple[list[str], lis
     """(column names, `%s::type[]` placeholders, one list of values each) of the concrete
     fields of model rows, a column as an array of its values (one element per row)."""
     connection = transaction.get_connection()
-    names, holders, values = [], [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key or f.attname == skip:
-            continue
-        names.append(connection.ops.quote_name(f.column))
-        holders.append(f"%s::{f.db_type(connection)}[]")
-        values.append([f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows])
+    fields, names, holders = _shape(model, skip, connection.vendor)
+    values = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
+    ]
     return names, holders, values
+
+
+@functools.cache
+def _shape(model: Any, skip: str, _vendor: str) -> tuple[list[Any], list[str], list[str]]:
+    """`_columns`' fields, quoted names and placeholders, the same at every call (per
+    database vendor): asked once, not at every notification."""
+    connection = transaction.get_connection()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname != skip]
+    names = [connection.ops.quote_name(f.column) for f in fields]
+    holders = [f"%s::{f.db_type(connection)}[]" for f in fields]
+    return fields, names, holders
 
 
 def copier(template: M, *changed: str) -> Callable[..., M]:
@@ -693,9 +701,10 @@ def _write(
     language and unread count for the push. Returns (the rows, the users left out)."""
     batch = batch_for_this_transaction()
     push, email = batch.new_deliveries(now)
+    pushing = Delivery(**push)
     n_cols, n_holders, n_values = _columns(Notification, templates, skip="recipient_id")
     d_cols, d_holders, d_values = _columns(
-        Delivery, [Delivery(**push), Delivery(**email)], skip="notification_id"
+        Delivery, [pushing, Delivery(**email)], skip="notification_id"
     )
     m_names = [f"c{i}" for i in range(len(n_cols))]
     d_names = [f"c{i}" for i in range(len(d_cols))]
@@ -754,7 +763,7 @@ def _write(
         if may:
             new[user_id] = new.get(user_id, 0) + 1
     copies = [copier(template, "id", "recipient_id") for template in templates]
-    pushed = copier(Delivery(**push), "id", "notification_id")
+    pushed = copier(pushing, "id", "notification_id")
     to = Delivery._meta.get_field("notification")
     rows, left_out = [], []
     for user_id, i, may, notification_id, push_id, chosen, unread in result:
