@@ -795,25 +795,29 @@ def case_snapshot(case: Case) -> Snapshot:
                 raise TypeError
             # encode_basestring refuses anything but a text with a TypeError.
             written.append(
-                '{"appraised_comment":'
-                + ('""' if comment == "" else encode_basestring(comment))
-                + ',"appraised_round":'
-                + ("null" if rounds is None else str(rounds))
-                + ',"appraised_score":'
-                + ("null" if appraised is None else encode_basestring(appraised))
-                + fixed[2]
-                + ('""' if explanation == "" else encode_basestring(explanation))
-                + fixed[3]
-                + ("true" if not_applicable else "false")
-                + ',"not_applicable_reason":'
-                + ('""' if reason == "" else encode_basestring(reason))
-                + ',"note":'
-                + ('""' if note == "" else encode_basestring(note))
-                + ',"self_score":'
-                + ("null" if self_score is None else encode_basestring(self_score))
-                + ',"value":'
-                + ("null" if value is None else encode_basestring(value))
-                + "}"
+                "".join(
+                    (
+                        '{"appraised_comment":',
+                        '""' if comment == "" else encode_basestring(comment),
+                        ',"appraised_round":',
+                        "null" if rounds is None else str(rounds),
+                        ',"appraised_score":',
+                        "null" if appraised is None else encode_basestring(appraised),
+                        fixed[2],
+                        '""' if explanation == "" else encode_basestring(explanation),
+                        fixed[3],
+                        "true" if not_applicable else "false",
+                        ',"not_applicable_reason":',
+                        '""' if reason == "" else encode_basestring(reason),
+                        ',"note":',
+                        '""' if note == "" else encode_basestring(note),
+                        ',"self_score":',
+                        "null" if self_score is None else encode_basestring(self_score),
+                        ',"value":',
+                        "null" if value is None else encode_basestring(value),
+                        "}",
+                    )
+                )
             )
         except TypeError:  # a value of another type than the columns': the encoder's way
             written.append(canonical_json(row))
