@@ -90,6 +90,18 @@ async def _get(handler: OneThreadHandler, path: str) -> bytes:
     return bytes(body["body"])
 
 
+async def _start_slow(handler: OneThreadHandler) -> ApplicationCommunicator:
+    """A request to the slow view, returned once its view runs."""
+    calls.clear()
+    slow_started.clear()
+    slow_may_end.clear()
+    request = ApplicationCommunicator(handler, _scope("/slow/"))
+    await request.send_input({"type": "http.request", "body": b""})
+    while not slow_started.is_set():
+        await asyncio.sleep(0.01)
+    return request
+
+
 SETTINGS = {
     "ROOT_URLCONF": __name__,
     "ALLOWED_HOSTS": ["testserver"],
@@ -143,14 +155,8 @@ async def test_a_request_is_answered_in_the_thread_an_earlier_one_finished_with(
 
 @override_settings(**SETTINGS)
 async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own() -> None:
-    calls.clear()
-    slow_started.clear()
-    slow_may_end.clear()
     handler = OneThreadHandler()
-    export = ApplicationCommunicator(handler, _scope("/slow/"))
-    await export.send_input({"type": "http.request", "body": b""})
-    while not slow_started.is_set():
-        await asyncio.sleep(0.01)
+    export = await _start_slow(handler)
     assert await _get(handler, "/here/") == "Xin chào".encode()  # not queued behind it
     slow_may_end.set()
     assert (await export.receive_output(5))["status"] == 200
@@ -161,14 +167,8 @@ async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own() -> N
 @override_settings(**SETTINGS)
 async def test_a_thread_still_running_the_view_of_a_client_gone_away_is_not_handed_on() -> None:
     """The next request is not made to wait for a view nobody is waiting for."""
-    calls.clear()
-    slow_started.clear()
-    slow_may_end.clear()
     handler = OneThreadHandler()
-    gone = ApplicationCommunicator(handler, _scope("/slow/"))
-    await gone.send_input({"type": "http.request", "body": b""})
-    while not slow_started.is_set():
-        await asyncio.sleep(0.01)
+    gone = await _start_slow(handler)
     await gone.send_input({"type": "http.disconnect"})
     await gone.wait(5)  # the handler returned, its view still running
     try:
