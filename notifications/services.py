@@ -85,19 +85,16 @@ def _write(
     """The inbox rows (and deliveries) of texts of one kind about one case, each to its
     recipients who may hear it: one statement on PostgreSQL, whatever the number of texts."""
     if transaction.get_connection().vendor == "postgresql":
-        parts: list[str] = []
-        params: list[Any] = []
-        lists: tuple[list[int], list[int]] = ([], [])
-        for i, (ids, _row) in enumerate(texts):
-            if isinstance(ids, list):
-                lists[0].extend(ids)
-                lists[1].extend([i] * len(ids))
-            else:
-                sql, query_params = ids.sql() if isinstance(ids, rules.Users) else _sql_of(ids)
-                parts.append(f"SELECT q.id, {int(i)} FROM ({sql}) AS q(id)")
-                params += query_params
+        audiences = [
+            ids
+            if isinstance(ids, list)
+            else ids.sql()
+            if isinstance(ids, rules.Users)
+            else _sql_of(ids)
+            for ids, _row in texts
+        ]
         rows, left_out = delivery.write_for_audiences(
-            [row for _ids, row in texts], parts, params, lists, _may(kind, case), now
+            [row for _ids, row in texts], audiences, _may(kind, case), now
         )
     else:
         rows, left_out = [], []

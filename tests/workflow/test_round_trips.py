@@ -99,6 +99,31 @@ def test_a_start_of_appraisal_tells_the_unit_and_each_appraiser_in_one_statement
     assert [d.status for d in pushed] == ["delivered"] * 4
 
 
+def test_the_statement_telling_an_event_is_planned_once_not_at_every_event(
+    ready: SimpleNamespace,
+) -> None:
+    """Its text stays the same from one event to the next and its parameters do not change
+    the planner's guess of its rows: PostgreSQL keeps one plan for it (a generic plan of
+    the prepared statement) instead of planning it again each time (a millisecond)."""
+    from django.db import connection, transaction
+
+    from notifications.services import on_event
+
+    services.run_transition(ready.case_a.pk, "submit", actor=ready.head_a)
+    entry = AuditEntry.objects.get(case=ready.case_a, action="workflow.case.submit")
+    for _ in range(12):  # prepared after 5 runs; planned for its values 5 times more at most
+        with transaction.atomic():
+            on_event(entry)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%WITH wanted(id, i, may)%"],
+        )
+        plans = cursor.fetchall()
+    assert plans and all(generic >= 1 for generic, _custom in plans), plans
+
+
 def test_a_refused_submit_writes_no_entry_no_inbox_row(
     ready: SimpleNamespace, django_assert_max_num_queries: Any
 ) -> None:
