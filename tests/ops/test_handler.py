@@ -5,6 +5,7 @@ ASGI handler would run in the event loop, handing over to a thread and back for 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -47,7 +48,65 @@ def page(request: HttpRequest) -> HttpResponse:
     return HttpResponse("Xin chào")
 
 
-urlpatterns = [path("here/", page)]
+slow_started = threading.Event()
+slow_may_end = threading.Event()
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    """A view that runs until the test lets it end (a large export, say)."""
+    calls.append(("slow", threading.get_ident()))
+    slow_started.set()
+    slow_may_end.wait(10)
+    return HttpResponse("Xong")
+
+
+urlpatterns = [path("here/", page), path("slow/", slow)]
+
+
+def _scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _get(handler: OneThreadHandler, path: str) -> bytes:
+    app = ApplicationCommunicator(handler, _scope(path))
+    await app.send_input({"type": "http.request", "body": b""})
+    start = await app.receive_output(5)
+    body = await app.receive_output(5)
+    assert start["status"] == 200, start
+    await app.wait(5)
+    return bytes(body["body"])
+
+
+async def _start_slow(handler: OneThreadHandler) -> ApplicationCommunicator:
+    """A request to the slow view, returned once its view runs."""
+    calls.clear()
+    slow_started.clear()
+    slow_may_end.clear()
+    request = ApplicationCommunicator(handler, _scope("/slow/"))
+    await request.send_input({"type": "http.request", "body": b""})
+    while not slow_started.is_set():
+        await asyncio.sleep(0.01)
+    return request
+
+
+SETTINGS = {
+    "ROOT_URLCONF": __name__,
+    "ALLOWED_HOSTS": ["testserver"],
+    "SECURE_SSL_REDIRECT": False,
+}
 
 
 @override_settings(
@@ -81,3 +140,43 @@ async def test_a_request_runs_its_whole_middleware_chain_and_view_in_one_thread(
     (where, thread), (what, view_thread) = calls
     assert (where, what) == ("middleware", "view")
     assert thread == view_thread != threading.get_ident()
+
+
+@override_settings(**SETTINGS)
+async def test_a_request_is_answered_in_the_thread_an_earlier_one_finished_with() -> None:
+    """No thread is started per request (Django starts two): one is kept for the next."""
+    calls.clear()
+    handler = OneThreadHandler()
+    await _get(handler, "/here/")
+    await _get(handler, "/here/")
+    (_, first), (_, second) = calls
+    assert first == second != threading.get_ident()
+
+
+@override_settings(**SETTINGS)
+async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own() -> None:
+    handler = OneThreadHandler()
+    export = await _start_slow(handler)
+    assert await _get(handler, "/here/") == "Xin chào".encode()  # not queued behind it
+    slow_may_end.set()
+    assert (await export.receive_output(5))["status"] == 200
+    (_, slow_thread), (_, page_thread) = calls
+    assert slow_thread != page_thread
+
+
+@override_settings(**SETTINGS)
+async def test_a_thread_still_running_the_view_of_a_client_gone_away_is_not_handed_on() -> None:
+    """The next request is not made to wait for a view nobody is waiting for."""
+    handler = OneThreadHandler()
+    gone = await _start_slow(handler)
+    await gone.send_input({"type": "http.disconnect"})
+    await gone.wait(5)  # the handler returned, its view still running
+    try:
+        assert await _get(handler, "/here/") == "Xin chào".encode()
+    finally:
+        slow_may_end.set()
+    (_, slow_thread), (_, page_thread) = calls
+    assert slow_thread != page_thread
+    # ... and that thread ends once the view is done, being kept by no one
+    while any(t.ident == slow_thread for t in threading.enumerate()):
+        await asyncio.sleep(0.01)

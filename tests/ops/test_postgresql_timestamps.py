@@ -13,7 +13,7 @@ from django.db.backends.postgresql.psycopg_any import get_adapters_template
 from psycopg import pq
 
 from config.postgresql.base import _CTzLoader, _with_c_loader
-from evidence.models import Document
+from notifications.models import Notification
 from tests.factories import open_world
 
 pytestmark = [
@@ -53,22 +53,14 @@ def test_the_c_loader_reads_every_timestamp_as_djangos_own_loader() -> None:
             loader.load(bad)
 
 
-def test_a_document_uploaded_at_a_deadlines_last_second_reads_back_to_the_microsecond() -> None:
+def test_a_notification_sent_at_a_deadlines_last_second_reads_back_to_the_microsecond() -> None:
     """Through the ORM, on the connections Django opens: the backend's loader is in use."""
     w = open_world()
     at = datetime(2026, 3, 31, 16, 59, 59, 999999, tzinfo=UTC)  # 23:59:59 in Hà Nội
-    document = Document.objects.create(
-        case=w.case_a,
-        storage_key="k/at",
-        sha256="0" * 64,
-        size=1,
-        content_type="application/pdf",
-        kind="pdf",
-        filename="a.pdf",
-        uploaded_by=w.head_a,
-        uploaded_at=at,
+    sent = Notification.objects.create(
+        recipient=w.head_a, kind="case.submitted", text_vi="Đã nộp", text_en="Sent", created_at=at
     )
-    read = Document.objects.get(pk=document.pk).uploaded_at
+    read = Notification.objects.get(pk=sent.pk).created_at
     assert (read, read.tzinfo) == (at, UTC)
     with connection.cursor() as cursor:
         loader = cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
