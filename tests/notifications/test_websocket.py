@@ -215,6 +215,18 @@ async def test_a_page_confirms_what_it_received(world: Any, layer: str) -> None:
     await other.disconnect()
 
 
+async def _push_left_for_the_worker(world: Any) -> tuple[Notification, Delivery]:
+    """The unit head's notice of the appraisal's start, and its push, left pending for the
+    worker after the push failed once (Redis down), with the reason kept."""
+    row = await database_sync_to_async(Notification.objects.get)(
+        recipient=world.head_a, kind="appraisal_started"
+    )
+    push = await database_sync_to_async(Delivery.objects.get)(notification=row, channel="push")
+    assert (push.status, push.attempts, push.delivered_at) == ("pending", 1, None)
+    assert push.last_error
+    return row, push
+
+
 async def test_with_redis_down_the_transition_succeeds_and_the_push_arrives_after_it_returns(
     world: Any, own_redis: Any, settings: Any
 ) -> None:
@@ -231,12 +243,7 @@ async def test_with_redis_down_the_transition_succeeds_and_the_push_arrives_afte
         lambda: type(world.case_a).objects.get(pk=world.case_a.pk).state
     )()
     assert case_state == "appraising"
-    row = await database_sync_to_async(Notification.objects.get)(
-        recipient=world.head_a, kind="appraisal_started"
-    )
-    push = await database_sync_to_async(Delivery.objects.get)(notification=row, channel="push")
-    assert (push.status, push.attempts, push.delivered_at) == ("pending", 1, None)
-    assert push.last_error
+    row, push = await _push_left_for_the_worker(world)
 
     own_redis.start()
     await resubscribed(page, world.head_a.pk)  # the page that stayed open is back on Redis
@@ -289,12 +296,7 @@ async def test_outside_a_server_loop_pushes_share_one_loop_and_outlive_a_redis_o
     await in_a_plain_thread(
         lambda: wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
     )  # does not raise
-    row = await database_sync_to_async(Notification.objects.get)(
-        recipient=world.head_a, kind="appraisal_started"
-    )
-    push = await database_sync_to_async(Delivery.objects.get)(notification=row, channel="push")
-    assert (push.status, push.attempts, push.delivered_at) == ("pending", 1, None)
-    assert push.last_error
+    row, push = await _push_left_for_the_worker(world)
 
     own_redis.start()
     await resubscribed(unit, world.head_a.pk)
