@@ -331,8 +331,7 @@ def _form(row: Any, w: SheetWords, url: str, csrf: str) -> str:
     )
     return (
         f'<form class="score-form" method="post" action="{url}#{a}" hx-post="{url}" '
-        f'hx-trigger="change, submit" hx-target="#{a}-status" hx-swap="innerHTML" '
-        f'hx-sync="this:queue last" data-status="{a}-status" data-failed="{w.not_saved}">'
+        f'hx-trigger="change, submit" data-status="{a}-status">'
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
         f'<input type="hidden" name="version" id="{a}-version" value="{s.version}">'
         f'<div class="row-errors" id="{a}-errors" role="alert">{row_errors}</div>'
@@ -401,6 +400,16 @@ class SheetContext:
             relink_pattern=reverse("web:relink", args=[DOC_PLACEHOLDER]),
             back=back,
             upload_limit=uploads.limit_attributes("evidence"),
+        )
+
+    def upload_settings(self) -> str:
+        """What every evidence upload form of the page says (its failure, that it is sending,
+        its size limit), written once on an element around the forms rather than on each:
+        app.js reads a form's setting from the closest element that carries it."""
+        w = self.words
+        return (
+            f' data-upload-failed="{w.upload_failed}" data-sending="{w.uploading}"'
+            f"{self.upload_limit}"
         )
 
     def download_url(self, document_id: int) -> str:
@@ -480,9 +489,8 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
         url = f"{page.upload_url}?criterion={quote(row.criterion.code)}&amp;back={page.back}"
         form = (
             f'<form class="upload" method="post" enctype="multipart/form-data" action="{url}" '
-            f'hx-post="{url}" hx-encoding="multipart/form-data" hx-target="#{a}-evidence" '
-            f'hx-swap="outerHTML" data-upload data-status="{a}-upload-status" '
-            f'data-failed="{w.upload_failed}" data-sending="{w.uploading}"{page.upload_limit}>'
+            f'hx-post="{url}" hx-target="#{a}-evidence" hx-swap="outerHTML" data-upload '
+            f'data-status="{a}-upload-status">'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{page.csrf}">'
             f'<label for="{a}-file">{w.upload_label}</label>'
             f'<input type="file" name="file" id="{a}-file" aria-describedby="{a}-file-error"{invalid}>'
@@ -498,6 +506,17 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
         f'<div class="evidence" id="{a}-evidence"><p class="evidence-title">{w.evidence}</p>'
         f"{listing}{form}</div>"
     )
+
+
+def row_forms(page: SheetContext) -> SafeString:
+    """What the forms of the sheet's rows share, written once on the element around them:
+    each score form's answer goes to its own status (htmx inherits the target; a form's
+    default swap and its one-request-at-a-time queue need no attribute), and what app.js
+    says when a save or an upload fails."""
+    return mark_safe(
+        f' hx-target="find .save-status" data-failed="{page.words.not_saved}"'
+        f"{page.upload_settings()}"
+    )  # the words are escaped already
 
 
 def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> SafeString:
