@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -23,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from web import uploads
 
@@ -159,10 +160,9 @@ class SheetWords:
 
     @classmethod
     def now(cls) -> SheetWords:
-        words = cls._translated()
-        return cls(
-            separator=get_format("DECIMAL_SEPARATOR"), **{k: _e(v) for k, v in words.items()}
-        )
+        """The words in the active language: translated once per language and process, as
+        the catalogues they come from are loaded once (the appraisal page asks per row)."""
+        return _words_in(get_language(), get_format("DECIMAL_SEPARATOR"))
 
     @staticmethod
     def _translated() -> dict[str, str]:
@@ -214,6 +214,12 @@ class SheetWords:
             guidance=_("Guidance"),
             data_source=_("Data source"),
         )
+
+
+@cache
+def _words_in(_language: str | None, separator: str) -> SheetWords:
+    words = SheetWords._translated()
+    return SheetWords(separator=separator, **{k: _e(v) for k, v in words.items()})
 
 
 def _error(a: str, field: str, errors: dict[str, list[str]] | None, name: str) -> str:

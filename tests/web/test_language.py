@@ -46,3 +46,19 @@ def test_the_api_still_answers_in_english_when_asked(world: Any) -> None:
     assert response.json()["detail"] == (
         "This assessment case does not exist or you may not see it."
     )
+
+
+def test_the_score_sheets_rows_follow_the_switch_both_ways(world: Any, signed_in: Any) -> None:
+    """The rows' words are translated once per language, not once for every language: each
+    sheet still speaks its reader's."""
+    client = signed_in(world.staff_a)
+    sheet = reverse("web:case", args=[world.case_a.pk])
+
+    def note_label() -> str:
+        return Page(client.get(sheet)).first("label", **{"for": "c-1-5-note"}).text
+
+    assert note_label() == "Ghi chú (văn bản, mục và trang)"
+    client.post(reverse("set_language"), {"language": "en", "next": sheet})
+    assert note_label() == "Note (documents, section and page)"
+    client.post(reverse("set_language"), {"language": "vi", "next": sheet})
+    assert note_label() == "Ghi chú (văn bản, mục và trang)"
