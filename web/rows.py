@@ -43,7 +43,8 @@ def escape_text(value: Any) -> str:
 
 
 def format_points(value: Any, separator: str) -> str:
-    """Points as `par.pts` writes them (2,5 · 10 · —), the separator read once a page."""
+    """Points as `par.pts` writes them (2,5 · 10 · —), the separator read once a page: digits,
+    a sign, the separator or a dash, nothing HTML needs escaped."""
     if value is None or value == "":
         return "—"
     number = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -146,7 +147,7 @@ class SheetWords:
         points alone where the unit typed them."""
         answer = self.answer(criterion, kind, value)
         if not answer:
-            return _e(self.pts(points))
+            return self.pts(points)
         return f"{answer} ({self.points_text(points)})"
 
     def entry(self, value: Any) -> str:
@@ -154,7 +155,7 @@ class SheetWords:
         user typed, after a refusal, exactly as typed."""
         if value is None or value == "":
             return ""
-        return _e(value) if isinstance(value, str) else _e(self.pts(value))
+        return _e(value) if isinstance(value, str) else self.pts(value)
 
     @classmethod
     def now(cls) -> SheetWords:
@@ -216,10 +217,8 @@ class SheetWords:
 
 
 def _error(a: str, field: str, errors: dict[str, list[str]] | None, name: str) -> str:
-    text = " ".join(errors.get(name, [])) if errors else ""
-    return (
-        f'<p class="field-error" id="{a}-{field}-error" data-error-for="{a}-{field}">{_e(text)}</p>'
-    )
+    text = _e(" ".join(errors.get(name, []))) if errors else ""
+    return f'<p class="field-error" id="{a}-{field}-error" data-error-for="{a}-{field}">{text}</p>'
 
 
 def _option(value: str, label_html: str, current: str) -> str:
@@ -238,7 +237,7 @@ def _entry(row: Any, w: SheetWords) -> str:
             f'<label for="{a}-entry">{w.self_score_points}</label>'
             f'<div class="entry-line"><input type="text" inputmode="decimal" name="entry" '
             f'id="{a}-entry" value="{current}" autocomplete="off" {described}> '
-            f'<span id="{a}-entry-hint" class="muted">/ {_e(w.pts(c.max_points))}</span></div>'
+            f'<span id="{a}-entry-hint" class="muted">/ {w.pts(c.max_points)}</span></div>'
         )
     if kind == "yes_no":
         options = (
@@ -321,7 +320,7 @@ def _form(row: Any, w: SheetWords, url: str, csrf: str) -> str:
     if row.kind != "points":
         points = (
             f'<p>{w.points_label}: <output class="points-out" id="{a}-points" '
-            f'for="{a}-entry">{_e(w.pts(s.self_score))}</output> / {_e(w.pts(c.max_points))}</p>'
+            f'for="{a}-entry">{w.pts(s.self_score)}</output> / {w.pts(c.max_points)}</p>'
         )
     na = _not_applicable(row, w) if c.not_applicable_allowed else ""
     explanation = (
@@ -331,8 +330,7 @@ def _form(row: Any, w: SheetWords, url: str, csrf: str) -> str:
     )
     return (
         f'<form class="score-form" method="post" action="{url}#{a}" hx-post="{url}" '
-        f'hx-trigger="change, submit" hx-target="#{a}-status" hx-swap="innerHTML" '
-        f'hx-sync="this:queue last" data-status="{a}-status" data-failed="{w.not_saved}">'
+        f'hx-trigger="change, submit" data-status="{a}-status">'
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
         f'<input type="hidden" name="version" id="{a}-version" value="{s.version}">'
         f'<div class="row-errors" id="{a}-errors" role="alert">{row_errors}</div>'
@@ -361,7 +359,7 @@ def _readonly(row: Any, w: SheetWords) -> str:
         said = w.self_score_text(c, row.kind, s.self_score, s.value)
         parts = [item(w.self_score, said)]
     if s.appraised_round:
-        parts.append(item(w.appraised_score, _e(w.pts(s.appraised_score))))
+        parts.append(item(w.appraised_score, w.pts(s.appraised_score)))
     if s.note:
         parts.append(item(w.note_value, linebreaks_br(s.note)))
     if s.evidence_explanation:
@@ -401,6 +399,16 @@ class SheetContext:
             relink_pattern=reverse("web:relink", args=[DOC_PLACEHOLDER]),
             back=back,
             upload_limit=uploads.limit_attributes("evidence"),
+        )
+
+    def upload_settings(self) -> str:
+        """What every evidence upload form of the page says (its failure, that it is sending,
+        its size limit), written once on an element around the forms rather than on each:
+        app.js reads a form's setting from the closest element that carries it."""
+        w = self.words
+        return (
+            f' data-upload-failed="{w.upload_failed}" data-sending="{w.uploading}"'
+            f"{self.upload_limit}"
         )
 
     def download_url(self, document_id: int) -> str:
@@ -480,9 +488,8 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
         url = f"{page.upload_url}?criterion={quote(row.criterion.code)}&amp;back={page.back}"
         form = (
             f'<form class="upload" method="post" enctype="multipart/form-data" action="{url}" '
-            f'hx-post="{url}" hx-encoding="multipart/form-data" hx-target="#{a}-evidence" '
-            f'hx-swap="outerHTML" data-upload data-status="{a}-upload-status" '
-            f'data-failed="{w.upload_failed}" data-sending="{w.uploading}"{page.upload_limit}>'
+            f'hx-post="{url}" hx-target="#{a}-evidence" hx-swap="outerHTML" data-upload '
+            f'data-status="{a}-upload-status">'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{page.csrf}">'
             f'<label for="{a}-file">{w.upload_label}</label>'
             f'<input type="file" name="file" id="{a}-file" aria-describedby="{a}-file-error"{invalid}>'
@@ -500,6 +507,17 @@ def evidence_block(row: Any, page: SheetContext, *, status: str = "") -> str:
     )
 
 
+def row_forms(page: SheetContext) -> SafeString:
+    """What the forms of the sheet's rows share, written once on the element around them:
+    each score form's answer goes to its own status (htmx inherits the target; a form's
+    default swap and its one-request-at-a-time queue need no attribute), and what app.js
+    says when a save or an upload fails."""
+    return mark_safe(
+        f' hx-target="find .save-status" data-failed="{page.words.not_saved}"'
+        f"{page.upload_settings()}"
+    )  # the words are escaped already
+
+
 def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> SafeString:
     """The leaves of one area of the score sheet (non-leaf rows are drawn as headings)."""
     w, csrf, save_base, appraisal_url = page.words, page.csrf, page.save_base, page.appraisal_url
@@ -509,18 +527,18 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
         if row.score is None:
             out.append(
                 f'<li class="node"><span class="code">{_e(c.code)}</span>{_e(c.title)} '
-                f'<span class="muted">({w.max} {_e(w.pts(c.max_points))})</span></li>'
+                f'<span class="muted">({w.max} {w.pts(c.max_points)})</span></li>'
             )
             continue
-        a = row.anchor
-        tags = f'<span class="tag">{w.max} {_e(w.pts(c.max_points))}</span>'
+        a, code = row.anchor, _e(c.code)
+        tags = f'<span class="tag">{w.max} {w.pts(c.max_points)}</span>'
         if c.evidence_required:
             tags += f'<span class="tag tag-evidence">{w.evidence_required}</span>'
         if row.self_scored:
             hidden = "" if row.missing else " hidden"
             tags += f'<span class="tag tag-missing" id="{a}-missing"{hidden}>{w.not_scored}</span>'
         body = (
-            _form(row, w, f"{save_base}{_e(c.code)}/", csrf)
+            _form(row, w, f"{save_base}{code}/", csrf)
             if can_edit and row.self_scored
             else _readonly(row, w)
         )
@@ -538,7 +556,7 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
         missing = " is-missing" if row.missing else ""
         out.append(
             f'<li class="leaf depth-{c.depth}{missing}" id="{a}"><div class="leaf-head">'
-            f'<span class="code">{_e(c.code)}</span>'
+            f'<span class="code">{code}</span>'
             f'<span class="leaf-title" id="{a}-title">{_e(c.title)}</span>{tags}</div>'
             f"{guidance}{body}{extra}{questions}</li>"
         )

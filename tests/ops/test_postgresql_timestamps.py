@@ -12,7 +12,7 @@ from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
 from psycopg import pq
 
-from config.postgresql.base import _CTzLoader, _with_c_loader
+from config.postgresql.base import _CTzLoader, _ours
 from notifications.models import Notification
 from tests.factories import open_world
 
@@ -38,7 +38,7 @@ def test_the_c_loader_reads_every_timestamp_as_djangos_own_loader() -> None:
     pg = connection.connection
     template = get_adapters_template(True, connection.timezone)
     djangos = template.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
-    ours = _with_c_loader(template).get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
+    ours = _ours(template).get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
     assert djangos is not None and ours is not None and issubclass(ours, _CTzLoader)
     django_loader = djangos(TIMESTAMPTZ_OID, pg)
     loader = ours(TIMESTAMPTZ_OID, pg)

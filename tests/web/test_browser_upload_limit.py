@@ -1,7 +1,7 @@
 """In a real browser: a file over the evidence limit is refused beside its field, in
-Vietnamese with the decimal comma, before it is sent, and the form keeps what was typed; a
-page that sends it all the same (its limit changed since it was drawn) says the server's
-413 the same way.
+Vietnamese with the decimal comma, before it is sent, and the form keeps what was typed (on
+the score sheet and on the appraisal page); a page that sends it all the same (its limit
+changed since it was drawn) says the server's 413 the same way.
 
 Screenshots go to test-artifacts/screenshots/ as in test_browser.py.
 """
@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from cases.models import Case
 from evidence.models import Document
+from tests.helpers import fill_self_scores, force_state
 from tests.web.helpers import asgi_server_on_test_database
 from tests.web.test_browser import sign_in, with_session
+from workflow import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
@@ -59,6 +62,31 @@ def test_a_file_over_the_limit_is_refused_beside_its_field_before_it_is_sent(
     _shot(page, "upload-limit-01-refused-before-sending")
 
 
+def test_during_the_explanation_the_appraisal_page_refuses_the_file_the_same_way(
+    world: Any, live_server: Any, browser: Browser, settings: Any, tmp_path: Path
+) -> None:
+    settings.EVIDENCE_MAX_UPLOAD_MB = 1
+    case = world.case_a
+    fill_self_scores(case)
+    force_state(case, Case.State.APPRAISING)
+    services.ask_clarification(case.pk, "1.5", "Đề nghị bổ sung quyết định.", actor=world.appraiser)
+    services.run_transition(case.pk, "request_explanation", actor=world.appraiser)
+    page = sign_in(browser, live_server.url, "stp.staff")
+    page.goto(f"{live_server.url}/cases/{case.pk}/appraisal/")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+
+    page.set_input_files("#c-1-5-file", str(_file(tmp_path, 1.5)))
+    page.click("#c-1-5-evidence button[type=submit]")
+
+    expect(page.locator("#c-1-5-file-error")).to_have_text(
+        "Tệp quá lớn (1,5 MB): giới hạn là 1 MB."
+    )
+    expect(page.locator("#c-1-5-file")).to_have_attribute("aria-invalid", "true")
+    assert sent == [] and not Document.objects.exists()
+    _shot(page, "upload-limit-03-refused-on-the-appraisal-page")
+
+
 @pytest.fixture
 def asgi_server_with_1_mb(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
     """The ASGI server (with the layer that refuses a body before reading it), on the test
@@ -73,8 +101,12 @@ def test_the_servers_413_is_said_beside_the_field_too(
     base = asgi_server_with_1_mb
     page = with_session(browser, base, world.head_a)
     page.goto(f"{base}/cases/{world.case_a.pk}/")
-    # A page drawn before the limit was lowered: it does not know the new one.
-    page.eval_on_selector("#c-1-1-1-evidence form", "f => f.removeAttribute('data-max-bytes')")
+    # A page drawn before the limit was lowered: it does not know the new one (the sheet
+    # says the limit once, on the element around its rows).
+    page.eval_on_selector(
+        "#c-1-1-1-evidence form",
+        "f => f.closest('[data-max-bytes]').removeAttribute('data-max-bytes')",
+    )
     page.set_input_files("#c-1-1-1-file", str(_file(tmp_path, 2.5)))
     page.fill("#c-1-1-1-file-note", "Mục II, trang 4")
     with page.expect_response(lambda r: "/evidence/" in r.url) as answered:

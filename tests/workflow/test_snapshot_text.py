@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, Score, ScoreRow
@@ -154,14 +155,24 @@ def written_entries(monkeypatch: pytest.MonkeyPatch) -> list[AuditEntry]:
     return seen
 
 
+def stored_text(entry: AuditEntry) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT snapshot::text FROM workflow_auditentry WHERE id = %s", [entry.pk])
+        text: str = cursor.fetchone()[0]
+    return text
+
+
 def assert_written_as_verified(entry: AuditEntry) -> None:
-    """What the INSERT sent is the text verify_audit recomputes from the row read back."""
+    """What the INSERT sent is the text verify_audit recomputes from the row read back and,
+    on PostgreSQL, the very text the row holds (a `json` column keeps it as written)."""
     sent = entry.__dict__[audit.SNAPSHOT_TEXT]
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert stored.snapshot is not None
     assert audit.canonical_json(stored.snapshot) == sent
     assert stored.snapshot_sha256 == hashlib.sha256(sent.encode()).hexdigest()
     assert stored.snapshot == entry.snapshot
+    if connection.vendor == "postgresql":
+        assert stored_text(entry) == sent
 
 
 def test_one_transition_writes_the_text_verify_audit_recomputes(
@@ -192,6 +203,31 @@ def test_a_batch_of_locks_writes_the_texts_verify_audit_recomputes(
     for entry in seen:
         assert_written_as_verified(entry)
     assert audit.verify().problem == ""
+
+
+@pytest.mark.django_db
+def test_snapshots_are_kept_as_written_and_compressed_with_lz4_on_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("column types and compression are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format_type(atttypid, atttypmod), attcompression FROM pg_attribute "
+            "WHERE attrelid = 'workflow_auditentry'::regclass AND attname = 'snapshot'"
+        )
+        assert cursor.fetchone() == ("json", "l")
+
+
+def test_an_entry_saved_through_the_orm_reads_its_snapshot_back(world: SimpleNamespace) -> None:
+    """Entries other than the services' (an import, the admin's history) are saved by the
+    ORM, whose value is sent as `jsonb` into the `json` column: it reads back the same."""
+    snapshot = {"case": world.case_a.pk, "tên": "điểm 😀", "scores": [{"value": "1.50"}]}
+    entry = AuditEntry.objects.create(
+        actor=world.head_a, action="test.snapshot", case=world.case_a, snapshot=snapshot
+    )
+    assert AuditEntry.objects.get(pk=entry.pk).snapshot == snapshot
+    assert AuditEntry.objects.filter(pk=entry.pk).values_list("snapshot", flat=True)[0] == (
+        snapshot
+    )
 
 
 def test_the_canonical_text_is_the_one_django_s_encoder_writes() -> None:

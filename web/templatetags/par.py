@@ -145,18 +145,39 @@ def change_value(value: Any, field: str = "") -> str:
         return text
 
 
+def _sheet_page(context: Any) -> Any:
+    """One page context for all the areas of this rendering (words translated once)."""
+    from web import rows as row_html
+
+    page = context.render_context.get("score_rows_page")
+    if page is None:
+        page = row_html.SheetContext.for_page(context["request"], context["case"])
+        context.render_context["score_rows_page"] = page
+    return page
+
+
 @register.simple_tag(takes_context=True)
 def score_rows(context: Any, rows: Any) -> str:
     """The leaves of one area of the score sheet (see web/rows.py for why in Python)."""
     from web import rows as row_html
 
-    sheet = context["sheet"]
-    # One page context for all the areas of this rendering (words translated once).
-    page = context.render_context.get("score_rows_page")
-    if page is None:
-        page = row_html.SheetContext.for_page(context["request"], context["case"])
-        context.render_context["score_rows_page"] = page
-    return row_html.score_rows(rows, page=page, can_edit=sheet.can_edit)
+    return row_html.score_rows(rows, page=_sheet_page(context), can_edit=context["sheet"].can_edit)
+
+
+@register.simple_tag(takes_context=True)
+def row_forms(context: Any) -> SafeString:
+    """What the forms of the sheet's rows share, inside the tag of the element around them."""
+    from web import rows as row_html
+
+    return row_html.row_forms(_sheet_page(context))
+
+
+@register.simple_tag(takes_context=True)
+def upload_forms(context: Any) -> SafeString:
+    """What the evidence upload forms of the appraisal page share, inside the tag of the
+    element around them."""
+    page = context["row_page"]  # built once by the view for the whole page
+    return mark_safe(page.upload_settings())  # the words are escaped already
 
 
 @register.simple_tag(takes_context=True)

@@ -21,6 +21,14 @@
     true
   );
 
+  /* A form's setting (data-failed, data-max-bytes …): its own, or that of the closest element
+     around it that says it once for all its forms (the score sheet's rows). An upload's
+     failure is data-upload-failed, as its list holds the score forms' data-failed too. */
+  function setting(form, name) {
+    var holder = form.closest && form.closest("[" + name + "]");
+    return holder ? holder.getAttribute(name) : null;
+  }
+
   /* A form with data-max-bytes sends no file over its limit: the words of data-too-large
      (with the file's size) are said beside the file field, and the form keeps what it holds.
      The server answers such a body 413 before reading it; said the same way when it does. */
@@ -39,7 +47,7 @@
   }
 
   function sayTooLarge(form, chosen) {
-    var text = (form.getAttribute("data-too-large") || "").replace("{size}", megabytes(chosen.size));
+    var text = (setting(form, "data-too-large") || "").replace("{size}", megabytes(chosen.size));
     var error = document.getElementById(chosen.input.id + "-error");
     if (error) {
       error.textContent = text;
@@ -58,7 +66,7 @@
     "submit",
     function (event) {
       var form = event.target;
-      var max = form.getAttribute && parseInt(form.getAttribute("data-max-bytes") || "", 10);
+      var max = form.getAttribute && parseInt(setting(form, "data-max-bytes") || "", 10);
       var chosen = max > 0 ? chosenFile(form) : null;
       if (chosen && chosen.size > max) {
         event.preventDefault();
@@ -120,11 +128,11 @@
     if (button) button.disabled = false;
     var xhr = event.detail.xhr;
     var chosen = chosenFile(form);
-    if (xhr && xhr.status === 413 && chosen && form.hasAttribute("data-too-large")) {
+    if (xhr && xhr.status === 413 && chosen && setting(form, "data-too-large") !== null) {
       sayTooLarge(form, chosen);
       return;
     }
-    var text = form.getAttribute("data-failed");
+    var text = setting(form, form.hasAttribute("data-upload") ? "data-upload-failed" : "data-failed");
     if (event.type === "htmx:responseError" && xhr && xhr.status) {
       var said = serverMessage(xhr);
       text = said ? word("refused") + " " + said : text;
@@ -216,7 +224,7 @@
     var form = event.detail && event.detail.elt;
     if (!form || !form.hasAttribute || !form.hasAttribute("data-upload")) return;
     var target = document.getElementById(form.getAttribute("data-status") || "");
-    if (target) target.textContent = form.getAttribute("data-sending") || "";
+    if (target) target.textContent = setting(form, "data-sending") || "";
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
   }
