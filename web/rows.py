@@ -43,7 +43,8 @@ def escape_text(value: Any) -> str:
 
 
 def format_points(value: Any, separator: str) -> str:
-    """Points as `par.pts` writes them (2,5 · 10 · —), the separator read once a page."""
+    """Points as `par.pts` writes them (2,5 · 10 · —), the separator read once a page: digits,
+    a sign, the separator or a dash, nothing HTML needs escaped."""
     if value is None or value == "":
         return "—"
     number = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -146,7 +147,7 @@ class SheetWords:
         points alone where the unit typed them."""
         answer = self.answer(criterion, kind, value)
         if not answer:
-            return _e(self.pts(points))
+            return self.pts(points)
         return f"{answer} ({self.points_text(points)})"
 
     def entry(self, value: Any) -> str:
@@ -154,7 +155,7 @@ class SheetWords:
         user typed, after a refusal, exactly as typed."""
         if value is None or value == "":
             return ""
-        return _e(value) if isinstance(value, str) else _e(self.pts(value))
+        return _e(value) if isinstance(value, str) else self.pts(value)
 
     @classmethod
     def now(cls) -> SheetWords:
@@ -216,10 +217,8 @@ class SheetWords:
 
 
 def _error(a: str, field: str, errors: dict[str, list[str]] | None, name: str) -> str:
-    text = " ".join(errors.get(name, [])) if errors else ""
-    return (
-        f'<p class="field-error" id="{a}-{field}-error" data-error-for="{a}-{field}">{_e(text)}</p>'
-    )
+    text = _e(" ".join(errors.get(name, []))) if errors else ""
+    return f'<p class="field-error" id="{a}-{field}-error" data-error-for="{a}-{field}">{text}</p>'
 
 
 def _option(value: str, label_html: str, current: str) -> str:
@@ -238,7 +237,7 @@ def _entry(row: Any, w: SheetWords) -> str:
             f'<label for="{a}-entry">{w.self_score_points}</label>'
             f'<div class="entry-line"><input type="text" inputmode="decimal" name="entry" '
             f'id="{a}-entry" value="{current}" autocomplete="off" {described}> '
-            f'<span id="{a}-entry-hint" class="muted">/ {_e(w.pts(c.max_points))}</span></div>'
+            f'<span id="{a}-entry-hint" class="muted">/ {w.pts(c.max_points)}</span></div>'
         )
     if kind == "yes_no":
         options = (
@@ -321,7 +320,7 @@ def _form(row: Any, w: SheetWords, url: str, csrf: str) -> str:
     if row.kind != "points":
         points = (
             f'<p>{w.points_label}: <output class="points-out" id="{a}-points" '
-            f'for="{a}-entry">{_e(w.pts(s.self_score))}</output> / {_e(w.pts(c.max_points))}</p>'
+            f'for="{a}-entry">{w.pts(s.self_score)}</output> / {w.pts(c.max_points)}</p>'
         )
     na = _not_applicable(row, w) if c.not_applicable_allowed else ""
     explanation = (
@@ -360,7 +359,7 @@ def _readonly(row: Any, w: SheetWords) -> str:
         said = w.self_score_text(c, row.kind, s.self_score, s.value)
         parts = [item(w.self_score, said)]
     if s.appraised_round:
-        parts.append(item(w.appraised_score, _e(w.pts(s.appraised_score))))
+        parts.append(item(w.appraised_score, w.pts(s.appraised_score)))
     if s.note:
         parts.append(item(w.note_value, linebreaks_br(s.note)))
     if s.evidence_explanation:
@@ -528,18 +527,18 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
         if row.score is None:
             out.append(
                 f'<li class="node"><span class="code">{_e(c.code)}</span>{_e(c.title)} '
-                f'<span class="muted">({w.max} {_e(w.pts(c.max_points))})</span></li>'
+                f'<span class="muted">({w.max} {w.pts(c.max_points)})</span></li>'
             )
             continue
-        a = row.anchor
-        tags = f'<span class="tag">{w.max} {_e(w.pts(c.max_points))}</span>'
+        a, code = row.anchor, _e(c.code)
+        tags = f'<span class="tag">{w.max} {w.pts(c.max_points)}</span>'
         if c.evidence_required:
             tags += f'<span class="tag tag-evidence">{w.evidence_required}</span>'
         if row.self_scored:
             hidden = "" if row.missing else " hidden"
             tags += f'<span class="tag tag-missing" id="{a}-missing"{hidden}>{w.not_scored}</span>'
         body = (
-            _form(row, w, f"{save_base}{_e(c.code)}/", csrf)
+            _form(row, w, f"{save_base}{code}/", csrf)
             if can_edit and row.self_scored
             else _readonly(row, w)
         )
@@ -557,7 +556,7 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
         missing = " is-missing" if row.missing else ""
         out.append(
             f'<li class="leaf depth-{c.depth}{missing}" id="{a}"><div class="leaf-head">'
-            f'<span class="code">{_e(c.code)}</span>'
+            f'<span class="code">{code}</span>'
             f'<span class="leaf-title" id="{a}-title">{_e(c.title)}</span>{tags}</div>'
             f"{guidance}{body}{extra}{questions}</li>"
         )

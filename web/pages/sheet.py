@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -214,15 +215,16 @@ class Row:
         decision = self.score.not_applicable_decision if self.score is not None else ""
         return {"confirmed": "confirm", "rejected": "reject"}.get(decision, "")
 
-    @property
+    # Asked several times for each row a page draws: worked out once.
+    @cached_property
     def kind(self) -> str:
         return entry_kind(self.criterion)
 
-    @property
+    @cached_property
     def anchor(self) -> str:
         return anchor(self.criterion.code)
 
-    @property
+    @cached_property
     def self_scored(self) -> bool:
         return self.criterion.method not in NOT_SELF_SCORED
 
