@@ -79,7 +79,7 @@ Builder = Callable[[str, Sequence[Any]], Model]
 _PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
-def _builder(model: type[Model], init_list: list[str]) -> Builder:
+def builder(model: type[Model], init_list: list[str]) -> Builder:
     """Builds an instance of `model` from the values of `init_list`, as `model.from_db` does."""
     wanted = set(init_list)
     names = [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
@@ -120,7 +120,7 @@ class _BuiltBy:
 
 def _fast_populators(populators: list[Any]) -> list[Any]:
     for populator in populators:
-        populator.model_cls = _BuiltBy(_builder(populator.model_cls, populator.init_list))
+        populator.model_cls = _BuiltBy(builder(populator.model_cls, populator.init_list))
         _fast_populators(populator.related_populators)
     return populators
 
@@ -219,7 +219,7 @@ class Compiled(Generic[M]):
             select_fields = klass_info["select_fields"]
             start, end = select_fields[0], select_fields[-1] + 1
             init_list = [f[0].target.attname for f in compiler.select[start:end]]
-            build = _builder(klass_info["model"], init_list)
+            build = builder(klass_info["model"], init_list)
             # (the stubs describe a later Django's signature)
             related = _fast_populators(
                 get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]

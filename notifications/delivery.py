@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import json
 import logging
 import os
 import smtplib
@@ -39,13 +40,24 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import Count, F, Model
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    ForeignKey,
+    IntegerField,
+    Model,
+    TextField,
+    UUIDField,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
-from cases import bulk
+from cases import bulk, compiled
 from notifications import rules
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 
@@ -327,7 +339,13 @@ def _mark_delivered(pks: list[int], token: Any, now: datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             _delivered_sql(),
-            [Delivery.Status.DELIVERED.value, now, pks, token, Delivery.Status.SENDING.value],
+            [
+                Delivery.Status.DELIVERED.value,
+                now,
+                _int_array(pks),
+                token,
+                Delivery.Status.SENDING.value,
+            ],
         )
     return True
 
@@ -591,26 +609,59 @@ def _column(model: Any, name: str) -> str:
     return str(transaction.get_connection().ops.quote_name(model._meta.get_field(name).column))
 
 
-def _columns(model: Any, rows: Sequence[Any], skip: str) -> tuple[list[str], list[str], list[Any]]:
-    """(column names, `%s::type[]` placeholders, one list of values each) of the concrete
-    fields of model rows, a column as an array of its values (one element per row)."""
-    connection = transaction.get_connection()
-    fields, names, holders = _shape(model, skip, connection.vendor)
-    values = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
-    ]
-    return names, holders, values
+def _json_rows(rows: Sequence[Model], skip: str) -> str:
+    """Model rows not yet written as one JSON text (an object per row, column to value),
+    which `json_populate_recordset` reads back as rows of the model's table, typed by it.
+
+    One parameter, encoded by the C json encoder, however many rows and columns: sent as
+    an array per column, psycopg wrote out every array element by element in Python, a
+    sixth of what notifying cost a transition, for one or two rows."""
+    columns = _json_columns(type(rows[0]), skip)
+    return json.dumps(
+        [
+            {
+                column: value if to is None or value is None else to(value)
+                for column, attname, to in columns
+                for value in (getattr(row, attname),)
+            }
+            for row in rows
+        ],
+        ensure_ascii=False,
+    )
 
 
 @functools.cache
-def _shape(model: Any, skip: str, _vendor: str) -> tuple[list[Any], list[str], list[str]]:
-    """`_columns`' fields, quoted names and placeholders, the same at every call (per
-    database vendor): asked once, not at every notification."""
-    connection = transaction.get_connection()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname != skip]
-    names = [connection.ops.quote_name(f.column) for f in fields]
-    holders = [f"%s::{f.db_type(connection)}[]" for f in fields]
-    return fields, names, holders
+def _json_columns(model: Any, skip: str) -> list[tuple[str, str, Callable[[Any], Any] | None]]:
+    """(column, attribute, conversion to a JSON value or None) of the concrete fields of a
+    model but its primary key and `skip`, worked out once per process."""
+    return [
+        (f.column, f.attname, _to_json(f))
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname != skip
+    ]
+
+
+def _to_json(field: Any) -> Callable[[Any], Any] | None:
+    """How a field's value becomes what PostgreSQL reads back as it from JSON: a datetime
+    as ISO 8601 with its offset, a UUID as its text, a text as `str` (a lazy translation
+    too, as the field's own preparation does); None where it goes as it is. A field of
+    another kind is refused, so that a new one is not written wrongly without notice."""
+    if isinstance(field, ForeignKey):
+        return _to_json(field.target_field)
+    if isinstance(field, DateTimeField):
+        return datetime.isoformat
+    if isinstance(field, UUIDField | CharField | TextField):
+        return str
+    if isinstance(field, BooleanField | IntegerField):
+        return None
+    raise TypeError(f"{field!r}: no JSON form known for the one-statement notification write")
+
+
+def _int_array(ids: Sequence[int]) -> str:
+    """Integers as the text of a PostgreSQL array (cast in the statement): psycopg dumps a
+    list element by element in Python, which for a sweep's thousands of ids cost more than
+    writing them out at once here."""
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
 
 
 def copier(template: M, *changed: str) -> Callable[..., M]:
@@ -659,7 +710,8 @@ def write_for_audiences(
     parts, params = [], []
     for i, audience in enumerate(audiences):
         if isinstance(audience, list):
-            sql, more = f"SELECT u.{pk} FROM {table} u WHERE u.{pk} = ANY(%s::{kind}[])", [audience]
+            sql = f"SELECT u.{pk} FROM {table} u WHERE u.{pk} = ANY(%s::{kind}[])"
+            more = [_int_array(audience)]
         else:
             sql, more = audience[0], list(audience[1])
         parts.append(f"SELECT q.id, {int(i)} FROM ({sql}) AS q(id)")
@@ -685,7 +737,7 @@ def write_many_in_one_statement(
     rows, _left_out = _write(
         templates,
         f"SELECT w.id, w.i, true FROM unnest(%s::{user}[], %s::integer[]) AS w(id, i)",
-        [users, indexes],
+        [_int_array(users), _int_array(indexes)],
         now,
     )
     return rows
@@ -702,24 +754,62 @@ def _write(
     batch = batch_for_this_transaction()
     push, email = batch.new_deliveries(now)
     pushing = Delivery(**push)
-    n_cols, n_holders, n_values = _columns(Notification, templates, skip="recipient_id")
-    d_cols, d_holders, d_values = _columns(
-        Delivery, [pushing, Delivery(**email)], skip="notification_id"
-    )
-    m_names = [f"c{i}" for i in range(len(n_cols))]
-    d_names = [f"c{i}" for i in range(len(d_cols))]
-    notifications, deliveries = Notification._meta.db_table, Delivery._meta.db_table
+    params = [
+        *wanted_params,
+        _json_rows(templates, skip="recipient_id"),
+        *_sequence_of_notifications(),
+        _json_rows([pushing, Delivery(**email)], skip="notification_id"),
+        PUSH,
+    ]
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_write_sql(wanted_sql), params)
+        result = cursor.fetchall()
+    # The statement does not see its own inserts: each new row of a user is one more unread.
+    new: dict[int, int] = {}
+    for user_id, _i, may, *_rest in result:
+        if may:
+            new[user_id] = new.get(user_id, 0) + 1
+    copies = [_written_copies(template, "id", "recipient_id") for template in templates]
+    pushed = _written_copies(pushing, "id", "notification_id")
+    to = Delivery._meta.get_field("notification")
+    rows, left_out = [], []
+    for user_id, i, may, notification_id, push_id, chosen, unread in result:
+        if not may:
+            left_out.append(user_id)
+            continue
+        row = copies[i](notification_id, user_id)
+        sent = pushed(push_id, notification_id)
+        to.set_cached_value(sent, row)
+        sent.__dict__[_KNOWN] = (chosen, unread + new[user_id])
+        rows.append(row)
+        batch.pushes.append(sent)
+    batch.notification_ids += [row.pk for row in rows]
+    return rows, left_out
+
+
+@functools.lru_cache(maxsize=64)
+def _write_sql(wanted_sql: str) -> str:
+    """`_write`'s statement around the wanted users' SQL, written once per shape of audience.
+
+    The new rows come as JSON texts read as rows of their tables (`_json_rows`): an inbox
+    row per template (its index from its place), the two deliveries every row gets."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    notifications, deliveries = quote(Notification._meta.db_table), quote(Delivery._meta.db_table)
+    n_cols = [quote(column) for column, _a, _t in _json_columns(Notification, "recipient_id")]
+    d_cols = [quote(column) for column, _a, _t in _json_columns(Delivery, "notification_id")]
     language = _column(NotificationSettings, "language")
     settings_user = _column(NotificationSettings, "user")
     recipient, read_at = _column(Notification, "recipient"), _column(Notification, "read_at")
-    pk = _column(Notification, "id")
+    pk, to = _column(Notification, "id"), _column(Delivery, "notification")
+    d_pk, channel = _column(Delivery, "id"), _column(Delivery, "channel")
     # The ids are drawn before the INSERT (in the order of the rows: text, then user) so each
     # row is known by its user and text without relying on the order RETURNING gives.
-    sql = f"""
+    return f"""
         WITH wanted(id, i, may) AS ({wanted_sql}),
         m AS (
-            SELECT {", ".join(m_names)}, i - 1 AS i
-            FROM unnest({", ".join(n_holders)}) WITH ORDINALITY AS m({", ".join(m_names)}, i)
+            SELECT m.*, m.ordinality - 1 AS i
+            FROM json_populate_recordset(NULL::{notifications}, %s::json) WITH ORDINALITY AS m
         ),
         k AS (
             SELECT nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass) AS id,
@@ -729,16 +819,16 @@ def _write(
         ),
         n AS (
             INSERT INTO {notifications} ({pk}, {recipient}, {", ".join(n_cols)})
-            SELECT k.id, k.user_id, {", ".join(f"m.{name}" for name in m_names)}
+            SELECT k.id, k.user_id, {", ".join(f"m.{column}" for column in n_cols)}
             FROM k JOIN m ON m.i = k.i
             ORDER BY k.id
             RETURNING {pk} AS id
         ),
         d AS (
-            INSERT INTO {deliveries} (notification_id, {", ".join(d_cols)})
-            SELECT n.id, {", ".join(f"c.{name}" for name in d_names)}
-            FROM n CROSS JOIN unnest({", ".join(d_holders)}) AS c({", ".join(d_names)})
-            RETURNING id, notification_id, channel
+            INSERT INTO {deliveries} ({to}, {", ".join(d_cols)})
+            SELECT n.id, {", ".join(f"c.{column}" for column in d_cols)}
+            FROM n CROSS JOIN json_populate_recordset(NULL::{deliveries}, %s::json) AS c
+            RETURNING {d_pk} AS id, {to} AS notification_id, {channel} AS channel
         )
         SELECT wanted.id, wanted.i, wanted.may, k.id, d.id, s.{language},
             (SELECT COUNT(*) FROM {notifications} r
@@ -746,37 +836,39 @@ def _write(
         FROM wanted
         LEFT JOIN k ON k.user_id = wanted.id AND k.i = wanted.i
         LEFT JOIN d ON d.notification_id = k.id AND d.channel = %s
-        LEFT JOIN {NotificationSettings._meta.db_table} s ON s.{settings_user} = wanted.id
+        LEFT JOIN {quote(NotificationSettings._meta.db_table)} s ON s.{settings_user} = wanted.id
         ORDER BY wanted.i, wanted.id
     """
-    sequence = [
-        transaction.get_connection().ops.quote_name(notifications),
-        Notification._meta.pk.column,
-    ]
-    params = [*wanted_params, *n_values, *sequence, *d_values, PUSH]
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        result = cursor.fetchall()
-    # The statement does not see its own inserts: each new row of a user is one more unread.
-    new: dict[int, int] = {}
-    for user_id, _i, may, *_rest in result:
-        if may:
-            new[user_id] = new.get(user_id, 0) + 1
-    copies = [copier(template, "id", "recipient_id") for template in templates]
-    pushed = copier(pushing, "id", "notification_id")
-    to = Delivery._meta.get_field("notification")
-    rows, left_out = [], []
-    for user_id, i, may, notification_id, push_id, chosen, unread in result:
-        if not may:
-            left_out.append(user_id)
-            continue
-        row = copies[i](notification_id, user_id)
-        row._state.adding = False
-        sent = pushed(push_id, notification_id)
-        to.set_cached_value(sent, row)
-        sent._state.adding = False
-        sent.__dict__[_KNOWN] = (chosen, unread + new[user_id])
-        rows.append(row)
-        batch.pushes.append(sent)
-    batch.notification_ids += [row.pk for row in rows]
-    return rows, left_out
+
+
+@functools.cache
+def _sequence_of_notifications() -> tuple[str, str]:
+    """The arguments of `pg_get_serial_sequence` naming the inbox rows' id sequence."""
+    return (
+        transaction.get_connection().ops.quote_name(Notification._meta.db_table),
+        str(Notification._meta.get_field("id").column),
+    )
+
+
+def _written_copies(template: M, *changed: str) -> Callable[..., M]:
+    """`copier` for rows the statement has written: built as `cases.compiled` builds what
+    it reads (their `__dict__` filled, no `Model.__init__`), marked saved to this database."""
+    model = type(template)
+    names, build = _builder_of(model)
+    values = [getattr(template, name) for name in names]
+    slots = [names.index(name) for name in changed]
+
+    def copy(*new: Any) -> M:
+        row = values.copy()
+        for slot, value in zip(slots, new, strict=True):
+            row[slot] = value
+        return build(DEFAULT_DB_ALIAS, row)  # type: ignore[return-value]
+
+    return copy
+
+
+@functools.cache
+def _builder_of(model: type[Model]) -> tuple[list[str], compiled.Builder]:
+    """A model's concrete attributes and the builder of its instances from their values."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    return names, compiled.builder(model, names)

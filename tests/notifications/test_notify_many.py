@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,10 +14,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.db.models import DecimalField, Model
+from django.utils import timezone as django_timezone
 
 from notifications import delivery, rules
 from notifications.models import Delivery, Notification
-from notifications.services import Message, notify_many, on_event, unread_count
+from notifications.services import Message, notify, notify_many, on_event, unread_count
 from tests.notifications.helpers import MEMORY_LAYER, start_appraisal
 from workflow.models import AuditEntry
 
@@ -160,3 +163,105 @@ def test_an_events_texts_in_one_statement_reach_whom_the_embedded_default_tells(
         ("appraiser1", "appraisal_started", "A"),
     }
     assert by_one == by_two
+
+
+# Texts the JSON that carries the new rows must escape, and Vietnamese in every form.
+ODD_VI = 'Hồ sơ "Phường Bến Nghé" đã nộp\\\n\tXem: ngay — 100% \u2063 📎 Ấp Ông Đồ'
+ODD_EN = "Self-assessment \"submitted\"\r\n\\ 'quoted' <b>& more</b>"
+
+
+def every_column(rows: list[Notification]) -> dict[tuple[str, str, str], Any]:
+    """Every column of each inbox row and its deliveries as the database holds them, by
+    (recipient, kind, English text): ids, which the two ways draw differently, left out."""
+    got = {}
+    for row in Notification.objects.filter(pk__in=[r.pk for r in rows]).select_related("recipient"):
+        n = {f.attname: getattr(row, f.attname) for f in Notification._meta.concrete_fields}
+        del n["id"]
+        deliveries = {
+            d.channel: {f.attname: getattr(d, f.attname) for f in Delivery._meta.concrete_fields}
+            for d in row.deliveries.all()
+        }
+        for d in deliveries.values():
+            del d["id"], d["notification_id"]
+            d["claim"] = d["claim"] is not None  # this transaction's batch's, tested above
+        got[(row.recipient.username, row.kind, row.text_en)] = (n, deliveries)
+    return got
+
+
+def as_returned(row: Model) -> dict[str, Any]:
+    return {f.attname: getattr(row, f.attname) for f in type(row)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 3, 31, 23, 59, 58, 123456, tzinfo=UTC),
+        datetime(2026, 3, 31, 7, 0, 0, tzinfo=timezone(timedelta(hours=7))),  # no fraction
+    ],
+)
+def test_the_one_statement_writes_every_column_as_the_two_inserts_do_and_returns_them(
+    world: SimpleNamespace, settings: Any, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    """The new rows travel to PostgreSQL as JSON: every column of every inbox row and
+    delivery (texts JSON must escape, NULLs, several texts and audiences, with and without a
+    case and an event) is what the embedded default's INSERTs write, and each row returned,
+    and each push kept for after commit, holds what the database holds."""
+    settings.CHANNEL_LAYERS = MEMORY_LAYER
+    monkeypatch.setattr(django_timezone, "now", lambda: now)
+    event = AuditEntry.objects.order_by("pk").first()
+    assert event is not None
+    a = world.case_a
+
+    def tell() -> list[Notification]:
+        rows = notify(
+            rules.OVERDUE_REMINDER,
+            [world.head_a, world.staff_a, world.staff_b],  # B's staff may not hear it
+            text_vi=ODD_VI,
+            text_en=ODD_EN,
+            case=a,
+            link=f'/cases/{a.pk}/?q=đánh+giá&x="1"',
+            event=event,
+        )
+        rows += notify_many(
+            [
+                Message(rules.LATE_SUMMARY, [world.secretariat.pk], "Trễ hạn", "Late"),
+                Message(rules.EXPLANATION_REMINDER, [world.staff_a.pk], ODD_VI, "Explain", a.pk),
+            ]
+        )
+        return rows
+
+    with transaction.atomic():
+        one_statement = tell()
+        pushes = list(delivery.batch_for_this_transaction().pushes)
+    with transaction.atomic(), as_on_sqlite():
+        two_inserts = tell()
+    by_one, by_two = every_column(one_statement), every_column(two_inserts)
+    assert len(by_one) == 4
+    assert by_one == by_two
+    n, deliveries = by_one[("stp.head", rules.OVERDUE_REMINDER, ODD_EN)]
+    assert (n["text_vi"], n["case_id"], n["event_id"], n["read_at"]) == (
+        ODD_VI,
+        a.pk,
+        event.pk,
+        None,
+    )
+    assert n["created_at"] == now
+    assert deliveries["push"]["next_attempt_at"] == now + delivery.LEASE
+    assert by_one[("secretariat", rules.LATE_SUMMARY, "Late")][0]["case_id"] is None
+    for row in one_statement:
+        assert not row._state.adding
+        assert as_returned(row) == as_returned(Notification.objects.get(pk=row.pk))
+    assert sorted(p.notification_id for p in pushes) == sorted(r.pk for r in one_statement)
+    for push in pushes:
+        assert not push._state.adding
+        assert as_returned(push) == as_returned(Delivery.objects.get(pk=push.pk))
+        assert push.notification.pk == push.notification_id
+
+
+def test_a_field_the_json_rows_cannot_carry_is_refused_not_written_wrongly() -> None:
+    """A column added to the inbox rows of a kind the JSON carrying them has no form for
+    fails at once, not with values PostgreSQL would read back otherwise."""
+    with pytest.raises(TypeError):
+        delivery._to_json(DecimalField(max_digits=5, decimal_places=2))
+    assert delivery._to_json(Notification._meta.get_field("created_at")) is not None
+    assert delivery._to_json(Notification._meta.get_field("recipient")) is None
