@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -23,6 +23,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
 from cases.compiled import Compiled
+
+T = TypeVar("T")
 
 # Every points field: up to 99 999,99.
 POINT_DIGITS = 7
@@ -702,9 +704,30 @@ def _read_score_rows(case: Case) -> list[Score]:
     return rows
 
 
+# What a page works out from a frozen set's criteria alone (the score sheet's linked tree),
+# kept by the same key as the criteria above, and as they are, only read.
+_FROZEN_WORKED_OUT: dict[tuple[str, int, int], Any] = {}
+
+
+def kept_while_frozen(case: Case, name: str, work_out: Callable[[], T]) -> T:
+    """`work_out()` for the case's criteria set, kept by the process once that set is frozen
+    (as `_FROZEN_CRITERIA`); worked out anew while it may still change."""
+    key = _frozen_key(case)
+    if key is None:
+        return work_out()
+    kept = (name, *key)
+    if kept not in _FROZEN_WORKED_OUT:
+        if len(_FROZEN_WORKED_OUT) >= _FROZEN_SETS_KEPT:
+            _FROZEN_WORKED_OUT.clear()
+        _FROZEN_WORKED_OUT[kept] = work_out()
+    return _FROZEN_WORKED_OUT[kept]
+
+
 def forget_frozen_criteria() -> None:
-    """Drop the criteria the process keeps (tests that rewrite a frozen set's rows)."""
+    """Drop the criteria the process keeps, and what was worked out from them (tests that
+    rewrite a frozen set's rows)."""
     _FROZEN_CRITERIA.clear()
+    _FROZEN_WORKED_OUT.clear()
 
 
 class Appraisal(models.Model):

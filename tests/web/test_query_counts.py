@@ -16,8 +16,8 @@ from tests.web.province import province
 
 SHEET_QUERIES = 14
 # The unit's own sheet, whose submit checklist runs the submit's guards: the session and
-# the user, the case with the permissions, the criteria set, its criteria, the scores, the
-# extension, the user's permissions on the case and their global ones (one query), every
+# the user, the case with the permissions, the criteria set and its criteria (on the first
+# sheet of a frozen set only: the process keeps them), the scores, the extension, the user's permissions on the case and their global ones (one query), every
 # evidence version (the sheet's read, which the guard's takes its current ones from), the
 # unread count.
 SCORE_SHEET_QUERIES = 10
@@ -26,6 +26,9 @@ HOME_QUERIES = 12
 
 
 def _count(client: Client, url: str) -> int:
+    """The queries of the page served again, as a process serves it once it holds what it
+    keeps (a frozen criteria set's tree, read on the first sheet of the set)."""
+    assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)

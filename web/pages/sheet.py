@@ -25,6 +25,7 @@ from cases.models import (
     Framework,
     Method,
     Score,
+    kept_while_frozen,
 )
 from cases.scoring import counts_working_days_late
 from cases.totals import CaseTotals, totals_from_scores
@@ -332,13 +333,14 @@ _CRITERIA: Compiled[Criterion] = Compiled(
 _SCORES: Compiled[Score] = Compiled(lambda _key, case: Score.objects.filter(case_id=case))
 
 
-def case_scores(case: Case) -> list[Score]:
-    """The case's score rows, each with its criterion, the criterion's area, parent and
-    framework, in criteria order: what `Case.score_rows()` loads, in two light queries.
+def _criteria_tree(case: Case) -> dict[int | None, Criterion]:
+    """The criteria of the case's set by id, each linked to its set, area and parent, so that
+    the hundred leaves of a sheet share their headings instead of each row building its own
+    copies through joins. Read once per process once the set is frozen (`cases.models`)."""
+    return kept_while_frozen(case, "criteria tree", lambda: _read_tree(case))
 
-    The criteria tree is read once and linked here, so that the hundred leaves of a sheet
-    share their headings instead of each row building its own copies through joins.
-    """
+
+def _read_tree(case: Case) -> dict[int | None, Criterion]:
     frameworks = _FRAMEWORK((), case.cycle_id, case.unit.group_id)
     framework = frameworks[0] if frameworks else None
     criteria: dict[int | None, Criterion] = (
@@ -355,6 +357,14 @@ def case_scores(case: Case) -> list[Score]:
         to_framework.set_cached_value(criterion, framework)
         to_area.set_cached_value(criterion, criteria.get(criterion.area_id))
         to_parent.set_cached_value(criterion, criteria.get(criterion.parent_id))
+    return criteria
+
+
+def case_scores(case: Case) -> list[Score]:
+    """The case's score rows, each with its criterion, the criterion's area, parent and
+    framework, in criteria order: what `Case.score_rows()` loads, in one light query once
+    the process keeps the set's tree (three before)."""
+    criteria = _criteria_tree(case)
     to_case, to_criterion = Score.case.field, Score.criterion.field
     scores = _SCORES((), case.pk)
     for score in scores:
