@@ -381,3 +381,4 @@ _.run_get_response  # Django's ASGIHandler.handle calls it (config/handler.py)
 turns_fit_the_pool  # a system check, called by Django's checks framework (ops/checks.py)
 _._get_session_from_db  # Django's SessionStore.load calls it (config/sessions.py)
 _._session_key  # Django's SessionBase property reads it (config/sessions.py, as Django's store sets it)
+forget_frozen_criteria  # tests/conftest.py

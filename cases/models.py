@@ -442,7 +442,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         """The score rows with their criteria, loaded once per instance: a transition's guards
         and its snapshot share one query."""
         if "_score_rows" not in self.__dict__:
-            self.__dict__["_score_rows"] = _SCORE_ROWS((), self.pk)
+            self.__dict__["_score_rows"] = _read_score_rows(self)
         return self.__dict__["_score_rows"]
 
     def snapshot_rows(self) -> list[ScoreRow]:
@@ -654,6 +654,57 @@ _SCORE_ROWS: Compiled[Score] = Compiled(
         .order_by("criterion__position")
     )
 )
+
+
+# The same rows without their criteria, which the process already holds (`frozen_criteria`).
+_SCORE_ROWS_ALONE: Compiled[Score] = Compiled(
+    lambda _key, case: Score.objects.filter(case_id=case).order_by("criterion__position")
+)
+
+# The criteria of frozen sets (`Framework.frozen_by`), each with its area and its set, by
+# (cycle, unit group): the set a case is scored against. A frozen set never changes (editing
+# it is refused, the admin only shows it), so every request of the process shares them:
+# building a criterion, its area and its set again for each score row took two thirds of
+# reading a case's score rows (bench/transitions.py). The instances are only read; what
+# other modules keep on them are values worked out from them. Some hundred sets at most.
+_FROZEN_CRITERIA: dict[tuple[int, int], dict[int, Criterion]] = {}
+_FROZEN_SETS_KEPT = 256
+_CASE_CYCLE, _CASE_UNIT = Case.cycle.field, Case.unit.field
+_SCORE_CRITERION = Score.criterion.field
+
+
+def _frozen_key(case: Case) -> tuple[int, int] | None:
+    """The key of the case's set in `_FROZEN_CRITERIA` if that set is frozen, as far as the
+    case's own cycle and unit (if loaded) tell; None when they do not."""
+    if not (_CASE_CYCLE.is_cached(case) and _CASE_UNIT.is_cached(case)):
+        return None
+    if case.cycle.status == Cycle.Status.DRAFT:
+        return None
+    return (case.cycle_id, case.unit.group_id)
+
+
+def _read_score_rows(case: Case) -> list[Score]:
+    """`Case.score_rows()`: the rows alone when the process holds their criteria, else with
+    their criteria joined (one query either way), kept when their set is frozen."""
+    key = _frozen_key(case)
+    known = _FROZEN_CRITERIA.get(key) if key is not None else None
+    if known is not None:
+        rows = _SCORE_ROWS_ALONE((), case.pk)
+        if all(row.criterion_id in known for row in rows):
+            for row in rows:
+                _SCORE_CRITERION.set_cached_value(row, known[row.criterion_id])
+            return rows
+    rows = _SCORE_ROWS((), case.pk)
+    if key is not None:
+        if len(_FROZEN_CRITERIA) >= _FROZEN_SETS_KEPT:
+            _FROZEN_CRITERIA.clear()
+        _FROZEN_CRITERIA[key] = {row.criterion_id: row.criterion for row in rows}
+    return rows
+
+
+def forget_frozen_criteria() -> None:
+    """Drop the criteria the process keeps (tests that rewrite a frozen set's rows)."""
+    _FROZEN_CRITERIA.clear()
 
 
 class Appraisal(models.Model):

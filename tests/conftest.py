@@ -24,6 +24,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations as Postg
 from django.test.testcases import LiveServerThread
 from django.utils import translation
 
+from cases.models import forget_frozen_criteria
 from evidence.storage import LocalStorage, get_storage
 from tests import sharing, workers
 from tests.factories import open_world
@@ -115,6 +116,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = sharing.FAST_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _no_frozen_criteria_kept() -> Iterator[None]:
+    """Each test starts with no criteria kept by the process (`cases.models`): tests build
+    and rewrite sets that production would have frozen."""
+    forget_frozen_criteria()
+    yield
+    forget_frozen_criteria()
 
 
 @pytest.fixture(autouse=True)

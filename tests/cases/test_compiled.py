@@ -108,6 +108,7 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         (sheet._SCORES, (), (case.pk,)),
         (sheet._EVIDENCE, (), (case.pk,)),
         (models._SCORE_ROWS, (), (case.pk,)),
+        (models._SCORE_ROWS_ALONE, (), (case.pk,)),
         (
             services._LEAF_SCORE,
             (),

@@ -1,0 +1,122 @@
+"""A frozen criteria set never changes, so a process reads its criteria once: the score rows
+of every other case scored against it are read alone and given the criteria already held."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases import models
+from cases.models import Case, Criterion, Cycle, Score
+
+
+def loaded(case: Case) -> Case:
+    """The case as the locking query reads it: its cycle and unit loaded with it."""
+    return Case.objects.select_related("cycle", "unit").get(pk=case.pk)
+
+
+def facts(score: Score) -> tuple[Any, ...]:
+    """A row with its criterion, the criterion's area and set, as a test compares them."""
+    criterion = score.criterion
+    area = criterion.area.code if criterion.area is not None else None
+    return (
+        score.pk,
+        score.self_score,
+        score.note,
+        criterion.pk,
+        criterion.code,
+        criterion.config,
+        area,
+        criterion.framework.pk,
+    )
+
+
+def as_django_reads(case: Case) -> list[tuple[Any, ...]]:
+    """The rows and their criteria as the joined read of Django gives them."""
+    return [
+        facts(s)
+        for s in Score.objects.filter(case=case)
+        .select_related("criterion__area", "criterion__framework")
+        .order_by("criterion__position")
+    ]
+
+
+def as_read(rows: list[Score]) -> list[tuple[Any, ...]]:
+    return [facts(s) for s in rows]
+
+
+def test_the_second_case_of_a_frozen_set_reads_its_rows_alone_with_the_criteria_held(
+    world: SimpleNamespace,
+) -> None:
+    Score.objects.filter(case=world.case_b).update(note="ghi chú của Sở Tài chính")
+    first = loaded(world.case_a).score_rows()
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        second = case_b.score_rows()
+        seen = as_read(second)  # the criteria, their areas and set: nothing more is read
+    assert len(queries) == 1
+    assert '"cases_criterion"."code"' not in queries[0]["sql"]
+    assert seen == as_django_reads(world.case_b)
+    held = {row.criterion_id: row.criterion for row in first}
+    assert all(row.criterion is held[row.criterion_id] for row in second)
+
+
+def test_the_first_read_joins_the_criteria_as_before(world: SimpleNamespace) -> None:
+    case = loaded(world.case_a)
+    with CaptureQueriesContext(connection) as queries:
+        seen = as_read(case.score_rows())
+    assert len(queries) == 1
+    assert '"cases_criterion"."code"' in queries[0]["sql"]
+    assert seen == as_django_reads(world.case_a)
+
+
+def test_a_draft_cycle_s_criteria_are_not_held(world: SimpleNamespace) -> None:
+    """A set is frozen once its cycle left its draft: before, it may still be edited."""
+    Cycle.objects.filter(pk=world.cycle.pk).update(status=Cycle.Status.DRAFT)
+    loaded(world.case_a).score_rows()
+    Criterion.objects.filter(framework__cycle=world.cycle).update(config={"levels": []})
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        rows = case_b.score_rows()
+    assert '"cases_criterion"."code"' in queries[0]["sql"]
+    assert {row.criterion.config["levels"] == [] for row in rows} == {True}
+
+
+def test_a_case_read_without_its_cycle_and_unit_joins_its_criteria(
+    world: SimpleNamespace,
+) -> None:
+    """Whether the set is frozen is known from the case's own cycle and unit, when loaded."""
+    loaded(world.case_a).score_rows()
+    case_b = Case.objects.get(pk=world.case_b.pk)
+    with CaptureQueriesContext(connection) as queries:
+        case_b.score_rows()
+    assert len(queries) == 1
+    assert '"cases_criterion"."code"' in queries[0]["sql"]
+
+
+def test_a_row_whose_criterion_is_not_held_is_read_with_its_criteria(
+    world: SimpleNamespace,
+) -> None:
+    loaded(world.case_a).score_rows()
+    (key,) = models._FROZEN_CRITERIA
+    held = models._FROZEN_CRITERIA[key]
+    held.pop(next(iter(held)))  # as if the case had a row the others have not
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        seen = as_read(case_b.score_rows())
+    assert len(queries) == 2  # alone, then joined
+    assert seen == as_django_reads(world.case_b)
+
+
+@pytest.mark.django_db
+def test_the_process_keeps_a_bounded_number_of_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "_FROZEN_SETS_KEPT", 2)
+    models._FROZEN_CRITERIA.update({(1, 1): {}, (2, 1): {}})
+    case = SimpleNamespace(pk=0, cycle_id=3, unit=SimpleNamespace(group_id=1))
+    monkeypatch.setattr(models, "_frozen_key", lambda _case: (3, 1))
+    models._read_score_rows(case)  # type: ignore[arg-type]
+    assert list(models._FROZEN_CRITERIA) == [(3, 1)]
