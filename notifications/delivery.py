@@ -716,11 +716,14 @@ def write_for_audiences(
             sql, more = audience[0], list(audience[1])
         parts.append(f"SELECT q.id, {int(i)} FROM ({sql}) AS q(id)")
         params += more
+    # Each wanted user is looked up by its key (OFFSET 0 keeps the planner from joining the
+    # whole user table instead, which it chose while the table's statistics were behind).
     wanted = (
-        f"SELECT {table}.{pk}, w.i, ({may.sql}) FROM ({' UNION ALL '.join(parts)}) AS w(id, i)"
-        f" INNER JOIN {table} ON {table}.{pk} = w.id"
+        f"SELECT u.id, w.i, u.may FROM ({' UNION ALL '.join(parts)}) AS w(id, i)"
+        f" CROSS JOIN LATERAL (SELECT {table}.{pk}, ({may.sql}) FROM {table}"
+        f" WHERE {table}.{pk} = w.id OFFSET 0) AS u(id, may)"
     )
-    return _write(templates, wanted, [*may.params, *params], now)
+    return _write(templates, wanted, [*params, *may.params], now)
 
 
 def write_many_in_one_statement(
