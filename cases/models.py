@@ -658,7 +658,7 @@ _SCORE_ROWS: Compiled[Score] = Compiled(
 )
 
 
-# The same rows without their criteria, which the process already holds (`frozen_criteria`).
+# The same rows without their criteria, which the process already holds (`_FROZEN_CRITERIA`).
 _SCORE_ROWS_ALONE: Compiled[Score] = Compiled(
     lambda _key, case: Score.objects.filter(case_id=case).order_by("criterion__position")
 )
@@ -698,10 +698,15 @@ def _read_score_rows(case: Case) -> list[Score]:
             return rows
     rows = _SCORE_ROWS((), case.pk)
     if key is not None:
-        if len(_FROZEN_CRITERIA) >= _FROZEN_SETS_KEPT:
-            _FROZEN_CRITERIA.clear()
-        _FROZEN_CRITERIA[key] = {row.criterion_id: row.criterion for row in rows}
+        _keep(_FROZEN_CRITERIA, key, {row.criterion_id: row.criterion for row in rows})
     return rows
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any) -> None:
+    """`kept[key] = value`, the whole cache dropped first once it holds `_FROZEN_SETS_KEPT`."""
+    if len(kept) >= _FROZEN_SETS_KEPT:
+        kept.clear()
+    kept[key] = value
 
 
 # What a page works out from a frozen set's criteria alone (the score sheet's linked tree),
@@ -717,9 +722,7 @@ def kept_while_frozen(case: Case, name: str, work_out: Callable[[], T]) -> T:
         return work_out()
     kept = (name, *key)
     if kept not in _FROZEN_WORKED_OUT:
-        if len(_FROZEN_WORKED_OUT) >= _FROZEN_SETS_KEPT:
-            _FROZEN_WORKED_OUT.clear()
-        _FROZEN_WORKED_OUT[kept] = work_out()
+        _keep(_FROZEN_WORKED_OUT, kept, work_out())
     return _FROZEN_WORKED_OUT[kept]
 
 

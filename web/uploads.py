@@ -4,8 +4,9 @@ The server refuses a body over the limit of its address (config/bodies.py, 413) 
 reading it; a page that sent the file anyway would keep the user waiting for the whole
 upload to hear it. A form (or an element around the forms of a list) carries its limit
 (`data-max-bytes`) and the words for a file over it (`data-too-large`, with `{size}` for the
-chosen file's size, which app.js writes with the page's decimal separator); app.js says them beside the file field and sends nothing, and
-says them too when the server answers 413 all the same. The form stays as it was.
+chosen file's size, which app.js writes with the page's decimal separator); app.js says them
+beside the file field and sends nothing, and says them too when the server answers 413 all
+the same. The form stays as it was.
 """
 
 from __future__ import annotations
