@@ -14,5 +14,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Assessment cases")
 
     def ready(self) -> None:
+        from cases.lookups import register
+
+        register()  # `field__any`, before any query is built
         # Role groups need the permissions that post_migrate creates, hence this hook.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="cases-ensure-roles")
