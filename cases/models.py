@@ -472,13 +472,16 @@ class Case(ConcurrentTransitionMixin, models.Model):
             return
         rows: dict[int, list[ScoreRow]] = {case.pk: [] for case in todo}
         values = list(
-            Score.objects.filter(case__in=[case.pk for case in todo])
+            Score.objects.filter(case__any=[case.pk for case in todo])
             .order_by("case_id", "pk")
             .values_list("case_id", "criterion_id", *SCORE_ROW_COLUMNS)
         )
-        criteria = Criterion.objects.select_related("area", "framework").in_bulk(
-            {row[1] for row in values}
-        )
+        criteria = {
+            criterion.pk: criterion
+            for criterion in Criterion.objects.select_related("area", "framework").filter(
+                pk__any=list({row[1] for row in values})
+            )
+        }
         for row in values:
             rows[row[0]].append(ScoreRow(criteria[row[1]], *row[2:]))
         order = {pk: (criterion.position, pk) for pk, criterion in criteria.items()}

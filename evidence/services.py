@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -541,16 +541,18 @@ def know_backed(case: Case, criteria: set[int]) -> None:
 _CURRENT_WITH = ("document", "criterion")
 
 
-def _current_of(case_ids: list[int]) -> QuerySet[EvidenceLink]:
+def _current_of(cases: Q) -> QuerySet[EvidenceLink]:
     return (
-        EvidenceLink.objects.filter(case__in=case_ids, withdrawn_at__isnull=True)
+        EvidenceLink.objects.filter(cases, withdrawn_at__isnull=True)
         .select_related(*_CURRENT_WITH)
         .order_by("case_id", "criterion__position", "-version")
     )
 
 
 # One case's: every transition that snapshots reads it, compiled once (`cases.compiled`).
-_CURRENT_OF_ONE: Compiled[EvidenceLink] = Compiled(lambda _key, case: _current_of([case]))
+_CURRENT_OF_ONE: Compiled[EvidenceLink] = Compiled(
+    lambda _key, case: _current_of(Q(case__in=[case]))
+)
 
 
 def current_evidence(case: Case) -> list[EvidenceLink]:
@@ -569,7 +571,7 @@ def preload_current_evidence(cases: Sequence[Case]) -> None:
     found = (
         _CURRENT_OF_ONE((), next(iter(todo)))  # a submission, a finalisation
         if len(todo) == 1
-        else _current_of(list(todo))  # a batch of the sweep
+        else _current_of(Q(case__any=list(todo)))  # a batch of the sweep
     )
     for link in found:
         links[link.case_id].append(link)

@@ -198,7 +198,7 @@ def _apply_batch(
             )
             changes.setdefault(values, []).append(case.pk)
         for values, pks in changes.items():
-            Case.objects.filter(pk__in=pks).update(**dict(values), updated_at=stamp)
+            Case.objects.filter(pk__any=pks).update(**dict(values), updated_at=stamp)
         entries = [entry for _, entry in moved]
         audit.append_locked(entries)
         events.publish_many(entries)
