@@ -334,6 +334,7 @@ def get_case_for_user(
     queryset: QuerySet[Case] | CaseShape | None = None,
     *,
     also: Iterable[str] = (),
+    every: bool = False,
 ) -> Case:
     """The case, or NotFound (may not see it) / NotAllowed (may see it, may not do `perm`).
 
@@ -341,7 +342,9 @@ def get_case_for_user(
     whose query is then compiled once per process (`cases.compiled`): the pages, the
     transitions and the score saves read their case that way.
     `also`: permissions the caller's rules ask next (`has_case_perm`), answered by the same
-    query instead of one more each."""
+    query instead of one more each.
+    `every`: every permission the user holds on the case (`case_perms`, which a page's rules
+    read) comes with the case too, on PostgreSQL (elsewhere `case_perms` reads them)."""
     if not isinstance(user, User) or not user.is_active:
         raise _not_found()
     # One query answers "which case" and "may this user see it / do perm to it", the user's
@@ -353,14 +356,14 @@ def get_case_for_user(
         except (ValueError, TypeError):
             raise _not_found() from None
         known = user.__dict__.get(_GLOBAL_PERMS)
-        key = (queryset, perm, tuple(also), user.is_superuser, known)
+        key = (queryset, perm, tuple(also), user.is_superuser, known, every)
         found = _CASE(key, number, user.pk)
         if not found:
             raise _not_found()
         case = found[0]
     else:
         base = queryset if queryset is not None else Case.objects.all()
-        wanted, annotations = _decision_annotations(user, perm, also)
+        wanted, annotations = _decision_annotations(user, perm, also, every=every)
         try:
             case = base.annotate(**annotations).get(pk=pk)
         except (Case.DoesNotExist, ValueError, TypeError):
@@ -370,16 +373,48 @@ def get_case_for_user(
 
 
 def _case_read(
-    key: tuple[CaseShape, str, tuple[str, ...], bool, frozenset[str] | None], pk: int, user_pk: int
+    key: tuple[CaseShape, str, tuple[str, ...], bool, frozenset[str] | None, bool],
+    pk: int,
+    user_pk: int,
 ) -> QuerySet[Case]:
     """`get_case_for_user`'s query for a shape, a permission and what is known of the user
     (`_decision_annotations` of a user with those)."""
-    shape, perm, also, superuser, known = key
+    shape, perm, also, superuser, known, every = key
     user = User(pk=user_pk, is_superuser=superuser)
     if known is not None:
         user.__dict__[_GLOBAL_PERMS] = known
-    _wanted, annotations = _decision_annotations(user, perm, also)
+    _wanted, annotations = _decision_annotations(user, perm, also, every=every)
     return shape().annotate(**annotations).filter(pk=pk)
+
+
+def _every(asked: bool) -> bool:
+    """Whether the case's query reads every permission: as an array, which PostgreSQL has."""
+    return asked and connection.vendor == "postgresql"
+
+
+def _held_here(user: User) -> RawSQL:
+    """SQL: the user's codenames on the case, as an array (`_read_case_perms`' first part)."""
+    held = CaseUserObjectPermission
+    return RawSQL(
+        f"ARRAY(SELECT p.{_c(Permission, 'codename')} FROM {_t(held)} op"
+        f" INNER JOIN {_t(Permission)} p ON op.{_c(held, 'permission')} = p.{_c(Permission, 'id')}"
+        f" WHERE op.{_c(held, 'content_object')} = {_t(Case)}.{_c(Case, 'id')}"
+        f" AND op.{_c(held, 'user')} = %s)",
+        (user.pk,),
+        output_field=Field(),  # a list of texts, as the driver reads an array
+    )
+
+
+def _held_globally_here(user: User) -> RawSQL:
+    """SQL: the user's global case codenames, as an array (the rule `global_case_perms`)."""
+    held_globally = "" if user.is_superuser else f" AND {_held_globally()}"
+    params = ("cases",) if user.is_superuser else ("cases", user.pk, user.pk)
+    return RawSQL(
+        f"ARRAY(SELECT p.{_c(Permission, 'codename')}"
+        f" FROM {_case_permission_rows()}{held_globally})",
+        params,
+        output_field=Field(),
+    )
 
 
 _CASE: Compiled[Case] = Compiled(_case_read)
@@ -423,7 +458,7 @@ def _wanted(user: User, perm: str, also: Iterable[str] = ()) -> set[str]:
 
 
 def _decision_annotations(
-    user: User, perm: str, also: Iterable[str] = ()
+    user: User, perm: str, also: Iterable[str] = (), *, every: bool = False
 ) -> tuple[set[str], dict[str, BaseExpression]]:
     known: frozenset[str] | None = user.__dict__.get(_GLOBAL_PERMS)
     wanted = _wanted(user, perm, also)
@@ -434,10 +469,23 @@ def _decision_annotations(
         annotations.update({f"_global_{code}": _global_perm(user, code) for code in wanted})
     annotations["_own_unit"] = _own_unit(user)
     annotations["_represents"] = _represents(user)
+    if _every(every):
+        annotations[_HELD] = _held_here(user)
+        if known is None:
+            annotations[_HELD_GLOBALLY] = _held_globally_here(user)
     return wanted, annotations
 
 
+# The annotations of every permission held (`get_case_for_user(every=True)`).
+_HELD, _HELD_GLOBALLY = "_held_perms", "_held_global_perms"
+
+
 def _decide(user: User, case: Case, perm: str, wanted: set[str]) -> None:
+    if _HELD in case.__dict__:  # as `case_perms` keeps what `_read_case_perms` reads
+        if _HELD_GLOBALLY in case.__dict__:
+            user.__dict__[_GLOBAL_PERMS] = frozenset(case.__dict__[_HELD_GLOBALLY])
+        sets = case.__dict__.setdefault("_perm_sets", {})
+        sets[(user.pk, "*")] = set(global_case_perms(user)) | set(case.__dict__[_HELD])
     for code in wanted:
         _cache(case)[(user.pk, code)] = getattr(case, f"_may_{code}") or bool(
             getattr(case, f"_global_{code}", False)

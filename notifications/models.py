@@ -6,9 +6,12 @@ Invariants:
 - Each notification has one `Delivery` per channel (push, e-mail), created with it. A
   delivery is claimed by one sender at a time (`status=sending` with a lease in
   `next_attempt_at`), and ends `delivered`, `failed` (permanently refused) or `skipped`
-  (nothing to send: e-mail turned off, no address). Until then it is retried.
+  (nothing to send: e-mail turned off, no address). Until then it is retried. A push is
+  written already `delivered` by the transaction's batch, which pushes it after commit and
+  puts it back to `pending` only if that fails (notifications.delivery).
 - `Delivery.delivered_at` and `Notification.read_at` are the proof of notice: when the
-  channel took the message and when the user opened it.
+  channel took the message (a batch's push: when its transaction wrote it, a moment before)
+  and when the user opened it; `Delivery.confirmed_at`, when an open page had the push.
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ class Delivery(models.Model):
     # When pending: the earliest next try. When sending: the end of the sender's lease, after
     # which another sender may take it over (the first one died).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When sending: the sender's token. On a push written delivered: its batch's, by which a
+    # failed push after commit finds exactly its rows. Otherwise empty.
     claim = models.UUIDField(null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed by an open page at"), null=True, blank=True)

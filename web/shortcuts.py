@@ -30,9 +30,10 @@ def case_page() -> QuerySet[Case]:
 
 
 def case_for(request: HttpRequest, pk: Any, perm: str = "view_case") -> Case:
-    """The case, or 404 (may not see it) / 403 (may see it, may not do `perm`)."""
+    """The case, or 404 (may not see it) / 403 (may see it, may not do `perm`); with every
+    permission the user holds on it, which the page's rules read (no query of their own)."""
     try:
-        return permissions.get_case_for_user(request.user, pk, perm, case_page)
+        return permissions.get_case_for_user(request.user, pk, perm, case_page, every=True)
     except NotFound as error:
         raise Http404(str(error.message)) from None
     except NotAllowed as error:

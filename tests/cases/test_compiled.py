@@ -89,14 +89,22 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
     session = SessionStore()
     session["x"] = 1
     session.create()
-    shape_key = (case_page, "edit_self_score", ("submit_case",), False, None)
-    lock_key = (services._locking_query, "submit_case", (), False, frozenset({"view_case"}))
+    shape_key = (case_page, "edit_self_score", ("submit_case",), False, None, True)
+    lock_key = (
+        services._locking_query,
+        "submit_case",
+        (),
+        False,
+        frozenset({"view_case"}),
+        False,
+    )
     evidence_key = (
         evidence_services._locked_case_for_change,
         "view_case",
         evidence_services._CHANGE_PERMS,
         False,
         None,
+        False,
     )
     return [
         (auth._TOKEN, (), (token.key,)),

@@ -107,12 +107,12 @@ def test_each_person_hears_a_batch_written_in_one_statement_as_two_inserts_told_
     by_one, by_two = written(world, one_statement), written(world, two_inserts)
     assert set(by_one) == HEARD
     assert by_one == by_two
-    assert claims == {token}  # pushed from memory after commit by this transaction's batch
+    assert claims == {token}  # handed over, pushed from memory after commit by this batch
     for _texts_vi, _en, _link, read_at, deliveries in by_one.values():
         assert read_at is None
         assert deliveries == [
             ("email", "pending", 0, False, True),
-            ("push", "sending", 1, True, True),
+            ("push", "delivered", 1, True, False),
         ]
 
 
@@ -246,7 +246,10 @@ def test_the_one_statement_writes_every_column_as_the_two_inserts_do_and_returns
         None,
     )
     assert n["created_at"] == now
-    assert deliveries["push"]["next_attempt_at"] == now + delivery.LEASE
+    assert (deliveries["push"]["delivered_at"], deliveries["push"]["next_attempt_at"]) == (
+        now,
+        None,
+    )
     assert by_one[("secretariat", rules.LATE_SUMMARY, "Late")][0]["case_id"] is None
     for row in one_statement:
         assert not row._state.adding

@@ -16,11 +16,11 @@ from tests.web.province import province
 
 SHEET_QUERIES = 14
 # The unit's own sheet, whose submit checklist runs the submit's guards: the session and
-# the user, the case with the permissions, the criteria set and its criteria (on the first
-# sheet of a frozen set only: the process keeps them), the scores, the extension, the user's permissions on the case and their global ones (one query), every
-# evidence version (the sheet's read, which the guard's takes its current ones from), the
-# unread count.
-SCORE_SHEET_QUERIES = 10
+# the user, the case with every permission the user holds on it and their global ones, the
+# criteria set and its criteria (on the first sheet of a frozen set only: the process keeps
+# them), the scores, the extension, every evidence version (the sheet's read, which the
+# guard's takes its current ones from), the unread count.
+SCORE_SHEET_QUERIES = 9
 OVERVIEW_QUERIES = 12
 HOME_QUERIES = 12
 

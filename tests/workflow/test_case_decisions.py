@@ -15,6 +15,7 @@ from cases import permissions
 from cases.models import Case, CaseUserObjectPermission
 from cases.users import User
 from tests.factories import make_user
+from web.shortcuts import case_page
 from workflow import council
 
 CODES = ("view_case", "edit_self_score", "appraise_case", "finalise_case", "view_audit")
@@ -69,3 +70,28 @@ def test_each_answer_read_with_the_case_agrees_with_the_separate_check(
                     checked.setdefault(name.replace(code, "code"), set()).add(value)
     # Every answer was seen both ways: the people above exercise each rule.
     assert all(seen == {True, False} for seen in checked.values()), checked
+
+
+def test_a_page_reads_every_permission_with_the_case_as_the_separate_read_finds_them(
+    world: SimpleNamespace, django_assert_num_queries: Any
+) -> None:
+    """The score sheet's rules ask every permission the user holds on the case: read with the
+    case (`every`), they are the ones `case_perms` reads on its own, for every kind of holder,
+    and asking them then costs no query."""
+    for person in _people(world):
+        for case in (world.case_a, world.case_b):
+            fresh = User.objects.get(pk=person.pk)
+            separate = permissions.case_perms(fresh, Case.objects.get(pk=case.pk))
+            held_globally = permissions.global_case_perms(fresh)
+            asking = User.objects.get(pk=person.pk)  # nothing known about them yet
+            try:
+                with django_assert_num_queries(1):
+                    read = permissions.get_case_for_user(
+                        asking, case.pk, queryset=case_page, every=True
+                    )
+            except permissions.NotFound:
+                assert "view_case" not in separate, (person.username, case.unit.code)
+                continue
+            with django_assert_num_queries(0):
+                assert permissions.case_perms(asking, read) == separate
+                assert permissions.global_case_perms(asking) == held_globally
