@@ -98,9 +98,11 @@ def run_transition(
 
 
 # Cases per transaction of `run_transitions`: each batch has its fixed statements and commit,
-# so 200 took a thousand cases due at once (bench/sweep.py) about a tenth faster than 100; a
-# person's transition on one of them waits for its batch, a fraction of a second.
-TRANSITION_BATCH = 200
+# so 200 took a thousand cases due at once (bench/sweep.py) about a tenth faster than 100,
+# and 500 a few hundredths faster again (1,014 cases: 1,379–1,436 against 1,459–1,463 ms,
+# runs alternated); 1,000 was slower (1,541 ms).
+# A person's transition on one of them waits for its batch, about half a second.
+TRANSITION_BATCH = 500
 
 
 def run_transitions(
