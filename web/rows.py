@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -104,6 +105,8 @@ class SheetWords:
     n_points: str
     guidance: str
     data_source: str
+    areas: str
+    scored_of: str
     separator: str
 
     def pts(self, value: Any) -> str:
@@ -213,6 +216,8 @@ class SheetWords:
             n_points=_("%(n)s points"),
             guidance=_("Guidance"),
             data_source=_("Data source"),
+            areas=_("Areas"),
+            scored_of=_("%(scored)s of %(total)s scored"),
         )
 
 
@@ -565,6 +570,39 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
             f'<span class="code">{code}</span>'
             f'<span class="leaf-title" id="{a}-title">{_e(c.title)}</span>{tags}</div>'
             f"{guidance}{body}{extra}{questions}</li>"
+        )
+    return mark_safe("".join(out))  # every value above is escaped
+
+
+def area_nav(blocks: Iterable[Any], words: SheetWords) -> SafeString:
+    """The sheet's list of links to its areas (titles cut at 40 characters, as the template's
+    `truncatechars:40` cut them)."""
+    links = " · ".join(
+        f'<a href="#{b.anchor}">{_e(b.area.code)}. {_e(Truncator(b.area.title).chars(40))}</a>'
+        for b in blocks
+    )
+    return mark_safe(
+        f'<nav aria-label="{words.areas}" class="card small">\n'
+        f"  <strong>{words.areas}:</strong>\n  {links}\n</nav>"
+    )  # every value above is escaped
+
+
+def area_sections(blocks: Iterable[Any], *, page: SheetContext, can_edit: bool) -> SafeString:
+    """Every area of the score sheet: its heading, its maximum, its progress and its rows."""
+    w, out = page.words, []
+    for b in blocks:
+        a, area = b.anchor, b.area
+        progress = ""
+        if b.total:
+            done = "area-complete" if b.complete else ""
+            scored = w.scored_of % {"scored": b.scored, "total": b.total}
+            progress = f'· <span id="{b.progress_id}" class="{done}">{scored}</span>'
+        out.append(
+            f'\n<section class="area" id="{a}" aria-labelledby="{a}-title">\n  <header>\n'
+            f'    <h2 id="{a}-title">{_e(area.code)}. {_e(area.title)}</h2>\n'
+            f"    <span>{w.max} {w.pts(area.max_points)}\n      {progress}</span>\n"
+            f'  </header>\n  <ul class="rows">{score_rows(b.rows, page=page, can_edit=can_edit)}'
+            f"</ul>\n</section>\n"
         )
     return mark_safe("".join(out))  # every value above is escaped
 

@@ -157,11 +157,20 @@ def _sheet_page(context: Any) -> Any:
 
 
 @register.simple_tag(takes_context=True)
-def score_rows(context: Any, rows: Any) -> str:
-    """The leaves of one area of the score sheet (see web/rows.py for why in Python)."""
+def area_nav(context: Any) -> SafeString:
+    """The links to the sheet's areas (see web/rows.py)."""
     from web import rows as row_html
 
-    return row_html.score_rows(rows, page=_sheet_page(context), can_edit=context["sheet"].can_edit)
+    return row_html.area_nav(context["sheet"].areas, _sheet_page(context).words)
+
+
+@register.simple_tag(takes_context=True)
+def area_sections(context: Any) -> SafeString:
+    """Every area of the score sheet with its rows, in Python like the rows themselves."""
+    from web import rows as row_html
+
+    sheet = context["sheet"]
+    return row_html.area_sections(sheet.areas, page=_sheet_page(context), can_edit=sheet.can_edit)
 
 
 @register.simple_tag(takes_context=True)
