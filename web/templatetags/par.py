@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -154,6 +155,15 @@ def _sheet_page(context: Any) -> Any:
         page = row_html.SheetContext.for_page(context["request"], context["case"])
         context.render_context["score_rows_page"] = page
     return page
+
+
+@register.simple_tag(takes_context=True)
+def top_bar(context: Any) -> SafeString:
+    """The top bar of every page (see web/frame.py for why in Python)."""
+    from web import frame
+
+    person_name = escape(person(context.get("user")))
+    return mark_safe(frame.top_bar(context, person_name))  # every value in it is escaped
 
 
 @register.simple_tag(takes_context=True)
