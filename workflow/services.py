@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -97,14 +98,6 @@ def run_transition(
         ) from None
 
 
-# Cases per transaction of `run_transitions`: each batch has its fixed statements and commit,
-# so 200 took a thousand cases due at once (bench/sweep.py) about a tenth faster than 100,
-# and 500 a few hundredths faster again (1,014 cases: 1,379–1,436 against 1,459–1,463 ms,
-# runs alternated); 1,000 was slower (1,541 ms).
-# A person's transition on one of them waits for its batch, about half a second.
-TRANSITION_BATCH = 500
-
-
 def run_transitions(
     case_ids: Iterable[int],
     name: str,
@@ -112,10 +105,10 @@ def run_transitions(
     actor: User,
     comment: str = "",
     now: datetime | None = None,
-    batch: int = TRANSITION_BATCH,
+    batch: int | None = None,
 ) -> Iterator[tuple[int, BaseException | None]]:
     """Run one transition on many cases (the sweep at a cutoff): one transaction per `batch`
-    cases in id order. Yields (case id, None or what refused it) once its batch committed.
+    cases (the TRANSITION_BATCH setting unless given) in id order. Yields (case id, None or what refused it) once its batch committed.
 
     A batch costs a fixed number of statements whatever its size (`_apply_batch`): the
     cases locked in one query, their snapshots read in a few, one UPDATE, one audit INSERT,
@@ -127,6 +120,7 @@ def run_transitions(
     Cases are locked in id order, as every sweep does, so two sweeps wait, never deadlock;
     a person's transition on a case of the batch waits for the batch to commit."""
     ids = sorted(case_ids)
+    batch = batch or settings.TRANSITION_BATCH
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         try:

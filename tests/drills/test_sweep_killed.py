@@ -61,7 +61,8 @@ def test_a_sweep_killed_midway_is_finished_by_the_next_run_and_nothing_is_done_t
         self_assessment_due=local_date(timezone.now())
         - timedelta(days=1)  # the cutoff was last night
     )
-    env = production_env()
+    # Batches smaller than the province, so that a kill can land between two of them.
+    env = production_env(TRANSITION_BATCH=str(UNITS // 3))
 
     def kill_when(condition: Callable[[], bool], log: Path) -> float:
         """Start the worker's sweep; SIGKILL it as soon as `condition` holds."""
