@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -193,3 +194,24 @@ def appraised_but_one(world: Any, missing: str = "2.2") -> None:
         appraise_all(case, world.appraiser)
         force_state(case, Case.State.APPRAISING)
     Score.objects.filter(case=world.case_b, criterion__code=missing).update(appraised_round=None)
+
+
+def read_alone_with_criteria_held(
+    read: Callable[[Case], list[Score]],
+    first: Case,
+    second: Case,
+    facts: Callable[[Score], Any],
+    joined: str,
+) -> list[Any]:
+    """A reader of score rows (`Case.score_rows`, the sheet's `case_scores`) on two cases of a
+    frozen set: the second reads its rows in one query, without the criteria (`joined`, a
+    piece of SQL of the join, is absent), and shares the first's criterion instances.
+    Returns the facts of the second's rows, read within that one query."""
+    held = {row.criterion_id: row.criterion for row in read(first)}
+    with CaptureQueriesContext(connection) as queries:
+        rows = read(second)
+        seen = [facts(row) for row in rows]  # the criteria, headings and set: nothing more read
+    assert len(queries) == 1
+    assert joined not in queries[0]["sql"]
+    assert all(row.criterion is held[row.criterion_id] for row in rows)
+    return seen

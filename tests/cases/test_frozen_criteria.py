@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cases import models
 from cases.models import Case, Criterion, Cycle, Score
+from tests.helpers import read_alone_with_criteria_held
 
 
 def loaded(case: Case) -> Case:
@@ -53,16 +54,14 @@ def test_the_second_case_of_a_frozen_set_reads_its_rows_alone_with_the_criteria_
     world: SimpleNamespace,
 ) -> None:
     Score.objects.filter(case=world.case_b).update(note="ghi chú của Sở Tài chính")
-    first = loaded(world.case_a).score_rows()
-    case_b = loaded(world.case_b)
-    with CaptureQueriesContext(connection) as queries:
-        second = case_b.score_rows()
-        seen = as_read(second)  # the criteria, their areas and set: nothing more is read
-    assert len(queries) == 1
-    assert '"cases_criterion"."code"' not in queries[0]["sql"]
+    seen = read_alone_with_criteria_held(
+        Case.score_rows,
+        loaded(world.case_a),
+        loaded(world.case_b),
+        facts,
+        joined='"cases_criterion"."code"',
+    )
     assert seen == as_django_reads(world.case_b)
-    held = {row.criterion_id: row.criterion for row in first}
-    assert all(row.criterion is held[row.criterion_id] for row in second)
 
 
 def test_the_first_read_joins_the_criteria_as_before(world: SimpleNamespace) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from cases.models import Case, Criterion, Cycle, Score
+from tests.helpers import read_alone_with_criteria_held
 from web.pages.sheet import case_scores
 from web.shortcuts import case_page
 
@@ -47,16 +45,10 @@ def test_the_second_sheet_of_a_frozen_set_reads_its_score_rows_alone(
     world: SimpleNamespace,
 ) -> None:
     Score.objects.filter(case=world.case_b).update(note="ghi chú của Sở Tài chính")
-    first = case_scores(loaded(world.case_a))
-    case_b = loaded(world.case_b)
-    with CaptureQueriesContext(connection) as queries:
-        second = case_scores(case_b)
-        seen = [facts(s) for s in second]  # headings and set: nothing more is read
-    assert len(queries) == 1
-    assert '"cases_criterion"' not in queries[0]["sql"]
+    seen = read_alone_with_criteria_held(
+        case_scores, loaded(world.case_a), loaded(world.case_b), facts, joined='"cases_criterion"'
+    )
     assert seen == as_django_reads(world.case_b)
-    held = {s.criterion_id: s.criterion for s in first}
-    assert all(s.criterion is held[s.criterion_id] for s in second)
 
 
 def test_a_draft_cycle_s_tree_is_read_again_for_each_sheet(world: SimpleNamespace) -> None:
