@@ -3,6 +3,7 @@ of every other case scored against it are read alone and given the criteria alre
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases import models
-from cases.models import Case, Criterion, Cycle, Score
+from cases.models import Case, Criterion, Cycle, Score, ScoreRow
 from tests.helpers import read_alone_with_criteria_held
 
 
@@ -119,3 +120,42 @@ def test_the_process_keeps_a_bounded_number_of_sets(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(models, "_frozen_key", lambda _case: (3, 1))
     models._read_score_rows(case)  # type: ignore[arg-type]
     assert list(models._FROZEN_CRITERIA) == [(3, 1)]
+
+
+def snapshot_facts(row: ScoreRow) -> tuple[Any, ...]:
+    return (row.criterion.pk, row.criterion.code, *row[1:])
+
+
+def test_a_submit_s_guards_and_snapshot_read_the_rows_as_values_with_the_criteria_held(
+    world: SimpleNamespace,
+) -> None:
+    """Once the process holds the set, the rows a transition's guards and snapshot read come
+    in one query of plain values, no model row built, the same as read through the models."""
+    Score.objects.filter(case=world.case_b).update(note="ghi chú", self_score=Decimal("1.5"))
+    held = {row.criterion_id: row.criterion for row in loaded(world.case_a).score_rows()}
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        rows = case_b.snapshot_rows()
+        assert case_b.snapshot_rows() is rows  # read once per instance
+    assert len(queries) == 1 and '"cases_criterion"."code"' not in queries[0]["sql"]
+    assert "_score_rows" not in case_b.__dict__
+    assert all(row.criterion is held[row.criterion.pk] for row in rows)
+    through_models = loaded(world.case_b)
+    through_models.score_rows()
+    assert [snapshot_facts(r) for r in rows] == [
+        snapshot_facts(r) for r in through_models.snapshot_rows()
+    ]
+    assert {row.note for row in rows} == {"ghi chú"}
+
+
+def test_a_case_whose_set_is_not_held_reads_its_rows_through_the_models(
+    world: SimpleNamespace,
+) -> None:
+    case = loaded(world.case_a)
+    with CaptureQueriesContext(connection) as queries:
+        rows = case.snapshot_rows()
+    assert len(queries) == 1 and '"cases_criterion"."code"' in queries[0]["sql"]
+    assert [snapshot_facts(r) for r in rows] == [
+        (s.criterion_id, s.criterion.code, *(getattr(s, c) for c in models.SCORE_ROW_COLUMNS))
+        for s in case.score_rows()
+    ]
