@@ -8,11 +8,15 @@ is chosen once per column (the values the driver takes as they are pass as they 
 the columns travel as arrays apart from the statement (the connection binds on the
 server: `config/settings.py`) instead of quoted into it. Other databases take Django's own
 compiler.
+
+A single change (a score save, a transition) writes its row by an UPDATE written once per
+model and fields (`pending_update`), sent in the statement of its audit entry's INSERT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -55,6 +59,7 @@ def insert(
     returning: Sequence[str] = (),
     ignore_conflicts: bool = False,
     written: Mapping[str, Sequence[Any]] | None = None,
+    along: Update | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT the new instances `objs` (of one model) with every concrete column but the
     primary key; returns the `returning` columns of the rows written, in the order of `objs`
@@ -63,7 +68,13 @@ def insert(
     `written`: columns (by attribute name) whose values the caller has already written as
     the database reads them, one per object: a JSON column as its text, which the objects
     hold as the value it reads back as (PostgreSQL takes the text; other databases the
-    objects' values, the same JSON)."""
+    objects' values, the same JSON).
+
+    `along`: an UPDATE (`pending_update`) sent with the INSERT, on PostgreSQL in its very
+    statement, else just before it; its `rowcount` is set."""
+    if along is not None and (connection.vendor != "postgresql" or not objs):
+        along.send()
+        along = None
     if not objs:
         return []
     model = type(objs[0])
@@ -118,11 +129,32 @@ def insert(
             shape.append(_TEXTS if attname in given and kind in ("json", "jsonb") else _ARRAY)
             spread.append(column)
     statement = _insert_sql(model, tuple(shape), ignore_conflicts, tuple(returning))
+    if along is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _along_sql(along.sql, statement, bool(returning)), [*along.params, *once, *spread]
+            )
+            fetched = cursor.fetchall()
+        along.rowcount = int(fetched[0][0])
+        # The row of the LEFT JOIN when nothing was inserted has no mark (see `_along_sql`).
+        return [tuple(row[2:]) for row in fetched if row[1] is not None]
     with connection.cursor() as cursor:
         cursor.execute(statement, [*once, *spread])
         if returned:
             rows += [tuple(row) for row in cursor.fetchall()]
     return rows
+
+
+@cache
+def _along_sql(update: str, insert: str, returns: bool) -> str:
+    """The UPDATE and the INSERT in one statement (a data-modifying WITH): the number of rows
+    the UPDATE changed, then a mark and the INSERT's RETURNING columns, one row per row
+    inserted, or one row without the mark if none was."""
+    rows = "r.* FROM (SELECT 1) AS one LEFT JOIN (SELECT true, i.* FROM i) AS r ON true"
+    return (
+        f"WITH w AS ({update} RETURNING 1), i AS ({insert}) "
+        f"SELECT (SELECT COUNT(*) FROM w), {rows if returns else 'NULL'}"
+    )
 
 
 # How `insert` sends a column: one value for every row, an array of JSON texts, an array.
@@ -189,13 +221,31 @@ def create(objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
-def update(
+@dataclass
+class Update:
+    """An UPDATE written out and not yet sent (`pending_update`): a change sends it with its
+    audit entry's INSERT (`insert(..., along=...)`), a round trip less for a score save or a
+    transition (bench/transitions.py); `rowcount` is what it changed once sent."""
+
+    sql: str
+    params: list[Any]
+    rowcount: int | None = None
+
+    def send(self) -> int:
+        """Send it on its own (where it cannot go with an INSERT)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            self.rowcount = int(cursor.rowcount)
+        return self.rowcount
+
+
+def pending_update(
     obj: models.Model, attnames: Sequence[str], *, where: Mapping[str, Any] | None = None
-) -> int:
-    """UPDATE these fields (by attribute name) of a saved instance, found by its primary key
-    and, if given, the values `where` names, as `save(update_fields=...)` writes them (a time
-    set on save is set) but by a statement written once per model and fields; returns the
-    number of rows changed (0 or 1). Sends no signal: for the rows nothing listens to (a
+) -> Update:
+    """An UPDATE of these fields (by attribute name) of a saved instance, found by its
+    primary key and, if given, the values `where` names, as `save(update_fields=...)` writes
+    them (a time set on save is set on `obj` now) but by a statement written once per model
+    and fields; not sent (`Update`). Sends no signal: for the rows nothing listens to (a
     score save, a case's transition)."""
     given = where or {}
     values = [
@@ -206,10 +256,7 @@ def update(
     values += [
         prepare(given[field.attname]) for field, prepare in _update_fields(type(obj), tuple(given))
     ]
-    statement = _update_sql(type(obj), tuple(attnames), tuple(given))
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        return int(cursor.rowcount)
+    return Update(_update_sql(type(obj), tuple(attnames), tuple(given)), values)
 
 
 @cache

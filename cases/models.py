@@ -448,14 +448,22 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.__dict__["_score_rows"]
 
     def snapshot_rows(self) -> list[ScoreRow]:
-        """The score rows as a snapshot reads them: the rows a batch read for many cases
-        (`load_snapshot_rows`), else those `score_rows()` loaded (the guards' rows)."""
-        if "_snapshot_rows" in self.__dict__:
-            return self.__dict__["_snapshot_rows"]
-        return [
-            ScoreRow(score.criterion, *(getattr(score, column) for column in SCORE_ROW_COLUMNS))
-            for score in self.score_rows()
-        ]
+        """The score rows as plain values, as a transition's guards and its snapshot read
+        them, once per instance: those a batch read for many cases (`load_snapshot_rows`),
+        else read alone when the process holds the criteria of the case's frozen set (no
+        model rows built: they and their times were a tenth of a submit's CPU), else those
+        `score_rows()` loads (a page that read them sets those)."""
+        rows: list[ScoreRow] | None = self.__dict__.get("_snapshot_rows")
+        if rows is None:
+            if "_score_rows" not in self.__dict__:
+                rows = _read_rows_of_frozen_set(self)
+            if rows is None:
+                rows = [
+                    ScoreRow(score.criterion, *(getattr(score, c) for c in SCORE_ROW_COLUMNS))
+                    for score in self.score_rows()
+                ]
+            self.__dict__["_snapshot_rows"] = rows
+        return rows
 
     @staticmethod
     def load_snapshot_rows(cases: Sequence[Case]) -> None:
@@ -709,6 +717,29 @@ def _frozen_key(case: Case) -> tuple[int, int] | None:
     if case.cycle.status == Cycle.Status.DRAFT:
         return None
     return (case.cycle_id, case.unit.group_id)
+
+
+# The same rows as plain values (`Case.snapshot_rows`).
+_SNAPSHOT_ROWS: Compiled[Score] = Compiled(
+    lambda _key, case: (
+        Score.objects.filter(case_id=case)
+        .order_by("criterion__position")
+        .values_list("criterion_id", *SCORE_ROW_COLUMNS)
+    )
+)
+
+
+def _read_rows_of_frozen_set(case: Case) -> list[ScoreRow] | None:
+    """The case's rows as plain values with the criteria the process holds for its frozen
+    set, in one query; None when it holds none (or not all of them)."""
+    key = _frozen_key(case)
+    known = _FROZEN_CRITERIA.get(key) if key is not None else None
+    if known is None:
+        return None
+    values = _SNAPSHOT_ROWS.rows((), case.pk)
+    if not all(row[0] in known for row in values):
+        return None
+    return [ScoreRow(known[row[0]], *row[1:]) for row in values]
 
 
 def _read_score_rows(case: Case) -> list[Score]:

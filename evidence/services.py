@@ -499,7 +499,7 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
     )
     return [
         message % {"code": score.criterion.code}
-        for score in case.score_rows()
+        for score in case.snapshot_rows()
         if score.criterion.evidence_required
         and not score.not_applicable
         and (score.evidence_explanation == "" or not text_may_stand_in)
@@ -508,7 +508,7 @@ def evidence_or_explanation(case: Case, now: datetime, params: dict[str, Any]) -
             score.criterion.method not in BONUS_PENALTY
             or (score.self_score is not None and score.self_score > 0)
         )
-        and score.criterion_id not in backed
+        and score.criterion.pk not in backed
     ]
 
 

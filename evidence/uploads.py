@@ -45,6 +45,7 @@ MULTIPART_SLACK = 256 * 1024
 # Types decided by their first bytes, worth storing while they arrive.
 STREAMABLE = frozenset({"pdf", "jpeg", "png"})
 QUEUE_CHUNKS = 3  # 3 × 1 MiB between the request and the store
+PIPE_PART = 1024 * 1024  # what the handler gathers before handing it to the store's thread
 STALL_SECONDS = 300  # a sender silent this long is gone: the store's upload is aborted
 
 
@@ -157,7 +158,10 @@ def _unavailable() -> StoreUnavailable:
 
 
 class EvidenceUploadHandler(TemporaryFileUploadHandler):
-    chunk_size = 1024 * 1024
+    # Django's own size: its multipart parser copies the rest of its chunk each time it looks
+    # for a boundary, which cost 2.4 ms of CPU per 1 MB file in chunks of 1 MiB and 0.4 ms in
+    # chunks of 64 KiB. The store's thread still gets its data in parts of PIPE_PART.
+    chunk_size = 64 * 1024
 
     def __init__(self, request: Any = None, *, case_id: Any = None) -> None:
         super().__init__(request)
@@ -169,6 +173,8 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self.head = bytearray()
         self.put: _StreamingPut | None = None
         self.upload: StreamedUpload | None = None
+        self.gathered: list[bytes] = []  # chunks not yet handed to the store's thread
+        self.gathered_bytes = 0
 
     def allow(self, case: Case) -> None:
         self.case = case
@@ -233,7 +239,18 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         if self.mode == "spool":
             self.file.write(data)
             return
+        self.gathered.append(data)
+        self.gathered_bytes += len(data)
+        if self.gathered_bytes >= PIPE_PART:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The chunks gathered so far, as one part to the store's thread."""
         assert self.put is not None
+        data = b"".join(self.gathered)
+        self.gathered, self.gathered_bytes = [], 0
+        if not data:
+            return
         try:
             self.put.pipe.write(data)
         except UploadAborted:
@@ -254,6 +271,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         if self.mode == "spool":
             return super().file_complete(file_size)
         assert self.put is not None
+        self._hand_over()
         with contextlib.suppress(UploadAborted):
             self.put.pipe.end()
         self.put.join()

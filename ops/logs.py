@@ -119,8 +119,11 @@ class RequestLogMiddleware:
 
 def log_transition(entry: Any) -> None:
     """workflow.events in-transaction subscriber: one line per case transition, written
-    once the transition has committed (a rolled-back one is not logged)."""
-    if not entry.action.startswith("workflow.case."):
+    once the transition has committed (a rolled-back one is not logged). Nothing is done
+    where its level is off (LOG_LEVEL above INFO)."""
+    if not entry.action.startswith("workflow.case.") or not transition_log.isEnabledFor(
+        logging.INFO
+    ):
         return
     fields = {
         "event": "transition",

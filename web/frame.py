@@ -51,7 +51,7 @@ def _current(name: str | None, *names: str) -> str:
     return ' aria-current="page"' if name is not None and name in names else ""
 
 
-def _csrf(context: Any) -> str:
+def csrf_input(context: Any) -> str:
     """What `{% csrf_token %}` writes."""
     token = context.get("csrf_token")
     if not token or token == "NOTPROVIDED":
@@ -65,7 +65,7 @@ def top_bar(context: Any, person: str) -> str:
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     name = getattr(match, "url_name", None)
-    csrf = _csrf(context)
+    csrf = csrf_input(context)
     home = url("web:home")
     user = context.get("user")
     menu = ""

@@ -186,14 +186,21 @@ class EntryFields(TypedDict, total=False):
     chain: str
 
 
-def record(action: str, *, case_locked: bool = False, **fields: Unpack[EntryFields]) -> AuditEntry:
+def record(
+    action: str,
+    *,
+    case_locked: bool = False,
+    along: bulk.Update | None = None,
+    **fields: Unpack[EntryFields],
+) -> AuditEntry:
     """Write one entry. Must run inside the transaction of the change it records.
 
     `case_locked`: the caller holds the case's row lock (select_for_update) in this
-    transaction, which serialises the case's chain; otherwise it is taken here."""
+    transaction, which serialises the case's chain; otherwise it is taken here.
+    `along`: the change's own UPDATE, not yet sent: it goes with the entry's INSERT."""
     _require_transaction()
     entry = entry_of(action, **fields)
-    _append(entry, case_locked=case_locked)
+    _append(entry, case_locked=case_locked, along=along)
     return entry
 
 
@@ -411,13 +418,16 @@ def _read_head(chain: str) -> tuple[int, str]:
     return head.first() or (0, GENESIS_HASH)
 
 
-def _append(entry: AuditEntry, *, case_locked: bool = False) -> None:
+def _append(
+    entry: AuditEntry, *, case_locked: bool = False, along: bulk.Update | None = None
+) -> None:
     """Chain the entry onto its chain's head and insert it, in one statement when the head
-    came with the locked case.
+    came with the locked case (with the change's UPDATE, if `along`).
 
     That head was read by the statement that waited for the case's lock, whose snapshot may
     predate the commit of the writer it waited for: then the position is taken, the insert
-    (ON CONFLICT DO NOTHING) writes nothing, and the head is read again, now current."""
+    (ON CONFLICT DO NOTHING) writes nothing, and the head is read again, now current (the
+    UPDATE went through the first time: it is not sent again)."""
     entry.chain = entry.chain or chain_of(entry)
     _lock_chain(entry.chain, case_locked=case_locked)
     case = entry.case if entry.case_id is not None else None
@@ -431,8 +441,9 @@ def _append(entry: AuditEntry, *, case_locked: bool = False) -> None:
     while True:
         entry.seq, entry.prev_hash = head[0] + 1, head[1]
         entry.hash = entry_hash(entry, {entry.key_id: key.encode()})
-        if not _insert_many_unless_taken([entry]):
+        if not _insert_many_unless_taken([entry], along=along):
             break
+        along = None
         head = _read_head(entry.chain)
     if case is not None:
         case.__dict__[HEAD_SEQ], case.__dict__[HEAD_HASH] = entry.seq, entry.hash
@@ -488,8 +499,11 @@ def _read_heads(chains: Sequence[str]) -> dict[str, tuple[int, str]]:
     return heads
 
 
-def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all; returns those not written.
+def _insert_many_unless_taken(
+    entries: Sequence[AuditEntry], *, along: bulk.Update | None = None
+) -> list[AuditEntry]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for all (`along` an UPDATE sent in
+    the same statement); returns those not written.
 
     Written by `cases.bulk.insert`, each snapshot as the text its hash was taken of: written
     out again, or quoted into the statement, the snapshots cost more than the rest of the
@@ -505,6 +519,7 @@ def _insert_many_unless_taken(entries: Sequence[AuditEntry]) -> list[AuditEntry]
         returning=("id", "chain", "seq"),
         ignore_conflicts=True,
         written={"snapshot": snapshots},
+        along=along,
     )
     written = {(chain, seq): pk for pk, chain, seq in rows}
     taken = []
@@ -876,11 +891,13 @@ def case_transition(
     data: Mapping[str, Json] | None = None,
     snapshot: bool = False,
     case_locked: bool = False,
+    along: bulk.Update | None = None,
 ) -> AuditEntry:
+    """Record a transition of the case (`along`: its UPDATE of the case, not yet sent)."""
     entry = case_transition_entry(
         case, name=name, actor=actor, source=source, comment=comment, data=data, snapshot=snapshot
     )
-    _append(entry, case_locked=case_locked)
+    _append(entry, case_locked=case_locked, along=along)
     return entry
 
 
@@ -931,7 +948,9 @@ def score_changed(
     appraised: bool,
     comment: str = "",
     case_locked: bool = False,
+    along: bulk.Update | None = None,
 ) -> AuditEntry:
+    """Record a change of a score (`along`: its UPDATE of the score row, not yet sent)."""
     after = score_fields(score)
     return record(
         SCORE_APPRAISED if appraised else SCORE_SELF,
@@ -943,6 +962,7 @@ def score_changed(
         comment=comment,
         data={"criterion": score.criterion.code},
         case_locked=case_locked,
+        along=along,
     )
 
 

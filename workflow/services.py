@@ -243,11 +243,17 @@ def _changed(case: Case, before: dict[str, Any]) -> list[str]:
     ]
 
 
-def _save_step(case: Case, source: str, changed: list[str]) -> None:
-    """Write the columns the step changed (the row is locked: the others are as read) by a
-    statement written once, not compiled by the ORM for every transition; on the condition
-    django-fsm's save puts (ConcurrentTransitionMixin): the row is still in `source`."""
-    if not bulk.update(case, [*changed, "updated_at"], where={"state": source}):
+def _step_update(case: Case, source: str, changed: list[str]) -> bulk.Update:
+    """The UPDATE of the columns the step changed (the row is locked: the others are as
+    read), by a statement written once, not compiled by the ORM for every transition; on the
+    condition django-fsm's save puts (ConcurrentTransitionMixin): the row is still in
+    `source`. Sent with the step's audit entry (`_saved`)."""
+    return bulk.pending_update(case, [*changed, "updated_at"], where={"state": source})
+
+
+def _saved(case: Case, step: bulk.Update) -> None:
+    """Refuse the step if its UPDATE found the case moved on; else record it as saved."""
+    if not step.rowcount:
         raise ConcurrentTransition("The case's state changed since it was read.")
     case._update_initial_state()  # what the mixin's save() records after writing
 
@@ -292,7 +298,7 @@ def apply_transition(
     case = _locked_case(case_id, actor, spec.perm)
     before = _columns(case)
     source = _move(case, spec, actor, now, params)
-    _save_step(case, source, _changed(case, before))
+    step = _step_update(case, source, _changed(case, before))
     data = _AFTER.get(name, lambda c, n, p: {})(case, now, params)
     data.update({k: v for k, v in params.items() if k not in ("comment",)})
     entry = audit.case_transition(
@@ -304,7 +310,9 @@ def apply_transition(
         data=data,
         snapshot=spec.snapshot,
         case_locked=True,
+        along=step,
     )
+    _saved(case, step)
     events.publish(entry)
     return case
 
@@ -510,8 +518,14 @@ def set_self_score(
         score.note = _text(change.note, score.note)
         score.evidence_explanation = _text(change.evidence_explanation, score.evidence_explanation)
         score.version += 1
-        bulk.update(score, _SELF_SCORE_FIELDS)
-        audit.score_changed(score, actor=actor, before=before, appraised=False, case_locked=True)
+        audit.score_changed(
+            score,
+            actor=actor,
+            before=before,
+            appraised=False,
+            case_locked=True,
+            along=bulk.pending_update(score, _SELF_SCORE_FIELDS),
+        )
     return score
 
 

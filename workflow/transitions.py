@@ -46,7 +46,7 @@ def after_self_deadline(case: Case, now: datetime, params: dict[str, Any]) -> li
 def every_criterion_self_scored(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
     return [
         _("Criterion %(code)s has no self score.") % {"code": s.criterion.code}
-        for s in case.score_rows()
+        for s in case.snapshot_rows()
         if s.self_score is None
         and not s.not_applicable
         and s.criterion.method not in NOT_SELF_SCORED
@@ -57,7 +57,7 @@ def not_applicable_has_reason(case: Case, now: datetime, params: dict[str, Any])
     return [
         _("Criterion %(code)s is marked not applicable without a reason.")
         % {"code": s.criterion.code}
-        for s in case.score_rows()
+        for s in case.snapshot_rows()
         if s.not_applicable and not s.not_applicable_reason.strip()
     ]
 
@@ -99,7 +99,7 @@ def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any])
 def every_criterion_appraised(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
     return [
         _("Criterion %(code)s has not been appraised.") % {"code": s.criterion.code}
-        for s in case.score_rows()
+        for s in case.snapshot_rows()
         if s.appraised_round is None and s.criterion.method not in NOT_SELF_SCORED
     ]
 

@@ -117,6 +117,7 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         (sheet._EVIDENCE, (), (case.pk,)),
         (models._SCORE_ROWS, (), (case.pk,)),
         (models._SCORE_ROWS_ALONE, (), (case.pk,)),
+        (models._SNAPSHOT_ROWS, (), (case.pk,)),
         (
             services._LEAF_SCORE,
             (),

@@ -3,6 +3,7 @@ of every other case scored against it are read alone and given the criteria alre
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases import models
-from cases.models import Case, Criterion, Cycle, Score
+from cases.models import Case, Criterion, Cycle, Score, ScoreRow
 from tests.helpers import read_alone_with_criteria_held
 
 
@@ -121,7 +122,46 @@ def test_the_process_keeps_a_bounded_number_of_sets(monkeypatch: pytest.MonkeyPa
     assert list(models._FROZEN_CRITERIA) == [(3, 1)]
 
 
-def snapshot_facts(case: Case) -> list[tuple[Any, ...]]:
+def snapshot_facts(row: ScoreRow) -> tuple[Any, ...]:
+    return (row.criterion.pk, row.criterion.code, *row[1:])
+
+
+def test_a_submit_s_guards_and_snapshot_read_the_rows_as_values_with_the_criteria_held(
+    world: SimpleNamespace,
+) -> None:
+    """Once the process holds the set, the rows a transition's guards and snapshot read come
+    in one query of plain values, no model row built, the same as read through the models."""
+    Score.objects.filter(case=world.case_b).update(note="ghi chú", self_score=Decimal("1.5"))
+    held = {row.criterion_id: row.criterion for row in loaded(world.case_a).score_rows()}
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        rows = case_b.snapshot_rows()
+        assert case_b.snapshot_rows() is rows  # read once per instance
+    assert len(queries) == 1 and '"cases_criterion"."code"' not in queries[0]["sql"]
+    assert "_score_rows" not in case_b.__dict__
+    assert all(row.criterion is held[row.criterion.pk] for row in rows)
+    through_models = loaded(world.case_b)
+    through_models.score_rows()
+    assert [snapshot_facts(r) for r in rows] == [
+        snapshot_facts(r) for r in through_models.snapshot_rows()
+    ]
+    assert {row.note for row in rows} == {"ghi chú"}
+
+
+def test_a_case_whose_set_is_not_held_reads_its_rows_through_the_models(
+    world: SimpleNamespace,
+) -> None:
+    case = loaded(world.case_a)
+    with CaptureQueriesContext(connection) as queries:
+        rows = case.snapshot_rows()
+    assert len(queries) == 1 and '"cases_criterion"."code"' in queries[0]["sql"]
+    assert [snapshot_facts(r) for r in rows] == [
+        (s.criterion_id, s.criterion.code, *(getattr(s, c) for c in models.SCORE_ROW_COLUMNS))
+        for s in case.score_rows()
+    ]
+
+
+def batch_facts(case: Case) -> list[tuple[Any, ...]]:
     """The rows a batch's snapshot reads, with their criteria, as a test compares them."""
     rows = []
     for row in case.snapshot_rows():
@@ -149,10 +189,10 @@ def test_a_sweep_batch_reads_the_criteria_of_a_frozen_set_once_per_process(
     assert len(queries) == 1
     assert '"cases_criterion"' not in queries[0]["sql"]
     for case in (first, later):
-        assert snapshot_facts(case) == [
+        assert batch_facts(case) == [
             (row[1], row[2], row[3], row[4], row[6], row[7]) for row in as_django_reads(case)
         ]
-    assert snapshot_facts(later)[0][1] == "ghi chú của Sở Tài chính"
+    assert batch_facts(later)[0][1] == "ghi chú của Sở Tài chính"
 
 
 def test_a_sweep_batch_of_a_draft_cycle_reads_its_criteria_each_time(

@@ -14,9 +14,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from ops.logs import JsonFormatter
+from ops.logs import JsonFormatter, log_transition
 from tests.factories import PASSWORD
 from tests.helpers import fill_self_scores
+from workflow import services
+from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 CONTENT_MARKER = b"NOI-DUNG-MAT-CUA-TAI-LIEU"
@@ -92,6 +94,24 @@ def test_a_unit_heads_day_in_the_logs(
     assert transition["request_id"] == "proxy-42"
     assert transition["case_id"] == world.case_a.pk
     assert transition["actor_id"] == world.head_a.pk
+
+
+def test_a_transition_writes_no_line_and_waits_for_no_commit_when_the_level_is_off(
+    world: SimpleNamespace,
+    log_lines: StringIO,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    fill_self_scores(world.case_a)
+    logging.getLogger().setLevel(logging.WARNING)  # LOG_LEVEL=WARNING
+    case = services.run_transition(world.case_a.pk, "submit", actor=world.head_a)
+    with django_capture_on_commit_callbacks() as after_commit:
+        log_transition(AuditEntry.objects.get(case=case, action="workflow.case.submit"))
+    assert after_commit == []
+    logging.getLogger().setLevel(logging.INFO)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_transition(world.case_a.pk, "recall", actor=world.head_a)
+    (line,) = [ln for ln in parsed(log_lines) if ln.get("event") == "transition"]
+    assert line["action"] == "workflow.case.recall"
 
 
 def test_a_forged_request_id_is_replaced(world: SimpleNamespace, log_lines: StringIO) -> None:

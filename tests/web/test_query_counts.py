@@ -131,9 +131,9 @@ def test_the_secretariat_home_with_300_cases_costs_a_fixed_number_of_queries(
 
 # The sheet's autosave of one row (htmx): the session and the user, the case with the
 # permission, the leaf; the save itself (BEGIN, the case locked, the score row locked with its
-# criterion, UPDATE, the audit INSERT, COMMIT); then the row's fragment: the area's and the
-# case's progress (one aggregate) and the case's totals (three).
-AUTOSAVE_QUERIES = 14
+# criterion, the UPDATE with the audit INSERT, COMMIT); then the row's fragment: the area's
+# and the case's progress (one aggregate) and the case's totals (three).
+AUTOSAVE_QUERIES = 13
 
 
 def test_an_autosave_costs_the_same_for_8_or_100_criteria(

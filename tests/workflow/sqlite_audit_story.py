@@ -26,6 +26,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from cases import bulk
     from cases.models import Case, Cycle, Unit, UnitGroup
     from workflow import audit
 
@@ -72,16 +73,21 @@ def main() -> None:
         ]
         audit.append_locked(batch)
     assert all(entry.pk is not None and entry.seq == 21 for entry in batch), batch
+    # A change's UPDATE given with its entry goes just before the entry's INSERT here.
+    with transaction.atomic():
+        change = bulk.pending_update(cases[1], ["updated_at"])
+        audit.record("tests.sqlite.along", actor=user, case=cases[1], along=change)
+    assert change.rowcount == 1, change
     assert audit.anchor(full=True) is not None
     result = audit.verify()
-    assert result.problem == "" and result.checked == 63, result
+    assert result.problem == "" and result.checked == 64, result
     for case in cases:
         seqs = list(
             audit.AuditEntry.objects.filter(chain=f"case:{case.pk}")
             .order_by("seq")
             .values_list("seq", flat=True)
         )
-        assert seqs == list(range(1, 22)), seqs
+        assert seqs == list(range(1, 23 if case == cases[1] else 22)), seqs
     victim = audit.AuditEntry.objects.filter(chain=f"case:{cases[0].pk}", seq=5).get()
     with connection.cursor() as cursor:
         cursor.execute(

@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
+from cases import bulk
 from cases.models import Case
 from cases.permissions import ensure_role_groups
 from tests.factories import build_world, make_user
@@ -313,6 +315,41 @@ def test_an_entry_given_a_head_another_writer_has_moved_on_is_chained_after_that
     assert entry.pk is not None and entry.seq == other.seq + 1
     assert entry.prev_hash == other.hash
     assert AuditEntry.objects.filter(chain=chain).order_by("-seq").first() == entry
+    assert verify() == ""
+
+
+def test_a_change_sent_with_an_entry_whose_position_was_taken_is_written_once(
+    world: SimpleNamespace,
+) -> None:
+    """A score save sends its UPDATE in the statement of its audit entry: when the entry's
+    position turns out taken, the entry is chained again on the head read now, and the
+    UPDATE, which went through the first time, is not sent again."""
+    score = world.case_a.scores.select_related("criterion").first()
+    with transaction.atomic():
+        locked = (
+            Case.objects.select_for_update().annotate(**audit.case_head()).get(pk=world.case_a.pk)
+        )
+        other = audit.case_transition(
+            world.case_a, name="probe", actor=world.head_a, source="x", comment=""
+        )
+        score.case, score.note, score.version = locked, "Đã rà soát", score.version + 1
+        change = bulk.pending_update(score, ["note", "version"])
+        with CaptureQueriesContext(connection) as statements:
+            entry = audit.score_changed(
+                score,
+                actor=world.head_a,
+                before={"note": ""},
+                appraised=False,
+                case_locked=True,
+                along=change,
+            )
+
+    assert change.rowcount == 1
+    inserts = [q["sql"] for q in statements if "INSERT" in q["sql"]]
+    assert [sql.count("UPDATE") for sql in inserts] == [1, 0]
+    assert entry.seq == other.seq + 1 and entry.prev_hash == other.hash
+    score.refresh_from_db()
+    assert (score.note, score.version) == ("Đã rà soát", 1)
     assert verify() == ""
 
 

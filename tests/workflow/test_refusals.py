@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
@@ -15,7 +16,7 @@ from cases.errors import GuardFailed
 from cases.models import Case, Score
 from deadlines.calendar import VN
 from tests.helpers import api, fill_self_scores, force_state
-from workflow import services
+from workflow import audit, services
 from workflow.models import AuditEntry
 
 
@@ -280,14 +281,34 @@ def test_an_answer_after_the_window_is_refused(world: SimpleNamespace) -> None:
 
 
 def test_a_step_is_written_only_onto_the_state_it_left(world: SimpleNamespace) -> None:
-    """The step's UPDATE keeps django-fsm's condition (ConcurrentTransitionMixin): a row no
-    longer in the state the step left is not overwritten, and the case says it was changed."""
-    case = Case.objects.get(pk=world.case_a.pk)
-    case.submit()
-    Case.objects.filter(pk=case.pk).update(state=Case.State.SUBMITTED)  # someone else did
+    """The step's UPDATE keeps django-fsm's condition (ConcurrentTransitionMixin): sent with
+    the step's audit entry, it does not overwrite a row no longer in the state the step left,
+    the case says it was changed, and the entry goes with the step."""
+
+    def submit_written_onto(state: str) -> Case:
+        Case.objects.filter(pk=world.case_a.pk).update(state=Case.State.SELF_SCORING)
+        case = Case.objects.select_related("cycle").get(pk=world.case_a.pk)
+        case.submit()
+        Case.objects.filter(pk=case.pk).update(state=state)  # as someone else left it
+        with transaction.atomic():
+            step = services._step_update(case, Case.State.SELF_SCORING, ["state", "is_late"])
+            audit.case_transition(
+                case,
+                name="submit",
+                actor=world.head_a,
+                source=Case.State.SELF_SCORING,
+                comment="",
+                along=step,
+            )
+            services._saved(case, step)
+        return case
+
+    entries = AuditEntry.objects.filter(case=world.case_a, action="workflow.case.submit")
     with pytest.raises(ConcurrentTransition):
-        services._save_step(case, Case.State.SELF_SCORING, ["state", "is_late"])
-    Case.objects.filter(pk=case.pk).update(state=Case.State.SELF_SCORING)
-    services._save_step(case, Case.State.SELF_SCORING, ["state", "is_late"])
+        submit_written_onto(Case.State.APPRAISING)
+    assert Case.objects.get(pk=world.case_a.pk).state == Case.State.APPRAISING
+    assert not entries.exists()
+    case = submit_written_onto(Case.State.SELF_SCORING)
     assert Case.objects.get(pk=case.pk).state == Case.State.SUBMITTED
+    assert entries.count() == 1
     case.save()  # the instance knows the state it wrote, as after the mixin's save()

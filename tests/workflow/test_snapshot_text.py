@@ -152,9 +152,9 @@ def written_entries(monkeypatch: pytest.MonkeyPatch) -> list[AuditEntry]:
     seen: list[AuditEntry] = []
     insert = audit._insert_many_unless_taken
 
-    def spy(entries: Any) -> list[AuditEntry]:
+    def spy(entries: Any, **along: Any) -> list[AuditEntry]:
         seen.extend(entries)
-        return insert(entries)
+        return insert(entries, **along)
 
     monkeypatch.setattr(audit, "_insert_many_unless_taken", spy)
     return seen

@@ -167,6 +167,40 @@ def top_bar(context: Any) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
+def case_header(context: Any, tab: str) -> SafeString:
+    """The case's header and the tabs of its pages (see web/case_parts.py)."""
+    from web import case_parts, frame
+
+    html = case_parts.case_header(context["case"], tab, frame.url("web:home"))
+    return mark_safe(html)  # every value in it is escaped
+
+
+@register.simple_tag(takes_context=True)
+def case_deadlines(context: Any, deadlines: Any) -> SafeString:
+    """The case's deadlines (see web/case_parts.py)."""
+    from web import case_parts
+
+    return mark_safe(case_parts.deadlines(context["case"], deadlines))  # escaped within
+
+
+@register.simple_tag
+def case_totals(totals: Any, appraised: bool, index_final: bool = False) -> SafeString:
+    """The case's figures part by part (see web/case_parts.py)."""
+    from web import case_parts
+
+    return mark_safe(case_parts.totals(totals, appraised, index_final))  # escaped within
+
+
+@register.simple_tag(takes_context=True)
+def case_transitions(context: Any, transitions: list[str], back: str) -> SafeString:
+    """The forms of the steps the user may take now (see web/case_parts.py)."""
+    from web import case_parts, frame
+
+    html = case_parts.transitions(context["case"], transitions, back, frame.csrf_input(context))
+    return mark_safe(html)  # every value in it is escaped
+
+
+@register.simple_tag(takes_context=True)
 def area_nav(context: Any) -> SafeString:
     """The links to the sheet's areas (see web/rows.py)."""
     from web import rows as row_html
