@@ -484,12 +484,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
             .order_by("case_id", "pk")
             .values_list("case_id", "criterion_id", *SCORE_ROW_COLUMNS)
         )
-        # The rows as the driver reads them (the columns' types need no converting), in one
-        # fetch rather than through the ORM's iterator, a hundred rows at a time.
-        sql, params = query.query.sql_with_params()
-        with connections[query.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            values: list[tuple[Any, ...]] = cursor.fetchall()
+        # On PostgreSQL, the rows as the driver reads them (its types need no converting), in
+        # one fetch rather than through the ORM's iterator, a hundred rows at a time. SQLite's
+        # driver hands decimals over as floats: there the ORM converts them.
+        connection = connections[query.db]
+        values: list[tuple[Any, ...]]
+        if connection.vendor == "postgresql":
+            sql, params = query.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                values = cursor.fetchall()
+        else:
+            values = list(query)
         keys = {case.pk: _frozen_key(case) for case in todo}
         criteria: dict[int, Criterion] = {}
         for key in set(keys.values()):
