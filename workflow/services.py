@@ -36,7 +36,7 @@ from cases.errors import (
     NotFound,
     WrongState,
 )
-from cases.models import Appraisal, Case, Criterion, Score, Unit
+from cases.models import Appraisal, Case, Criterion, Cycle, Score, Unit
 from cases.scoring import (
     TypedNumber,
     appraisal_needs_reason,
@@ -164,11 +164,13 @@ def _apply_batch(
     now = now or timezone.now()
     refused: dict[int, BaseException] = {}
     loaded = []
-    for case_id, found in permissions.cases_for_user(actor, ids, spec.perm, _locking_query()):
+    batch_query = _locking_query(related=("unit",))
+    for case_id, found in permissions.cases_for_user(actor, ids, spec.perm, batch_query):
         if isinstance(found, DomainError):
             refused[case_id] = found
         else:
             loaded.append(found)
+    _share_cycles(loaded)
     if spec.snapshot:
         audit.preload_snapshots(loaded)
     after = _AFTER.get(name)
@@ -204,15 +206,26 @@ def _apply_batch(
 _CHANGED = "_changed_fields"
 
 
-def _locking_query() -> QuerySet[Case]:
+def _locking_query(*, related: tuple[str, ...] = ("cycle", "unit")) -> QuerySet[Case]:
     """Cases locked with what a change's rules and its audit entry read besides the case:
     the self-assessment date and the head of the case's audit chain (one transition, a
-    batch of them, a score save)."""
+    batch of them, a score save), and the `related` rows."""
     return (
         Case.objects.select_for_update(of=("self",))
-        .select_related("cycle", "unit")
+        .select_related(*related)
         .annotate(**{policy.SELF_DUE: policy.self_due_sql(), **audit.case_head()})
     )
+
+
+def _share_cycles(cases: list[Case]) -> None:
+    """Give the cases of a batch their cycles, read once: they share one or a few, which
+    the locking query would build, their settings decoded, once per case (bench/sweep.py)."""
+    cycles = Cycle.objects.in_bulk({case.cycle_id for case in cases})
+    for case in cases:
+        _CASE_CYCLE.set_cached_value(case, cycles[case.cycle_id])
+
+
+_CASE_CYCLE = Case.cycle.field
 
 
 def _move(case: Case, spec: Spec, actor: User, now: datetime, params: dict[str, Any]) -> str:

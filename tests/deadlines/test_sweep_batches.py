@@ -26,19 +26,21 @@ from workflow import audit, cycle_services, services
 from workflow.models import AuditEntry
 
 # The whole first sweep after the cutoff, whether 2 or 12 cases fall due: finding the work,
-# the locks (the cases locked in one query, their scores and evidence, one UPDATE, one audit
-# INSERT), appraisal started where the cycle says so (the same, plus one fan-out), the
-# overdue reminders and the late summary (claimed and notified in a few statements each).
-FIRST_SWEEP_STATEMENTS = 46
+# the locks (the cases locked in one query, their cycles, their scores and evidence, one
+# UPDATE, one audit INSERT), appraisal started where the cycle says so (the same, plus one
+# fan-out), the overdue reminders and the late summary (claimed and notified in a few
+# statements each).
+FIRST_SWEEP_STATEMENTS = 48
 # One batch of lock_at_cutoff: BEGIN, the cases locked (with their deadlines and audit
-# heads), their score rows, the criteria of those rows, their current evidence, one UPDATE,
-# one audit INSERT (an entry with its snapshot per case), COMMIT.
-LOCK_BATCH_STATEMENTS = 8
-# One batch of start_appraisal: BEGIN, the cases locked, one UPDATE, one audit INSERT, the
-# units' members and the cycles' appraisers, who may hear it (two), the inbox rows with their
-# deliveries (one statement, which reads the recipients' languages and unread counts too),
-# COMMIT; then the push's outcome.
-START_BATCH_STATEMENTS = 11
+# heads), their cycles (read once, shared), their score rows, the criteria of those rows,
+# their current evidence, one UPDATE, one audit INSERT (an entry with its snapshot per
+# case), COMMIT.
+LOCK_BATCH_STATEMENTS = 9
+# One batch of start_appraisal: BEGIN, the cases locked, their cycles, one UPDATE, one
+# audit INSERT, the units' members and the cycles' appraisers, who may hear it (two), the
+# inbox rows with their deliveries (one statement, which reads the recipients' languages and
+# unread counts too), COMMIT; then the push's outcome.
+START_BATCH_STATEMENTS = 12
 # A sweep three days before the appraisal date of one cycle or of two: finding the work, the
 # appraisal reminders (the open cycles, the reminders already sent, the assignments, the
 # scores not appraised of every cycle in one query, the appraisers' units and the departments
