@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -467,10 +467,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @staticmethod
     def load_snapshot_rows(cases: Sequence[Case]) -> None:
-        """`snapshot_rows()` of many cases in two queries (the sweep snapshots a batch of
-        cases): the rows as plain values, and the criteria once per framework instead of once
-        per row. A batch reads tens of thousands of rows: as model instances, building them
-        cost more than the rest of the snapshots together (bench/sweep.py)."""
+        """`snapshot_rows()` of many cases in two queries at most (the sweep snapshots a batch
+        of cases): the rows as plain values, and the criteria once per set instead of once per
+        row; none when the process holds them already (`_FROZEN_CRITERIA`), and kept then for
+        the next batch. A batch reads tens of thousands of rows: as model instances, building
+        them cost more than the rest of the snapshots together (bench/sweep.py)."""
         todo = [
             case
             for case in cases
@@ -478,25 +479,53 @@ class Case(ConcurrentTransitionMixin, models.Model):
         ]
         if not todo:
             return
-        rows: dict[int, list[ScoreRow]] = {case.pk: [] for case in todo}
-        values = list(
+        query = (
             Score.objects.filter(case__any=[case.pk for case in todo])
             .order_by("case_id", "pk")
             .values_list("case_id", "criterion_id", *SCORE_ROW_COLUMNS)
         )
-        criteria = {
-            criterion.pk: criterion
+        # On PostgreSQL, the rows as the driver reads them (its types need no converting), in
+        # one fetch rather than through the ORM's iterator, a hundred rows at a time. SQLite's
+        # driver hands decimals over as floats: there the ORM converts them.
+        connection = connections[query.db]
+        values: list[tuple[Any, ...]]
+        if connection.vendor == "postgresql":
+            sql, params = query.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                values = cursor.fetchall()
+        else:
+            values = list(query)
+        keys = {case.pk: _frozen_key(case) for case in todo}
+        criteria: dict[int, Criterion] = {}
+        for key in set(keys.values()):
+            criteria.update(_FROZEN_CRITERIA.get(key, {}) if key is not None else {})
+        missing = {row[1] for row in values} - criteria.keys()
+        if missing:
+            # The sets the process does not hold yet, kept as `_read_score_rows` keeps them.
+            kept: dict[tuple[int, int], dict[int, Criterion]] = {
+                key: {} for key in keys.values() if key is not None and key not in _FROZEN_CRITERIA
+            }
             for criterion in Criterion.objects.select_related("area", "framework").filter(
-                pk__any=list({row[1] for row in values})
-            )
-        }
-        for row in values:
-            rows[row[0]].append(ScoreRow(criteria[row[1]], *row[2:]))
+                pk__any=list(missing)
+            ):
+                criteria[criterion.pk] = criterion
+                framework = criterion.framework
+                if framework.cycle_id is not None:
+                    found = kept.get((framework.cycle_id, framework.unit_group_id))
+                    if found is not None:
+                        found[criterion.pk] = criterion
+            for key, found in kept.items():
+                if found:
+                    _keep(_FROZEN_CRITERIA, key, found)
         order = {pk: (criterion.position, pk) for pk, criterion in criteria.items()}
+        values.sort(key=lambda row: (row[0], order[row[1]]))
+        rows: dict[int, list[ScoreRow]] = {case.pk: [] for case in todo}
+        make = ScoreRow._make
+        for row in values:
+            rows[row[0]].append(make((criteria[row[1]], *row[2:])))
         for case in todo:
-            case.__dict__["_snapshot_rows"] = sorted(
-                rows[case.pk], key=lambda row: order[row.criterion.pk]
-            )
+            case.__dict__["_snapshot_rows"] = rows[case.pk]
 
     # The transitions change fields only; the workflow's service checks guards, audits and
     # queues side effects around them.

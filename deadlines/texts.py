@@ -1,24 +1,30 @@
 """What the deadline notifications say, in Vietnamese and English.
 
 Notifications store both texts (`notify(text_vi=, text_en=)`), so each message is rendered
-twice through gettext with the language switched; the msgids are English.
+twice, once in each language; the msgids are English.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as django_gettext
+from django.utils.translation import ngettext as django_ngettext
+from django.utils.translation import trans_real
 
 Texts = tuple[str, str]
+LANGUAGES = ("vi", "en")
 
 
 def bilingual(render: Callable[[], str]) -> Texts:
+    """Any text in both languages, with Django's language switched (lazy msgids, other
+    modules' gettext)."""
     with translation.override("vi"):
         vi = str(render())
     with translation.override("en"):
@@ -26,15 +32,56 @@ def bilingual(render: Callable[[], str]) -> Texts:
     return vi, en
 
 
+# The catalogue the texts of this module are rendered with while `_bilingual` renders them
+# (unset: Django's active language). A sweep renders some two thousand texts: switching
+# Django's language twice for each, and reading it back for every msgid, took most of it.
+_rendering = threading.local()
+
+
+def _bilingual(render: Callable[[], str]) -> Texts:
+    """A text of this module in both languages: its msgids read from each catalogue
+    directly, the language Django has active left alone (what `bilingual` gives)."""
+    if not settings.USE_I18N:
+        return bilingual(render)
+    before = getattr(_rendering, "language", None)
+    try:
+        texts = []
+        for language in LANGUAGES:
+            _rendering.language = language
+            texts.append(str(render()))
+    finally:
+        _rendering.language = before
+    return texts[0], texts[1]
+
+
+def _(message: str) -> str:
+    """gettext, from the catalogue `_bilingual` renders with, if it is rendering."""
+    language = getattr(_rendering, "language", None)
+    if language is None:
+        return django_gettext(message)
+    return str(trans_real.translation(language).gettext(message))
+
+
+def ngettext(singular: str, plural: str, number: int) -> str:
+    language = getattr(_rendering, "language", None)
+    if language is None:
+        return django_ngettext(singular, plural, number)
+    return str(trans_real.translation(language).ngettext(singular, plural, number))
+
+
 def day(value: date) -> str:
-    return _day(value, translation.get_language())
+    language = getattr(_rendering, "language", None)
+    return _day(value, language or translation.get_language())
 
 
 @lru_cache(maxsize=1024)
 def _day(value: date, language: str | None) -> str:
     """Written once per date and language: a sweep names the same few deadlines in
     thousands of reminders, and Django's date formatting is slow (bench/sweep.py)."""
-    return date_format(value, "d/m/Y")
+    if language is None:
+        return date_format(value, "d/m/Y")
+    with translation.override(language):
+        return date_format(value, "d/m/Y")
 
 
 def _days_left(days: int) -> str:
@@ -44,7 +91,7 @@ def _days_left(days: int) -> str:
 
 
 def self_assessment_reminder(unit: str, due: date, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "Reminder: the self-assessment of %(unit)s must be submitted by the end of %(date)s (%(left)s)."
@@ -55,7 +102,7 @@ def self_assessment_reminder(unit: str, due: date, days_left: int) -> Texts:
 
 
 def overdue_reminder(unit: str, due: date) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "The self-assessment of %(unit)s was not submitted by the deadline %(date)s. "
@@ -67,7 +114,7 @@ def overdue_reminder(unit: str, due: date) -> Texts:
 
 
 def explanation_reminder(unit: str, due: date, questions: int, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             ngettext(
                 "Reminder: %(unit)s has %(n)d clarification question to answer by the end of %(date)s (%(left)s).",
@@ -80,7 +127,7 @@ def explanation_reminder(unit: str, due: date, questions: int, days_left: int) -
 
 
 def appraisal_reminder(cycle: str, due: date, criteria: int, cases: int, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "Reminder: in %(cycle)s, %(criteria)s in your areas are not appraised yet "
@@ -111,7 +158,7 @@ def late_summary(cycle: str, due: date, units: Sequence[str]) -> Texts:
             text += " " + _("and %(n)d more.") % {"n": len(units) - 30}
         return text
 
-    return bilingual(render)
+    return _bilingual(render)
 
 
 def _finalised(finalised: int, cases: int) -> str:
@@ -121,7 +168,7 @@ def _finalised(finalised: int, cases: int) -> str:
 
 
 def report_reminder(cycle: str, due: date, finalised: int, cases: int, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "Reminder: the appraisal report of %(cycle)s goes to the Chair of the appraisal "
@@ -138,7 +185,7 @@ def report_reminder(cycle: str, due: date, finalised: int, cases: int, days_left
 
 
 def report_overdue(cycle: str, due: date, finalised: int, cases: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "Overdue: the appraisal report of %(cycle)s was due by %(date)s and the results "
@@ -150,7 +197,7 @@ def report_overdue(cycle: str, due: date, finalised: int, cases: int) -> Texts:
 
 
 def publication_reminder(cycle: str, due: date, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _("Reminder: the results of %(cycle)s are to be published by %(date)s (%(left)s).")
             % {"cycle": cycle, "date": day(due), "left": _days_left(days_left)}
@@ -159,7 +206,7 @@ def publication_reminder(cycle: str, due: date, days_left: int) -> Texts:
 
 
 def publication_overdue(cycle: str, due: date) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _("Overdue: the results of %(cycle)s were to be published by %(date)s.")
             % {"cycle": cycle, "date": day(due)}
@@ -176,7 +223,7 @@ def _without_survey(missing: int, cases: int) -> str:
 
 
 def survey_reminder(cycle: str, due: date, missing: int, cases: int, days_left: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _(
                 "Reminder: the survey scores of %(cycle)s are to be imported by the end of "
@@ -193,7 +240,7 @@ def survey_reminder(cycle: str, due: date, missing: int, cases: int, days_left: 
 
 
 def survey_overdue(cycle: str, due: date, missing: int, cases: int) -> Texts:
-    return bilingual(
+    return _bilingual(
         lambda: (
             _("Overdue: the survey scores of %(cycle)s were due by %(date)s; %(missing)s.")
             % {"cycle": cycle, "date": day(due), "missing": _without_survey(missing, cases)}

@@ -262,7 +262,7 @@ def entry_of(action: str, **fields: Unpack[EntryFields]) -> AuditEntry:
         before=_jsonable(_mask(before)) if before is not None else None,
         after=_jsonable(_mask(after)) if after is not None else None,
         comment=fields.get("comment", ""),
-        data=_jsonable(_mask(fields.get("data") or {})),
+        data=_jsonable(_mask(data)) if (data := fields.get("data")) else {},
         snapshot=snap,
         snapshot_sha256=snapshot_sha256,
         chain=fields.get("chain", ""),
@@ -808,50 +808,77 @@ def case_snapshot(case: Case) -> Snapshot:
         try:
             if type(not_applicable) is not bool or not (rounds is None or type(rounds) is int):
                 raise TypeError
-            # encode_basestring refuses anything but a text with a TypeError.
+            # encode_basestring refuses anything but a text with a TypeError; the text of a
+            # Decimal (digits, a point, a sign, an exponent, NaN, Infinity) needs no escaping.
+            said = '""' if comment == "" else encode_basestring(comment)
+            why = '""' if explanation == "" else encode_basestring(explanation)
+            reason_text = '""' if reason == "" else encode_basestring(reason)
+            note_text = '""' if note == "" else encode_basestring(note)
+            if appraised is None:
+                appraised_text = "null"
+            elif type(appraised_points) is Decimal:
+                appraised_text = f'"{appraised}"'
+            else:
+                appraised_text = encode_basestring(appraised)
+            if self_score is None:
+                self_text = "null"
+            elif type(self_points) is Decimal:
+                self_text = f'"{self_score}"'
+            else:
+                self_text = encode_basestring(self_score)
+            if value is None:
+                value_text = "null"
+            elif type(value_points) is Decimal:
+                value_text = f'"{value}"'
+            else:
+                value_text = encode_basestring(value)
             written.append(
-                "".join(
-                    (
-                        '{"appraised_comment":',
-                        '""' if comment == "" else encode_basestring(comment),
-                        ',"appraised_round":',
-                        "null" if rounds is None else str(rounds),
-                        ',"appraised_score":',
-                        "null" if appraised is None else encode_basestring(appraised),
-                        fixed[2],
-                        '""' if explanation == "" else encode_basestring(explanation),
-                        fixed[3],
-                        "true" if not_applicable else "false",
-                        ',"not_applicable_reason":',
-                        '""' if reason == "" else encode_basestring(reason),
-                        ',"note":',
-                        '""' if note == "" else encode_basestring(note),
-                        ',"self_score":',
-                        "null" if self_score is None else encode_basestring(self_score),
-                        ',"value":',
-                        "null" if value is None else encode_basestring(value),
-                        "}",
-                    )
-                )
+                f'{{"appraised_comment":{said},'
+                f'"appraised_round":{"null" if rounds is None else rounds},'
+                f'"appraised_score":{appraised_text}{fixed[2]}{why}{fixed[3]}'
+                f"{'true' if not_applicable else 'false'},"
+                f'"not_applicable_reason":{reason_text},"note":{note_text},'
+                f'"self_score":{self_text},"value":{value_text}}}'
             )
         except TypeError:  # a value of another type than the columns': the encoder's way
             written.append(canonical_json(row))
             scores[-1] = json.loads(written[-1])
-    texts: dict[str, str] = {
-        "case": canonical_json(case.pk),
-        "unit": canonical_json(case.unit.code),
-        "cycle": canonical_json(case.cycle_id),
-        "state": canonical_json(case.state),
-        "scores": "[" + ",".join(written) + "]",
-        "totals": canonical_json(totals_from_scores(case, rows).as_dict()),
-    }
+    texts: dict[str, str] = {}
+    snapshot: JsonObject = {}
+    heading: tuple[tuple[str, Json], ...] = (
+        ("case", case.pk),
+        ("unit", case.unit.code),
+        ("cycle", case.cycle_id),
+        ("state", case.state),
+    )
+    for key, plain in heading:
+        # A whole number or a text reads back as itself; its text is what the encoder writes.
+        if type(plain) is int:
+            texts[key], snapshot[key] = str(plain), plain
+        elif type(plain) is str:
+            texts[key], snapshot[key] = encode_basestring(plain), plain
+        else:
+            texts[key] = canonical_json(plain)
+            snapshot[key] = json.loads(texts[key])
+    texts["scores"], snapshot["scores"] = "[" + ",".join(written) + "]", scores
+    texts["totals"] = canonical_json(totals_from_scores(case, rows).as_dict())
+    snapshot["totals"] = json.loads(texts["totals"])
     for name, part in _snapshot_parts.items():
         texts[name] = canonical_json(part(case))
-    snapshot: JsonObject = {
-        key: scores if key == "scores" else json.loads(text) for key, text in texts.items()
-    }
-    text = "{" + ",".join(f"{canonical_json(key)}:{texts[key]}" for key in sorted(texts)) + "}"
+        snapshot[name] = json.loads(texts[name])
+    text = "{" + ",".join(f"{_key_text(key)}:{texts[key]}" for key in sorted(texts)) + "}"
     return Snapshot(snapshot, text)
+
+
+_KEY_TEXTS: dict[str, str] = {}
+
+
+def _key_text(key: str) -> str:
+    """A snapshot key as `canonical_json` writes it, worked out once per key."""
+    known = _KEY_TEXTS.get(key)
+    if known is None:
+        known = _KEY_TEXTS[key] = canonical_json(key)
+    return known
 
 
 def case_transition(

@@ -159,3 +159,49 @@ def test_a_case_whose_set_is_not_held_reads_its_rows_through_the_models(
         (s.criterion_id, s.criterion.code, *(getattr(s, c) for c in models.SCORE_ROW_COLUMNS))
         for s in case.score_rows()
     ]
+
+
+def batch_facts(case: Case) -> list[tuple[Any, ...]]:
+    """The rows a batch's snapshot reads, with their criteria, as a test compares them."""
+    rows = []
+    for row in case.snapshot_rows():
+        criterion = row.criterion
+        area = criterion.area.code if criterion.area is not None else None
+        rows.append(
+            (row.self_score, row.note, criterion.pk, criterion.code, area, criterion.framework.pk)
+        )
+    return rows
+
+
+def test_a_sweep_batch_reads_the_criteria_of_a_frozen_set_once_per_process(
+    world: SimpleNamespace,
+) -> None:
+    """The sweep snapshots a batch of cases: its first batch reads the set's criteria with
+    the rows, a later batch (or the next sweep) reads the rows alone."""
+    Score.objects.filter(case=world.case_b).update(note="ghi chú của Sở Tài chính")
+    first = loaded(world.case_a)
+    with CaptureQueriesContext(connection) as queries:
+        Case.load_snapshot_rows([first])
+    assert len(queries) == 2  # the rows, then their criteria
+    later = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        Case.load_snapshot_rows([later])
+    assert len(queries) == 1
+    assert '"cases_criterion"' not in queries[0]["sql"]
+    for case in (first, later):
+        assert batch_facts(case) == [
+            (row[1], row[2], row[3], row[4], row[6], row[7]) for row in as_django_reads(case)
+        ]
+    assert batch_facts(later)[0][1] == "ghi chú của Sở Tài chính"
+
+
+def test_a_sweep_batch_of_a_draft_cycle_reads_its_criteria_each_time(
+    world: SimpleNamespace,
+) -> None:
+    Cycle.objects.filter(pk=world.cycle.pk).update(status=Cycle.Status.DRAFT)
+    Case.load_snapshot_rows([loaded(world.case_a)])
+    assert not models._FROZEN_CRITERIA
+    case_b = loaded(world.case_b)
+    with CaptureQueriesContext(connection) as queries:
+        Case.load_snapshot_rows([case_b])
+    assert len(queries) == 2

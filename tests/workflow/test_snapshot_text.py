@@ -121,7 +121,8 @@ def test_rows_of_unexpected_types_are_written_as_the_encoder_writes_them(
     world: SimpleNamespace,
 ) -> None:
     """Rows made in memory (not read from the table) may hold other types: a lazy text, a
-    number for a flag, a round that is a flag. Their text is still the canonical one."""
+    number for a flag, a round that is a flag, points that are not Decimals. Their text is
+    still the canonical one."""
     case = fresh(world.case_a)
     audit.preload_snapshots([case])
     rows: list[ScoreRow] = case.snapshot_rows()
@@ -130,16 +131,20 @@ def test_rows_of_unexpected_types_are_written_as_the_encoder_writes_them(
         {"not_applicable": 1},
         {"appraised_round": True},
         {"evidence_explanation": None},
+        {"self_score": 1, "appraised_score": 3},
+        {"value": 'một "nửa"'},
     ]
     case.__dict__["_snapshot_rows"] = [
         row._replace(**odd[n]) if n < len(odd) else row for n, row in enumerate(rows)
     ]
     snapshot = audit.case_snapshot(case)
     assert_canonical(snapshot)
-    first, second, third, fourth = json.loads(snapshot.text)["scores"][:4]
+    first, second, third, fourth, fifth, sixth = json.loads(snapshot.text)["scores"][:6]
     assert first["note"] == str(odd[0]["note"])  # the text the lazy one stands for
     assert (second["not_applicable"], third["appraised_round"]) == (1, True)
     assert fourth["evidence_explanation"] is None
+    assert (fifth["self_score"], fifth["appraised_score"]) == ("1", "3")
+    assert sixth["value"] == 'một "nửa"'
 
 
 def written_entries(monkeypatch: pytest.MonkeyPatch) -> list[AuditEntry]:

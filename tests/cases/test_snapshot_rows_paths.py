@@ -1,0 +1,84 @@
+"""A case's snapshot is taken of its score rows, read one of three ways: through the model
+rows (a page's, or a set the process does not hold yet), alone as plain values once the
+process holds the set (a transition), or for a batch of cases (the sweep). The snapshot's
+text, and so its hash, must not depend on the way: on PostgreSQL here and on SQLite (the
+embedded default, whose decimals come back from the driver otherwise) in a subprocess.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from cases import frameworks
+from cases.models import Case, Cycle, Score, Unit, UnitGroup
+from cases.permissions import ensure_role_groups
+from tests.helpers import not_on_sqlite_already, pytest_on_sqlite
+from workflow import audit, cycle_services
+
+
+@pytest.fixture
+def cases(db: Any) -> list[int]:
+    """Three communes of an open cycle, their rows scored with points of one and two
+    decimals, notes and not-applicable marks."""
+    ensure_role_groups()
+    secretariat = User.objects.create_user("s", is_superuser=True)
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        year=today.year,
+        title="Đợt thử",
+        authority="UBND",
+        self_assessment_due=today,
+        appraisal_due=today.replace(year=today.year + 1),
+    )
+    group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
+    Unit.objects.bulk_create(Unit(code=f"X{i}", name=f"Xã {i}", group=group) for i in range(3))
+    frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
+    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    rng = random.Random(531)
+    rows = list(Score.objects.filter(case__cycle=cycle).select_related("criterion"))
+    for score in rows:
+        points = score.criterion.max_points * Decimal(rng.choice([0, 25, 50, 75, 100])) / 100
+        score.self_score = points.quantize(Decimal(rng.choice(["1", "0.1", "0.01"])))
+        score.appraised_score = Decimal("1.5") if rng.random() < 0.3 else None
+        score.note = rng.choice(["", "Đã rà soát", "Theo báo cáo số 12/BC-UBND"])
+        score.not_applicable = score.criterion.not_applicable_allowed and rng.random() < 0.2
+    Score.objects.bulk_update(rows, ["self_score", "appraised_score", "note", "not_applicable"])
+    return list(Case.objects.filter(cycle=cycle).order_by("pk").values_list("pk", flat=True))
+
+
+def _loaded(ids: list[int]) -> list[Case]:
+    """The cases as the locking query reads them: their cycle and unit loaded with them."""
+    return list(Case.objects.filter(pk__in=ids).select_related("cycle", "unit").order_by("pk"))
+
+
+def test_a_snapshot_is_the_same_text_whichever_way_its_rows_were_read(cases: list[int]) -> None:
+    through_models = []
+    for case in _loaded(cases):
+        case.score_rows()  # as a page or a set not held yet hands them over
+        through_models.append(audit.case_snapshot(case).text)
+    alone = []
+    for case in _loaded(cases):
+        alone.append(audit.case_snapshot(case).text)
+        assert "_score_rows" not in case.__dict__  # read as plain values: the set is held
+    batch = _loaded(cases)
+    audit.preload_snapshots(batch)
+    in_a_batch = [audit.case_snapshot(case).text for case in batch]
+
+    assert alone == through_models
+    assert in_a_batch == through_models
+    assert len(set(through_models)) == len(cases)  # not vacuous: the rows differ
+
+
+@not_on_sqlite_already
+def test_a_snapshot_is_the_same_text_whichever_way_its_rows_were_read_on_sqlite() -> None:
+    result = pytest_on_sqlite(
+        f"{__file__}::test_a_snapshot_is_the_same_text_whichever_way_its_rows_were_read"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 passed" in result.stdout
