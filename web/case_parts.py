@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.defaultfilters import date as date_filter
-from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from web import labels
+from web.frame import url_for
 from web.templatetags.par import official, pts
 
 
@@ -38,10 +38,10 @@ def case_header(case: Any, tab: str, home_url: str) -> str:
         n = escape(localize(case.appraisal_round))
         round_ = f'<span class="tag">{_("round %(n)s") % {"n": n}}</span>'
     tabs = (
-        (reverse("web:case", args=[pk]), tab == "sheet", _("Score sheet")),
-        (reverse("web:appraisal", args=[pk]), tab == "appraisal", _("Appraisal and questions")),
-        (reverse("web:case-documents", args=[pk]), tab == "documents", _("Documents")),
-        (reverse("web:history", args=[pk]), tab == "history", _("History")),
+        (url_for("web:case", pk), tab == "sheet", _("Score sheet")),
+        (url_for("web:appraisal", pk), tab == "appraisal", _("Appraisal and questions")),
+        (url_for("web:case-documents", pk), tab == "documents", _("Documents")),
+        (url_for("web:history", pk), tab == "history", _("History")),
     )
     links = "".join(
         f'    <a href="{url}"{_current(active)}>{escape(label)}</a>\n'
@@ -219,7 +219,7 @@ def transitions(case: Any, names: list[str], back: str, csrf: str) -> str:
             )
         kind = "primary" if name in _PRIMARY else "secondary"
         forms.append(
-            f'\n    <form method="post" action="{reverse("web:transition", args=[case.pk, name])}"'
+            f'\n    <form method="post" action="{url_for("web:transition", case.pk, name)}"'
             f"{_confirmation(name)}>{csrf}\n"
             f'      <input type="hidden" name="back" value="{escape(back or "sheet")}">\n'
             f"      {reason}\n"

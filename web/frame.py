@@ -27,6 +27,21 @@ def url(name: str) -> str:
     return _url(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
 
+ID = 987654321  # where an object's id goes in a URL reversed once (see `url_for`)
+
+
+@cache
+def _url_with_id(name: str, rest: tuple[str, ...], prefix: str, urlconf: str) -> str:
+    return reverse(name, urlconf, args=[ID, *rest])
+
+
+def url_for(name: str, pk: int, *rest: str) -> str:
+    """The URL of `name` for the object `pk` (and any further text arguments): reversed once
+    per process with a stand-in id, which each call replaces by its own."""
+    pattern = _url_with_id(name, rest, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return pattern.replace(str(ID), str(int(pk)), 1)
+
+
 @cache
 def _words(_language: str | None) -> dict[str, str]:
     """The bar's words in one language, translated and escaped once per process."""

@@ -29,6 +29,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from web import uploads
+from web.frame import url_for
 
 NUMBER = re.compile(r"\d+(?:\.\d+)+")
 
@@ -402,12 +403,12 @@ class SheetContext:
         return cls(
             words=SheetWords.now(),
             csrf=get_token(request),
-            save_base=reverse("web:self-score", args=[case.pk, "0"])[:-2],
-            appraisal_url=reverse("web:appraisal", args=[case.pk]),
-            upload_url=reverse("web:upload", args=[case.pk]),
-            download_pattern=reverse("evidence-download", args=[DOC_PLACEHOLDER]),
-            withdraw_pattern=reverse("web:withdraw", args=[DOC_PLACEHOLDER]),
-            relink_pattern=reverse("web:relink", args=[DOC_PLACEHOLDER]),
+            save_base=url_for("web:self-score", case.pk, "0")[:-2],
+            appraisal_url=url_for("web:appraisal", case.pk),
+            upload_url=url_for("web:upload", case.pk),
+            download_pattern=url_for("evidence-download", DOC_PLACEHOLDER),
+            withdraw_pattern=url_for("web:withdraw", DOC_PLACEHOLDER),
+            relink_pattern=url_for("web:relink", DOC_PLACEHOLDER),
             back=back,
             upload_limit=uploads.limit_attributes("evidence"),
         )
