@@ -215,3 +215,32 @@ def read_alone_with_criteria_held(
     assert joined not in queries[0]["sql"]
     assert all(row.criterion is held[row.criterion_id] for row in rows)
     return seen
+
+
+def open_builtin_cycle(units: dict[str, int]) -> Cycle:
+    """An open cycle of this year scored against the built-in criteria set of each level
+    (`units`: a unit group's code, its number of units), opened by a superuser: cases on the
+    real frameworks, for stories that compare two ways of reading them."""
+    from cases import frameworks
+    from cases.models import Unit, UnitGroup
+    from cases.permissions import ensure_role_groups
+    from workflow import cycle_services
+
+    ensure_role_groups()
+    secretariat = User.objects.create_user("s", is_superuser=True)
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        year=today.year,
+        title="Đợt thử",
+        authority="UBND",
+        self_assessment_due=today,
+        appraisal_due=today.replace(year=today.year + 1),
+    )
+    for level, count in units.items():
+        group = UnitGroup.objects.create(code=level, name=level)
+        Unit.objects.bulk_create(
+            Unit(code=f"{level}{i}", name=f"Đơn vị {level} {i}", group=group) for i in range(count)
+        )
+        frameworks.load_builtin(level, cycle=cycle, unit_group=group)
+    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    return cycle

@@ -762,6 +762,17 @@ def _row_fixed(criterion: Criterion) -> RowFixed:
     return fixed
 
 
+def _points_text(text: str | None, points: object) -> str:
+    """The JSON of a row's points (`text`, their text): a Decimal's text needs no escaping
+    (digits, a point, a sign, an exponent, NaN, Infinity); a text of anything else does
+    (`encode_basestring` refuses what is not a text with a TypeError)."""
+    if text is None:
+        return "null"
+    if type(points) is Decimal:
+        return f'"{text}"'
+    return str(encode_basestring(text))
+
+
 def case_snapshot(case: Case) -> Snapshot:
     """The case's score table as it stands, for the immutable snapshot of an audit entry:
     built here alone, from the rows a transition's guards read or a batch preloaded.
@@ -814,24 +825,9 @@ def case_snapshot(case: Case) -> Snapshot:
             why = '""' if explanation == "" else encode_basestring(explanation)
             reason_text = '""' if reason == "" else encode_basestring(reason)
             note_text = '""' if note == "" else encode_basestring(note)
-            if appraised is None:
-                appraised_text = "null"
-            elif type(appraised_points) is Decimal:
-                appraised_text = f'"{appraised}"'
-            else:
-                appraised_text = encode_basestring(appraised)
-            if self_score is None:
-                self_text = "null"
-            elif type(self_points) is Decimal:
-                self_text = f'"{self_score}"'
-            else:
-                self_text = encode_basestring(self_score)
-            if value is None:
-                value_text = "null"
-            elif type(value_points) is Decimal:
-                value_text = f'"{value}"'
-            else:
-                value_text = encode_basestring(value)
+            appraised_text = _points_text(appraised, appraised_points)
+            self_text = _points_text(self_score, self_points)
+            value_text = _points_text(value, value_points)
             written.append(
                 f'{{"appraised_comment":{said},'
                 f'"appraised_round":{"null" if rounds is None else rounds},'

@@ -12,34 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.utils import timezone
 
-from cases import frameworks
-from cases.models import Case, Cycle, Score, Unit, UnitGroup
-from cases.permissions import ensure_role_groups
-from tests.helpers import not_on_sqlite_already, pytest_on_sqlite
-from workflow import audit, cycle_services
+from cases.models import Case, Score
+from tests.helpers import not_on_sqlite_already, open_builtin_cycle, pytest_on_sqlite
+from workflow import audit
 
 
 @pytest.fixture
 def cases(db: Any) -> list[int]:
     """Three communes of an open cycle, their rows scored with points of one and two
     decimals, notes and not-applicable marks."""
-    ensure_role_groups()
-    secretariat = User.objects.create_user("s", is_superuser=True)
-    today = timezone.localdate()
-    cycle = Cycle.objects.create(
-        year=today.year,
-        title="Đợt thử",
-        authority="UBND",
-        self_assessment_due=today,
-        appraisal_due=today.replace(year=today.year + 1),
-    )
-    group = UnitGroup.objects.create(code="khoi_xa", name="Khối xã")
-    Unit.objects.bulk_create(Unit(code=f"X{i}", name=f"Xã {i}", group=group) for i in range(3))
-    frameworks.load_builtin("khoi_xa", cycle=cycle, unit_group=group)
-    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    cycle = open_builtin_cycle({"khoi_xa": 3})
     rng = random.Random(531)
     rows = list(Score.objects.filter(case__cycle=cycle).select_related("criterion"))
     for score in rows:

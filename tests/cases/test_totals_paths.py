@@ -12,15 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.utils import timezone
 
-from cases import frameworks
-from cases.models import Case, Cycle, Method, Score, Unit, UnitGroup
-from cases.permissions import ensure_role_groups
+from cases.models import Case, Method, Score
 from cases.totals import totals_for, totals_from_scores
-from tests.helpers import not_on_sqlite_already, pytest_on_sqlite
-from workflow import cycle_services
+from tests.helpers import not_on_sqlite_already, open_builtin_cycle, pytest_on_sqlite
 
 CASES_PER_LEVEL = 6
 
@@ -53,24 +48,7 @@ def _scramble(case: Case, rng: random.Random) -> None:
 
 @pytest.fixture
 def province(db: Any) -> list[Case]:
-    ensure_role_groups()
-    secretariat = User.objects.create_user("s", is_superuser=True)
-    today = timezone.localdate()
-    cycle = Cycle.objects.create(
-        year=today.year,
-        title="Đợt thử",
-        authority="UBND",
-        self_assessment_due=today,
-        appraisal_due=today.replace(year=today.year + 1),
-    )
-    for level in ("khoi_so", "khoi_xa"):
-        group = UnitGroup.objects.create(code=level, name=level)
-        Unit.objects.bulk_create(
-            Unit(code=f"{level}{i}", name=f"Đơn vị {level} {i}", group=group)
-            for i in range(CASES_PER_LEVEL)
-        )
-        frameworks.load_builtin(level, cycle=cycle, unit_group=group)
-    cycle_services.open_cycle(cycle.pk, actor=secretariat)
+    cycle = open_builtin_cycle({"khoi_so": CASES_PER_LEVEL, "khoi_xa": CASES_PER_LEVEL})
     return list(Case.objects.filter(cycle=cycle).select_related("cycle", "unit").order_by("pk"))
 
 
