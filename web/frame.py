@@ -16,29 +16,26 @@ from django.utils.html import escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-
-@cache
-def _url(name: str, prefix: str, urlconf: str) -> str:
-    """A URL without arguments: the same for the same script prefix and URL configuration."""
-    return reverse(name, urlconf)
-
-
-def url(name: str) -> str:
-    return _url(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-
-
 ID = 987654321  # where an object's id goes in a URL reversed once (see `url_for`)
 
 
 @cache
-def _url_with_id(name: str, rest: tuple[str, ...], prefix: str, urlconf: str) -> str:
-    return reverse(name, urlconf, args=[ID, *rest])
+def _reversed(name: str, args: tuple[object, ...], prefix: str, urlconf: str) -> str:
+    """A URL reversed once per process: the same for the same script prefix and URL
+    configuration."""
+    return reverse(name, urlconf, args=list(args))
+
+
+def url(name: str) -> str:
+    """The URL of `name`, which takes no arguments."""
+    return _reversed(name, (), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
 
 def url_for(name: str, pk: int, *rest: str) -> str:
     """The URL of `name` for the object `pk` (and any further text arguments): reversed once
     per process with a stand-in id, which each call replaces by its own."""
-    pattern = _url_with_id(name, rest, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    pattern = _reversed(name, (ID, *rest), get_script_prefix(), urlconf)
     return pattern.replace(str(ID), str(int(pk)), 1)
 
 
