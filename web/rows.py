@@ -543,6 +543,11 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
             )
             continue
         leaf = _leaf_text(row, w)
+        if can_edit and row.self_scored:
+            whole = leaf.editable_row(row, page)
+            if whole is not None:
+                out.append(whole)
+                continue
         a = leaf.anchor
         if can_edit and row.self_scored:
             body = leaf.form(row, save_base, csrf) if leaf.plain(row) else None
@@ -637,7 +642,8 @@ class _LeafText:
         else:
             self.head = f"{depth}{opened}</div>{_guidance(c, w, a)}"
         self.head_missing = f"{depth} is-missing{opened}{missing_tag}{closing}"
-        self.points = kind != "points"
+        self.points, self.typed = kind != "points", kind == "points"
+        self.form_html: dict[bool, str | None] = {}
         self.forms: dict[bool, _Cut | None] = {}
         for checked in (False, True):
             html = _form(_Blank(c, a, kind, checked), w, _SLOT.format("url"), _SLOT.format("csrf"))
@@ -648,33 +654,82 @@ class _LeafText:
                 )
             form = _Cut(html)
             # A choice among options marks the chosen one: such a form is written in full.
+            self.form_html[checked] = html if "entry" in form.names else None
             self.forms[checked] = form if "entry" in form.names else None
         self.reason, self.explanation = c.not_applicable_allowed, c.evidence_required
         self.uploads: dict[str, _Cut] = {}
+        self.rows: dict[tuple[bool, bool, bool, str], _Cut | None] = {}
 
     def plain(self, row: Any) -> bool:
         return row.errors is None and row.posted is None
+
+    def _values(self, score: Any, save_base: str, csrf: str) -> dict[str, str]:
+        """A plain row's own values for the stand-ins of its form (nothing typed: the entry
+        is the stored figure, as `Row.entry` gives it)."""
+        w = self.words
+        values = {
+            "url": f"{save_base}{self.code}/",
+            "csrf": csrf,
+            "version": str(score.version),
+            "entry": w.entry(score.self_score if self.typed else score.value),
+            "note": _e(score.note),
+        }
+        if self.points:
+            values["points"] = w.pts(score.self_score)
+        if self.reason:
+            values["not_applicable_reason"] = _e(score.not_applicable_reason)
+        if self.explanation:
+            values["evidence_explanation"] = _e(score.evidence_explanation)
+        return values
 
     def form(self, row: Any, save_base: str, csrf: str) -> str | None:
         s = row.score
         form = self.forms[bool(s.not_applicable)]
         if form is None:
             return None
-        w = self.words
-        values = {
-            "url": f"{save_base}{self.code}/",
-            "csrf": csrf,
-            "version": str(s.version),
-            "entry": w.entry(row.entry),
-            "note": _e(s.note),
-        }
-        if self.points:
-            values["points"] = w.pts(s.self_score)
-        if self.reason:
-            values["not_applicable_reason"] = _e(s.not_applicable_reason)
-        if self.explanation:
-            values["evidence_explanation"] = _e(s.evidence_explanation)
-        return form.fill(values)
+        return form.fill(self._values(s, save_base, csrf))
+
+    def editable_row(self, row: Any, page: SheetContext) -> str | None:
+        """The whole row of a leaf the user scores now, in one fill: its heading, its form
+        and, while it has no evidence, the upload form. None for a row with more of its
+        own (evidence, questions, a refusal to show, a choice among options)."""
+        if row.evidence or row.questions or row.upload_error or not self.plain(row):
+            return None
+        s = row.score
+        key = (bool(s.not_applicable), row.missing, row.may_add_evidence, page.back)
+        if key not in self.rows:
+            self.rows[key] = self._row_cut(row.criterion, *key)
+        cut = self.rows[key]
+        if cut is None:
+            return None
+        values = self._values(s, page.save_base, page.csrf)
+        values["upload_url"] = page.upload_url
+        return cut.fill(values)
+
+    def _row_cut(
+        self, criterion: Any, checked: bool, missing: bool, upload: bool, back: str
+    ) -> _Cut | None:
+        form = self.form_html[checked]
+        if form is None:
+            return None
+        head = self.head_missing if missing else self.head
+        block = self._upload_html(criterion, back, "upload_url") if upload else ""
+        return _Cut(f"{head}{form}{block}</li>")
+
+    def _upload_html(self, criterion: Any, back: str, url: str) -> str:
+        """The evidence block of a row with no evidence yet, its CSRF token and the upload
+        URL (`url`) stand-ins."""
+        blank = _Blank(criterion, self.anchor, "", False)
+        stand_in = SheetContext(
+            words=self.words,
+            csrf=_SLOT.format("csrf"),
+            save_base="",
+            appraisal_url="",
+            upload_url=_SLOT.format(url),
+            download_pattern="",
+            back=back,
+        )
+        return evidence_block(blank, stand_in)
 
     def upload(self, row: Any, page: SheetContext) -> str:
         """The evidence block of a row with no evidence yet, where the user may add some;
@@ -683,17 +738,9 @@ class _LeafText:
             return ""
         block = self.uploads.get(page.back)
         if block is None:
-            blank = _Blank(row.criterion, self.anchor, "", False)
-            stand_in = SheetContext(
-                words=self.words,
-                csrf=_SLOT.format("csrf"),
-                save_base="",
-                appraisal_url="",
-                upload_url=_SLOT.format("url"),
-                download_pattern="",
-                back=page.back,
+            block = self.uploads[page.back] = _Cut(
+                self._upload_html(row.criterion, page.back, "url")
             )
-            block = self.uploads[page.back] = _Cut(evidence_block(blank, stand_in))
         return block.fill({"url": page.upload_url, "csrf": page.csrf})
 
 
