@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.functional import cached_property
 
 from cases.compiled import Compiled
 from cases.models import (
@@ -216,7 +216,8 @@ class Row:
         decision = self.score.not_applicable_decision if self.score is not None else ""
         return {"confirmed": "confirm", "rejected": "reject"}.get(decision, "")
 
-    # Asked several times for each row a page draws: worked out once.
+    # Asked several times for each row a page draws: worked out once (Django's
+    # cached_property: the standard library's takes a lock on every first read).
     @cached_property
     def kind(self) -> str:
         return entry_kind(self.criterion)
@@ -400,28 +401,26 @@ def _blocks(
     evidence: dict[int, list[EvidenceItem]] | None = None,
 ) -> list[AreaBlock]:
     # Every heading (area, criterion) is the parent or the area of some leaf: the rows
-    # loaded with their leaves carry them, no query of their own.
-    nodes: dict[int, Criterion] = {}
+    # loaded with their leaves carry them, no query of their own. (Each leaf's criterion is
+    # read once: with its links, these reads were most of the work.)
+    evidence = evidence or {}
+    headings: dict[int, Row] = {}
+    leaves: list[Row] = []
     for score in scores:
-        for node in (score.criterion.parent, score.criterion.area):
-            if node is not None:
-                nodes[node.pk] = node
-    rows = [Row(criterion=n) for n in nodes.values()] + [
-        Row(
-            criterion=s.criterion,
-            score=s,
-            questions=questions.get(s.criterion_id, []),
-            evidence=(evidence or {}).get(s.criterion_id, []),
-        )
-        for s in scores
-    ]
+        criterion = score.criterion
+        for node in (criterion.parent, criterion.area):
+            if node is not None and node.id not in headings:
+                headings[node.id] = Row(node)
+        pk = criterion.id
+        leaves.append(Row(criterion, score, questions.get(pk, []), evidence.get(pk, [])))
+    rows = [*headings.values(), *leaves]
     rows.sort(key=lambda r: r.criterion.position)
     blocks: dict[int, AreaBlock] = {}
     area_totals = {a.code: a for a in totals.areas.values()}
     for row in rows:
         criterion = row.criterion
         if criterion.parent_id is None:
-            block = blocks[criterion.pk] = AreaBlock(area=criterion, rows=[])
+            block = blocks[criterion.id] = AreaBlock(area=criterion, rows=[])
             figures = area_totals.get(criterion.code)
             if figures is not None:
                 block.self_points = figures.self_points
@@ -430,10 +429,11 @@ def _blocks(
             continue
         block = blocks[criterion.area_id or criterion.parent_id]
         block.rows.append(row)
-        if row.score is not None and row.self_scored:
+        s = row.score
+        if s is not None and row.self_scored:
             block.total += 1
-            block.scored += not row.missing
-            block.appraised += row.score.appraised_round is not None
+            block.scored += s.self_score is not None or s.not_applicable
+            block.appraised += s.appraised_round is not None
     return list(blocks.values())
 
 
@@ -500,15 +500,16 @@ def submit_checklist(case: Case, now: datetime) -> list[str]:
 
 def score_sheet(case: Case, user: User, now: datetime) -> Sheet:
     scores = case_scores(case)
+    case.__dict__["_score_rows"] = scores  # the guards read the rows loaded here
     questions = case_questions(case)
-    totals = totals_from_scores(case, scores)
+    # The totals read the rows as plain values, as the guards do: made once for both.
+    totals = totals_from_scores(case, case.snapshot_rows())
     deadlines = case_deadlines(case, now)
     # The submit guards ask for the same date: read with the case, as the submit reads it.
     case.__dict__.setdefault(policy.SELF_DUE, deadlines.self_assessment.due)
     facts = rules.facts_for(user, case, now, self_due=deadlines.self_assessment.due)
     transitions = rules.transitions_allowed(facts)
     can_edit = rules.allowed(rules.edit_self_score, facts)
-    case.__dict__["_score_rows"] = scores  # the guards read the rows loaded above
     evidence = case_evidence(case)
     # ... and the evidence read here: every version, the current ones among them.
     know_backed(case, {c for c, items in evidence.items() if any(i.backs for i in items)})
