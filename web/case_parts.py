@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
 from django.utils.formats import localize
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from web import labels
 from web.frame import url_for
@@ -236,4 +238,111 @@ def transitions(case: Any, names: list[str], back: str, csrf: str) -> str:
         "  </div>\n"
         "</section>\n"
         "\n"
+    )
+
+
+# --- the score sheet's own parts -------------------------------------------------------------
+
+
+def sheet_top(case: Any, sheet: Any, home_url: str) -> str:
+    """The sheet's header and its deadlines card up to the extension form (which the
+    template draws, for the secretariat alone)."""
+    submitted = ""
+    if case.submitted_at:
+        when = escape(date_filter(timezone.localtime(case.submitted_at), "SHORT_DATETIME_FORMAT"))
+        submitted = f"<p>{_('Submitted at')}: {when}</p>"
+    return (
+        f"\n{case_header(case, 'sheet', home_url)}\n\n"
+        '<div class="sheet-head">\n'
+        '  <section class="card" id="deadlines" aria-labelledby="deadline-title">\n'
+        f'    <h2 id="deadline-title">{_("Deadlines")}</h2>\n'
+        f"    {deadlines(case, sheet.deadlines)}\n"
+        f"    {submitted}\n"
+        "    "
+    )
+
+
+def sheet_rest(case: Any, sheet: Any, *, show_checklist: bool, csrf: str) -> str:
+    """The rest of the sheet's head after the deadlines card: its totals, the council's
+    questions, the submit checklist, the next steps and why the sheet is read only."""
+    appraised = case.state not in ("self_scoring", "submitted")
+    figures = (
+        totals(sheet.totals, True, sheet.index_final) if appraised else totals(sheet.totals, False)
+    )
+    questions = ""
+    if sheet.questions_open and case.state == "explanation":
+        n = sheet.questions_open
+        asks = ngettext(
+            "The appraisal council asks %(n)s question. Answer it on the page “Appraisal and "
+            "questions”.",
+            "The appraisal council asks %(n)s questions. Answer them on the page “Appraisal and "
+            "questions”.",
+            n,
+        ) % {"n": escape(localize(n))}
+        questions = (
+            f'\n<p class="message message-warning">{asks}\n'
+            f'  <a href="{url_for("web:appraisal", case.pk)}">{_("Answer the questions")}</a>'
+            "</p>\n"
+        )
+    checklist = ""
+    if "submit" in sheet.transitions:
+        checklist = f"\n{_checklist(case, sheet, show_checklist)}\n"
+    read_only = ""
+    if case.state == "self_scoring" and not sheet.can_edit:
+        if sheet.deadline.passed:
+            said = _("The self-assessment deadline has passed: scores can no longer change.")
+            read_only = f'\n  <p class="message message-warning">{said}</p>\n  \n'
+        else:
+            said = _("You may read this score sheet; only the unit's staff can change it.")
+            read_only = f'\n  <p class="muted">{said}</p>\n'
+    return (
+        "\n  </section>\n"
+        '  <section class="card" aria-labelledby="totals-title">\n'
+        f'    <h2 id="totals-title">{_("Totals")}</h2>\n'
+        f"    {figures}\n"
+        f'    <p class="totals-line"><span>{_("Self-scored")}: <strong id="self-count">'
+        f"{escape(localize(sheet.scored))}/{escape(localize(sheet.to_score))}</strong></span></p>\n"
+        "  </section>\n"
+        "</div>\n\n"
+        f"{questions}\n\n"
+        f"{checklist}\n\n"
+        f"{transitions(case, sheet.transitions, 'sheet', csrf)}\n\n"
+        f"{read_only}"
+    )
+
+
+def _checklist(case: Any, sheet: Any, show_checklist: bool) -> str:
+    """What still stops the submission, by criterion, each linked to its row."""
+    check = sheet.checklist
+    opened = " open" if show_checklist or not sheet.missing else ""
+    listed = ""
+    if sheet.missing:
+        n = len(check)
+        summary = ngettext(
+            "Before submitting: %(n)s thing is missing",
+            "Before submitting: %(n)s things are missing",
+            n,
+        ) % {"n": escape(localize(n))}
+        general = "".join(f"<li>{conditional_escape(reason)}</li>" for reason in check.general)
+        criteria = "".join(
+            f'<li data-criterion="{escape(item.criterion.code)}"><a href="#{escape(item.anchor)}">'
+            f"{escape(item.criterion.code)}. {escape(item.criterion.title)}</a>: "
+            f"{' '.join(conditional_escape(reason) for reason in item.reasons)}</li>"
+            for item in check.criteria
+        )
+        listed = f"<ul>{general}\n    {criteria}</ul>"
+    else:
+        summary = _("Everything needed for the submission is there.")
+    signed = ""
+    if case.cycle.signed_report_required:
+        signed = (
+            f'<p><a href="{url_for("web:case-documents", case.pk)}" id="signed-report-link">'
+            f"{_('Attach the signed report')}</a></p>"
+        )
+    return (
+        f'\n<details class="card checklist" id="checklist"{opened}>\n'
+        f"  <summary>{summary}</summary>\n"
+        f"  {listed}\n"
+        f"  {signed}\n"
+        "</details>"
     )

@@ -176,6 +176,30 @@ def case_header(context: Any, tab: str) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
+def sheet_top(context: Any) -> SafeString:
+    """The score sheet's header and deadlines, up to the extension form (see
+    web/case_parts.py: drawn by the template engine, the sheet's head took some forty nodes)."""
+    from web import case_parts, frame
+
+    html = case_parts.sheet_top(context["case"], context["sheet"], frame.url("web:home"))
+    return mark_safe(html)  # every value in it is escaped
+
+
+@register.simple_tag(takes_context=True)
+def sheet_rest(context: Any) -> SafeString:
+    """The rest of the score sheet's head: totals, questions, checklist, steps."""
+    from web import case_parts, frame
+
+    html = case_parts.sheet_rest(
+        context["case"],
+        context["sheet"],
+        show_checklist=bool(context.get("show_checklist")),
+        csrf=frame.csrf_input(context),
+    )
+    return mark_safe(html)  # every value in it is escaped
+
+
+@register.simple_tag(takes_context=True)
 def case_deadlines(context: Any, deadlines: Any) -> SafeString:
     """The case's deadlines (see web/case_parts.py)."""
     from web import case_parts
