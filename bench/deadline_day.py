@@ -446,8 +446,11 @@ def main() -> None:
 
         kinds = [k for k, _w in MIX]
         weights = [w for _k, w in MIX]
-        # Warm both workers up (URLconf, templates, connections) before measuring.
+        # Warm both workers up (URLconf, templates, connections, the caches of each kind of
+        # request) before measuring, as a server is after its first hour.
         run(base, clients(0), lambda c: "baseline", 3.0)
+        warm = clients(0)
+        run(base, warm, lambda c: c.rng.choices(kinds, weights)[0], 5.0)
         meter = CpuMeter(server.pid, s3.rpartition(":")[2] or "-")
         baseline = clients(1)
         cpu = [meter.read()]
@@ -455,6 +458,7 @@ def main() -> None:
         cpu.append(meter.read())
         load_after_baseline = _load_average()
         day = clients(2)
+        _go_on_after(day, [warm])
         day_s = run(base, day, lambda c: c.rng.choices(kinds, weights)[0])
         cpu.append(meter.read())
         print(
