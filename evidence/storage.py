@@ -9,7 +9,10 @@ Invariants:
 - Keys are made by `new_key()` from ids and a random UUID; nothing a user sends reaches a key
   (no traversal, no overwrite: an existing key is never written again).
 - `put()` streams: it reads the source in parts, computes the SHA-256 and the size on the way
-  and never holds the whole file in memory.
+  and never holds the whole file in memory. `put_bytes()` stores a body already in memory, at
+  most one part (`PART_SIZE`), whose SHA-256 the caller computed, in one request: on S3 over
+  plain HTTP that digest is what the SDK signs as the payload's, so the body is hashed once,
+  not twice, and the server's check of the body against it vouches for the digest recorded.
 - Every SDK, network or file-system failure leaves this module as `StorageError`, so callers
   have one thing to catch (the API answers 503). The S3 client is built lazily, once per
   configuration, with short timeouts and few retries: when the store is down a user waits
@@ -20,7 +23,9 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import logging
 import os
 import re
@@ -113,6 +118,11 @@ class Storage(ABC):
     @abstractmethod
     def put(self, key: str, stream: BinaryIO, length: int, content_type: str) -> Stored: ...
 
+    def put_bytes(self, key: str, data: bytes, sha256: str, content_type: str) -> Stored:
+        """Store a body held in memory whose SHA-256 the caller computed; see the module
+        docstring. This default hashes it again as `put` does."""
+        return self.put(key, io.BytesIO(data), len(data), content_type)
+
     @abstractmethod
     def stat(self, key: str, version_id: str = "") -> ObjectRef:
         """The object's size and date; ObjectMissing when absent."""
@@ -179,6 +189,47 @@ def _sdk_errors() -> tuple[type[BaseException], ...]:
     return (MinioException, urllib3.exceptions.HTTPError, OSError)
 
 
+# The header under which `put_bytes` hands its digest to the client below.
+PAYLOAD_SHA256 = "x-amz-content-sha256"
+
+
+class _Body:
+    """A body in memory, read whole by the SDK without a copy (io.BytesIO.read copies)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data or b"", None
+        return data
+
+
+@functools.cache
+def _client_class() -> type[Any]:
+    from minio import Minio
+
+    class Client(Minio):
+        """The SDK's client, signing a payload digest the caller already computed.
+
+        Over plain HTTP the SDK signs every request with its body's SHA-256, which it
+        computes in `_build_headers`; given the digest (`PAYLOAD_SHA256` among the request's
+        headers, from `put_bytes`), it signs that one instead of hashing the body again. Over
+        HTTPS the SDK's own headers stand (UNSIGNED-PAYLOAD, TLS guarding the body)."""
+
+        def _build_headers(
+            self, host: str, headers: Any = None, body: Any = None, creds: Any = None
+        ) -> tuple[Any, Any]:
+            given = headers.get(PAYLOAD_SHA256) if headers else None
+            if given is None or body is None or creds is None or self._base_url.is_https:
+                return super()._build_headers(host, headers, body, creds)
+            built, date = super()._build_headers(host, headers, None, creds)
+            built["Content-Length"] = str(len(body))
+            built[PAYLOAD_SHA256] = given
+            return built, date
+
+    return Client
+
+
 class S3Storage(Storage):
     name = "s3"
 
@@ -230,11 +281,9 @@ class S3Storage(Storage):
     @property
     def client(self) -> Any:
         if self._client is None:
-            from minio import Minio
-
             with self._mutex:
                 if self._client is None:
-                    self._client = Minio(
+                    self._client = _client_class()(
                         self.endpoint,
                         access_key=self._access_key,
                         secret_key=self._secret_key,
@@ -328,6 +377,27 @@ class S3Storage(Storage):
             self._forget_partial(key, result.version_id or "")
             raise StorageError(f"read {reader.size} bytes, expected {length}")
         return Stored(key, result.version_id or "", reader.size, reader.hexdigest())
+
+    def put_bytes(self, key: str, data: bytes, sha256: str, content_type: str) -> Stored:
+        if len(data) > PART_SIZE:  # more than one request: the parts are signed each
+            return super().put_bytes(key, data, sha256, content_type)
+        self._ensure_ready()
+        try:
+            result = self.client.put_object(
+                self.bucket,
+                key,
+                _Body(data),
+                len(data),
+                content_type=content_type,
+                metadata={PAYLOAD_SHA256: sha256},
+            )
+        except _sdk_errors() as exc:
+            if _no_answer(exc):
+                logger.warning("The store did not answer the upload of %s in time", key)
+            else:
+                self._forget_partial(key)
+            raise _translate(exc) from exc
+        return Stored(key, result.version_id or "", len(data), sha256)
 
     def _forget_partial(self, key: str, version_id: str = "") -> None:
         """Best effort after a failed put: no object may stay behind (the SDK already aborted

@@ -1,27 +1,35 @@
 """The upload handler of evidence requests: bounded memory, size limit while receiving, and
-the file sent on to the store while it is still arriving.
+the file on its way to the store before the view runs.
 
 Django's default handlers keep files under 2.5 MB in memory, accept any size, and hand the
-view a complete file, so the store would receive nothing until the last byte arrived. This
-handler:
+view a complete file, so the store would receive nothing until the view had checked it
+whole. This handler:
 
 - refuses a request whose declared length is over the limit before reading it, and stops
   reading as soon as the file passes the limit (413);
 - looks at the first bytes of the file. When they alone decide its type (PDF, JPEG, PNG: the
-  large scans) and the type is allowed and the case takes evidence from this user, it streams
-  the file to the store while it arrives: through a small bounded queue (3 MiB) to a thread running
-  the store's `put`, which computes the SHA-256 on the way. Receiving and storing overlap;
-  memory stays at a few parts. Otherwise (Office and OpenDocument containers, whose type is
-  known only from their directory at the end; refused types) it spools to a temporary file,
-  and the service checks it before a byte is stored;
+  scans) and the type is allowed and the case takes evidence from this user, the file goes to
+  the store without waiting for the view:
+  - a file of one part at most (`PART_SIZE`, 5 MiB: most scans) is kept in memory as it
+    arrives and stored by one request once its last byte is in, its SHA-256 computed once
+    (`Storage.put_bytes`). The store's SDK held such a file whole before sending a byte of
+    it anyway; a thread and a queue between the two only added work;
+  - a larger one is streamed while it arrives: through a small bounded queue (3 MiB) to a
+    thread running the store's `put` (a multipart upload), which computes the SHA-256 on the
+    way. Receiving and storing overlap; memory stays at a few parts.
+  Otherwise (Office and OpenDocument containers, whose type is known only from their
+  directory at the end; refused types) it spools to a temporary file, and the service checks
+  it before a byte is stored;
 - never leaves a partial object: a refusal or an error aborts the store's multipart upload
-  (the reader raises instead of ending the stream), and an object stored but not claimed by
-  the service when the request ends is deleted (`close`, called by the view).
+  (the reader raises instead of ending the stream), a file kept in memory is dropped, and an
+  object stored but not claimed by the service when the request ends is deleted (`close`,
+  called by the view).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -36,7 +44,7 @@ from cases.models import Case
 from evidence import sniff
 from evidence.errors import StoreUnavailable
 from evidence.services import check_may_add, limit_bytes, too_large
-from evidence.storage import Storage, StorageError, Stored, get_storage, new_key
+from evidence.storage import PART_SIZE, Storage, StorageError, Stored, get_storage, new_key
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ MULTIPART_SLACK = 256 * 1024
 STREAMABLE = frozenset({"pdf", "jpeg", "png"})
 QUEUE_CHUNKS = 3  # 3 × 1 MiB between the request and the store
 PIPE_PART = 1024 * 1024  # what the handler gathers before handing it to the store's thread
+ONE_REQUEST = PART_SIZE  # a file up to this size is kept in memory and stored in one request
 STALL_SECONDS = 300  # a sender silent this long is gone: the store's upload is aborted
 
 
@@ -171,9 +180,11 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self.seen_file = False
         self.mode = ""
         self.head = bytearray()
+        self.store: Storage | None = None
         self.put: _StreamingPut | None = None
+        self.stored: Stored | None = None  # what the file's request or thread stored
         self.upload: StreamedUpload | None = None
-        self.gathered: list[bytes] = []  # chunks not yet handed to the store's thread
+        self.gathered: list[bytes] = []  # chunks not yet stored or handed to the store's thread
         self.gathered_bytes = 0
 
     def allow(self, case: Case) -> None:
@@ -225,9 +236,7 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
             and kind.code in STREAMABLE
             and kind.code in settings.EVIDENCE_ALLOWED_TYPES
         ):
-            self.mode, self.kind = "stream", kind
-            self.put = _StreamingPut(get_storage(), new_key(self.case.pk), kind.mime)
-            self.put.start()
+            self.mode, self.kind, self.store = "gather", kind, get_storage()
         else:
             self.mode = "spool"
             super().new_file(*self._new_file_args, **self._new_file_kwargs)
@@ -241,8 +250,31 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
             return
         self.gathered.append(data)
         self.gathered_bytes += len(data)
-        if self.gathered_bytes >= PIPE_PART:
+        if self.mode == "gather":
+            if self.gathered_bytes > ONE_REQUEST:
+                self._start_streaming()
+        elif self.gathered_bytes >= PIPE_PART:
             self._hand_over()
+
+    def _start_streaming(self) -> None:
+        """A file larger than one request: stored while the rest of it arrives."""
+        assert self.case is not None and self.store is not None
+        self.mode = "stream"
+        self.put = _StreamingPut(self.store, new_key(self.case.pk), self.kind.mime)
+        self.put.start()
+        self._hand_over()
+
+    def _store_whole(self) -> Stored:
+        """A file that fits one request, stored once its last byte is in."""
+        assert self.case is not None and self.store is not None
+        data = b"".join(self.gathered)
+        self.gathered, self.gathered_bytes = [], 0
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            return self.store.put_bytes(new_key(self.case.pk), data, digest, self.kind.mime)
+        except StorageError as exc:
+            logger.warning("Evidence upload to the store failed: %s", exc)
+            raise _unavailable() from exc
 
     def _hand_over(self) -> None:
         """The chunks gathered so far, as one part to the store's thread."""
@@ -270,6 +302,19 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
             self._decide(None)  # shorter than the sample: judged whole by the service
         if self.mode == "spool":
             return super().file_complete(file_size)
+        if self.mode == "gather":
+            self.stored = self._store_whole()
+        else:
+            self.stored = self._finish_streaming()
+        if self.stored.size != file_size:
+            logger.error("Evidence stream stored %s bytes of %s", self.stored.size, file_size)
+            self.close()
+            raise _unavailable()
+        assert self.file_name is not None and self.store is not None  # set by new_file()
+        self.upload = StreamedUpload(self.file_name, file_size, self.kind, self.stored, self.store)
+        return self.upload
+
+    def _finish_streaming(self) -> Stored:
         assert self.put is not None
         self._hand_over()
         with contextlib.suppress(UploadAborted):
@@ -277,31 +322,27 @@ class EvidenceUploadHandler(TemporaryFileUploadHandler):
         self.put.join()
         if self.put.error is not None or self.put.result is None:
             self._raise_store_error()
-        stored = self.put.result
-        assert stored is not None
-        if stored.size != file_size:
-            logger.error("Evidence stream stored %s bytes of %s", stored.size, file_size)
-            self.close()
-            raise _unavailable()
-        assert self.file_name is not None  # set by new_file()
-        self.upload = StreamedUpload(self.file_name, file_size, self.kind, stored, self.put.store)
-        return self.upload
+        assert self.put.result is not None
+        return self.put.result
 
     def close(self) -> None:
         """At the end of the request: abort an unfinished upload, delete an unclaimed object."""
         put, self.put = self.put, None
-        if put is None:
-            return
-        if put.is_alive():
-            put.pipe.abort()
-            put.join()
+        stored, self.stored = self.stored, None
+        self.gathered, self.gathered_bytes = [], 0  # a file kept in memory is dropped
+        if put is not None:
+            if put.is_alive():
+                put.pipe.abort()
+                put.join()
+            stored = stored or put.result
         upload = self.upload
-        if put.result is not None and (upload is None or not upload.claimed):
-            try:
-                put.store.delete(put.result.key, put.result.version_id)
-            except StorageError:
-                logger.error(
-                    "Evidence object %s has no row and could not be deleted; "
-                    "evidence_check --repair will remove it.",
-                    put.result.key,
-                )
+        if stored is None or self.store is None or (upload is not None and upload.claimed):
+            return
+        try:
+            self.store.delete(stored.key, stored.version_id)
+        except StorageError:
+            logger.error(
+                "Evidence object %s has no row and could not be deleted; "
+                "evidence_check --repair will remove it.",
+                stored.key,
+            )

@@ -125,6 +125,12 @@ def _reads(w: Any) -> list[tuple[Compiled[Any], Any, tuple[Any, ...]]]:
         ),
         (policy._SELF_EXTENSION, (), (case.pk,)),
         (evidence_services._CURRENT_OF_ONE, (), (case.pk,)),
+        (
+            evidence_services._LEAF,
+            (),
+            (case.cycle_id, case.unit.group_id, leaf.criterion.code),
+        ),
+        (evidence_services._LAST_VERSION, (), (case.pk, leaf.criterion_id)),
         (notification_services._UNREAD, (), (head.pk,)),
         (notification_rules._ROLE_MEMBERS, (), (permissions.SECRETARIAT,)),
         (notification_rules._UNIT_MEMBERS, (), (case.unit_id,)),

@@ -41,8 +41,15 @@ def link_to_s3(s3_store: S3Storage, settings: Any) -> Iterator[CuttableLink]:
     cable.close()
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        samples.pdf(),  # a small file, checked whole first
+        samples.pdf(3 * 1024 * 1024),  # a scan of one part, stored as soon as it is in
+    ],
+)
 def test_an_unreachable_store_answers_503_and_saves_nothing(
-    world: SimpleNamespace, s3_store: S3Storage, s3_direct: Minio, settings: Any
+    world: SimpleNamespace, s3_store: S3Storage, s3_direct: Minio, settings: Any, content: bytes
 ) -> None:
     kept = upload(world.staff_a, world.case_a, "1.1.1", samples.pdf(), "đã nộp.pdf").json()
     with socket.socket() as sock:
@@ -50,7 +57,7 @@ def test_an_unreachable_store_answers_503_and_saves_nothing(
         closed_port = sock.getsockname()[1]
     use_s3(settings, f"127.0.0.1:{closed_port}", s3_store.bucket)
 
-    response = upload(world.staff_a, world.case_a, "1.2", samples.pdf(), "mới.pdf")
+    response = upload(world.staff_a, world.case_a, "1.2", content, "mới.pdf")
 
     assert response.status_code == 503
     assert response.json()["detail"] == UNAVAILABLE

@@ -5,17 +5,19 @@ Every refusal is checked to store nothing: no row, no object.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
 
 from evidence.models import Document, EvidenceLink
-from evidence.storage import Storage
+from evidence.storage import S3Storage, Storage
 from tests.evidence import samples
-from tests.evidence.helpers import client_for, stored_keys, upload
+from tests.evidence.helpers import S3_ACCESS, S3_SECRET, client_for, stored_keys, upload
 from tests.helpers import force_state
 from workflow import services as workflow_services
 from workflow.models import AuditEntry
@@ -270,6 +272,69 @@ def test_a_large_scan_is_stored_while_it_arrives_with_its_checksum(
     document = Document.objects.get()
     assert store.sha256(document.storage_key, document.version_id) == document.sha256
     assert stored_keys(store) == [document.storage_key]
+
+
+def test_a_scan_of_one_part_goes_to_the_store_in_one_put_signed_with_the_digest_recorded(
+    world: SimpleNamespace, s3_store: S3Storage, monkeypatch: Any
+) -> None:
+    import minio.api
+    import urllib3
+
+    sent: list[tuple[str, str, Any]] = []
+    urlopen = urllib3.PoolManager.urlopen
+
+    def spy(pool: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((method, url, kwargs.get("headers")))
+        return urlopen(pool, method, url, *args, **kwargs)
+
+    hashed: list[int] = []
+    sha256_hash = minio.api.sha256_hash
+
+    def counted(data: Any) -> str:
+        hashed.append(len(data or b""))
+        return sha256_hash(data)
+
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", spy)
+    monkeypatch.setattr(minio.api, "sha256_hash", counted)
+    content = samples.pdf(3 * 1024 * 1024)  # decided by its first bytes, under one part
+
+    response = upload(world.staff_a, world.case_a, "1.1.1", content, "Bản scan.pdf")
+
+    assert response.status_code == 201, response.json()
+    digest = hashlib.sha256(content).hexdigest()
+    assert response.json()["sha256"] == digest
+    # One request: no multipart upload (POST ?uploads, PUT ?partNumber=), no HEAD or stat.
+    assert [(method, urlsplit(url).query) for method, url, _headers in sent] == [("PUT", "")]
+    # The server checks the body against the digest the row records...
+    assert sent[0][2]["x-amz-content-sha256"] == digest
+    # ...which was computed once: the SDK hashed no body of its own.
+    assert max(hashed, default=0) < len(content)
+    document = Document.objects.get()
+    assert s3_store.sha256(document.storage_key, document.version_id) == digest
+
+
+def test_over_https_the_store_keeps_its_unsigned_payload_and_body_checksum() -> None:
+    from minio.credentials import Credentials
+
+    store = S3Storage(
+        endpoint="store.invalid:9000",
+        access_key=S3_ACCESS,
+        secret_key=S3_SECRET,
+        bucket="evidence",
+        secure=True,
+        region="us-east-1",
+    )
+    body = samples.pdf(64 * 1024)
+    headers, _date = store.client._build_headers(
+        "store.invalid:9000",
+        {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()},
+        body,
+        Credentials(S3_ACCESS, S3_SECRET),
+    )
+
+    assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"  # TLS guards the body
+    assert headers["Content-MD5"] == base64.b64encode(hashlib.md5(body).digest()).decode()
+    assert headers["Content-Length"] == str(len(body))
 
 
 # Before the body is read, the case with the user's permissions on it and its dates; in the
