@@ -365,14 +365,7 @@ class S3Storage(Storage):
                 part_size=PART_SIZE if length < 0 else 0,  # 0: the SDK's own (5 MiB here)
             )
         except _sdk_errors() as exc:
-            if _no_answer(exc):
-                # Asking a store that does not answer to delete would only make the user wait
-                # as long again; if it finishes the upload later, evidence_check --repair
-                # finds the object without a row and removes it.
-                logger.warning("The store did not answer the upload of %s in time", key)
-            else:
-                self._forget_partial(key)
-            raise _translate(exc) from exc
+            raise self._failed_put(key, exc) from exc
         if length >= 0 and reader.size != length:
             self._forget_partial(key, result.version_id or "")
             raise StorageError(f"read {reader.size} bytes, expected {length}")
@@ -392,12 +385,19 @@ class S3Storage(Storage):
                 metadata={PAYLOAD_SHA256: sha256},
             )
         except _sdk_errors() as exc:
-            if _no_answer(exc):
-                logger.warning("The store did not answer the upload of %s in time", key)
-            else:
-                self._forget_partial(key)
-            raise _translate(exc) from exc
+            raise self._failed_put(key, exc) from exc
         return Stored(key, result.version_id or "", len(data), sha256)
+
+    def _failed_put(self, key: str, exc: BaseException) -> StorageError:
+        """After the SDK failed a put: no object left behind where the store answers."""
+        if _no_answer(exc):
+            # Asking a store that does not answer to delete would only make the user wait
+            # as long again; if it finishes the upload later, evidence_check --repair
+            # finds the object without a row and removes it.
+            logger.warning("The store did not answer the upload of %s in time", key)
+        else:
+            self._forget_partial(key)
+        return _translate(exc)
 
     def _forget_partial(self, key: str, version_id: str = "") -> None:
         """Best effort after a failed put: no object may stay behind (the SDK already aborted
