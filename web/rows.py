@@ -642,7 +642,7 @@ class _LeafText:
         else:
             self.head = f"{depth}{opened}</div>{_guidance(c, w, a)}"
         self.head_missing = f"{depth} is-missing{opened}{missing_tag}{closing}"
-        self.points, self.typed = kind != "points", kind == "points"
+        self.points = kind != "points"
         self.form_html: dict[bool, str | None] = {}
         self.forms: dict[bool, _Cut | None] = {}
         for checked in (False, True):
@@ -663,15 +663,14 @@ class _LeafText:
     def plain(self, row: Any) -> bool:
         return row.errors is None and row.posted is None
 
-    def _values(self, score: Any, save_base: str, csrf: str) -> dict[str, str]:
-        """A plain row's own values for the stand-ins of its form (nothing typed: the entry
-        is the stored figure, as `Row.entry` gives it)."""
-        w = self.words
+    def _values(self, row: Any, save_base: str, csrf: str) -> dict[str, str]:
+        """A plain row's own values for the stand-ins of its form."""
+        w, score = self.words, row.score
         values = {
             "url": f"{save_base}{self.code}/",
             "csrf": csrf,
             "version": str(score.version),
-            "entry": w.entry(score.self_score if self.typed else score.value),
+            "entry": w.entry(row.entry),
             "note": _e(score.note),
         }
         if self.points:
@@ -687,7 +686,7 @@ class _LeafText:
         form = self.forms[bool(s.not_applicable)]
         if form is None:
             return None
-        return form.fill(self._values(s, save_base, csrf))
+        return form.fill(self._values(row, save_base, csrf))
 
     def editable_row(self, row: Any, page: SheetContext) -> str | None:
         """The whole row of a leaf the user scores now, in one fill: its heading, its form
@@ -702,7 +701,7 @@ class _LeafText:
         cut = self.rows[key]
         if cut is None:
             return None
-        values = self._values(s, page.save_base, page.csrf)
+        values = self._values(row, page.save_base, page.csrf)
         values["upload_url"] = page.upload_url
         return cut.fill(values)
 

@@ -429,11 +429,10 @@ def _blocks(
             continue
         block = blocks[criterion.area_id or criterion.parent_id]
         block.rows.append(row)
-        s = row.score
-        if s is not None and row.self_scored:
+        if row.score is not None and row.self_scored:
             block.total += 1
-            block.scored += s.self_score is not None or s.not_applicable
-            block.appraised += s.appraised_round is not None
+            block.scored += not row.missing
+            block.appraised += row.score.appraised_round is not None
     return list(blocks.values())
 
 
