@@ -50,6 +50,21 @@ def test_unit_staff_uploads_a_pdf_and_gets_its_checksum(
     assert entry.data["sha256"] == body["sha256"] and entry.data["criterion"] == "1.1.1"
 
 
+def test_the_upload_answer_is_what_its_documented_serializer_writes(
+    world: SimpleNamespace, store: Storage
+) -> None:
+    from rest_framework.renderers import JSONRenderer
+
+    from evidence.api import UploadedSerializer
+
+    response = upload(world.staff_a, world.case_a, "1.1.1", samples.pdf(), note="Mục II")
+
+    assert response.status_code == 201, response.json()
+    link = EvidenceLink.objects.select_related("document", "criterion").get()
+    documented = UploadedSerializer(link.document, context={"link": link}).data
+    assert response.content == JSONRenderer().render(documented)
+
+
 def test_the_vietnamese_file_name_is_kept_composed_apart_from_the_storage_key(
     world: SimpleNamespace, local_store: Storage
 ) -> None:
