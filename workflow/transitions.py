@@ -87,11 +87,21 @@ def every_question_answered(case: Case, now: datetime, params: dict[str, Any]) -
     return [_("The question on criterion %(code)s has no answer.") % {"code": c} for c in codes]
 
 
+# A case's open questions as (id, answer date) pairs, when a batch of the sweep read them for
+# all its cases at once (`workflow.services`): the guard below and the follow-up that expires
+# them use those instead of a query each.
+OPEN_QUESTIONS = "_open_questions"
+
+
 def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    open_due = Clarification.objects.filter(
-        case=case, status=Clarification.Status.OPEN, due_at__gt=now
-    )
-    if open_due.exists():
+    read: list[tuple[int, datetime | None]] | None = case.__dict__.get(OPEN_QUESTIONS)
+    if read is not None:
+        still_open = any(due_at is not None and due_at > now for _pk, due_at in read)
+    else:
+        still_open = Clarification.objects.filter(
+            case=case, status=Clarification.Status.OPEN, due_at__gt=now
+        ).exists()
+    if still_open:
         return [_("The answer window has not closed yet.")]
     return []
 

@@ -20,10 +20,10 @@ from cases.permissions import sync_case_permissions
 from deadlines.models import ReminderLog
 from deadlines.sweep import KIND_APPRAISAL, KIND_LATE_SUMMARY, KIND_OVERDUE, KIND_REPORT, sweep
 from notifications.models import Delivery, Notification
-from tests.deadlines.helpers import APPRAISAL_DUE, SELF_DUE, at, set_cycle
+from tests.deadlines.helpers import APPRAISAL_DUE, SELF_DUE, at, request_explanation, set_cycle
 from tests.factories import seat_support_team
 from workflow import audit, cycle_services, services
-from workflow.models import AuditEntry
+from workflow.models import AuditEntry, Clarification
 
 # The whole first sweep after the cutoff, whether 2 or 12 cases fall due: finding the work,
 # the locks (the cases locked in one query, their cycles, their scores and evidence, one
@@ -41,6 +41,10 @@ LOCK_BATCH_STATEMENTS = 9
 # inbox rows with their deliveries (one statement, which reads the recipients' languages and
 # unread counts too), COMMIT; then the push's outcome.
 START_BATCH_STATEMENTS = 12
+# One batch of expire_explanation: BEGIN, the cases locked, their cycles, their open
+# questions (read once for the guard and the expiry), the questions expired, one UPDATE,
+# one audit INSERT, COMMIT; no savepoint, query or UPDATE per case.
+EXPIRE_BATCH_STATEMENTS = 8
 # A sweep three days before the appraisal date of one cycle or of two: finding the work, the
 # appraisal reminders (the open cycles, the reminders already sent, the assignments, the
 # scores not appraised of every cycle in one query, the appraisers' units and the departments
@@ -115,6 +119,36 @@ def test_a_batch_of_locks_at_the_cutoff_costs_the_same_statements_whatever_its_s
     locks = AuditEntry.objects.filter(action="workflow.case.lock_at_cutoff")
     assert sorted(locks.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
     assert all(entry.snapshot is not None for entry in locks)
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_a_batch_of_closed_answer_windows_costs_the_same_statements_whatever_its_size(
+    dated: SimpleNamespace, extra: int, django_assert_max_num_queries: Any
+) -> None:
+    """Each case whose window closed goes back to appraisal with its own questions expired
+    and named in its entry; a case whose window is still open is refused and keeps its
+    question open, while the rest of the batch goes on."""
+    cases = more_units(dated, extra)
+    asked = {case.pk: request_explanation(dated, case, at(2026, 2, 12, 10)) for case in cases}
+    still_open = cases[1]
+    Clarification.objects.filter(case=still_open).update(due_at=at(2026, 3, 2))
+    system = User.objects.get(username="system")
+    with django_assert_max_num_queries(EXPIRE_BATCH_STATEMENTS):
+        outcomes = dict(
+            services.run_transitions(
+                [c.pk for c in cases], "expire_explanation", actor=system, now=at(2026, 2, 27)
+            )
+        )
+    assert type(outcomes.pop(still_open.pk)).__name__ == "GuardFailed"
+    assert set(outcomes.values()) == {None}
+    assert Clarification.objects.get(case=still_open).status == Clarification.Status.OPEN
+    assert Case.objects.get(pk=still_open.pk).state == Case.State.EXPLANATION
+    for case_id in outcomes:
+        assert Clarification.objects.get(case_id=case_id).status == Clarification.Status.EXPIRED
+        entry = AuditEntry.objects.get(case_id=case_id, action="workflow.case.expire_explanation")
+        assert entry.data == {"expired_questions": [asked[case_id].pk]}
+        assert Case.objects.get(pk=case_id).state == Case.State.APPRAISING
+    assert audit.verify().problem == ""
 
 
 def another_cycle(w: SimpleNamespace) -> Cycle:
