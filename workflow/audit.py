@@ -117,10 +117,14 @@ def register_snapshot_part(
 
 
 def preload_snapshots(cases: Sequence[Case]) -> None:
-    """Read what the snapshots of these cases need in a few queries, whatever their number."""
+    """Read what the snapshots of these cases need in a few queries, whatever their number;
+    the cases share one memo of the score rows their snapshots write (`case_snapshot`)."""
     Case.load_snapshot_rows(cases)
     for preload in _snapshot_preloads.values():
         preload(cases)
+    memo: _RowMemo = {}
+    for case in cases:
+        case.__dict__[_ROW_MEMO] = memo
 
 
 def _mask(data: Json) -> Json:
@@ -773,16 +777,28 @@ def _points_text(text: str | None, points: object) -> str:
     return str(encode_basestring(text))
 
 
+# A batch's memo of the score rows its snapshots wrote (`preload_snapshots`): the value and
+# the text of a row, by its criterion's fixed part (`_row_fixed`) and its values, the points
+# as their texts. The cases of a batch share their criteria, and many rows of one criterion
+# say the same (not scored yet, not appraised yet, the same points, no note): those are
+# written once per batch. The memo goes with the batch's cases.
+_ROW_MEMO = "_snapshot_row_memo"
+_RowMemo = dict[tuple[object, ...], tuple[JsonObject, str]]
+
+
 def case_snapshot(case: Case) -> Snapshot:
     """The case's score table as it stands, for the immutable snapshot of an audit entry:
     built here alone, from the rows a transition's guards read or a batch preloaded.
 
     The score rows, most of the snapshot, are written out here as `canonical_json` writes
     them, beside the values they read back as, rather than encoded and then decoded again:
-    a batch of the sweep snapshots tens of thousands of rows. Points are the text
-    DjangoJSONEncoder writes for a Decimal. `tests/workflow/test_snapshot_text.py` holds the
-    text to `canonical_json` of the value."""
+    a batch of the sweep snapshots tens of thousands of rows, and writes a row that says
+    what another of its rows said once (`_ROW_MEMO`; its rows' values are shared, as JSON
+    values are never changed in place). Points are the text DjangoJSONEncoder writes for a
+    Decimal. `tests/workflow/test_snapshot_text.py` holds the text to `canonical_json` of
+    the value."""
     rows = case.snapshot_rows()
+    memo: _RowMemo | None = case.__dict__.get(_ROW_MEMO)
     scores: list[Json] = []
     written: list[str] = []
     for (
@@ -802,6 +818,33 @@ def case_snapshot(case: Case) -> Snapshot:
         value = None if value_points is None else str(value_points)
         self_score = None if self_points is None else str(self_points)
         appraised = None if appraised_points is None else str(appraised_points)
+        seen: tuple[object, ...] | None = None
+        if (
+            memo is not None
+            and type(not_applicable) is bool
+            and (rounds is None or type(rounds) is int)
+        ):
+            # Values that compare equal are written alike, but for numbers of other types
+            # or digits (True and 1, 0.5 and 0.50): the flag and the round are checked as
+            # the row text is, and the points go as their texts (`_points_text` writes a
+            # text alike whatever points it is the text of).
+            seen = (
+                fixed,
+                value,
+                self_score,
+                appraised,
+                note,
+                not_applicable,
+                reason,
+                explanation,
+                comment,
+                rounds,
+            )
+            known = memo.get(seen)
+            if known is not None:
+                scores.append(known[0])
+                written.append(known[1])
+                continue
         row: JsonObject = {
             "appraised_comment": comment,
             "appraised_round": rounds,
@@ -839,6 +882,8 @@ def case_snapshot(case: Case) -> Snapshot:
         except TypeError:  # a value of another type than the columns': the encoder's way
             written.append(canonical_json(row))
             scores[-1] = json.loads(written[-1])
+        if seen is not None:
+            memo[seen] = (scores[-1], written[-1])  # type: ignore[index,assignment]
     texts: dict[str, str] = {}
     snapshot: JsonObject = {}
     heading: tuple[tuple[str, Json], ...] = (

@@ -147,6 +147,48 @@ def test_rows_of_unexpected_types_are_written_as_the_encoder_writes_them(
     assert sixth["value"] == 'một "nửa"'
 
 
+def test_a_batch_writes_each_row_as_a_case_alone_does_though_its_rows_repeat(
+    world: SimpleNamespace,
+) -> None:
+    """The cases of a batch share their criteria and often their rows' values: a row that
+    says what another of the batch said is written once. Rows that only compare equal (a
+    flag and a number, a round and a flag, 0.5 and 0.50, a number and a Decimal) are still
+    each written as they are, as a case snapshotted alone writes them."""
+    for case in (world.case_a, world.case_b):
+        awkward_scores(case)
+    batch = [fresh(world.case_a), fresh(world.case_b)]
+    audit.preload_snapshots(batch)
+    rows: list[ScoreRow] = batch[1].snapshot_rows()
+    # Each equal to the value of the same row of case A, which the batch wrote first.
+    like: list[dict[str, Any]] = [
+        {"not_applicable": int(rows[0].not_applicable)},
+        {"appraised_round": True},
+        {"value": Decimal("0.500")},
+        {"value": 10},
+        {"appraised_round": 1.0},
+    ]
+    first_rows = batch[0].snapshot_rows()
+    for n, changes in enumerate(like):
+        for column, changed in changes.items():
+            assert changed == getattr(first_rows[n], column)
+    batch[1].__dict__["_snapshot_rows"] = [
+        row._replace(**like[n]) if n < len(like) else row for n, row in enumerate(rows)
+    ]
+    for case in batch:
+        alone = fresh(case)
+        alone.__dict__["_snapshot_rows"] = case.snapshot_rows()
+        snapshot = audit.case_snapshot(case)
+        assert snapshot.text == audit.case_snapshot(alone).text
+        assert_canonical(snapshot)
+    first, second, third, fourth, fifth = json.loads(audit.case_snapshot(batch[1]).text)["scores"][
+        :5
+    ]
+    assert first["not_applicable"] == 0 and first["not_applicable"] is not False
+    assert second["appraised_round"] is True
+    assert (third["value"], fourth["value"]) == ("0.500", "10")
+    assert type(fifth["appraised_round"]) is float
+
+
 def written_entries(monkeypatch: pytest.MonkeyPatch) -> list[AuditEntry]:
     """The entries the audit INSERTs write, as they were when written."""
     seen: list[AuditEntry] = []
