@@ -17,6 +17,10 @@ Numbers stay in the array: each is found through the column's index, and the joi
 longer where a second condition joined it too (7 ms instead of 1.2 for who holds what on
 a batch).
 
+The values of a long list are best given as a set: the ORM walks a list or a tuple value by
+value before any lookup sees it (`Query.resolve_lookup_value`, for expressions among them),
+which for a sweep batch's thousands of ids and keys was as long as writing the statement.
+
 Anything else takes Django's `IN` of the field, as written: other databases, a subquery,
 values of another kind (model instances, texts for an integer column), an integer beyond the
 column's range, a column with its own collation. The rows are the same: `None` is left out

@@ -480,7 +480,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         if not todo:
             return
         query = (
-            Score.objects.filter(case__any=[case.pk for case in todo])
+            Score.objects.filter(case__any={case.pk for case in todo})
             .order_by("case_id", "pk")
             .values_list("case_id", "criterion_id", *SCORE_ROW_COLUMNS)
         )
@@ -507,7 +507,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 key: {} for key in keys.values() if key is not None and key not in _FROZEN_CRITERIA
             }
             for criterion in Criterion.objects.select_related("area", "framework").filter(
-                pk__any=list(missing)
+                pk__any=missing
             ):
                 criteria[criterion.pk] = criterion
                 framework = criterion.framework

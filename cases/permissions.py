@@ -430,7 +430,7 @@ def cases_for_user(
     wanted, annotations = _decision_annotations(user, perm)
     found = {
         case.pk: case
-        for case in queryset.annotate(**annotations).filter(pk__any=list(pks)).order_by("pk")
+        for case in queryset.annotate(**annotations).filter(pk__any=set(pks)).order_by("pk")
     }
     decided: list[tuple[int, Case | DomainError]] = []
     for pk in sorted(pks):
@@ -812,7 +812,7 @@ def holders(wanted: Iterable[tuple[int, int | None, str]]) -> set[tuple[int, int
     names = {code: f"_holds_{i}" for i, code in enumerate(codes)}
     held_globally = {
         (row[0], code)
-        for row in User.objects.filter(pk__any=users)
+        for row in User.objects.filter(pk__any=set(users))
         .annotate(
             **{
                 names[code]: ExpressionWrapper(holds(code, None), output_field=BooleanField())
@@ -826,8 +826,8 @@ def holders(wanted: Iterable[tuple[int, int | None, str]]) -> set[tuple[int, int
     case_ids = {case_id for _user, case_id, _code in wanted if case_id is not None}
     held_on_case = set(
         CaseUserObjectPermission.objects.filter(
-            content_object_id__any=list(case_ids),
-            user_id__any=users,
+            content_object_id__any=case_ids,
+            user_id__any=set(users),
             user__is_active=True,
             permission__content_type__app_label="cases",
             permission__codename__in=codes,

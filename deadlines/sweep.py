@@ -271,7 +271,7 @@ def _unit_members(unit_ids: Iterable[int]) -> dict[int, list[int]]:
     ids = sorted(set(unit_ids))
     for chunk in _chunks(ids, KEY_CHUNK):
         for unit_id, user_id in (
-            Membership.objects.filter(unit_id__any=chunk, user__is_active=True)
+            Membership.objects.filter(unit_id__any=set(chunk), user__is_active=True)
             .order_by("unit_id", "user_id")
             .values_list("unit_id", "user_id")
             .distinct()
@@ -678,7 +678,7 @@ def _deliver(reminders: list[Reminder], now: datetime, run: uuid.UUID) -> int:
     sent_before: set[tuple[str, int]] = set()
     for chunk in _chunks(keys, KEY_CHUNK):
         sent_before.update(
-            ReminderLog.objects.filter(key__any=chunk).values_list("key", "recipient_id")
+            ReminderLog.objects.filter(key__any=set(chunk)).values_list("key", "recipient_id")
         )
     todo = []
     for reminder in reminders:

@@ -203,7 +203,7 @@ def _apply_batch(
             )
             changes.setdefault(values, []).append(case.pk)
         for values, pks in changes.items():
-            Case.objects.filter(pk__any=pks).update(**dict(values), updated_at=stamp)
+            Case.objects.filter(pk__any=set(pks)).update(**dict(values), updated_at=stamp)
         entries = [entry for _, entry in moved]
         audit.append_locked(entries)
         events.publish_many(entries)
@@ -400,7 +400,7 @@ def _read_open_questions(cases: list[Case]) -> None:
     `_expire_questions`; the cases are locked, so they stay as read."""
     read: dict[int, list[tuple[int, datetime | None]]] = {case.pk: [] for case in cases}
     for case_id, pk, due_at in (
-        Clarification.objects.filter(case_id__any=list(read), status=Clarification.Status.OPEN)
+        Clarification.objects.filter(case_id__any=set(read), status=Clarification.Status.OPEN)
         .order_by("case_id", "asked_at", "pk")
         .values_list("case_id", "pk", "due_at")
     ):
@@ -416,7 +416,7 @@ def _questions_read(case: Case) -> list[int]:
 def _expire_read_questions(cases: list[Case]) -> None:
     ids = [pk for case in cases for pk in _questions_read(case)]
     if ids:
-        Clarification.objects.filter(pk__any=ids, status=Clarification.Status.OPEN).update(
+        Clarification.objects.filter(pk__any=set(ids), status=Clarification.Status.OPEN).update(
             status=Clarification.Status.EXPIRED
         )
 
