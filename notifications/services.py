@@ -165,6 +165,10 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
         else set()
     )
     now = timezone.now()
+    # Each text a copy of one row (positional values, not keywords: a batch has thousands).
+    text = delivery.copier(
+        Notification(created_at=now), "kind", "case_id", "event_id", "text_vi", "text_en", "link"
+    )
     templates: list[Notification] = []
     recipients: list[tuple[int, int]] = []  # (user, index of their text in `templates`)
     for message in messages:
@@ -182,15 +186,15 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
             log.info("notification %s: users %s may not hear it, left out", kind.code, left_out)
         if heard:
             recipients += [(user_id, len(templates)) for user_id in heard]
+            event = message.event
             templates.append(
-                Notification(
-                    kind=message.kind,
-                    case_id=case_id,
-                    event=message.event,
-                    text_vi=message.text_vi,
-                    text_en=message.text_en,
-                    link=message.link,
-                    created_at=now,
+                text(
+                    message.kind,
+                    case_id,
+                    None if event is None else event.pk,
+                    message.text_vi,
+                    message.text_en,
+                    message.link,
                 )
             )
     if not recipients:
