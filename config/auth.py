@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
@@ -168,6 +169,21 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An integration token (par_…), made on the Account security page.",
         }
+
+
+def token_signs_in(authorization: str) -> bool | None:
+    """Whether an `Authorization` header signs a user in, as the API's token schemes decide
+    it (a sign-in token, then an integration's): None when it names neither scheme, and the
+    session decides. For config/bodies.py, which answers before DRF runs."""
+    request = HttpRequest()
+    request.META["HTTP_AUTHORIZATION"] = authorization
+    for scheme in (ExpiringTokenAuthentication(), IntegrationTokenAuthentication()):
+        try:
+            if scheme.authenticate(request) is not None:  # type: ignore[arg-type]
+                return True
+        except AuthenticationFailed:
+            return False
+    return None
 
 
 # --- the session of the pages, for the API -------------------------------------------------

@@ -78,19 +78,13 @@ def limit_of(path: str) -> tuple[int, bool]:
 def signed_in(headers: dict[str, str]) -> bool:
     """Whether the request's API token or session cookie signs a user in (as DRF and
     Django's authentication would decide it)."""
-    from rest_framework.exceptions import AuthenticationFailed
-
-    from config.auth import ExpiringTokenAuthentication
+    from config.auth import token_signs_in
 
     close_old_connections()
     try:
-        scheme, _sep, key = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == ExpiringTokenAuthentication.keyword.lower() and key.strip():
-            try:
-                ExpiringTokenAuthentication().authenticate_credentials(key.strip())
-            except AuthenticationFailed:
-                return False
-            return True
+        by_token = token_signs_in(headers.get("authorization", ""))
+        if by_token is not None:
+            return by_token
         cookies = SimpleCookie()
         cookies.load(headers.get("cookie", ""))
         morsel = cookies.get(settings.SESSION_COOKIE_NAME)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import requests
 
-from bench.embedded import database
+from bench.embedded import database, manage
+from bench.evidence import _make_file
 from tests.ops.helpers import IDLE_SECONDS, UPLOAD_MB, Embedded
 
 MB = 1024 * 1024
@@ -102,6 +103,64 @@ def test_an_anonymous_large_body_gets_401_without_being_read(embedded: Embedded)
             "Vui lòng đăng nhập trước: hệ thống chưa nhận nội dung bạn gửi.",
         )
         assert seconds < 5
+    read, written = io_bytes(pid)
+    assert read - read_before < MB and written - written_before < MB
+
+
+def _integration_token(embedded: Embedded, script: str) -> str:
+    """Run `script` in the installation, with `user` the spare unit's head; its last line."""
+    unit = embedded.spare
+    done = manage(
+        embedded.var_dir,
+        "shell",
+        "-c",
+        "from rest_framework.authtoken.models import Token\n"
+        "from config.auth import create_integration_token, revoke_integration_token\n"
+        f"user = Token.objects.get(key={unit.token!r}).user\n{script}",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_an_integration_sends_its_scans_with_the_token_made_in_the_pages_until_revoked(
+    embedded: Embedded, tmp_path: Path
+) -> None:
+    """The unit's document system signs in with an integration token (`Bearer par_…`), not
+    a sign-in token: its scans, far over the few kilobytes taken from anyone, are let
+    through as the API signs it in, and refused unread once the head revokes it."""
+    unit = embedded.spare
+    pk, key = _integration_token(
+        embedded,
+        "token, key = create_integration_token(user, 'Hệ thống quản lý văn bản')\n"
+        "print(token.pk, key)",
+    ).split()
+    upload = f"{embedded.served.base}/api/v1/cases/{unit.case}/evidence/"
+    bearer = {"Authorization": f"Bearer {key}"}
+    scan = _make_file(tmp_path, 1)
+    with scan.open("rb") as pdf:
+        sent = requests.post(
+            upload,
+            headers=bearer,
+            data={"criterion": unit.codes[2]},
+            files={"file": ("Quyết định ban hành kế hoạch.pdf", pdf, "application/pdf")},
+            timeout=60,
+        )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["size"] == scan.stat().st_size
+
+    _integration_token(embedded, f"revoke_integration_token(user, {pk})\nprint('revoked')")
+    embedded.settle()
+    pid = embedded.served.pid
+    read_before, written_before = io_bytes(pid)
+    conn = start_request(
+        embedded.served.base, "POST", upload.removeprefix(embedded.served.base), 50 * MB, bearer
+    )
+    conn.send(b"x" * (64 * 1024))
+    status, _seconds, body = answer(conn)
+    assert (status, json.loads(body)["detail"]) == (
+        401,
+        "Vui lòng đăng nhập trước: hệ thống chưa nhận nội dung bạn gửi.",
+    )
     read, written = io_bytes(pid)
     assert read - read_before < MB and written - written_before < MB
 
