@@ -50,7 +50,13 @@ from deadlines import policy
 from deadlines.calendar import end_of_day, last_day
 from workflow import audit, events, rules
 from workflow.models import AuditEntry, Clarification
-from workflow.transitions import NOT_SELF_SCORED, OPEN_QUESTIONS, TRANSITIONS, Spec
+from workflow.transitions import (
+    NOT_SELF_SCORED,
+    TRANSITIONS,
+    Spec,
+    open_questions,
+    read_open_questions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -372,10 +378,8 @@ def _send_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[s
 
 
 def _expire_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
-    expired = Clarification.objects.filter(case=case, status=Clarification.Status.OPEN)
-    ids = list(expired.values_list("pk", flat=True))
-    expired.update(status=Clarification.Status.EXPIRED)
-    return {"expired_questions": ids}
+    _expire_read_questions([case])
+    return {"expired_questions": _questions_read(case)}
 
 
 _AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_questions}
@@ -395,22 +399,8 @@ class _AfterInBatch:
     write: Callable[[list[Case]], None]
 
 
-def _read_open_questions(cases: list[Case]) -> None:
-    """The open questions of a batch's cases (`transitions.OPEN_QUESTIONS`), in the order of
-    `_expire_questions`; the cases are locked, so they stay as read."""
-    read: dict[int, list[tuple[int, datetime | None]]] = {case.pk: [] for case in cases}
-    for case_id, pk, due_at in (
-        Clarification.objects.filter(case_id__any=set(read), status=Clarification.Status.OPEN)
-        .order_by("case_id", "asked_at", "pk")
-        .values_list("case_id", "pk", "due_at")
-    ):
-        read[case_id].append((pk, due_at))
-    for case in cases:
-        case.__dict__[OPEN_QUESTIONS] = read[case.pk]
-
-
 def _questions_read(case: Case) -> list[int]:
-    return [pk for pk, _due_at in case.__dict__[OPEN_QUESTIONS]]
+    return [pk for pk, _due_at in open_questions(case)]
 
 
 def _expire_read_questions(cases: list[Case]) -> None:
@@ -423,7 +413,7 @@ def _expire_read_questions(cases: list[Case]) -> None:
 
 _AFTER_IN_BATCH = {
     "expire_explanation": _AfterInBatch(
-        _read_open_questions,
+        read_open_questions,
         lambda case: {"expired_questions": _questions_read(case)},
         _expire_read_questions,
     )

@@ -87,21 +87,34 @@ def every_question_answered(case: Case, now: datetime, params: dict[str, Any]) -
     return [_("The question on criterion %(code)s has no answer.") % {"code": c} for c in codes]
 
 
-# A case's open questions as (id, answer date) pairs, when a batch of the sweep read them for
-# all its cases at once (`workflow.services`): the guard below and the follow-up that expires
-# them use those instead of a query each.
+# A case's open questions as (id, answer date) pairs, oldest first: read once for the guard
+# below and the follow-up that expires them (`workflow.services`), and for a whole batch of
+# the sweep at once (`read_open_questions`).
 OPEN_QUESTIONS = "_open_questions"
 
 
+def read_open_questions(cases: list[Case]) -> None:
+    """The open questions of these (locked) cases, in one query whatever their number."""
+    read: dict[int, list[tuple[int, datetime | None]]] = {case.pk: [] for case in cases}
+    for case_id, pk, due_at in (
+        Clarification.objects.filter(case_id__any=set(read), status=Clarification.Status.OPEN)
+        .order_by("case_id", "asked_at", "pk")
+        .values_list("case_id", "pk", "due_at")
+    ):
+        read[case_id].append((pk, due_at))
+    for case in cases:
+        case.__dict__[OPEN_QUESTIONS] = read[case.pk]
+
+
+def open_questions(case: Case) -> list[tuple[int, datetime | None]]:
+    if OPEN_QUESTIONS not in case.__dict__:
+        read_open_questions([case])
+    found: list[tuple[int, datetime | None]] = case.__dict__[OPEN_QUESTIONS]
+    return found
+
+
 def explanation_window_passed(case: Case, now: datetime, params: dict[str, Any]) -> list[str]:
-    read: list[tuple[int, datetime | None]] | None = case.__dict__.get(OPEN_QUESTIONS)
-    if read is not None:
-        still_open = any(due_at is not None and due_at > now for _pk, due_at in read)
-    else:
-        still_open = Clarification.objects.filter(
-            case=case, status=Clarification.Status.OPEN, due_at__gt=now
-        ).exists()
-    if still_open:
+    if any(due_at is not None and due_at > now for _pk, due_at in open_questions(case)):
         return [_("The answer window has not closed yet.")]
     return []
 
