@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +28,7 @@ from rest_framework.authentication import (
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from cases import permissions
 from cases.compiled import Compiled
@@ -172,14 +173,18 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
 
 
 def token_signs_in(authorization: str) -> bool | None:
-    """Whether an `Authorization` header signs a user in, as the API's token schemes decide
-    it (a sign-in token, then an integration's): None when it names neither scheme, and the
-    session decides. For config/bodies.py, which answers before DRF runs."""
+    """Whether an `Authorization` header signs a user in, as the API's schemes decide it, in
+    their order (DEFAULT_AUTHENTICATION_CLASSES) but the session's: None when it names none
+    of them, and the session decides. For config/bodies.py, which answers before DRF runs."""
     request = HttpRequest()
     request.META["HTTP_AUTHORIZATION"] = authorization
-    for scheme in (ExpiringTokenAuthentication(), IntegrationTokenAuthentication()):
+    schemes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for scheme in schemes:
+        if issubclass(scheme, authentication.SessionAuthentication):
+            continue
         try:
-            if scheme.authenticate(request) is not None:  # type: ignore[arg-type]
+            # The token schemes read only the header, which a Django request carries as DRF's.
+            if scheme().authenticate(request) is not None:  # type: ignore[arg-type]
                 return True
         except AuthenticationFailed:
             return False
