@@ -543,13 +543,12 @@ def score_rows(rows: Iterable[Any], *, page: SheetContext, can_edit: bool) -> Sa
             )
             continue
         leaf = _leaf_text(row, w)
+        a = leaf.anchor
         if can_edit and row.self_scored:
             whole = leaf.editable_row(row, page)
             if whole is not None:
                 out.append(whole)
                 continue
-        a = leaf.anchor
-        if can_edit and row.self_scored:
             body = leaf.form(row, save_base, csrf) if leaf.plain(row) else None
             if body is None:
                 body = _form(row, w, f"{save_base}{leaf.code}/", csrf)
