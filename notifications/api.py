@@ -19,6 +19,7 @@ from cases import permissions
 from cases.errors import InvalidInput, NotAllowed
 from cases.users import SignedInApiRequest, display_name
 from notifications import services, sockets
+from notifications.delivery import UNREAD_COUNTED
 from notifications.models import Delivery, Notification, NotificationSettings
 
 
@@ -155,6 +156,12 @@ def settings_change(request: SignedInApiRequest) -> services.SettingsChange:
     return services.SettingsChange(language=data.get("language"), email=data.get("email", {}))
 
 
+UNREAD = (
+    f"the caller's unread notifications, counted up to {UNREAD_COUNTED} (the exact number is "
+    "the `count` of `?unread=true`)"
+)
+
+
 class InboxPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
@@ -167,7 +174,7 @@ class InboxPagination(LimitOffsetPagination):
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         result = super().get_paginated_response_schema(schema)
-        result["properties"]["unread"] = {"type": "integer"}
+        result["properties"]["unread"] = {"type": "integer", "description": UNREAD}
         return result
 
 
@@ -178,7 +185,7 @@ InboxPage = inline_serializer(
         "next": serializers.URLField(allow_null=True),
         "previous": serializers.URLField(allow_null=True),
         "results": NotificationSerializer(many=True),
-        "unread": serializers.IntegerField(),
+        "unread": serializers.IntegerField(help_text=UNREAD),
     },
 )
 
@@ -211,7 +218,8 @@ class ReadView(APIView):
 
 
 ReadAllOutput = inline_serializer(
-    "ReadAllOutput", {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()}
+    "ReadAllOutput",
+    {"marked": serializers.IntegerField(), "unread": serializers.IntegerField(help_text=UNREAD)},
 )
 
 

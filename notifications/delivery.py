@@ -83,6 +83,18 @@ LEASE = timedelta(minutes=10)
 PUSH_CONCURRENCY = 64
 PUSH_CONFIRM_WAIT = timedelta(seconds=30)
 PUSH_MAX_ATTEMPTS = 3
+# Unread notifications are counted up to this many, and the bell shows more as "99+"
+# (`bell_text`). A user who leaves thousands unread (a secretariat on deadline day gets every
+# submission) would otherwise have every page, and every notification to them, count the
+# whole backlog: inside the transaction of the event, with the case locked.
+UNREAD_COUNTED = 100
+
+
+def bell_text(unread: int) -> str:
+    """The unread count as the bell shows it."""
+    # Compared, not converted: a page's count is a lazy object (web/context.py) that
+    # compares as its number but has no int().
+    return str(unread) if unread < UNREAD_COUNTED else f"{UNREAD_COUNTED - 1}+"
 
 
 def user_group(user_id: int) -> str:
@@ -389,7 +401,7 @@ def _push(rows: Sequence[Delivery], languages: dict[int, str]) -> dict[int, Outc
     def unread_of(d: Delivery) -> int:
         if _KNOWN in d.__dict__:
             return int(d.__dict__[_KNOWN][1])
-        return unread.get(d.notification.recipient_id, 0)
+        return min(unread.get(d.notification.recipient_id, 0), UNREAD_COUNTED)
 
     messages = [
         (
@@ -771,7 +783,7 @@ def _write(
         row = copies[i](notification_id, user_id)
         sent = pushed(push_id, notification_id)
         to.set_cached_value(sent, row)
-        sent.__dict__[_KNOWN] = (chosen, unread + new[user_id])
+        sent.__dict__[_KNOWN] = (chosen, min(unread + new[user_id], UNREAD_COUNTED))
         rows.append(row)
         batch.pushes.append(sent)
     batch.notification_ids += [row.pk for row in rows]
@@ -822,8 +834,9 @@ def _write_sql(wanted_sql: str) -> str:
             RETURNING {d_pk} AS id, {to} AS notification_id, {channel} AS channel
         )
         SELECT wanted.id, wanted.i, wanted.may, k.id, d.id, s.{language},
-            (SELECT COUNT(*) FROM {notifications} r
-             WHERE r.{recipient} = wanted.id AND r.{read_at} IS NULL)
+            (SELECT COUNT(*) FROM (SELECT FROM {notifications} r
+             WHERE r.{recipient} = wanted.id AND r.{read_at} IS NULL
+             LIMIT {int(UNREAD_COUNTED)}) AS unread)
         FROM wanted
         LEFT JOIN k ON k.user_id = wanted.id AND k.i = wanted.i
         LEFT JOIN d ON d.notification_id = k.id AND d.channel = %s

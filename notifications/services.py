@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -309,20 +309,20 @@ def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
-# Every page shows it (the bell): compiled once (`cases.compiled`).
+# Every page shows it (the bell): compiled once (`cases.compiled`); counted up to
+# `delivery.UNREAD_COUNTED`, so that a long backlog costs a page no more than a short one.
 _UNREAD: Compiled[Any] = Compiled(
     lambda _key, user: (
         Notification.objects.filter(recipient_id=user, read_at__isnull=True)
-        .values("recipient_id")
-        .annotate(unread=Count("pk"))
-        .values_list("unread")
+        .order_by()
+        .values_list("pk")[: delivery.UNREAD_COUNTED]
     )
 )
 
 
 def unread_count(user: User) -> int:
-    rows = _UNREAD.rows((), user.pk)
-    return int(rows[0][0]) if rows else 0
+    """The user's unread notifications, counted up to `delivery.UNREAD_COUNTED`."""
+    return len(_UNREAD.rows((), user.pk))
 
 
 def mark_read(user: User, notification_id: int) -> Notification:

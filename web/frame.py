@@ -16,6 +16,8 @@ from django.utils.html import escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from notifications.delivery import UNREAD_COUNTED, bell_text
+
 ID = 987654321  # where an object's id goes in a URL reversed once (see `url_for`)
 
 
@@ -101,7 +103,7 @@ def top_bar(context: Any, person: str) -> str:
                 f"{w['sign_ins']}</a>"
             )
         unread = context.get("unread_count")
-        count = escape(unread) if unread is not None else ""
+        count = bell_text(unread) if unread is not None else ""
         zero = "" if unread else " is-zero"
         menu = (
             f'\n      <nav class="main-nav" aria-label="{w["main_menu"]}">\n'
@@ -117,7 +119,8 @@ def top_bar(context: Any, person: str) -> str:
             f'aria-hidden="true" focusable="false"><path d="{BELL}"/></svg>\n'
             f"          <span>{w['notifications']}</span>\n"
             f'          <span class="bell-count{zero}" data-bell-count '
-            f'data-bell-unread-label="{w["unread"]}" aria-label="{count} {w["unread"]}">'
+            f'data-bell-unread-label="{w["unread"]}" data-bell-most="{UNREAD_COUNTED - 1}" '
+            f'aria-label="{count} {w["unread"]}">'
             f"{count}</span>\n"
             f"        </a>\n"
             f"      </nav>\n"

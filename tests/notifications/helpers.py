@@ -11,13 +11,17 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -196,3 +200,11 @@ def request_explanation(w: Any) -> Case:
     start_appraisal(w)
     wf.ask_clarification(w.case_a.pk, "1.1.1", "Kế hoạch ban hành ngày nào?", actor=w.appraiser)
     return wf.run_transition(w.case_a.pk, "request_explanation", actor=w.appraiser)
+
+
+@contextmanager
+def as_on_sqlite() -> Iterator[None]:
+    """The embedded default's way (two bulk INSERTs), taken on this PostgreSQL database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection, "vendor", "sqlite")
+        yield

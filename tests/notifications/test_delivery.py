@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from notifications import delivery
 from notifications import services as notification_services
 from notifications.models import Delivery, EmailOptOut, Notification, NotificationSettings
 from notifications.services import notify
-from tests.notifications.helpers import start_appraisal, submit
+from tests.notifications.helpers import as_on_sqlite, start_appraisal, submit
 from workflow import services as wf
 
 
@@ -130,6 +131,42 @@ def test_a_page_is_pushed_the_text_in_its_users_language_with_their_unread_count
     assert list(asked) == []
     handed = Delivery.objects.filter(channel="push", notification__kind="appraisal_started")
     assert {d.status for d in handed} == {"delivered"}
+
+
+@pytest.mark.parametrize("written", ["in one statement", "the embedded default's way"])
+def test_a_reader_with_a_long_backlog_is_counted_to_a_hundred_and_the_bell_says_99_plus(
+    world: Any, settings: Any, django_capture_on_commit_callbacks: Any, written: str
+) -> None:
+    """A secretariat on deadline day is told of every submission and reads few of them: the
+    count its pages and its pushes carry stops at a hundred, so that counting costs the
+    transaction that writes a notice to it no more with a backlog of thousands. The exact
+    number is the inbox's, on asking for the unread ones."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.test import Client
+
+    from tests.helpers import api
+
+    settings.NOTIFY_EMAIL_INLINE_MAX = 0
+    Notification.objects.bulk_create(
+        Notification(recipient=world.staff_a, kind="submitted", text_vi=f"{i}", text_en=f"{i}")
+        for i in range(150)
+    )
+    pages = get_channel_layer()
+    page = async_to_sync(pages.new_channel)()
+    async_to_sync(pages.group_add)(delivery.user_group(world.staff_a.pk), page)
+    submit(world)
+    way = as_on_sqlite() if written == "the embedded default's way" else contextlib.nullcontext()
+    with way, django_capture_on_commit_callbacks(execute=True):
+        wf.run_transition(world.case_a.pk, "start_appraisal", actor=world.secretariat)
+    assert async_to_sync(pages.receive)(page)["payload"]["unread"] == 100
+
+    inbox = api(world.staff_a).get("/api/v1/notifications/?unread=true&limit=1").json()
+    assert (inbox["unread"], inbox["count"]) == (100, 151)
+    browser = Client()
+    browser.force_login(world.staff_a)
+    bell = browser.get("/").content.decode()
+    assert 'aria-label="99+ chưa đọc">99+</span>' in bell
 
 
 def test_email_turned_off_for_a_kind_is_not_sent_but_the_inbox_has_it(

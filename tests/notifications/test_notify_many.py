@@ -4,8 +4,6 @@ gets exactly what the two INSERTs of the embedded default (SQLite) give them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +18,7 @@ from django.utils import timezone as django_timezone
 from notifications import delivery, rules
 from notifications.models import Delivery, Notification
 from notifications.services import Message, notify, notify_many, on_event, unread_count
-from tests.notifications.helpers import MEMORY_LAYER, start_appraisal
+from tests.notifications.helpers import MEMORY_LAYER, as_on_sqlite, start_appraisal
 from workflow.models import AuditEntry
 
 # (username, kind, case) of every inbox row the batch below gives, and no other.
@@ -55,14 +53,6 @@ def batch(w: SimpleNamespace) -> list[Message]:
             rules.APPRAISAL_REMINDER, [w.appraiser.pk, w.appraiser2.pk], "Thẩm định", "Appraise"
         ),
     ]
-
-
-@contextmanager
-def as_on_sqlite() -> Iterator[None]:
-    """The embedded default's way (two bulk INSERTs), taken on this PostgreSQL database."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(connection, "vendor", "sqlite")
-        yield
 
 
 def written(w: SimpleNamespace, rows: list[Notification]) -> dict[tuple[str, str, str | None], Any]:

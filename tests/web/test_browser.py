@@ -35,7 +35,7 @@ from cases.models import Case, Cycle, Method, Score, Unit
 from config.settings import redis_channel_layers
 from deadlines.calendar import local_date
 from notifications import sockets
-from notifications.models import SocketTicket
+from notifications.models import Notification, SocketTicket
 from tests.evidence.helpers import upload
 from tests.evidence.samples import PDF
 from tests.factories import PASSWORD
@@ -384,6 +384,29 @@ def test_the_bell_counts_a_new_notification_without_a_reload(
     assert "Sở Tư pháp" in unit.inner_text("#inbox-list")
     shot(unit, "17-inbox")
     _signing_out_in_another_tab_stops_the_bell(unit)
+
+
+def test_the_bell_of_a_reader_with_a_long_backlog_says_99_plus(
+    world: Any, asgi_server: str, browser: Browser
+) -> None:
+    """The page was drawn with nothing unread; a backlog of 150 arrives while it opens its
+    live channel: the count the server then sends stops at a hundred, and the bell says
+    "99+", to the eye and to a screen reader."""
+
+    def backlog_arrives(route: Route) -> None:
+        Notification.objects.bulk_create(
+            Notification(recipient=world.staff_a, kind="submitted", text_vi=f"{i}", text_en="")
+            for i in range(150)
+        )
+        route.continue_()
+
+    def watch(page: Page) -> None:
+        page.route("**/socket-ticket/", backlog_arrives)
+
+    page = with_session(browser, asgi_server, world.staff_a, before=watch)
+    bell = page.locator("[data-bell-count]")
+    expect(bell).to_have_text("99+", timeout=15000)
+    expect(bell).to_have_attribute("aria-label", "99+ chưa đọc")
 
 
 def test_the_bell_asked_too_often_says_so_and_waits_as_long_as_the_server_says(

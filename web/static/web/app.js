@@ -262,6 +262,8 @@
     if (!bell || !window.WebSocket || !window.fetch) return;
     var counter = bell.querySelector("[data-bell-count]");
     var unreadWord = counter ? counter.getAttribute("data-bell-unread-label") || "" : "";
+    /* the server counts unread notifications up to one more than this: beyond, "99+" */
+    var most = counter ? parseInt(counter.getAttribute("data-bell-most") || "", 10) : NaN;
     var csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
     var delay = 1000;
     var socket;
@@ -269,8 +271,9 @@
 
     function show(n) {
       if (!counter || typeof n !== "number") return;
-      counter.textContent = String(n);
-      counter.setAttribute("aria-label", n + " " + unreadWord);
+      var text = n > most ? most + "+" : String(n);
+      counter.textContent = text;
+      counter.setAttribute("aria-label", text + " " + unreadWord);
       counter.classList.toggle("is-zero", n === 0);
     }
 
