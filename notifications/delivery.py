@@ -85,8 +85,10 @@ PUSH_CONFIRM_WAIT = timedelta(seconds=30)
 PUSH_MAX_ATTEMPTS = 3
 # Unread notifications are counted up to this many, and the bell shows more as "99+"
 # (`bell_text`). A user who leaves thousands unread (a secretariat on deadline day gets every
-# submission) would otherwise have every page, and every notification to them, count the
-# whole backlog: inside the transaction of the event, with the case locked.
+# submission) would otherwise have every page, and the statement that writes a notification
+# to them (`_write`), count the whole backlog: inside the transaction of the event, with the
+# case locked. A push the worker sends again, or the embedded default's (`_push`), reads
+# whole counts and shows them capped: a rare retry, or a small installation.
 UNREAD_COUNTED = 100
 
 
