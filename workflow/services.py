@@ -379,7 +379,7 @@ def _send_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[s
 
 def _expire_questions(case: Case, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
     _expire_read_questions([case])
-    return {"expired_questions": _questions_read(case)}
+    return _expired(case)
 
 
 _AFTER = {"request_explanation": _send_questions, "expire_explanation": _expire_questions}
@@ -403,6 +403,11 @@ def _questions_read(case: Case) -> list[int]:
     return [pk for pk, _due_at in open_questions(case)]
 
 
+def _expired(case: Case) -> dict[str, Any]:
+    """What the entry of an expiry says of the questions it expired."""
+    return {"expired_questions": _questions_read(case)}
+
+
 def _expire_read_questions(cases: list[Case]) -> None:
     ids = [pk for case in cases for pk in _questions_read(case)]
     if ids:
@@ -414,7 +419,7 @@ def _expire_read_questions(cases: list[Case]) -> None:
 _AFTER_IN_BATCH = {
     "expire_explanation": _AfterInBatch(
         read_open_questions,
-        lambda case: {"expired_questions": _questions_read(case)},
+        _expired,
         _expire_read_questions,
     )
 }
