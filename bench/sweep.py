@@ -35,7 +35,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -369,15 +369,15 @@ def _counted() -> Iterator[list[int]]:
         yield sent
 
 
-def _best(runs: int, work: object) -> tuple[float, float]:
+def _best(runs: int, work: Callable[[], object]) -> tuple[float, float]:
     """The best elapsed time of `runs` runs, and the best time this process spent on the CPU
     (on a machine others load too, the elapsed time of a long run suffers most)."""
+    from bench.common import timed_with_cpu
+
     best, best_cpu = float("inf"), float("inf")
     for _ in range(runs):
-        started, cpu = time.perf_counter(), time.process_time()
-        work()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - started)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
+        elapsed, cpu = timed_with_cpu(work)
+        best, best_cpu = min(best, elapsed), min(best_cpu, cpu)
     return best, best_cpu
 
 

@@ -22,7 +22,7 @@ from typing import Any
 # bench.common, and the apps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_database, commune_province, setup_django, timed
+from bench.common import bench_database, commune_province, setup_django, timed, timed_with_cpu
 
 N_CASES = int(os.environ.get("BENCH_CASES", "1000"))
 # Cases per round of the plain updates and the service measured side by side.
@@ -82,13 +82,14 @@ def main() -> None:
         # after the other, so that both meet the same moments of a shared machine. One short
         # baseline before one long run of the service gave from 0.08 to 0.12 on the same code.
         slices = [cases[i : i + ROUND] for i in range(0, N_CASES, ROUND)]
-        baseline = full = 0.0
+        baseline = full = baseline_cpu = full_cpu = 0.0
         rounds: list[float] = []
         for chunk in slices:
-            plain_s = timed(partial(plain, chunk))
+            plain_s, plain_cpu = timed_with_cpu(partial(plain, chunk))
             reset(chunk)
-            full_s = timed(partial(service, chunk))
+            full_s, service_cpu = timed_with_cpu(partial(service, chunk))
             baseline, full = baseline + plain_s, full + full_s
+            baseline_cpu, full_cpu = baseline_cpu + plain_cpu, full_cpu + service_cpu
             rounds.append(plain_s / full_s)
         assert Case.objects.filter(cycle=cycle, state="appraising").count() == N_CASES
         # What the worker does after the sendings: write and keep each unit's report.
@@ -109,6 +110,12 @@ def main() -> None:
             f"ratio service/plain: {baseline / full:.3f} (target >= 0.10; in rounds of "
             f"{ROUND} cases: {', '.join(f'{r:.3f}' for r in rounds)}); "
             f"without subscribers: {baseline / bare:.2f}"
+        )
+        print(
+            f"  CPU time of this process per transition: plain {baseline_cpu / n * 1000:.3f} ms, "
+            f"service {full_cpu / n * 1000:.3f} ms, ratio {baseline_cpu / full_cpu:.3f} (the "
+            "database's work is not in it; with the elapsed ratio, shows how much of it is "
+            "the machine's)"
         )
         concurrent_saves(cases, head_of)
 
