@@ -30,8 +30,8 @@ Three phases against the same server:
   < 500 ms.
 
 Prints requests per second, p50/p95/p99 of each kind and the errors of every phase, and the
-CPU per request of the server, the database, the S3 server and the clients. Figures, not
-asserted times.
+CPU per request of the server, the database, the S3 server and the clients, with the ratio
+the CPU per request of the bare view and the day gives. Figures, not asserted times.
 
 Needs DATABASE_URL (PostgreSQL) and TEST_S3_ENDPOINT (`make bench` starts both); works in a
 database of its own, dropped at the end. BENCH_DAY_UNITS, BENCH_DAY_CLIENTS and
@@ -500,6 +500,7 @@ def main() -> None:
             f"throughput: {day_rate / base_rate:.2f} of the baseline's (target >= 0.30; in "
             f"slices of {SECONDS / SLICES:.0f} s: {', '.join(f'{r:.2f}' for r in slices)})"
         )
+        print(cpu_ratio_line(base_cpu, len(_all(baseline)), day_cpu, len(_all(day))))
         # The peak pace, on from the units the full-speed phase submitted.
         paced = clients(3)
         _go_on_after(paced, [day])
@@ -603,6 +604,23 @@ def _add(total: dict[str, float], spent: dict[str, float]) -> None:
 def cpu_line(spent: dict[str, float], requests: int) -> str:
     parts = [f"{name} {seconds * 1000 / max(requests, 1):.1f}" for name, seconds in spent.items()]
     return "  CPU per request (ms): " + ", ".join(parts)
+
+
+def cpu_ratio_line(
+    base: dict[str, float], base_requests: int, day: dict[str, float], day_requests: int
+) -> str:
+    """The throughput ratio the machine's CPU allows: the bare view's CPU per request (every
+    part: server, database, S3 server, clients) over the day's. With both phases holding the
+    cores busy it is the ratio itself, and it moves less with the machine's pace: a slow
+    stretch slows the day's heavy work more than the bare view (docs/deploy.md)."""
+    if not base.get("server") or not day.get("server"):
+        return "  by the CPU per request: not measured (the server's CPU is read from /proc)"
+    bare = sum(base.values()) * 1000 / max(base_requests, 1)
+    mix = sum(day.values()) * 1000 / max(day_requests, 1)
+    return (
+        f"  by the CPU per request of every part: bare view {bare:.1f} ms, the day {mix:.1f} "
+        f"ms: {bare / mix:.2f} of the baseline's"
+    )
 
 
 def _load_average() -> str:
