@@ -611,8 +611,8 @@ def cpu_ratio_line(
 ) -> str:
     """The throughput ratio the machine's CPU allows: the bare view's CPU per request (every
     part: server, database, S3 server, clients) over the day's. With both phases holding the
-    cores busy it is the ratio itself, and it moves less with the machine's pace: a slow
-    stretch slows the day's heavy work more than the bare view (docs/deploy.md)."""
+    cores busy it is the ratio itself, told by where the time goes: a slow stretch of the
+    machine shows in it as more CPU per request of the day's heavy work (docs/deploy.md)."""
     if not base.get("server") or not day.get("server"):
         return "  by the CPU per request: not measured (the server's CPU is read from /proc)"
     bare = sum(base.values()) * 1000 / max(base_requests, 1)
