@@ -3,6 +3,7 @@ in a throwaway database created for the run and dropped after it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -93,6 +94,71 @@ def timed_with_cpu(fn: Callable[[], Any]) -> tuple[float, float]:
     start, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - start, time.process_time() - cpu
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used by the parts of a run, read from /proc (Linux): each
+    named tree of processes (a server and its workers, the database server and its
+    backends), and this process under `this`. Tells where a request's or a transition's
+    time goes, whatever else loads the machine; a part /proc cannot read is left out."""
+
+    def __init__(self, roots: dict[str, set[int]], this: str = "clients") -> None:
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.this = this
+        self.roots = {name: pids for name, pids in roots.items() if pids}
+
+    def read(self) -> dict[str, float]:
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+        out = {}
+        for name, roots in self.roots.items():
+            tree, grew = set(roots), True
+            while grew:
+                more = {pid for pid, parent in parents.items() if parent in tree} - tree
+                tree |= more
+                grew = bool(more)
+            out[name] = sum(used.get(pid, 0.0) for pid in tree)
+        times = os.times()
+        out[self.this] = times.user + times.system
+        return out
+
+
+def database_tree() -> dict[str, set[int]]:
+    """The PostgreSQL server `scripts/with-services.sh` started (its postmaster), for a
+    `CpuMeter`; none when it cannot be found."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid_file = Path(os.environ.get("TEST_PG_DATA", ""), "postmaster.pid")
+        return {"database": {int(pid_file.read_text().split()[0])}}
+    return {}
+
+
+def s3_tree(port: str) -> dict[str, set[int]]:
+    """The S3 server listening on `port`, for a `CpuMeter`; none when it cannot be found."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode()
+            if "moto_server" in command and port in command:
+                found.add(int(cmdline.parent.name))
+    return {"S3": found} if found else {}
+
+
+def spent_cpu(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The CPU seconds each part used between two readings of the meter."""
+    return {name: after[name] - before[name] for name in after}
+
+
+def add_cpu(total: dict[str, float], spent: dict[str, float]) -> None:
+    for name, seconds in spent.items():
+        total[name] = total.get(name, 0.0) + seconds
 
 
 def commune_province(n_units: int, title: str) -> tuple[Any, Any, list[Any], list[Any]]:

@@ -41,7 +41,6 @@ N seconds per kind alone, with its CPU per request.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import shutil
@@ -384,7 +383,16 @@ def report(label: str, answers: list[Answer], seconds: float, targets: bool = Fa
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))  # the apps before this folder's scripts of the same names
-    from bench.common import free_port, own_database, server_env
+    from bench.common import (
+        CpuMeter,
+        add_cpu,
+        database_tree,
+        free_port,
+        own_database,
+        s3_tree,
+        server_env,
+        spent_cpu,
+    )
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/deadline_day.py needs PostgreSQL: run it with `make bench`.")
@@ -459,7 +467,9 @@ def main() -> None:
         run(base, clients(0), lambda c: "baseline", 3.0)
         warm = clients(0)
         run(base, warm, mix, 5.0)
-        meter = CpuMeter(server.pid, s3.rpartition(":")[2] or "-")
+        meter = CpuMeter(
+            {"server": {server.pid}, **database_tree(), **s3_tree(s3.rpartition(":")[2] or "-")}
+        )
         baseline = clients(1)
         day = clients(2)
         _go_on_after(day, [warm])
@@ -472,8 +482,8 @@ def main() -> None:
             base_slice = run(base, baseline, lambda c: "baseline", SECONDS / SLICES)
             middle = meter.read()
             day_slice = run(base, day, mix, SECONDS / SLICES)
-            _add(base_cpu, _spent(at, middle))
-            _add(day_cpu, _spent(middle, meter.read()))
+            add_cpu(base_cpu, spent_cpu(at, middle))
+            add_cpu(day_cpu, spent_cpu(middle, meter.read()))
             base_s, day_s = base_s + base_slice, day_s + day_slice
             slices.append(
                 (len(_all(day)) - done_day)
@@ -514,7 +524,7 @@ def main() -> None:
             paced_s,
             targets=True,
         )
-        print(cpu_line(_spent(before, meter.read()), len(_all(paced))))
+        print(cpu_line(spent_cpu(before, meter.read()), len(_all(paced))))
         if EACH_SECONDS:
             # Each kind alone, for where the time goes (not part of the targets).
             done = [day, paced]
@@ -527,7 +537,7 @@ def main() -> None:
                 report(f"{kind} alone", _all(alone), alone_s)
                 if finished := sum(c.done for c in alone):
                     print(f"  {finished} clients submitted their whole share before the end")
-                print(cpu_line(_spent(before, meter.read()), len(_all(alone))))
+                print(cpu_line(spent_cpu(before, meter.read()), len(_all(alone))))
     finally:
         if server is not None:
             server.terminate()
@@ -540,65 +550,6 @@ def main() -> None:
         connections.close_all()
         drop()
         shutil.rmtree(var_dir, ignore_errors=True)
-
-
-class CpuMeter:
-    """CPU seconds (user + system) used by the parts of the run, read from /proc (Linux): the
-    server (uvicorn and its workers), the database server, the S3 server, and this process
-    (the clients). Tells where a request's time goes; empty where /proc cannot say."""
-
-    def __init__(self, server: int, s3_port: str) -> None:
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.roots = {"server": {server}}
-        pg_data = os.environ.get("TEST_PG_DATA", "")
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            self.roots["database"] = {int(Path(pg_data, "postmaster.pid").read_text().split()[0])}
-        moto = {pid for pid, cmd in _commands().items() if "moto_server" in cmd and s3_port in cmd}
-        if moto:
-            self.roots["S3"] = moto
-
-    def read(self) -> dict[str, float]:
-        parents: dict[int, int] = {}
-        used: dict[int, float] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            pid = int(stat.parent.name)
-            parents[pid] = int(fields[1])
-            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick
-        out = {}
-        for name, roots in self.roots.items():
-            tree, grew = set(roots), True
-            while grew:
-                more = {pid for pid, parent in parents.items() if parent in tree} - tree
-                tree |= more
-                grew = bool(more)
-            out[name] = sum(used.get(pid, 0.0) for pid in tree)
-        times = os.times()
-        out["clients"] = times.user + times.system
-        return out
-
-
-def _commands() -> dict[int, str]:
-    found = {}
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            found[int(cmdline.parent.name)] = cmdline.read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, UnicodeDecodeError):
-            continue
-    return found
-
-
-def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """The CPU seconds each part used between two readings of the meter."""
-    return {name: after[name] - before[name] for name in after}
-
-
-def _add(total: dict[str, float], spent: dict[str, float]) -> None:
-    for name, seconds in spent.items():
-        total[name] = total.get(name, 0.0) + seconds
 
 
 def cpu_line(spent: dict[str, float], requests: int) -> str:

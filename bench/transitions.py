@@ -22,7 +22,16 @@ from typing import Any
 # bench.common, and the apps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_database, commune_province, setup_django, timed, timed_with_cpu
+from bench.common import (
+    CpuMeter,
+    add_cpu,
+    bench_database,
+    commune_province,
+    database_tree,
+    setup_django,
+    spent_cpu,
+    timed,
+)
 
 N_CASES = int(os.environ.get("BENCH_CASES", "1000"))
 # Cases per round of the plain updates and the service measured side by side.
@@ -82,14 +91,21 @@ def main() -> None:
         # after the other, so that both meet the same moments of a shared machine. One short
         # baseline before one long run of the service gave from 0.08 to 0.12 on the same code.
         slices = [cases[i : i + ROUND] for i in range(0, N_CASES, ROUND)]
-        baseline = full = baseline_cpu = full_cpu = 0.0
+        baseline = full = 0.0
         rounds: list[float] = []
+        # The CPU each takes here and in the database: the work itself, beside the time.
+        meter = CpuMeter(database_tree(), this="process")
+        baseline_cpu: dict[str, float] = {}
+        full_cpu: dict[str, float] = {}
         for chunk in slices:
-            plain_s, plain_cpu = timed_with_cpu(partial(plain, chunk))
+            at = meter.read()
+            plain_s = timed(partial(plain, chunk))
+            add_cpu(baseline_cpu, spent_cpu(at, meter.read()))
             reset(chunk)
-            full_s, service_cpu = timed_with_cpu(partial(service, chunk))
+            at = meter.read()
+            full_s = timed(partial(service, chunk))
+            add_cpu(full_cpu, spent_cpu(at, meter.read()))
             baseline, full = baseline + plain_s, full + full_s
-            baseline_cpu, full_cpu = baseline_cpu + plain_cpu, full_cpu + service_cpu
             rounds.append(plain_s / full_s)
         assert Case.objects.filter(cycle=cycle, state="appraising").count() == N_CASES
         # What the worker does after the sendings: write and keep each unit's report.
@@ -111,13 +127,22 @@ def main() -> None:
             f"{ROUND} cases: {', '.join(f'{r:.3f}' for r in rounds)}); "
             f"without subscribers: {baseline / bare:.2f}"
         )
-        print(
-            f"  CPU time of this process per transition: plain {baseline_cpu / n * 1000:.3f} ms, "
-            f"service {full_cpu / n * 1000:.3f} ms, ratio {baseline_cpu / full_cpu:.3f} (the "
-            "database's work is not in it; with the elapsed ratio, shows how much of it is "
-            "the machine's)"
-        )
+        print(cpu_line(baseline_cpu, full_cpu, n))
         concurrent_saves(cases, head_of)
+
+
+def cpu_line(plain: dict[str, float], service: dict[str, float], n: int) -> str:
+    """The CPU per transition of this process and of the database (what /proc lets read),
+    and the ratio of their sums: what the work costs, told apart from the time spent waiting
+    for a core while others load the machine."""
+    parts = ", ".join(
+        f"{name} {plain[name] / n * 1000:.3f} / {service[name] / n * 1000:.3f} ms"
+        for name in service
+    )
+    return (
+        f"  CPU per transition, plain / service: {parts}; ratio of the whole "
+        f"{sum(plain.values()) / sum(service.values()):.3f}"
+    )
 
 
 SAVES_PER_CLIENT = int(os.environ.get("BENCH_SAVES", "20"))
