@@ -100,7 +100,8 @@ class CpuMeter:
     """CPU seconds (user + system) used by the parts of a run, read from /proc (Linux): each
     named tree of processes (a server and its workers, the database server and its
     backends), and this process under `this`. Tells where a request's or a transition's
-    time goes, whatever else loads the machine; a part /proc cannot read is left out."""
+    time goes; a part /proc cannot read is left out. Counted in clock ticks (10 ms): read
+    it around whole phases, not single requests."""
 
     def __init__(self, roots: dict[str, set[int]], this: str = "clients") -> None:
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

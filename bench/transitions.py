@@ -133,8 +133,8 @@ def main() -> None:
 
 def cpu_line(plain: dict[str, float], service: dict[str, float], n: int) -> str:
     """The CPU per transition of this process and of the database (what /proc lets read),
-    and the ratio of their sums: what the work costs, told apart from the time spent waiting
-    for a core while others load the machine."""
+    and the ratio of their sums: what the work costs, without the time spent waiting for a
+    core. A slow stretch of the machine still shows in it, as more CPU for the same work."""
     parts = ", ".join(
         f"{name} {plain[name] / n * 1000:.3f} / {service[name] / n * 1000:.3f} ms"
         for name in service
