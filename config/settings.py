@@ -190,8 +190,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 SQLITE_WRITERS = env_int("SQLITE_WRITERS", 1)
 # Requests each server process answers at once; the others wait in arrival order once their
 # body has arrived (config/turns.py). More threads than this only took turns at the
-# interpreter lock with the loop that reads the bodies.
-HTTP_TURNS = env_int("HTTP_TURNS", 8)
+# interpreter lock with the loop that reads the bodies: on deadline day four served about a
+# tenth more requests than eight (docs/deploy.md, "Sizing for deadline day").
+HTTP_TURNS = env_int("HTTP_TURNS", 4)
 if HTTP_TURNS < 1 or SQLITE_WRITERS < 1:
     raise ImproperlyConfigured("HTTP_TURNS and SQLITE_WRITERS must be at least 1.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
