@@ -142,12 +142,14 @@ def database_tree() -> dict[str, set[int]]:
 
 
 def s3_tree(port: str) -> dict[str, set[int]]:
-    """The S3 server listening on `port`, for a `CpuMeter`; none when it cannot be found."""
+    """The S3 server listening on `port` (its own argument on the command line, as
+    `scripts/with-services.sh` starts it), for a `CpuMeter`; none without a port or when it
+    cannot be found."""
     found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline") if port else ():
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            command = cmdline.read_bytes().replace(b"\0", b" ").decode()
-            if "moto_server" in command and port in command:
+            args = cmdline.read_bytes().decode().split("\0")
+            if any("moto_server" in arg for arg in args) and port in args:
                 found.add(int(cmdline.parent.name))
     return {"S3": found} if found else {}
 

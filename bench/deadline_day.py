@@ -468,7 +468,7 @@ def main() -> None:
         warm = clients(0)
         run(base, warm, mix, 5.0)
         meter = CpuMeter(
-            {"server": {server.pid}, **database_tree(), **s3_tree(s3.rpartition(":")[2] or "-")}
+            {"server": {server.pid}, **database_tree(), **s3_tree(s3.rpartition(":")[2])}
         )
         baseline = clients(1)
         day = clients(2)
