@@ -360,8 +360,12 @@ def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1]
 
 
-def report(label: str, answers: list[Answer], seconds: float, targets: bool = False) -> float:
-    """Prints a phase's figures; `targets` marks the latency targets (the paced phase's)."""
+def report(label: str, clients: list[Client], seconds: float, targets: bool = False) -> float:
+    """Prints a phase's figures; `targets` marks the latency targets (the paced phase's).
+
+    Says how many clients had submitted every unit of their share, and so stopped before the
+    end: their requests are missing from the phase, and its rate with them."""
+    answers = _all(clients)
     rate = len(answers) / seconds
     errors = [a for a in answers if not 200 <= a.status < 300]
     print(
@@ -378,6 +382,11 @@ def report(label: str, answers: list[Answer], seconds: float, targets: bool = Fa
         )
     for answer in errors[:5]:
         print(f"  error: {answer.what} {answer.status} {answer.body!r}")
+    if finished := sum(c.done for c in clients):
+        print(
+            f"  {finished} of {len(clients)} clients had submitted their whole share before "
+            f"the end: too few units per client for this phase (BENCH_DAY_UNITS)"
+        )
     return rate
 
 
@@ -396,6 +405,10 @@ def main() -> None:
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/deadline_day.py needs PostgreSQL: run it with `make bench`.")
+    if UNITS < CLIENTS:
+        sys.exit(
+            f"Each of the {CLIENTS} clients needs units of its own: BENCH_DAY_UNITS >= {CLIENTS}."
+        )
     s3 = os.environ.get("TEST_S3_ENDPOINT", "")
     db_url, drop = own_database(os.environ["DATABASE_URL"], "bench_day")
     var_dir = tempfile.mkdtemp(prefix="bench-day-")  # static files, keys: as a server has
@@ -494,13 +507,15 @@ def main() -> None:
             f"load average (1 min) before the run {load_before}, after the baseline and the "
             f"day {_load_average()} (on {os.cpu_count()} cores)"
         )
-        base_rate = report("baseline (one indexed UPDATE and one SELECT)", _all(baseline), base_s)
+        base_rate = report("baseline (one indexed UPDATE and one SELECT)", baseline, base_s)
         print(cpu_line(base_cpu, len(_all(baseline))))
         day_rate = report(
             "deadline day at full speed (70 % save, 20 % sheet, 5 % upload, 5 % submit)",
-            _all(day),
+            day,
             day_s,
         )
+        if not day_rate:
+            sys.exit("The full-speed day had no unit left to work on: give BENCH_DAY_UNITS more.")
         print(cpu_line(day_cpu, len(_all(day))))
         print(
             f"  closed loop: mean latency = {CLIENTS} clients / {day_rate:.1f} req/s = "
@@ -520,7 +535,7 @@ def main() -> None:
         report(
             f"deadline day at its peak pace (every score saved within {PEAK_HOURS:g} h: "
             f"{PEAK_RATE:.1f} req/s offered, a pause of {pause:.2f} s on average per client)",
-            _all(paced),
+            paced,
             paced_s,
             targets=True,
         )
@@ -534,9 +549,7 @@ def main() -> None:
                 done.append(alone)
                 before = meter.read()
                 alone_s = run(base, alone, _always(kind), EACH_SECONDS)
-                report(f"{kind} alone", _all(alone), alone_s)
-                if finished := sum(c.done for c in alone):
-                    print(f"  {finished} clients submitted their whole share before the end")
+                report(f"{kind} alone", alone, alone_s)
                 print(cpu_line(spent_cpu(before, meter.read()), len(_all(alone))))
     finally:
         if server is not None:
