@@ -145,8 +145,10 @@ def s3_tree(port: str) -> dict[str, set[int]]:
     """The S3 server listening on `port` (its own argument on the command line, as
     `scripts/with-services.sh` starts it), for a `CpuMeter`; none without a port or when it
     cannot be found."""
+    if not port:
+        return {}
     found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline") if port else ():
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         with contextlib.suppress(OSError, UnicodeDecodeError):
             args = cmdline.read_bytes().decode().split("\0")
             if any("moto_server" in arg for arg in args) and port in args:
