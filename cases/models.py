@@ -389,7 +389,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         PUBLISHED = "published", _("Published")
 
     S = State
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="cases")
+    # No index of its own: `uniq_case` and the (cycle, state) index begin with it, and every
+    # state change (a non-HOT update) writes one entry in each index of the row.
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="cases", db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases")
     state = FSMField(_("state"), default=State.SELF_SCORING, choices=State.choices, protected=True)
     is_late = models.BooleanField(_("late / not submitted in time"), default=False)

@@ -26,8 +26,12 @@ from cases.models import Case
 
 
 class Notification(models.Model):
+    # No index of its own: the (recipient, read_at) index begins with it.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     case = models.ForeignKey(
@@ -80,8 +84,9 @@ class Delivery(models.Model):
 
     OPEN = (Status.PENDING, Status.SENDING)
 
+    # No index of its own: `uniq_delivery` begins with it.
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries"
+        Notification, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(
