@@ -78,7 +78,7 @@ test: setup system-packages node_modules/.installed check
 	PYTHONDONTWRITEBYTECODE= bash scripts/with-services.sh .venv/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup system-packages
-	bash scripts/with-services.sh bash -c 'for f in bench/*.py; do echo "== $$f"; $(PY) "$$f" || exit 1; done'
+	PG_DURABLE=1 bash scripts/with-services.sh bash -c 'for f in bench/*.py; do echo "== $$f"; $(PY) "$$f" || exit 1; done'
 
 lint: setup
 	.venv/bin/ruff check .

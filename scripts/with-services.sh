@@ -28,8 +28,13 @@ trap cleanup EXIT INT TERM
 mkdir -p "$run/pg" "$run/sock" "$run/redis"
 [[ $(id -u) -eq 0 ]] && chown -R postgres "$run/pg" "$run/sock"
 as_pg "$pg_bin/initdb" --no-sync -A trust -E UTF8 --locale=C.UTF-8 -U postgres -D "$run/pg" >/dev/null
+# The tests need no durability and go faster without it. PG_DURABLE=1 (`make bench`) keeps
+# the server's defaults, as production's PostgreSQL: each commit waits for its WAL to reach
+# the disk, a cost every transaction pays there and a benchmark must count.
+unsafe="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[[ ${PG_DURABLE:-} == 1 ]] && unsafe=""
 as_pg "$pg_bin/pg_ctl" -D "$run/pg" -w -l "$run/sock/pg.log" start -o \
-  "-p $pg_port -k $run/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null
+  "-p $pg_port -k $run/sock -c listen_addresses=127.0.0.1 $unsafe -c max_connections=200" >/dev/null
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --dir "$run/redis" --pidfile "$run/redis.pid" --logfile "$run/redis.log"
 ("$here/.venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$run/moto.log" 2>&1) &
