@@ -140,7 +140,7 @@ def main() -> None:
         commits = (
             "durable, as production"
             if durable
-            else "NOT durable (this server runs without fsync: `make bench` starts one that does)"
+            else "NOT durable (this server does not flush each commit; `make bench` starts one that does)"
         )
         print(
             f"ratio service/plain, commits {commits}: {production.ratio():.3f} (target >= 0.10; "
