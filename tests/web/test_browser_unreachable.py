@@ -60,6 +60,12 @@ def test_an_upload_says_it_is_sending_then_that_it_could_not_reach_the_server(
     status = page.locator("#c-1-1-1-upload-status")
     expect(status).to_have_text("Đang tải lên…")
     expect(page.locator("#c-1-1-1-evidence button[type=submit]")).to_be_disabled()
+    # The page says it is sending just before the request leaves; Playwright hands the
+    # request to `hold` a moment later, while this test waits on the page.
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert len(held) == 1
     held[0].abort()
     expect(status.locator(".not-saved")).to_have_text(
