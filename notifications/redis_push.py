@@ -1,0 +1,79 @@
+"""Pushes from synchronous code straight to production's Redis Pub/Sub: a batch in one round
+trip.
+
+channels_redis's `RedisPubSubChannelLayer` sends a group message as one PUBLISH of the
+layer's serialised message on the group's channel, one command at a time under a lock of
+its connection, from an event loop the synchronous caller has to hand each batch to. The
+first deadline sweep of bench/sweep.py pushes 2,687 reminders that way: a third of a second,
+a fifth of the whole sweep. Here the same commands go in one pipeline from the calling
+thread, on a connection pool of the process's own built from the layer's own settings; pages
+receive them through the layer exactly as before.
+
+Only for the layer with one host (production's `config.settings.redis_channel_layers`):
+with several, the layer shards the groups, and `delivery.send_all_now` sends through it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.conf import settings
+
+Messages = Sequence[tuple[str, dict[str, Any]]]
+Publisher = Callable[[Messages], list[str | None]]
+
+# The channel a group's messages are published on: RedisPubSubLoopLayer's
+# `_get_group_channel_name` (checked against it in tests/notifications/test_redis_push.py).
+GROUP_CHANNEL = "{prefix}__group__{group}"
+
+_clients: dict[tuple[int, str, str], redis.Redis] = {}  # per process, address and settings
+_clients_lock = threading.Lock()
+
+
+def publisher(timeout: float) -> Publisher | None:
+    """Publish a batch of group messages in one pipeline, or None when the channel layer is
+    not production's Redis Pub/Sub on one host."""
+    layer = get_channel_layer()
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return None
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    hosts = config.get("hosts") or []
+    if len(hosts) != 1 or not isinstance(hosts[0], dict) or "address" not in hosts[0]:
+        return None
+    client = _client(hosts[0], timeout)
+    prefix = config.get("prefix", "asgi")
+
+    def publish(messages: Messages) -> list[str | None]:
+        pipe = client.pipeline(transaction=False)
+        for group, message in messages:
+            pipe.publish(GROUP_CHANNEL.format(prefix=prefix, group=group), layer.serialize(message))
+        try:
+            answers = pipe.execute(raise_on_error=False)
+        except (redis.RedisError, OSError) as exc:
+            return [repr(exc)] * len(messages)
+        return [repr(a) if isinstance(a, Exception) else None for a in answers]
+
+    return publish
+
+
+def _client(host: dict[str, Any], timeout: float) -> redis.Redis:
+    """The process's client for the layer's host, as channels_redis builds its pool from the
+    same entry (`create_pool`), each call bounded by the push timeout."""
+    options = {k: v for k, v in host.items() if k != "address"}
+    options["socket_timeout"] = timeout
+    options["socket_connect_timeout"] = min(options.get("socket_connect_timeout", timeout), timeout)
+    key = (os.getpid(), host["address"], repr(sorted(options.items())))
+    with _clients_lock:
+        for stale in [k for k in _clients if k[0] != key[0]]:
+            del _clients[stale]  # a forked child's parent's: its sockets are the parent's
+        client = _clients.get(key)
+        if client is None:
+            pool = redis.ConnectionPool.from_url(host["address"], **options)
+            client = _clients[key] = redis.Redis(connection_pool=pool)
+        return client
