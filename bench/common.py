@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def as_production() -> None:
     """Settings as production runs them, for a benchmark's own process: DEBUG on would keep
     every query's text with its values written in, and format it; the logs are as quiet as
-    the benchmarks' servers' (`server_env`)."""
+    the benchmarks' servers' (`server_env`); pushes go to the Redis `make bench` started, as
+    production's go to its Redis (the in-memory layer, with no page listening, costs
+    nothing)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("REDIS_URL", os.environ.get("TEST_REDIS_URL", ""))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if os.environ.setdefault("DEBUG", "false") == "false":
         import secrets
@@ -218,7 +221,8 @@ def commune_province(n_units: int, title: str) -> tuple[Any, Any, list[Any], lis
 
 def server_env(database_url: str, **overrides: str) -> dict[str, str]:
     """The environment of a production-like process of the app (uvicorn, a worker) on the
-    given database: no Redis, no object store, e-mail kept in memory, quiet logs."""
+    given database: the Redis `make bench` started, no object store, e-mail kept in memory,
+    quiet logs."""
     import secrets
 
     env = dict(
@@ -232,7 +236,7 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         SWEEP_IN_PROCESS="false",
         MINIO_ENDPOINT="",
-        REDIS_URL="",
+        REDIS_URL=os.environ.get("TEST_REDIS_URL", ""),
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         DB_CONN_MAX_AGE="0",  # as in production: see .env.example
     )
