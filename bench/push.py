@@ -6,8 +6,8 @@ the product's ASGI application, the Redis channel layer between uvicorn and this
 Each round either
 
 - runs a transition here (start_appraisal of a unit with 500 members): inbox rows and
-  deliveries written in its transaction, then after commit the payloads and one
-  group_send per recipient's group; or
+  deliveries written in its transaction, then after commit the payloads, published to the
+  recipients' groups in one Redis pipeline (`notifications.redis_push`); or
 - the baseline: a raw `group_send` of a message of the same size to the same 500 per-user
   groups (no database), from this process, in the same run.
 
