@@ -522,7 +522,7 @@ def main() -> None:
             f"{CLIENTS / day_rate * 1000:.0f} ms of queue and service (Little's law)"
         )
         print(
-            f"throughput: {day_rate / base_rate:.2f} of the baseline's (target >= 0.30; in "
+            f"throughput: {day_rate / base_rate:.3f} of the baseline's (target >= 0.30; in "
             f"slices of {SECONDS / SLICES:.0f} s: {', '.join(f'{r:.2f}' for r in slices)})"
         )
         print(cpu_ratio_line(base_cpu, len(_all(baseline)), day_cpu, len(_all(day))))
@@ -583,7 +583,7 @@ def cpu_ratio_line(
     mix = sum(day.values()) * 1000 / max(day_requests, 1)
     return (
         f"  by the CPU per request of every part: bare view {bare:.1f} ms, the day {mix:.1f} "
-        f"ms: {bare / mix:.2f} of the baseline's"
+        f"ms: {bare / mix:.3f} of the baseline's"
     )
 
 
