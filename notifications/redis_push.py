@@ -16,7 +16,6 @@ with several, the layer shards the groups, and `delivery.send_all_now` sends thr
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,7 +32,9 @@ Publisher = Callable[[Messages], list[str | None]]
 # `_get_group_channel_name` (checked against it in tests/notifications/test_redis_push.py).
 GROUP_CHANNEL = "{prefix}__group__{group}"
 
-_clients: dict[tuple[int, str, str], redis.Redis] = {}  # per process, address and settings
+# Per address and settings. redis-py's pool is fork-safe itself: a forked child that uses
+# it opens connections of its own.
+_clients: dict[tuple[str, str], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
@@ -69,10 +70,8 @@ def _client(host: dict[str, Any], timeout: float) -> redis.Redis:
     options = {k: v for k, v in host.items() if k != "address"}
     options["socket_timeout"] = timeout
     options["socket_connect_timeout"] = min(options.get("socket_connect_timeout", timeout), timeout)
-    key = (os.getpid(), host["address"], repr(sorted(options.items())))
+    key = (host["address"], repr(sorted(options.items())))
     with _clients_lock:
-        for stale in [k for k in _clients if k[0] != key[0]]:
-            del _clients[stale]  # a forked child's parent's: its sockets are the parent's
         client = _clients.get(key)
         if client is None:
             pool = redis.ConnectionPool.from_url(host["address"], **options)
