@@ -353,20 +353,29 @@ def load(now: datetime) -> None:
 
 @contextmanager
 def _counted() -> Iterator[list[int]]:
-    """The statements sent (BEGIN and COMMIT aside), counted as they go. Django's
+    """The statements sent (BEGIN and COMMIT aside), counted as they go, on this thread's
+    connection and on those opened meanwhile (the sweep's second, `cases.batches`). Django's
     CaptureQueriesContext keeps the text of each with its values written in, which a worker
     never does: with parameters bound on the server it formats every value of the bulk
     INSERTs, and that would be timed."""
     from django.db import connection
+    from django.db.backends.signals import connection_created
 
-    sent = [0]
+    sent: list[int] = []
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent[0] += 1
+        sent.append(1)  # one call, safe from two threads at once
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(count):
-        yield sent
+    def also(sender: Any, connection: Any, **_kwargs: Any) -> None:
+        connection.execute_wrappers.append(count)
+
+    connection_created.connect(also)
+    try:
+        with connection.execute_wrapper(count):
+            yield sent
+    finally:
+        connection_created.disconnect(also)
 
 
 def _best(runs: int, work: Callable[[], object]) -> tuple[float, float]:
@@ -425,8 +434,8 @@ def trial(now: datetime) -> Trial:
         first=first_time,
         first_cpu=first_cpu,
         second=second_time,
-        first_queries=first_queries[0],
-        second_queries=second_queries[0],
+        first_queries=len(first_queries),
+        second_queries=len(second_queries),
         first_report=str(first),
         second_report=str(second),
         notifications=Notification.objects.count(),

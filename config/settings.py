@@ -371,12 +371,17 @@ SWEEP_IN_PROCESS = env_bool(
 )
 SWEEP_INTERVAL = env_int("SWEEP_INTERVAL", 60)
 # Cases per transaction when a transition runs on many (the sweep at a cutoff,
-# `workflow.services.run_transitions`): each batch has its fixed statements and its commit, so
-# 200 took a thousand cases due at once (bench/sweep.py) about a tenth faster than 100, and
-# 500 a few hundredths faster again (1,014 cases: 1,379–1,436 against 1,459–1,463 ms, runs
-# alternated); 1,000 was slower (1,541 ms). A person's transition on a case of a batch waits
-# for it, about half a second.
-TRANSITION_BATCH = env_int("TRANSITION_BATCH", 500)
+# `workflow.services.run_transitions`): each batch has its fixed statements and its commit.
+# One batch at a time, 200 took a thousand cases due at once (bench/sweep.py) about a tenth
+# faster than 100, and 500 a few hundredths faster again; 1,000 was slower. Two at a time
+# (BATCHES_ALONGSIDE), 250 was a little faster than 500 (1,014 cases: 1,039–1,121 against
+# 1,107–1,180 ms, runs alternated): four batches overlap where two did. A person's
+# transition on a case of a batch waits for it, about a quarter of a second.
+TRANSITION_BATCH = env_int("TRANSITION_BATCH", 250)
+# On PostgreSQL, the sweep's batches (of transitions, of reminders) two at a time, on two
+# connections, so that one is built while the database writes the other (`cases.batches`):
+# the first sweep of bench/sweep.py 1,194 ms against 1,611–1,616 ms one at a time.
+BATCHES_ALONGSIDE = env_bool("BATCHES_ALONGSIDE", True)
 
 # The named actor of automatic transitions, so that the audit trail never has a blank actor.
 SYSTEM_USERNAME = "system"

@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import bulk, permissions
+from cases.batches import in_batches
 from cases.errors import Conflict, GuardFailed, WrongState
 from cases.models import (
     NOT_SELF_SCORED,
@@ -689,10 +690,8 @@ def _deliver(reminders: list[Reminder], now: datetime, run: uuid.UUID) -> int:
             reminder.recipients = sorted(left)
             todo.append(reminder)
     todo.sort(key=lambda r: r.key)
-    sent = 0
-    for batch in _chunks(todo, BATCH):
-        sent += _claim_and_notify(batch, now, run)
-    return sent
+    batches = list(_chunks(todo, BATCH))
+    return sum(in_batches(lambda batch: _claim_and_notify(batch, now, run), batches))
 
 
 def _claim_and_notify(batch: Sequence[Reminder], now: datetime, run: uuid.UUID) -> int:

@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 
 from cases import bulk, permissions
+from cases.batches import in_batches
 from cases.compiled import Compiled
 from cases.errors import (
     Conflict,
@@ -114,7 +115,9 @@ def run_transitions(
     batch: int | None = None,
 ) -> Iterator[tuple[int, BaseException | None]]:
     """Run one transition on many cases (the sweep at a cutoff): one transaction per `batch`
-    cases (the TRANSITION_BATCH setting unless given) in id order. Yields (case id, None or what refused it) once its batch committed.
+    cases (the TRANSITION_BATCH setting unless given) in id order, two batches at a time
+    where that is possible (`cases.batches`). Yields (case id, None or what refused it)
+    once its batch committed, in id order.
 
     A batch costs a fixed number of statements whatever its size (`_apply_batch`): the
     cases locked in one query, their snapshots read in a few, one UPDATE, one audit INSERT,
@@ -127,16 +130,19 @@ def run_transitions(
     a person's transition on a case of the batch waits for the batch to commit."""
     ids = sorted(case_ids)
     batch = batch or settings.TRANSITION_BATCH
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
+
+    def run(chunk: list[int]) -> list[tuple[int, BaseException | None]]:
         try:
             with transaction.atomic():
-                outcomes = _apply_batch(chunk, name, actor=actor, comment=comment, now=now)
+                return _apply_batch(chunk, name, actor=actor, comment=comment, now=now)
         except Exception:
             log.warning(
                 "Batch of %s %s failed; done again case by case.", len(chunk), name, exc_info=True
             )
-            outcomes = _apply_each(chunk, name, actor=actor, comment=comment, now=now)
+            return _apply_each(chunk, name, actor=actor, comment=comment, now=now)
+
+    chunks = [ids[start : start + batch] for start in range(0, len(ids), batch)]
+    for outcomes in in_batches(run, chunks):
         yield from outcomes
 
 

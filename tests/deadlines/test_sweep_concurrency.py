@@ -1,5 +1,6 @@
 """Two sweeps at once on PostgreSQL (real threads, real transactions): every case is locked
-once and every reminder is sent once, whichever sweep gets there first."""
+once and every reminder is sent once, whichever sweep gets there first; also with batches
+small enough that each sweep runs two of its own at a time (`cases.batches`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
+from cases.batches import alongside_possible
 from cases.models import Case, Membership, Unit
 from cases.permissions import sync_case_permissions
 from deadlines import sweep as sweep_module
 from deadlines.sweep import KIND_LATE_SUMMARY, KIND_OVERDUE, KIND_SELF, Report, sweep
 from notifications.models import Notification
 from tests.deadlines.helpers import SELF_DUE, at, set_cycle
+from workflow.audit import verify_chain
 from workflow.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,12 +70,23 @@ def at_once(work: Callable[[], Any], threads: int = 2) -> list[Any]:
     return results
 
 
+@pytest.fixture(params=["one batch", "batches alongside"])
+def batches(request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A sweep's 32 cases and 64 reminders in one batch each, or in batches of 7 cases and 8
+    reminders, every other one on the sweep's second connection."""
+    if request.param == "batches alongside":
+        settings.TRANSITION_BATCH = 7
+        monkeypatch.setattr(sweep_module, "BATCH", 8)
+        assert alongside_possible()
+    return str(request.param)
+
+
 def sent_per_recipient_and_case(kind: str) -> Counter[tuple[int, int | None]]:
     return Counter(Notification.objects.filter(kind=kind).values_list("recipient_id", "case_id"))
 
 
 def test_two_sweeps_at_the_cutoff_lock_each_case_once_and_tell_each_unit_once(
-    crowded: SimpleNamespace,
+    crowded: SimpleNamespace, batches: str
 ) -> None:
     now = at(2026, 4, 1, 0, 0, 5)
     reports: list[Report] = at_once(lambda: sweep(now))
@@ -86,9 +100,13 @@ def test_two_sweeps_at_the_cutoff_lock_each_case_once_and_tell_each_unit_once(
     assert len(overdue) == 2 * crowded.cases and set(overdue.values()) == {1}
     assert Notification.objects.filter(kind=KIND_LATE_SUMMARY).count() == 1
     assert sum(r.sent for r in reports) == Notification.objects.count()
+    checked, problem = verify_chain()
+    assert problem == "" and checked == AuditEntry.objects.count()
 
 
-def test_two_sweeps_before_the_deadline_send_each_reminder_once(crowded: SimpleNamespace) -> None:
+def test_two_sweeps_before_the_deadline_send_each_reminder_once(
+    crowded: SimpleNamespace, batches: str
+) -> None:
     now = at(2026, 3, 28, 7, 0)
     reports: list[Report] = at_once(lambda: sweep(now), threads=3)
 
