@@ -380,7 +380,8 @@ SWEEP_INTERVAL = env_int("SWEEP_INTERVAL", 60)
 TRANSITION_BATCH = env_int("TRANSITION_BATCH", 250)
 # On PostgreSQL, the sweep's batches (of transitions, of reminders) two at a time, on two
 # connections, so that one is built while the database writes the other (`cases.batches`):
-# the first sweep of bench/sweep.py 1,194 ms against 1,611–1,616 ms one at a time.
+# the first sweep of bench/sweep.py took 1,146–1,526 ms against 1,282–1,788 ms one at a
+# time, less in each of three pairs of runs alternated.
 BATCHES_ALONGSIDE = env_bool("BATCHES_ALONGSIDE", True)
 
 # The named actor of automatic transitions, so that the audit trail never has a blank actor.
