@@ -28,6 +28,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` cut into consecutive batches of `size` (the last one shorter)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def alongside_possible() -> bool:
     """Whether batches may run two at a time here (the BATCHES_ALONGSIDE setting, the
     database, the caller's transaction)."""

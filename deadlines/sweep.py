@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import bulk, permissions
-from cases.batches import in_batches
+from cases.batches import chunks, in_batches
 from cases.errors import Conflict, GuardFailed, WrongState
 from cases.models import (
     NOT_SELF_SCORED,
@@ -65,7 +65,6 @@ from workflow.services import run_transitions
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 BATCH = 500
 KEY_CHUNK = 5000
 # Answer windows are a few working days: remind the day before and the morning of the day.
@@ -123,11 +122,6 @@ class Reminder:
     case_id: int | None = None
     cycle_id: int | None = None
     link: str = ""
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @contextmanager
@@ -272,7 +266,7 @@ def _case_links() -> Callable[[int], str]:
 def _unit_members(unit_ids: Iterable[int]) -> dict[int, list[int]]:
     members: dict[int, list[int]] = defaultdict(list)
     ids = sorted(set(unit_ids))
-    for chunk in _chunks(ids, KEY_CHUNK):
+    for chunk in chunks(ids, KEY_CHUNK):
         for unit_id, user_id in (
             Membership.objects.filter(unit_id__any=set(chunk), user__is_active=True)
             .order_by("unit_id", "user_id")
@@ -679,7 +673,7 @@ def _deliver(reminders: list[Reminder], now: datetime, run: uuid.UUID) -> int:
     """Claim each (key, recipient) once and notify those this run claimed. Returns rows sent."""
     keys = sorted({r.key for r in reminders})
     sent_before: set[tuple[str, int]] = set()
-    for chunk in _chunks(keys, KEY_CHUNK):
+    for chunk in chunks(keys, KEY_CHUNK):
         sent_before.update(
             ReminderLog.objects.filter(key__any=set(chunk)).values_list("key", "recipient_id")
         )
@@ -690,7 +684,7 @@ def _deliver(reminders: list[Reminder], now: datetime, run: uuid.UUID) -> int:
             reminder.recipients = sorted(left)
             todo.append(reminder)
     todo.sort(key=lambda r: r.key)
-    batches = list(_chunks(todo, BATCH))
+    batches = list(chunks(todo, BATCH))
     return sum(in_batches(lambda batch: _claim_and_notify(batch, now, run), batches))
 
 

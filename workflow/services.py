@@ -10,7 +10,7 @@ a `DomainError` with the reason and changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 
 from cases import bulk, permissions
-from cases.batches import in_batches
+from cases.batches import chunks, in_batches
 from cases.compiled import Compiled
 from cases.errors import (
     Conflict,
@@ -131,7 +131,7 @@ def run_transitions(
     ids = sorted(case_ids)
     batch = batch or settings.TRANSITION_BATCH
 
-    def run(chunk: list[int]) -> list[tuple[int, BaseException | None]]:
+    def run(chunk: Sequence[int]) -> list[tuple[int, BaseException | None]]:
         try:
             with transaction.atomic():
                 return _apply_batch(chunk, name, actor=actor, comment=comment, now=now)
@@ -141,13 +141,12 @@ def run_transitions(
             )
             return _apply_each(chunk, name, actor=actor, comment=comment, now=now)
 
-    chunks = [ids[start : start + batch] for start in range(0, len(ids), batch)]
-    for outcomes in in_batches(run, chunks):
+    for outcomes in in_batches(run, list(chunks(ids, batch))):
         yield from outcomes
 
 
 def _apply_each(
-    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
+    ids: Sequence[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     outcomes: list[tuple[int, BaseException | None]] = []
     with transaction.atomic():
@@ -165,7 +164,7 @@ def _apply_each(
 
 
 def _apply_batch(
-    ids: list[int], name: str, *, actor: User, comment: str, now: datetime | None
+    ids: Sequence[int], name: str, *, actor: User, comment: str, now: datetime | None
 ) -> list[tuple[int, BaseException | None]]:
     """`apply_transition` on many cases in the caller's transaction, with every guarantee
     (lock, permission, rules, guards, snapshot with its hash, audit entry in each case's
